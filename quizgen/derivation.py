@@ -1,0 +1,151 @@
+"""Worked derivations as data: small expression trees over named symbols.
+
+A derivation keeps the formula (``h×(h+d+1)``), the values of its symbols and what
+each symbol means, so it can be rendered in Korean or English, substituted
+(``128×(128+100+1)``), evaluated, and altered by the grader to reproduce a
+student's slip (drop the bias, forget h×h) without re-deriving anything by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+from .resources import load_json
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A named quantity of the layer: ``h`` = 128, meaning "hidden_size"."""
+
+    name: str
+    value: int
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Op:
+    """``+`` or ``×`` over two or more operands."""
+
+    op: str
+    args: tuple["Expr", ...]
+
+
+Expr = Union[Sym, Op, int]
+
+
+def add(*args: Expr) -> Op:
+    return Op("+", args)
+
+
+def mul(*args: Expr) -> Op:
+    return Op("×", args)
+
+
+def evaluate(expr: Expr) -> int:
+    if isinstance(expr, int):
+        return expr
+    if isinstance(expr, Sym):
+        return expr.value
+    if expr.op == "+":
+        return sum(evaluate(a) for a in expr.args)
+    out = 1
+    for a in expr.args:
+        out *= evaluate(a)
+    return out
+
+
+def render(expr: Expr, values: bool = False) -> str:
+    """The formula with symbol names, or (values=True) with their numbers."""
+    if isinstance(expr, int):
+        return str(expr)
+    if isinstance(expr, Sym):
+        return str(expr.value) if values else expr.name
+    parts = []
+    for a in expr.args:
+        text = render(a, values)
+        if expr.op == "×" and isinstance(a, Op) and a.op == "+":
+            text = f"({text})"
+        parts.append(text)
+    return expr.op.join(parts)
+
+
+def symbols(expr: Expr) -> list[Sym]:
+    """Distinct symbols in order of first appearance."""
+    seen: dict[str, Sym] = {}
+    stack = [expr]
+    order: list[Sym] = []
+    while stack:
+        e = stack.pop(0)
+        if isinstance(e, Sym):
+            if e.name not in seen:
+                seen[e.name] = e
+                order.append(e)
+        elif isinstance(e, Op):
+            stack[0:0] = list(e.args)
+    return order
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How one layer's parameter count comes about.
+
+    ``expr`` is None for a layer without weights. ``non_trainable`` is the part of
+    ``expr`` that Keras does not train (BatchNormalization's moving statistics).
+    ``notes`` are keys into data/derivations.json that explain a step in words.
+    """
+
+    layer_type: str
+    expr: Expr | None
+    non_trainable: Expr | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return 0 if self.expr is None else evaluate(self.expr)
+
+    def formula(self) -> str:
+        return "0" if self.expr is None else render(self.expr)
+
+    def substituted(self) -> str:
+        return "0" if self.expr is None else render(self.expr, values=True)
+
+    def to_text(self, lang: str = "ko") -> str:
+        """One line in the textbook's way: ``SimpleRNN: h×(h+d+1) = 128×(128+100+1) = 29,312 (...)``."""
+        words = texts(lang)
+        if self.expr is None:
+            line = f"{self.layer_type}: {words['no_params']}"
+        elif isinstance(self.expr, int):
+            line = f"{self.layer_type}: {self.total:,}"
+        else:
+            line = f"{self.layer_type}: {self.formula()} = {self.substituted()} = {self.total:,}"
+            syms = symbols(self.expr)
+            if syms:
+                named = ", ".join(f"{words['symbols'][s.meaning]} {s.name} = {s.value:,}" for s in syms)
+                line += f" ({named})"
+        extra = [words["notes"][n] for n in self.notes]
+        if self.non_trainable is not None:
+            nt = self.non_trainable
+            nt_text = render(nt) if not isinstance(nt, int) else str(nt)
+            extra.append(words["non_trainable"].format(formula=nt_text, value=evaluate(nt)))
+        if extra:
+            line += " — " + " ".join(extra)
+        return line
+
+    def to_json(self, lang: str = "ko") -> dict[str, Any]:
+        words = texts(lang)
+        syms = [] if self.expr is None else symbols(self.expr)
+        return {
+            "formula": self.formula(),
+            "substituted": self.substituted(),
+            "result": self.total,
+            "symbols": [{"symbol": s.name, "value": s.value, "meaning": words["symbols"][s.meaning]} for s in syms],
+            "text": self.to_text(lang),
+        }
+
+
+def texts(lang: str) -> dict[str, Any]:
+    table = load_json("derivations.json")
+    if lang not in table:
+        raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(sorted(table))}")
+    return table[lang]

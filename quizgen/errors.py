@@ -1,0 +1,40 @@
+"""Domain exceptions: one class per kind of failure.
+
+The CLI turns every QuizgenError into a single ``Error: ...`` line and a non-zero
+exit; anything else escaping the library is a bug, not a user error.
+"""
+
+from __future__ import annotations
+
+
+class QuizgenError(Exception):
+    """Base class for every error a user can cause and fix."""
+
+    exit_code = 1
+
+
+class SpecError(QuizgenError):
+    """An architecture spec that Keras would reject (or quizgen cannot read)."""
+
+    def __init__(self, reason: str, index: int | None = None, layer_type: str | None = None):
+        self.reason = reason
+        self.index = index
+        self.layer_type = layer_type
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        if self.index is None:
+            return self.reason
+        where = f"layer {self.index}"
+        if self.layer_type:
+            where += f" ({self.layer_type})"
+        return f"{where}: {self.reason}"
+
+
+class CodeParseError(QuizgenError):
+    """Keras model-building code that quizgen cannot translate into a spec."""
+
+
+class InputFileError(QuizgenError):
+    """A file that cannot be read or decoded."""
