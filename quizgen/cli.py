@@ -57,7 +57,7 @@ def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, ver
 
     if (file is None) == (code_file is None):
         raise click.UsageError("give exactly one of FILE or --from-code FILE.py")
-    stdin = click.get_text_stream("stdin").read() if "-" in (file, code_file) else None
+    stdin = sys.stdin.read() if "-" in (file, code_file) else None
     inputs = read_code(code_file, stdin) if code_file else read_specs(file, stdin)  # type: ignore[arg-type]
     checker = None
     if verify:

@@ -108,14 +108,28 @@ class _Reader:
 
     def statement(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.Assign):
-            value = self.value(stmt.value, lenient=True)
+            # A model or layer being built must be read exactly; anything else
+            # (numpy arrays, data loading) is simply not a constant.
+            value = self.value(stmt.value, lenient=not self._builds_keras(stmt.value))
             for target in stmt.targets:
-                if isinstance(target, ast.Name):
-                    self.bind(target.id, value)
+                self.assign(target, value)
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
             self.bind(stmt.target.id, self.value(stmt.value, lenient=True))
         elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             self.call_statement(stmt.value)
+
+    @staticmethod
+    def _builds_keras(node: ast.expr) -> bool:
+        name = _callee(node.func) if isinstance(node, ast.Call) else None
+        return name is not None and (name in LAYER_ARGS or name in ("Sequential", "Input", "InputLayer"))
+
+    def assign(self, target: ast.expr, value: Any) -> None:
+        if isinstance(target, ast.Name):
+            self.bind(target.id, value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            parts = value if isinstance(value, list) and len(value) == len(target.elts) else None
+            for i, elt in enumerate(target.elts):
+                self.assign(elt, parts[i] if parts is not None else _UNKNOWN)
 
     def bind(self, name: str, value: Any) -> None:
         self.env[name] = value

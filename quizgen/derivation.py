@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
+# Hot-path records are slotted but not frozen: a frozen dataclass costs three times as
+# much to construct, and the generator builds millions of these. Treat them as values.
+
 from .resources import load_json
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Sym:
     """A named quantity of the layer: ``h`` = 128, meaning "hidden_size"."""
 
@@ -23,36 +26,31 @@ class Sym:
     meaning: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Op:
-    """``+`` or ``×`` over two or more operands."""
+    """``+`` or ``×`` over two or more operands; ``value`` is computed once, on construction."""
 
     op: str
     args: tuple["Expr", ...]
+    value: int
 
 
 Expr = Union[Sym, Op, int]
 
 
 def add(*args: Expr) -> Op:
-    return Op("+", args)
+    return Op("+", args, sum(evaluate(a) for a in args))
 
 
 def mul(*args: Expr) -> Op:
-    return Op("×", args)
+    value = 1
+    for a in args:
+        value *= a if type(a) is int else a.value  # type: ignore[union-attr]
+    return Op("×", args, value)
 
 
 def evaluate(expr: Expr) -> int:
-    if isinstance(expr, int):
-        return expr
-    if isinstance(expr, Sym):
-        return expr.value
-    if expr.op == "+":
-        return sum(evaluate(a) for a in expr.args)
-    out = 1
-    for a in expr.args:
-        out *= evaluate(a)
-    return out
+    return expr if type(expr) is int else expr.value  # type: ignore[union-attr]
 
 
 def render(expr: Expr, values: bool = False) -> str:
@@ -86,7 +84,7 @@ def symbols(expr: Expr) -> list[Sym]:
     return order
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Derivation:
     """How one layer's parameter count comes about.
 

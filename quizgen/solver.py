@@ -26,7 +26,7 @@ KERAS_NAMES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LayerResult:
     """One row of ``model.summary()`` plus how its Param # is derived."""
 
@@ -40,7 +40,7 @@ class LayerResult:
     derivation: Derivation
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Solution:
     input_shape: Shape
     layers: tuple[LayerResult, ...]
@@ -331,3 +331,16 @@ def solve_raw(raw: object) -> Solution:
     from .spec import parse_spec
 
     return solve(parse_spec(raw))
+
+
+def seed_weight_shapes(timesteps: int, input_dim: int, hidden_units: int) -> dict[str, tuple[int, ...]]:
+    """Shapes in the seed's numpy RNN (In[7]–In[10]); Keras's kernel is W_x transposed."""
+    return {
+        "inputs": (timesteps, input_dim),
+        "W_x": (hidden_units, input_dim),
+        "W_h": (hidden_units, hidden_units),
+        "b": (hidden_units,),
+        "hidden_state_t": (hidden_units,),
+        "total_hidden_states": (timesteps, hidden_units),
+        "keras_kernel": (input_dim, hidden_units),
+    }

@@ -137,7 +137,7 @@ _KERAS2_ONLY = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LayerSpec:
     """One validated layer: its Keras class name and the arguments given for it."""
 
@@ -152,7 +152,7 @@ class LayerSpec:
         return LAYER_ARGS[self.type][name]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Spec:
     """A validated model: the full input shape (batch dimension first) and its layers."""
 
@@ -323,24 +323,28 @@ for _name in ("use_bias", "return_sequences", "go_backwards", "stateful", "unrol
     _CHECKS[_name] = _bool
 
 
-def _check_arg(layer_type: str, name: str, value: Any) -> Any:
+def _check_for(layer_type: str, name: str) -> Callable[[Any], Any] | None:
+    """The validator of one argument of one layer type (None: accepted as given)."""
     if name.endswith("_initializer"):
-        return _INITIALIZER(value)
+        return _INITIALIZER
     if name.endswith("_regularizer"):
-        return _REGULARIZER(value)
+        return _REGULARIZER
     if name.endswith("_constraint"):
-        return _CONSTRAINT(value)
+        return _CONSTRAINT
     if name == "axis":
-        return _axes(value) if layer_type == "LayerNormalization" else _axis(value)
+        return _axes if layer_type == "LayerNormalization" else _axis
     if name == "strides":
-        return _optional_int_tuple1(value) if layer_type == "MaxPooling1D" else _int_tuple1(value)
+        return _optional_int_tuple1 if layer_type == "MaxPooling1D" else _int_tuple1
     if name == "padding":
-        allowed = ("valid", "same", "causal") if layer_type == "Conv1D" else ("valid", "same")
-        return _choice(*allowed)(value)
+        return _choice(*(("valid", "same", "causal") if layer_type == "Conv1D" else ("valid", "same")))
     if name == "input_dim" and layer_type != "Embedding":
-        return None if value is None else _positive_int(value)
-    check = _CHECKS.get(name)
-    return check(value) if check else value
+        return lambda v: None if v is None else _positive_int(v)
+    return _CHECKS.get(name)
+
+
+# Resolved once at import: parsing is on the generator's hot path.
+_LAYER_CHECKS = {t: {n: _check_for(t, n) for n in args} for t, args in LAYER_ARGS.items()}
+_REQUIRED_ARGS = {t: tuple(n for n, d in args.items() if d is REQUIRED) for t, args in LAYER_ARGS.items()}
 
 
 # ---------------------------------------------------------------- parsing
@@ -353,7 +357,7 @@ def parse_layer(obj: Any, index: int, inside: str | None = None) -> LayerSpec:
     if not isinstance(layer_type, str):
         raise SpecError('a layer needs a "type" naming its Keras class, e.g. "SimpleRNN"', index)
     where_type = f"{inside} > {layer_type}" if inside else layer_type
-    known = LAYER_ARGS.get(layer_type)
+    known = _LAYER_CHECKS.get(layer_type)
     if known is None:
         supported = ", ".join(sorted(LAYER_ARGS))
         raise SpecError(f"unknown layer type {layer_type!r} (quizgen knows {supported})", index, where_type)
@@ -368,12 +372,13 @@ def parse_layer(obj: Any, index: int, inside: str | None = None) -> LayerSpec:
         if name == "layer":
             inner = parse_layer(value, index, where_type)
             continue
+        check = known[name]
         try:
-            args[name] = _check_arg(layer_type, name, value)
+            args[name] = check(value) if check is not None else value
         except ValueError as exc:
             raise SpecError(f"{name}: {exc}", index, where_type) from None
-    for name, default in known.items():
-        if default is REQUIRED and name not in obj:
+    for name in _REQUIRED_ARGS[layer_type]:
+        if name not in obj:
             raise SpecError(f"missing required argument {name!r}", index, where_type)
     layer = LayerSpec(layer_type, args, inner)
     _check_wrapper(layer, index, where_type)

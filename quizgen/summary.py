@@ -15,8 +15,8 @@ _DOUBLE = "=" * _WIDTH
 
 
 def _row(name: str, shape: str, params: str) -> str:
-    # columns start at 1, 29 and 55 as in the seed's printout; an overlong cell keeps one space
-    return f" {name:<27} {shape:<25} {params:<9}"
+    # columns start at 1, 29 and 55, 65 wide, as in the seed; an overlong cell keeps one space
+    return f" {name:<27} {shape:<25} {params:<10}"
 
 
 def format_summary(solution: Solution, title: str = "sequential") -> str:

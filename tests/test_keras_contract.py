@@ -1,0 +1,42 @@
+"""quizgen's tables of Keras names and arguments match the installed Keras.
+
+If a Keras upgrade adds an argument or an activation, these fail and say which.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from quizgen import spec
+
+SIGNATURE_ONLY = {"self", "kwargs"}
+KWARG_EXTRAS = {  # accepted through **kwargs by the class or Layer itself
+    "Embedding": {"input_length"}, "LayerNormalization": {"rms_scaling"},
+}
+
+
+@pytest.mark.parametrize("layer_type", sorted(spec.LAYER_ARGS))
+def test_layer_arguments_match_keras_signatures(checker, layer_type):
+    cls = getattr(checker.keras.layers, layer_type)
+    params = inspect.signature(cls.__init__).parameters
+    keras_args = {k for k in params if k not in SIGNATURE_ONLY}
+    base = set(spec._BASE_ARGS)
+    ours = set(spec.LAYER_ARGS[layer_type]) - base - KWARG_EXTRAS.get(layer_type, set())
+    assert ours == keras_args - base
+    for name, default in spec.LAYER_ARGS[layer_type].items():
+        if name in params and params[name].default is not inspect.Parameter.empty:
+            assert default == params[name].default, (layer_type, name)
+        if default is spec.REQUIRED:
+            assert params[name].default is inspect.Parameter.empty
+
+
+def test_name_tables_match_keras(checker):
+    from keras.src import activations, constraints, initializers, regularizers
+
+    assert spec.ACTIVATIONS == set(activations.ALL_OBJECTS_DICT)
+    bases = {"Initializer", "initializer", "Regularizer", "regularizer", "Constraint", "constraint"}
+    assert spec.INITIALIZERS == set(initializers.ALL_OBJECTS_DICT) - bases
+    assert spec.REGULARIZERS == set(regularizers.ALL_OBJECTS_DICT) - bases
+    assert spec.CONSTRAINTS == set(constraints.ALL_OBJECTS_DICT) - bases
