@@ -1,0 +1,147 @@
+"""Benchmarks for issue #2: analytic solving, Keras confirmation, start-up time.
+
+Prints figures and ratios against the targets; it does not assert (timed tests
+are flaky on a shared 2-core machine). Run with ``make bench`` or
+``.venv/bin/python bench/bench_solver.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from quizgen.architectures import random_spec  # noqa: E402
+from quizgen.errors import SpecError  # noqa: E402
+from quizgen.solver import solve_raw  # noqa: E402
+
+
+def distinct_specs(n: int, seed: int, layers: int | None = None, exotic: bool = False) -> list[dict]:
+    rng = random.Random(seed)
+    seen, out = set(), []
+    while len(out) < n:
+        spec = random_spec(rng, rng.choice(("easy", "medium", "hard")), exotic=exotic)
+        if layers is not None and len(spec["layers"]) != layers:
+            continue
+        key = json.dumps(spec, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(spec)
+    return out
+
+
+def rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def bench_analytic(n: int) -> float:
+    specs = distinct_specs(n, seed=1, layers=4)
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        for spec in specs:
+            try:
+                solve_raw(spec)
+            except SpecError:
+                pass
+        best = min(best, time.perf_counter() - t)
+    rate = n / best
+    print(f"analytic solving: {n:,} distinct four-layer specs, best of 5: {best:.3f} s "
+          f"= {rate:,.0f} specs/s (target >= 20,000: {rate / 20000:.2f}x)")
+    return best / n
+
+
+def bench_keras(n_confirm: int, n_memory: int, per_spec_analytic: float) -> None:
+    from quizgen.keras_check import KerasChecker, versions
+
+    t = time.perf_counter()
+    naive = KerasChecker(naive=True)
+    print(f"Keras {versions()['keras']} / TensorFlow {versions()['tensorflow']} import: {time.perf_counter() - t:.2f} s")
+    warm = distinct_specs(20, seed=99)
+    for spec in warm:
+        naive.check(spec)
+
+    specs = distinct_specs(n_confirm, seed=2, exotic=True)
+    t = time.perf_counter()
+    slow = [naive.check(spec) for spec in specs]
+    naive_s = time.perf_counter() - t
+
+    fast_checker = KerasChecker()
+    t = time.perf_counter()
+    fast = [fast_checker.check(spec) for spec in specs]
+    fast_s = time.perf_counter() - t
+    same = all(a.agree == b.agree and a.observed == b.observed and (a.keras_error is None) == (b.keras_error is None)
+               for a, b in zip(slow, fast))
+    agree = sum(v.agree for v in fast)
+    print(f"Keras confirmation of {n_confirm:,} distinct specs: naive {naive_s:.1f} s "
+          f"({naive_s / n_confirm * 1000:.1f} ms/spec), memoised {fast_s:.1f} s "
+          f"({fast_s / n_confirm * 1000:.2f} ms/spec, {fast_checker.builds:,} layer builds): "
+          f"{naive_s / fast_s:.1f}x faster (target >= 5x); identical verdicts: {same}; "
+          f"solver agrees with Keras on {agree}/{n_confirm}")
+
+    per_spec_keras = naive_s / n_confirm
+    print(f"analytic vs building the Keras model: {per_spec_keras * 1e3:.1f} ms vs "
+          f"{per_spec_analytic * 1e6:.1f} us per spec = {per_spec_keras / per_spec_analytic:,.0f}x (target >= 1,000x)")
+
+    gc.collect()
+    checker = KerasChecker()
+    more = distinct_specs(n_memory, seed=3, exotic=True)
+    before = rss_mb()
+    for i, spec in enumerate(more, 1):
+        checker.check(spec)
+        if i in (n_memory // 2,):
+            mid = rss_mb()
+    gc.collect()
+    after = rss_mb()
+    print(f"memory over {n_memory:,} confirmations: RSS {before:.0f} -> {mid:.0f} (halfway) -> {after:.0f} MB, "
+          f"growth {after - before:.0f} MB (limit 300 MB)")
+
+
+def median_wall(cmd: list[str], runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_startup() -> None:
+    exe = Path(sys.executable)
+    quizgen = exe.parent / "quizgen"
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "quiz.json"
+        spec.write_text(json.dumps(random_spec(random.Random(0), "easy", "classifier")))
+        base = median_wall([str(exe), "-c", "import click, sqlalchemy"])
+        help_s = median_wall([str(quizgen), "--help"])
+        solve_s = median_wall([str(quizgen), "solve", str(spec)])
+    print(f"start-up (median of 7): python -c 'import click, sqlalchemy' {base * 1000:.0f} ms; "
+          f"quizgen --help {help_s * 1000:.0f} ms ({help_s / base:.2f}x); "
+          f"quizgen solve {solve_s * 1000:.0f} ms ({solve_s / base:.2f}x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    per_spec = bench_analytic(20000 // scale)
+    bench_startup()
+    bench_keras(1000 // scale, 2000 // scale, per_spec)
+
+
+if __name__ == "__main__":
+    main()
