@@ -1,36 +1,97 @@
 """Seeded random architectures in the textbook's spirit.
 
 Sizes come from the short lists a textbook picks from (5,000 words, 128 units),
-never 4,937. ``exotic=True`` also turns every less common Keras option on now and
-then (channels_first, groups, dilation, BatchNormalization on another axis,
-stateful RNNs, ...); the test suite uses it to hold the solver to Keras across the
-whole supported surface, and the generator's hard difficulty draws from it.
+never 4,937, optionally narrowed to ranges the instructor sets. The structure
+(which layers, how deep) and the sizes are drawn from two separate random
+streams, so every student can get the same kind of model for a question slot
+with different numbers in it.
+
+``exotic=True`` also turns the less common Keras options on now and then
+(channels_first, groups, dilation, BatchNormalization on another axis, stateful
+RNNs...); the test suite uses it to hold the solver to Keras across the whole
+supported surface.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Mapping
 
-VOCAB = (1000, 2000, 5000, 10000, 20000, 30000, 50000)
-EMBED = (16, 32, 50, 64, 100, 128, 200, 256, 300)
-HIDDEN = (8, 16, 32, 64, 100, 128, 256, 512)
-SEQ_LEN = (10, 20, 30, 50, 60, 80, 100, 200, 500)
-FEATURES = (1, 2, 3, 4, 5, 8, 10, 16)
-FILTERS = (16, 32, 64, 128, 256)
-KERNELS = (2, 3, 5, 7)
-CLASSES = (2, 3, 4, 5, 10, 20, 46)
-BATCHES = (1, 4, 8, 16, 32, 64)
+from .errors import GenerationError
+
+# Textbook value lists, by the name an instructor uses in --range NAME=LO-HI.
+SIZE_LISTS: dict[str, tuple[int, ...]] = {
+    "vocab": (1000, 2000, 5000, 10000, 20000, 30000, 50000),
+    "embed": (16, 32, 50, 64, 100, 128, 200, 256, 300),
+    "hidden": (8, 16, 32, 64, 100, 128, 256, 512),
+    "seq_len": (10, 20, 30, 50, 60, 80, 100, 200, 500),
+    "features": (1, 2, 3, 4, 5, 8, 10, 16),
+    "filters": (16, 32, 64, 128, 256),
+    "kernel": (2, 3, 5, 7),
+    "classes": (2, 3, 4, 5, 10, 20, 46),
+    "tags": (5, 9, 17, 45),
+    "batch": (1, 4, 8, 16, 32, 64),
+    "dense": (16, 32, 64, 128, 256),
+}
 RNNS = ("SimpleRNN", "LSTM", "GRU")
 FAMILIES = ("classifier", "tagger", "conv", "numeric", "normalized")
+
+
+class Sizes:
+    """Draws sizes from the textbook lists, restricted to the instructor's ranges."""
+
+    def __init__(self, rng: random.Random, ranges: Mapping[str, tuple[int, int]] | None = None):
+        self.rng = rng
+        self._lists = dict(SIZE_LISTS)
+        for name, (lo, hi) in (ranges or {}).items():
+            self._lists[name] = allowed_values(name, lo, hi)
+
+    def __call__(self, name: str) -> int:
+        return self.rng.choice(self._lists[name])
+
+    def choice(self, name: str, options: tuple[int, ...]) -> int:
+        """One of ``options`` that the range for ``name`` allows (all of them if none does)."""
+        allowed = [o for o in options if o in self._lists[name]] or list(options)
+        return self.rng.choice(allowed)
+
+
+def allowed_values(name: str, lo: int, hi: int) -> tuple[int, ...]:
+    """The textbook values of ``name`` within [lo, hi]; round numbers in it if the list has none."""
+    if name not in SIZE_LISTS:
+        raise GenerationError(f"unknown range {name!r}; ranges are {', '.join(sorted(SIZE_LISTS))}")
+    if lo <= 0 or hi < lo:
+        raise GenerationError(f"range {name}={lo}-{hi} is empty or not positive")
+    values = tuple(v for v in SIZE_LISTS[name] if lo <= v <= hi)
+    if values:
+        return values
+    step = 10 ** max(len(str(hi)) - 2, 0)
+    rounded = tuple(range(-(-lo // step) * step, hi + 1, step))[:50]
+    if not rounded:
+        raise GenerationError(f"range {name}={lo}-{hi} holds no usable value")
+    return rounded
+
+
+def parse_range(text: str) -> tuple[str, tuple[int, int]]:
+    """``hidden=32-256`` → ("hidden", (32, 256)); ``seq_len=30`` → ("seq_len", (30, 30))."""
+    name, sep, span = text.partition("=")
+    lo_s, dash, hi_s = span.replace(",", "").replace("_", "").partition("-")
+    try:
+        lo = int(lo_s)
+        hi = int(hi_s) if dash else lo
+    except ValueError:
+        raise GenerationError(f"range {text!r} should look like NAME=LO-HI, e.g. hidden=32-256") from None
+    if not sep or not name:
+        raise GenerationError(f"range {text!r} should look like NAME=LO-HI, e.g. hidden=32-256")
+    allowed_values(name.strip(), lo, hi)
+    return name.strip(), (lo, hi)
 
 
 def _maybe(rng: random.Random, p: float) -> bool:
     return rng.random() < p
 
 
-def _rnn(rng: random.Random, kind: str, units: int, return_sequences: bool, exotic: bool,
-         stateful_ok: bool = False) -> dict[str, Any]:
+def rnn_layer(rng: random.Random, kind: str, units: int, return_sequences: bool, exotic: bool,
+              stateful_ok: bool = False) -> dict[str, Any]:
     layer: dict[str, Any] = {"type": kind, "units": units}
     if return_sequences:
         layer["return_sequences"] = True
@@ -50,14 +111,14 @@ def _rnn(rng: random.Random, kind: str, units: int, return_sequences: bool, exot
     return layer
 
 
-def _recurrent_block(rng: random.Random, depth: int, last_sequences: bool, exotic: bool,
-                     stateful_ok: bool, bidi_p: float) -> list[dict[str, Any]]:
-    kind = rng.choice(RNNS)
+def recurrent_block(rng: random.Random, sizes: Sizes, depth: int, last_sequences: bool, exotic: bool,
+                    stateful_ok: bool, bidi_p: float, kind: str | None = None) -> list[dict[str, Any]]:
+    kind = kind or rng.choice(RNNS)
     layers = []
     for i in range(depth):
         seq = last_sequences or i < depth - 1
-        units = rng.choice(HIDDEN)
-        cell = _rnn(rng, kind if not exotic or _maybe(rng, 0.7) else rng.choice(RNNS), units, seq, exotic, stateful_ok)
+        cell_kind = kind if not exotic or _maybe(rng, 0.7) else rng.choice(RNNS)
+        cell = rnn_layer(rng, cell_kind, sizes("hidden"), seq, exotic, stateful_ok)
         if _maybe(rng, bidi_p):
             wrapper: dict[str, Any] = {"type": "Bidirectional", "layer": cell}
             if exotic and _maybe(rng, 0.5):
@@ -68,80 +129,91 @@ def _recurrent_block(rng: random.Random, depth: int, last_sequences: bool, exoti
     return layers
 
 
-def _output(rng: random.Random) -> dict[str, Any]:
+def output_layer(rng: random.Random, sizes: Sizes) -> dict[str, Any]:
     if _maybe(rng, 0.5):
         return {"type": "Dense", "units": 1, "activation": "sigmoid"}
-    return {"type": "Dense", "units": rng.choice(CLASSES), "activation": "softmax"}
+    return {"type": "Dense", "units": sizes("classes"), "activation": "softmax"}
 
 
-def _embedding(rng: random.Random, exotic: bool) -> dict[str, Any]:
-    layer: dict[str, Any] = {"type": "Embedding", "input_dim": rng.choice(VOCAB), "output_dim": rng.choice(EMBED)}
+def embedding_layer(rng: random.Random, sizes: Sizes, exotic: bool) -> dict[str, Any]:
+    layer: dict[str, Any] = {"type": "Embedding", "input_dim": sizes("vocab"), "output_dim": sizes("embed")}
     if exotic and _maybe(rng, 0.2):
         layer["mask_zero"] = True
     if exotic and _maybe(rng, 0.1):
-        layer["input_length"] = rng.choice(SEQ_LEN)  # Keras 3 accepts and ignores it
+        layer["input_length"] = sizes("seq_len")  # Keras 3 accepts and ignores it
     return layer
 
 
 def random_spec(rng: random.Random, difficulty: str = "medium", family: str | None = None,
-                exotic: bool = False) -> dict[str, Any]:
-    """A spec object drawn from ``rng``; deterministic for a given rng state."""
+                exotic: bool = False, sizes: Sizes | None = None) -> dict[str, Any]:
+    """A spec object: structure drawn from ``rng``, sizes from ``sizes`` (default: ``rng`` too)."""
+    sizes = sizes or Sizes(rng)
     family = family or rng.choice(FAMILIES)
     depth = {"easy": 1, "medium": rng.choice((1, 2)), "hard": rng.choice((1, 2, 3))}[difficulty]
     bidi_p = {"easy": 0.0, "medium": 0.25, "hard": 0.4}[difficulty]
-    seq_len: int | None = rng.choice(SEQ_LEN)
+    seq_len: int | None = sizes("seq_len")
     if exotic and _maybe(rng, 0.1):
         seq_len = None
     layers: list[dict[str, Any]] = []
     inp: dict[str, Any]
     stateful_ok = False
     if family == "numeric":
-        dims = [seq_len, rng.choice(FEATURES)]
+        dims = [seq_len, sizes("features")]
         if _maybe(rng, 0.4):
-            inp = {"batch_shape": [rng.choice(BATCHES), *dims]}
+            inp = {"batch_shape": [sizes("batch"), *dims]}
             stateful_ok = True
         else:
             inp = {"shape": dims}
     else:
         inp = {"shape": [seq_len]}
-        layers.append(_embedding(rng, exotic))
+        layers.append(embedding_layer(rng, sizes, exotic))
         if exotic and _maybe(rng, 0.2):
             layers.append({"type": "SpatialDropout1D", "rate": rng.choice((0.1, 0.2, 0.3))})
 
     if family in ("classifier", "numeric"):
-        layers += _recurrent_block(rng, depth, False, exotic, stateful_ok, bidi_p)
+        layers += recurrent_block(rng, sizes, depth, False, exotic, stateful_ok, bidi_p)
         if _maybe(rng, 0.3):
             layers.append({"type": "Dropout", "rate": rng.choice((0.2, 0.3, 0.5))})
         if difficulty != "easy" and _maybe(rng, 0.3):
-            layers.append({"type": "Dense", "units": rng.choice(HIDDEN), "activation": "relu"})
-        layers.append(_output(rng) if family == "classifier" else {"type": "Dense", "units": rng.choice((1, 3, 10))})
+            layers.append({"type": "Dense", "units": sizes("dense"), "activation": "relu"})
+        layers.append(output_layer(rng, sizes) if family == "classifier"
+                      else {"type": "Dense", "units": sizes.choice("classes", (1, 3, 10))})
     elif family == "tagger":
-        layers += _recurrent_block(rng, depth, True, exotic, False, bidi_p + 0.2)
-        tags = {"type": "Dense", "units": rng.choice((5, 9, 17, 45)), "activation": "softmax"}
+        layers += recurrent_block(rng, sizes, depth, True, exotic, False, bidi_p + 0.2)
+        tags = {"type": "Dense", "units": sizes("tags"), "activation": "softmax"}
         if exotic and _maybe(rng, 0.3):
             layers.append({"type": "TimeDistributed", "layer": rng.choice((
                 {"type": "Dropout", "rate": 0.2}, {"type": "BatchNormalization"},
-                {"type": "Dense", "units": rng.choice(HIDDEN), "use_bias": False}))})
+                {"type": "Dense", "units": sizes("hidden"), "use_bias": False}))})
         layers.append({"type": "TimeDistributed", "layer": tags} if _maybe(rng, 0.6) else tags)
     elif family == "conv":
-        layers += _conv_block(rng, exotic, depth)
-        layers.append(_output(rng))
+        layers += conv_block(rng, sizes, exotic, depth)
+        layers.append(output_layer(rng, sizes))
     else:  # normalized
-        if _maybe(rng, 0.5):
-            layers += _recurrent_block(rng, 1, True, exotic, False, bidi_p)
-        else:
-            layers.append({"type": "Conv1D", "filters": rng.choice(FILTERS), "kernel_size": 3,
-                           "padding": "same", "activation": "relu"})
-        layers.append(_norm(rng, exotic))
-        layers.append({"type": rng.choice(("GlobalAveragePooling1D", "GlobalMaxPooling1D"))})
-        if _maybe(rng, 0.5):
-            layers.append({"type": "BatchNormalization"})
-        layers.append(_output(rng))
+        layers += normalized_body(rng, sizes, exotic, bidi_p)
+        layers.append(output_layer(rng, sizes))
     return {"input": inp, "layers": layers}
 
 
-def _norm(rng: random.Random, exotic: bool) -> dict[str, Any]:
-    if _maybe(rng, 0.6):
+def normalized_body(rng: random.Random, sizes: Sizes, exotic: bool, bidi_p: float,
+                    batch_norm: bool | None = None) -> list[dict[str, Any]]:
+    """An RNN or Conv1D block followed by normalization and pooling (BatchNormalization if asked)."""
+    layers: list[dict[str, Any]] = []
+    if _maybe(rng, 0.5):
+        layers += recurrent_block(rng, sizes, 1, True, exotic, False, bidi_p)
+    else:
+        layers.append({"type": "Conv1D", "filters": sizes("filters"), "kernel_size": 3,
+                       "padding": "same", "activation": "relu"})
+    layers.append(norm_layer(rng, exotic, batch_norm))
+    layers.append({"type": rng.choice(("GlobalAveragePooling1D", "GlobalMaxPooling1D"))})
+    if _maybe(rng, 0.5):
+        layers.append({"type": "Dense", "units": sizes("dense"), "activation": "relu"})
+        layers.append({"type": "BatchNormalization"})
+    return layers
+
+
+def norm_layer(rng: random.Random, exotic: bool, batch_norm: bool | None = None) -> dict[str, Any]:
+    if batch_norm if batch_norm is not None else _maybe(rng, 0.6):
         layer: dict[str, Any] = {"type": "BatchNormalization"}
         if exotic and _maybe(rng, 0.3):
             layer["center" if _maybe(rng, 0.5) else "scale"] = False
@@ -158,11 +230,11 @@ def _norm(rng: random.Random, exotic: bool) -> dict[str, Any]:
     return layer
 
 
-def _conv_block(rng: random.Random, exotic: bool, depth: int) -> list[dict[str, Any]]:
+def conv_block(rng: random.Random, sizes: Sizes, exotic: bool, depth: int) -> list[dict[str, Any]]:
     layers: list[dict[str, Any]] = []
     for _ in range(depth):
-        conv: dict[str, Any] = {"type": "Conv1D", "filters": rng.choice(FILTERS),
-                                "kernel_size": rng.choice(KERNELS), "activation": "relu"}
+        conv: dict[str, Any] = {"type": "Conv1D", "filters": sizes("filters"),
+                                "kernel_size": sizes("kernel"), "activation": "relu"}
         if _maybe(rng, 0.4):
             conv["padding"] = "same" if not exotic else rng.choice(("same", "causal"))
         if exotic:

@@ -8,7 +8,7 @@ student's slip (drop the bias, forget h×h) without re-deriving anything by hand
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 # Hot-path records are slotted but not frozen: a frozen dataclass costs three times as
@@ -55,17 +55,19 @@ def evaluate(expr: Expr) -> int:
 
 def render(expr: Expr, values: bool = False) -> str:
     """The formula with symbol names, or (values=True) with their numbers."""
-    if isinstance(expr, int):
+    kind = type(expr)
+    if kind is int:
         return str(expr)
-    if isinstance(expr, Sym):
-        return str(expr.value) if values else expr.name
+    if kind is Sym:
+        return str(expr.value) if values else expr.name  # type: ignore[union-attr]
+    op = expr.op  # type: ignore[union-attr]
     parts = []
-    for a in expr.args:
+    for a in expr.args:  # type: ignore[union-attr]
         text = render(a, values)
-        if expr.op == "×" and isinstance(a, Op) and a.op == "+":
+        if op == "×" and type(a) is Op and a.op == "+":
             text = f"({text})"
         parts.append(text)
-    return expr.op.join(parts)
+    return op.join(parts)
 
 
 def symbols(expr: Expr) -> list[Sym]:
@@ -97,42 +99,50 @@ class Derivation:
     expr: Expr | None
     non_trainable: Expr | None = None
     notes: tuple[str, ...] = ()
+    _rendered: tuple[str, str, list[Sym]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def total(self) -> int:
         return 0 if self.expr is None else evaluate(self.expr)
 
+    def _strings(self) -> tuple[str, str, list[Sym]]:
+        # Rendered once and shared by both languages: the formula is language-neutral.
+        if self._rendered is None:
+            expr = self.expr
+            self._rendered = (("0", "0", []) if expr is None else
+                              (render(expr), render(expr, values=True), symbols(expr)))
+        return self._rendered
+
     def formula(self) -> str:
-        return "0" if self.expr is None else render(self.expr)
+        return self._strings()[0]
 
     def substituted(self) -> str:
-        return "0" if self.expr is None else render(self.expr, values=True)
+        return self._strings()[1]
 
     def to_text(self, lang: str = "ko") -> str:
         """One line in the textbook's way: ``SimpleRNN: h×(h+d+1) = 128×(128+100+1) = 29,312 (...)``."""
         words = texts(lang)
+        formula, substituted, syms = self._strings()
         if self.expr is None:
             line = f"{self.layer_type}: {words['no_params']}"
-        elif isinstance(self.expr, int):
+        elif not syms:
             line = f"{self.layer_type}: {self.total:,}"
         else:
-            line = f"{self.layer_type}: {self.formula()} = {self.substituted()} = {self.total:,}"
-            syms = symbols(self.expr)
-            if syms:
-                named = ", ".join(f"{words['symbols'][s.meaning]} {s.name} = {s.value:,}" for s in syms)
-                line += f" ({named})"
-        extra = [words["notes"][n] for n in self.notes]
-        if self.non_trainable is not None:
-            nt = self.non_trainable
-            nt_text = render(nt) if not isinstance(nt, int) else str(nt)
-            extra.append(words["non_trainable"].format(formula=nt_text, value=evaluate(nt)))
-        if extra:
+            meaning = words["symbols"]
+            named = ", ".join([f"{meaning[s.meaning]} {s.name} = {s.value:,}" for s in syms])
+            line = f"{self.layer_type}: {formula} = {substituted} = {self.total:,} ({named})"
+        if self.notes or self.non_trainable is not None:
+            notes = words["notes"]
+            extra = [notes[n] for n in self.notes]
+            if self.non_trainable is not None:
+                nt = self.non_trainable
+                extra.append(words["non_trainable"].format(formula=render(nt), value=evaluate(nt)))
             line += " — " + " ".join(extra)
         return line
 
     def to_json(self, lang: str = "ko") -> dict[str, Any]:
         words = texts(lang)
-        syms = [] if self.expr is None else symbols(self.expr)
+        syms = self._strings()[2]
         return {
             "formula": self.formula(),
             "substituted": self.substituted(),

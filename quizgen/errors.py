@@ -38,3 +38,25 @@ class CodeParseError(QuizgenError):
 
 class InputFileError(QuizgenError):
     """A file that cannot be read or decoded."""
+
+
+class StoreError(QuizgenError):
+    """The database cannot be used as asked (missing folder, foreign or corrupt file, read-only)."""
+
+
+class OutdatedDatabaseError(StoreError):
+    """The database was made by an older quizgen and needs ``quizgen db upgrade``."""
+
+
+class BusyError(StoreError):
+    """Another process held the database's write lock for longer than the busy timeout."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again
+
+
+class NotFoundError(QuizgenError):
+    """An id that names no quiz, student or question."""
+
+
+class GenerationError(QuizgenError):
+    """Options under which no valid question can be generated."""

@@ -344,7 +344,7 @@ def _check_for(layer_type: str, name: str) -> Callable[[Any], Any] | None:
 
 # Resolved once at import: parsing is on the generator's hot path.
 _LAYER_CHECKS = {t: {n: _check_for(t, n) for n in args} for t, args in LAYER_ARGS.items()}
-_REQUIRED_ARGS = {t: tuple(n for n, d in args.items() if d is REQUIRED) for t, args in LAYER_ARGS.items()}
+REQUIRED_ARGS = {t: tuple(n for n, d in args.items() if d is REQUIRED) for t, args in LAYER_ARGS.items()}
 
 
 # ---------------------------------------------------------------- parsing
@@ -377,7 +377,7 @@ def parse_layer(obj: Any, index: int, inside: str | None = None) -> LayerSpec:
             args[name] = check(value) if check is not None else value
         except ValueError as exc:
             raise SpecError(f"{name}: {exc}", index, where_type) from None
-    for name in _REQUIRED_ARGS[layer_type]:
+    for name in REQUIRED_ARGS[layer_type]:
         if name not in obj:
             raise SpecError(f"missing required argument {name!r}", index, where_type)
     layer = LayerSpec(layer_type, args, inner)

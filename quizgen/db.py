@@ -1,0 +1,342 @@
+"""Engine, sessions and schema management for the quiz store.
+
+The default store is ``quizgen.db`` in the current folder; ``--db`` / ``QUIZGEN_DB``
+name another file or any SQLAlchemy URL (PostgreSQL for a shared deployment).
+
+Opening a store validates it before anything is written: a fresh (or absent,
+or zero-byte) database is migrated to the head revision from code; an older
+one is refused until ``quizgen db upgrade``; a newer one, a foreign SQLite
+database, or a file that is not SQLite at all is refused. On SQLite every write
+transaction starts with ``BEGIN IMMEDIATE`` (taking the write lock up front, so
+two writers queue on the busy timeout instead of failing mid-transaction), the
+journal is WAL and foreign keys are on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from .errors import BusyError, OutdatedDatabaseError, StoreError
+
+DEFAULT_DB = "quizgen.db"
+SCHEMA_HEAD = "0001"  # tests/test_migrations.py checks this equals the newest script
+BUSY_TIMEOUT_MS = 15_000
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def resolve_url(db: str | None) -> str:
+    """A SQLAlchemy URL from a --db value: a URL as given, anything else a SQLite path."""
+    db = db or DEFAULT_DB
+    if "://" in db:
+        return db
+    return f"sqlite:///{os.path.abspath(db)}"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Store:
+    """An opened, validated database."""
+
+    url: str
+    engine: Engine
+    write_engine: Engine
+    path: Path | None  # the SQLite file, or None for a server database
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.path is not None
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading (no write lock is taken)."""
+        with translate_errors(self), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: committed whole on success, rolled back whole on any error."""
+        with translate_errors(self), Session(self.write_engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def translate_errors(store: Store | None) -> Iterator[None]:
+    """Database driver errors become one-line StoreErrors."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise _translated(exc, store) from None
+    except DBAPIError as exc:
+        raise _translated(exc, store) from None
+
+
+def _translated(exc: DBAPIError, store: Store | None) -> StoreError:
+    msg = str(exc.orig) if exc.orig is not None else str(exc)
+    low = msg.lower()
+    where = str(store.path) if store and store.path else (store.url if store else "the database")
+    if "locked" in low or "busy" in low:
+        return BusyError(f"database is busy (another quizgen is writing to {where}); try again")
+    if "readonly" in low or "read-only" in low:
+        return StoreError(f"{where} is read-only; quizgen cannot write to it")
+    if "disk is full" in low or "disk i/o" in low or "file too large" in low:
+        return StoreError(f"cannot write to {where}: {msg} (nothing was written)")
+    if "not a database" in low or "malformed" in low:
+        return StoreError(f"{where} is not a quizgen database (the file is not a readable SQLite database)")
+    return StoreError(f"database error on {where}: {msg.splitlines()[0]}")
+
+
+def _sqlite_path(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite":
+        return None
+    if not u.database or u.database == ":memory:":
+        raise StoreError("quizgen needs a database file, not an in-memory database")
+    return Path(u.database)
+
+
+def _check_sqlite_file(path: Path) -> bool:
+    """Validate the file before SQLite touches it; True when it is writable."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a database file")
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
+    if not path.exists():
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(f"cannot create {path}: folder {path.parent} is not writable")
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from None
+    if head and head != _SQLITE_MAGIC:
+        raise StoreError(f"{path} is not a quizgen database (not an SQLite file)")
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, Engine]:
+    if path is None:
+        engine = create_engine(url, pool_pre_ping=True)
+        return engine, engine
+    if writable:
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    else:
+        uri = f"file:{path}?mode=ro"
+        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        # Driver autocommit: SQLAlchemy's "begin" event below issues BEGIN itself,
+        # so quizgen (not pysqlite) decides when and how a transaction starts.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if writable:
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("quizgen_write") else "BEGIN")
+
+    return engine, engine.execution_options(quizgen_write=True)
+
+
+def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
+    """Open (creating if new) and validate the store named by ``db``."""
+    url = resolve_url(db)
+    path = _sqlite_path(url)
+    writable = _check_sqlite_file(path) if path is not None else True
+    try:
+        engine, write_engine = _make_engines(url, path, writable)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open {url}: {exc}") from None
+    store = Store(url, engine, write_engine, path)
+    try:
+        with translate_errors(store):
+            revision = _current_revision(engine)
+            if revision == SCHEMA_HEAD:
+                return store
+            if revision is None and migrate:
+                if not writable:
+                    raise StoreError(f"{path} is read-only and has no quizgen tables yet")
+                _migrate_fresh(store)
+                return store
+            if revision is None:
+                raise StoreError(f"{store.path or url} has no quizgen tables; run 'quizgen init'")
+            _refuse_revision(store, revision)
+    except BaseException:
+        engine.dispose()
+        raise
+    return store
+
+
+def _current_revision(engine: Engine) -> str | None:
+    """The Alembic revision, None for an empty database; refuses a foreign one."""
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        if not tables:
+            return None
+        if "alembic_version" not in tables:
+            shown = ", ".join(sorted(tables)[:5])
+            raise StoreError(f"this is not a quizgen database (it holds other tables: {shown})")
+        row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+        if row is None:
+            return None
+        return str(row[0])
+
+
+def _refuse_revision(store: Store, revision: str) -> None:
+    where = store.path or store.url
+    if revision in _known_revisions():
+        raise OutdatedDatabaseError(
+            f"{where} is at schema revision {revision} but this quizgen expects {SCHEMA_HEAD}; "
+            "run 'quizgen db upgrade' (it backs the file up first)")
+    raise StoreError(f"{where} was made by a newer quizgen (schema revision {revision}, this one knows up to "
+                     f"{SCHEMA_HEAD}); upgrade quizgen")
+
+
+def _alembic_config(connection: Connection | None = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    from .resources import migrations_dir
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()  # type: ignore[return-value]
+
+
+def _upgrade(conn: Connection, target: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(_alembic_config(conn), target)
+
+
+def _migrate_fresh(store: Store) -> None:
+    # Inside one write transaction: a second process doing the same waits on the
+    # lock, then finds the schema already there and does nothing.
+    with store.write_engine.begin() as conn:
+        tables = set(inspect(conn).get_table_names())
+        if "alembic_version" in tables:
+            return
+        _upgrade(conn)
+
+
+def init_store(db: str | None) -> tuple[Store, bool]:
+    """Create a database at head; returns (store, created)."""
+    url = resolve_url(db)
+    path = _sqlite_path(url)
+    existed = path is not None and path.exists() and path.stat().st_size > 0
+    store = open_store(db)
+    return store, not existed
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    from_revision: str
+    to_revision: str
+    backup: Path | None
+
+
+def upgrade_store(db: str | None) -> UpgradeResult:
+    """Migrate an older database to head, backing a SQLite file up first.
+
+    If the migration fails, the backup is copied back and the error says so.
+    """
+    url = resolve_url(db)
+    path = _sqlite_path(url)
+    writable = _check_sqlite_file(path) if path is not None else True
+    if path is not None and not path.exists():
+        raise StoreError(f"{path} does not exist; 'quizgen init' creates a new database")
+    if not writable:
+        raise StoreError(f"{path} is read-only; quizgen cannot upgrade it")
+    engine, write_engine = _make_engines(url, path, writable)
+    store = Store(url, engine, write_engine, path)
+    try:
+        with translate_errors(store):
+            revision = _current_revision(engine)
+        if revision == SCHEMA_HEAD:
+            return UpgradeResult(revision, revision, None)
+        if revision is not None and revision not in _known_revisions():
+            _refuse_revision(store, revision)
+        backup = _backup(store) if path is not None else None
+        try:
+            with translate_errors(store), write_engine.begin() as conn:
+                _upgrade(conn)
+        except Exception as exc:
+            engine.dispose()
+            if backup is not None and path is not None:
+                _restore(backup, path)
+                raise StoreError(f"upgrade failed ({exc}); the database was restored from {backup}") from None
+            raise StoreError(f"upgrade failed ({exc}); the transaction was rolled back") from None
+        return UpgradeResult(revision or "(empty)", SCHEMA_HEAD, backup)
+    finally:
+        engine.dispose()
+
+
+def _backup(store: Store) -> Path:
+    assert store.path is not None
+    stamp = now().strftime("%Y%m%d-%H%M%S")
+    target = store.path.with_name(f"{store.path.name}.bak-{stamp}")
+    n = 1
+    while target.exists():
+        target = store.path.with_name(f"{store.path.name}.bak-{stamp}-{n}")
+        n += 1
+    src = sqlite3.connect(str(store.path))
+    try:
+        dst = sqlite3.connect(str(target))
+        with dst:
+            src.backup(dst)
+        dst.close()
+    finally:
+        src.close()
+    return target
+
+
+def _restore(backup: Path, path: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(backup, path)
+
+
+def downgrade_store(store: Store, target: str = "base") -> None:
+    """For tests and emergencies: migrate down (base drops every table)."""
+    from alembic import command
+
+    with store.write_engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), target)

@@ -1,0 +1,77 @@
+"""Class rosters: CSV files of students (id, name, email), UTF-8 with or without a BOM."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputFileError
+
+MAX_ROSTER = 10_000
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    id: str
+    name: str
+    email: str | None = None
+
+
+def read_roster(path: str) -> list[RosterEntry]:
+    """Students from a CSV with a header naming at least ``id`` and ``name``; all rows or none."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputFileError(f"{path} is a directory, not a roster file")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: not UTF-8 text (save the roster as UTF-8 CSV)") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: {exc.strerror}") from None
+    return parse_roster(text, path)
+
+
+def parse_roster(text: str, source: str = "roster") -> list[RosterEntry]:
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise InputFileError(f"{source}: not a readable CSV file ({exc})") from None
+    if "id" not in header or "name" not in header:
+        raise InputFileError(f"{source}: the header must name the columns id and name (and optionally email)")
+    reader.fieldnames = header
+    entries: list[RosterEntry] = []
+    seen: set[str] = set()
+    try:
+        for row in reader:
+            line = reader.line_num
+            if None in row:
+                raise InputFileError(f"{source}, line {line}: more cells than header columns")
+            sid = (row.get("id") or "").strip()
+            name = (row.get("name") or "").strip()
+            email = (row.get("email") or "").strip() or None
+            if not sid and not name and not email:
+                continue
+            if not sid or not name:
+                raise InputFileError(f"{source}, line {line}: every student needs an id and a name")
+            if len(sid) > 64 or any(c.isspace() or not c.isprintable() for c in sid):
+                raise InputFileError(f"{source}, line {line}: student id {sid[:70]!r} must be at most 64 printable characters without spaces")
+            if len(name) > 200 or not name.isprintable():
+                raise InputFileError(f"{source}, line {line}: the name must be at most 200 printable characters")
+            if email is not None and ("@" not in email or len(email) > 254):
+                raise InputFileError(f"{source}, line {line}: {email[:60]!r} is not an email address")
+            if sid in seen:
+                raise InputFileError(f"{source}, line {line}: student id {sid!r} appears twice")
+            seen.add(sid)
+            entries.append(RosterEntry(sid, name, email))
+            if len(entries) > MAX_ROSTER:
+                raise InputFileError(f"{source}: more than {MAX_ROSTER:,} students")
+    except csv.Error as exc:
+        raise InputFileError(f"{source}: not a readable CSV file ({exc})") from None
+    if not entries:
+        raise InputFileError(f"{source}: the roster has no students")
+    return entries
