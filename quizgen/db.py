@@ -152,7 +152,6 @@ def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, 
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys = ON")
         if writable:
-            cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = FULL")
         cur.close()
 
@@ -177,10 +176,12 @@ def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
         with translate_errors(store):
             revision = _current_revision(engine)
             if revision == SCHEMA_HEAD:
+                _use_wal(store, writable)
                 return store
             if revision is None and migrate:
                 if not writable:
                     raise StoreError(f"{path} is read-only and has no quizgen tables yet")
+                _use_wal(store, writable)
                 _migrate_fresh(store)
                 return store
             if revision is None:
@@ -192,19 +193,35 @@ def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
+def _use_wal(store: Store, writable: bool) -> None:
+    """Switch a validated SQLite file to WAL (persistent; only ever done to our own files)."""
+    if store.path is None or not writable:
+        return
+    raw = store.engine.raw_connection()  # outside any transaction: SQLite refuses the switch inside one
+    try:
+        cur = raw.cursor()
+        if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.close()
+    finally:
+        raw.close()
+
+
 def _current_revision(engine: Engine) -> str | None:
     """The Alembic revision, None for an empty database; refuses a foreign one."""
     with engine.connect() as conn:
-        tables = set(inspect(conn).get_table_names())
-        if not tables:
-            return None
-        if "alembic_version" not in tables:
-            shown = ", ".join(sorted(tables)[:5])
-            raise StoreError(f"this is not a quizgen database (it holds other tables: {shown})")
-        row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
-        if row is None:
-            return None
-        return str(row[0])
+        return _revision_on(conn)
+
+
+def _revision_on(conn: Connection) -> str | None:
+    tables = set(inspect(conn).get_table_names())
+    if not tables:
+        return None
+    if "alembic_version" not in tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise StoreError(f"this is not a quizgen database (it holds other tables: {shown})")
+    row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
 
 
 def _refuse_revision(store: Store, revision: str) -> None:
@@ -251,9 +268,11 @@ def _migrate_fresh(store: Store) -> None:
     # Inside one write transaction: a second process doing the same waits on the
     # lock, then finds the schema already there and does nothing.
     with store.write_engine.begin() as conn:
-        tables = set(inspect(conn).get_table_names())
-        if "alembic_version" in tables:
+        revision = _revision_on(conn)
+        if revision == SCHEMA_HEAD:
             return
+        if revision is not None:
+            _refuse_revision(store, revision)
         _upgrade(conn)
 
 

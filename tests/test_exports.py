@@ -1,0 +1,95 @@
+"""Exports parse as their importers expect: Moodle XML structure, GIFT escaping, Markdown, JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from quizgen.db import open_store
+from quizgen.exports import gift, gift_escape, json_export, markdown_key, markdown_worksheet, moodle_xml
+from quizgen.generator import KINDS
+from quizgen.quizzes import QuizPlan, create_quiz, quiz_key
+from quizgen.roster import RosterEntry
+
+STUDENTS = [RosterEntry("s1", "김민준"), RosterEntry("s2", "Ada {Lovelace}: #1 ~ =")]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    store = open_store(str(tmp_path_factory.mktemp("exp") / "q.db"))
+    plan = QuizPlan(title="RNN: {quiz} #3 ~ =", seed=77, count=len(KINDS) * 2, kinds=KINDS, difficulty="hard")
+    quiz_id, _ = create_quiz(store, plan, STUDENTS, verify=False)
+    info, variants = quiz_key(store, quiz_id, all_variants=True)
+    store.dispose()
+    return info, variants
+
+
+def _number(text: str) -> float:
+    return float(text)
+
+
+def test_moodle_xml_has_the_structure_moodles_importer_reads(exported):
+    info, variants = exported
+    root = ET.fromstring(moodle_xml(info, variants).encode("utf-8"))
+    assert root.tag == "quiz"
+    questions = root.findall("question")
+    categories = [q for q in questions if q.get("type") == "category"]
+    assert len(categories) == len(variants) == 3
+    for c in categories:
+        assert c.find("category/text").text.startswith("$course$/quizgen/")
+    real = [q for q in questions if q.get("type") != "category"]
+    assert len(real) == 3 * len(KINDS) * 2
+    seen = set()
+    for q in real:
+        qtype = q.get("type")
+        seen.add(qtype)
+        assert qtype in {"numerical", "shortanswer", "cloze"}
+        assert q.find("name/text").text
+        text = q.find("questiontext")
+        assert text.get("format") == "html" and text.find("text").text
+        assert q.find("generalfeedback/text") is not None
+        if qtype == "numerical":
+            (answer,) = q.findall("answer")
+            assert answer.get("fraction") == "100"
+            _number(answer.find("text").text)
+            assert answer.find("tolerance").text == "0"
+            assert float(q.find("defaultgrade").text) >= 1
+        elif qtype == "shortanswer":
+            answers = q.findall("answer")
+            assert answers and all(a.get("fraction") == "100" for a in answers)
+            assert any(re.fullmatch(r"\((None|\d+)(, (None|\d+))*,?\)", a.find("text").text) for a in answers)
+        else:
+            body = text.find("text").text
+            fields = re.findall(r"\{1:(NUMERICAL|SHORTANSWER):([^}]*)\}", body)
+            assert len(fields) >= 2
+    assert seen == {"numerical", "shortanswer", "cloze"}
+
+
+def test_gift_escapes_and_answers(exported):
+    info, variants = exported
+    text = gift(info, variants)
+    assert "$CATEGORY: $course$/quizgen/RNN\\: \\{quiz\\} \\#3 \\~ \\=" in text
+    assert "student s2" in text
+    numeric = re.findall(r"\{#(\d+):0", text)
+    assert numeric and all(int(n) > 0 for n in numeric)
+    # no unescaped specials in question bodies: every { opens an answer block
+    for block in text.split("\n::")[1:]:
+        body = block.split("::", 1)[1]
+        opens = [m.start() for m in re.finditer(r"(?<!\\)\{", body)]
+        assert len(opens) == 1, body[:200]
+    assert gift_escape("a~b=c#d{e}f:g") == "a\\~b\\=c\\#d\\{e\\}f\\:g"
+
+
+def test_markdown_and_json(exported):
+    info, variants = exported
+    sheet = markdown_worksheet(info, variants)
+    key = markdown_key(info, variants)
+    assert sheet.count("## 1.") == 3 and "풀이" not in sheet
+    assert "정답과 풀이" in key and "풀이:" in key
+    data = json.loads(json_export(info, variants))
+    q = data["variants"][1]["questions"][0]
+    assert {"slot", "kind", "prompt", "spec", "answer", "derivation", "breakdown"} <= set(q)
+    assert data["variants"][1]["student"] == "s1"

@@ -1,0 +1,179 @@
+"""The generator: reproducible, per-student, textbook-sized, and always right."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from quizgen.architectures import SIZE_LISTS, parse_range
+from quizgen.codeparse import models_from_code
+from quizgen.errors import GenerationError
+from quizgen.generator import KINDS, generate_question, generate_variant, polynomial, positive_roots
+from quizgen.solver import solve_raw
+
+
+def _answer_from_solution(q):
+    """The answer recomputed independently from the stored spec."""
+    solution = solve_raw(q.spec)
+    a = q.answer
+    if q.kind in ("total-params",) or (q.kind == "code" and a["type"] == "count"):
+        return a["value"] == solution.total_params
+    if q.kind == "layer-params":
+        return a["value"] == solution.layers[a["layer"] - 1].params
+    if q.kind == "output-shape":
+        return a["value"] == list(solution.layers[a.get("layer", len(solution.layers)) - 1].output_shape)
+    if q.kind == "code":
+        return a["value"] == list(solution.output_shape)
+    if q.kind == "trainable-split":
+        parts = {p["key"]: p["value"] for p in a["parts"]}
+        return parts == {"trainable": solution.trainable_params, "non_trainable": solution.non_trainable_params}
+    if q.kind == "summary":
+        parts = {p["key"]: p["value"] for p in a["parts"]}
+        want = {"total": solution.total_params}
+        for r in solution.layers:
+            want[f"L{r.index}.shape"] = list(r.output_shape)
+            want[f"L{r.index}.params"] = r.params
+        return parts == want
+    if q.kind == "weight-shapes":
+        t, d, h = a["sizes"]
+        parts = {p["key"]: p["value"] for p in a["parts"]}
+        return parts == {"W_x": [h, d], "W_h": [h, h], "b": [h], "hidden_state_t": [h], "total_hidden_states": [t, h]} \
+            and solution.layers[0].params == h * (h + d + 1)
+    if q.kind == "inverse":
+        given = a["given"]
+        if "total" in given:
+            return solution.total_params == given["total"]
+        return solution.total_params == given["params"] and q.spec["layers"][0]["units"] == a["value"]
+    raise AssertionError(q.kind)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
+def test_every_kind_answers_what_the_solver_says(kind, difficulty):
+    for student in range(25):
+        q = generate_question(11, 3, kind, f"s{student}", difficulty, langs=("ko", "en"))
+        assert _answer_from_solution(q), (q.kind, q.answer)
+        assert q.prompt["ko"] and q.prompt["en"] and q.derivation["ko"] and q.derivation["en"]
+        assert "{" not in q.prompt["ko"].replace("{}", "")  # every placeholder filled
+
+
+def test_same_seed_same_questions_and_language_does_not_change_them():
+    a = generate_variant(5, 16, KINDS, "20260001", "hard", langs=("ko", "en"))
+    b = generate_variant(5, 16, KINDS, "20260001", "hard", langs=("ko", "en"))
+    assert a == b
+    ko = generate_variant(5, 16, KINDS, "20260001", "hard", langs=("ko",))
+    en = generate_variant(5, 16, KINDS, "20260001", "hard", langs=("en",))
+    assert [q.spec for q in ko] == [q.spec for q in en] and [q.answer for q in ko] == [q.answer for q in en]
+    assert generate_variant(6, 16, KINDS, "20260001", "hard") != a
+
+
+def test_students_get_the_same_kind_of_question_with_different_numbers():
+    students = [generate_variant(9, 8, KINDS, f"2026{i:04d}", "medium") for i in range(20)]
+    for slot in range(8):
+        kinds = {s[slot].kind for s in students}
+        assert len(kinds) == 1
+        answers = {str(s[slot].answer) for s in students}
+        assert len(answers) >= 10, (slot, kinds)
+
+
+def test_sizes_are_textbook_numbers():
+    for i in range(200):
+        q = generate_question(i, 1, "total-params", None, "hard")
+        emb = q.spec["layers"][0]
+        assert emb["input_dim"] in SIZE_LISTS["vocab"] and emb["output_dim"] in SIZE_LISTS["embed"]
+        assert q.spec["input"]["shape"][0] in SIZE_LISTS["seq_len"]
+
+
+def test_the_check_quiz_reads_like_the_textbook():
+    q = generate_question(1, 1, "total-params", None, "easy", langs=("ko", "en"))
+    ko = q.prompt["ko"]
+    assert ko.startswith("모델에 대한 설명이 다음과 같을 때, 총 파라미터의 개수를 구하여라.")
+    assert "은닉 상태의 크기는" in ko and "샘플의 길이는" in ko and "은닉층은 1개입니다" in ko
+    assert re.search(r"\n1\. Embedding을 사용하며", ko)
+    assert "hidden state of size" in q.prompt["en"]
+
+
+def test_ranges_are_honoured():
+    ranges = dict([parse_range("hidden=32-64"), parse_range("vocab=5000-10000"), parse_range("seq_len=30")])
+    for i in range(100):
+        q = generate_question(i, 1, "total-params", "x", "hard", ranges)
+        layers = q.spec["layers"]
+        assert 5000 <= layers[0]["input_dim"] <= 10000
+        assert q.spec["input"]["shape"] == [30]
+        for layer in layers:
+            cell = layer.get("layer", layer)
+            if cell["type"] in ("SimpleRNN", "LSTM", "GRU"):
+                assert cell["units"] in (32, 64)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("hidden=0-5", "not positive"), ("hidden=64-32", "empty"), ("foo=1-2", "unknown range"),
+    ("hidden=abc", "NAME=LO-HI"), ("=5", "NAME=LO-HI"),
+])
+def test_bad_ranges(text, message):
+    with pytest.raises(GenerationError, match=message):
+        parse_range(text)
+
+
+def test_unknown_kind_and_difficulty():
+    with pytest.raises(GenerationError, match="unknown question kind"):
+        generate_question(1, 1, "essay")
+    with pytest.raises(GenerationError, match="unknown difficulty"):
+        generate_question(1, 1, "code", difficulty="extreme")
+
+
+def test_code_shown_to_students_reads_back_to_the_stored_spec():
+    for i in range(60):
+        for kind in ("code", "output-shape"):
+            q = generate_question(i, 2, kind, None, "hard")
+            if q.template not in ("total", "shape", "seed-cell"):
+                continue
+            code = re.search(r"```python\n(.*?)\n```", q.prompt["ko"], re.S).group(1)
+            (model,) = models_from_code(code)
+            assert [(r.output_shape, r.params) for r in solve_raw(model.spec).layers] == \
+                [(r.output_shape, r.params) for r in solve_raw(q.spec).layers]
+
+
+def test_inverse_answers_are_unique_by_brute_force():
+    rng = random.Random(3)
+    for i in range(40):
+        q = generate_question(rng.randrange(10**6), 1, "inverse", None, "medium")
+        given = q.answer["given"]
+        if "total" not in given:
+            continue
+        unknown = given["unknown"]
+        hits = []
+        for x in range(1, 1200):
+            spec = {**q.spec, "layers": [dict(l) for l in q.spec["layers"]]}
+            if unknown == "hidden":
+                layer = spec["layers"][1]
+                spec["layers"][1] = {**layer, "units": x}
+            elif unknown == "embed":
+                spec["layers"][0]["output_dim"] = x
+            else:
+                spec["layers"][0]["input_dim"] = x
+            if solve_raw(spec).total_params == given["total"]:
+                hits.append(x)
+        if q.answer["value"] < 1200:
+            assert hits == [q.answer["value"]]
+
+
+def test_polynomial_roots():
+    assert polynomial(lambda x: 3 * x * x + 2 * x + 1) == (3, 2, 1)
+    assert polynomial(lambda x: x ** 3) is None
+    assert positive_roots(1, 101, 0, 128 * 128 + 101 * 128) == [128]
+    assert positive_roots(0, 5, 0, 7) == []
+
+
+def test_generated_keys_are_confirmed_by_keras(checker):
+    for kind in KINDS:
+        for difficulty in ("easy", "medium", "hard"):
+            for student in range(4):
+                q = generate_question(2026, 1, kind, str(student), difficulty)
+                verdict = checker.check(q.spec)
+                assert verdict.agree and verdict.keras_error is None, (kind, verdict.describe())
+                layers = q.breakdown["layers"]
+                assert [l["output_shape"] for l in layers] == [list(o.output_shape) for o in verdict.observed]
+                assert [l["trainable"] for l in layers] == [o.trainable for o in verdict.observed]

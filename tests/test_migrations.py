@@ -1,0 +1,126 @@
+"""Migrations from code: fresh databases, old and new revisions, foreign files, models == schema."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from quizgen.db import SCHEMA_HEAD, downgrade_store, head_revision, open_store, upgrade_store
+from quizgen.errors import OutdatedDatabaseError, StoreError
+from quizgen.models import Base
+
+
+def test_schema_head_constant_matches_the_scripts():
+    assert head_revision() == SCHEMA_HEAD
+
+
+def test_fresh_database_is_created_at_head_and_matches_the_models(tmp_path):
+    store = open_store(str(tmp_path / "q.db"))
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.dispose()
+
+
+def test_downgrade_to_base_and_up_again(tmp_path):
+    path = tmp_path / "q.db"
+    store = open_store(str(path))
+    downgrade_store(store)
+    with store.engine.connect() as conn:
+        assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+    store.dispose()
+    store = open_store(str(path))  # an emptied database is migrated again
+    with store.engine.connect() as conn:
+        assert {"quizzes", "questions", "students", "variants", "submissions", "grades"} <= set(inspect(conn).get_table_names())
+    store.dispose()
+
+
+def test_older_and_newer_revisions_are_refused(tmp_path, monkeypatch):
+    path = tmp_path / "q.db"
+    store = open_store(str(path))
+    with store.write_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'ffff_future'"))
+    store.dispose()
+    with pytest.raises(StoreError, match="made by a newer quizgen"):
+        open_store(str(path))
+
+
+def test_outdated_database_names_both_revisions_and_the_command(tmp_path, monkeypatch):
+    from quizgen import db
+
+    path = tmp_path / "q.db"
+    store = open_store(str(path))
+    downgrade_store(store, "base")
+    store.dispose()
+    # pretend the scripts know a newer head than the file has
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO alembic_version VALUES ('0001')")
+    con.commit()
+    con.close()
+    monkeypatch.setattr(db, "SCHEMA_HEAD", "0002")
+    monkeypatch.setattr(db, "_known_revisions", lambda: {"0001", "0002"})
+    with pytest.raises(OutdatedDatabaseError) as info:
+        open_store(str(path))
+    assert "revision 0001" in str(info.value) and "expects 0002" in str(info.value)
+    assert "quizgen db upgrade" in str(info.value)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"this is a text file, not a database" * 10, "not an SQLite file"),
+    (b"SQLite format 3\x00" + b"\xff" * 4000, "not a quizgen database"),
+])
+def test_foreign_and_corrupt_files_are_refused_untouched(tmp_path, content, message):
+    path = tmp_path / "q.db"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match=message):
+        open_store(str(path))
+    assert path.read_bytes() == content
+
+
+def test_a_foreign_sqlite_database_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a quizgen database.*customers"):
+        open_store(str(path))
+    assert path.read_bytes() == before
+
+
+def test_paths_that_cannot_be_databases(tmp_path):
+    with pytest.raises(StoreError, match="is a directory"):
+        open_store(str(tmp_path))
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(str(tmp_path / "missing" / "q.db"))
+    assert not (tmp_path / "missing").exists()
+
+
+def test_zero_byte_file_becomes_a_database(tmp_path):
+    path = tmp_path / "q.db"
+    path.write_bytes(b"")
+    open_store(str(path)).dispose()
+    assert path.stat().st_size > 0
+
+
+def test_upgrade_backs_up_and_data_survives(tmp_path):
+    from quizgen.quizzes import QuizPlan, create_quiz, list_quizzes
+
+    path = tmp_path / "q.db"
+    store = open_store(str(path))
+    quiz_id, _ = create_quiz(store, QuizPlan(title="t", seed=1, count=2), verify=False)
+    store.dispose()
+    result = upgrade_store(str(path))  # already at head: nothing to do, no backup
+    assert result.backup is None
+    store = open_store(str(path))
+    assert [q.id for q in list_quizzes(store)] == [quiz_id]
+    store.dispose()
