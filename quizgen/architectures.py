@@ -187,7 +187,7 @@ def random_spec(rng: random.Random, difficulty: str = "medium", family: str | No
                 {"type": "Dense", "units": sizes("hidden"), "use_bias": False}))})
         layers.append({"type": "TimeDistributed", "layer": tags} if _maybe(rng, 0.6) else tags)
     elif family == "conv":
-        layers += conv_block(rng, sizes, exotic, depth)
+        layers += conv_block(rng, sizes, exotic, depth, seq_len)
         layers.append(output_layer(rng, sizes))
     else:  # normalized
         layers += normalized_body(rng, sizes, exotic, bidi_p)
@@ -230,8 +230,14 @@ def norm_layer(rng: random.Random, exotic: bool, batch_norm: bool | None = None)
     return layer
 
 
-def conv_block(rng: random.Random, sizes: Sizes, exotic: bool, depth: int) -> list[dict[str, Any]]:
+def conv_block(rng: random.Random, sizes: Sizes, exotic: bool, depth: int,
+               seq_len: int | None = None) -> list[dict[str, Any]]:
+    """Conv1D (+ pooling) blocks. Outside exotic mode the block fits ``seq_len``: a kernel
+    longer than what is left switches to padding='same' and a pool that does not fit is
+    left out, without drawing differently from ``rng`` (so every student's model keeps
+    the same structure)."""
     layers: list[dict[str, Any]] = []
+    length = seq_len
     for _ in range(depth):
         conv: dict[str, Any] = {"type": "Conv1D", "filters": sizes("filters"),
                                 "kernel_size": sizes("kernel"), "activation": "relu"}
@@ -250,6 +256,12 @@ def conv_block(rng: random.Random, sizes: Sizes, exotic: bool, depth: int) -> li
                 conv["use_bias"] = False
             if _maybe(rng, 0.1):
                 conv["data_format"] = "channels_first"
+        elif length is not None:
+            if conv.get("padding", "valid") == "valid":
+                if conv["kernel_size"] > length:
+                    conv["padding"] = "same"
+                else:
+                    length -= conv["kernel_size"] - 1
         layers.append(conv)
         if _maybe(rng, 0.6):
             pool: dict[str, Any] = {"type": "MaxPooling1D", "pool_size": rng.choice((2, 3))}
@@ -257,7 +269,10 @@ def conv_block(rng: random.Random, sizes: Sizes, exotic: bool, depth: int) -> li
                 pool["padding"] = "same"
             if exotic and _maybe(rng, 0.2):
                 pool["strides"] = 1
-            layers.append(pool)
+            if exotic or length is None or pool["pool_size"] <= length:
+                layers.append(pool)
+                if length is not None and not exotic:
+                    length //= pool["pool_size"]
     if _maybe(rng, 0.3):
         layers.append({"type": "Flatten"})
     else:

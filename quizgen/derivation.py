@@ -39,7 +39,10 @@ Expr = Union[Sym, Op, int]
 
 
 def add(*args: Expr) -> Op:
-    return Op("+", args, sum(evaluate(a) for a in args))
+    value = 0
+    for a in args:
+        value += a if type(a) is int else a.value  # type: ignore[union-attr]
+    return Op("+", args, value)
 
 
 def mul(*args: Expr) -> Op:
@@ -55,35 +58,42 @@ def evaluate(expr: Expr) -> int:
 
 def render(expr: Expr, values: bool = False) -> str:
     """The formula with symbol names, or (values=True) with their numbers."""
+    return render_both(expr)[1 if values else 0]
+
+
+def render_both(expr: Expr) -> tuple[str, str]:
+    """(formula with names, formula with values) in one walk of the tree."""
     kind = type(expr)
     if kind is int:
-        return str(expr)
+        text = str(expr)
+        return text, text
     if kind is Sym:
-        return str(expr.value) if values else expr.name  # type: ignore[union-attr]
+        return expr.name, str(expr.value)  # type: ignore[union-attr]
     op = expr.op  # type: ignore[union-attr]
-    parts = []
+    names, values = [], []
     for a in expr.args:  # type: ignore[union-attr]
-        text = render(a, values)
+        n, v = render_both(a)
         if op == "×" and type(a) is Op and a.op == "+":
-            text = f"({text})"
-        parts.append(text)
-    return op.join(parts)
+            n, v = f"({n})", f"({v})"
+        names.append(n)
+        values.append(v)
+    return op.join(names), op.join(values)
 
 
 def symbols(expr: Expr) -> list[Sym]:
     """Distinct symbols in order of first appearance."""
-    seen: dict[str, Sym] = {}
-    stack = [expr]
-    order: list[Sym] = []
-    while stack:
-        e = stack.pop(0)
-        if isinstance(e, Sym):
-            if e.name not in seen:
-                seen[e.name] = e
-                order.append(e)
-        elif isinstance(e, Op):
-            stack[0:0] = list(e.args)
-    return order
+    found: dict[str, Sym] = {}
+    _collect(expr, found)
+    return list(found.values())
+
+
+def _collect(expr: Expr, found: dict[str, Sym]) -> None:
+    kind = type(expr)
+    if kind is Sym:
+        found.setdefault(expr.name, expr)  # type: ignore[union-attr]
+    elif kind is Op:
+        for a in expr.args:  # type: ignore[union-attr]
+            _collect(a, found)
 
 
 @dataclass(slots=True)
@@ -100,6 +110,7 @@ class Derivation:
     non_trainable: Expr | None = None
     notes: tuple[str, ...] = ()
     _rendered: tuple[str, str, list[Sym]] | None = field(default=None, repr=False, compare=False)
+    _texts: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def total(self) -> int:
@@ -109,8 +120,7 @@ class Derivation:
         # Rendered once and shared by both languages: the formula is language-neutral.
         if self._rendered is None:
             expr = self.expr
-            self._rendered = (("0", "0", []) if expr is None else
-                              (render(expr), render(expr, values=True), symbols(expr)))
+            self._rendered = ("0", "0", []) if expr is None else (*render_both(expr), symbols(expr))
         return self._rendered
 
     def formula(self) -> str:
@@ -121,6 +131,15 @@ class Derivation:
 
     def to_text(self, lang: str = "ko") -> str:
         """One line in the textbook's way: ``SimpleRNN: h×(h+d+1) = 128×(128+100+1) = 29,312 (...)``."""
+        cached = self._texts
+        if cached is None:
+            cached = self._texts = {}
+        elif lang in cached:
+            return cached[lang]
+        cached[lang] = line = self._text(lang)
+        return line
+
+    def _text(self, lang: str) -> str:
         words = texts(lang)
         formula, substituted, syms = self._strings()
         if self.expr is None:

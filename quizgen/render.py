@@ -6,6 +6,7 @@ tests check it), so a question's code and its stored answer cannot disagree.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from .resources import data_dir
@@ -101,10 +102,14 @@ def keras_code(spec: dict[str, Any], seed_style: bool = False) -> str:
     ])
 
 
+@cache
+def _numpy_template() -> str:
+    return (data_dir() / "code" / "numpy_rnn.txt").read_text(encoding="utf-8")
+
+
 def numpy_rnn_code(timesteps: int, input_dim: int, hidden_units: int) -> str:
     """The seed's numpy RNN cell with the sizes filled in."""
-    template = (data_dir() / "code" / "numpy_rnn.txt").read_text(encoding="utf-8")
-    return template.format(timesteps=timesteps, input_dim=input_dim, hidden_units=hidden_units).rstrip("\n")
+    return _numpy_template().format(timesteps=timesteps, input_dim=input_dim, hidden_units=hidden_units).rstrip("\n")
 
 
 def ko_ro(n: int) -> str:

@@ -322,8 +322,33 @@ _RULES: dict[str, Callable[[LayerSpec, Shape], tuple[Shape, Derivation]]] = {
 }
 
 
+# A layer's result depends only on its arguments and its input shape, and textbook
+# models repeat the same layers constantly (Dense(1, sigmoid) after 128 units...),
+# so results are remembered. Derivations are shared between solutions: values, never
+# mutated (their rendered text is cached inside them, the same for every sharer).
+_MEMO: dict[tuple[Any, ...], tuple[Shape, Derivation]] = {}
+_MEMO_LIMIT = 100_000
+memo_enabled = True
+
+
+def clear_cache() -> None:
+    _MEMO.clear()
+
+
 def _layer(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    return _RULES[layer.type](layer, s)
+    if not memo_enabled:
+        return _RULES[layer.type](layer, s)
+    try:
+        key = (layer.key(), s)
+        hit = _MEMO.get(key)
+    except TypeError:  # an unhashable argument (an initializer given as a dict)
+        return _RULES[layer.type](layer, s)
+    if hit is None:
+        hit = _RULES[layer.type](layer, s)
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        _MEMO[key] = hit
+    return hit
 
 
 def solve_raw(raw: object) -> Solution:

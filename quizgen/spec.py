@@ -151,6 +151,10 @@ class LayerSpec:
             return self.args[name]
         return LAYER_ARGS[self.type][name]
 
+    def key(self) -> tuple[Any, ...]:
+        """A hashable identity of the layer's configuration (TypeError if an argument is unhashable)."""
+        return (self.type, tuple(self.args.items()), None if self.inner is None else self.inner.key())
+
 
 @dataclass(slots=True)
 class Spec:
@@ -405,7 +409,7 @@ def parse_spec(obj: Any) -> Spec:
     raw_layers = obj.get("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
         raise SpecError('"layers" must be a non-empty list of layer objects')
-    layers = tuple(parse_layer(raw, i) for i, raw in enumerate(raw_layers, start=1))
+    layers = tuple([parse_layer(raw, i) for i, raw in enumerate(raw_layers, start=1)])
     input_shape, fixed = _parse_input(obj.get("input"), layers)
     return Spec(input_shape, layers, fixed)
 
