@@ -6,13 +6,15 @@ Nothing heavy is imported at module level: TensorFlow arrives only with
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
 from . import __version__
+from .cli_util import Bar as _Bar
+from .cli_util import emit_json as _emit_json
+from .cli_util import open_store as _store
 from .errors import QuizgenError, SpecError
 
 
@@ -35,41 +37,6 @@ class _Group(click.Group):
 def cli(ctx: click.Context, db: str | None) -> None:
     """Randomized neural-network parameter-count quizzes, solved and confirmed by Keras."""
     ctx.obj = {"db": db}
-
-
-def _store(ctx: click.Context):  # type: ignore[no-untyped-def]
-    """The opened store; opened on first use so --help never touches a database."""
-    from .db import open_store
-
-    obj = ctx.find_root().obj
-    if "store" not in obj:
-        obj["store"] = open_store(obj["db"])
-        ctx.call_on_close(obj["store"].dispose)
-    return obj["store"]
-
-
-class _Bar:
-    """A progress callback that draws click's bar on stderr."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.bar = None
-        self.done = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.done)
-        self.done = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-
-
-def _emit_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
 
 
 @cli.command()
@@ -356,11 +323,26 @@ def verify(ctx: click.Context, quiz: str, force: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True)
-def demo(lang: str) -> None:
-    """Solve the textbook's 점검 퀴즈 and confirm it with real Keras."""
+@click.pass_context
+def demo(ctx: click.Context, lang: str) -> None:
+    """A class of 30 end to end: roster, Keras-confirmed quiz, submissions, grading, report.
+
+    Uses a fresh temporary database unless --db names one.
+    """
     from .demo import run_demo
 
-    run_demo(lang, echo=click.echo)
+    run_demo(lang, echo=click.echo, db=ctx.find_root().obj["db"])
+
+
+def _register() -> None:
+    from .cli_grades import gradebook, grade, import_submissions, report
+    from .cli_students import roster, status, submit
+
+    for command in (roster, submit, status, grade, import_submissions, gradebook, report):
+        cli.add_command(command)
+
+
+_register()
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from .errors import BusyError, OutdatedDatabaseError, StoreError
 
 DEFAULT_DB = "quizgen.db"
-SCHEMA_HEAD = "0001"  # tests/test_migrations.py checks this equals the newest script
+SCHEMA_HEAD = "0002"  # tests/test_migrations.py checks this equals the newest script
 BUSY_TIMEOUT_MS = 15_000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

@@ -123,6 +123,10 @@ class Derivation:
             self._rendered = ("0", "0", []) if expr is None else (*render_both(expr), symbols(expr))
         return self._rendered
 
+    def symbol_values(self) -> dict[str, int]:
+        """``{"h": 128, "d": 100}``: what the grader's slip formulas are computed from."""
+        return {sym.name: sym.value for sym in self._strings()[2]}
+
     def formula(self) -> str:
         return self._strings()[0]
 

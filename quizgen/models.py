@@ -92,6 +92,9 @@ class Question(Base):
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     prompt: Mapped[dict[str, Any]] = mapped_column(JSON)
     answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The answer's form without its values (type, parts and their labels): all that
+    # student commands need to parse a submission, so they never read ``answer``.
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
     breakdown: Mapped[dict[str, Any]] = mapped_column(JSON)
     derivation: Mapped[dict[str, Any]] = mapped_column(JSON)
     points: Mapped[int] = mapped_column(Integer)

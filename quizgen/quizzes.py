@@ -20,6 +20,14 @@ from .models import Question as QuestionRow
 from .models import Quiz, Student, Variant
 from .roster import RosterEntry
 
+
+def response_of(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer without values (mirrors migration 0002's backfill)."""
+    if answer["type"] == "parts":
+        return {"type": "parts", "parts": [{"key": p["key"], "type": p["type"], "label": p["label"]}
+                                           for p in answer["parts"]]}
+    return {"type": answer["type"]}
+
 MAX_QUESTIONS = 200
 MAX_REGENERATE = 3
 FEEDBACK_POLICIES = ("none", "score", "full")
@@ -159,6 +167,7 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
                 rows.append({
                     "variant_id": variant.id, "slot": q.slot, "kind": q.kind, "template": q.template,
                     "params": q.params, "spec": q.spec, "prompt": q.prompt, "answer": q.answer,
+                    "response": response_of(q.answer),
                     "breakdown": q.breakdown, "derivation": q.derivation, "points": q.points,
                     "generator_version": GENERATOR_VERSION,
                     "keras_version": confirmation.keras_version if confirmation else None,

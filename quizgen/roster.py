@@ -35,6 +35,20 @@ def read_roster(path: str) -> list[RosterEntry]:
     return parse_roster(text, path)
 
 
+def make_entry(sid: str, name: str, email: str | None, where: str) -> RosterEntry:
+    """A validated roster entry; ``where`` names the source in the error message."""
+    sid, name, email = sid.strip(), name.strip(), (email or "").strip() or None
+    if not sid or not name:
+        raise InputFileError(f"{where}: every student needs an id and a name")
+    if len(sid) > 64 or any(c.isspace() or not c.isprintable() for c in sid):
+        raise InputFileError(f"{where}: student id {sid[:70]!r} must be at most 64 printable characters without spaces")
+    if len(name) > 200 or not name.isprintable():
+        raise InputFileError(f"{where}: the name must be at most 200 printable characters")
+    if email is not None and ("@" not in email or len(email) > 254 or not email.isprintable()):
+        raise InputFileError(f"{where}: {email[:60]!r} is not an email address")
+    return RosterEntry(sid, name, email)
+
+
 def parse_roster(text: str, source: str = "roster") -> list[RosterEntry]:
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -51,23 +65,13 @@ def parse_roster(text: str, source: str = "roster") -> list[RosterEntry]:
             line = reader.line_num
             if None in row:
                 raise InputFileError(f"{source}, line {line}: more cells than header columns")
-            sid = (row.get("id") or "").strip()
-            name = (row.get("name") or "").strip()
-            email = (row.get("email") or "").strip() or None
-            if not sid and not name and not email:
+            if not any((row.get(k) or "").strip() for k in ("id", "name", "email")):
                 continue
-            if not sid or not name:
-                raise InputFileError(f"{source}, line {line}: every student needs an id and a name")
-            if len(sid) > 64 or any(c.isspace() or not c.isprintable() for c in sid):
-                raise InputFileError(f"{source}, line {line}: student id {sid[:70]!r} must be at most 64 printable characters without spaces")
-            if len(name) > 200 or not name.isprintable():
-                raise InputFileError(f"{source}, line {line}: the name must be at most 200 printable characters")
-            if email is not None and ("@" not in email or len(email) > 254):
-                raise InputFileError(f"{source}, line {line}: {email[:60]!r} is not an email address")
-            if sid in seen:
-                raise InputFileError(f"{source}, line {line}: student id {sid!r} appears twice")
-            seen.add(sid)
-            entries.append(RosterEntry(sid, name, email))
+            entry = make_entry(row.get("id") or "", row.get("name") or "", row.get("email"), f"{source}, line {line}")
+            if entry.id in seen:
+                raise InputFileError(f"{source}, line {line}: student id {entry.id!r} appears twice")
+            seen.add(entry.id)
+            entries.append(entry)
             if len(entries) > MAX_ROSTER:
                 raise InputFileError(f"{source}: more than {MAX_ROSTER:,} students")
     except csv.Error as exc:

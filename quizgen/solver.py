@@ -260,6 +260,8 @@ def _conv1d(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
     cc = Sym("c", c, "in_channels") if groups == 1 else Sym("c/g", c // groups, "in_channels_per_group")
     expr = add(mul(kk, cc, ff), ff) if layer.get("use_bias") else mul(kk, cc, ff)
     notes = ("conv_valid",) if layer.get("padding") == "valid" else ("conv_same",)
+    if not layer.get("use_bias"):
+        notes += ("no_bias",)
     return _join(s[0], out_steps, f, first), Derivation("Conv1D", expr, notes=notes)
 
 

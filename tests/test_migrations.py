@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -124,3 +125,69 @@ def test_upgrade_backs_up_and_data_survives(tmp_path):
     store = open_store(str(path))
     assert [q.id for q in list_quizzes(store)] == [quiz_id]
     store.dispose()
+
+
+def _quiz_at_0001(path):
+    """A database with a quiz in it, migrated back to revision 0001 (as an older quizgen left it)."""
+    from quizgen.quizzes import QuizPlan, create_quiz
+    from quizgen.roster import RosterEntry
+
+    store = open_store(str(path))
+    create_quiz(store, QuizPlan(title="old", seed=3, count=8), [RosterEntry("s1", "김민준")], verify=False)
+    downgrade_store(store, "0001")
+    store.dispose()
+
+
+def test_upgrade_from_0001_backs_up_backfills_and_keeps_data(tmp_path):
+    from click.testing import CliRunner
+
+    from quizgen.cli import cli
+    from quizgen.quizzes import response_of, show_quiz
+
+    path = tmp_path / "q.db"
+    _quiz_at_0001(path)
+    refused = CliRunner().invoke(cli, ["--db", str(path), "show", "1"])
+    assert refused.exit_code == 1
+    assert "revision 0001" in refused.stderr and "expects 0002" in refused.stderr and "quizgen db upgrade" in refused.stderr
+    result = CliRunner().invoke(cli, ["--db", str(path), "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "Backed up to" in result.stderr and "from revision 0001 to 0002" in result.stderr
+    backups = list(tmp_path.glob("q.db.bak-*"))
+    assert len(backups) == 1
+    con = sqlite3.connect(backups[0])
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+    con.close()
+    store = open_store(str(path))
+    info, questions = show_quiz(store, 1, "s1")
+    assert info.title == "old" and len(questions) == 8
+    with store.engine.connect() as conn:
+        for answer, response in conn.execute(text("SELECT answer, response FROM questions")):
+            assert json.loads(response) == response_of(json.loads(answer))
+    store.dispose()
+
+
+def _dump(path) -> list[str]:
+    con = sqlite3.connect(path)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
+
+
+def test_a_migration_failing_halfway_restores_the_backup(tmp_path):
+    from quizgen.errors import StoreError
+
+    path = tmp_path / "q.db"
+    _quiz_at_0001(path)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE questions SET answer = '{\"broken\": true}' WHERE id = 3")  # the backfill will fail on it
+    con.commit()
+    con.close()
+    before = _dump(path)
+    with pytest.raises(StoreError, match="restored from"):
+        upgrade_store(str(path))
+    assert _dump(path) == before
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+    assert "response" not in [r[1] for r in con.execute("PRAGMA table_info(questions)")]
+    con.close()

@@ -1,0 +1,100 @@
+"""Commands about grades: batch grading, importing submissions, the gradebook and the report."""
+
+from __future__ import annotations
+
+import click
+
+from .cli_util import Bar, emit_json, open_store
+
+
+@click.command()
+@click.argument("quiz")
+@click.option("--regrade", is_flag=True, help="Grade graded submissions again (after a key was corrected).")
+@click.option("--apply", "apply_changes", is_flag=True, help="With --regrade: write the new grades (default: dry run).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, as_json: bool) -> None:
+    """Grade every ungraded submission of a quiz (safe to rerun or interrupt)."""
+    from .grading import grade_quiz, regrade as do_regrade
+
+    store = open_store(ctx)
+    if apply_changes and not regrade:
+        raise click.UsageError("--apply goes with --regrade")
+    if regrade:
+        report = do_regrade(store, quiz, apply=apply_changes)
+        if as_json:
+            emit_json({"applied": report.applied, "changed_grades": report.changed_grades,
+                       "changes": [{"student": c.student, "old": c.old, "new": c.new} for c in report.changes]})
+            return
+        for c in report.changes:
+            click.echo(f"{c.student}\t{c.name}\t{c.old:g} -> {c.new:g}\t({c.new - c.old:+g})")
+        verb = "Applied" if report.applied else "Dry run:"
+        tail = "" if report.applied else " Run again with --apply to write them."
+        click.echo(f"{verb} {report.changed_grades} grade(s) change, {len(report.changes)} student total(s).{tail}",
+                   err=True)
+        return
+    bar = Bar("Grading")
+    try:
+        result = grade_quiz(store, quiz, progress=bar)
+    finally:
+        bar.close()
+    if as_json:
+        emit_json({"graded": result.graded, "chunks": result.chunks, "remaining": result.remaining})
+    else:
+        click.echo(f"Graded {result.graded:,} submission(s) in {result.chunks} transaction(s).", err=True)
+
+
+@click.command("import-submissions")
+@click.argument("quiz")
+@click.argument("file", metavar="FILE.csv|FILE.json")
+@click.pass_context
+def import_submissions(ctx: click.Context, quiz: str, file: str) -> None:
+    """Import answers collected elsewhere (student,question,answer); all rows or none."""
+    from .submissions import import_submissions as do_import
+
+    report = do_import(open_store(ctx), quiz, file)
+    click.echo(f"Imported {report.imported:,} answer(s) from {report.students} student(s).", err=True)
+
+
+@click.command()
+@click.argument("quiz")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--questions/--no-questions", default=True, show_default=True,
+              help="CSV: a column per question after the quiz total (Canvas imports each as an assignment).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
+@click.pass_context
+def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: str | None) -> None:
+    """A row per student: each question's score and the total (CSV imports into Canvas)."""
+    from .exports import write_export
+    from .reports import gradebook as build, gradebook_csv, gradebook_json
+
+    book = build(open_store(ctx), quiz)
+    text = gradebook_csv(book, questions) if fmt == "csv" else gradebook_json(book)
+    if output:
+        for path in write_export(output, text):
+            click.echo(f"Wrote {path}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command()
+@click.argument("quiz")
+@click.option("--png", "png_path", type=click.Path(dir_okay=False), help="Also draw the charts into a PNG file.")
+@click.option("--lang", type=click.Choice(["ko", "en"]), help="Language of the report [default: the quiz's].")
+@click.pass_context
+def report(ctx: click.Context, quiz: str, png_path: str | None, lang: str | None) -> None:
+    """Item analysis: correct rate, discrimination, common wrong answers, score distribution."""
+    from .reports import format_report, item_analysis, report_png
+
+    analysis = item_analysis(open_store(ctx), quiz)
+    click.echo(format_report(analysis, lang))
+    if png_path:
+        from pathlib import Path
+
+        from .errors import InputFileError
+
+        target = Path(png_path)
+        if not target.parent.is_dir():
+            raise InputFileError(f"cannot write {target}: folder {target.parent} does not exist")
+        target.write_bytes(report_png(analysis))
+        click.echo(f"Wrote {target}", err=True)

@@ -1,0 +1,257 @@
+"""Batch grading: scores, partial credit, misconception feedback, regrading.
+
+``grade_quiz`` grades every submission that has no current grade, a chunk per
+transaction, so it is idempotent (a second run finds nothing to do) and safe to
+interrupt (a rerun finishes the job; no chunk is ever half-written). Regrading
+never overwrites: it adds new grade rows and marks the old ones not current, so
+every grade a student ever saw is kept with the grader version that gave it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from sqlalchemy import and_, exists, func, insert, select, update
+
+from .db import Store, now
+from .misconceptions import canonical, diagnose_table
+from .models import Grade, Question, Student, Submission
+from .quizzes import quiz_info
+
+GRADER_VERSION = "1"
+CHUNK = 2000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class QuestionKey:
+    """What grading one question needs; the slip table is computed on first wrong answer."""
+
+    kind: str
+    template: str
+    spec: dict[str, Any]
+    answer: dict[str, Any]
+    points: int
+    _table: dict[Any, dict[Any, str]] | None = field(default=None, repr=False)
+
+    @property
+    def table(self) -> dict[Any, dict[Any, str]]:
+        if self._table is None:
+            self._table = diagnose_table(self.kind, self.template, self.spec, self.answer)
+        return self._table
+
+
+@dataclass(frozen=True)
+class Graded:
+    score: float
+    correct: bool
+    misconception: str | None
+    details: dict[str, Any]
+
+
+def grade_answer(key: QuestionKey, parsed: Any) -> Graded:
+    """Score one submitted answer against its key, naming a known slip if it explains it."""
+    answer = key.answer
+    if answer["type"] != "parts":
+        right = canonical(answer["value"])
+        given = canonical(parsed)
+        if given == right:
+            return Graded(float(key.points), True, None, {})
+        return Graded(0.0, False, key.table.get(None, {}).get(given), {})
+    parts = answer["parts"]
+    given_parts = parsed if isinstance(parsed, dict) else {}
+    results: dict[str, Any] = {}
+    right_count = 0
+    first_slip = None
+    for part in parts:
+        value = given_parts.get(part["key"])
+        if value is None:
+            results[part["key"]] = {"correct": False, "answered": False}
+            continue
+        ok = canonical(value) == canonical(part["value"])
+        slip = None if ok else key.table.get(part["key"], {}).get(canonical(value))
+        right_count += ok
+        first_slip = first_slip or slip
+        results[part["key"]] = {"correct": ok, "misconception": slip} if slip else {"correct": ok}
+    score = round(key.points * right_count / len(parts), 4)
+    return Graded(score, right_count == len(parts), first_slip, {"parts": results})
+
+
+def _load_keys(session: Any, ids: Iterable[int], cache: dict[int, QuestionKey]) -> None:
+    missing = [i for i in set(ids) if i not in cache]
+    for start in range(0, len(missing), 500):
+        chunk = missing[start:start + 500]
+        for row in session.execute(select(Question.id, Question.kind, Question.template, Question.spec,
+                                          Question.answer, Question.points).where(Question.id.in_(chunk))):
+            cache[row.id] = QuestionKey(row.kind, row.template, row.spec, row.answer, row.points)
+
+
+def _ungraded():
+    return ~exists().where(and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    graded: int
+    chunks: int
+    remaining: int
+
+
+def grade_quiz(store: Store, quiz: str | int, chunk: int = CHUNK, progress: Progress | None = None,
+               limit_chunks: int | None = None) -> GradeReport:
+    """Grade every ungraded submission of a quiz, one transaction per chunk."""
+    info = quiz_info(store, quiz)
+    keys: dict[int, QuestionKey] = {}
+    with store.read() as session:
+        total = _ungraded_count(session, info.id)
+    graded = chunks = 0
+    last_id = 0
+    while limit_chunks is None or chunks < limit_chunks:
+        with store.read() as session:
+            rows = session.execute(select(Submission.id, Submission.question_id, Submission.parsed)
+                                   .where(Submission.quiz_id == info.id, Submission.id > last_id, _ungraded())
+                                   .order_by(Submission.id).limit(chunk)).all()
+            if not rows:
+                break
+            _load_keys(session, (r.question_id for r in rows), keys)
+        stamp = now()
+        new = {}
+        for r in rows:
+            g = grade_answer(keys[r.question_id], r.parsed)
+            new[r.id] = {"submission_id": r.id, "score": g.score, "max_score": float(keys[r.question_id].points),
+                         "correct": g.correct, "misconception": g.misconception, "details": g.details,
+                         "grader_version": GRADER_VERSION, "current": True, "graded_at": stamp}
+        with store.write() as session:
+            # Under the write lock: skip any that a concurrent grader finished meanwhile.
+            done = set(session.scalars(select(Grade.submission_id).where(
+                Grade.submission_id.in_(list(new)), Grade.current.is_(True))))
+            batch = [row for sid, row in new.items() if sid not in done]
+            if batch:
+                session.execute(insert(Grade), batch)
+        graded += len(batch)
+        chunks += 1
+        last_id = rows[-1].id
+        if progress:
+            progress(min(graded, total), total)
+    with store.read() as session:
+        remaining = _ungraded_count(session, info.id)
+    return GradeReport(graded, chunks, remaining)
+
+
+def _ungraded_count(session: Any, quiz_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Submission)
+                          .where(Submission.quiz_id == quiz_id, _ungraded())) or 0
+
+
+@dataclass(frozen=True)
+class Result:
+    """The grade of the answer that counts for one student and question."""
+
+    submission_id: int
+    attempt: int
+    score: float
+    max_score: float
+    correct: bool
+    misconception: str | None
+    details: dict[str, Any]
+    raw: str
+    parsed: Any
+
+
+def counted_results(session: Any, quiz_id: int, counting: str,
+                    student_ids: Sequence[int] | None = None) -> dict[int, dict[int, Result]]:
+    """student → question → the graded answer that counts (last or best attempt)."""
+    q = (select(Submission.id, Submission.student_id, Submission.question_id, Submission.attempt, Submission.raw,
+                Submission.parsed, Grade.score, Grade.max_score, Grade.correct, Grade.misconception, Grade.details)
+         .join(Grade, and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
+         .where(Submission.quiz_id == quiz_id))
+    if student_ids is not None:
+        q = q.where(Submission.student_id.in_(list(student_ids)))
+    out: dict[int, dict[int, Result]] = defaultdict(dict)
+    for r in session.execute(q):
+        candidate = Result(r.id, r.attempt, r.score, r.max_score, r.correct, r.misconception, r.details or {},
+                           r.raw, r.parsed)
+        current = out[r.student_id].get(r.question_id)
+        if current is None or _better(candidate, current, counting):
+            out[r.student_id][r.question_id] = candidate
+    return out
+
+
+def _better(a: Result, b: Result, counting: str) -> bool:
+    if counting == "best" and a.score != b.score:
+        return a.score > b.score
+    return a.attempt > b.attempt
+
+
+# ---------------------------------------------------------------- regrading
+
+@dataclass(frozen=True)
+class ScoreChange:
+    student: str
+    name: str
+    old: float
+    new: float
+
+
+@dataclass(frozen=True)
+class RegradeReport:
+    changed_grades: int
+    changes: list[ScoreChange]
+    applied: bool
+
+
+def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHUNK) -> RegradeReport:
+    """Grade every graded submission again with the current key; a dry run unless ``apply``."""
+    info = quiz_info(store, quiz)
+    keys: dict[int, QuestionKey] = {}
+    with store.read() as session:
+        rows = session.execute(
+            select(Submission.id, Submission.student_id, Submission.question_id, Submission.attempt,
+                   Submission.parsed, Grade.id.label("grade_id"), Grade.score, Grade.correct, Grade.misconception,
+                   Grade.details)
+            .join(Grade, and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
+            .where(Submission.quiz_id == info.id).order_by(Submission.id)).all()
+        _load_keys(session, (r.question_id for r in rows), keys)
+        names = {r.id: (r.external_id, r.name) for r in session.execute(select(Student.id, Student.external_id,
+                                                                                Student.name))}
+    stamp = now()
+    changed = []
+    old_scores: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
+    new_scores: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
+    for r in rows:
+        g = grade_answer(keys[r.question_id], r.parsed)
+        old_scores[(r.student_id, r.question_id)].append((r.attempt, r.score))
+        new_scores[(r.student_id, r.question_id)].append((r.attempt, g.score))
+        if (g.score, g.correct, g.misconception, g.details) != (r.score, r.correct, r.misconception, r.details or {}):
+            changed.append((r.grade_id, {"submission_id": r.id, "score": g.score,
+                                         "max_score": float(keys[r.question_id].points), "correct": g.correct,
+                                         "misconception": g.misconception, "details": g.details,
+                                         "grader_version": GRADER_VERSION, "current": True, "graded_at": stamp}))
+    old_totals = _totals(old_scores, info.counting)
+    new_totals = _totals(new_scores, info.counting)
+    changes = [ScoreChange(names[s][0], names[s][1], old_totals.get(s, 0.0), new_totals.get(s, 0.0))
+               for s in sorted(set(old_totals) | set(new_totals), key=lambda s: names[s][0])
+               if abs(old_totals.get(s, 0.0) - new_totals.get(s, 0.0)) > 1e-9]
+    if apply and changed:
+        for start in range(0, len(changed), chunk):
+            part = changed[start:start + chunk]
+            with store.write() as session:
+                session.execute(update(Grade).where(Grade.id.in_([gid for gid, _ in part])).values(current=False))
+                session.execute(insert(Grade), [row for _, row in part])
+    return RegradeReport(len(changed), changes, apply)
+
+
+def _totals(scores: dict[tuple[int, int], list[tuple[int, float]]], counting: str) -> dict[int, float]:
+    totals: dict[int, float] = defaultdict(float)
+    for (student, _), attempts in scores.items():
+        if counting == "best":
+            totals[student] += max(score for _, score in attempts)
+        else:
+            totals[student] += max(attempts)[1]
+    return dict(totals)
+
+
+__all__ = ["grade_quiz", "regrade", "grade_answer", "counted_results", "GRADER_VERSION"]

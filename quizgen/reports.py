@@ -1,0 +1,218 @@
+"""Gradebook exports and item analysis.
+
+The CSV gradebook follows Canvas's import layout (Student, ID, SIS User ID, SIS
+Login ID, Section, then the quiz column, and a "Points Possible" row). Question
+columns follow the quiz column; Canvas makes an assignment of every extra column
+it is given, so ``--no-questions`` leaves them out. Cells that a spreadsheet would
+run as a formula (starting with = + - @, a tab or a carriage return) are neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from .db import Store
+from .grading import counted_results
+from .models import Question, Student, Variant
+from .png import Canvas
+from .quizzes import QuizInfo, quiz_info
+from .resources import load_json
+
+
+@dataclass(frozen=True)
+class GradebookRow:
+    student: str
+    name: str
+    email: str | None
+    scores: list[float | None]  # per slot; None: not answered (or not graded yet)
+    total: float
+    correct: list[bool | None]
+
+
+@dataclass(frozen=True)
+class Gradebook:
+    info: QuizInfo
+    points: list[int]  # per slot
+    rows: list[GradebookRow]
+    misconceptions: dict[str, dict[int, list[tuple[str, Any]]]]  # internal for the report
+
+    @property
+    def max_score(self) -> int:
+        return sum(self.points)
+
+
+def gradebook(store: Store, quiz: str | int) -> Gradebook:
+    info = quiz_info(store, quiz)
+    with store.read() as session:
+        variants = session.execute(select(Variant.id, Student.id, Student.external_id, Student.name, Student.email)
+                                   .join(Student, Variant.student_id == Student.id)
+                                   .where(Variant.quiz_id == info.id).order_by(Student.external_id)).all()
+        questions = session.execute(select(Question.id, Question.variant_id, Question.slot, Question.points)
+                                    .join(Variant, Question.variant_id == Variant.id)
+                                    .where(Variant.quiz_id == info.id)).all()
+        results = counted_results(session, info.id, info.counting)
+    slot_of = {q.id: q.slot for q in questions}
+    points_by_slot: dict[int, int] = {}
+    for q in questions:
+        points_by_slot.setdefault(q.slot, q.points)
+    points = [points_by_slot[s] for s in sorted(points_by_slot)]
+    wrong: dict[str, dict[int, list[tuple[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    rows = []
+    for v in variants:
+        scores: list[float | None] = [None] * len(points)
+        correct: list[bool | None] = [None] * len(points)
+        for qid, r in results.get(v[1], {}).items():
+            i = slot_of[qid] - 1
+            scores[i] = r.score
+            correct[i] = r.correct
+            if not r.correct:
+                wrong[v[2]][slot_of[qid]].append((r.misconception or "", r.raw))
+        rows.append(GradebookRow(v[2], v[3], v[4], scores, sum(s or 0 for s in scores), correct))
+    return Gradebook(info, points, rows, wrong)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> str:
+    """A spreadsheet cell that cannot run as a formula."""
+    text = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def gradebook_csv(book: Gradebook, questions: bool = True) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    quiz_col = f"{book.info.title} ({book.info.id})"
+    q_cols = [f"Q{i}" for i in range(1, len(book.points) + 1)] if questions else []
+    w.writerow([safe_cell(c) for c in ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", quiz_col, *q_cols]])
+    w.writerow(["Points Possible", "", "", "", "", book.max_score, *(book.points if questions else [])])
+    for r in book.rows:
+        cells = [r.name, "", r.student, r.email or r.student, "", r.total, *(r.scores if questions else [])]
+        w.writerow([safe_cell(c) for c in cells])
+    return out.getvalue()
+
+
+def gradebook_json(book: Gradebook) -> str:
+    return json.dumps({
+        "quiz": book.info.to_json(), "points": book.points, "max_score": book.max_score,
+        "students": [{"id": r.student, "name": r.name, "email": r.email, "scores": r.scores, "total": r.total}
+                     for r in book.rows],
+    }, ensure_ascii=False, indent=2) + "\n"
+
+
+# ---------------------------------------------------------------- item analysis
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    misconception: str | None
+    example: str
+    students: int
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    slot: int
+    answered: int
+    correct_rate: float | None
+    discrimination: float | None
+    wrong: list[WrongAnswer]
+
+
+@dataclass(frozen=True)
+class Report:
+    book: Gradebook
+    items: list[ItemStats]
+    totals: list[float]
+
+
+def item_analysis(store: Store, quiz: str | int) -> Report:
+    book = gradebook(store, quiz)
+    students = [r for r in book.rows if any(s is not None for s in r.scores)]
+    ranked = sorted(students, key=lambda r: r.total)
+    group = max(1, round(0.27 * len(ranked))) if ranked else 0
+    lower, upper = ranked[:group], ranked[-group:] if group else []
+    items = []
+    for i, _ in enumerate(book.points):
+        answered = [r for r in students if r.correct[i] is not None]
+        rate = sum(bool(r.correct[i]) for r in answered) / len(answered) if answered else None
+        disc = None
+        if len(ranked) >= 4:
+            disc = (sum(bool(r.correct[i]) for r in upper) - sum(bool(r.correct[i]) for r in lower)) / group
+        counts: Counter[tuple[str, str]] = Counter()
+        examples: dict[tuple[str, str], str] = {}
+        for student, slots in book.misconceptions.items():
+            for slip, raw in slots.get(i + 1, []):
+                label = (slip, "" if slip else raw.strip())
+                counts[label] += 1
+                examples.setdefault(label, raw.strip())
+        wrong = [WrongAnswer(slip or None, examples[(slip, raw)], n) for (slip, raw), n in counts.most_common(3)]
+        items.append(ItemStats(i + 1, len(answered), rate, disc, wrong))
+    return Report(book, items, [r.total for r in students])
+
+
+def _bins(totals: list[float], max_score: int) -> list[tuple[str, int]]:
+    edges = max(1, min(10, max_score))
+    width = max_score / edges if max_score else 1
+    counts = [0] * edges
+    for t in totals:
+        counts[min(edges - 1, int(t / width)) if width else 0] += 1
+    return [(f"{i * width:g}-{(i + 1) * width:g}", c) for i, c in enumerate(counts)]
+
+
+def format_report(report: Report, lang: str | None = None) -> str:
+    lang = lang or report.book.info.language
+    slips = load_json("misconceptions.json")[lang]
+    words = {"ko": ("문항", "응답", "정답률", "변별도", "자주 나온 오답", "점수 분포", "학생", "원인 불명"),
+             "en": ("Q", "answered", "correct", "discrimination", "common wrong answers", "score distribution",
+                    "students", "unexplained")}[lang]
+    info = report.book.info
+    lines = [f"# {info.title} (quiz {info.id}) — {len(report.totals)} {words[6]}, max {report.book.max_score}"]
+    lines.append(f"{words[0]:>4}  {words[1]:>8}  {words[2]:>8}  {words[3]:>14}")
+    for item in report.items:
+        rate = "-" if item.correct_rate is None else f"{item.correct_rate:.0%}"
+        disc = "-" if item.discrimination is None else f"{item.discrimination:+.2f}"
+        lines.append(f"{item.slot:>4}  {item.answered:>8}  {rate:>8}  {disc:>14}")
+        for w in item.wrong:
+            why = slips.get(w.misconception, "") if w.misconception else words[7]
+            lines.append(f"        {w.students}× {w.example[:30]!r}: {why}")
+    lines.append(f"\n{words[5]}:")
+    bins = _bins(report.totals, report.book.max_score)
+    peak = max((c for _, c in bins), default=0) or 1
+    for label, count in bins:
+        lines.append(f"{label:>9} | {'█' * round(30 * count / peak)} {count}")
+    return "\n".join(lines)
+
+
+def report_png(report: Report) -> bytes:
+    """Score distribution (left) and per-question correct rate (right), as a PNG."""
+    canvas = Canvas(900, 360)
+    bins = _bins(report.totals, report.book.max_score)
+    peak = max((c for _, c in bins), default=0) or 1
+    left, base, height = 40, 300, 240
+    bar = 360 // max(1, len(bins))
+    for i, (label, count) in enumerate(bins):
+        x = left + i * bar
+        canvas.rect(x + 2, base - round(height * count / peak), x + bar - 2, base, (70, 110, 190))
+        canvas.text(x + 2, base + 8, label.split("-")[0], scale=2)
+        canvas.text(x + 2, base - round(height * count / peak) - 14, str(count), scale=2)
+    canvas.rect(left, base, left + bar * len(bins), base + 2, (40, 40, 40))
+    canvas.text(left, 20, "SCORES", scale=3)
+    left2 = 480
+    canvas.text(left2, 20, "Q CORRECT %", scale=3)
+    bar2 = 380 // max(1, len(report.items))
+    for i, item in enumerate(report.items):
+        x = left2 + i * bar2
+        rate = item.correct_rate or 0.0
+        canvas.rect(x + 2, base - round(height * rate), x + bar2 - 2, base, (80, 170, 100))
+        canvas.text(x + 2, base + 8, str(item.slot), scale=2)
+        canvas.text(x + 2, base - round(height * rate) - 14, f"{round(rate * 100)}", scale=2)
+    canvas.rect(left2, base, left2 + bar2 * len(report.items), base + 2, (40, 40, 40))
+    return canvas.png()
