@@ -20,7 +20,7 @@ RNN = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 
 def _rnn_kind(row: LayerResult) -> tuple[str, bool] | None:
     """(cell type, bidirectional) for a recurrent row."""
-    t = row.type
+    t = row.derivation.layer_type
     if t in RNN:
         return t, False
     if t.startswith("Bidirectional(") and t[14:-1] in RNN:

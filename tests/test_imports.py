@@ -18,6 +18,34 @@ print(json.dumps([after_import, after_solve, r1.exit_code, r2.exit_code]))
 """
 
 
+STUDENT = """
+import sys, json
+from click.testing import CliRunner
+import quizgen.cli
+db, quiz, sid, token = sys.argv[1:5]
+results = [CliRunner().invoke(quizgen.cli.cli, ["--db", db] + args).exit_code for args in (
+    ["submit", quiz, "--student", sid, "--token", token, "--answer", "1=123"],
+    ["status", quiz, "--student", sid, "--token", token],
+    ["show", quiz, "--student", sid],
+    ["grade", quiz],
+    ["gradebook", quiz],
+    ["report", quiz],
+)]
+print(json.dumps([results, sorted(m for m in ("tensorflow", "keras", "numpy") if m in sys.modules)]))
+"""
+
+
+def test_student_and_grading_commands_import_neither_tensorflow_nor_numpy(tmp_path):
+    from .helpers import make_class
+
+    klass = make_class(tmp_path)
+    sid = "20260001"
+    out = subprocess.run([sys.executable, "-c", STUDENT, str(klass.db), str(klass.quiz), sid, klass.tokens[sid]],
+                         capture_output=True, text=True, check=True)
+    codes, heavy = json.loads(out.stdout)
+    assert codes == [0] * 6 and heavy == []
+
+
 def test_cli_import_help_and_solve_leave_tensorflow_out():
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
     after_import, after_solve, help_rc, solve_rc = json.loads(out.stdout)

@@ -1,0 +1,68 @@
+"""Shared set-up for tests that need a class: a database, a roster with tokens, a quiz."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from quizgen.cli import cli
+
+ROSTER = ("id,name,email\n20260001,김민준,a@example.ac.kr\n20260002,이서연,b@example.ac.kr\n"
+          "20260003,박지후,c@example.ac.kr\n20260004,\"=HYPERLINK(\"\"x\"\")\",d@example.ac.kr\n")
+KINDS = "total-params,output-shape,summary,weight-shapes,layer-params,trainable-split"
+
+
+@dataclass
+class Klass:
+    db: Path
+    tokens: dict[str, str]
+    quiz: int
+
+    def run(self, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(cli, ["--db", str(self.db), *args], env=env)
+
+    def key(self, student: str) -> list[dict]:
+        return json.loads(self.run("key", str(self.quiz), "--student", student, "--json").stdout)["answers"]
+
+    def count(self, table: str) -> int:
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        finally:
+            con.close()
+
+
+def make_class(tmp_path: Path, *generate_args: str) -> Klass:
+    db = tmp_path / "class.db"
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\ufeff" + ROSTER, encoding="utf-8")
+    runner = CliRunner()
+    out = runner.invoke(cli, ["--db", str(db), "roster", "import", str(roster), "--json"])
+    assert out.exit_code == 0, out.output
+    tokens = {t["id"]: t["token"] for t in json.loads(out.stdout)}
+    made = runner.invoke(cli, ["--db", str(db), "generate", "--title", "점검 퀴즈", "--count", "6", "--seed", "11",
+                               "--kind", KINDS, "--students", str(roster), "--no-verify", "--json", *generate_args])
+    assert made.exit_code == 0, made.output
+    return Klass(db, tokens, json.loads(made.stdout)["id"])
+
+
+def right_answers(key: list[dict]) -> dict[str, str]:
+    """The correct answer to every question, written as a student would."""
+    from quizgen.answers import format_shape
+
+    def text(part: dict) -> str:
+        return format_shape(part["value"]) if part["type"] == "shape" else f"{part['value']:,}"
+
+    out = {}
+    for a in key:
+        answer = a["answer"]
+        if answer["type"] == "parts":
+            for n, part in enumerate(answer["parts"], start=1):
+                out[f"{a['slot']}.{n}"] = text(part)
+        else:
+            out[str(a["slot"])] = text(answer)
+    return out

@@ -1,0 +1,45 @@
+"""Many students submitting at once to one SQLite file: nothing lost, nothing 'locked'."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+
+
+
+@pytest.mark.slow
+def test_sixteen_processes_submit_at_once(tmp_path):
+    from click.testing import CliRunner
+
+    from quizgen.cli import cli
+
+    db = tmp_path / "c.db"
+    roster = tmp_path / "roster.csv"
+    ids = [f"c{i:02d}" for i in range(16)]
+    roster.write_text("id,name\n" + "".join(f"{i},학생 {i}\n" for i in ids), encoding="utf-8")
+    tokens = {t["id"]: t["token"] for t in json.loads(
+        CliRunner().invoke(cli, ["--db", str(db), "roster", "import", str(roster), "--json"]).stdout)}
+    assert CliRunner().invoke(cli, ["--db", str(db), "generate", "--title", "c", "--count", "2", "--seed", "1",
+                                    "--kind", "total-params", "--students", str(roster), "--no-verify"]).exit_code == 0
+
+    def submit(sid: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "quizgen", "--db", str(db), "submit", "1", "--student", sid,
+                               "--token", tokens[sid], "--answer", "1=12345", "--answer", "2=678", "--json"],
+                              capture_output=True, text=True)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(submit, ids))
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results if r.returncode]
+    assert not any("locked" in r.stderr for r in results)
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM submissions").fetchone()[0] == 32
+    assert con.execute("SELECT count(DISTINCT student_id) FROM submissions").fetchone()[0] == 16
+    con.close()
+

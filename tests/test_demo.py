@@ -1,0 +1,23 @@
+"""``quizgen demo`` (what ``make demo`` runs): a whole class in under a minute."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from quizgen.cli import cli
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path, checker):
+    start = time.perf_counter()
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "demo.db"), "demo"])
+    elapsed = time.perf_counter() - start
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Roster: 30 students" in out and "answers confirmed by Keras" in out
+    assert "Graded 180 answers" in out and "Points Possible" in out and "점수 분포" in out
+    assert "Try next" in out
+    assert elapsed < 60

@@ -1,0 +1,211 @@
+"""Roster, tokens, submitting and status, end to end through the CLI on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from .helpers import make_class, right_answers
+
+
+@pytest.fixture()
+def klass(tmp_path):
+    return make_class(tmp_path, "--attempts", "3", "--deadline", "2099-01-01 00:00")
+
+
+def _answer_args(answers: dict[str, str]) -> list[str]:
+    args = []
+    for k, v in answers.items():
+        args += ["--answer", f"{k}={v}"]
+    return args
+
+
+def test_roster_tokens_are_shown_once_and_stored_hashed(klass):
+    listed = klass.run("roster", "list", "--json")
+    assert all(set(s) == {"id", "name", "email", "has_token"} and s["has_token"] for s in json.loads(listed.stdout))
+    data = klass.db.read_bytes()
+    for token in klass.tokens.values():
+        assert token.encode() not in data and token not in listed.output
+    assert "김민준" in listed.stdout
+
+
+def test_submit_attempts_and_status(klass):
+    sid = "20260001"
+    answers = right_answers(klass.key(sid))
+    first = klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
+                      *_answer_args(answers), "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["attempt"] == 1
+    second = klass.run("submit", str(klass.quiz), "--student", sid, *_answer_args({"1": "1"}),
+                       env={"QUIZGEN_TOKEN": klass.tokens[sid]})
+    assert second.exit_code == 0 and "attempt 2" in second.stdout
+    status = json.loads(klass.run("status", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
+                                  "--json").stdout)
+    assert [a["attempt"] for a in status["attempts"]] == [1, 2] and status["graded"] is False
+    assert klass.run("grade", str(klass.quiz)).exit_code == 0
+    status = json.loads(klass.run("status", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
+                                  "--json").stdout)
+    # counting "last": question 1 counts attempt 2's wrong answer, the rest attempt 1's right ones
+    assert status["score"] == status["max_score"] - 1
+    assert [q["correct"] for q in status["questions"]] == [False, True, True, True, True, True]
+
+
+def test_submit_from_json_and_csv_files(klass, tmp_path):
+    sid = "20260002"
+    answers = right_answers(klass.key(sid))
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(answers, ensure_ascii=False), encoding="utf-8")
+    ok = klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], "--file", str(path))
+    assert ok.exit_code == 0, ok.output
+    csv_path = tmp_path / "answers.csv"
+    csv_path.write_text("question,answer\n" + "".join(f'{k},"{v}"\n' for k, v in answers.items()), encoding="utf-8")
+    ok = klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], "--file", str(csv_path))
+    assert ok.exit_code == 0, ok.output
+    klass.run("grade", str(klass.quiz))
+    status = json.loads(klass.run("status", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
+                                  "--json").stdout)
+    assert status["score"] == status["max_score"]
+
+
+def test_reset_token_revokes_the_old_one(klass):
+    sid = "20260003"
+    old = klass.tokens[sid]
+    new = json.loads(klass.run("roster", "reset-token", sid, "--json").stdout)[0]["token"]
+    assert new != old
+    refused = klass.run("submit", str(klass.quiz), "--student", sid, "--token", old, "--answer", "1=1")
+    assert refused.exit_code == 1 and "wrong token" in refused.stderr
+    assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", new, "--answer", "1=1").exit_code == 0
+
+
+def test_one_students_token_cannot_act_for_another(klass):
+    result = klass.run("submit", str(klass.quiz), "--student", "20260002", "--token", klass.tokens["20260001"],
+                       "--answer", "1=1")
+    assert result.exit_code == 1 and "wrong token" in result.stderr
+    result = klass.run("status", str(klass.quiz), "--student", "20260002", "--token", klass.tokens["20260001"])
+    assert result.exit_code == 1 and "wrong token" in result.stderr
+
+
+def _slot_of(klass, kind: str) -> int:
+    return next(a["slot"] for a in klass.key("20260001") if a["kind"] == kind)
+
+
+MALFORMED = [
+    # (extra args, message)  — {t} is student 20260001's token, {S} the summary slot, {O} the output-shape slot
+    (["--student", "20260001", "--token", "wrong", "--answer", "1=1"], "wrong token"),
+    (["--student", "nobody", "--token", "{t}", "--answer", "1=1"], "no student 'nobody'"),
+    (["--student", "20260001", "--answer", "1=1"], "a token is required"),
+    (["--student", "20260001", "--token", "", "--answer", "1=1"], "a token is required"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1"], "should look like N=VALUE"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "=5"], "should look like N=VALUE"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "9=5"], "there is no question 9"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "x=5"], "is not a question number"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=529.441"], "not a whole number"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=5.3e5"], "not a whole number"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=NaN"], "not a number"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1="], "empty answer"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=" + "9" * 40], "longer than 32"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=52,9441"], "misplaced separators"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=-5"], "negative"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=1", "--answer", "1=2"], "answered twice"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1.2=5"], "takes one answer"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "{S}=5"], "parts"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "{S}.99=5"], "has no part '99'"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "{O}=((None, 3))"], "nested brackets"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "{O}=(None, x)"], "is not a shape"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=1", "--answer", "{O}=(8, 3]"], "unbalanced"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{missing}"], "no such file"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{dir}"], "is a directory"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{badjson}"], "malformed JSON"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{dupjson}"], "duplicate key"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{listjson}"], "needs objects with"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{objjson}"], "must be text or a whole number"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{badcsv}"], "header must be question,answer"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{raggedcsv}"], "expected 2 cells"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{latin1}"], "not UTF-8"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{huge}"], "larger than"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{emptyjson}"], "no answers given"),
+]
+
+
+@pytest.mark.parametrize("args,message", MALFORMED, ids=[m for _, m in MALFORMED])
+def test_malformed_submissions_write_nothing(klass, tmp_path, args, message):
+    files = {
+        "missing": tmp_path / "none.json", "dir": tmp_path,
+        "badjson": ("answers.json", '{"1": "5",'), "dupjson": ("dup.json", '{"1": "5", "1": "6"}'),
+        "listjson": ("list.json", "[1, 2, 3]"), "objjson": ("obj.json", '{"1": {"x": 1}}'),
+        "badcsv": ("bad.csv", "q,a\n1,5\n"), "raggedcsv": ("ragged.csv", "question,answer\n1,5,6\n"),
+        "latin1": ("latin.json", b'{"1": "\xff"}'), "huge": ("huge.json", '{"1": "' + "5" * 1_100_000 + '"}'),
+        "emptyjson": ("empty.json", "{}"),
+    }
+    paths = {}
+    for name, spec in files.items():
+        if isinstance(spec, tuple):
+            path = tmp_path / spec[0]
+            (path.write_bytes if isinstance(spec[1], bytes) else lambda d: path.write_text(d, encoding="utf-8"))(spec[1])
+            paths[name] = str(path)
+        else:
+            paths[name] = str(spec)
+    values = {"t": klass.tokens["20260001"], "S": _slot_of(klass, "summary"), "O": _slot_of(klass, "output-shape"),
+              **paths}
+    args = [a.format(**values) for a in args]
+    before = klass.count("submissions")
+    result = klass.run("submit", str(klass.quiz), *args)
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.stderr
+    assert "Traceback" not in result.output
+    assert klass.count("submissions") == before
+
+
+@pytest.mark.parametrize("quiz,message", [("99", "no quiz 99"), ("abc", "not a quiz id"), ("0", "not a quiz id")])
+def test_unknown_quiz(klass, quiz, message):
+    result = klass.run("submit", quiz, "--student", "20260001", "--token", klass.tokens["20260001"], "--answer", "1=1")
+    assert result.exit_code == 1 and message in result.stderr and klass.count("submissions") == 0
+
+
+def test_usage_errors(klass):
+    result = klass.run("submit", str(klass.quiz), "--student", "20260001", "--token", "x")
+    assert result.exit_code == 2 and result.stderr.strip().splitlines()[-1].startswith("Error:")
+    assert klass.count("submissions") == 0
+
+
+def test_attempt_limit_and_a_student_not_on_the_quiz(klass):
+    sid, token = "20260001", klass.tokens["20260001"]
+    for _ in range(3):
+        assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=1").exit_code == 0
+    spent = klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=1")
+    assert spent.exit_code == 1 and "all 3 attempt(s)" in spent.stderr
+    assert klass.count("submissions") == 3
+    late = json.loads(klass.run("roster", "add", "--id", "late01", "--name", "늦은 학생", "--json").stdout)[0]
+    refused = klass.run("submit", str(klass.quiz), "--student", "late01", "--token", late["token"], "--answer", "1=1")
+    assert refused.exit_code == 1 and "not on quiz" in refused.stderr
+    assert klass.count("submissions") == 3
+
+
+def test_a_closed_quiz_refuses(tmp_path):
+    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00")
+    result = klass.run("submit", str(klass.quiz), "--student", "20260001", "--token", klass.tokens["20260001"],
+                       "--answer", "1=1")
+    assert result.exit_code == 1 and "closed at 2020-01-01" in result.stderr
+    assert klass.count("submissions") == 0
+
+
+def test_submissions_are_append_only_with_raw_text(klass):
+    sid, token = "20260001", klass.tokens["20260001"]
+    klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=529,441")
+    klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=５２９４４２")
+    con = sqlite3.connect(klass.db)
+    rows = con.execute("SELECT attempt, raw, parsed FROM submissions ORDER BY id").fetchall()
+    con.close()
+    assert [(a, r, json.loads(str(p))) for a, r, p in rows] == [(1, "529,441", 529441), (2, "５２９４４２", 529442)]
+
+
+def test_roster_import_refuses_a_duplicate_and_adds_nothing(klass, tmp_path):
+    path = tmp_path / "more.csv"
+    path.write_text("id,name\nnew01,새 학생\n20260001,김민준\n", encoding="utf-8")
+    before = klass.count("students")
+    result = klass.run("roster", "import", str(path))
+    assert result.exit_code == 1 and "already on the roster" in result.stderr
+    assert klass.count("students") == before
