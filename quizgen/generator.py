@@ -25,11 +25,7 @@ from .resources import load_json
 from .solver import Solution, format_shape, seed_weight_shapes, solve_raw
 from .summary import format_working
 
-GENERATOR_VERSION = "1"
-KINDS = ("total-params", "layer-params", "output-shape", "summary", "weight-shapes", "trainable-split",
-         "inverse", "code")
-LANGS = ("ko", "en")
-DIFFICULTIES = ("easy", "medium", "hard")
+from .catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS  # noqa: F401 - re-exported
 _MAX_TRIES = 40
 
 

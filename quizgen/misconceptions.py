@@ -102,7 +102,12 @@ def _unique(right: Any, slips: dict[str, Any]) -> dict[Any, str]:
     by_value: dict[Any, list[str]] = defaultdict(list)
     for key, value in slips.items():
         by_value[value].append(key)
-    return {value: keys[0] for value, keys in by_value.items() if len(keys) == 1 and value != right}
+    return {value: keys[0] for value, keys in by_value.items() if len(keys) == 1 and not _same(value, right)}
+
+
+def _same(a: Any, b: Any) -> bool:
+    # 1 == True and (1,) != [1]: compare as canonical values of the same kind
+    return type(a) is type(b) and a == b
 
 
 def canonical(value: Any) -> Any:

@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, update
 
 from .db import Store, now
 from .errors import GenerationError, NotFoundError, QuizgenError
-from .generator import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS, Question, generate_question, slot_kinds
+from .catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS
 from .models import Question as QuestionRow
 from .models import Quiz, Student, Variant
 from .roster import RosterEntry
@@ -78,19 +78,23 @@ class QuizPlan:
 
 @dataclass
 class Draft:
-    """A variant being generated: whose it is and its questions."""
+    """A variant being generated: whose it is and its questions (generator.Question)."""
 
     student: RosterEntry | None
-    questions: list[Question]
+    questions: list[Any]
 
 
-def _generate(plan: QuizPlan, student: str | None, slot: int, kind: str, attempt: int = 0) -> Question:
+def _generate(plan: QuizPlan, student: str | None, slot: int, kind: str, attempt: int = 0) -> Any:
+    from .generator import generate_question
+
     return generate_question(plan.seed, slot, kind, student, plan.difficulty, plan.ranges, attempt,
                              langs=(plan.language,))
 
 
 def draft_quiz(plan: QuizPlan, students: Sequence[RosterEntry] = ()) -> list[Draft]:
     """All variants of a quiz in memory: the shared one, then one per student."""
+    from .generator import slot_kinds
+
     plan.validate()
     kinds = slot_kinds(plan.count, plan.kinds)
     drafts = []

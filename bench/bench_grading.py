@@ -1,0 +1,157 @@
+"""Benchmarks for issue #4: batch grading throughput and ``quizgen submit`` start-up.
+
+- Batch grading of 100,000 answers (5,000 students x 20 questions) end to end
+  through the database: answers/s, and the ratio to a raw ``sqlite3``
+  ``executemany`` of the same grade rows (targets: >= 20,000 answers/s, within 3x).
+- ``quizgen submit`` wall time (median of several runs) next to
+  ``python -c "import click, sqlalchemy"``, and proof it imports neither
+  TensorFlow nor numpy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert, select  # noqa: E402
+
+from quizgen.db import now, open_store  # noqa: E402
+from quizgen.generator import KINDS  # noqa: E402
+from quizgen.grading import grade_quiz  # noqa: E402
+from quizgen.models import Grade, Question, Submission, Variant  # noqa: E402
+from quizgen.quizzes import QuizPlan, create_quiz  # noqa: E402
+from quizgen.roster import RosterEntry  # noqa: E402
+
+
+def _wrong(value, rng):  # type: ignore[no-untyped-def]
+    if isinstance(value, list):
+        return value[1:] if rng.random() < 0.5 else [None, *value]
+    return value + rng.choice((1, 30, 100))
+
+
+def build_class(path: Path, students: int, questions: int) -> tuple[int, float]:
+    store = open_store(str(path))
+    roster = [RosterEntry(f"s{i:05d}", f"student {i}") for i in range(students)]
+    t = time.perf_counter()
+    quiz_id, _ = create_quiz(store, QuizPlan(title="bench", seed=7, count=questions, kinds=KINDS, difficulty="medium"),
+                             roster, verify=False)
+    setup = time.perf_counter() - t
+    rng = random.Random(1)
+    stamp = now()
+    with store.read() as session:
+        rows = session.execute(select(Question.id, Question.answer, Variant.student_id)
+                               .join(Variant, Question.variant_id == Variant.id)
+                               .where(Variant.quiz_id == quiz_id, Variant.student_id.is_not(None))).all()
+    subs = []
+    for qid, answer, student in rows:
+        if answer["type"] == "parts":
+            parsed = {p["key"]: (p["value"] if rng.random() < 0.75 else _wrong(p["value"], rng)) for p in answer["parts"]}
+        else:
+            parsed = answer["value"] if rng.random() < 0.7 else _wrong(answer["value"], rng)
+        subs.append({"quiz_id": quiz_id, "student_id": student, "question_id": qid, "attempt": 1,
+                     "raw": json.dumps(parsed), "parsed": parsed, "submitted_at": stamp})
+    with store.write() as session:
+        for start in range(0, len(subs), 10000):
+            session.execute(insert(Submission), subs[start:start + 10000])
+    store.dispose()
+    return quiz_id, setup
+
+
+def raw_insert_baseline(path: Path) -> float:
+    """The same grade rows, inserted with sqlite3.executemany into an empty copy of the table."""
+    src = sqlite3.connect(path)
+    rows = src.execute("SELECT submission_id, score, max_score, correct, misconception, details, grader_version, "
+                       "current, graded_at FROM grades").fetchall()
+    src.close()
+    target = path.with_name("raw.db")
+    con = sqlite3.connect(target)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = FULL")
+    # the same columns and index as quizgen's grades table, without the foreign key
+    con.execute("CREATE TABLE grades_raw (id INTEGER PRIMARY KEY, submission_id INTEGER NOT NULL, score FLOAT NOT NULL, "
+                "max_score FLOAT NOT NULL, correct BOOLEAN NOT NULL, misconception VARCHAR(64), details JSON NOT NULL, "
+                "grader_version VARCHAR(32) NOT NULL, current BOOLEAN NOT NULL, graded_at DATETIME NOT NULL)")
+    con.execute("CREATE INDEX ix_grades_raw_submission_id ON grades_raw (submission_id)")
+    t = time.perf_counter()
+    with con:
+        con.executemany("INSERT INTO grades_raw (submission_id, score, max_score, correct, misconception, details, "
+                        "grader_version, current, graded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    dt = time.perf_counter() - t
+    con.close()
+    return dt
+
+
+def bench_grading(students: int, questions: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        quiz_id, setup = build_class(path, students, questions)
+        n = students * questions
+        print(f"set-up: {students:,} students x {questions} questions generated and stored in {setup:.1f} s; "
+              f"{n:,} submissions inserted")
+        store = open_store(str(path))
+        t = time.perf_counter()
+        report = grade_quiz(store, quiz_id)
+        dt = time.perf_counter() - t
+        store.dispose()
+        assert report.graded == n and report.remaining == 0
+        raw = raw_insert_baseline(path)
+        print(f"batch grading: {n:,} answers in {dt:.2f} s = {n / dt:,.0f} answers/s (target >= 20,000: "
+              f"{n / dt / 20000:.2f}x); raw sqlite3 executemany of the same {n:,} grade rows: {raw:.2f} s; "
+              f"ratio {dt / raw:.1f}x (aim <= 3x)")
+
+
+def median_wall(cmd: list[str], runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_submit() -> None:
+    from click.testing import CliRunner
+
+    from quizgen.cli import cli
+
+    exe = Path(sys.executable)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "s.db")
+        roster = Path(tmp) / "r.csv"
+        roster.write_text("id,name\ns1,학생\n", encoding="utf-8")
+        token = json.loads(CliRunner().invoke(cli, ["--db", db, "roster", "import", str(roster), "--json"]).stdout)[0]["token"]
+        CliRunner().invoke(cli, ["--db", db, "generate", "--title", "t", "--count", "3", "--seed", "1",
+                                 "--students", str(roster), "--no-verify"])
+        base = median_wall([str(exe), "-c", "import click, sqlalchemy"])
+        cmd = [str(exe.parent / "quizgen"), "--db", db, "submit", "1", "--student", "s1", "--token", token,
+               "--answer", "1=12345"]
+        sub = median_wall(cmd)
+        probe = subprocess.run([str(exe), "-c", "import sys, runpy; sys.argv = " + repr(["quizgen", *cmd[1:]]) +
+                                "\ntry:\n    runpy.run_module('quizgen', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+                                "print('HEAVY', sorted(m for m in ('tensorflow', 'numpy') if m in sys.modules))"],
+                               capture_output=True, text=True)
+        heavy = probe.stdout.strip().splitlines()[-1]
+    print(f"quizgen submit (median of 7): {sub * 1000:.0f} ms vs python -c 'import click, sqlalchemy' "
+          f"{base * 1000:.0f} ms ({sub / base:.2f}x); modules loaded: {heavy}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    bench_submit()
+    bench_grading(500 if args.quick else 5000, 20)
+
+
+if __name__ == "__main__":
+    main()

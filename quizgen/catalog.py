@@ -1,0 +1,7 @@
+"""The names of what quizgen generates, importable without loading the generator."""
+
+KINDS = ("total-params", "layer-params", "output-shape", "summary", "weight-shapes", "trainable-split",
+         "inverse", "code")
+LANGS = ("ko", "en")
+DIFFICULTIES = ("easy", "medium", "hard")
+GENERATOR_VERSION = "1"
