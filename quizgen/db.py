@@ -37,8 +37,11 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def resolve_url(db: str | None) -> str:
-    """A SQLAlchemy URL from a --db value: a URL as given, anything else a SQLite path."""
+    """A SQLAlchemy URL from a --db value: a URL as given (``postgresql://`` means psycopg 3),
+    anything else a SQLite path."""
     db = db or DEFAULT_DB
+    if db.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + db.split("://", 1)[1]
     if "://" in db:
         return db
     return f"sqlite:///{os.path.abspath(db)}"
@@ -101,7 +104,16 @@ def _translated(exc: DBAPIError, store: Store | None) -> StoreError:
         return StoreError(f"cannot write to {where}: {msg} (nothing was written)")
     if "not a database" in low or "malformed" in low:
         return StoreError(f"{where} is not a quizgen database (the file is not a readable SQLite database)")
-    return StoreError(f"database error on {where}: {msg.splitlines()[0]}")
+    if "connection" in low and ("refused" in low or "failed" in low or "timeout" in low):
+        return StoreError(f"cannot connect to {_redact(where)}: {msg.splitlines()[0]}")
+    return StoreError(f"database error on {_redact(where)}: {msg.splitlines()[0] if msg else type(exc).__name__}")
+
+
+def _redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL: a path
+        return url
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -136,7 +148,7 @@ def _check_sqlite_file(path: Path) -> bool:
 def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, Engine]:
     if path is None:
         engine = create_engine(url, pool_pre_ping=True)
-        return engine, engine
+        return engine, engine.execution_options(quizgen_write=True)
     if writable:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     else:
@@ -234,6 +246,17 @@ def _refuse_revision(store: Store, revision: str) -> None:
                      f"{SCHEMA_HEAD}); upgrade quizgen")
 
 
+MIGRATION_LOCK = 0x71_7A_67_00  # "qzg\0": PostgreSQL advisory lock keys used by quizgen
+GRADING_LOCK = 0x71_7A_67_01
+
+
+def lock_for_writing(conn: Connection, key: int, sub: int = 0) -> None:
+    """Serialise writers that must not interleave. SQLite's BEGIN IMMEDIATE already
+    holds the database's write lock; PostgreSQL takes a transaction-scoped advisory lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k, :s)"), {"k": key, "s": sub})
+
+
 def _alembic_config(connection: Connection | None = None):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
@@ -266,8 +289,10 @@ def _upgrade(conn: Connection, target: str = "head") -> None:
 
 def _migrate_fresh(store: Store) -> None:
     # Inside one write transaction: a second process doing the same waits on the
-    # lock, then finds the schema already there and does nothing.
+    # lock (SQLite's write lock, PostgreSQL's advisory lock), then finds the schema
+    # already there and does nothing.
     with store.write_engine.begin() as conn:
+        lock_for_writing(conn, MIGRATION_LOCK)
         revision = _revision_on(conn)
         if revision == SCHEMA_HEAD:
             return

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import and_, exists, func, insert, select, update
 
-from .db import Store, now
+from .db import GRADING_LOCK, Store, lock_for_writing, now
 from .misconceptions import canonical, diagnose_table
 from .models import Grade, Question, Student, Submission
 from .quizzes import quiz_info
@@ -173,6 +173,7 @@ def _grade_quiz(store: Store, quiz: str | int, chunk: int, progress: Progress | 
                          "grader_version": GRADER_VERSION, "current": True, "graded_at": stamp}
         with store.write() as session:
             # Under the write lock: skip any that a concurrent grader finished meanwhile.
+            lock_for_writing(session.connection(), GRADING_LOCK, info.id)
             done = set(session.scalars(select(Grade.submission_id).where(
                 Grade.submission_id.in_(list(new)), Grade.current.is_(True))))
             batch = [row for sid, row in new.items() if sid not in done]
@@ -287,6 +288,7 @@ def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHU
         for start in range(0, len(changed), chunk):
             part = changed[start:start + chunk]
             with store.write() as session:
+                lock_for_writing(session.connection(), GRADING_LOCK, info.id)
                 session.execute(update(Grade).where(Grade.id.in_([gid for gid, _ in part])).values(current=False))
                 session.connection().execute(insert(Grade.__table__), [row for _, row in part])
     return RegradeReport(len(changed), changes, apply)

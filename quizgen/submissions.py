@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select
 from .answers import AnswerError, parse_answer
 from .db import Store, now
 from .errors import InputFileError, NotFoundError, QuizgenError
-from .models import Question, Quiz, Submission, Variant
+from .models import Question, Quiz, Student, Submission, Variant
 from .quizzes import parse_quiz_id
 from .students import authenticate
 
@@ -243,6 +243,9 @@ def submit(store: Store, quiz: str | int, student_id: str, token: str | None, an
         student_pk = student.id
     parsed = parse_submission(slots, answers)  # before any lock: a typo costs nothing
     with store.write() as session:
+        # One attempt number per student at a time: SQLite's write lock is already held
+        # (BEGIN IMMEDIATE); on PostgreSQL the student's row is locked instead.
+        session.execute(select(Student.id).where(Student.id == student_pk).with_for_update())
         quiz_row = _open_quiz(session, quiz_id, at)
         used = _attempts_used(session, quiz_id, student_pk)
         if quiz_row.attempt_limit is not None and used >= quiz_row.attempt_limit:
@@ -377,8 +380,6 @@ def _import_rows(path: str) -> list[tuple[int, str, str, str]]:
 
 def import_submissions(store: Store, quiz: str | int, path: str) -> ImportReport:
     """Load answers collected elsewhere: every row, or (if any is refused) none."""
-    from .models import Student
-
     quiz_id = parse_quiz_id(quiz)
     rows = _import_rows(path)
     if not rows:
@@ -420,6 +421,7 @@ def import_submissions(store: Store, quiz: str | int, path: str) -> ImportReport
     at = now()
     count = 0
     with store.write() as session:
+        session.execute(select(Student.id).where(Student.id.in_(list(parsed_all))).with_for_update())
         for student_pk, parsed in parsed_all.items():
             attempt = _attempts_used(session, quiz_id, student_pk) + 1
             slots = slots_all[student_pk]

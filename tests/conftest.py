@@ -25,3 +25,23 @@ def naive_checker():
     from quizgen.keras_check import KerasChecker
 
     return KerasChecker(naive=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from .pgserver import PgServer, server_bin
+
+    if server_bin() is None:
+        pytest.skip("PostgreSQL server binaries are not installed (Debian package 'postgresql'; .ci/run installs it)")
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install quizgen[postgres])")
+    server = PgServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, then a database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return request.getfixturevalue("pg_server").new_database()

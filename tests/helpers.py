@@ -18,7 +18,7 @@ KINDS = "total-params,output-shape,summary,weight-shapes,layer-params,trainable-
 
 @dataclass
 class Klass:
-    db: Path
+    db: Path | str  # a SQLite file or a database URL
     tokens: dict[str, str]
     quiz: int
 
@@ -29,15 +29,26 @@ class Klass:
         return json.loads(self.run("key", str(self.quiz), "--student", student, "--json").stdout)["answers"]
 
     def count(self, table: str) -> int:
-        con = sqlite3.connect(self.db)
+        if isinstance(self.db, Path):
+            con = sqlite3.connect(self.db)
+            try:
+                return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            finally:
+                con.close()
+        from sqlalchemy import create_engine, text
+
+        from quizgen.db import resolve_url
+
+        engine = create_engine(resolve_url(self.db))
         try:
-            return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            with engine.connect() as conn:
+                return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
         finally:
-            con.close()
+            engine.dispose()
 
 
-def make_class(tmp_path: Path, *generate_args: str) -> Klass:
-    db = tmp_path / "class.db"
+def make_class(tmp_path: Path, *generate_args: str, db: str | None = None) -> Klass:
+    db = Path(db) if db and "://" not in db else (db or tmp_path / "class.db")
     roster = tmp_path / "roster.csv"
     roster.write_text("\ufeff" + ROSTER, encoding="utf-8")
     runner = CliRunner()

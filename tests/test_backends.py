@@ -1,0 +1,101 @@
+"""The store and grading on both backends: a SQLite file and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from quizgen.db import SCHEMA_HEAD, open_store
+from quizgen.models import Base
+
+from .helpers import make_class, right_answers
+
+
+def test_migrations_from_code_match_the_models(db_url):
+    store = open_store(db_url)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
+        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
+    with store.write_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    store.dispose()
+    from quizgen.errors import StoreError
+
+    with pytest.raises(StoreError, match="newer quizgen"):
+        open_store(db_url)
+
+
+def test_two_processes_initialise_one_database_at_once(db_url):
+    def init(_):
+        return subprocess.run([sys.executable, "-m", "quizgen", "--db", db_url, "init"], capture_output=True, text=True)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(init, range(2)))
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    store = open_store(db_url)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    store.dispose()
+
+
+def _submit(klass, sid, answers):
+    args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
+    return klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args)
+
+
+def test_class_flow_submit_grade_regrade_report(db_url, tmp_path):
+    klass = make_class(tmp_path, "--attempts", "2", db=db_url)
+    for n, sid in enumerate(sorted(klass.tokens)):
+        answers = right_answers(klass.key(sid))
+        if n % 2:
+            answers["1"] = "1"
+        assert _submit(klass, sid, answers).exit_code == 0
+    bad = _submit(klass, "20260001", {"1": "5.3e5"})
+    assert bad.exit_code == 1 and "not a whole number" in bad.stderr
+    assert klass.count("submissions") == 4 * 6
+    graded = json.loads(klass.run("grade", str(klass.quiz), "--json").stdout)
+    assert graded["graded"] == 24 and graded["remaining"] == 0
+    assert json.loads(klass.run("grade", str(klass.quiz), "--json").stdout)["graded"] == 0
+    book = json.loads(klass.run("gradebook", str(klass.quiz), "--format", "json").stdout)
+    assert sorted(s["total"] for s in book["students"]) == [8, 8, 9, 9]
+    status = json.loads(klass.run("status", str(klass.quiz), "--student", "20260002", "--token",
+                                  klass.tokens["20260002"], "--json").stdout)
+    assert status["score"] == 8 and status["questions"][0]["correct"] is False
+    assert _submit(klass, "20260001", {"1": "1"}).exit_code == 0
+    spent = _submit(klass, "20260001", {"1": "1"})
+    assert spent.exit_code == 1 and "attempt" in spent.stderr
+    regrade = json.loads(klass.run("grade", str(klass.quiz), "--regrade", "--json").stdout)
+    assert regrade["changed_grades"] == 0
+    report = klass.run("report", str(klass.quiz), "--lang", "en")
+    assert report.exit_code == 0 and "score distribution" in report.stdout
+    shown = klass.run("show", str(klass.quiz), "--student", "20260003")
+    assert shown.exit_code == 0 and "모델에 대한 설명" in shown.stdout
+
+
+def test_concurrent_submissions(db_url, tmp_path):
+    klass = make_class(tmp_path, db=db_url)
+    # every student submits 3 attempts, all 4 students at once, each from its own process
+    def submit(sid):
+        outs = []
+        for _ in range(3):
+            outs.append(subprocess.run([sys.executable, "-m", "quizgen", "--db", str(klass.db), "submit",
+                                        str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
+                                        "--answer", "1=123"], capture_output=True, text=True))
+        return outs
+
+    with ThreadPoolExecutor(4) as pool:
+        results = [r for outs in pool.map(submit, sorted(klass.tokens)) for r in outs]
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results if r.returncode]
+    assert klass.count("submissions") == 12
+    store = open_store(str(klass.db))
+    with store.engine.connect() as conn:
+        attempts = conn.execute(text("SELECT student_id, attempt FROM submissions ORDER BY 1, 2")).all()
+    store.dispose()
+    assert len(set(attempts)) == 12 and {a for _, a in attempts} == {1, 2, 3}
