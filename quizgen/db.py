@@ -14,9 +14,12 @@ journal is WAL and foreign keys are on.
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import shutil
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,14 +28,18 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .errors import BusyError, OutdatedDatabaseError, StoreError
 
 DEFAULT_DB = "quizgen.db"
 SCHEMA_HEAD = "0002"  # tests/test_migrations.py checks this equals the newest script
-BUSY_TIMEOUT_MS = 15_000
+# How long a writer waits for another's write lock before "database is busy".
+BUSY_TIMEOUT_MS = int(os.environ.get("QUIZGEN_BUSY_TIMEOUT_MS", "15000"))
+# Test hook only: QUIZGEN_SQLITE_WRITE_BEGIN=DEFERRED reproduces the bug that BEGIN
+# IMMEDIATE prevents, so the negative-control test can show it; never set it otherwise.
+_WRITE_BEGIN = "BEGIN " + os.environ.get("QUIZGEN_SQLITE_WRITE_BEGIN", "IMMEDIATE").upper()
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -77,6 +84,20 @@ class Store:
             with session.begin():
                 yield session
 
+    def checkpoint(self) -> None:
+        """Copy the WAL back into the database now (SQLite; a no-op elsewhere).
+
+        A batch writer calls this after each chunk, so the WAL never grows past the
+        auto-checkpoint size on some student's small commit, which would then pay
+        for copying the whole batch (seconds of fsync) inside ``quizgen submit``."""
+        if self.path is None:
+            return
+        raw = self.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            raw.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -86,14 +107,16 @@ def translate_errors(store: Store | None) -> Iterator[None]:
     """Database driver errors become one-line StoreErrors."""
     try:
         yield
-    except OperationalError as exc:
-        raise _translated(exc, store) from None
-    except DBAPIError as exc:
-        raise _translated(exc, store) from None
+    except DBAPIError as exc:  # includes OperationalError
+        raise _translated(str(exc.orig) if exc.orig is not None else str(exc), store) from None
+    except sqlite3.Error as exc:  # raised unwrapped from quizgen's own BEGIN IMMEDIATE hook
+        raise _translated(str(exc), store) from None
+    except (UnicodeDecodeError, json.JSONDecodeError):  # a damaged file: bytes that decode to nothing
+        where = store.path if store and store.path else "the database"
+        raise StoreError(f"{where} is damaged: it holds data quizgen cannot read (restore a backup)") from None
 
 
-def _translated(exc: DBAPIError, store: Store | None) -> StoreError:
-    msg = str(exc.orig) if exc.orig is not None else str(exc)
+def _translated(msg: str, store: Store | None) -> StoreError:
     low = msg.lower()
     where = str(store.path) if store and store.path else (store.url if store else "the database")
     if "locked" in low or "busy" in low:
@@ -106,7 +129,7 @@ def _translated(exc: DBAPIError, store: Store | None) -> StoreError:
         return StoreError(f"{where} is not a quizgen database (the file is not a readable SQLite database)")
     if "connection" in low and ("refused" in low or "failed" in low or "timeout" in low):
         return StoreError(f"cannot connect to {_redact(where)}: {msg.splitlines()[0]}")
-    return StoreError(f"database error on {_redact(where)}: {msg.splitlines()[0] if msg else type(exc).__name__}")
+    return StoreError(f"database error on {_redact(where)}: {msg.splitlines()[0] if msg else 'unknown error'}")
 
 
 def _redact(url: str) -> str:
@@ -145,6 +168,35 @@ def _check_sqlite_file(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
+_SHORT_BUSY_MS = 5
+
+
+def _begin_write(dbapi_conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting up to BUSY_TIMEOUT_MS for the write lock.
+
+    SQLite's own busy handler backs off to 100 ms sleeps, so under many writers a
+    waiting process polls rarely and can lose the lock again and again (seconds of
+    tail latency with 8 concurrent submitters). Here SQLite waits only a few
+    milliseconds and quizgen retries with short random sleeps until the timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    dbapi_conn.execute(f"PRAGMA busy_timeout = {_SHORT_BUSY_MS}")
+    try:
+        while True:
+            try:
+                dbapi_conn.execute(_WRITE_BEGIN)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(random.uniform(0.0005, 0.003))
+    finally:
+        # everything else (reads, and statements inside the transaction) waits the full timeout
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
 def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, Engine]:
     if path is None:
         engine = create_engine(url, pool_pre_ping=True)
@@ -169,7 +221,10 @@ def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, 
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("quizgen_write") else "BEGIN")
+        if conn.get_execution_options().get("quizgen_write"):
+            _begin_write(conn.connection.dbapi_connection)
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine, engine.execution_options(quizgen_write=True)
 
@@ -339,11 +394,22 @@ def upgrade_store(db: str | None) -> UpgradeResult:
         if revision is not None and revision not in _known_revisions():
             _refuse_revision(store, revision)
         backup = _backup(store) if path is not None else None
+        migrating = False
         try:
             with translate_errors(store), write_engine.begin() as conn:
+                lock_for_writing(conn, MIGRATION_LOCK)
+                if _revision_on(conn) == SCHEMA_HEAD:  # another upgrade finished while we waited
+                    if backup is not None:
+                        backup.unlink(missing_ok=True)
+                    return UpgradeResult(SCHEMA_HEAD, SCHEMA_HEAD, None)
+                migrating = True
                 _upgrade(conn)
         except Exception as exc:
             engine.dispose()
+            if not migrating:  # never got the lock: nothing of ours to undo
+                if backup is not None:
+                    backup.unlink(missing_ok=True)
+                raise
             if backup is not None and path is not None:
                 _restore(backup, path)
                 raise StoreError(f"upgrade failed ({exc}); the database was restored from {backup}") from None

@@ -179,6 +179,7 @@ def _grade_quiz(store: Store, quiz: str | int, chunk: int, progress: Progress | 
             batch = [row for sid, row in new.items() if sid not in done]
             if batch:
                 session.connection().execute(insert(Grade.__table__), batch)  # Core executemany: no ORM overhead
+        store.checkpoint()
         graded += len(batch)
         chunks += 1
         last_id = rows[-1].id

@@ -1,0 +1,45 @@
+"""Worker processes for the reliability tests (run as scripts, one process each).
+
+    python tests/workers.py submit DB QUIZ STUDENT TOKEN COUNT [--until FILE]
+
+submits COUNT attempts (or until FILE exists), printing one line per attempt:
+``ACK <attempt> <seconds>`` after the commit, or ``ERR <message>``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+
+def submit_loop(db: str, quiz: str, student: str, token: str, count: int, until: str | None) -> None:
+    from quizgen.db import open_store
+    from quizgen.errors import QuizgenError
+    from quizgen.submissions import submit
+
+    store = open_store(db)
+    n = 0
+    while (until is None and n < count) or (until is not None and not os.path.exists(until) and n < count):
+        n += 1
+        started = time.perf_counter()
+        try:
+            receipt = submit(store, quiz, student, token, {"1": str(1000 + n)})
+        except QuizgenError as exc:
+            print(f"ERR {exc}", flush=True)
+            continue
+        except Exception as exc:  # a driver error escaping quizgen would be a bug: report it
+            print(f"ERR unexpected {type(exc).__name__}: {exc}", flush=True)
+            continue
+        print(f"ACK {receipt.attempt} {time.perf_counter() - started:.4f}", flush=True)
+    store.dispose()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    _, command, *args = sys.argv
+    if command == "submit":
+        until = args[args.index("--until") + 1] if "--until" in args else None
+        submit_loop(args[0], args[1], args[2], args[3], int(args[4]), until)
+    else:
+        raise SystemExit(f"unknown worker {command}")
