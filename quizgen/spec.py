@@ -186,9 +186,14 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int)  # bool included: Keras accepts Dense(True) as one unit
 
 
+MAX_DIM = 2**31 - 1  # no model with a larger dimension can be allocated; refusing keeps numbers printable
+
+
 def _positive_int(v: Any) -> int:
     if not _is_int(v) or v <= 0:
-        raise ValueError(f"expected a positive integer, got {v!r}")
+        raise ValueError(f"expected a positive integer, got {_short(v)}")
+    if v > MAX_DIM:
+        raise ValueError(f"{_short(v)} is larger than {MAX_DIM:,}; no layer that size can be built")
     return v
 
 
@@ -198,9 +203,7 @@ def _int_tuple1(v: Any) -> int:
         if len(v) != 1:
             raise ValueError(f"expected an integer or a list of 1 integer, got {v!r}")
         v = v[0]
-    if not _is_int(v) or v <= 0:
-        raise ValueError(f"expected a positive integer, got {v!r}")
-    return v
+    return _positive_int(v)
 
 
 def _optional_int_tuple1(v: Any) -> int | None:
@@ -282,8 +285,8 @@ def _axes(v: Any) -> int | tuple[int, ...]:
 def _shape_arg(v: Any) -> tuple[int | None, ...]:
     if isinstance(v, int) and not isinstance(v, bool):
         v = [v]
-    if not isinstance(v, (list, tuple)) or not all(d is None or (_is_int(d) and d >= 0) for d in v):
-        raise ValueError(f"expected a shape (a list of non-negative integers or null), got {v!r}")
+    if not isinstance(v, (list, tuple)) or not all(d is None or (_is_int(d) and 0 <= d <= MAX_DIM) for d in v):
+        raise ValueError(f"expected a shape (a list of non-negative integers or null), got {_short(v)}")
     return tuple(v)
 
 
@@ -426,7 +429,7 @@ def _parse_input(inp: Any, layers: tuple[LayerSpec, ...]) -> tuple[Shape, bool]:
     if not isinstance(inp, dict) or len(inp) != 1 or not ({"shape", "batch_shape"} & set(inp)):
         raise SpecError('"input" must be {"shape": [...]} or {"batch_shape": [...]}, exactly one of them')
     key, dims = next(iter(inp.items()))
-    if not isinstance(dims, list) or not all(d is None or (type(d) is int and d >= 0) for d in dims):
+    if not isinstance(dims, list) or not all(d is None or (type(d) is int and 0 <= d <= MAX_DIM) for d in dims):
         raise SpecError(f'input {key} must be a list of non-negative integers or null, got {_short(dims)}')
     if key == "batch_shape":
         if not dims:
@@ -450,5 +453,10 @@ def decode_json(text: str) -> Any:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**60:
+        return f"a {len(str(abs(value))) if abs(value) < 10**4000 else 'huge'}-digit number"
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else repr(value)
+    except (ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
     return text if len(text) <= 60 else text[:57] + "..."
