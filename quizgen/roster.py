@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import InputFileError
+from .files import read_text_file
 
 MAX_ROSTER = 10_000
+MAX_ROSTER_BYTES = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -21,18 +22,7 @@ class RosterEntry:
 
 def read_roster(path: str) -> list[RosterEntry]:
     """Students from a CSV with a header naming at least ``id`` and ``name``; all rows or none."""
-    p = Path(path)
-    if p.is_dir():
-        raise InputFileError(f"{path} is a directory, not a roster file")
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text (save the roster as UTF-8 CSV)") from None
-    except OSError as exc:
-        raise InputFileError(f"{path}: {exc.strerror}") from None
-    return parse_roster(text, path)
+    return parse_roster(read_text_file(path, "roster file", MAX_ROSTER_BYTES), path)
 
 
 def make_entry(sid: str, name: str, email: str | None, where: str) -> RosterEntry:

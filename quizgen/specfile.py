@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .errors import InputFileError, QuizgenError, SpecError
+from .files import read_text_file
 from .spec import decode_json
 
 
@@ -23,17 +23,7 @@ class SpecInput:
 def read_text(path: str, stdin_text: str | None = None) -> str:
     if path == "-":
         return stdin_text or ""
-    p = Path(path)
-    if p.is_dir():
-        raise InputFileError(f"{path} is a directory, not a file")
-    try:
-        return p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise InputFileError(f"{path}: {exc.strerror}") from None
+    return read_text_file(path)
 
 
 def read_specs(path: str, stdin_text: str | None = None) -> list[SpecInput]:

@@ -15,7 +15,6 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Mapping
 
 from sqlalchemy import func, insert, select
@@ -23,6 +22,7 @@ from sqlalchemy import func, insert, select
 from .answers import AnswerError, parse_answer
 from .db import Store, now
 from .errors import InputFileError, NotFoundError, QuizgenError
+from .files import read_text_file
 from .models import Question, Quiz, Student, Submission, Variant
 from .quizzes import parse_quiz_id
 from .students import authenticate
@@ -66,19 +66,7 @@ def parse_answer_args(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 def read_answers_file(path: str) -> dict[str, str]:
     """Answers from ``answers.json`` ({"1": "529441", ...}) or ``answers.csv`` (question,answer)."""
-    p = Path(path)
-    if p.is_dir():
-        raise InputFileError(f"{path} is a directory, not an answers file")
-    try:
-        if p.stat().st_size > MAX_FILE_BYTES:
-            raise InputFileError(f"{path} is larger than {MAX_FILE_BYTES // 1000} kB; that is not an answers file")
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise InputFileError(f"{path}: {exc.strerror}") from None
+    text = read_text_file(path, "answers file", MAX_FILE_BYTES)
     if path.lower().endswith(".csv"):
         return _answers_from_csv(text, path)
     return _answers_from_json(text, path)
@@ -334,19 +322,7 @@ class ImportReport:
 
 def _import_rows(path: str) -> list[tuple[int, str, str, str]]:
     """(line, student, question, answer) rows from a CSV (student,question,answer) or JSON file."""
-    p = Path(path)
-    if p.is_dir():
-        raise InputFileError(f"{path} is a directory, not a submissions file")
-    try:
-        if p.stat().st_size > 50 * MAX_FILE_BYTES:
-            raise InputFileError(f"{path} is larger than 50 MB")
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise InputFileError(f"{path}: {exc.strerror}") from None
+    text = read_text_file(path, "submissions file", 50 * MAX_FILE_BYTES)
     if path.lower().endswith(".csv"):
         try:
             rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -359,7 +335,8 @@ def _import_rows(path: str) -> list[tuple[int, str, str, str]]:
         for n, row in enumerate(rows[1:], start=2):
             if not any(c.strip() for c in row):
                 continue
-            out.append((n, *(row + ["", "", ""])[:3]) if len(row) == 3 else (n, "", "", f"\x00{len(row)}"))
+            # a ragged row is kept as a marked row, so the report can name its line
+            out.append((n, row[0], row[1], row[2]) if len(row) == 3 else (n, "", "", "\x00ragged"))
         return out
     try:
         data = json.loads(text)
