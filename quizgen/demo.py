@@ -66,6 +66,18 @@ def _student_answers(rng: random.Random, entries, skill: float) -> tuple[dict[st
     return first, retry
 
 
+def _command_name() -> str:
+    """How the user can run quizgen from here: ``.venv/bin/quizgen`` after ``make demo``."""
+    import os
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "quizgen"
+    if beside.exists() and shutil.which("quizgen") != str(beside):
+        return os.path.relpath(beside)
+    return "quizgen"
+
+
 def run_demo(lang: str, echo: Callable[..., None], db: str | None = None, students: int = 30) -> str:
     from .grading import grade_quiz
     from .reports import format_report, gradebook, gradebook_csv, item_analysis
@@ -109,10 +121,11 @@ def run_demo(lang: str, echo: Callable[..., None], db: str | None = None, studen
         echo(format_report(item_analysis(store, quiz_id), lang))
     finally:
         store.dispose()
+    exe = _command_name()
     echo(f"\nThe demo database is {path}. Try next:\n"
-         f"  quizgen --db {path} show 1 --student {roster[0].id}\n"
-         f"  quizgen --db {path} key 1 --student {roster[0].id}\n"
-         f"  quizgen --db {path} report 1 --png report.png\n"
-         f"  quizgen --db {path} export 1 --format moodle-xml -o quiz.xml\n"
-         "  quizgen solve --help")
+         f"  {exe} --db {path} show 1 --student {roster[0].id}\n"
+         f"  {exe} --db {path} key 1 --student {roster[0].id}\n"
+         f"  {exe} --db {path} report 1 --png report.png\n"
+         f"  {exe} --db {path} export 1 --format moodle-xml -o quiz.xml\n"
+         f"  {exe} solve --help")
     return path

@@ -42,20 +42,13 @@ class LayerResult:
 
 @dataclass(slots=True)
 class Solution:
+    """Every layer's row, and the totals ``model.summary()`` prints under them."""
+
     input_shape: Shape
     layers: tuple[LayerResult, ...]
-
-    @property
-    def total_params(self) -> int:
-        return sum(r.params for r in self.layers)
-
-    @property
-    def trainable_params(self) -> int:
-        return sum(r.trainable for r in self.layers)
-
-    @property
-    def non_trainable_params(self) -> int:
-        return sum(r.non_trainable for r in self.layers)
+    total_params: int = 0
+    trainable_params: int = 0
+    non_trainable_params: int = 0
 
     @property
     def output_shape(self) -> Shape:
@@ -98,7 +91,9 @@ def solve(spec: Spec) -> Solution:
         counts[base] = seen + 1
         rows.append(LayerResult(index, layer.type, base if not seen else f"{base}_{seen}",
                                 shape, total, total - nt, nt, deriv))
-    return Solution(spec.input_shape, tuple(rows))
+    trainable = sum(r.trainable for r in rows)
+    non_trainable = sum(r.non_trainable for r in rows)
+    return Solution(spec.input_shape, tuple(rows), trainable + non_trainable, trainable, non_trainable)
 
 
 def _where(layer: LayerSpec, exc: _Fail) -> str:
