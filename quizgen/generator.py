@@ -314,17 +314,22 @@ def _trainable_split(srng: random.Random, sizes: Sizes, difficulty: str) -> _Bui
     return "model", spec, {"type": "parts", "parts": parts}, prompt, solution
 
 
-def polynomial(f: Callable[[int], int]) -> tuple[int, int, int] | None:
-    """(a, b, c) with f(x) = a·x² + b·x + c, if f is a polynomial of degree ≤ 2 (checked at 4 points)."""
-    ys = [f(x) for x in range(1, 5)]
-    d1 = [ys[i + 1] - ys[i] for i in range(3)]
-    d2 = [d1[i + 1] - d1[i] for i in range(2)]
-    if len(set(d2)) != 1 or d2[0] % 2:
+def polynomial(f: Callable[[int], int], known: tuple[int, int] | None = None) -> tuple[int, int, int] | None:
+    """(a, b, c) with f(x) = a·x² + b·x + c, if f is a polynomial of degree ≤ 2.
+
+    The quadratic through x = 1, 2, 3 must also hit a fourth point: ``known``
+    (x, f(x)) when the caller has one already, else x = 4.
+    """
+    ys = [f(x) for x in range(1, 4)]
+    d1 = [ys[1] - ys[0], ys[2] - ys[1]]
+    d2 = d1[1] - d1[0]
+    if d2 % 2:
         return None
-    a = d2[0] // 2
+    a = d2 // 2
     b = d1[0] - 3 * a
     c = ys[0] - a - b
-    return a, b, c
+    x4, y4 = known if known is not None and known[0] > 3 else (4, f(4))
+    return (a, b, c) if a * x4 * x4 + b * x4 + c == y4 else None
 
 
 def positive_roots(a: int, b: int, c: int, target: int) -> list[int]:
@@ -360,13 +365,14 @@ def _inverse(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
         symbol = {"hidden": "h", "embed": "E", "vocab": "V"}[unknown]
         answer = {"hidden": model.hiddens[0], "embed": model.embed, "vocab": model.vocab}[unknown]
 
-        def total_for(x: int) -> int:
+        def solution_for(x: int) -> Solution:
             trial = CheckModel(**{**_fields(model), **({"hiddens": [x]} if unknown == "hidden" else {unknown: x})})
-            return solve_raw(trial.spec()).total_params
+            return solve_raw(trial.spec())
 
-        total = total_for(answer)
+        solution = solution_for(answer)
+        total = solution.total_params
         spec = model.spec()
-        poly = polynomial(total_for)
+        poly = polynomial(lambda x: solution_for(x).total_params, (answer, total))
         if poly is None or positive_roots(*poly, total) != [answer]:
             raise GenerationError("internal: inverse question without a unique answer")
         equation = _poly_text(*poly, symbol)
@@ -378,7 +384,7 @@ def _inverse(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
             return _with_hint(_numbered(head, model.facts(lang, unknown)), lang, "count")
 
         params = {"unknown": unknown, "symbol": symbol, "total": total, "equation": equation}
-        return "total", spec, {**_count(answer), "given": params}, prompt, solve_raw(spec)
+        return "total", spec, {**_count(answer), "given": params}, prompt, solution
 
     rnn_or_dense = srng.choice((*RNNS, "Dense"))
     input_dim = sizes("embed")
@@ -394,8 +400,9 @@ def _inverse(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
     def params_for(x: int) -> int:
         return solve_raw({"input": {"shape": fixed_shape}, "layers": [{**seq_spec["layers"][0], "units": x}]}).total_params
 
-    params = params_for(units)
-    poly = polynomial(params_for)
+    solution = solve_raw(seq_spec)
+    params = solution.total_params
+    poly = polynomial(params_for, (units, params))
     if poly is None or positive_roots(*poly, params) != [units]:
         raise GenerationError("internal: inverse question without a unique answer")
     symbol = "u" if rnn_or_dense == "Dense" else "h"
@@ -410,7 +417,7 @@ def _inverse(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
                           lang, "count")
 
     given = {"unknown": "units", "symbol": symbol, "params": params, "equation": equation}
-    return template, seq_spec, {**_count(units), "given": given}, prompt, solve_raw(seq_spec)
+    return template, seq_spec, {**_count(units), "given": given}, prompt, solution
 
 
 def _fields(model: CheckModel) -> dict[str, Any]:
@@ -461,6 +468,25 @@ def _working(kind: str, template: str, spec: dict[str, Any], answer: dict[str, A
     return format_working(solution, lang)
 
 
+_STRUCTURE_STATES: dict[tuple[int, int, str, int], tuple[Any, ...]] = {}
+
+
+def _structure_rng(quiz_seed: int, slot: int, kind: str, attempt: int) -> random.Random:
+    """The slot's structure stream. Every student of a quiz starts it from the same state,
+    so the state is remembered and restored (cheaper than seeding a new generator)."""
+    key = (quiz_seed, slot, kind, attempt)
+    state = _STRUCTURE_STATES.get(key)
+    if state is None:
+        rng = random.Random(derive_seed("structure", quiz_seed, slot, kind, attempt))
+        if len(_STRUCTURE_STATES) > 10_000:
+            _STRUCTURE_STATES.clear()
+        _STRUCTURE_STATES[key] = rng.getstate()
+        return rng
+    rng = random.Random.__new__(random.Random)  # unseeded: setstate fills the whole state
+    rng.setstate(state)
+    return rng
+
+
 def generate_question(quiz_seed: int, slot: int, kind: str, student: str | None = None,
                       difficulty: str = "medium", ranges: Mapping[str, tuple[int, int]] | None = None,
                       attempt: int = 0, langs: tuple[str, ...] = ("ko",)) -> Question:
@@ -474,7 +500,7 @@ def generate_question(quiz_seed: int, slot: int, kind: str, student: str | None 
         raise GenerationError(f"unknown question kind {kind!r}; kinds are {', '.join(KINDS)}")
     if difficulty not in DIFFICULTIES:
         raise GenerationError(f"unknown difficulty {difficulty!r}; expected easy, medium or hard")
-    srng = random.Random(derive_seed("structure", quiz_seed, slot, kind, attempt))
+    srng = _structure_rng(quiz_seed, slot, kind, attempt)
     sizes = Sizes(random.Random(derive_seed("sizes", quiz_seed, student or "", slot, kind, attempt)), ranges)
     template, spec, answer, prompt, solution = _BUILDERS[kind](srng, sizes, difficulty)
     return Question(
