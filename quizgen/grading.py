@@ -18,9 +18,10 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from sqlalchemy import and_, exists, func, insert, select, update
 
 from .db import GRADING_LOCK, Store, lock_for_writing, now
-from .misconceptions import canonical, diagnose_table
+from .misconceptions import canonical, slip_table
 from .models import Grade, Question, Student, Submission
 from .quizzes import quiz_info
+from .solver import Solution, solve_raw
 
 GRADER_VERSION = "1"
 CHUNK = 2000
@@ -39,14 +40,18 @@ class QuestionKey:
     answer: dict[str, Any]
     points: int
     spec: dict[str, Any] | None = None
-    _table: dict[Any, dict[Any, str]] | None = field(default=None, repr=False)
+    _solution: Solution | None = field(default=None, repr=False)
+    _tables: dict[str | None, dict[Any, str]] = field(default_factory=dict, repr=False)
 
-    @property
-    def table(self) -> dict[Any, dict[Any, str]]:
-        if self._table is None:
-            assert self.spec is not None, "load the spec before diagnosing"
-            self._table = diagnose_table(self.kind, self.template, self.spec, self.answer)
-        return self._table
+    def slips(self, part: str | None = None) -> dict[Any, str]:
+        """Wrong value → slip for one part, computed the first time a student gets it wrong."""
+        table = self._tables.get(part)
+        if table is None:
+            if self._solution is None and self.kind != "inverse":
+                assert self.spec is not None, "load the spec before diagnosing"
+                self._solution = solve_raw(self.spec)
+            table = self._tables[part] = slip_table(self.kind, self.answer, self._solution, part)  # type: ignore[arg-type]
+        return table
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ def grade_answer(key: QuestionKey, parsed: Any) -> Graded:
         given = canonical(parsed)
         if given == right:
             return Graded(float(key.points), True, None, {})
-        return Graded(0.0, False, key.table.get(None, {}).get(given), {})
+        return Graded(0.0, False, key.slips(None).get(given), {})
     parts = answer["parts"]
     given_parts = parsed if isinstance(parsed, dict) else {}
     results: dict[str, Any] = {}
@@ -77,7 +82,7 @@ def grade_answer(key: QuestionKey, parsed: Any) -> Graded:
             results[part["key"]] = {"correct": False, "answered": False}
             continue
         ok = canonical(value) == canonical(part["value"])
-        slip = None if ok else key.table.get(part["key"], {}).get(canonical(value))
+        slip = None if ok else key.slips(part["key"]).get(canonical(value))
         right_count += ok
         first_slip = first_slip or slip
         results[part["key"]] = {"correct": ok, "misconception": slip} if slip else {"correct": ok}
@@ -178,7 +183,7 @@ def _grade_quiz(store: Store, quiz: str | int, chunk: int, progress: Progress | 
                 Grade.submission_id.in_(list(new)), Grade.current.is_(True))))
             batch = [row for sid, row in new.items() if sid not in done]
             if batch:
-                session.connection().execute(insert(Grade.__table__), batch)  # Core executemany: no ORM overhead
+                _insert_grades(session.connection(), batch)
         store.checkpoint()
         graded += len(batch)
         chunks += 1
@@ -188,6 +193,34 @@ def _grade_quiz(store: Store, quiz: str | int, chunk: int, progress: Progress | 
     with store.read() as session:
         remaining = _ungraded_count(session, info.id)
     return GradeReport(graded, chunks, remaining)
+
+
+_GRADE_COLUMNS = ("submission_id", "score", "max_score", "correct", "misconception", "details", "grader_version",
+                  "current", "graded_at")
+
+
+def _insert_grades(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert grade rows in one executemany.
+
+    On SQLite the values are converted with the column types' own bind processors
+    (so they are stored exactly as SQLAlchemy stores them) and handed straight to
+    the driver: a third of a chunk's time was SQLAlchemy's per-row parameter handling.
+    """
+    table = Grade.__table__
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), rows)
+        return
+    processors = {c: table.c[c].type.bind_processor(conn.dialect) for c in _GRADE_COLUMNS}
+    stamp_raw = rows[0]["graded_at"]
+    stamp = processors["graded_at"](stamp_raw) if processors["graded_at"] else stamp_raw
+    dump_details = processors["details"]
+    empty = dump_details({}) if dump_details else "{}"
+    values = [(r["submission_id"], r["score"], r["max_score"], int(r["correct"]), r["misconception"],
+               empty if not r["details"] else dump_details(r["details"]), r["grader_version"], int(r["current"]),
+               stamp if r["graded_at"] is stamp_raw else processors["graded_at"](r["graded_at"]))
+              for r in rows]
+    columns = ", ".join(_GRADE_COLUMNS)
+    conn.exec_driver_sql(f"INSERT INTO grades ({columns}) VALUES ({', '.join('?' * len(_GRADE_COLUMNS))})", values)
 
 
 def _ungraded_count(session: Any, quiz_id: int) -> int:
@@ -291,7 +324,7 @@ def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHU
             with store.write() as session:
                 lock_for_writing(session.connection(), GRADING_LOCK, info.id)
                 session.execute(update(Grade).where(Grade.id.in_([gid for gid, _ in part])).values(current=False))
-                session.connection().execute(insert(Grade.__table__), [row for _, row in part])
+                _insert_grades(session.connection(), [row for _, row in part])
     return RegradeReport(len(changed), changes, apply)
 
 

@@ -120,12 +120,17 @@ def diagnose_table(kind: str, template: str, spec: dict[str, Any], answer: dict[
     if kind == "inverse":
         return {}
     solution = solve_raw(spec)
+    keys = [p["key"] for p in answer["parts"]] if answer["type"] == "parts" else [None]
+    return {key: slip_table(kind, answer, solution, key) for key in keys}
+
+
+def slip_table(kind: str, answer: dict[str, Any], solution: Solution, part_key: str | None) -> dict[Any, str]:
+    """wrong value → slip for one part (``None``: the single answer) of a solved question."""
+    if kind == "inverse":
+        return {}
     if answer["type"] == "parts":
-        table = {}
-        for part in answer["parts"]:
-            right = canonical(part["value"])
-            table[part["key"]] = _unique(right, _part_slips(kind, part, solution, answer))
-        return table
+        part = next(p for p in answer["parts"] if p["key"] == part_key)
+        return _unique(canonical(part["value"]), _part_slips(kind, part, solution, answer))
     right = canonical(answer["value"])
     if answer["type"] == "count":
         if kind == "layer-params":
@@ -136,9 +141,9 @@ def diagnose_table(kind: str, template: str, spec: dict[str, Any], answer: dict[
                 slips["adds_seq_len"] = row.params + seq
         else:
             slips = total_slips(solution)
-        return {None: _unique(right, slips)}
+        return _unique(right, slips)
     index = answer.get("layer", len(solution.layers))
-    return {None: _unique(right, shape_slips(solution, index))}
+    return _unique(right, shape_slips(solution, index))
 
 
 def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dict[str, Any]) -> dict[str, Any]:
