@@ -28,7 +28,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from quizgen.db import now, open_store  # noqa: E402
 from quizgen.generator import KINDS  # noqa: E402
 from quizgen.grading import grade_quiz  # noqa: E402
-from quizgen.models import Grade, Question, Submission, Variant  # noqa: E402
+from quizgen.models import Question, Submission, Variant  # noqa: E402
 from quizgen.quizzes import QuizPlan, create_quiz  # noqa: E402
 from quizgen.roster import RosterEntry  # noqa: E402
 

@@ -10,7 +10,7 @@ import pytest
 
 from quizgen.db import open_store
 from quizgen.generator import KINDS, generate_question
-from quizgen.grading import GRADER_VERSION, grade_quiz, regrade
+from quizgen.grading import GRADER_VERSION, grade_quiz
 from quizgen.misconceptions import canonical, diagnose_table
 
 from .helpers import make_class, right_answers

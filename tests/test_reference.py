@@ -10,7 +10,6 @@ from quizgen.solver import seed_weight_shapes
 
 
 def _keras_states(checker, layer_json: dict, inputs: np.ndarray):
-    keras = checker.keras
     layer = checker.build_layer(layer_json)
     out = layer(inputs[None, ...].astype("float32"))
     return layer, np.asarray(out)[0]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
 from quizgen.cli import cli
 
