@@ -174,7 +174,10 @@ def format_report(report: Report, lang: str | None = None) -> str:
              "en": ("Q", "answered", "correct", "discrimination", "common wrong answers", "score distribution",
                     "students", "unexplained")}[lang]
     info = report.book.info
-    lines = [f"# {info.title} (quiz {info.id}) — {len(report.totals)} {words[6]}, max {report.book.max_score}"]
+    count = len(report.totals)
+    who = f"학생 {count}명, 만점 {report.book.max_score}" if lang == "ko" else \
+        f"{count} {words[6]}, max {report.book.max_score}"
+    lines = [f"# {info.title} (quiz {info.id}) — {who}"]
     lines.append(f"{words[0]:>4}  {words[1]:>8}  {words[2]:>8}  {words[3]:>14}")
     for item in report.items:
         rate = "-" if item.correct_rate is None else f"{item.correct_rate:.0%}"
