@@ -10,12 +10,14 @@ every grade a student ever saw is kept with the grader version that gave it.
 from __future__ import annotations
 
 import gc
-from collections import defaultdict
+import json
+import os
+from collections import defaultdict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import Text, and_, exists, func, insert, select, type_coerce, update
 
 from .db import GRADING_LOCK, Store, lock_for_writing, now
 from .misconceptions import canonical, slip_table
@@ -39,7 +41,7 @@ class QuestionKey:
     template: str
     answer: dict[str, Any]
     points: int
-    spec: dict[str, Any] | None = None
+    spec: Any = None  # the spec, or its JSON text until a diagnosis needs it
     _solution: Solution | None = field(default=None, repr=False)
     _tables: dict[str | None, dict[Any, str]] = field(default_factory=dict, repr=False)
 
@@ -49,7 +51,7 @@ class QuestionKey:
         if table is None:
             if self._solution is None and self.kind != "inverse":
                 assert self.spec is not None, "load the spec before diagnosing"
-                self._solution = solve_raw(self.spec)
+                self._solution = solve_raw(_loads(self.spec))
             table = self._tables[part] = slip_table(self.kind, self.answer, self._solution, part)  # type: ignore[arg-type]
         return table
 
@@ -108,16 +110,6 @@ def _load_specs(session: Any, keys: Iterable[QuestionKey]) -> None:
             by_id[qid].spec = spec
 
 
-def _is_right(key: QuestionKey, parsed: Any) -> bool:
-    """A cheap first look: does the answer need a diagnosis at all?"""
-    answer = key.answer
-    if answer["type"] != "parts":
-        return canonical(parsed) == canonical(answer["value"])
-    given = parsed if isinstance(parsed, dict) else {}
-    return all(given.get(p["key"]) is not None and canonical(given[p["key"]]) == canonical(p["value"])
-               for p in answer["parts"])
-
-
 def _ungraded():
     return ~exists().where(and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
 
@@ -145,54 +137,163 @@ def _no_gc_pauses() -> Iterator[None]:
 
 
 def grade_quiz(store: Store, quiz: str | int, chunk: int = CHUNK, progress: Progress | None = None,
-               limit_chunks: int | None = None) -> GradeReport:
-    """Grade every ungraded submission of a quiz, one transaction per chunk."""
+               limit_chunks: int | None = None, workers: int = 1) -> GradeReport:
+    """Grade every ungraded submission of a quiz, one transaction per chunk.
+
+    ``workers`` > 1 computes chunks in that many worker processes (spawned, so the
+    calling program's main module must be import-safe: ``quizgen grade`` is) when
+    there are at least PARALLEL_FROM submissions to grade; this process still does
+    all reading and writing, in the same order and transactions.
+    """
     with _no_gc_pauses():
-        return _grade_quiz(store, quiz, chunk, progress, limit_chunks)
+        return _grade_quiz(store, quiz, chunk, progress, limit_chunks, workers)
 
 
 def _grade_quiz(store: Store, quiz: str | int, chunk: int, progress: Progress | None,
-                limit_chunks: int | None) -> GradeReport:
+                limit_chunks: int | None, workers: int) -> GradeReport:
     info = quiz_info(store, quiz)
-    keys: dict[int, QuestionKey] = {}
     with store.read() as session:
         total = _ungraded_count(session, info.id)
+    parallel = workers if workers > 1 and total >= PARALLEL_FROM and limit_chunks is None else 0
     graded = chunks = 0
-    last_id = 0
-    while limit_chunks is None or chunks < limit_chunks:
-        with store.read() as session:
-            rows = session.execute(select(Submission.id, Submission.question_id, Submission.parsed)
-                                   .where(Submission.quiz_id == info.id, Submission.id > last_id, _ungraded())
-                                   .order_by(Submission.id).limit(chunk)).all()
-            if not rows:
+    with _Computer(parallel) as computer:
+        reader = _ChunkReader(store, info.id, chunk)
+        pending: deque[Any] = deque()
+        while True:
+            # Keep a few chunks computing ahead while this process reads and writes.
+            while len(pending) < computer.depth and (rows := reader.next()) is not None:
+                pending.append(computer.submit(rows, reader.keys_for(rows)))
+            if not pending or (limit_chunks is not None and chunks >= limit_chunks):
                 break
-            _load_keys(session, (r.question_id for r in rows), keys)
-            _load_specs(session, {keys[r.question_id].id: keys[r.question_id] for r in rows
-                                  if not _is_right(keys[r.question_id], r.parsed)}.values())
-        stamp = now()
-        new = {}
-        for r in rows:
-            g = grade_answer(keys[r.question_id], r.parsed)
-            new[r.id] = {"submission_id": r.id, "score": g.score, "max_score": float(keys[r.question_id].points),
-                         "correct": g.correct, "misconception": g.misconception, "details": g.details,
-                         "grader_version": GRADER_VERSION, "current": True, "graded_at": stamp}
-        with store.write() as session:
-            # Under the write lock: skip any that a concurrent grader finished meanwhile.
-            lock_for_writing(session.connection(), GRADING_LOCK, info.id)
-            done = set(session.scalars(select(Grade.submission_id).where(
-                Grade.submission_id.in_(list(new)), Grade.current.is_(True))))
-            batch = [row for sid, row in new.items() if sid not in done]
-            if batch:
-                _insert_grades(session.connection(), batch)
-        store.checkpoint()
-        graded += len(batch)
-        chunks += 1
-        last_id = rows[-1].id
-        if progress:
-            progress(min(graded, total), total)
+            grades = pending.popleft().result()
+            graded += _write_chunk(store, info.id, grades)
+            chunks += 1
+            if progress:
+                progress(min(graded, total), total)
     with store.read() as session:
         remaining = _ungraded_count(session, info.id)
     return GradeReport(graded, chunks, remaining)
+
+
+# Below this many ungraded submissions a second process costs more to start than it saves.
+PARALLEL_FROM = 20_000
+
+
+def _loads(value: Any) -> Any:
+    """JSON columns arrive as text from SQLite and already decoded from PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class _ChunkReader:
+    """Reads ungraded submissions in id order, a chunk at a time, as raw JSON text:
+    decoding happens where the grading is computed (possibly another process)."""
+
+    def __init__(self, store: Store, quiz_id: int, chunk: int):
+        self.store, self.quiz_id, self.chunk = store, quiz_id, chunk
+        self.last_id = 0
+
+    def next(self) -> list[tuple[int, int, Any]] | None:
+        with self.store.read() as session:
+            rows = session.execute(select(Submission.id, Submission.question_id, type_coerce(Submission.parsed, Text))
+                                   .where(Submission.quiz_id == self.quiz_id, Submission.id > self.last_id,
+                                          _ungraded()).order_by(Submission.id).limit(self.chunk)).all()
+        if not rows:
+            return None
+        self.last_id = rows[-1][0]
+        return [tuple(r) for r in rows]
+
+    def keys_for(self, rows: list[tuple[int, int, Any]]) -> dict[int, tuple[Any, ...]]:
+        ids = list({r[1] for r in rows})
+        keys: dict[int, tuple[Any, ...]] = {}
+        with self.store.read() as session:
+            for start in range(0, len(ids), 500):
+                for r in session.execute(select(Question.id, Question.kind, Question.template,
+                                                type_coerce(Question.answer, Text), Question.points,
+                                                type_coerce(Question.spec, Text))
+                                         .where(Question.id.in_(ids[start:start + 500]))):
+                    keys[r[0]] = tuple(r[1:])
+        return keys
+
+
+def compute_grades(rows: list[tuple[int, int, Any]], keys: dict[int, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """(submission id, score, max score, correct, misconception, details) for each row.
+
+    A plain function of plain data, so it can run in a worker process."""
+    gc.disable()  # see _no_gc_pauses
+    questions: dict[int, QuestionKey] = {}
+    out = []
+    for sid, qid, parsed in rows:
+        key = questions.get(qid)
+        if key is None:
+            kind, template, answer, points, spec = keys[qid]
+            key = questions[qid] = QuestionKey(qid, kind, template, _loads(answer), points, spec)
+        g = grade_answer(key, _loads(parsed))
+        out.append((sid, g.score, float(key.points), g.correct, g.misconception, g.details))
+    return out
+
+
+class _Immediate:
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _Computer:
+    """Computes chunks in this process, or in a pool of ``workers`` worker processes."""
+
+    def __init__(self, workers: int):
+        self.pool = None
+        self.depth = 1
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_exit_with_parent, initargs=(os.getpid(),))
+            self.depth = 2 * workers
+
+    def submit(self, rows: list[tuple[int, int, Any]], keys: dict[int, tuple[Any, ...]]) -> Any:
+        if self.pool is None:
+            return _Immediate(compute_grades(rows, keys))
+        return self.pool.submit(compute_grades, rows, keys)
+
+    def __enter__(self) -> "_Computer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose grader was killed (kill -9 leaves no one to tell it) exits by itself."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _write_chunk(store: Store, quiz_id: int, grades: list[tuple[Any, ...]]) -> int:
+    """One transaction: the chunk's grades, minus any a concurrent grader wrote meanwhile."""
+    stamp = now()
+    with store.write() as session:
+        lock_for_writing(session.connection(), GRADING_LOCK, quiz_id)
+        done = set(session.scalars(select(Grade.submission_id).where(
+            Grade.submission_id.in_([g[0] for g in grades]), Grade.current.is_(True))))
+        batch = [{"submission_id": sid, "score": score, "max_score": top, "correct": ok, "misconception": slip,
+                  "details": details, "grader_version": GRADER_VERSION, "current": True, "graded_at": stamp}
+                 for sid, score, top, ok, slip, details in grades if sid not in done]
+        if batch:
+            _insert_grades(session.connection(), batch)
+    store.checkpoint()
+    return len(batch)
 
 
 _GRADE_COLUMNS = ("submission_id", "score", "max_score", "correct", "misconception", "details", "grader_version",
