@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 from .architectures import RNNS, Sizes, embedding_layer, normalized_body, output_layer, random_spec
 from .derivation import texts as derivation_texts
 from .errors import GenerationError, SpecError
-from .render import keras_code, ko_ro, layer_call, listing, numpy_rnn_code
+from .render import keras_code, ko_ro, listing, numpy_rnn_code
 from .resources import load_json
 from .solver import Solution, format_shape, seed_weight_shapes, solve_raw
 from .summary import format_working
@@ -526,6 +526,3 @@ def generate_variant(quiz_seed: int, count: int, kinds: tuple[str, ...] | list[s
     return [generate_question(quiz_seed, slot, kind, student, difficulty, ranges, langs=langs)
             for slot, kind in enumerate(slot_kinds(count, kinds), start=1)]
 
-
-__all__ = ["GENERATOR_VERSION", "KINDS", "Question", "generate_question", "generate_variant", "layer_call",
-           "derive_seed"]

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from sqlalchemy import func, insert, select, update
 
 from .db import Store, now
-from .errors import GenerationError, NotFoundError, QuizgenError
+from .errors import GenerationError, NotFoundError
 from .catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS
 from .models import Question as QuestionRow
 from .models import Quiz, Student, Variant
@@ -416,4 +416,4 @@ def format_answer(answer: dict[str, Any], lang: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["QuizPlan", "create_quiz", "list_quizzes", "show_quiz", "quiz_key", "verify_quiz", "QuizgenError"]
+__all__ = ["QuizPlan", "create_quiz", "list_quizzes", "show_quiz", "quiz_key", "verify_quiz"]
