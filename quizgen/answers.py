@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import Any, Sequence
 
 from .errors import QuizgenError
 
@@ -97,7 +97,8 @@ def format_count(value: int) -> str:
     return f"{value:,}"
 
 
-def format_shape(value: list[int | None]) -> str:
+def format_shape(value: Sequence[int | None]) -> str:
+    """``(None, 30, 100)`` as Keras prints a shape (a 1-tuple keeps its comma)."""
     inner = ", ".join("None" if d is None else str(d) for d in value)
     return f"({inner},)" if len(value) == 1 else f"({inner})"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .derivation import Derivation, Expr, Sym, add, evaluate, mul
+from .answers import format_shape  # noqa: F401 - re-exported: solver users format shapes
 from .errors import SpecError
 from .spec import LayerSpec, Shape, Spec
 
@@ -99,12 +100,6 @@ def solve(spec: Spec) -> Solution:
 def _where(layer: LayerSpec, exc: _Fail) -> str:
     inner = getattr(exc, "inner", None)
     return f"{layer.type} > {inner}" if inner else layer.type
-
-
-def format_shape(shape: Shape) -> str:
-    """``(None, 30, 100)`` as Keras prints it (a 1-tuple keeps its comma)."""
-    inner = ", ".join("None" if d is None else str(d) for d in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
 def _rank(shape: Shape, ndim: int, what: str) -> None:
