@@ -350,6 +350,13 @@ def solve_raw(raw: object) -> Solution:
     return solve(parse_spec(raw))
 
 
+def solve_generated(raw: dict[str, Any]) -> Solution:
+    """Solve a spec that quizgen's generator built itself (see spec.spec_from_generator)."""
+    from .spec import spec_from_generator
+
+    return solve(spec_from_generator(raw))
+
+
 def seed_weight_shapes(timesteps: int, input_dim: int, hidden_units: int) -> dict[str, tuple[int, ...]]:
     """Shapes in the seed's numpy RNN (In[7]–In[10]); Keras's kernel is W_x transposed."""
     return {

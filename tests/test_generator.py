@@ -177,3 +177,15 @@ def test_generated_keys_are_confirmed_by_keras(checker):
                 layers = q.breakdown["layers"]
                 assert [l["output_shape"] for l in layers] == [list(o.output_shape) for o in verdict.observed]
                 assert [l["trainable"] for l in layers] == [o.trainable for o in verdict.observed]
+
+
+def test_generator_fast_path_solves_exactly_like_the_validating_parser():
+    from quizgen.solver import solve_generated
+
+    rng = random.Random(21)
+    for i in range(600):
+        q = generate_question(rng.randrange(10**9), i % 10 + 1, KINDS[i % len(KINDS)], str(i),
+                              ("easy", "medium", "hard")[i % 3])
+        fast, checked = solve_generated(q.spec), solve_raw(q.spec)
+        assert [(r.type, r.output_shape, r.params, r.trainable) for r in fast.layers] == \
+            [(r.type, r.output_shape, r.params, r.trainable) for r in checked.layers]
