@@ -320,8 +320,19 @@ class ImportReport:
     students: int
 
 
-def _import_rows(path: str) -> list[tuple[int, str, str, str]]:
-    """(line, student, question, answer) rows from a CSV (student,question,answer) or JSON file."""
+@dataclass(frozen=True)
+class _ImportRow:
+    """One row of an import; a row that is not (student, question, answer) keeps its line for the report."""
+
+    line: int
+    student: str = ""
+    question: str = ""
+    answer: str = ""
+    malformed: bool = False
+
+
+def _import_rows(path: str) -> list[_ImportRow]:
+    """The rows of a CSV (student,question,answer) or JSON file of answers."""
     text = read_text_file(path, "submissions file", 50 * MAX_FILE_BYTES)
     if path.lower().endswith(".csv"):
         try:
@@ -335,8 +346,7 @@ def _import_rows(path: str) -> list[tuple[int, str, str, str]]:
         for n, row in enumerate(rows[1:], start=2):
             if not any(c.strip() for c in row):
                 continue
-            # a ragged row is kept as a marked row, so the report can name its line
-            out.append((n, row[0], row[1], row[2]) if len(row) == 3 else (n, "", "", "\x00ragged"))
+            out.append(_ImportRow(n, *row) if len(row) == 3 else _ImportRow(n, malformed=True))
         return out
     try:
         data = json.loads(text)
@@ -349,9 +359,9 @@ def _import_rows(path: str) -> list[tuple[int, str, str, str]]:
     out = []
     for n, item in enumerate(data, start=1):
         if not isinstance(item, dict) or not {"student", "question", "answer"} <= set(item):
-            out.append((n, "", "", "\x00object"))
+            out.append(_ImportRow(n, malformed=True))
             continue
-        out.append((n, str(item["student"]), str(item["question"]), str(item["answer"])))
+        out.append(_ImportRow(n, str(item["student"]), str(item["question"]), str(item["answer"])))
     return out
 
 
@@ -363,15 +373,15 @@ def import_submissions(store: Store, quiz: str | int, path: str) -> ImportReport
         raise ImportRefused(f"{path} has no rows to import")
     refused: list[str] = []
     per_student: dict[str, dict[str, str]] = {}
-    for line, student, question, answer in rows:
-        if answer.startswith("\x00"):
-            refused.append(f"row {line}: expected student, question and answer")
+    for row in rows:
+        if row.malformed:
+            refused.append(f"row {row.line}: expected student, question and answer")
             continue
-        answers = per_student.setdefault(student.strip(), {})
-        if question.strip() in answers:
-            refused.append(f"row {line}: student {student!r} answers question {question} twice")
+        answers = per_student.setdefault(row.student.strip(), {})
+        if row.question.strip() in answers:
+            refused.append(f"row {row.line}: student {row.student!r} answers question {row.question} twice")
             continue
-        answers[question.strip()] = answer
+        answers[row.question.strip()] = row.answer
     with store.read() as session:
         if session.get(Quiz, quiz_id) is None:
             raise NotFoundError(f"no quiz {quiz_id}")
