@@ -118,9 +118,16 @@ def test_usage_errors_exit_2():
 
 
 def test_every_command_has_help():
-    for name, command in cli.commands.items():
-        assert command.help, name
-        assert _runner().invoke(cli, [name, "--help"]).exit_code == 0
+    import click
+
+    def walk(group, path):
+        for name, command in group.commands.items():
+            assert command.help, " ".join([*path, name])
+            assert _runner().invoke(cli, [*path, name, "--help"]).exit_code == 0
+            if isinstance(command, click.Group):
+                walk(command, [*path, name])
+
+    walk(cli, [])
 
 
 def test_real_subprocess_exit_codes(tmp_path):
