@@ -92,24 +92,6 @@ def grade_answer(key: QuestionKey, parsed: Any) -> Graded:
     return Graded(score, right_count == len(parts), first_slip, {"parts": results})
 
 
-def _load_keys(session: Any, ids: Iterable[int], cache: dict[int, QuestionKey]) -> None:
-    missing = [i for i in set(ids) if i not in cache]
-    for start in range(0, len(missing), 500):
-        chunk = missing[start:start + 500]
-        for row in session.execute(select(Question.id, Question.kind, Question.template, Question.answer,
-                                          Question.points).where(Question.id.in_(chunk))):
-            cache[row.id] = QuestionKey(row.id, row.kind, row.template, row.answer, row.points)
-
-
-def _load_specs(session: Any, keys: Iterable[QuestionKey]) -> None:
-    need = [k for k in keys if k.spec is None]
-    by_id = {k.id: k for k in need}
-    ids = list(by_id)
-    for start in range(0, len(ids), 500):
-        for qid, spec in session.execute(select(Question.id, Question.spec).where(Question.id.in_(ids[start:start + 500]))):
-            by_id[qid].spec = spec
-
-
 def _ungraded():
     return ~exists().where(and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
 
@@ -203,23 +185,27 @@ class _ChunkReader:
         return [tuple(r) for r in rows]
 
     def keys_for(self, rows: list[tuple[int, int, Any]]) -> dict[int, tuple[Any, ...]]:
-        ids = list({r[1] for r in rows})
-        keys: dict[int, tuple[Any, ...]] = {}
         with self.store.read() as session:
-            for start in range(0, len(ids), 500):
-                for r in session.execute(select(Question.id, Question.kind, Question.template,
-                                                type_coerce(Question.answer, Text), Question.points,
-                                                type_coerce(Question.spec, Text))
-                                         .where(Question.id.in_(ids[start:start + 500]))):
-                    keys[r[0]] = tuple(r[1:])
-        return keys
+            return read_keys(session, {r[1] for r in rows})
+
+
+def read_keys(session: Any, ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
+    """question id → (kind, template, answer, points, spec), the JSON left as text for compute_grades."""
+    ids = list(ids)
+    keys: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(ids), 500):
+        for r in session.execute(select(Question.id, Question.kind, Question.template,
+                                        type_coerce(Question.answer, Text), Question.points,
+                                        type_coerce(Question.spec, Text))
+                                 .where(Question.id.in_(ids[start:start + 500]))):
+            keys[r[0]] = tuple(r[1:])
+    return keys
 
 
 def compute_grades(rows: list[tuple[int, int, Any]], keys: dict[int, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """(submission id, score, max score, correct, misconception, details) for each row.
 
     A plain function of plain data, so it can run in a worker process."""
-    gc.disable()  # see _no_gc_pauses
     questions: dict[int, QuestionKey] = {}
     out = []
     for sid, qid, parsed in rows:
@@ -251,7 +237,7 @@ class _Computer:
             from concurrent.futures import ProcessPoolExecutor
 
             self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_exit_with_parent, initargs=(os.getpid(),))
+                                            initializer=_worker_start, initargs=(os.getpid(),))
             self.depth = 2 * workers
 
     def submit(self, rows: list[tuple[int, int, Any]], keys: dict[int, tuple[Any, ...]]) -> Any:
@@ -267,9 +253,12 @@ class _Computer:
             self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
 
 
-def _exit_with_parent(parent: int) -> None:
-    """A worker whose grader was killed (kill -9 leaves no one to tell it) exits by itself."""
+def _worker_start(parent: int) -> None:
+    """A worker never pauses for the GC (see _no_gc_pauses), and exits by itself when its
+    grader is killed (kill -9 leaves no one to tell it)."""
     import threading
+
+    gc.disable()
     import time
 
     def watch() -> None:
@@ -389,30 +378,28 @@ class RegradeReport:
 def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHUNK) -> RegradeReport:
     """Grade every graded submission again with the current key; a dry run unless ``apply``."""
     info = quiz_info(store, quiz)
-    keys: dict[int, QuestionKey] = {}
     with store.read() as session:
         rows = session.execute(
             select(Submission.id, Submission.student_id, Submission.question_id, Submission.attempt,
-                   Submission.parsed, Grade.id.label("grade_id"), Grade.score, Grade.correct, Grade.misconception,
-                   Grade.details)
+                   type_coerce(Submission.parsed, Text).label("parsed"), Grade.id.label("grade_id"), Grade.score,
+                   Grade.correct, Grade.misconception, Grade.details)
             .join(Grade, and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
             .where(Submission.quiz_id == info.id).order_by(Submission.id)).all()
-        _load_keys(session, (r.question_id for r in rows), keys)
-        _load_specs(session, keys.values())
+        keys = read_keys(session, {r.question_id for r in rows})
         names = {r.id: (r.external_id, r.name) for r in session.execute(select(Student.id, Student.external_id,
                                                                                 Student.name))}
     stamp = now()
     changed = []
     old_scores: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
     new_scores: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
-    for r in rows:
-        g = grade_answer(keys[r.question_id], r.parsed)
+    with _no_gc_pauses():
+        new_grades = compute_grades([(r.id, r.question_id, r.parsed) for r in rows], keys)
+    for r, (_, score, top, correct, slip, details) in zip(rows, new_grades):
         old_scores[(r.student_id, r.question_id)].append((r.attempt, r.score))
-        new_scores[(r.student_id, r.question_id)].append((r.attempt, g.score))
-        if (g.score, g.correct, g.misconception, g.details) != (r.score, r.correct, r.misconception, r.details or {}):
-            changed.append((r.grade_id, {"submission_id": r.id, "score": g.score,
-                                         "max_score": float(keys[r.question_id].points), "correct": g.correct,
-                                         "misconception": g.misconception, "details": g.details,
+        new_scores[(r.student_id, r.question_id)].append((r.attempt, score))
+        if (score, correct, slip, details) != (r.score, r.correct, r.misconception, r.details or {}):
+            changed.append((r.grade_id, {"submission_id": r.id, "score": score, "max_score": top, "correct": correct,
+                                         "misconception": slip, "details": details,
                                          "grader_version": GRADER_VERSION, "current": True, "graded_at": stamp}))
     old_totals = _totals(old_scores, info.counting)
     new_totals = _totals(new_scores, info.counting)
