@@ -100,7 +100,7 @@ def bench_grading(students: int, questions: int) -> None:
               f"{n:,} submissions inserted")
         store = open_store(str(path))
         t = time.perf_counter()
-        report = grade_quiz(store, quiz_id, workers=2)  # as 'quizgen grade' does on this 2-core machine
+        report = grade_quiz(store, quiz_id)
         dt = time.perf_counter() - t
         store.dispose()
         assert report.graded == n and report.remaining == 0

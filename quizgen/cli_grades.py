@@ -11,12 +11,9 @@ from .cli_util import Bar, emit_json, open_store
 @click.argument("quiz")
 @click.option("--regrade", is_flag=True, help="Grade graded submissions again (after a key was corrected).")
 @click.option("--apply", "apply_changes", is_flag=True, help="With --regrade: write the new grades (default: dry run).")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Worker processes for big batches [default: the number of CPUs, at most 2].")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, workers: int | None,
-          as_json: bool) -> None:
+def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, as_json: bool) -> None:
     """Grade every ungraded submission of a quiz (safe to rerun or interrupt)."""
     from .grading import grade_quiz, regrade as do_regrade
 
@@ -38,9 +35,7 @@ def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, wor
         return
     bar = Bar("Grading")
     try:
-        import os
-
-        result = grade_quiz(store, quiz, progress=bar, workers=workers or min(2, os.cpu_count() or 1))
+        result = grade_quiz(store, quiz, progress=bar)
     finally:
         bar.close()
     if as_json:

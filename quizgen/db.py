@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from .errors import BusyError, OutdatedDatabaseError, StoreError
 
 DEFAULT_DB = "quizgen.db"
-SCHEMA_HEAD = "0002"  # tests/test_migrations.py checks this equals the newest script
+SCHEMA_HEAD = "0003"  # tests/test_migrations.py checks this equals the newest script
 # How long a writer waits for another's write lock before "database is busy".
 BUSY_TIMEOUT_MS = int(os.environ.get("QUIZGEN_BUSY_TIMEOUT_MS", "15000"))
 # Test hook only: QUIZGEN_SQLITE_WRITE_BEGIN=DEFERRED reproduces the bug that BEGIN

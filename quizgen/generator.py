@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .architectures import RNNS, Sizes, embedding_layer, normalized_body, output_layer, random_spec
@@ -50,6 +50,8 @@ class Question:
     breakdown: dict[str, Any]
     derivation: dict[str, str]
     points: int
+    # kept so the grading key can be made from it when the question is stored
+    solution: Solution | None = field(default=None, repr=False, compare=False)
 
 
 def _t(lang: str) -> dict[str, Any]:
@@ -513,6 +515,7 @@ def generate_question(quiz_seed: int, slot: int, kind: str, student: str | None 
         breakdown=_breakdown(solution),
         derivation={lang: _working(kind, template, spec, answer, solution, lang) for lang in langs},
         points=2 if answer["type"] == "parts" else 1,
+        solution=solution,
     )
 
 

@@ -11,85 +11,104 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-from collections import defaultdict, deque
+import sqlite3
+from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import Text, and_, exists, func, insert, select, type_coerce, update
+from sqlalchemy import Text, and_, cast, exists, func, insert, select, update
 
 from .db import GRADING_LOCK, Store, lock_for_writing, now
-from .misconceptions import canonical, slip_table
-from .models import Grade, Question, Student, Submission
+from .misconceptions import grading_key
+from .models import Grade, Question, Student, Submission, Variant
 from .quizzes import quiz_info
-from .solver import Solution, solve_raw
 
 GRADER_VERSION = "1"
 CHUNK = 2000
 
 Progress = Callable[[int, int], None]
+Row = tuple[int, Any, int, str, Any]  # submission id, parsed, points, expected text, slips
 
 
-@dataclass
-class QuestionKey:
-    """What grading one question needs. The spec and the slip table are only fetched
-    and computed for a question that someone got wrong (most answers are right)."""
-
-    id: int
-    kind: str
-    template: str
-    answer: dict[str, Any]
-    points: int
-    spec: Any = None  # the spec, or its JSON text until a diagnosis needs it
-    _solution: Solution | None = field(default=None, repr=False)
-    _tables: dict[str | None, dict[Any, str]] = field(default_factory=dict, repr=False)
-
-    def slips(self, part: str | None = None) -> dict[Any, str]:
-        """Wrong value → slip for one part, computed the first time a student gets it wrong."""
-        table = self._tables.get(part)
-        if table is None:
-            if self._solution is None and self.kind != "inverse":
-                assert self.spec is not None, "load the spec before diagnosing"
-                self._solution = solve_raw(_loads(self.spec))
-            table = self._tables[part] = slip_table(self.kind, self.answer, self._solution, part)  # type: ignore[arg-type]
-        return table
+Graded = tuple[float, bool, Any, str]  # score, correct, misconception, details as JSON text
 
 
-@dataclass(frozen=True)
-class Graded:
-    score: float
-    correct: bool
-    misconception: str | None
-    details: dict[str, Any]
+def _loads(value: Any) -> Any:
+    """JSON read for grading is text (cast so); a caller may also pass decoded values."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
-def grade_answer(key: QuestionKey, parsed: Any) -> Graded:
-    """Score one submitted answer against its key, naming a known slip if it explains it."""
-    answer = key.answer
-    if answer["type"] != "parts":
-        right = canonical(answer["value"])
-        given = canonical(parsed)
-        if given == right:
-            return Graded(float(key.points), True, None, {})
-        return Graded(0.0, False, key.slips(None).get(given), {})
-    parts = answer["parts"]
-    given_parts = parsed if isinstance(parsed, dict) else {}
-    results: dict[str, Any] = {}
+_dumps = json.dumps  # misconceptions.value_text of a value decoded from JSON (no tuples in it)
+
+
+def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
+    """Score one submitted answer against a stored grading key (misconceptions.grading_key),
+    naming the known slip that explains a wrong value.
+
+    ``parsed`` and ``slips`` may be JSON text: most answers are right, and a right
+    single answer is stored as exactly the expected text, so it is graded without
+    decoding anything. Any other text is decoded and compared by value."""
+    if parsed == expected and expected[:1] != "{":
+        return float(points), True, None, "{}"
+    value = _loads(parsed)
+    right = json.loads(expected)
+    # Values decoded from JSON compare equal exactly when their canonical forms do.
+    if not isinstance(right, dict):
+        if value == right:
+            return float(points), True, None, "{}"
+        table = _loads(slips).get("") if slips else None
+        return 0.0, False, table.get(_dumps(value)) if table else None, "{}"
+    given = value if isinstance(value, dict) else {}
+    tables = None
+    results = []
     right_count = 0
     first_slip = None
-    for part in parts:
-        value = given_parts.get(part["key"])
-        if value is None:
-            results[part["key"]] = {"correct": False, "answered": False}
-            continue
-        ok = canonical(value) == canonical(part["value"])
-        slip = None if ok else key.slips(part["key"]).get(canonical(value))
-        right_count += ok
-        first_slip = first_slip or slip
-        results[part["key"]] = {"correct": ok, "misconception": slip} if slip else {"correct": ok}
-    score = round(key.points * right_count / len(parts), 4)
-    return Graded(score, right_count == len(parts), first_slip, {"parts": results})
+    for key, right_value in right.items():
+        v = given.get(key)
+        if v is None:
+            results.append(_part_json(key, _UNANSWERED))
+        elif v == right_value:
+            right_count += 1
+            results.append(_part_json(key, _RIGHT))
+        else:
+            if tables is None:
+                tables = _loads(slips) or {}
+            slip = tables.get(key, {}).get(_dumps(v))
+            first_slip = first_slip or slip
+            results.append(_part_json(key, slip or _WRONG))
+    score = round(points * right_count / len(right), 4)
+    return score, right_count == len(right), first_slip, '{"parts": {' + ", ".join(results) + "}}"
+
+
+# A part's result in a grade's details: one of four forms, the last once per slip.
+_UNANSWERED, _RIGHT, _WRONG = "", "+", "-"
+_PART_RESULTS = {_UNANSWERED: {"correct": False, "answered": False}, _RIGHT: {"correct": True},
+                 _WRONG: {"correct": False}}
+_PART_JSON: dict[tuple[str, str], str] = {}
+
+
+def _part_json(key: str, state: str) -> str:
+    """'"key": {...}' exactly as json.dumps writes it inside the details, made once per
+    (part, result): dumping every student's details was a fifth of grading."""
+    text = _PART_JSON.get((key, state))
+    if text is None:
+        result = _PART_RESULTS.get(state) or {"correct": False, "misconception": state}
+        text = _PART_JSON[(key, state)] = json.dumps({key: result})[1:-1]
+    return text
+
+
+def compute_grades(rows: Iterable[Row]) -> list[tuple[Any, ...]]:
+    """(submission id, score, max score, correct, misconception, details text) for each row."""
+    out = []
+    append = out.append
+    for sid, parsed, points, expected, slips in rows:
+        if parsed == expected and expected[:1] != "{":  # grade_answer's first line, inlined: most rows
+            append((sid, float(points), float(points), True, None, "{}"))
+        else:
+            score, ok, slip, details = grade_answer(parsed, expected, slips, points)
+            append((sid, score, float(points), ok, slip, details))
+    return out
 
 
 def _ungraded():
@@ -119,36 +138,23 @@ def _no_gc_pauses() -> Iterator[None]:
 
 
 def grade_quiz(store: Store, quiz: str | int, chunk: int = CHUNK, progress: Progress | None = None,
-               limit_chunks: int | None = None, workers: int = 1) -> GradeReport:
+               limit_chunks: int | None = None) -> GradeReport:
     """Grade every ungraded submission of a quiz, one transaction per chunk.
 
-    ``workers`` > 1 computes chunks in that many worker processes (spawned, so the
-    calling program's main module must be import-safe: ``quizgen grade`` is) when
-    there are at least PARALLEL_FROM submissions to grade; this process still does
-    all reading and writing, in the same order and transactions.
-    """
-    with _no_gc_pauses():
-        return _grade_quiz(store, quiz, chunk, progress, limit_chunks, workers)
-
-
-def _grade_quiz(store: Store, quiz: str | int, chunk: int, progress: Progress | None,
-                limit_chunks: int | None, workers: int) -> GradeReport:
+    A chunk is read (with each question's stored grading key) outside any write
+    lock and graded; the write transaction then skips whatever a concurrent grader
+    wrote meanwhile, so two graders never grade a submission twice."""
     info = quiz_info(store, quiz)
     with store.read() as session:
         total = _ungraded_count(session, info.id)
-    parallel = workers if workers > 1 and total >= PARALLEL_FROM and limit_chunks is None else 0
-    graded = chunks = 0
-    with _Computer(parallel) as computer:
-        reader = _ChunkReader(store, info.id, chunk)
-        pending: deque[Any] = deque()
-        while True:
-            # Keep a few chunks computing ahead while this process reads and writes.
-            while len(pending) < computer.depth and (rows := reader.next()) is not None:
-                pending.append(computer.submit(rows, reader.keys_for(rows)))
-            if not pending or (limit_chunks is not None and chunks >= limit_chunks):
+    graded = chunks = last_id = 0
+    with _no_gc_pauses():
+        while limit_chunks is None or chunks < limit_chunks:
+            rows = _read_chunk(store, info.id, last_id, chunk)
+            if not rows:
                 break
-            grades = pending.popleft().result()
-            graded += _write_chunk(store, info.id, grades)
+            last_id = rows[-1][0]
+            graded += _write_chunk(store, info.id, compute_grades(rows))
             chunks += 1
             if progress:
                 progress(min(graded, total), total)
@@ -157,158 +163,51 @@ def _grade_quiz(store: Store, quiz: str | int, chunk: int, progress: Progress | 
     return GradeReport(graded, chunks, remaining)
 
 
-# Below this many ungraded submissions a second process costs more to start than it saves.
-PARALLEL_FROM = 20_000
-
-
-def _loads(value: Any) -> Any:
-    """JSON columns arrive as text from SQLite and already decoded from PostgreSQL."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-class _ChunkReader:
-    """Reads ungraded submissions in id order, a chunk at a time, as raw JSON text:
-    decoding happens where the grading is computed (possibly another process)."""
-
-    def __init__(self, store: Store, quiz_id: int, chunk: int):
-        self.store, self.quiz_id, self.chunk = store, quiz_id, chunk
-        self.last_id = 0
-
-    def next(self) -> list[tuple[int, int, Any]] | None:
-        with self.store.read() as session:
-            rows = session.execute(select(Submission.id, Submission.question_id, type_coerce(Submission.parsed, Text))
-                                   .where(Submission.quiz_id == self.quiz_id, Submission.id > self.last_id,
-                                          _ungraded()).order_by(Submission.id).limit(self.chunk)).all()
-        if not rows:
-            return None
-        self.last_id = rows[-1][0]
-        return [tuple(r) for r in rows]
-
-    def keys_for(self, rows: list[tuple[int, int, Any]]) -> dict[int, tuple[Any, ...]]:
-        with self.store.read() as session:
-            return read_keys(session, {r[1] for r in rows})
-
-
-def read_keys(session: Any, ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
-    """question id → (kind, template, answer, points, spec), the JSON left as text for compute_grades."""
-    ids = list(ids)
-    keys: dict[int, tuple[Any, ...]] = {}
-    for start in range(0, len(ids), 500):
-        for r in session.execute(select(Question.id, Question.kind, Question.template,
-                                        type_coerce(Question.answer, Text), Question.points,
-                                        type_coerce(Question.spec, Text))
-                                 .where(Question.id.in_(ids[start:start + 500]))):
-            keys[r[0]] = tuple(r[1:])
-    return keys
-
-
-def compute_grades(rows: list[tuple[int, int, Any]], keys: dict[int, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """(submission id, score, max score, correct, misconception, details) for each row.
-
-    A plain function of plain data, so it can run in a worker process."""
-    questions: dict[int, QuestionKey] = {}
-    out = []
-    for sid, qid, parsed in rows:
-        key = questions.get(qid)
-        if key is None:
-            kind, template, answer, points, spec = keys[qid]
-            key = questions[qid] = QuestionKey(qid, kind, template, _loads(answer), points, spec)
-        g = grade_answer(key, _loads(parsed))
-        out.append((sid, g.score, float(key.points), g.correct, g.misconception, g.details))
-    return out
-
-
-class _Immediate:
-    def __init__(self, value: Any):
-        self.value = value
-
-    def result(self) -> Any:
-        return self.value
-
-
-class _Computer:
-    """Computes chunks in this process, or in a pool of ``workers`` worker processes."""
-
-    def __init__(self, workers: int):
-        self.pool = None
-        self.depth = 1
-        if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_worker_start, initargs=(os.getpid(),))
-            self.depth = 2 * workers
-
-    def submit(self, rows: list[tuple[int, int, Any]], keys: dict[int, tuple[Any, ...]]) -> Any:
-        if self.pool is None:
-            return _Immediate(compute_grades(rows, keys))
-        return self.pool.submit(compute_grades, rows, keys)
-
-    def __enter__(self) -> "_Computer":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
-
-
-def _worker_start(parent: int) -> None:
-    """A worker never pauses for the GC (see _no_gc_pauses), and exits by itself when its
-    grader is killed (kill -9 leaves no one to tell it)."""
-    import threading
-
-    gc.disable()
-    import time
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
+def _read_chunk(store: Store, quiz_id: int, after: int, chunk: int) -> list[Row]:
+    """The next ungraded submissions in id order, with their questions' grading keys as text."""
+    with store.read() as session:
+        return [tuple(r) for r in session.execute(  # type: ignore[misc]
+            select(Submission.id, cast(Submission.parsed, Text), Question.points, Question.expected,
+                   cast(Question.slips, Text))
+            .join(Question, Question.id == Submission.question_id)
+            .where(Submission.quiz_id == quiz_id, Submission.id > after, _ungraded())
+            .order_by(Submission.id).limit(chunk))]
 
 
 def _write_chunk(store: Store, quiz_id: int, grades: list[tuple[Any, ...]]) -> int:
     """One transaction: the chunk's grades, minus any a concurrent grader wrote meanwhile."""
-    stamp = now()
     with store.write() as session:
         lock_for_writing(session.connection(), GRADING_LOCK, quiz_id)
         done = set(session.scalars(select(Grade.submission_id).where(
-            Grade.submission_id.in_([g[0] for g in grades]), Grade.current.is_(True))))
-        batch = [{"submission_id": sid, "score": score, "max_score": top, "correct": ok, "misconception": slip,
-                  "details": details, "grader_version": GRADER_VERSION, "current": True, "graded_at": stamp}
-                 for sid, score, top, ok, slip, details in grades if sid not in done]
-        if batch:
-            _insert_grades(session.connection(), batch)
+            Grade.submission_id.between(grades[0][0], grades[-1][0]), Grade.current.is_(True))))
+        fresh = [g for g in grades if g[0] not in done] if done else grades
+        if fresh:
+            _insert_grades(session.connection(), fresh, now())
     store.checkpoint()
-    return len(batch)
+    return len(fresh)
 
 
 _GRADE_COLUMNS = ("submission_id", "score", "max_score", "correct", "misconception", "details", "grader_version",
                   "current", "graded_at")
 
 
-def _insert_grades(conn: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert grade rows in one executemany.
+def _insert_grades(conn: Any, grades: list[tuple[Any, ...]], stamp: Any) -> None:
+    """Insert current grade rows (submission id, score, max score, correct, misconception,
+    details as JSON text) in one executemany.
 
-    On SQLite the values are converted with the column types' own bind processors
-    (so they are stored exactly as SQLAlchemy stores them) and handed straight to
-    the driver: a third of a chunk's time was SQLAlchemy's per-row parameter handling.
+    On SQLite the rows go straight to the driver, the time stamp converted once the
+    way SQLAlchemy would have it converted: SQLAlchemy's per-row parameter handling
+    cost more than the insert itself.
     """
-    table = Grade.__table__
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), rows)
+        conn.execute(insert(Grade.__table__), [
+            dict(zip(_GRADE_COLUMNS, (sid, score, top, ok, slip, json.loads(details), GRADER_VERSION, True, stamp)))
+            for sid, score, top, ok, slip, details in grades])
         return
-    processors = {c: table.c[c].type.bind_processor(conn.dialect) for c in _GRADE_COLUMNS}
-    stamp_raw = rows[0]["graded_at"]
-    stamp = processors["graded_at"](stamp_raw) if processors["graded_at"] else stamp_raw
-    dump_details = processors["details"]
-    empty = dump_details({}) if dump_details else "{}"
-    values = [(r["submission_id"], r["score"], r["max_score"], int(r["correct"]), r["misconception"],
-               empty if not r["details"] else dump_details(r["details"]), r["grader_version"], int(r["current"]),
-               stamp if r["graded_at"] is stamp_raw else processors["graded_at"](r["graded_at"]))
-              for r in rows]
+    to_date = Grade.__table__.c.graded_at.type.bind_processor(conn.dialect)
+    stamp = to_date(stamp) if to_date else sqlite3.adapt(stamp)  # what the driver would do per row
+    values = [(sid, score, top, int(ok), slip, details, GRADER_VERSION, 1, stamp)
+              for sid, score, top, ok, slip, details in grades]
     columns = ", ".join(_GRADE_COLUMNS)
     conn.exec_driver_sql(f"INSERT INTO grades ({columns}) VALUES ({', '.join('?' * len(_GRADE_COLUMNS))})", values)
 
@@ -373,47 +272,68 @@ class RegradeReport:
     changed_grades: int
     changes: list[ScoreChange]
     applied: bool
+    refreshed_keys: int = 0  # questions whose stored grading key differed from their answer
 
 
 def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHUNK) -> RegradeReport:
-    """Grade every graded submission again with the current key; a dry run unless ``apply``."""
+    """Grade every graded submission again, with grading keys made afresh from each
+    question's answer and spec (what an instructor corrects); a dry run unless
+    ``apply``, which also stores the refreshed keys so later grading uses them."""
     info = quiz_info(store, quiz)
     with store.read() as session:
         rows = session.execute(
             select(Submission.id, Submission.student_id, Submission.question_id, Submission.attempt,
-                   type_coerce(Submission.parsed, Text).label("parsed"), Grade.id.label("grade_id"), Grade.score,
+                   cast(Submission.parsed, Text).label("parsed"), Grade.id.label("grade_id"), Grade.score,
                    Grade.correct, Grade.misconception, Grade.details)
             .join(Grade, and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
             .where(Submission.quiz_id == info.id).order_by(Submission.id)).all()
-        keys = read_keys(session, {r.question_id for r in rows})
+        keys, stale = _fresh_keys(session, info.id)
         names = {r.id: (r.external_id, r.name) for r in session.execute(select(Student.id, Student.external_id,
                                                                                 Student.name))}
-    stamp = now()
     changed = []
     old_scores: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
     new_scores: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
     with _no_gc_pauses():
-        new_grades = compute_grades([(r.id, r.question_id, r.parsed) for r in rows], keys)
-    for r, (_, score, top, correct, slip, details) in zip(rows, new_grades):
+        new_grades = compute_grades([(r.id, r.parsed, *keys[r.question_id]) for r in rows])
+    for r, grade in zip(rows, new_grades):
+        _, score, _, correct, slip, details = grade
         old_scores[(r.student_id, r.question_id)].append((r.attempt, r.score))
         new_scores[(r.student_id, r.question_id)].append((r.attempt, score))
-        if (score, correct, slip, details) != (r.score, r.correct, r.misconception, r.details or {}):
-            changed.append((r.grade_id, {"submission_id": r.id, "score": score, "max_score": top, "correct": correct,
-                                         "misconception": slip, "details": details,
-                                         "grader_version": GRADER_VERSION, "current": True, "graded_at": stamp}))
+        if (score, correct, slip, json.loads(details)) != (r.score, r.correct, r.misconception, r.details or {}):
+            changed.append((r.grade_id, grade))
     old_totals = _totals(old_scores, info.counting)
     new_totals = _totals(new_scores, info.counting)
     changes = [ScoreChange(names[s][0], names[s][1], old_totals.get(s, 0.0), new_totals.get(s, 0.0))
                for s in sorted(set(old_totals) | set(new_totals), key=lambda s: names[s][0])
                if abs(old_totals.get(s, 0.0) - new_totals.get(s, 0.0)) > 1e-9]
-    if apply and changed:
+    if apply:
+        stamp = now()
+        with store.write() as session:
+            lock_for_writing(session.connection(), GRADING_LOCK, info.id)
+            for qid in stale:
+                session.execute(update(Question).where(Question.id == qid).values(
+                    expected=keys[qid][1], slips=keys[qid][2]))
         for start in range(0, len(changed), chunk):
             part = changed[start:start + chunk]
             with store.write() as session:
                 lock_for_writing(session.connection(), GRADING_LOCK, info.id)
                 session.execute(update(Grade).where(Grade.id.in_([gid for gid, _ in part])).values(current=False))
-                _insert_grades(session.connection(), [row for _, row in part])
-    return RegradeReport(len(changed), changes, apply)
+                _insert_grades(session.connection(), [grade for _, grade in part], stamp)
+    return RegradeReport(len(changed), changes, apply, len(stale))
+
+
+def _fresh_keys(session: Any, quiz_id: int) -> tuple[dict[int, tuple[int, str, Any]], list[int]]:
+    """question id → (points, expected, slips) made from its answer and spec, and the
+    ids whose stored key differs."""
+    keys, stale = {}, []
+    for r in session.execute(select(Question.id, Question.kind, Question.spec, Question.answer, Question.points,
+                                    Question.expected, Question.slips)
+                             .join(Variant, Question.variant_id == Variant.id).where(Variant.quiz_id == quiz_id)):
+        expected, slips = grading_key(r.kind, r.spec, r.answer)
+        keys[r.id] = (r.points, expected, slips)
+        if (expected, slips) != (r.expected, r.slips):
+            stale.append(r.id)
+    return keys, stale
 
 
 def _totals(scores: dict[tuple[int, int], list[tuple[int, float]]], counting: str) -> dict[int, float]:

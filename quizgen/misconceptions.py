@@ -10,6 +10,7 @@ also produces (then the wrong answer could have come from either).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any, Iterable
 
@@ -115,13 +116,45 @@ def canonical(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def diagnose_table(kind: str, template: str, spec: dict[str, Any], answer: dict[str, Any]) -> dict[str | None, dict[Any, str]]:
+def slip_tables(kind: str, answer: dict[str, Any], solution: Solution | None) -> dict[str | None, dict[Any, str]]:
     """For each part (None for a single answer): wrong value → the slip that explains it."""
     if kind == "inverse":
         return {}
-    solution = solve_raw(spec)
     keys = [p["key"] for p in answer["parts"]] if answer["type"] == "parts" else [None]
-    return {key: slip_table(kind, answer, solution, key) for key in keys}
+    return {key: slip_table(kind, answer, solution, key) for key in keys}  # type: ignore[arg-type]
+
+
+def diagnose_table(kind: str, template: str, spec: dict[str, Any], answer: dict[str, Any]) -> dict[str | None, dict[Any, str]]:
+    """slip_tables for a stored question, solving its spec."""
+    return slip_tables(kind, answer, None if kind == "inverse" else solve_raw(spec))
+
+
+def value_text(value: Any) -> str:
+    """An answer value as the JSON text SQLAlchemy stores for a parsed submission
+    (shapes as lists), so a right answer can be recognised without decoding it."""
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
+def expected_text(answer: dict[str, Any]) -> str:
+    """The whole right answer as value_text; parts in the key's order, as ``submit`` stores them."""
+    if answer["type"] == "parts":
+        return value_text({p["key"]: p["value"] for p in answer["parts"]})
+    return value_text(answer["value"])
+
+
+def grading_key(kind: str, spec: dict[str, Any], answer: dict[str, Any],
+                solution: Solution | None = None) -> tuple[str, dict[str, dict[str, str]]]:
+    """(expected text, slips) as stored with a question: everything grading needs.
+
+    Slips are keyed by part ("" for a single answer), then by the value_text of a
+    wrong value. They are computed once, when the key is made (from the generator's
+    solution, or by solving ``spec``), because the grader meets every student's own
+    variant only once, and solving it again per wrong answer was most of grading."""
+    if solution is None and kind != "inverse":
+        solution = solve_raw(spec)
+    tables = slip_tables(kind, answer, solution)
+    slips = {part or "": {value_text(v): slip for v, slip in table.items()} for part, table in tables.items() if table}
+    return expected_text(answer), slips
 
 
 def slip_table(kind: str, answer: dict[str, Any], solution: Solution, part_key: str | None) -> dict[Any, str]:

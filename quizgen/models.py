@@ -95,6 +95,10 @@ class Question(Base):
     # The answer's form without its values (type, parts and their labels): all that
     # student commands need to parse a submission, so they never read ``answer``.
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The grading key: the right answer as the JSON text a right submission is stored as,
+    # and the wrong values known slips produce (misconceptions.grading_key).
+    expected: Mapped[str] = mapped_column(Text)
+    slips: Mapped[dict[str, Any]] = mapped_column(JSON)
     breakdown: Mapped[dict[str, Any]] = mapped_column(JSON)
     derivation: Mapped[dict[str, Any]] = mapped_column(JSON)
     points: Mapped[int] = mapped_column(Integer)

@@ -151,6 +151,8 @@ def confirm_drafts(plan: QuizPlan, drafts: list[Draft], progress: Progress | Non
 
 def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: Confirmation | None) -> int:
     """Write the quiz, its students and all questions in one transaction; returns the quiz id."""
+    from .misconceptions import grading_key  # the solver: not for student commands
+
     stamp = now()
     with store.write() as session:
         quiz = Quiz(title=plan.title, seed=plan.seed, language=plan.language, difficulty=plan.difficulty,
@@ -168,10 +170,11 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
             session.add(variant)
             session.flush()
             for q in draft.questions:
+                expected, slips = grading_key(q.kind, q.spec, q.answer, q.solution)
                 rows.append({
                     "variant_id": variant.id, "slot": q.slot, "kind": q.kind, "template": q.template,
                     "params": q.params, "spec": q.spec, "prompt": q.prompt, "answer": q.answer,
-                    "response": response_of(q.answer),
+                    "response": response_of(q.answer), "expected": expected, "slips": slips,
                     "breakdown": q.breakdown, "derivation": q.derivation, "points": q.points,
                     "generator_version": GENERATOR_VERSION,
                     "keras_version": confirmation.keras_version if confirmation else None,

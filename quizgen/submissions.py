@@ -187,7 +187,9 @@ def parse_submission(slots: Mapping[int, _Slot], answers: Mapping[str, str]) -> 
                 values[part["key"]] = parse_answer(part["type"], raw)
             except AnswerError as exc:
                 errors.append(f"answer {slot}.{label}: {exc}")
-        parsed[slot] = (json.dumps(given, ensure_ascii=False, sort_keys=True), values)
+        # in the key's part order, so a right answer's stored text equals the key's expected text
+        in_order = {p["key"]: values[p["key"]] for p in parts if p["key"] in values}
+        parsed[slot] = (json.dumps(given, ensure_ascii=False, sort_keys=True), in_order)
     if errors:
         raise AnswerError("; ".join(errors) + " (nothing was submitted)")
     if not parsed:

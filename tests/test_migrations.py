@@ -142,16 +142,17 @@ def test_upgrade_from_0001_backs_up_backfills_and_keeps_data(tmp_path):
     from click.testing import CliRunner
 
     from quizgen.cli import cli
+    from quizgen.misconceptions import grading_key
     from quizgen.quizzes import response_of, show_quiz
 
     path = tmp_path / "q.db"
     _quiz_at_0001(path)
     refused = CliRunner().invoke(cli, ["--db", str(path), "show", "1"])
     assert refused.exit_code == 1
-    assert "revision 0001" in refused.stderr and "expects 0002" in refused.stderr and "quizgen db upgrade" in refused.stderr
+    assert "revision 0001" in refused.stderr and f"expects {SCHEMA_HEAD}" in refused.stderr and "quizgen db upgrade" in refused.stderr
     result = CliRunner().invoke(cli, ["--db", str(path), "db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "Backed up to" in result.stderr and "from revision 0001 to 0002" in result.stderr
+    assert "Backed up to" in result.stderr and f"from revision 0001 to {SCHEMA_HEAD}" in result.stderr
     backups = list(tmp_path.glob("q.db.bak-*"))
     assert len(backups) == 1
     con = sqlite3.connect(backups[0])
@@ -161,8 +162,10 @@ def test_upgrade_from_0001_backs_up_backfills_and_keeps_data(tmp_path):
     info, questions = show_quiz(store, 1, "s1")
     assert info.title == "old" and len(questions) == 8
     with store.engine.connect() as conn:
-        for answer, response in conn.execute(text("SELECT answer, response FROM questions")):
+        for kind, spec, answer, response, expected, slips in conn.execute(
+                text("SELECT kind, spec, answer, response, expected, slips FROM questions")):
             assert json.loads(response) == response_of(json.loads(answer))
+            assert (expected, json.loads(slips)) == grading_key(kind, json.loads(spec), json.loads(answer))
     store.dispose()
 
 

@@ -12,7 +12,7 @@ from quizgen.students import hash_token, new_token, token_matches
 
 from .helpers import make_class, right_answers
 
-ANSWER_COLUMNS = ("answer", "derivation", "breakdown", "spec")
+ANSWER_COLUMNS = ("answer", "derivation", "breakdown", "spec", "expected", "slips")
 
 
 def test_tokens_are_random_hashed_and_checked():
