@@ -24,14 +24,16 @@ def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, as_
         report = do_regrade(store, quiz, apply=apply_changes)
         if as_json:
             emit_json({"applied": report.applied, "changed_grades": report.changed_grades,
+                       "refreshed_keys": report.refreshed_keys,
                        "changes": [{"student": c.student, "old": c.old, "new": c.new} for c in report.changes]})
             return
         for c in report.changes:
             click.echo(f"{c.student}\t{c.name}\t{c.old:g} -> {c.new:g}\t({c.new - c.old:+g})")
         verb = "Applied" if report.applied else "Dry run:"
         tail = "" if report.applied else " Run again with --apply to write them."
-        click.echo(f"{verb} {report.changed_grades} grade(s) change, {len(report.changes)} student total(s).{tail}",
-                   err=True)
+        keys = f" {report.refreshed_keys} question key(s) differ from their answer." if report.refreshed_keys else ""
+        click.echo(f"{verb} {report.changed_grades} grade(s) change, {len(report.changes)} student total(s)."
+                   f"{keys}{tail}", err=True)
         return
     bar = Bar("Grading")
     try:

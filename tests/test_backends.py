@@ -72,7 +72,7 @@ def test_class_flow_submit_grade_regrade_report(db_url, tmp_path):
     spent = _submit(klass, "20260001", {"1": "1"})
     assert spent.exit_code == 1 and "attempt" in spent.stderr
     regrade = json.loads(klass.run("grade", str(klass.quiz), "--regrade", "--json").stdout)
-    assert regrade["changed_grades"] == 0
+    assert regrade["changed_grades"] == 0 and regrade["refreshed_keys"] == 0  # stored keys = fresh solves
     report = klass.run("report", str(klass.quiz), "--lang", "en")
     assert report.exit_code == 0 and "score distribution" in report.stdout
     shown = klass.run("show", str(klass.quiz), "--student", "20260003")

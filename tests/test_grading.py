@@ -172,7 +172,8 @@ def test_regrade_dry_run_then_apply_keeps_old_grades(tmp_path):
     con.close()
     dry = klass.run("grade", str(klass.quiz), "--regrade", "--json")
     report = json.loads(dry.stdout)
-    assert report["applied"] is False and report["changed_grades"] == 1
+    assert report["applied"] is False and report["changed_grades"] == 1 and report["refreshed_keys"] == 1
+    assert "1 question key(s) differ" in klass.run("grade", str(klass.quiz), "--regrade").stderr
     assert [(c["student"], c["new"] - c["old"]) for c in report["changes"]] == [("20260001", -1)]
     assert klass.count("grades") == 12
     applied = json.loads(klass.run("grade", str(klass.quiz), "--regrade", "--apply", "--json").stdout)
@@ -183,7 +184,15 @@ def test_regrade_dry_run_then_apply_keeps_old_grades(tmp_path):
     con.close()
     assert rows == [(0, GRADER_VERSION, 1.0), (1, GRADER_VERSION, 0.0)]
     again = json.loads(klass.run("grade", str(klass.quiz), "--regrade", "--json").stdout)
-    assert again["changed_grades"] == 0
+    assert again["changed_grades"] == 0 and again["refreshed_keys"] == 0
+    # the refreshed key is the one later grading uses: a new attempt with the old answer is wrong
+    _submit(klass, "20260001", {"1": str(answer["value"] - 1)})
+    klass.run("grade", str(klass.quiz))
+    con = sqlite3.connect(klass.db)
+    latest = con.execute("SELECT g.score FROM grades g JOIN submissions s ON g.submission_id = s.id "
+                         "WHERE s.question_id = ? AND s.attempt = 2", (qid,)).fetchone()
+    con.close()
+    assert latest == (0.0,)
 
 
 def test_import_submissions_all_or_nothing(tmp_path):
@@ -205,3 +214,79 @@ def test_import_submissions_all_or_nothing(tmp_path):
     book = json.loads(klass.run("gradebook", str(klass.quiz), "--format", "json").stdout)
     totals = {s["id"]: s["total"] for s in book["students"]}
     assert totals["20260001"] == totals["20260002"] == book["max_score"]
+
+
+def _reference_grade(q, parsed):
+    """Grading as defined: values compared as canonical forms, slips from a fresh solve."""
+    tables = diagnose_table(q.kind, q.template, q.spec, q.answer)
+    if q.answer["type"] != "parts":
+        if canonical(parsed) == canonical(q.answer["value"]):
+            return float(q.points), True, None, {}
+        return 0.0, False, _lookup(tables.get(None, {}), parsed), {}
+    given = parsed if isinstance(parsed, dict) else {}
+    results, right, first = {}, 0, None
+    for part in q.answer["parts"]:
+        value = given.get(part["key"])
+        if value is None:
+            results[part["key"]] = {"correct": False, "answered": False}
+            continue
+        ok = canonical(value) == canonical(part["value"])
+        slip = None if ok else _lookup(tables[part["key"]], value)
+        right += ok
+        first = first or slip
+        results[part["key"]] = {"correct": ok, "misconception": slip} if slip else {"correct": ok}
+    n = len(q.answer["parts"])
+    return round(q.points * right / n, 4), right == n, first, {"parts": results}
+
+
+def _lookup(table, value):
+    try:
+        return table.get(canonical(value))
+    except TypeError:  # an unhashable value (a dict where a number belongs) is no slip
+        return None
+
+
+def _variants(rng, q, value, slips):
+    """Right values, slip values and other wrong ones, for one answer or part."""
+    out = [value, *slips]
+    if isinstance(value, list):
+        out += [value[1:], [None, *value], [7] * len(value)]
+    else:
+        out += [value + rng.choice((1, 2, 30, 128)), 0, value * 2]
+    return out
+
+
+def test_stored_keys_grade_exactly_as_a_fresh_solve_does():
+    """The stored grading key (expected text, slip tables) against the definition, on
+    random questions of every kind and right, slipped, wrong, partial, reordered and
+    oddly spaced answers."""
+    from quizgen.grading import grade_answer
+    from quizgen.misconceptions import grading_key
+
+    rng = random.Random(11)
+    checked = slipped = 0
+    for _ in range(400):
+        q = generate_question(rng.randrange(10**9), 1, rng.choice(KINDS), None, rng.choice(["easy", "medium", "hard"]))
+        expected, slips = grading_key(q.kind, q.spec, q.answer, q.solution)
+        assert (expected, slips) == grading_key(q.kind, q.spec, q.answer)  # generator's solution = a fresh solve
+        tables = diagnose_table(q.kind, q.template, q.spec, q.answer)
+        if q.answer["type"] == "parts":
+            choices = {p["key"]: _variants(rng, q, p["value"], list(tables.get(p["key"], {}))) for p in q.answer["parts"]}
+            answers = []
+            for _ in range(12):
+                keys = [k for k in choices if rng.random() < 0.85]
+                rng.shuffle(keys)
+                answers.append({k: (lambda v: list(v) if isinstance(v, tuple) else v)(rng.choice(choices[k])) for k in keys})
+            answers += [{p["key"]: p["value"] for p in q.answer["parts"]}, 5, None]
+        else:
+            answers = [list(v) if isinstance(v, tuple) else v
+                       for v in _variants(rng, q, q.answer["value"], list(tables.get(None, {})))] + [None, {"a": 1}]
+        for parsed in answers:
+            want = _reference_grade(q, parsed)
+            for text in (json.dumps(parsed), json.dumps(parsed, separators=(",", ":"))):
+                got = grade_answer(text, expected, json.dumps(slips), q.points)
+                assert got[:3] == want[:3] and json.loads(got[3]) == want[3], (q.kind, q.spec, parsed, got, want)
+                assert got[3] == json.dumps(want[3])  # stored as SQLAlchemy would store it
+            checked += 1
+            slipped += want[2] is not None
+    assert checked > 3000 and slipped > 300, (checked, slipped)
