@@ -15,102 +15,19 @@ import sqlite3
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Text, and_, cast, exists, func, insert, select, update
 
 from .db import GRADING_LOCK, Store, lock_for_writing, now
-from .misconceptions import grading_key
 from .models import Grade, Question, Student, Submission, Variant
 from .quizzes import quiz_info
+from .scoring import Row, compute_grades, grade_answer
 
 GRADER_VERSION = "1"
 CHUNK = 2000
 
 Progress = Callable[[int, int], None]
-Row = tuple[int, Any, int, str, Any]  # submission id, parsed, points, expected text, slips
-
-
-Graded = tuple[float, bool, Any, str]  # score, correct, misconception, details as JSON text
-
-
-def _loads(value: Any) -> Any:
-    """JSON read for grading is text (cast so); a caller may also pass decoded values."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-_dumps = json.dumps  # misconceptions.value_text of a value decoded from JSON (no tuples in it)
-
-
-def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
-    """Score one submitted answer against a stored grading key (misconceptions.grading_key),
-    naming the known slip that explains a wrong value.
-
-    ``parsed`` and ``slips`` may be JSON text: most answers are right, and a right
-    single answer is stored as exactly the expected text, so it is graded without
-    decoding anything. Any other text is decoded and compared by value."""
-    if parsed == expected and expected[:1] != "{":
-        return float(points), True, None, "{}"
-    value = _loads(parsed)
-    right = json.loads(expected)
-    # Values decoded from JSON compare equal exactly when their canonical forms do.
-    if not isinstance(right, dict):
-        if value == right:
-            return float(points), True, None, "{}"
-        table = _loads(slips).get("") if slips else None
-        return 0.0, False, table.get(_dumps(value)) if table else None, "{}"
-    given = value if isinstance(value, dict) else {}
-    tables = None
-    results = []
-    right_count = 0
-    first_slip = None
-    for key, right_value in right.items():
-        v = given.get(key)
-        if v is None:
-            results.append(_part_json(key, _UNANSWERED))
-        elif v == right_value:
-            right_count += 1
-            results.append(_part_json(key, _RIGHT))
-        else:
-            if tables is None:
-                tables = _loads(slips) or {}
-            slip = tables.get(key, {}).get(_dumps(v))
-            first_slip = first_slip or slip
-            results.append(_part_json(key, slip or _WRONG))
-    score = round(points * right_count / len(right), 4)
-    return score, right_count == len(right), first_slip, '{"parts": {' + ", ".join(results) + "}}"
-
-
-# A part's result in a grade's details: one of four forms, the last once per slip.
-_UNANSWERED, _RIGHT, _WRONG = "", "+", "-"
-_PART_RESULTS = {_UNANSWERED: {"correct": False, "answered": False}, _RIGHT: {"correct": True},
-                 _WRONG: {"correct": False}}
-_PART_JSON: dict[tuple[str, str], str] = {}
-
-
-def _part_json(key: str, state: str) -> str:
-    """'"key": {...}' exactly as json.dumps writes it inside the details, made once per
-    (part, result): dumping every student's details was a fifth of grading."""
-    text = _PART_JSON.get((key, state))
-    if text is None:
-        result = _PART_RESULTS.get(state) or {"correct": False, "misconception": state}
-        text = _PART_JSON[(key, state)] = json.dumps({key: result})[1:-1]
-    return text
-
-
-def compute_grades(rows: Iterable[Row]) -> list[tuple[Any, ...]]:
-    """(submission id, score, max score, correct, misconception, details text) for each row."""
-    out = []
-    append = out.append
-    for sid, parsed, points, expected, slips in rows:
-        if parsed == expected and expected[:1] != "{":  # grade_answer's first line, inlined: most rows
-            append((sid, float(points), float(points), True, None, "{}"))
-        else:
-            score, ok, slip, details = grade_answer(parsed, expected, slips, points)
-            append((sid, score, float(points), ok, slip, details))
-    return out
-
-
 def _ungraded():
     return ~exists().where(and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
 
@@ -143,7 +60,10 @@ def grade_quiz(store: Store, quiz: str | int, chunk: int = CHUNK, progress: Prog
 
     A chunk is read (with each question's stored grading key) outside any write
     lock and graded; the write transaction then skips whatever a concurrent grader
-    wrote meanwhile, so two graders never grade a submission twice."""
+    wrote meanwhile, so two graders never grade a submission twice.
+
+    One process: grading 100,000 answers takes about as long as reading and writing
+    them, and worker processes (tried) only competed with it for this machine's CPUs."""
     info = quiz_info(store, quiz)
     with store.read() as session:
         total = _ungraded_count(session, info.id)
@@ -325,6 +245,8 @@ def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHU
 def _fresh_keys(session: Any, quiz_id: int) -> tuple[dict[int, tuple[int, str, Any]], list[int]]:
     """question id → (points, expected, slips) made from its answer and spec, and the
     ids whose stored key differs."""
+    from .misconceptions import grading_key  # the solver: only regrading needs it
+
     keys, stale = {}, []
     for r in session.execute(select(Question.id, Question.kind, Question.spec, Question.answer, Question.points,
                                     Question.expected, Question.slips)

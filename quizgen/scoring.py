@@ -1,0 +1,92 @@
+"""Scoring one answer against its stored grading key: plain data in, plain data out.
+
+Kept apart from the database code (it imports only ``json``) so that worker
+processes computing grades for a big batch start in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+Row = tuple[int, Any, int, str, Any]  # submission id, parsed, points, expected text, slips
+
+
+Graded = tuple[float, bool, Any, str]  # score, correct, misconception, details as JSON text
+
+
+def _loads(value: Any) -> Any:
+    """JSON read for grading is text (cast so); a caller may also pass decoded values."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+_dumps = json.dumps  # misconceptions.value_text of a value decoded from JSON (no tuples in it)
+
+
+def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
+    """Score one submitted answer against a stored grading key (misconceptions.grading_key),
+    naming the known slip that explains a wrong value.
+
+    ``parsed`` and ``slips`` may be JSON text: most answers are right, and a right
+    single answer is stored as exactly the expected text, so it is graded without
+    decoding anything. Any other text is decoded and compared by value."""
+    if parsed == expected and expected[:1] != "{":
+        return float(points), True, None, "{}"
+    value = _loads(parsed)
+    right = json.loads(expected)
+    # Values decoded from JSON compare equal exactly when their canonical forms do.
+    if not isinstance(right, dict):
+        if value == right:
+            return float(points), True, None, "{}"
+        table = _loads(slips).get("") if slips else None
+        return 0.0, False, table.get(_dumps(value)) if table else None, "{}"
+    given = value if isinstance(value, dict) else {}
+    tables = None
+    results = []
+    right_count = 0
+    first_slip = None
+    for key, right_value in right.items():
+        v = given.get(key)
+        if v is None:
+            results.append(_part_json(key, _UNANSWERED))
+        elif v == right_value:
+            right_count += 1
+            results.append(_part_json(key, _RIGHT))
+        else:
+            if tables is None:
+                tables = _loads(slips) or {}
+            slip = tables.get(key, {}).get(_dumps(v))
+            first_slip = first_slip or slip
+            results.append(_part_json(key, slip or _WRONG))
+    score = round(points * right_count / len(right), 4)
+    return score, right_count == len(right), first_slip, '{"parts": {' + ", ".join(results) + "}}"
+
+
+# A part's result in a grade's details: one of four forms, the last once per slip.
+_UNANSWERED, _RIGHT, _WRONG = "", "+", "-"
+_PART_RESULTS = {_UNANSWERED: {"correct": False, "answered": False}, _RIGHT: {"correct": True},
+                 _WRONG: {"correct": False}}
+_PART_JSON: dict[tuple[str, str], str] = {}
+
+
+def _part_json(key: str, state: str) -> str:
+    """'"key": {...}' exactly as json.dumps writes it inside the details, made once per
+    (part, result): dumping every student's details was a fifth of grading."""
+    text = _PART_JSON.get((key, state))
+    if text is None:
+        result = _PART_RESULTS.get(state) or {"correct": False, "misconception": state}
+        text = _PART_JSON[(key, state)] = json.dumps({key: result})[1:-1]
+    return text
+
+
+def compute_grades(rows: Iterable[Row]) -> list[tuple[Any, ...]]:
+    """(submission id, score, max score, correct, misconception, details text) for each row."""
+    out = []
+    append = out.append
+    for sid, parsed, points, expected, slips in rows:
+        if parsed == expected and expected[:1] != "{":  # grade_answer's first line, inlined: most rows
+            append((sid, float(points), float(points), True, None, "{}"))
+        else:
+            score, ok, slip, details = grade_answer(parsed, expected, slips, points)
+            append((sid, score, float(points), ok, slip, details))
+    return out
