@@ -28,6 +28,8 @@ GRADER_VERSION = "1"
 CHUNK = 10_000  # rows per write transaction: a submitter waits at most one (~50 ms here)
 
 Progress = Callable[[int, int], None]
+
+
 def _ungraded():
     return ~exists().where(and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
 
@@ -62,8 +64,8 @@ def grade_quiz(store: Store, quiz: str | int, chunk: int = CHUNK, progress: Prog
     lock and graded; the write transaction then skips whatever a concurrent grader
     wrote meanwhile, so two graders never grade a submission twice.
 
-    One process: grading 100,000 answers takes about as long as reading and writing
-    them, and worker processes (tried) only competed with it for this machine's CPUs."""
+    One process does it all: scoring takes about as long as reading or writing the
+    rows, and worker processes (tried) only competed with this one for the CPUs."""
     info = quiz_info(store, quiz)
     with store.read() as session:
         total = _ungraded_count(session, info.id)
