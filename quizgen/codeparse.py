@@ -12,12 +12,12 @@ sequences of unknown length, as in the seed's 점검 퀴즈 answer.
 from __future__ import annotations
 
 import ast
-import json
 import operator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import CodeParseError
+from .files import MalformedJSON, decode_json
 from .spec import LAYER_ARGS, POSITIONAL
 
 _UNKNOWN = object()
@@ -85,10 +85,12 @@ def models_from_code(source: str, filename: str = "<code>") -> list[CodeModel]:
 
 def _notebook_source(text: str) -> str:
     try:
-        nb = json.loads(text)
+        nb = decode_json(text)
         cells = [c for c in nb["cells"] if c.get("cell_type") == "code"]
         return "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells)
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except MalformedJSON as exc:
+        raise CodeParseError(f"not a Jupyter notebook: malformed JSON ({exc})") from None
+    except (KeyError, TypeError, AttributeError) as exc:
         raise CodeParseError(f"not a Jupyter notebook: {exc}") from None
 
 

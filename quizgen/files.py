@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from .errors import InputFileError
 
@@ -22,3 +24,23 @@ def read_text_file(path: str, kind: str = "file", max_bytes: int | None = None) 
         raise InputFileError(f"{path}: not UTF-8 text (save the {kind} as UTF-8)") from None
     except OSError as exc:
         raise InputFileError(f"{path}: {exc.strerror}") from None
+
+
+class MalformedJSON(ValueError):
+    """JSON text that could not be decoded; the message is one line, without the file's name."""
+
+
+def decode_json(text: str, object_pairs_hook: Any = None) -> Any:
+    """json.loads for text a user handed over. Besides syntax errors, Python's own limits
+    fail it: nesting deeper than the recursion limit, and integers of more than 4,300
+    digits (a ValueError, not a JSONDecodeError). Each becomes a MalformedJSON."""
+    try:
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
+    except json.JSONDecodeError as exc:
+        raise MalformedJSON(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise MalformedJSON("nested too deeply") from None
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):
+            raise MalformedJSON("a number with more than 4,300 digits") from None
+        raise

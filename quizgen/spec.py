@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from . import files
 from .errors import SpecError
 
 Shape = tuple[int | None, ...]
@@ -445,11 +446,9 @@ def loads(text: str) -> Spec:
 
 def decode_json(text: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except RecursionError:
-        raise SpecError("malformed JSON: nested too deeply") from None
+        return files.decode_json(text)
+    except files.MalformedJSON as exc:
+        raise SpecError(f"malformed JSON: {exc}") from None
 
 
 def _short(value: Any) -> str:

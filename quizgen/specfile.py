@@ -51,7 +51,7 @@ def _looks_like_lines(text: str) -> bool:
         return False
     except json.JSONDecodeError:
         return True
-    except RecursionError:
+    except (RecursionError, ValueError):  # too deep or too long a number: report the whole text
         return False
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 from .answers import AnswerError, parse_answer
 from .db import Store, now
 from .errors import InputFileError, NotFoundError, QuizgenError
-from .files import read_text_file
+from .files import MalformedJSON, decode_json, read_text_file
 from .models import Question, Quiz, Student, Submission, Variant
 from .quizzes import parse_quiz_id
 from .students import authenticate
@@ -72,13 +72,15 @@ def read_answers_file(path: str) -> dict[str, str]:
     return _answers_from_json(text, path)
 
 
-def _answers_from_json(text: str, path: str) -> dict[str, str]:
+def _decode(text: str, path: str, object_pairs_hook: Any = None) -> Any:
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: JSON nested too deeply") from None
+        return decode_json(text, object_pairs_hook)
+    except MalformedJSON as exc:
+        raise InputFileError(f"{path}: malformed JSON ({exc})") from None
+
+
+def _answers_from_json(text: str, path: str) -> dict[str, str]:
+    data = _decode(text, path, _no_duplicates)
     if isinstance(data, dict) and isinstance(data.get("answers"), (dict, list)):
         data = data["answers"]
     if isinstance(data, list):
@@ -350,12 +352,7 @@ def _import_rows(path: str) -> list[_ImportRow]:
                 continue
             out.append(_ImportRow(n, *row) if len(row) == 3 else _ImportRow(n, malformed=True))
         return out
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: JSON nested too deeply") from None
+    data = _decode(text, path)
     if not isinstance(data, list):
         raise InputFileError(f'{path}: expected a list of {{"student": ..., "question": ..., "answer": ...}}')
     out = []

@@ -91,6 +91,8 @@ def test_verify_reports_agreement(tmp_path, checker):
     (["solve", "{dir}"], None, "is a directory"),
     (["solve", "{missing}"], None, "no such file"),
     (["solve", "--from-code", "{path}"], "model = Sequential(", "not valid Python"),
+    # Python's own JSON limits: an integer of more than 4,300 digits is a ValueError of its own
+    (["solve", "{path}"], '{"input": {"shape": [' + "9" * 5000 + ']}, "layers": []}', "more than 4,300 digits"),
 ])
 def test_bad_input_gives_one_clear_line(tmp_path, args, content, message):
     path = _write(tmp_path, "in.json", content) if content is not None else ""

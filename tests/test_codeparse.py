@@ -63,6 +63,18 @@ def test_notebook_cells(tmp_path):
     assert solve_raw(model.spec).total_params == 42
 
 
+@pytest.mark.parametrize("text,message", [
+    ("{", "malformed JSON"),
+    ('{"cells": [], "n": ' + "9" * 5000 + "}", "more than 4,300 digits"),
+    ('{"cells": [1]}', "has no attribute"),
+    ('{"worksheets": []}', "'cells'"),
+    ("[" * 100_000, "nested too deeply"),
+])
+def test_unreadable_notebooks_are_explained(text, message):
+    with pytest.raises(CodeParseError, match="not a Jupyter notebook: .*" + message):
+        models_from_code(text, "quiz.ipynb")
+
+
 @pytest.mark.parametrize("code,message", [
     ("model = Sequential(\n", "not valid Python"),
     ("x = 1\n", "no Sequential model"),

@@ -1,7 +1,9 @@
 """Property-based tests (Hypothesis) of everything that reads untrusted input.
 
-Only quizgen's own input errors may come out; each input is handled in under
-50 ms; and for valid values parse(format(x)) == x.
+Only quizgen's own input errors may come out; each input is handled in under a
+second (a guard against runaway work, such as backtracking or quadratic scans:
+inputs take well under 1 ms here, but a shared machine's pauses reached 0.4 s,
+so a tighter bound failed at random); and for valid values parse(format(x)) == x.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def _timed(fn, *args):
     try:
         return fn(*args)
     finally:
-        assert time.perf_counter() - started < 0.05, f"{fn.__name__} took too long"
+        assert time.perf_counter() - started < 1.0, f"{fn.__name__} took too long"
 
 
 @FAST
@@ -125,6 +127,7 @@ def test_huge_sizes_are_refused_or_solved_quickly(kind, sizes):
 
 @pytest.mark.parametrize("text", [
     "[" * 100_000 + "]" * 100_000, '{"input": ' * 50_000, '{"a": 1, "a": 2}', "\ufeff{}", '{"layers": NaN}',
+    '{"input": {"shape": [' + "9" * 5000 + ']}}', '{\n"input": ' + "9" * 5000 + '\n}',  # Python's 4,300-digit limit
     json.dumps({"input": {"shape": [30]}, "layers": [{"type": "Dense", "units": 1}]}) + "\n" + "{" * 10_000,
 ])
 def test_spec_file_classics(tmp_path, text):
@@ -160,6 +163,7 @@ def test_roster_parser_only_raises_its_own_error(text):
 @example('{"1": "5", "1": "6"}')
 @example('{"answers": [{"question": 1}]}')
 @example("[" * 100_000)
+@example('{"1": ' + "9" * 5000 + "}")
 def test_answers_json_only_raises_its_own_error(text):
     try:
         _timed(_answers_from_json, text, "answers.json")

@@ -204,6 +204,10 @@ def test_import_submissions_all_or_nothing(tmp_path):
     good.write_text("\n".join(rows) + "\n", encoding="utf-8")
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(rows + ["ghost,1,5", "20260003,1,5.5"]) + "\n", encoding="utf-8")
+    longnumber = tmp_path / "long.json"
+    longnumber.write_text('[{"student": "20260001", "question": 1, "answer": ' + "9" * 5000 + "}]", encoding="utf-8")
+    refused = klass.run("import-submissions", str(klass.quiz), str(longnumber))
+    assert refused.exit_code == 1 and "more than 4,300 digits" in refused.stderr and "Traceback" not in refused.output
     refused = klass.run("import-submissions", str(klass.quiz), str(bad))
     assert refused.exit_code == 1 and "nothing imported" in refused.stderr and "ghost" in refused.stderr
     assert "20260003" in refused.stderr and klass.count("submissions") == 0

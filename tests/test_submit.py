@@ -126,6 +126,7 @@ MALFORMED = [
     (["--student", "20260001", "--token", "{t}", "--file", "{latin1}"], "not UTF-8"),
     (["--student", "20260001", "--token", "{t}", "--file", "{huge}"], "larger than"),
     (["--student", "20260001", "--token", "{t}", "--file", "{emptyjson}"], "no answers given"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{longnumber}"], "more than 4,300 digits"),
 ]
 
 
@@ -137,7 +138,7 @@ def test_malformed_submissions_write_nothing(klass, tmp_path, args, message):
         "listjson": ("list.json", "[1, 2, 3]"), "objjson": ("obj.json", '{"1": {"x": 1}}'),
         "badcsv": ("bad.csv", "q,a\n1,5\n"), "raggedcsv": ("ragged.csv", "question,answer\n1,5,6\n"),
         "latin1": ("latin.json", b'{"1": "\xff"}'), "huge": ("huge.json", '{"1": "' + "5" * 1_100_000 + '"}'),
-        "emptyjson": ("empty.json", "{}"),
+        "emptyjson": ("empty.json", "{}"), "longnumber": ("long.json", '{"1": ' + "9" * 5000 + "}"),
     }
     paths = {}
     for name, spec in files.items():
