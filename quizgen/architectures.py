@@ -18,6 +18,7 @@ import random
 from typing import Any, Mapping
 
 from .errors import GenerationError
+from .spec import MAX_DIM
 
 # Textbook value lists, by the name an instructor uses in --range NAME=LO-HI.
 SIZE_LISTS: dict[str, tuple[int, ...]] = {
@@ -61,6 +62,8 @@ def allowed_values(name: str, lo: int, hi: int) -> tuple[int, ...]:
         raise GenerationError(f"unknown range {name!r}; ranges are {', '.join(sorted(SIZE_LISTS))}")
     if lo <= 0 or hi < lo:
         raise GenerationError(f"range {name}={lo}-{hi} is empty or not positive")
+    if hi > MAX_DIM:
+        raise GenerationError(f"range {name}={lo}-{hi} goes past {MAX_DIM:,}, the largest size a layer can have")
     values = tuple(v for v in SIZE_LISTS[name] if lo <= v <= hi)
     if values:
         return values

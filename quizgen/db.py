@@ -36,7 +36,21 @@ from .errors import BusyError, OutdatedDatabaseError, StoreError
 DEFAULT_DB = "quizgen.db"
 SCHEMA_HEAD = "0003"  # tests/test_migrations.py checks this equals the newest script
 # How long a writer waits for another's write lock before "database is busy".
-BUSY_TIMEOUT_MS = int(os.environ.get("QUIZGEN_BUSY_TIMEOUT_MS", "15000"))
+DEFAULT_BUSY_TIMEOUT_MS = 15000
+
+
+def busy_timeout_ms() -> int:
+    """QUIZGEN_BUSY_TIMEOUT_MS, read when a store is opened (a bad value is the user's
+    one-line error then, not a traceback while quizgen imports)."""
+    text = os.environ.get("QUIZGEN_BUSY_TIMEOUT_MS", str(DEFAULT_BUSY_TIMEOUT_MS))
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 3_600_000:
+        raise StoreError(f"QUIZGEN_BUSY_TIMEOUT_MS must be a number of milliseconds from 0 to 3,600,000, "
+                         f"not {text[:20]!r}")
+    return value
 # Test hook only: QUIZGEN_SQLITE_WRITE_BEGIN=DEFERRED reproduces the bug that BEGIN
 # IMMEDIATE prevents, so the negative-control test can show it; never set it otherwise.
 _WRITE_BEGIN = "BEGIN " + os.environ.get("QUIZGEN_SQLITE_WRITE_BEGIN", "IMMEDIATE").upper()
@@ -171,15 +185,15 @@ def _check_sqlite_file(path: Path) -> bool:
 _SHORT_BUSY_MS = 5
 
 
-def _begin_write(dbapi_conn: sqlite3.Connection) -> None:
-    """BEGIN IMMEDIATE, waiting up to BUSY_TIMEOUT_MS for the write lock.
+def _begin_write(dbapi_conn: sqlite3.Connection, busy_ms: int) -> None:
+    """BEGIN IMMEDIATE, waiting up to ``busy_ms`` for the write lock.
 
     SQLite's own busy handler backs off to 100 ms sleeps, so under many writers a
     waiting process polls rarely and can lose the lock again and again (seconds of
     tail latency with 8 concurrent submitters). Here SQLite waits only a few
     milliseconds and quizgen retries with short random sleeps until the timeout.
     """
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + busy_ms / 1000
     dbapi_conn.execute(f"PRAGMA busy_timeout = {_SHORT_BUSY_MS}")
     try:
         while True:
@@ -194,15 +208,16 @@ def _begin_write(dbapi_conn: sqlite3.Connection) -> None:
                 time.sleep(random.uniform(0.0005, 0.003))
     finally:
         # everything else (reads, and statements inside the transaction) waits the full timeout
-        dbapi_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
 
 
 def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, Engine]:
+    busy_ms = busy_timeout_ms()
     if path is None:
         engine = create_engine(url, pool_pre_ping=True)
         return engine, engine.execution_options(quizgen_write=True)
     if writable:
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
     else:
         uri = f"file:{path}?mode=ro"
         engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
@@ -213,7 +228,7 @@ def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, 
         # so quizgen (not pysqlite) decides when and how a transaction starts.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cur.execute("PRAGMA foreign_keys = ON")
         if writable:
             cur.execute("PRAGMA synchronous = FULL")
@@ -222,7 +237,7 @@ def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get("quizgen_write"):
-            _begin_write(conn.connection.dbapi_connection)
+            _begin_write(conn.connection.dbapi_connection, busy_ms)
         else:
             conn.exec_driver_sql("BEGIN")
 

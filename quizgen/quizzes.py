@@ -32,6 +32,7 @@ MAX_QUESTIONS = 200
 MAX_REGENERATE = 3
 FEEDBACK_POLICIES = ("none", "score", "full")
 COUNTING_POLICIES = ("last", "best")
+MAX_ATTEMPTS = 1_000_000  # beyond it, leave --attempts out: no limit
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -74,6 +75,8 @@ class QuizPlan:
             raise GenerationError(f"unknown counting policy {self.counting!r}; expected last or best")
         if self.attempt_limit is not None and self.attempt_limit < 1:
             raise GenerationError("--attempts must be at least 1")
+        if self.attempt_limit is not None and self.attempt_limit > MAX_ATTEMPTS:
+            raise GenerationError(f"--attempts must be at most {MAX_ATTEMPTS:,} (leave it out for no limit)")
 
 
 @dataclass
@@ -253,6 +256,8 @@ def parse_quiz_id(text: str | int) -> int:
         raise NotFoundError(f"{text!r} is not a quiz id (quiz ids are numbers; see 'quizgen list')") from None
     if value <= 0:
         raise NotFoundError(f"{text!r} is not a quiz id (quiz ids are positive numbers)")
+    if value >= 2**63:  # no database holds such an id, and the drivers refuse to send it
+        raise NotFoundError(f"there is no quiz {value} (see 'quizgen list')")
     return value
 
 

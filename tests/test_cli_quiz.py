@@ -132,6 +132,9 @@ BAD = [
     (["show", "99"], "no quiz 99"),
     (["show", "abc"], "not a quiz id"),
     (["key", "0"], "not a quiz id"),
+    (["show", "9" * 30], "no quiz 999"),  # beyond a 64-bit id: the driver would raise OverflowError
+    (["grade", "9" * 30], "no quiz 999"),
+    (["report", "9223372036854775808"], "no quiz 9223372036854775808"),
     (["show", "1", "--student", "nobody"], "has no variant"),
     (["generate", "--title", "T", "--count", "0", "--seed", "1", "--no-verify"], "--count must be between 1 and 200"),
     (["generate", "--title", "T", "--count", "100000", "--seed", "1", "--no-verify"], "--count must be between"),
@@ -141,6 +144,8 @@ BAD = [
     (["generate", "--title", "T", "--seed", "-5", "--no-verify"], "--seed must be"),
     (["generate", "--title", " ", "--seed", "1", "--no-verify"], "needs a title"),
     (["generate", "--title", "T", "--seed", "1", "--attempts", "0", "--no-verify"], "--attempts must be at least 1"),
+    (["generate", "--title", "T", "--seed", "1", "--attempts", "9" * 20, "--no-verify"], "--attempts must be at most"),
+    (["generate", "--title", "T", "--seed", "1", "--range", "hidden=1-" + "9" * 20, "--no-verify"], "goes past"),
     (["generate", "--title", "T", "--seed", "1", "--students", "{missing}", "--no-verify"], "no such file"),
     (["generate", "--title", "T", "--seed", "1", "--students", "{badroster}", "--no-verify"], "id and name"),
     (["generate", "--title", "T", "--seed", "1", "--students", "{duproster}", "--no-verify"], "appears twice"),
@@ -226,3 +231,11 @@ def test_default_database_is_quizgen_db_in_the_current_folder(tmp_path):
     out = subprocess.run([sys.executable, "-m", "quizgen", "init"], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "quizgen.db").exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "9" * 30])
+def test_a_bad_busy_timeout_is_one_clear_line(tmp_path, value):
+    result = run(tmp_path / "q.db", "list", env={"QUIZGEN_BUSY_TIMEOUT_MS": value})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: QUIZGEN_BUSY_TIMEOUT_MS must be") and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "q.db").exists()

@@ -160,7 +160,8 @@ def test_malformed_submissions_write_nothing(klass, tmp_path, args, message):
     assert klass.count("submissions") == before
 
 
-@pytest.mark.parametrize("quiz,message", [("99", "no quiz 99"), ("abc", "not a quiz id"), ("0", "not a quiz id")])
+@pytest.mark.parametrize("quiz,message", [("99", "no quiz 99"), ("abc", "not a quiz id"), ("0", "not a quiz id"),
+                                          ("9" * 30, "no quiz 999")])
 def test_unknown_quiz(klass, quiz, message):
     result = klass.run("submit", quiz, "--student", "20260001", "--token", klass.tokens["20260001"], "--answer", "1=1")
     assert result.exit_code == 1 and message in result.stderr and klass.count("submissions") == 0
