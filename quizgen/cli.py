@@ -60,7 +60,7 @@ def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, ver
     if (file is None) == (code_file is None):
         raise click.UsageError("give exactly one of FILE or --from-code FILE.py")
     stdin = sys.stdin.read() if "-" in (file, code_file) else None
-    inputs = read_code(code_file, stdin) if code_file else read_specs(file, stdin)  # type: ignore[arg-type]
+    inputs = read_code(code_file, stdin) if code_file is not None else read_specs(file, stdin)  # type: ignore[arg-type]
     checker = None
     if verify:
         from .keras_check import KerasChecker

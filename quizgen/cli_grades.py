@@ -89,14 +89,11 @@ def report(ctx: click.Context, quiz: str, png_path: str | None, lang: str | None
     from .reports import format_report, item_analysis, report_png
 
     analysis = item_analysis(open_store(ctx), quiz)
+    written = None
+    if png_path is not None:  # first: a path that cannot be written fails before any output
+        from .files import write_file
+
+        written = write_file(png_path, report_png(analysis))
     click.echo(format_report(analysis, lang))
-    if png_path:
-        from pathlib import Path
-
-        from .errors import InputFileError
-
-        target = Path(png_path)
-        if not target.parent.is_dir():
-            raise InputFileError(f"cannot write {target}: folder {target.parent} does not exist")
-        target.write_bytes(report_png(analysis))
-        click.echo(f"Wrote {target}", err=True)
+    if written:
+        click.echo(f"Wrote {written}", err=True)

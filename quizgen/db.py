@@ -64,6 +64,10 @@ def resolve_url(db: str | None) -> str:
     if db.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + db.split("://", 1)[1]
     if "://" in db:
+        scheme = db.split("://", 1)[0]
+        if scheme.split("+")[0] not in ("sqlite", "postgresql"):
+            raise StoreError(f"{scheme}:// databases are not supported: give an SQLite file's path "
+                             "or a postgresql:// URL")
         return db
     return f"sqlite:///{os.path.abspath(db)}"
 
@@ -164,6 +168,13 @@ def _sqlite_path(url: str) -> Path | None:
 
 def _check_sqlite_file(path: Path) -> bool:
     """Validate the file before SQLite touches it; True when it is writable."""
+    try:
+        return _checked_sqlite_file(path)
+    except OSError as exc:  # a name too long, a path through a file, ...
+        raise StoreError(f"cannot use {str(path)[:80]}: {exc.strerror}") from None
+
+
+def _checked_sqlite_file(path: Path) -> bool:
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a database file")
     if not path.parent.is_dir():
@@ -253,6 +264,9 @@ def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
         engine, write_engine = _make_engines(url, path, writable)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open {url}: {exc}") from None
+    except ImportError as exc:  # the URL's driver: psycopg comes with quizgen[postgres]
+        raise StoreError(f"cannot open {url}: its driver {exc.name or ''} is not installed "
+                         "(pip install 'quizgen[postgres]' for PostgreSQL)") from None
     store = Store(url, engine, write_engine, path)
     try:
         with translate_errors(store):
@@ -373,9 +387,11 @@ def _migrate_fresh(store: Store) -> None:
 
 def init_store(db: str | None) -> tuple[Store, bool]:
     """Create a database at head; returns (store, created)."""
-    url = resolve_url(db)
-    path = _sqlite_path(url)
-    existed = path is not None and path.exists() and path.stat().st_size > 0
+    path = _sqlite_path(resolve_url(db))
+    try:
+        existed = path is not None and path.exists() and path.stat().st_size > 0
+    except OSError:
+        existed = False  # open_store says what is wrong with the path
     store = open_store(db)
     return store, not existed
 

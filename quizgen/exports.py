@@ -207,27 +207,18 @@ FORMATS = {"markdown": markdown_worksheet, "json": json_export, "moodle-xml": mo
 
 
 def write_export(output: str, text: str, key_text: str | None = None) -> list[str]:
-    """Write the export (and a Markdown key beside it) atomically; returns the paths written."""
-    import os
+    """Write the export (and a Markdown key beside it), each file whole or not at all;
+    returns the paths written."""
     from pathlib import Path
 
     from .errors import InputFileError
+    from .files import write_file
 
+    if not Path(output).name:
+        raise InputFileError(f"cannot write {output or '(empty path)'}: it is a folder, not a file name")
     paths = [(Path(output), text)]
     if key_text is not None:
         base = Path(output)
         stem = base.name[:-3] if base.name.endswith(".md") else base.name
         paths.append((base.with_name(f"{stem}.key.md"), key_text))
-    written = []
-    for path, body in paths:
-        if not path.parent.is_dir():
-            raise InputFileError(f"cannot write {path}: folder {path.parent} does not exist")
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            tmp.write_text(body, encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise InputFileError(f"cannot write {path}: {exc.strerror}") from None
-        written.append(str(path))
-    return written
+    return [write_file(path, body) for path, body in paths]

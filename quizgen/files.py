@@ -12,9 +12,9 @@ from .errors import InputFileError
 def read_text_file(path: str, kind: str = "file", max_bytes: int | None = None) -> str:
     """UTF-8 text (a leading BOM dropped), or an InputFileError saying why not."""
     p = Path(path)
-    if p.is_dir():
-        raise InputFileError(f"{path} is a directory, not a {kind}")
     try:
+        if p.is_dir():
+            raise InputFileError(f"{path or '(empty path)'} is a directory, not a {kind}")
         if max_bytes is not None and p.stat().st_size > max_bytes:
             raise InputFileError(f"{path} is larger than {max_bytes // 1000:,} kB; that is not a {kind}")
         return p.read_text(encoding="utf-8-sig")
@@ -22,8 +22,42 @@ def read_text_file(path: str, kind: str = "file", max_bytes: int | None = None) 
         raise InputFileError(f"{path}: no such file") from None
     except UnicodeDecodeError:
         raise InputFileError(f"{path}: not UTF-8 text (save the {kind} as UTF-8)") from None
+    except OSError as exc:  # too long a name, no permission, ...
+        raise InputFileError(f"{_short(path)}: {exc.strerror}") from None
+    except ValueError:  # pathlib refuses a NUL byte
+        raise InputFileError(f"{_short(path)!r} is not a usable file name") from None
+
+
+def write_file(path: str | Path, data: str | bytes) -> str:
+    """Write a file the user named, whole or not at all (a temporary file, then a rename);
+    returns the path. Every way that fails is an InputFileError naming the path."""
+    import os
+
+    target = Path(path)
+    try:
+        if not str(path) or target.is_dir():
+            raise InputFileError(f"cannot write {_short(str(path)) or '(empty path)'}: it is a folder, not a file name")
+        if not target.parent.is_dir():
+            raise InputFileError(f"cannot write {_short(str(target))}: folder {target.parent} does not exist")
+        tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            if isinstance(data, bytes):
+                tmp.write_bytes(data)
+            else:
+                tmp.write_text(data, encoding="utf-8")
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     except OSError as exc:
-        raise InputFileError(f"{path}: {exc.strerror}") from None
+        raise InputFileError(f"cannot write {_short(str(path))}: {exc.strerror}") from None
+    except ValueError:  # a NUL byte
+        raise InputFileError(f"cannot write {_short(str(path))!r}: not a usable file name") from None
+    return str(target)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class MalformedJSON(ValueError):

@@ -150,6 +150,13 @@ BAD = [
     (["generate", "--title", "T", "--seed", "1", "--students", "{badroster}", "--no-verify"], "id and name"),
     (["generate", "--title", "T", "--seed", "1", "--students", "{duproster}", "--no-verify"], "appears twice"),
     (["export", "1", "--format", "markdown", "-o", "{nodir}"], "does not exist"),
+    (["export", "1", "--format", "markdown", "-o", "{longname}"], "File name too long"),
+    (["export", "1", "--format", "json", "-o", ""], "not a file name"),
+    (["gradebook", "1", "-o", "{longname}"], "File name too long"),
+    (["report", "1", "--png", "{longname}"], "File name too long"),
+    (["generate", "--title", "T", "--seed", "1", "--students", "{longname}", "--no-verify"], "File name too long"),
+    (["import-submissions", "1", "{longname}"], "File name too long"),
+    (["roster", "import", "{longname}"], "File name too long"),
 ]
 
 
@@ -160,7 +167,7 @@ def test_bad_input_one_line_and_database_unchanged(tmp_path, args, message):
     (tmp_path / "bad.csv").write_text("id,email\n1,a@b.c\n", encoding="utf-8")
     (tmp_path / "dup.csv").write_text("id,name\n1,A\n1,B\n", encoding="utf-8")
     args = [a.format(missing=tmp_path / "none.csv", badroster=tmp_path / "bad.csv", duproster=tmp_path / "dup.csv",
-                     nodir=tmp_path / "no" / "x.md") for a in args]
+                     nodir=tmp_path / "no" / "x.md", longname=tmp_path / ("x" * 300), tmp=tmp_path) for a in args]
     con = sqlite3.connect(db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()

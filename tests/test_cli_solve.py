@@ -90,13 +90,16 @@ def test_verify_reports_agreement(tmp_path, checker):
     (["solve", "{path}"], '{"layers": [{"type": "Dense", "units": 1}]}', 'needs an "input"'),
     (["solve", "{dir}"], None, "is a directory"),
     (["solve", "{missing}"], None, "no such file"),
+    (["solve", "{long}"], None, "File name too long"),
+    (["solve", "--from-code", ""], None, "is a directory"),
     (["solve", "--from-code", "{path}"], "model = Sequential(", "not valid Python"),
     # Python's own JSON limits: an integer of more than 4,300 digits is a ValueError of its own
     (["solve", "{path}"], '{"input": {"shape": [' + "9" * 5000 + ']}, "layers": []}', "more than 4,300 digits"),
 ])
 def test_bad_input_gives_one_clear_line(tmp_path, args, content, message):
     path = _write(tmp_path, "in.json", content) if content is not None else ""
-    args = [a.format(path=path, dir=str(tmp_path), missing=str(tmp_path / "nope.json")) for a in args]
+    args = [a.format(path=path, dir=str(tmp_path), missing=str(tmp_path / "nope.json"), long=str(tmp_path / ("x" * 300)))
+            for a in args]
     result = _runner().invoke(cli, args)
     assert result.exit_code != 0
     assert result.stdout == ""

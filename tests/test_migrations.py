@@ -104,6 +104,10 @@ def test_paths_that_cannot_be_databases(tmp_path):
     with pytest.raises(StoreError, match="does not exist"):
         open_store(str(tmp_path / "missing" / "q.db"))
     assert not (tmp_path / "missing").exists()
+    with pytest.raises(StoreError, match="File name too long"):
+        open_store(str(tmp_path / ("q" * 300)))
+    with pytest.raises(StoreError, match="mysql:// databases are not supported"):
+        open_store("mysql://someone@localhost/quizzes")
 
 
 def test_zero_byte_file_becomes_a_database(tmp_path):
