@@ -99,3 +99,32 @@ def test_concurrent_submissions(db_url, tmp_path):
         attempts = conn.execute(text("SELECT student_id, attempt FROM submissions ORDER BY 1, 2")).all()
     store.dispose()
     assert len(set(attempts)) == 12 and {a for _, a in attempts} == {1, 2, 3}
+
+
+def test_upgrade_to_the_grading_keys_backfills_them(db_url, tmp_path):
+    """Migration 0003 on a class with questions: the keys it writes equal freshly made ones."""
+    from quizgen.db import downgrade_store, upgrade_store
+    from quizgen.misconceptions import grading_key
+
+    klass = make_class(tmp_path, db=db_url)
+    store = open_store(db_url)
+    with store.engine.connect() as conn:
+        stored = {r.id: (r.expected, r.slips) for r in conn.execute(text("SELECT id, expected, slips FROM questions"))}
+    downgrade_store(store, "0002")
+    store.dispose()
+    refused = klass.run("show", str(klass.quiz))
+    assert refused.exit_code == 1 and "quizgen db upgrade" in refused.stderr
+    result = upgrade_store(db_url)
+    assert (result.from_revision, result.to_revision) == ("0002", SCHEMA_HEAD)
+    store = open_store(db_url)
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, kind, spec, answer, expected, slips FROM questions")).all()
+    store.dispose()
+    assert len(rows) == len(stored) > 0
+    for r in rows:
+        spec, answer, slips = (json.loads(v) if isinstance(v, str) else v for v in (r.spec, r.answer, r.slips))
+        assert (r.expected, slips) == grading_key(r.kind, spec, answer) == (stored[r.id][0], _decoded(stored[r.id][1]))
+
+
+def _decoded(value):
+    return json.loads(value) if isinstance(value, str) else value
