@@ -21,7 +21,11 @@ def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, as_
     if apply_changes and not regrade:
         raise click.UsageError("--apply goes with --regrade")
     if regrade:
-        report = do_regrade(store, quiz, apply=apply_changes)
+        bar = Bar("Making keys afresh")
+        try:
+            report = do_regrade(store, quiz, apply=apply_changes, progress=bar)
+        finally:
+            bar.close()
         if as_json:
             emit_json({"applied": report.applied, "changed_grades": report.changed_grades,
                        "refreshed_keys": report.refreshed_keys,

@@ -202,7 +202,8 @@ class RegradeReport:
     refreshed_keys: int = 0  # questions whose stored grading key differed from their answer
 
 
-def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHUNK) -> RegradeReport:
+def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHUNK,
+            progress: Progress | None = None) -> RegradeReport:
     """Grade every graded submission again, with grading keys made afresh from each
     question's answer and spec (what an instructor corrects); a dry run unless
     ``apply``, which also stores the refreshed keys so later grading uses them."""
@@ -214,7 +215,7 @@ def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHU
                    Grade.correct, Grade.misconception, Grade.details)
             .join(Grade, and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
             .where(Submission.quiz_id == info.id).order_by(Submission.id)).all()
-        keys, stale = _fresh_keys(session, info.id)
+        keys, stale = _fresh_keys(session, info.id, progress)
         names = {r.id: (r.external_id, r.name) for r in session.execute(select(Student.id, Student.external_id,
                                                                                 Student.name))}
     changed = []
@@ -249,19 +250,24 @@ def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHU
     return RegradeReport(len(changed), changes, apply, len(stale))
 
 
-def _fresh_keys(session: Any, quiz_id: int) -> tuple[dict[int, tuple[int, str, Any]], list[int]]:
+def _fresh_keys(session: Any, quiz_id: int,
+                progress: Progress | None = None) -> tuple[dict[int, tuple[int, str, Any]], list[int]]:
     """question id → (points, expected, slips) made from its answer and spec, and the
-    ids whose stored key differs."""
+    ids whose stored key differs. Every spec is solved again (about 0.1 ms each), so a
+    big class reports progress."""
     from .misconceptions import grading_key  # the solver: only regrading needs it
 
+    rows = session.execute(select(Question.id, Question.kind, Question.spec, Question.answer, Question.points,
+                                  Question.expected, Question.slips)
+                           .join(Variant, Question.variant_id == Variant.id).where(Variant.quiz_id == quiz_id)).all()
     keys, stale = {}, []
-    for r in session.execute(select(Question.id, Question.kind, Question.spec, Question.answer, Question.points,
-                                    Question.expected, Question.slips)
-                             .join(Variant, Question.variant_id == Variant.id).where(Variant.quiz_id == quiz_id)):
+    for n, r in enumerate(rows, start=1):
         expected, slips = grading_key(r.kind, r.spec, r.answer)
         keys[r.id] = (r.points, expected, slips)
         if (expected, slips) != (r.expected, r.slips):
             stale.append(r.id)
+        if progress and (n % 1000 == 0 or n == len(rows)):
+            progress(n, len(rows))
     return keys, stale
 
 
