@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import json
-import sqlite3
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,8 +130,8 @@ def _insert_grades(conn: Any, grades: list[tuple[Any, ...]], stamp: Any) -> None
             dict(zip(_GRADE_COLUMNS, (sid, score, top, ok, slip, json.loads(details), GRADER_VERSION, True, stamp)))
             for sid, score, top, ok, slip, details in grades])
         return
-    to_date = Grade.__table__.c.graded_at.type.bind_processor(conn.dialect)
-    stamp = to_date(stamp) if to_date else sqlite3.adapt(stamp)  # what the driver would do per row
+    # the column's SQLite type formats the stamp (once per chunk) as it does through the ORM
+    stamp = Grade.__table__.c.graded_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)(stamp)
     values = [(sid, score, top, int(ok), slip, details, GRADER_VERSION, 1, stamp)
               for sid, score, top, ok, slip, details in grades]
     columns = ", ".join(_GRADE_COLUMNS)

@@ -294,3 +294,18 @@ def test_stored_keys_grade_exactly_as_a_fresh_solve_does():
             checked += 1
             slipped += want[2] is not None
     assert checked > 3000 and slipped > 300, (checked, slipped)
+
+
+def test_grade_rows_are_stored_as_the_orm_stores_them(tmp_path):
+    """Grades go to the driver directly; their time stamps must still look like every other."""
+    import re
+
+    klass = make_class(tmp_path)
+    _submit(klass, "20260001", right_answers(klass.key("20260001")))
+    klass.run("grade", str(klass.quiz))
+    con = sqlite3.connect(klass.db)
+    graded = con.execute("SELECT graded_at FROM grades LIMIT 1").fetchone()[0]
+    submitted = con.execute("SELECT submitted_at FROM submissions LIMIT 1").fetchone()[0]
+    con.close()
+    stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
+    assert stamp.fullmatch(submitted) and stamp.fullmatch(graded), (submitted, graded)
