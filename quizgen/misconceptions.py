@@ -149,7 +149,7 @@ def grading_key(kind: str, spec: dict[str, Any], answer: dict[str, Any],
     Slips are keyed by part ("" for a single answer), then by the value_text of a
     wrong value. They are computed once, when the key is made (from the generator's
     solution, or by solving ``spec``), because the grader meets every student's own
-    variant only once, and solving it again per wrong answer was most of grading."""
+    variant only once, and solving it again per wrong answer was half of grading."""
     if solution is None and kind != "inverse":
         solution = solve_raw(spec)
     tables = slip_tables(kind, answer, solution)
