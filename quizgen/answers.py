@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import Any, Sequence
 
-from .errors import QuizgenError
+from .errors import QuizgenError, clip
 
 MAX_ANSWER = 32
 MAX_SHAPE = 80
@@ -104,5 +104,4 @@ def format_shape(value: Sequence[int | None]) -> str:
 
 
 def _shorten(text: str) -> str:
-    text = "".join(c if c.isprintable() else "?" for c in text.strip())
-    return text if len(text) <= 40 else text[:37] + "..."
+    return clip("".join(c if c.isprintable() else "?" for c in text.strip()), 40)

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from .errors import BusyError, OutdatedDatabaseError, StoreError
+from .errors import BusyError, OutdatedDatabaseError, StoreError, clip
 
 DEFAULT_DB = "quizgen.db"
 SCHEMA_HEAD = "0003"  # tests/test_migrations.py checks this equals the newest script
@@ -49,7 +49,7 @@ def busy_timeout_ms() -> int:
         value = -1
     if not 0 <= value <= 3_600_000:
         raise StoreError(f"QUIZGEN_BUSY_TIMEOUT_MS must be a number of milliseconds from 0 to 3,600,000, "
-                         f"not {text[:20]!r}")
+                         f"not {clip(text, 20)!r}")
     return value
 # Test hook only: QUIZGEN_SQLITE_WRITE_BEGIN=DEFERRED reproduces the bug that BEGIN
 # IMMEDIATE prevents, so the negative-control test can show it; never set it otherwise.
@@ -171,7 +171,7 @@ def _check_sqlite_file(path: Path) -> bool:
     try:
         return _checked_sqlite_file(path)
     except OSError as exc:  # a name too long, a path through a file, ...
-        raise StoreError(f"cannot use {str(path)[:80]}: {exc.strerror}") from None
+        raise StoreError(f"cannot use {clip(str(path), 80)}: {exc.strerror}") from None
 
 
 def _checked_sqlite_file(path: Path) -> bool:

@@ -7,6 +7,11 @@ exit; anything else escaping the library is a bug, not a user error.
 from __future__ import annotations
 
 
+def clip(text: str, width: int) -> str:
+    """What a user typed, cut to ``width`` characters for a one-line message."""
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 class QuizgenError(Exception):
     """Base class for every error a user can cause and fix."""
 

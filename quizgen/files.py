@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from .errors import InputFileError
+from .errors import InputFileError, clip
 
 
 def read_text_file(path: str, kind: str = "file", max_bytes: int | None = None) -> str:
@@ -23,22 +24,20 @@ def read_text_file(path: str, kind: str = "file", max_bytes: int | None = None) 
     except UnicodeDecodeError:
         raise InputFileError(f"{path}: not UTF-8 text (save the {kind} as UTF-8)") from None
     except OSError as exc:  # too long a name, no permission, ...
-        raise InputFileError(f"{_short(path)}: {exc.strerror}") from None
+        raise InputFileError(f"{clip(path, 80)}: {exc.strerror}") from None
     except ValueError:  # pathlib refuses a NUL byte
-        raise InputFileError(f"{_short(path)!r} is not a usable file name") from None
+        raise InputFileError(f"{clip(path, 80)!r} is not a usable file name") from None
 
 
 def write_file(path: str | Path, data: str | bytes) -> str:
     """Write a file the user named, whole or not at all (a temporary file, then a rename);
     returns the path. Every way that fails is an InputFileError naming the path."""
-    import os
-
     target = Path(path)
     try:
         if not str(path) or target.is_dir():
-            raise InputFileError(f"cannot write {_short(str(path)) or '(empty path)'}: it is a folder, not a file name")
+            raise InputFileError(f"cannot write {clip(str(path), 80) or '(empty path)'}: it is a folder, not a file name")
         if not target.parent.is_dir():
-            raise InputFileError(f"cannot write {_short(str(target))}: folder {target.parent} does not exist")
+            raise InputFileError(f"cannot write {clip(str(target), 80)}: folder {target.parent} does not exist")
         tmp = target.with_name(f".{target.name}.tmp")
         try:
             if isinstance(data, bytes):
@@ -50,14 +49,10 @@ def write_file(path: str | Path, data: str | bytes) -> str:
             tmp.unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise InputFileError(f"cannot write {_short(str(path))}: {exc.strerror}") from None
+        raise InputFileError(f"cannot write {clip(str(path), 80)}: {exc.strerror}") from None
     except ValueError:  # a NUL byte
-        raise InputFileError(f"cannot write {_short(str(path))!r}: not a usable file name") from None
+        raise InputFileError(f"cannot write {clip(str(path), 80)!r}: not a usable file name") from None
     return str(target)
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class MalformedJSON(ValueError):

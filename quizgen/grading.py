@@ -237,9 +237,9 @@ def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHU
         stamp = now()
         with store.write() as session:
             lock_for_writing(session.connection(), GRADING_LOCK, info.id)
-            for qid in stale:
-                session.execute(update(Question).where(Question.id == qid).values(
-                    expected=keys[qid][1], slips=keys[qid][2]))
+            if stale:  # one UPDATE by primary key for them all
+                session.execute(update(Question), [{"id": qid, "expected": keys[qid][1], "slips": keys[qid][2]}
+                                                   for qid in stale])
         for start in range(0, len(changed), chunk):
             part = changed[start:start + chunk]
             with store.write() as session:

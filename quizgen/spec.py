@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from . import files
-from .errors import SpecError
+from .errors import SpecError, clip
 
 Shape = tuple[int | None, ...]
 
@@ -458,7 +458,7 @@ def _short(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else repr(value)
     except (ValueError, RecursionError):
         text = f"a {type(value).__name__}"
-    return text if len(text) <= 60 else text[:57] + "..."
+    return clip(text, 60)
 
 
 def spec_from_generator(obj: dict[str, Any]) -> Spec:

@@ -250,7 +250,7 @@ def _lookup(table, value):
         return None
 
 
-def _variants(rng, q, value, slips):
+def _variants(rng, value, slips):
     """Right values, slip values and other wrong ones, for one answer or part."""
     out = [value, *slips]
     if isinstance(value, list):
@@ -275,7 +275,7 @@ def test_stored_keys_grade_exactly_as_a_fresh_solve_does():
         assert (expected, slips) == grading_key(q.kind, q.spec, q.answer)  # generator's solution = a fresh solve
         tables = diagnose_table(q.kind, q.template, q.spec, q.answer)
         if q.answer["type"] == "parts":
-            choices = {p["key"]: _variants(rng, q, p["value"], list(tables.get(p["key"], {}))) for p in q.answer["parts"]}
+            choices = {p["key"]: _variants(rng, p["value"], list(tables.get(p["key"], {}))) for p in q.answer["parts"]}
             answers = []
             for _ in range(12):
                 keys = [k for k in choices if rng.random() < 0.85]
@@ -284,7 +284,7 @@ def test_stored_keys_grade_exactly_as_a_fresh_solve_does():
             answers += [{p["key"]: p["value"] for p in q.answer["parts"]}, 5, None]
         else:
             answers = [list(v) if isinstance(v, tuple) else v
-                       for v in _variants(rng, q, q.answer["value"], list(tables.get(None, {})))] + [None, {"a": 1}]
+                       for v in _variants(rng, q.answer["value"], list(tables.get(None, {})))] + [None, {"a": 1}]
         for parsed in answers:
             want = _reference_grade(q, parsed)
             for text in (json.dumps(parsed), json.dumps(parsed, separators=(",", ":"))):
