@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from quizgen.generator import KINDS, generate_variant  # noqa: E402
+from quizgen.questions.generator import KINDS, generate_variant  # noqa: E402
 
 
 def bench_generation(students: int) -> None:
@@ -36,9 +36,9 @@ def bench_generation(students: int) -> None:
 
 
 def bench_store(students: int) -> None:
-    from quizgen.db import open_store
-    from quizgen.quizzes import QuizPlan, create_quiz
-    from quizgen.roster import RosterEntry
+    from quizgen.store.db import open_store
+    from quizgen.classroom.quizzes import QuizPlan, create_quiz
+    from quizgen.classroom.roster import RosterEntry
 
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(str(Path(tmp) / "q.db"))

@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from quizgen.db import now, open_store  # noqa: E402
-from quizgen.generator import KINDS  # noqa: E402
-from quizgen.grading import grade_quiz  # noqa: E402
-from quizgen.models import Question, Submission, Variant  # noqa: E402
-from quizgen.quizzes import QuizPlan, create_quiz  # noqa: E402
-from quizgen.roster import RosterEntry  # noqa: E402
+from quizgen.store.db import now, open_store  # noqa: E402
+from quizgen.questions.generator import KINDS  # noqa: E402
+from quizgen.grading.batch import grade_quiz  # noqa: E402
+from quizgen.store.tables import Question, Submission, Variant  # noqa: E402
+from quizgen.classroom.quizzes import QuizPlan, create_quiz  # noqa: E402
+from quizgen.classroom.roster import RosterEntry  # noqa: E402
 
 
 def _wrong(value, rng):  # type: ignore[no-untyped-def]
@@ -120,7 +120,7 @@ def _timed(phases: dict[str, float], name: str, f):  # type: ignore[no-untyped-d
 
 def grade_copy(pristine: Path, work: Path, quiz_id: int) -> tuple[float, dict[str, float]]:
     """Grade a fresh copy of the class; wall time and where it went (read, grade, write)."""
-    import quizgen.grading as grading
+    import quizgen.grading.batch as grading
 
     for leftover in (work, work.with_name(work.name + "-wal"), work.with_name(work.name + "-shm")):
         leftover.unlink(missing_ok=True)
@@ -181,7 +181,7 @@ def median_wall(cmd: list[str], runs: int = 7) -> float:
 def bench_submit() -> None:
     from click.testing import CliRunner
 
-    from quizgen.cli import cli
+    from quizgen.cli.main import cli
 
     exe = Path(sys.executable)
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from quizgen.architectures import random_spec  # noqa: E402
+from quizgen.questions.architectures import random_spec  # noqa: E402
 from quizgen.errors import SpecError  # noqa: E402
-from quizgen.solver import solve_raw  # noqa: E402
+from quizgen.nn.solver import solve_raw  # noqa: E402
 
 
 def distinct_specs(n: int, seed: int, layers: int | None = None, exotic: bool = False) -> list[dict]:
@@ -65,7 +65,7 @@ def bench_analytic(n: int) -> float:
 
 
 def bench_keras(n_confirm: int, n_memory: int, per_spec_analytic: float) -> None:
-    from quizgen.keras_check import KerasChecker, versions
+    from quizgen.nn.keras_check import KerasChecker, versions
 
     t = time.perf_counter()
     naive = KerasChecker(naive=True)

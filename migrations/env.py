@@ -13,7 +13,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from quizgen.models import Base
+from quizgen.store.tables import Base
 
 config = context.config
 if config.config_file_name is not None:

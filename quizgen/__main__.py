@@ -1,5 +1,5 @@
 """``python -m quizgen``: the same as the ``quizgen`` command."""
 
-from quizgen.cli import main
+from quizgen.cli.main import main
 
 main()

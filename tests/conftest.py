@@ -14,7 +14,7 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 @pytest.fixture(scope="session")
 def checker():
     pytest.importorskip("tensorflow", reason="TensorFlow is not installed (pip install quizgen[keras])")
-    from quizgen.keras_check import KerasChecker
+    from quizgen.nn.keras_check import KerasChecker
 
     return KerasChecker()
 
@@ -22,7 +22,7 @@ def checker():
 @pytest.fixture(scope="session")
 def naive_checker():
     pytest.importorskip("tensorflow", reason="TensorFlow is not installed (pip install quizgen[keras])")
-    from quizgen.keras_check import KerasChecker
+    from quizgen.nn.keras_check import KerasChecker
 
     return KerasChecker(naive=True)
 

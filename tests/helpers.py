@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from quizgen.cli import cli
+from quizgen.cli.main import cli
 
 ROSTER = ("id,name,email\n20260001,김민준,a@example.ac.kr\n20260002,이서연,b@example.ac.kr\n"
           "20260003,박지후,c@example.ac.kr\n20260004,\"=HYPERLINK(\"\"x\"\")\",d@example.ac.kr\n")
@@ -37,7 +37,7 @@ class Klass:
                 con.close()
         from sqlalchemy import create_engine, text
 
-        from quizgen.db import resolve_url
+        from quizgen.store.db import resolve_url
 
         engine = create_engine(resolve_url(self.db))
         try:
@@ -63,7 +63,7 @@ def make_class(tmp_path: Path, *generate_args: str, db: str | None = None) -> Kl
 
 def right_answers(key: list[dict]) -> dict[str, str]:
     """The correct answer to every question, written as a student would."""
-    from quizgen.answers import format_shape
+    from quizgen.nn.shapes import format_shape
 
     def text(part: dict) -> str:
         return format_shape(part["value"]) if part["type"] == "shape" else f"{part['value']:,}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from quizgen.answers import AnswerError, format_count, format_shape, parse_count, parse_shape
+from quizgen.grading.answers import AnswerError, format_count, parse_count, parse_shape
+from quizgen.nn.shapes import format_shape
 
 COUNTS = [
     ("529441", 529441), ("529,441", 529441), ("529 441", 529441), ("529_441", 529441),

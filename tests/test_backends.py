@@ -12,8 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from quizgen.db import SCHEMA_HEAD, open_store
-from quizgen.models import Base
+from quizgen.store.db import SCHEMA_HEAD, open_store
+from quizgen.store.tables import Base
 
 from .helpers import make_class, right_answers
 
@@ -103,8 +103,8 @@ def test_concurrent_submissions(db_url, tmp_path):
 
 def test_upgrade_to_the_grading_keys_backfills_them(db_url, tmp_path):
     """Migration 0003 on a class with questions: the keys it writes equal freshly made ones."""
-    from quizgen.db import downgrade_store, upgrade_store
-    from quizgen.misconceptions import grading_key
+    from quizgen.store.db import downgrade_store, upgrade_store
+    from quizgen.grading.misconceptions import grading_key
 
     klass = make_class(tmp_path, db=db_url)
     store = open_store(db_url)

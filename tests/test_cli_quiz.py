@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from quizgen.cli import cli
+from quizgen.cli.main import cli
 
 ROSTER = "id,name,email\n20260001,김민준,a@example.ac.kr\n20260002,이서연,b@example.ac.kr\n20260003,박지후,\n"
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from quizgen.cli import cli
+from quizgen.cli.main import cli
 
 QUIZ = {"input": {"shape": [30]}, "layers": [
     {"type": "Embedding", "input_dim": 5000, "output_dim": 100},
@@ -137,7 +137,7 @@ def test_every_command_has_help():
 
 def test_real_subprocess_exit_codes(tmp_path):
     path = _write(tmp_path, "quiz.json", json.dumps(QUIZ))
-    ok = subprocess.run([sys.executable, "-m", "quizgen.cli", "solve", path, "--json"], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-m", "quizgen.cli.main", "solve", path, "--json"], capture_output=True, text=True)
     assert ok.returncode == 0 and json.loads(ok.stdout)["total_params"] == 529_441
-    bad = subprocess.run([sys.executable, "-m", "quizgen.cli", "solve", str(tmp_path / "none.json")], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "quizgen.cli.main", "solve", str(tmp_path / "none.json")], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr

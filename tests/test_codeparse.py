@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from quizgen.codeparse import models_from_code
+from quizgen.nn.codeparse import models_from_code
 from quizgen.errors import CodeParseError
-from quizgen.solver import solve_raw
+from quizgen.nn.solver import solve_raw
 
 
 def test_list_form_input_and_wrappers():

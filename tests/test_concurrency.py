@@ -16,7 +16,7 @@ import pytest
 def test_sixteen_processes_submit_at_once(tmp_path):
     from click.testing import CliRunner
 
-    from quizgen.cli import cli
+    from quizgen.cli.main import cli
 
     db = tmp_path / "c.db"
     roster = tmp_path / "roster.csv"

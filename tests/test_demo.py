@@ -7,7 +7,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from quizgen.cli import cli
+from quizgen.cli.main import cli
 
 
 @pytest.mark.slow

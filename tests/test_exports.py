@@ -8,11 +8,14 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from quizgen.db import open_store
-from quizgen.exports import gift, gift_escape, json_export, markdown_key, markdown_worksheet, moodle_xml
-from quizgen.generator import KINDS
-from quizgen.quizzes import QuizPlan, create_quiz, quiz_key
-from quizgen.roster import RosterEntry
+from quizgen.store.db import open_store
+from quizgen.exports.gift import gift, gift_escape
+from quizgen.exports.json_export import json_export
+from quizgen.exports.markdown import markdown_key, markdown_worksheet
+from quizgen.exports.moodle import moodle_xml
+from quizgen.questions.generator import KINDS
+from quizgen.classroom.quizzes import QuizPlan, create_quiz, quiz_key
+from quizgen.classroom.roster import RosterEntry
 
 STUDENTS = [RosterEntry("s1", "김민준"), RosterEntry("s2", "Ada {Lovelace}: #1 ~ =")]
 

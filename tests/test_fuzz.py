@@ -15,12 +15,13 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from quizgen.answers import AnswerError, format_count, format_shape, parse_count, parse_shape
+from quizgen.grading.answers import AnswerError, format_count, parse_count, parse_shape
+from quizgen.nn.shapes import format_shape
 from quizgen.errors import QuizgenError
-from quizgen.roster import parse_roster
-from quizgen.solver import solve_raw
-from quizgen.specfile import read_specs
-from quizgen.submissions import _answers_from_csv, _answers_from_json
+from quizgen.classroom.roster import parse_roster
+from quizgen.nn.solver import solve_raw
+from quizgen.nn.specfile import read_specs
+from quizgen.classroom.submissions import _answers_from_csv, _answers_from_json
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CLASSICS = ["NaN", "nan", "inf", "-inf", "Infinity", "9" * 5000, "(" * 100_000, "[" * 100_000 + "]" * 100_000,
@@ -119,7 +120,7 @@ def test_huge_sizes_are_refused_or_solved_quickly(kind, sizes):
         solution = _timed(solve_raw, spec)
     except QuizgenError:
         return
-    from quizgen.summary import format_summary, format_working
+    from quizgen.nn.summary import format_summary, format_working
 
     format_summary(solution)
     format_working(solution, "en")

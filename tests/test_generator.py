@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from quizgen.architectures import SIZE_LISTS, parse_range
-from quizgen.codeparse import models_from_code
+from quizgen.questions.architectures import SIZE_LISTS, parse_range
+from quizgen.nn.codeparse import models_from_code
 from quizgen.errors import GenerationError
-from quizgen.generator import KINDS, generate_question, generate_variant, polynomial, positive_roots
-from quizgen.solver import solve_raw
+from quizgen.questions.generator import KINDS, generate_question, generate_variant, polynomial, positive_roots
+from quizgen.nn.solver import solve_raw
 
 
 def _answer_from_solution(q):
@@ -180,7 +180,7 @@ def test_generated_keys_are_confirmed_by_keras(checker):
 
 
 def test_generator_fast_path_solves_exactly_like_the_validating_parser():
-    from quizgen.solver import solve_generated
+    from quizgen.nn.solver import solve_generated
 
     rng = random.Random(21)
     for i in range(600):

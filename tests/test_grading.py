@@ -8,10 +8,10 @@ import sqlite3
 
 import pytest
 
-from quizgen.db import open_store
-from quizgen.generator import KINDS, generate_question
-from quizgen.grading import GRADER_VERSION, grade_quiz
-from quizgen.misconceptions import canonical, diagnose_table
+from quizgen.store.db import open_store
+from quizgen.questions.generator import KINDS, generate_question
+from quizgen.grading.batch import GRADER_VERSION, grade_quiz
+from quizgen.grading.misconceptions import canonical, diagnose_table
 
 from .helpers import make_class, right_answers
 
@@ -56,7 +56,7 @@ def test_a_coinciding_slip_is_not_named():
     spec = {"input": {"shape": [1]}, "layers": [{"type": "Dense", "units": 1}]}
     table = diagnose_table("layer-params", "", spec, {"type": "count", "value": 2, "layer": 1})[None]
     assert table == {1: "no_bias", 3: "adds_seq_len"}
-    from quizgen.misconceptions import _unique
+    from quizgen.grading.misconceptions import _unique
 
     # two slips giving the same wrong value are both dropped; one giving the right value too
     assert _unique(10, {"a": 10, "b": 11, "c": 12, "d": 12}) == {11: "b"}
@@ -110,7 +110,7 @@ def test_misconception_named_in_full_feedback(tmp_path):
     klass = make_class(tmp_path)
     key = klass.key("20260002")
     total = next(a for a in key if a["kind"] == "total-params")
-    from quizgen.misconceptions import diagnose_table as table_of
+    from quizgen.grading.misconceptions import diagnose_table as table_of
 
     slips = table_of("total-params", "", _spec_of(klass, "20260002", total["slot"]), total["answer"])[None]
     value, slip = next(iter(slips.items()))
@@ -264,8 +264,8 @@ def test_stored_keys_grade_exactly_as_a_fresh_solve_does():
     """The stored grading key (expected text, slip tables) against the definition, on
     random questions of every kind and right, slipped, wrong, partial, reordered and
     oddly spaced answers."""
-    from quizgen.grading import grade_answer
-    from quizgen.misconceptions import grading_key
+    from quizgen.grading.batch import grade_answer
+    from quizgen.grading.misconceptions import grading_key
 
     rng = random.Random(11)
     checked = slipped = 0

@@ -9,10 +9,10 @@ import sys
 PROBE = """
 import sys, json
 from click.testing import CliRunner
-import quizgen.cli
+import quizgen.cli.main
 after_import = sorted(m for m in ("tensorflow", "keras", "numpy") if m in sys.modules)
-r1 = CliRunner().invoke(quizgen.cli.cli, ["--help"])
-r2 = CliRunner().invoke(quizgen.cli.cli, ["solve", "-", "--json"], input='{"input": {"shape": [30]}, "layers": [{"type": "Embedding", "input_dim": 5000, "output_dim": 100}]}')
+r1 = CliRunner().invoke(quizgen.cli.main.cli, ["--help"])
+r2 = CliRunner().invoke(quizgen.cli.main.cli, ["solve", "-", "--json"], input='{"input": {"shape": [30]}, "layers": [{"type": "Embedding", "input_dim": 5000, "output_dim": 100}]}')
 after_solve = sorted(m for m in ("tensorflow", "keras", "numpy") if m in sys.modules)
 print(json.dumps([after_import, after_solve, r1.exit_code, r2.exit_code]))
 """
@@ -21,9 +21,9 @@ print(json.dumps([after_import, after_solve, r1.exit_code, r2.exit_code]))
 STUDENT = """
 import sys, json
 from click.testing import CliRunner
-import quizgen.cli
+import quizgen.cli.main
 db, quiz, sid, token = sys.argv[1:5]
-results = [CliRunner().invoke(quizgen.cli.cli, ["--db", db] + args).exit_code for args in (
+results = [CliRunner().invoke(quizgen.cli.main.cli, ["--db", db] + args).exit_code for args in (
     ["submit", quiz, "--student", sid, "--token", token, "--answer", "1=123"],
     ["status", quiz, "--student", sid, "--token", token],
     ["show", quiz, "--student", sid],

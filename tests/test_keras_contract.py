@@ -9,7 +9,7 @@ import inspect
 
 import pytest
 
-from quizgen import spec
+from quizgen.nn import spec
 
 SIGNATURE_ONLY = {"self", "kwargs"}
 KWARG_EXTRAS = {  # accepted through **kwargs by the class or Layer itself

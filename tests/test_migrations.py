@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from quizgen.db import SCHEMA_HEAD, downgrade_store, head_revision, open_store, upgrade_store
+from quizgen.store.db import SCHEMA_HEAD, downgrade_store, head_revision, open_store, upgrade_store
 from quizgen.errors import OutdatedDatabaseError, StoreError
-from quizgen.models import Base
+from quizgen.store.tables import Base
 
 
 def test_schema_head_constant_matches_the_scripts():
@@ -55,7 +55,7 @@ def test_older_and_newer_revisions_are_refused(tmp_path, monkeypatch):
 
 
 def test_outdated_database_names_both_revisions_and_the_command(tmp_path, monkeypatch):
-    from quizgen import db
+    from quizgen.store import db
 
     path = tmp_path / "q.db"
     store = open_store(str(path))
@@ -118,7 +118,7 @@ def test_zero_byte_file_becomes_a_database(tmp_path):
 
 
 def test_upgrade_backs_up_and_data_survives(tmp_path):
-    from quizgen.quizzes import QuizPlan, create_quiz, list_quizzes
+    from quizgen.classroom.quizzes import QuizPlan, create_quiz, list_quizzes
 
     path = tmp_path / "q.db"
     store = open_store(str(path))
@@ -133,8 +133,8 @@ def test_upgrade_backs_up_and_data_survives(tmp_path):
 
 def _quiz_at_0001(path):
     """A database with a quiz in it, migrated back to revision 0001 (as an older quizgen left it)."""
-    from quizgen.quizzes import QuizPlan, create_quiz
-    from quizgen.roster import RosterEntry
+    from quizgen.classroom.quizzes import QuizPlan, create_quiz
+    from quizgen.classroom.roster import RosterEntry
 
     store = open_store(str(path))
     create_quiz(store, QuizPlan(title="old", seed=3, count=8), [RosterEntry("s1", "김민준")], verify=False)
@@ -145,9 +145,9 @@ def _quiz_at_0001(path):
 def test_upgrade_from_0001_backs_up_backfills_and_keeps_data(tmp_path):
     from click.testing import CliRunner
 
-    from quizgen.cli import cli
-    from quizgen.misconceptions import grading_key
-    from quizgen.quizzes import response_of, show_quiz
+    from quizgen.cli.main import cli
+    from quizgen.grading.misconceptions import grading_key
+    from quizgen.classroom.quizzes import response_of, show_quiz
 
     path = tmp_path / "q.db"
     _quiz_at_0001(path)

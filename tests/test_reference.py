@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from quizgen import reference
-from quizgen.solver import seed_weight_shapes
+from quizgen.nn import reference
+from quizgen.nn.solver import seed_weight_shapes
 
 
 def _keras_states(checker, layer_json: dict, inputs: np.ndarray):

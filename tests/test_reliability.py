@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select
 
-from quizgen.cli import cli
-from quizgen.grading import CHUNK
+from quizgen.cli.main import cli
+from quizgen.grading.batch import CHUNK
 
 WORKER = str(Path(__file__).with_name("workers.py"))
 pytestmark = pytest.mark.slow
@@ -71,8 +71,8 @@ def _acks(proc: subprocess.Popen) -> tuple[list[tuple[int, float]], list[str], s
 
 
 def _db_submissions(db: str) -> set[tuple[str, int]]:
-    from quizgen.db import open_store
-    from quizgen.models import Student, Submission
+    from quizgen.store.db import open_store
+    from quizgen.store.tables import Student, Submission
 
     store = open_store(db)
     with store.read() as session:
@@ -135,8 +135,8 @@ def test_a_held_lock_gives_busy_and_exit_75(tmp_path):
 
 def _fill(db: str, tmp_path: Path, students: int, count: int, prefix: str = "g") -> int:
     """A quiz with ``students × count`` submissions inserted directly (set-up, not under test)."""
-    from quizgen.db import now, open_store
-    from quizgen.models import Question, Submission, Variant
+    from quizgen.store.db import now, open_store
+    from quizgen.store.tables import Question, Submission, Variant
 
     tokens, quiz = _class(db, tmp_path, students, count, "total-params,output-shape,layer-params", prefix)
     store = open_store(db)
@@ -318,7 +318,7 @@ def test_corrupted_database_files_never_crash(tmp_path):
 
 def test_two_db_upgrades_at_once(tmp_path):
     """One migrates, the other waits for it and finds nothing to do; the data survives."""
-    from quizgen.db import SCHEMA_HEAD, downgrade_store, open_store
+    from quizgen.store.db import SCHEMA_HEAD, downgrade_store, open_store
 
     db = str(tmp_path / "old.db")
     _class(db, tmp_path, 3)

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from quizgen.students import hash_token, new_token, token_matches
+from quizgen.classroom.students import hash_token, new_token, token_matches
 
 from .helpers import make_class, right_answers
 

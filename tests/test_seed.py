@@ -7,9 +7,10 @@ import re
 
 from click.testing import CliRunner
 
-from quizgen.cli import cli
-from quizgen.codeparse import models_from_code
-from quizgen.solver import format_shape, solve_raw
+from quizgen.cli.main import cli
+from quizgen.nn.codeparse import models_from_code
+from quizgen.nn.shapes import format_shape
+from quizgen.nn.solver import solve_raw
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 

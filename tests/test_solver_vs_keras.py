@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from quizgen.architectures import FAMILIES, random_spec
+from quizgen.questions.architectures import FAMILIES, random_spec
 from quizgen.errors import SpecError
-from quizgen.solver import solve_raw
+from quizgen.nn.solver import solve_raw
 
 SEED_QUIZ = {"input": {"shape": [30]}, "layers": [
     {"type": "Embedding", "input_dim": 5000, "output_dim": 100},

@@ -14,9 +14,9 @@ import time
 
 
 def submit_loop(db: str, quiz: str, student: str, token: str, count: int, until: str | None) -> None:
-    from quizgen.db import open_store
+    from quizgen.store.db import open_store
     from quizgen.errors import QuizgenError
-    from quizgen.submissions import submit
+    from quizgen.classroom.submissions import submit
 
     store = open_store(db)
     n = 0

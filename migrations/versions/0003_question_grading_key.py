@@ -26,7 +26,7 @@ def _decoded(value):  # SQLite hands JSON back as text
 
 
 def upgrade() -> None:
-    from quizgen.misconceptions import grading_key
+    from quizgen.grading.misconceptions import grading_key
 
     with op.batch_alter_table("questions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expected", sa.Text(), nullable=True))

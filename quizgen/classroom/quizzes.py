@@ -1,0 +1,341 @@
+"""The instructor's operations on the store: generate, list, show, key, verify.
+
+Generation happens entirely in memory (and, unless told otherwise, is confirmed
+by real Keras) before one write transaction stores the quiz, its students'
+variants and every question; an error anywhere leaves the database unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from sqlalchemy import func, insert, select, update
+
+from ..store.db import Store, now
+from ..errors import GenerationError, NotFoundError
+from ..questions.catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS
+from ..store.tables import Question as QuestionRow
+from ..store.tables import Quiz, Student, Variant
+from ..questions.records import (KeyEntry, QuizInfo, ShownQuestion, VariantKey, format_answer,  # noqa: F401
+                                 response_of)
+from ..store.lookup import parse_quiz_id
+from .roster import RosterEntry
+
+
+MAX_QUESTIONS = 200
+MAX_REGENERATE = 3
+FEEDBACK_POLICIES = ("none", "score", "full")
+COUNTING_POLICIES = ("last", "best")
+MAX_ATTEMPTS = 1_000_000  # beyond it, leave --attempts out: no limit
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass(frozen=True)
+class QuizPlan:
+    """Everything that determines a quiz's questions (with the generator version)."""
+
+    title: str
+    seed: int
+    count: int
+    kinds: tuple[str, ...] = KINDS
+    difficulty: str = "medium"
+    language: str = "ko"
+    ranges: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    deadline: datetime | None = None
+    attempt_limit: int | None = None
+    feedback: str = "full"
+    counting: str = "last"
+
+    def validate(self) -> None:
+        if not self.title.strip():
+            raise GenerationError("the quiz needs a title")
+        if len(self.title) > 200:
+            raise GenerationError("the title is longer than 200 characters")
+        if not 1 <= self.count <= MAX_QUESTIONS:
+            raise GenerationError(f"--count must be between 1 and {MAX_QUESTIONS}, got {self.count:,}")
+        if not 0 <= self.seed < 2**63:
+            raise GenerationError("--seed must be a non-negative integer below 2**63")
+        unknown = [k for k in self.kinds if k not in KINDS]
+        if unknown or not self.kinds:
+            raise GenerationError(f"unknown question kind {unknown[0] if unknown else ''!r}; kinds are {', '.join(KINDS)}")
+        if self.difficulty not in DIFFICULTIES:
+            raise GenerationError(f"unknown difficulty {self.difficulty!r}; expected easy, medium or hard")
+        if self.language not in LANGS:
+            raise GenerationError(f"unknown language {self.language!r}; expected ko or en")
+        if self.feedback not in FEEDBACK_POLICIES:
+            raise GenerationError(f"unknown feedback policy {self.feedback!r}; expected none, score or full")
+        if self.counting not in COUNTING_POLICIES:
+            raise GenerationError(f"unknown counting policy {self.counting!r}; expected last or best")
+        if self.attempt_limit is not None and self.attempt_limit < 1:
+            raise GenerationError("--attempts must be at least 1")
+        if self.attempt_limit is not None and self.attempt_limit > MAX_ATTEMPTS:
+            raise GenerationError(f"--attempts must be at most {MAX_ATTEMPTS:,} (leave it out for no limit)")
+
+
+@dataclass
+class Draft:
+    """A variant being generated: whose it is and its questions (generator.Question)."""
+
+    student: RosterEntry | None
+    questions: list[Any]
+
+
+def _generate(plan: QuizPlan, student: str | None, slot: int, kind: str, attempt: int = 0) -> Any:
+    from ..questions.generator import generate_question
+
+    return generate_question(plan.seed, slot, kind, student, plan.difficulty, plan.ranges, attempt,
+                             langs=(plan.language,))
+
+
+def draft_quiz(plan: QuizPlan, students: Sequence[RosterEntry] = ()) -> list[Draft]:
+    """All variants of a quiz in memory: the shared one, then one per student."""
+    from ..questions.generator import slot_kinds
+
+    plan.validate()
+    kinds = slot_kinds(plan.count, plan.kinds)
+    drafts = []
+    for entry in (None, *students):
+        sid = entry.id if entry else None
+        drafts.append(Draft(entry, [_generate(plan, sid, slot, kind) for slot, kind in enumerate(kinds, start=1)]))
+    return drafts
+
+
+@dataclass
+class Confirmation:
+    keras_version: str
+    tensorflow_version: str
+    checked: int
+    regenerated: int
+
+
+def confirm_drafts(plan: QuizPlan, drafts: list[Draft], progress: Progress | None = None) -> Confirmation:
+    """Confirm every answer with real Keras; a question Keras disagrees with is drawn again.
+
+    Regeneration is deterministic (the attempt number is part of the seed); a
+    question that still disagrees after a few attempts stops the whole quiz.
+    """
+    from ..nn.keras_check import KerasChecker, versions
+
+    checker = KerasChecker()
+    v = versions()
+    pending = [(d, i) for d in drafts for i in range(len(d.questions))]
+    total = len(pending)
+    regenerated = 0
+    for attempt in range(MAX_REGENERATE + 1):
+        failed = []
+        for n, (draft, i) in enumerate(pending, start=1):
+            verdict = checker.check(draft.questions[i].spec)
+            if not verdict.agree or verdict.keras_error:
+                failed.append((draft, i, verdict.describe()))
+            if progress and attempt == 0:
+                progress(n, total)
+        if not failed:
+            return Confirmation(v["keras"], v["tensorflow"], total, regenerated)
+        if attempt == MAX_REGENERATE:
+            draft, i, why = failed[0]
+            raise GenerationError(f"question {i + 1} could not be confirmed by Keras after "
+                                  f"{MAX_REGENERATE} new draws: {why}")
+        pending = []
+        for draft, i, _ in failed:
+            q = draft.questions[i]
+            draft.questions[i] = _generate(plan, draft.student.id if draft.student else None, q.slot, q.kind,
+                                           attempt + 1)
+            pending.append((draft, i))
+            regenerated += 1
+    raise AssertionError("unreachable")
+
+
+def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: Confirmation | None) -> int:
+    """Write the quiz, its students and all questions in one transaction; returns the quiz id."""
+    from ..grading.misconceptions import grading_key  # the solver: not for student commands
+
+    stamp = now()
+    with store.write() as session:
+        quiz = Quiz(title=plan.title, seed=plan.seed, language=plan.language, difficulty=plan.difficulty,
+                    kinds=list(plan.kinds), ranges={k: list(v) for k, v in plan.ranges.items()},
+                    question_count=plan.count, deadline=plan.deadline, attempt_limit=plan.attempt_limit,
+                    feedback=plan.feedback, counting=plan.counting,
+                    status="ready" if confirmation else "unverified",
+                    generator_version=GENERATOR_VERSION, created_at=stamp)
+        session.add(quiz)
+        session.flush()
+        student_ids = _upsert_students(session, [d.student for d in drafts if d.student], stamp)
+        rows = []
+        for draft in drafts:
+            variant = Variant(quiz_id=quiz.id, student_id=student_ids[draft.student.id] if draft.student else None)
+            session.add(variant)
+            session.flush()
+            for q in draft.questions:
+                expected, slips = grading_key(q.kind, q.spec, q.answer, q.solution)
+                rows.append({
+                    "variant_id": variant.id, "slot": q.slot, "kind": q.kind, "template": q.template,
+                    "params": q.params, "spec": q.spec, "prompt": q.prompt, "answer": q.answer,
+                    "response": response_of(q.answer), "expected": expected, "slips": slips,
+                    "breakdown": q.breakdown, "derivation": q.derivation, "points": q.points,
+                    "generator_version": GENERATOR_VERSION,
+                    "keras_version": confirmation.keras_version if confirmation else None,
+                    "tensorflow_version": confirmation.tensorflow_version if confirmation else None,
+                    "verified_at": stamp if confirmation else None,
+                })
+        session.execute(insert(QuestionRow), rows)
+        return quiz.id
+
+
+def _upsert_students(session: Any, entries: list[RosterEntry], stamp: datetime) -> dict[str, int]:
+    if not entries:
+        return {}
+    ids = [e.id for e in entries]
+    existing = {s.external_id: s for s in session.scalars(select(Student).where(Student.external_id.in_(ids)))}
+    for entry in entries:
+        if entry.id not in existing:
+            student = Student(external_id=entry.id, name=entry.name, email=entry.email, created_at=stamp)
+            session.add(student)
+            existing[entry.id] = student
+    session.flush()
+    return {sid: s.id for sid, s in existing.items()}
+
+
+def create_quiz(store: Store, plan: QuizPlan, students: Sequence[RosterEntry] = (), verify: bool = True,
+                progress: Progress | None = None) -> tuple[int, Confirmation | None]:
+    drafts = draft_quiz(plan, students)
+    confirmation = confirm_drafts(plan, drafts, progress) if verify else None
+    return store_quiz(store, plan, drafts, confirmation), confirmation
+
+
+# ---------------------------------------------------------------- reading
+
+def _info(quiz: Quiz, students: int) -> QuizInfo:
+    return QuizInfo(quiz.id, quiz.title, quiz.seed, quiz.language, quiz.difficulty, list(quiz.kinds),
+                    quiz.question_count, students, quiz.status, quiz.created_at, quiz.deadline,
+                    quiz.attempt_limit, quiz.feedback, quiz.counting)
+
+
+def list_quizzes(store: Store) -> list[QuizInfo]:
+    with store.read() as session:
+        counts = dict(session.execute(
+            select(Variant.quiz_id, func.count(Variant.student_id)).group_by(Variant.quiz_id)).all())
+        return [_info(q, counts.get(q.id, 0)) for q in session.scalars(select(Quiz).order_by(Quiz.id))]
+
+
+def quiz_info(store: Store, quiz_id: str | int) -> QuizInfo:
+    qid = parse_quiz_id(quiz_id)
+    with store.read() as session:
+        quiz = session.get(Quiz, qid)
+        if quiz is None:
+            raise NotFoundError(f"no quiz {qid} (see 'quizgen list')")
+        students = session.scalar(select(func.count(Variant.student_id)).where(Variant.quiz_id == qid)) or 0
+        return _info(quiz, students)
+
+
+def _variant_id(session: Any, quiz_id: int, student: str | None) -> int:
+    if student is None:
+        vid = session.scalar(select(Variant.id).where(Variant.quiz_id == quiz_id, Variant.student_id.is_(None)))
+    else:
+        vid = session.scalar(select(Variant.id).join(Student, Variant.student_id == Student.id)
+                             .where(Variant.quiz_id == quiz_id, Student.external_id == student))
+        if vid is None:
+            raise NotFoundError(f"student {student!r} has no variant of quiz {quiz_id}")
+    if vid is None:
+        raise NotFoundError(f"quiz {quiz_id} has no shared variant")
+    return vid
+
+
+def show_quiz(store: Store, quiz_id: str | int, student: str | None = None) -> tuple[QuizInfo, list[ShownQuestion]]:
+    info = quiz_info(store, quiz_id)
+    with store.read() as session:
+        vid = _variant_id(session, info.id, student)
+        # Only the columns a student may see are selected, never answer or derivation.
+        rows = session.execute(select(QuestionRow.slot, QuestionRow.kind, QuestionRow.points, QuestionRow.prompt)
+                               .where(QuestionRow.variant_id == vid).order_by(QuestionRow.slot)).all()
+    return info, [ShownQuestion(r.slot, r.kind, r.points, r.prompt[info.language]) for r in rows]
+
+
+def quiz_key(store: Store, quiz_id: str | int, student: str | None = None,
+             all_variants: bool = False) -> tuple[QuizInfo, list[VariantKey]]:
+    """Answers with derivations: one variant, or every variant (for exports)."""
+    info = quiz_info(store, quiz_id)
+    with store.read() as session:
+        if all_variants:
+            variants = session.execute(select(Variant.id, Student.external_id, Student.name)
+                                       .outerjoin(Student, Variant.student_id == Student.id)
+                                       .where(Variant.quiz_id == info.id).order_by(Variant.id)).all()
+        else:
+            vid = _variant_id(session, info.id, student)
+            name = session.scalar(select(Student.name).where(Student.external_id == student)) if student else None
+            variants = [(vid, student, name)]
+        out = []
+        for vid, sid, name in variants:
+            rows = session.scalars(select(QuestionRow).where(QuestionRow.variant_id == vid)
+                                   .order_by(QuestionRow.slot)).all()
+            out.append(VariantKey(sid, name, [KeyEntry(
+                r.slot, r.kind, r.points, r.prompt[info.language], r.answer, r.derivation[info.language],
+                r.spec, r.breakdown, r.keras_version, r.tensorflow_version, r.verified_at) for r in rows]))
+    return info, out
+
+
+# ---------------------------------------------------------------- verify
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    skipped: int
+    disagreements: list[str]
+    keras_version: str
+    tensorflow_version: str
+    status: str
+
+
+def verify_quiz(store: Store, quiz_id: str | int, progress: Progress | None = None,
+                force: bool = False) -> VerifyReport:
+    """Confirm unconfirmed keys, and re-confirm keys confirmed under another Keras version."""
+    from ..nn.keras_check import KerasChecker, versions
+
+    info = quiz_info(store, quiz_id)
+    v = versions()
+    with store.read() as session:
+        rows = session.execute(select(QuestionRow.id, QuestionRow.slot, QuestionRow.spec, QuestionRow.answer,
+                                      QuestionRow.breakdown, QuestionRow.keras_version,
+                                      QuestionRow.tensorflow_version, QuestionRow.verified_at)
+                               .join(Variant, QuestionRow.variant_id == Variant.id)
+                               .where(Variant.quiz_id == info.id)).all()
+    todo = [r for r in rows if force or r.verified_at is None or r.keras_version != v["keras"]
+            or r.tensorflow_version != v["tensorflow"]]
+    checker = KerasChecker()
+    confirmed, problems = [], []
+    for n, r in enumerate(todo, start=1):
+        verdict = checker.check(r.spec)
+        if verdict.agree and not verdict.keras_error and _key_matches(r.breakdown, verdict.observed):
+            confirmed.append(r.id)
+        else:
+            problems.append(f"question {r.slot} (id {r.id}): {verdict.describe()}")
+        if progress:
+            progress(n, len(todo))
+    stamp = now()
+    status = "ready" if not problems else "unverified"
+    with store.write() as session:
+        if confirmed:
+            for chunk in _chunks(confirmed, 500):
+                session.execute(update(QuestionRow).where(QuestionRow.id.in_(chunk)).values(
+                    keras_version=v["keras"], tensorflow_version=v["tensorflow"], verified_at=stamp))
+        session.execute(update(Quiz).where(Quiz.id == info.id).values(status=status))
+    return VerifyReport(len(todo), len(rows) - len(todo), problems, v["keras"], v["tensorflow"], status)
+
+
+def _key_matches(breakdown: dict[str, Any], observed: Sequence[Any]) -> bool:
+    """The stored per-layer key (not a fresh solve) equals what Keras builds."""
+    layers = breakdown.get("layers", [])
+    return len(layers) == len(observed) and all(
+        layer["output_shape"] == list(o.output_shape) and layer["trainable"] == o.trainable
+        and layer["non_trainable"] == o.non_trainable for layer, o in zip(layers, observed))
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+
+__all__ = ["QuizPlan", "create_quiz", "list_quizzes", "show_quiz", "quiz_key", "verify_quiz"]

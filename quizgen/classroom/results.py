@@ -1,0 +1,50 @@
+"""Results of a quiz read from the store: the gradebook every report is made from."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+
+from ..exports.analysis import Report, item_analysis
+from ..exports.gradebook import Gradebook, GradebookRow
+from ..grading.batch import counted_results
+from ..store.db import Store
+from ..store.tables import Question, Student, Variant
+from .quizzes import quiz_info
+
+
+def gradebook(store: Store, quiz: str | int) -> Gradebook:
+    info = quiz_info(store, quiz)
+    with store.read() as session:
+        variants = session.execute(select(Variant.id, Student.id, Student.external_id, Student.name, Student.email)
+                                   .join(Student, Variant.student_id == Student.id)
+                                   .where(Variant.quiz_id == info.id).order_by(Student.external_id)).all()
+        questions = session.execute(select(Question.id, Question.variant_id, Question.slot, Question.points)
+                                    .join(Variant, Question.variant_id == Variant.id)
+                                    .where(Variant.quiz_id == info.id)).all()
+        results = counted_results(session, info.id, info.counting)
+    slot_of = {q.id: q.slot for q in questions}
+    points_by_slot: dict[int, int] = {}
+    for q in questions:
+        points_by_slot.setdefault(q.slot, q.points)
+    points = [points_by_slot[s] for s in sorted(points_by_slot)]
+    wrong: dict[str, dict[int, list[tuple[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    rows = []
+    for v in variants:
+        scores: list[float | None] = [None] * len(points)
+        correct: list[bool | None] = [None] * len(points)
+        for qid, r in results.get(v[1], {}).items():
+            i = slot_of[qid] - 1
+            scores[i] = r.score
+            correct[i] = r.correct
+            if not r.correct:
+                wrong[v[2]][slot_of[qid]].append((r.misconception or "", r.raw))
+        rows.append(GradebookRow(v[2], v[3], v[4], scores, sum(s or 0 for s in scores), correct))
+    return Gradebook(info, points, rows, wrong)
+
+
+def analysis(store: Store, quiz: str | int) -> Report:
+    """The item analysis of a quiz's counted grades."""
+    return item_analysis(gradebook(store, quiz))

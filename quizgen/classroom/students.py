@@ -1,0 +1,117 @@
+"""Students in the store, and their submission tokens.
+
+A token is 128 random bits (``secrets.token_urlsafe``) shown once when it is
+issued; the database keeps only a salted SHA-256 of it. A slow password hash is
+not needed for a random token (there is nothing to guess), and the fast hash
+keeps ``quizgen submit`` quick. Comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Sequence
+
+from sqlalchemy import select
+
+from ..store.db import Store, now
+from ..errors import NotFoundError, QuizgenError
+from ..store.tables import Student
+from .roster import RosterEntry, parse_roster
+
+
+class AuthError(QuizgenError):
+    """A wrong token or an unknown student."""
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def hash_token(token: str) -> str:
+    salt = secrets.token_hex(8)
+    return f"sha256${salt}${hashlib.sha256((salt + token).encode()).hexdigest()}"
+
+
+def token_matches(stored: str | None, token: str) -> bool:
+    if not stored or not token:
+        return False
+    try:
+        scheme, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    candidate = hashlib.sha256((salt + token).encode("utf-8", "surrogatepass")).hexdigest()
+    return scheme == "sha256" and hmac.compare_digest(candidate, digest)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    student: str
+    name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class StudentInfo:
+    id: str
+    name: str
+    email: str | None
+    has_token: bool
+
+
+def add_students(store: Store, entries: Sequence[RosterEntry], replace: bool = False) -> list[IssuedToken]:
+    """Add students (all or none) and issue each a token. An existing id is an error unless ``replace``."""
+    stamp = now()
+    issued = []
+    with store.write() as session:
+        ids = [e.id for e in entries]
+        existing = {s.external_id: s for s in session.scalars(select(Student).where(Student.external_id.in_(ids)))}
+        for entry in entries:
+            token = new_token()
+            student = existing.get(entry.id)
+            if student is not None and student.token_hash and not replace:
+                raise QuizgenError(f"student {entry.id!r} is already on the roster (use 'roster reset-token' "
+                                   "for a new token)")
+            if student is None:
+                student = Student(external_id=entry.id, name=entry.name, email=entry.email, created_at=stamp)
+                session.add(student)
+            else:
+                student.name, student.email = entry.name, entry.email or student.email
+            student.token_hash = hash_token(token)
+            issued.append(IssuedToken(entry.id, entry.name, token))
+    return issued
+
+
+def import_roster_text(store: Store, text: str, source: str) -> list[IssuedToken]:
+    return add_students(store, parse_roster(text, source))
+
+
+def reset_token(store: Store, student_id: str) -> IssuedToken:
+    token = new_token()
+    with store.write() as session:
+        student = session.scalar(select(Student).where(Student.external_id == student_id))
+        if student is None:
+            raise NotFoundError(f"no student {student_id!r} on the roster")
+        student.token_hash = hash_token(token)
+        return IssuedToken(student.external_id, student.name, token)
+
+
+def list_students(store: Store) -> list[StudentInfo]:
+    with store.read() as session:
+        rows = session.execute(select(Student.external_id, Student.name, Student.email, Student.token_hash)
+                               .order_by(Student.external_id)).all()
+    return [StudentInfo(r[0], r[1], r[2], r[3] is not None) for r in rows]
+
+
+def authenticate(session, student_id: str, token: str | None) -> Student:  # type: ignore[no-untyped-def]
+    """The student whose token this is; AuthError otherwise (same care for both failures)."""
+    if not token:
+        raise AuthError("a token is required (--token or QUIZGEN_TOKEN)")
+    student = session.scalar(select(Student).where(Student.external_id == student_id))
+    if student is None:
+        raise AuthError(f"no student {student_id!r} on the roster")
+    if not token_matches(student.token_hash, token):
+        raise AuthError(f"wrong token for student {student_id!r}")
+    return student

@@ -1,0 +1,165 @@
+"""The ``quizgen`` command line: parse options, call the library, print.
+
+Nothing heavy is imported at module level: TensorFlow arrives only with
+``--verify`` (through quizgen.keras_check), so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from .options import Bar as _Bar
+from .options import emit_json as _emit_json
+from .options import open_store as _store
+from ..errors import QuizgenError, SpecError
+
+
+class _Group(click.Group):
+    """Turns every QuizgenError into one ``Error: ...`` line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QuizgenError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="quizgen")
+@click.option("--db", envvar="QUIZGEN_DB", metavar="PATH_OR_URL", show_envvar=True,
+              help="SQLite file or SQLAlchemy URL of the quiz store [default: ./quizgen.db].")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """Randomized neural-network parameter-count quizzes, solved and confirmed by Keras."""
+    ctx.obj = {"db": db}
+
+
+@cli.command()
+@click.argument("file", required=False)
+@click.option("--from-code", "code_file", metavar="FILE.py",
+              help="Read Keras model-building code (never executed) instead of a JSON spec.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per spec on stdout, nothing else.")
+@click.option("--lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True,
+              help="Language of the worked derivations.")
+@click.option("--verify", is_flag=True, help="Also build each model in real Keras and compare.")
+def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool) -> None:
+    """Solve architecture specs: output shapes, parameter counts and the working.
+
+    FILE is a .json spec (or a list of specs), a .jsonl file with one spec per
+    line, or - for stdin.
+    """
+    from ..nn.solver import solve_raw
+    from ..nn.specfile import read_code, read_specs
+    from ..nn.summary import format_summary, format_working
+
+    if (file is None) == (code_file is None):
+        raise click.UsageError("give exactly one of FILE or --from-code FILE.py")
+    stdin = sys.stdin.read() if "-" in (file, code_file) else None
+    inputs = read_code(code_file, stdin) if code_file is not None else read_specs(file, stdin)  # type: ignore[arg-type]
+    checker = None
+    if verify:
+        from ..nn.keras_check import KerasChecker
+
+        click.echo("Loading Keras to confirm the answers…", err=True)
+        checker = KerasChecker()
+    failed = False
+    for n, item in enumerate(inputs):
+        prefix = "" if len(inputs) == 1 else f"{item.label}: "
+        error = item.error
+        solution = None
+        if error is None:
+            try:
+                solution = solve_raw(item.raw)
+            except SpecError as exc:
+                error = exc.message
+        verdict = checker.check(item.raw, solution) if checker and item.error is None else None
+        if error is not None:
+            failed = True
+            if as_json:
+                out: dict[str, Any] = {"error": error}
+                if verdict is not None:
+                    out["keras"] = {"agree": verdict.agree, "detail": verdict.describe()}
+                _emit_json(out)
+            else:
+                click.echo(f"Error: {prefix}{error}", err=True)
+                if verdict is not None and not verdict.agree:
+                    click.echo(f"  {verdict.describe()}", err=True)
+            continue
+        assert solution is not None
+        if verdict is not None and not verdict.agree:
+            failed = True
+        if as_json:
+            out = solution.to_json(lang)
+            if verdict is not None:
+                out["keras"] = {"agree": verdict.agree, "detail": verdict.describe()}
+            _emit_json(out)
+        else:
+            if n:
+                click.echo()
+            if prefix:
+                click.echo(f"# {item.label}")
+            click.echo(format_summary(solution))
+            click.echo(format_working(solution, lang))
+            if verdict is not None:
+                click.echo(f"Keras: {verdict.describe()}")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create a new quiz database at the current schema revision."""
+    from ..store.db import init_store
+
+    store, created = init_store(ctx.find_root().obj["db"])
+    ctx.call_on_close(store.dispose)
+    where = store.path or store.url
+    click.echo(f"Created {where}" if created else f"{where} is already a quizgen database (up to date)", err=True)
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Migrate an older database to this quizgen's schema (backs the file up first)."""
+    from ..store.db import upgrade_store
+
+    result = upgrade_store(ctx.find_root().obj["db"])
+    if result.backup is None and result.from_revision == result.to_revision:
+        click.echo(f"Already at revision {result.to_revision}; nothing to do.", err=True)
+        return
+    if result.backup is not None:
+        click.echo(f"Backed up to {result.backup}", err=True)
+    click.echo(f"Upgraded from revision {result.from_revision} to {result.to_revision}", err=True)
+
+
+def _register() -> None:
+    from .demo import demo
+    from .grades import grade, gradebook, import_submissions, report
+    from .quiz import export, generate, key, list_cmd, show, verify
+    from .students import roster, status, submit
+
+    for command in (generate, list_cmd, show, key, export, verify, demo, roster, submit, status, grade,
+                    import_submissions, gradebook, report):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="quizgen")
+
+
+if __name__ == "__main__":
+    main()

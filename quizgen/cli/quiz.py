@@ -1,0 +1,192 @@
+"""Commands about quizzes: generate, list, show, key, export, verify."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from .options import Bar as _Bar
+from .options import emit_json as _emit_json
+from .options import open_store as _store
+
+
+def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
+    from ..questions.generator import KINDS
+
+    kinds: list[str] = []
+    for value in values:
+        kinds += [k.strip() for k in value.split(",") if k.strip()]
+    return tuple(kinds) or KINDS
+
+
+@click.command()
+@click.option("--title", required=True, help="The quiz's title.")
+@click.option("--count", type=int, default=10, show_default=True, help="Questions per student.")
+@click.option("--seed", type=int, required=True, help="Same seed and options: the same quiz, byte for byte.")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              help="Question kinds (repeat or comma-separate): total-params, layer-params, output-shape, "
+                   "summary, weight-shapes, trainable-split, inverse, code. Default: all, in turn.")
+@click.option("--difficulty", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
+@click.option("--lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True)
+@click.option("--students", "roster", metavar="ROSTER.csv", help="Give every student on this roster a variant.")
+@click.option("--range", "ranges", multiple=True, metavar="NAME=LO-HI",
+              help="Limit a size, e.g. --range hidden=32-256 --range vocab=5000-20000.")
+@click.option("--deadline", type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
+              help="Submissions close then (local time).")
+@click.option("--attempts", "attempt_limit", type=int, help="Attempts allowed per student.")
+@click.option("--feedback", type=click.Choice(["none", "score", "full"]), default="full", show_default=True)
+@click.option("--counting", type=click.Choice(["last", "best"]), default="last", show_default=True,
+              help="Which attempt counts for the grade.")
+@click.option("--no-verify", is_flag=True, help="Store without Keras confirmation (run 'quizgen verify' later).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the id.")
+@click.pass_context
+def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple[str, ...], difficulty: str,
+             lang: str, roster: str | None, ranges: tuple[str, ...], deadline: Any, attempt_limit: int | None,
+             feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
+    """Generate a quiz (per-student variants with --students) and confirm its key with Keras."""
+    from ..questions.architectures import parse_range
+    from ..classroom.quizzes import QuizPlan, create_quiz
+    from ..classroom.roster import read_roster
+
+    plan = QuizPlan(title=title, seed=seed, count=count, kinds=_kinds_option(kinds), difficulty=difficulty,
+                    language=lang, ranges=dict(parse_range(r) for r in ranges),
+                    deadline=deadline.astimezone() if deadline else None, attempt_limit=attempt_limit,
+                    feedback=feedback, counting=counting)
+    plan.validate()
+    students = read_roster(roster) if roster else []
+    store = _store(ctx)
+    bar = _Bar("Confirming answers with Keras")
+    try:
+        quiz_id, confirmation = create_quiz(store, plan, students, verify=not no_verify, progress=bar)
+    finally:
+        bar.close()
+    if as_json:
+        _emit_json({"id": quiz_id, "title": title, "questions": count, "students": len(students),
+                    "status": "ready" if confirmation else "unverified",
+                    "keras": confirmation.keras_version if confirmation else None})
+    else:
+        click.echo(quiz_id)
+        if confirmation:
+            click.echo(f"{confirmation.checked:,} questions confirmed by Keras {confirmation.keras_version}", err=True)
+        else:
+            click.echo("Stored unverified; run 'quizgen verify' to confirm the key with Keras.", err=True)
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def list_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the quizzes in the store."""
+    from ..classroom.quizzes import list_quizzes
+
+    quizzes = list_quizzes(_store(ctx))
+    if as_json:
+        _emit_json([q.to_json() for q in quizzes])
+        return
+    if not quizzes:
+        click.echo("No quizzes yet; create one with 'quizgen generate'.", err=True)
+        return
+    click.echo(f"{'id':>4}  {'created':16}  {'lang':4}  {'questions':>9}  {'students':>8}  {'status':10}  title")
+    for q in quizzes:
+        click.echo(f"{q.id:>4}  {q.created_at:%Y-%m-%d %H:%M}  {q.language:4}  {q.question_count:>9}  "
+                   f"{q.students:>8}  {q.status:10}  {q.title}")
+
+
+@click.command()
+@click.argument("quiz")
+@click.option("--student", help="Show this student's variant.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> None:
+    """Show a quiz's questions (never the answers)."""
+    from ..classroom.quizzes import show_quiz
+
+    info, questions = show_quiz(_store(ctx), quiz, student)
+    if as_json:
+        _emit_json({"quiz": info.to_json(), "student": student,
+                    "questions": [{"slot": q.slot, "kind": q.kind, "points": q.points, "prompt": q.prompt}
+                                  for q in questions]})
+        return
+    click.echo(f"# {info.title}  (quiz {info.id}{', student ' + student if student else ''})\n")
+    for q in questions:
+        click.echo(f"## {q.slot}. [{q.kind}, {q.points} pt]\n{q.prompt}\n")
+
+
+@click.command()
+@click.argument("quiz")
+@click.option("--student", help="The key of this student's variant.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> None:
+    """Show a quiz's answer key with worked derivations."""
+    from ..classroom.quizzes import quiz_key
+    from ..questions.records import format_answer
+
+    info, (variant,) = quiz_key(_store(ctx), quiz, student)
+    if as_json:
+        _emit_json({"quiz": info.to_json(), "student": student, "answers": [
+            {"slot": e.slot, "kind": e.kind, "points": e.points, "answer": e.answer, "derivation": e.derivation,
+             "breakdown": e.breakdown, "keras_version": e.keras_version,
+             "verified_at": e.verified_at.isoformat() if e.verified_at else None} for e in variant.entries]})
+        return
+    for e in variant.entries:
+        confirmed = f"Keras {e.keras_version}" if e.verified_at else "not confirmed by Keras"
+        answer = format_answer(e.answer, info.language)
+        click.echo(f"{e.slot}. [{e.kind}] ({confirmed})" + (f"\n{answer}" if "\n" in answer else f" {answer}"))
+        click.echo(f"{e.derivation}\n")
+
+
+@click.command()
+@click.argument("quiz")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "moodle-xml", "gift"]), required=True)
+@click.option("--student", help="Export only this student's variant (default: every variant).")
+@click.option("--key", "key_only", is_flag=True, help="Markdown: the answer key instead of the worksheet.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write to FILE (markdown also writes FILE's .key.md answer key) instead of stdout.")
+@click.pass_context
+def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_only: bool, output: str | None) -> None:
+    """Export a quiz: Markdown worksheet + key, JSON, Moodle XML or GIFT."""
+    from ..exports import FORMATS
+    from ..exports.markdown import markdown_key
+    from ..classroom.quizzes import quiz_key
+
+    info, variants = quiz_key(_store(ctx), quiz, student, all_variants=student is None)
+    render = markdown_key if (fmt == "markdown" and key_only) else FORMATS[fmt]
+    text = render(info, variants)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from ..exports import write_export
+
+    written = write_export(output, text, markdown_key(info, variants) if fmt == "markdown" and not key_only else None)
+    for path in written:
+        click.echo(f"Wrote {path}", err=True)
+
+
+@click.command()
+@click.argument("quiz")
+@click.option("--force", is_flag=True, help="Re-confirm every question, not only unconfirmed or outdated ones.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def verify(ctx: click.Context, quiz: str, force: bool, as_json: bool) -> None:
+    """Confirm a quiz's key with real Keras (again, if Keras has changed since)."""
+    from ..classroom.quizzes import verify_quiz
+
+    bar = _Bar("Confirming answers with Keras")
+    try:
+        report = verify_quiz(_store(ctx), quiz, bar, force)
+    finally:
+        bar.close()
+    if as_json:
+        _emit_json({"checked": report.checked, "skipped": report.skipped, "status": report.status,
+                    "keras": report.keras_version, "tensorflow": report.tensorflow_version,
+                    "disagreements": report.disagreements})
+    else:
+        click.echo(f"Checked {report.checked:,} questions with Keras {report.keras_version} "
+                   f"({report.skipped:,} already confirmed with it); quiz is {report.status}.", err=True)
+        for line in report.disagreements:
+            click.echo(f"  {line}", err=True)
+    if report.disagreements:
+        sys.exit(1)

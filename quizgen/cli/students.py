@@ -1,0 +1,154 @@
+"""Commands about students: the roster, submitting, and a student's own status."""
+
+from __future__ import annotations
+
+import click
+
+from .options import emit_json, open_store
+
+
+@click.group()
+def roster() -> None:
+    """The class roster and submission tokens."""
+
+
+def _print_tokens(issued, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        emit_json([{"id": t.student, "name": t.name, "token": t.token} for t in issued])
+        return
+    click.echo("Tokens are shown once; hand each student their own.", err=True)
+    for t in issued:
+        click.echo(f"{t.student}\t{t.name}\t{t.token}")
+
+
+@roster.command("add")
+@click.option("--id", "student_id", required=True, help="Student id (as in the school's records).")
+@click.option("--name", required=True)
+@click.option("--email")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def roster_add(ctx: click.Context, student_id: str, name: str, email: str | None, as_json: bool) -> None:
+    """Add one student and print their token (shown once)."""
+    from ..classroom.roster import make_entry
+    from ..classroom.students import add_students
+
+    entry = make_entry(student_id, name, email, "roster add")
+    _print_tokens(add_students(open_store(ctx), [entry]), as_json)
+
+
+@roster.command("import")
+@click.argument("file", metavar="FILE.csv")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def roster_import(ctx: click.Context, file: str, as_json: bool) -> None:
+    """Import students from a CSV (id,name,email; UTF-8, BOM or not); all or none."""
+    from ..classroom.roster import read_roster
+    from ..classroom.students import add_students
+
+    _print_tokens(add_students(open_store(ctx), read_roster(file)), as_json)
+
+
+@roster.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def roster_list(ctx: click.Context, as_json: bool) -> None:
+    """List students (never their tokens)."""
+    from ..classroom.students import list_students
+
+    students = list_students(open_store(ctx))
+    if as_json:
+        emit_json([{"id": s.id, "name": s.name, "email": s.email, "has_token": s.has_token} for s in students])
+        return
+    for s in students:
+        click.echo(f"{s.id}\t{s.name}\t{s.email or ''}\t{'token issued' if s.has_token else 'no token'}")
+
+
+@roster.command("reset-token")
+@click.argument("student_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def roster_reset_token(ctx: click.Context, student_id: str, as_json: bool) -> None:
+    """Issue a new token for a student (the old one stops working)."""
+    from ..classroom.students import reset_token
+
+    _print_tokens([reset_token(open_store(ctx), student_id)], as_json)
+
+
+_token_option = click.option("--token", envvar="QUIZGEN_TOKEN", show_envvar=True,
+                             help="Your submission token.")
+
+
+@click.command()
+@click.argument("quiz")
+@click.option("--student", "student_id", required=True, help="Your student id.")
+@_token_option
+@click.option("--answer", "answers", multiple=True, metavar="N=VALUE",
+              help='An answer, e.g. --answer 1=529,441 --answer 3="(None, 30, 100)" --answer 4.2=500000.')
+@click.option("--file", "answers_file", metavar="FILE", help="Answers from answers.json or answers.csv.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def submit(ctx: click.Context, quiz: str, student_id: str, token: str | None, answers: tuple[str, ...],
+           answers_file: str | None, as_json: bool) -> None:
+    """Submit answers to a quiz (one attempt)."""
+    from ..classroom.submissions import parse_answer_args, read_answers_file
+    from ..classroom.submissions import submit as do_submit
+
+    if bool(answers) == bool(answers_file):
+        raise click.UsageError("give answers with --answer N=VALUE or --file FILE (one of them)")
+    given = read_answers_file(answers_file) if answers_file else parse_answer_args(answers)
+    receipt = do_submit(open_store(ctx), quiz, student_id, token, given)
+    if as_json:
+        emit_json({"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt,
+                   "answers": receipt.answered, "submitted_at": receipt.submitted_at.isoformat()})
+        return
+    click.echo(f"Recorded attempt {receipt.attempt} on quiz {receipt.quiz_id}: {receipt.answered} answer(s) "
+               f"at {receipt.submitted_at.astimezone():%Y-%m-%d %H:%M:%S}.")
+    click.echo("Your score appears in 'quizgen status' once the quiz is graded.", err=True)
+
+
+@click.command()
+@click.argument("quiz")
+@click.option("--student", "student_id", required=True)
+@_token_option
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status(ctx: click.Context, quiz: str, student_id: str, token: str | None, as_json: bool) -> None:
+    """Your attempts on a quiz and, as the quiz allows, your scores and feedback."""
+    from ..resources import load_json
+    from ..classroom.submissions import status as get_status
+
+    report = get_status(open_store(ctx), quiz, student_id, token)
+    show_score = report.feedback in ("score", "full") and report.graded
+    full = report.feedback == "full" and report.graded
+    if as_json:
+        emit_json({
+            "quiz": report.quiz_id, "student": report.student, "feedback": report.feedback,
+            "attempts": [{"attempt": a, "submitted_at": t.isoformat(), "answers": n} for a, t, n in report.attempts],
+            "attempt_limit": report.attempt_limit, "graded": report.graded,
+            "score": report.score if show_score else None, "max_score": report.max_score,
+            "questions": [{"slot": q.slot, "points": q.points, "score": q.score, "correct": q.correct,
+                           "misconception": q.misconception} for q in report.questions] if full else None,
+        })
+        return
+    limit = f" of {report.attempt_limit}" if report.attempt_limit else ""
+    click.echo(f"{report.title} (quiz {report.quiz_id}) — {report.student}: {len(report.attempts)}{limit} attempt(s)")
+    for attempt, at, count in report.attempts:
+        click.echo(f"  attempt {attempt}: {count} answer(s) at {at.astimezone():%Y-%m-%d %H:%M}")
+    if not report.graded:
+        click.echo("Not graded yet." if report.attempts else "No attempts yet.")
+        return
+    if not show_score:
+        click.echo("Graded; this quiz does not show scores.")
+        return
+    click.echo(f"Score: {report.score:g} / {report.max_score}")
+    if full:
+        slips = load_json("misconceptions.json")
+        for q in report.questions:
+            if not q.answered:
+                mark = "–"
+            else:
+                mark = "✓" if q.correct else "✗"
+            line = f"  {q.slot}. {mark} {q.score if q.score is not None else 0:g}/{q.points}"
+            if q.misconception:
+                line += f" — {slips[report.language].get(q.misconception, q.misconception)}"
+            click.echo(line)

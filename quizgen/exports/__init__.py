@@ -1,0 +1,34 @@
+"""Exports: one module per format, each formatting plain records (questions.records,
+exports.gradebook) without touching the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..errors import InputFileError
+from ..files import write_file
+from ..questions.records import QuizInfo, VariantKey
+
+
+from .gift import gift  # noqa: E402 - after the imports the formats share
+from .json_export import json_export  # noqa: E402
+from .markdown import markdown_worksheet  # noqa: E402
+from .moodle import moodle_xml  # noqa: E402
+
+# Quiz export formats by the name ``export --format`` takes.
+FORMATS: dict[str, Callable[[QuizInfo, list[VariantKey]], str]] = {
+    "markdown": markdown_worksheet, "json": json_export, "moodle-xml": moodle_xml, "gift": gift}
+
+
+def write_export(output: str, text: str, key_text: str | None = None) -> list[str]:
+    """Write the export (and a Markdown key beside it), each file whole or not at all;
+    returns the paths written."""
+    if not Path(output).name:
+        raise InputFileError(f"cannot write {output or '(empty path)'}: it is a folder, not a file name")
+    paths = [(Path(output), text)]
+    if key_text is not None:
+        base = Path(output)
+        stem = base.name[:-3] if base.name.endswith(".md") else base.name
+        paths.append((base.with_name(f"{stem}.key.md"), key_text))
+    return [write_file(path, body) for path, body in paths]

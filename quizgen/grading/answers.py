@@ -1,0 +1,101 @@
+"""Parsing what students type: exact counts and tensor shapes. Never ``eval``.
+
+Counts accept the ways people write big integers (``529441``, ``529,441``,
+``529 441``, ``529_441``, full-width digits, a non-breaking space, a trailing 개)
+and nothing that could hide a different number: ``529.441`` (a decimal point or a
+European thousands mark?), ``52,9441`` (misplaced grouping), ``5.3e5``, ``NaN``.
+Shapes accept ``(None, 30, 100)``, ``[None, 30, 100]``, ``None, 30, 100``, ``(8, 3)``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from ..errors import QuizgenError, clip
+
+MAX_ANSWER = 32
+MAX_SHAPE = 80
+
+
+class AnswerError(QuizgenError):
+    """An answer that is not a well-formed count or shape."""
+
+
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2009\u2007\u3000"), " ")
+_PLAIN = re.compile(r"[0-9]+")
+_GROUPED = re.compile(r"[0-9]{1,3}(?:(?P<sep>[, _])[0-9]{3})(?:(?P=sep)[0-9]{3})*")
+_COUNT_HINT = "expected a whole number such as 529441 or 529,441"
+
+
+def _normalise(text: str) -> str:
+    # NFKC turns full-width digits and commas into ASCII; odd spaces become plain ones.
+    return unicodedata.normalize("NFKC", text.translate(_SPACES)).strip()
+
+
+def parse_count(text: str) -> int:
+    """An exact, non-negative integer count."""
+    if not isinstance(text, str):
+        raise AnswerError(f"{_COUNT_HINT}, got {type(text).__name__}")
+    if len(text) > MAX_ANSWER:
+        raise AnswerError(f"answer is longer than {MAX_ANSWER} characters; {_COUNT_HINT}")
+    value = _normalise(text)
+    if value.endswith("개"):
+        value = value[:-1].rstrip()
+    if not value:
+        raise AnswerError(f"empty answer; {_COUNT_HINT}")
+    if _PLAIN.fullmatch(value) or _GROUPED.fullmatch(value):
+        return int(re.sub(r"[, _]", "", value))
+    if value.startswith(("-", "−")):
+        raise AnswerError(f"{text.strip()!r} is negative; parameter counts and sizes are never negative")
+    if re.fullmatch(r"[0-9]+\.[0-9]+", value) or re.search(r"[0-9][eE][+-]?[0-9]", value):
+        raise AnswerError(f"{text.strip()!r} is not a whole number; {_COUNT_HINT} (no decimal point or exponent)")
+    if re.fullmatch(r"[0-9][0-9, _]*", value):
+        raise AnswerError(f"{text.strip()!r} has misplaced separators; {_COUNT_HINT} (groups of three digits)")
+    raise AnswerError(f"{_shorten(text)!r} is not a number; {_COUNT_HINT}")
+
+
+_SHAPE_HINT = "expected a shape such as (None, 30, 100)"
+_DIM = re.compile(r"(?:none|null|[0-9]+)", re.I)
+
+
+def parse_shape(text: str) -> list[int | None]:
+    """A shape: dimensions (``None`` for unknown) separated by commas, brackets optional."""
+    if not isinstance(text, str):
+        raise AnswerError(f"{_SHAPE_HINT}, got {type(text).__name__}")
+    if len(text) > MAX_SHAPE:
+        raise AnswerError(f"answer is longer than {MAX_SHAPE} characters; {_SHAPE_HINT}")
+    value = _normalise(text)
+    if not value:
+        raise AnswerError(f"empty answer; {_SHAPE_HINT}")
+    if value[0] in "([":
+        close = ")" if value[0] == "(" else "]"
+        if value[-1] != close:
+            raise AnswerError(f"{_shorten(text)!r} has unbalanced brackets; {_SHAPE_HINT}")
+        value = value[1:-1].strip()
+    if any(c in value for c in "()[]{}"):
+        raise AnswerError(f"{_shorten(text)!r} has nested brackets; {_SHAPE_HINT}")
+    items = [item.strip() for item in value.split(",")]
+    if items and items[-1] == "" and len(items) > 1:
+        items.pop()  # a trailing comma, as in (8,)
+    if not items or any(not _DIM.fullmatch(item) for item in items):
+        raise AnswerError(f"{_shorten(text)!r} is not a shape; {_SHAPE_HINT} (numbers or None, separated by commas)")
+    return [None if item.lower() in ("none", "null") else int(item) for item in items]
+
+
+def parse_answer(kind: str, text: str) -> Any:
+    """Parse by answer type: ``count`` or ``shape``."""
+    if kind == "count":
+        return parse_count(text)
+    if kind == "shape":
+        return parse_shape(text)
+    raise AnswerError(f"unknown answer type {kind!r}")
+
+
+def format_count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _shorten(text: str) -> str:
+    return clip("".join(c if c.isprintable() else "?" for c in text.strip()), 40)

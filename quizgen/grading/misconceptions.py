@@ -1,0 +1,206 @@
+"""Known slips and the wrong answers they produce.
+
+For each question the grader asks: which answers would a student get by
+forgetting a bias, dropping the recurrent kernel, counting an LSTM as one gate,
+and so on? Slip values are computed from the solver's per-layer derivations (the
+symbols h, d, u, V, E...), so no model is re-solved per slip. A slip is only ever
+named when its value is unique: not the right answer, and not what another slip
+also produces (then the wrong answer could have come from either).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any, Iterable
+
+from ..nn.solver import LayerResult, Solution, seed_weight_shapes, solve_raw
+
+RNN = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
+
+
+def _rnn_kind(row: LayerResult) -> tuple[str, bool] | None:
+    """(cell type, bidirectional) for a recurrent row."""
+    t = row.derivation.layer_type
+    if t in RNN:
+        return t, False
+    if t.startswith("Bidirectional(") and t[14:-1] in RNN:
+        return t[14:-1], True
+    return None
+
+
+def layer_slips(row: LayerResult) -> dict[str, int]:
+    """Wrong parameter counts for one layer, by slip."""
+    out: dict[str, int] = {}
+    s = row.derivation.symbol_values()
+    notes = row.derivation.notes
+    kind = _rnn_kind(row)
+    if kind is not None:
+        cell, bidi = kind
+        h, d = s["h"], s["d"]
+        gates = RNN[cell]
+        biased = "no_bias" not in notes
+        reset_after = "gru_reset_after" in notes
+        per = 2 if bidi else 1
+        bias_terms = (2 if reset_after else 1) if biased else 0
+        if biased:
+            out["no_bias"] = per * gates * h * (h + d)
+        out["no_recurrent"] = per * gates * h * (d + bias_terms)
+        if cell == "LSTM":
+            out["lstm_one_gate"] = per * h * (h + d + bias_terms)
+        if reset_after:
+            out["gru_reset_after"] = per * 3 * h * (h + d + 1)
+        if bidi:
+            out["bidi_not_doubled"] = row.params // 2
+    elif row.type == "Dense" and "no_bias" not in notes:
+        out["no_bias"] = s["d"] * s["u"]
+    elif row.type == "Conv1D" and "no_bias" not in notes:
+        out["no_bias"] = row.params - s["f"]
+    elif row.type == "Embedding":
+        out["embedding_bias"] = s["V"] * (s["E"] + 1)
+    return out
+
+
+def _seq_len(solution: Solution) -> int | None:
+    shape = solution.input_shape
+    return shape[1] if len(shape) >= 2 else None
+
+
+def total_slips(solution: Solution) -> dict[str, int]:
+    """Wrong totals: each layer slip applied wherever it applies, plus whole-model slips."""
+    per_layer = [layer_slips(r) for r in solution.layers]
+    keys = {k for slips in per_layer for k in slips}
+    out = {}
+    for key in keys:
+        out[key] = sum(slips.get(key, r.params) for r, slips in zip(solution.layers, per_layer))
+    seq = _seq_len(solution)
+    if seq:
+        out["adds_seq_len"] = solution.total_params + seq
+    if solution.non_trainable_params:
+        out["trainable_only"] = solution.trainable_params
+    return out
+
+
+def shape_slips(solution: Solution, index: int) -> dict[str, tuple[Any, ...]]:
+    """Wrong output shapes for layer ``index`` (1-based)."""
+    row = solution.layers[index - 1]
+    shape = tuple(row.output_shape)
+    incoming = solution.input_shape if index == 1 else solution.layers[index - 2].output_shape
+    out: dict[str, tuple[Any, ...]] = {"no_batch_axis": shape[1:]}
+    kind = _rnn_kind(row)
+    if kind is not None:
+        if len(shape) == 3:
+            out["return_sequences"] = (shape[0], shape[2])
+        elif len(incoming) == 3:
+            out["return_sequences"] = (shape[0], incoming[1], shape[1])
+        if kind[1] and "bidi_concat" in row.derivation.notes:
+            out["bidi_concat"] = (*shape[:-1], shape[-1] // 2)
+    return out
+
+
+def _unique(right: Any, slips: dict[str, Any]) -> dict[Any, str]:
+    """value → slip, keeping only values that exactly one slip produces and that are wrong."""
+    by_value: dict[Any, list[str]] = defaultdict(list)
+    for key, value in slips.items():
+        by_value[value].append(key)
+    return {value: keys[0] for value, keys in by_value.items() if len(keys) == 1 and not _same(value, right)}
+
+
+def _same(a: Any, b: Any) -> bool:
+    # 1 == True and (1,) != [1]: compare as canonical values of the same kind
+    return type(a) is type(b) and a == b
+
+
+def canonical(value: Any) -> Any:
+    """A hashable form of a parsed answer (shapes as tuples)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def slip_tables(kind: str, answer: dict[str, Any], solution: Solution | None) -> dict[str | None, dict[Any, str]]:
+    """For each part (None for a single answer): wrong value → the slip that explains it."""
+    if kind == "inverse":
+        return {}
+    keys = [p["key"] for p in answer["parts"]] if answer["type"] == "parts" else [None]
+    return {key: slip_table(kind, answer, solution, key) for key in keys}  # type: ignore[arg-type]
+
+
+def diagnose_table(kind: str, template: str, spec: dict[str, Any], answer: dict[str, Any]) -> dict[str | None, dict[Any, str]]:
+    """slip_tables for a stored question, solving its spec."""
+    return slip_tables(kind, answer, None if kind == "inverse" else solve_raw(spec))
+
+
+def value_text(value: Any) -> str:
+    """An answer value as the JSON text SQLAlchemy stores for a parsed submission
+    (shapes as lists), so a right answer can be recognised without decoding it."""
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
+def expected_text(answer: dict[str, Any]) -> str:
+    """The whole right answer as value_text; parts in the key's order, as ``submit`` stores them."""
+    if answer["type"] == "parts":
+        return value_text({p["key"]: p["value"] for p in answer["parts"]})
+    return value_text(answer["value"])
+
+
+def grading_key(kind: str, spec: dict[str, Any], answer: dict[str, Any],
+                solution: Solution | None = None) -> tuple[str, dict[str, dict[str, str]]]:
+    """(expected text, slips) as stored with a question: everything grading needs.
+
+    Slips are keyed by part ("" for a single answer), then by the value_text of a
+    wrong value. They are computed once, when the key is made (from the generator's
+    solution, or by solving ``spec``), because the grader meets every student's own
+    variant only once, and solving it again per wrong answer was half of grading."""
+    if solution is None and kind != "inverse":
+        solution = solve_raw(spec)
+    tables = slip_tables(kind, answer, solution)
+    slips = {part or "": {value_text(v): slip for v, slip in table.items()} for part, table in tables.items() if table}
+    return expected_text(answer), slips
+
+
+def slip_table(kind: str, answer: dict[str, Any], solution: Solution, part_key: str | None) -> dict[Any, str]:
+    """wrong value → slip for one part (``None``: the single answer) of a solved question."""
+    if kind == "inverse":
+        return {}
+    if answer["type"] == "parts":
+        part = next(p for p in answer["parts"] if p["key"] == part_key)
+        return _unique(canonical(part["value"]), _part_slips(kind, part, solution, answer))
+    right = canonical(answer["value"])
+    if answer["type"] == "count":
+        if kind == "layer-params":
+            row = solution.layers[answer["layer"] - 1]
+            slips = dict(layer_slips(row))
+            seq = _seq_len(solution)
+            if seq:
+                slips["adds_seq_len"] = row.params + seq
+        else:
+            slips = total_slips(solution)
+        return _unique(right, slips)
+    index = answer.get("layer", len(solution.layers))
+    return _unique(right, shape_slips(solution, index))
+
+
+def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dict[str, Any]) -> dict[str, Any]:
+    key = part["key"]
+    if kind == "weight-shapes":
+        t, d, h = answer["sizes"]
+        if key == "W_x":
+            return {"keras_kernel_shape": tuple(seed_weight_shapes(t, d, h)["keras_kernel"])}
+        if key == "total_hidden_states":
+            return {"transposed_states": (h, t)}
+        return {}
+    if kind == "trainable-split":
+        if key == "trainable":
+            return {"bn_stats_trainable": solution.total_params}
+        return {"bn_stats_trainable": 0}
+    if key == "total":
+        return total_slips(solution)
+    index = int(key[1:].split(".")[0])
+    if key.endswith(".shape"):
+        return shape_slips(solution, index)
+    return layer_slips(solution.layers[index - 1])
+
+
+def all_slip_keys() -> Iterable[str]:
+    from ..resources import load_json
+
+    return load_json("misconceptions.json")["en"].keys()

@@ -1,0 +1,533 @@
+"""Seeded question generation: the 점검 퀴즈 and its relatives, in Korean and English.
+
+Reproducibility is by construction, not by replay: each question is drawn from
+two random streams seeded by hashing (quiz seed, question slot) for its
+structure and (quiz seed, student, slot) for its sizes. The same seed, options and
+GENERATOR_VERSION give the same questions byte for byte, every student in a slot
+gets the same kind of model with different numbers, and a stored variant never
+needs to be re-derived.
+
+Wording lives in data/templates.json; this module only decides what to ask.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .architectures import RNNS, Sizes, embedding_layer, normalized_body, output_layer, random_spec
+from ..nn.derivation import texts as derivation_texts
+from ..errors import GenerationError, SpecError
+from .render import keras_code, ko_ro, listing, numpy_rnn_code
+from ..resources import load_json
+from ..nn.shapes import format_shape
+from ..nn.solver import Solution, seed_weight_shapes
+from ..nn.solver import solve_generated as solve_raw  # specs built here are valid by construction
+from ..nn.summary import format_working
+
+from .catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS  # noqa: F401 - re-exported
+_MAX_TRIES = 40
+
+
+def derive_seed(*parts: Any) -> int:
+    """A 64-bit seed from its parts; stable across Python versions and processes."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+@dataclass(slots=True)
+class Question:
+    """A generated question with its answer key, ready to store."""
+
+    slot: int
+    kind: str
+    template: str
+    params: dict[str, Any]
+    spec: dict[str, Any]
+    prompt: dict[str, str]
+    answer: dict[str, Any]
+    breakdown: dict[str, Any]
+    derivation: dict[str, str]
+    points: int
+    # kept so the grading key can be made from it when the question is stored
+    solution: Solution | None = field(default=None, repr=False, compare=False)
+
+
+def _t(lang: str) -> dict[str, Any]:
+    return load_json("templates.json")[lang]
+
+
+def _breakdown(solution: Solution) -> dict[str, Any]:
+    return {
+        "layers": [{"name": r.name, "type": r.type, "output_shape": list(r.output_shape), "params": r.params,
+                    "trainable": r.trainable, "non_trainable": r.non_trainable} for r in solution.layers],
+        "total_params": solution.total_params,
+        "trainable_params": solution.trainable_params,
+        "non_trainable_params": solution.non_trainable_params,
+    }
+
+
+def _count(value: int) -> dict[str, Any]:
+    return {"type": "count", "value": value}
+
+
+def _shape(value: tuple[int | None, ...] | list[int | None]) -> dict[str, Any]:
+    return {"type": "shape", "value": list(value)}
+
+
+def _part(key: str, answer: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    return {"key": key, **answer, "label": labels}
+
+
+def _with_hint(text: str, lang: str, answer_type: str) -> str:
+    return f"{text}\n{_t(lang)['answer_hint'][answer_type]}"
+
+
+def _fenced(body: str, language: str = "") -> str:
+    """A code block: prompts are Markdown, so worksheets and terminals both show them intact."""
+    return f"```{language}\n{body}\n```"
+
+
+def _parts_prompt(head: str, body: str, parts: list[dict[str, Any]], lang: str) -> str:
+    lines = [head, "", body, ""]
+    lines += [f"({i}) {p['label'][lang]}" for i, p in enumerate(parts, start=1)]
+    lines.append(_t(lang)["answer_hint"]["parts"])
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the 점검 퀴즈 model
+
+@dataclass(slots=True)
+class CheckModel:
+    """The model of the textbook's check quiz, described fact by fact."""
+
+    vocab: int
+    embed: int
+    rnn: str
+    hiddens: list[int]
+    seq_len: int
+    bidirectional: bool
+    dropout: float | None
+    dense_units: int | None
+    classes: int  # 1 = binary with sigmoid
+
+    def spec(self) -> dict[str, Any]:
+        layers: list[dict[str, Any]] = [{"type": "Embedding", "input_dim": self.vocab, "output_dim": self.embed}]
+        for i, h in enumerate(self.hiddens):
+            cell: dict[str, Any] = {"type": self.rnn, "units": h}
+            if i < len(self.hiddens) - 1:
+                cell["return_sequences"] = True
+            layers.append({"type": "Bidirectional", "layer": cell} if self.bidirectional else cell)
+        if self.dropout is not None:
+            layers.append({"type": "Dropout", "rate": self.dropout})
+        if self.dense_units is not None:
+            layers.append({"type": "Dense", "units": self.dense_units, "activation": "relu"})
+        if self.classes == 1:
+            layers.append({"type": "Dense", "units": 1, "activation": "sigmoid"})
+        else:
+            layers.append({"type": "Dense", "units": self.classes, "activation": "softmax"})
+        return {"input": {"shape": [self.seq_len]}, "layers": layers}
+
+    def facts(self, lang: str, unknown: str | None = None) -> list[str]:
+        t = _t(lang)
+        words = t["total-params"]
+        depth = len(self.hiddens)
+        values = {
+            "vocab": self.vocab, "embed": self.embed, "hidden": self.hiddens[0], "depth": depth,
+            "rnn": t["rnn_names"][self.rnn], "rnn_object": t["rnn_object"][self.rnn],
+            "hiddens": ", ".join(f"{h:,}" for h in self.hiddens), "seq_len": self.seq_len,
+            "ro": ko_ro(self.seq_len), "rate": self.dropout, "units": self.dense_units, "classes": self.classes,
+            "depth_are": "is" if depth == 1 else "are", "depth_s": "" if depth == 1 else "s",
+        }
+        unknown_fact = t["inverse"]["unknown_fact"]
+        facts = [(unknown_fact[unknown] if unknown in ("embed", "vocab") else words["embedding"]).format(**values)]
+        if unknown == "hidden":
+            facts.append(unknown_fact["hidden"].format(**values))
+        else:
+            facts.append(words["rnn_one" if depth == 1 else "rnn_stack"].format(**values))
+        if self.bidirectional:
+            facts.append(words["bidirectional"])
+        if self.rnn == "GRU":
+            facts.append(words["gru"])
+        facts.append(words["seq_len"].format(**values))
+        if self.dropout is not None:
+            facts.append(words["dropout"].format(**values))
+        if self.dense_units is not None:
+            facts.append(words["dense_hidden"].format(**values))
+        facts.append(words["binary" if self.classes == 1 else "multiclass"].format(**values))
+        facts.append(words["hidden_count"].format(**values))
+        return facts
+
+
+def _check_model(srng: random.Random, sizes: Sizes, difficulty: str, single_layer: bool = False) -> CheckModel:
+    rnn = "SimpleRNN" if difficulty == "easy" else srng.choice(RNNS)
+    depth = 1 if single_layer or difficulty == "easy" else srng.choice((1, 2) if difficulty == "medium" else (1, 2, 3))
+    bidi = difficulty == "hard" and srng.random() < 0.4
+    dropout = srng.choice((0.2, 0.3, 0.5)) if difficulty != "easy" and srng.random() < 0.3 else None
+    dense = difficulty == "hard" and srng.random() < 0.4
+    binary = difficulty == "easy" or srng.random() < 0.5
+    return CheckModel(
+        vocab=sizes("vocab"), embed=sizes("embed"), rnn=rnn, hiddens=[sizes("hidden") for _ in range(depth)],
+        seq_len=sizes("seq_len"), bidirectional=bidi, dropout=dropout,
+        dense_units=sizes("dense") if dense else None, classes=1 if binary else sizes("classes"))
+
+
+def _numbered(intro: str, facts: list[str]) -> str:
+    return "\n".join([intro, "", *(f"{i}. {f}" for i, f in enumerate(facts, start=1))])
+
+
+# ---------------------------------------------------------------- kinds
+
+# What a builder returns: template name, spec, answer, prompt(lang), and the solution.
+_Built = tuple[str, dict, dict, Callable[[str], str], Solution]
+
+def _total_params(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
+    model = _check_model(srng, sizes, difficulty)
+    spec = model.spec()
+    solution = solve_raw(spec)
+
+    def prompt(lang: str) -> str:
+        t = _t(lang)["total-params"]
+        return _with_hint(_numbered(t["intro"], model.facts(lang)), lang, "count")
+
+    return "checkquiz", spec, _count(solution.total_params), prompt, solution
+
+
+def _pick_model(srng: random.Random, sizes: Sizes, difficulty: str, families: tuple[str, ...],
+                max_layers: int = 99) -> tuple[dict[str, Any], Solution]:
+    for _ in range(_MAX_TRIES):
+        spec = random_spec(srng, difficulty, srng.choice(families), sizes=sizes)
+        if len(spec["layers"]) > max_layers:
+            continue
+        try:
+            return spec, solve_raw(spec)
+        except SpecError:
+            continue
+    raise GenerationError("the size ranges cannot produce a valid model (e.g. a sequence shorter than a kernel)")
+
+
+def _listing_prompt(kind: str, template: str, spec: dict[str, Any], answer_type: str,
+                    **values: Any) -> Callable[[str], str]:
+    def prompt(lang: str) -> str:
+        t = _t(lang)
+        head = t[kind][template].format(**values)
+        return _with_hint(f"{head}\n\n{_fenced(listing(spec, t['input_label']))}", lang, answer_type)
+    return prompt
+
+
+def _layer_params(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
+    spec, solution = _pick_model(srng, sizes, difficulty, ("classifier", "tagger", "conv", "numeric", "normalized"))
+    index = srng.choice([r.index for r in solution.layers if r.params > 0])
+    row = solution.layers[index - 1]
+    return "model", spec, {**_count(row.params), "layer": index}, _listing_prompt(
+        "layer-params", "model", spec, "count", index=index, layer=row.type), solution
+
+
+def _output_shape(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
+    if difficulty == "easy" or srng.random() < 0.5:
+        # The seed's cells: one RNN layer, input_shape or a fixed batch, return_sequences or not.
+        rnn = srng.choice(RNNS)
+        layer: dict[str, Any] = {"type": rnn, "units": sizes.choice("hidden", (3, 8, 16, 32, 64, 128))}
+        if srng.random() < 0.5:
+            layer["return_sequences"] = True
+        dims = [sizes.choice("seq_len", (2, 5, 10, 20, 30, 50)), sizes("features")]
+        batched = srng.random() < 0.5
+        spec = {"input": {"batch_shape": [sizes("batch"), *dims]} if batched else {"shape": dims}, "layers": [layer]}
+        solution = solve_raw(spec)
+        code = keras_code(spec, seed_style=True)
+
+        def prompt(lang: str) -> str:
+            return _with_hint(f"{_t(lang)['output-shape']['seed-cell']}\n\n{_fenced(code, 'python')}", lang, "shape")
+
+        return "seed-cell", spec, _shape(solution.output_shape), prompt, solution
+    spec, solution = _pick_model(srng, sizes, difficulty, ("classifier", "tagger", "conv", "numeric"))
+    index = srng.randrange(1, len(solution.layers) + 1)
+    row = solution.layers[index - 1]
+    return "model", spec, {**_shape(row.output_shape), "layer": index}, _listing_prompt(
+        "output-shape", "model", spec, "shape", index=index, layer=row.type), solution
+
+
+def _summary_parts(solution: Solution) -> list[dict[str, Any]]:
+    labels = {lang: _t(lang)["parts"] for lang in LANGS}
+    parts = []
+    for r in solution.layers:
+        parts.append(_part(f"L{r.index}.shape", _shape(r.output_shape),
+                           {lang: labels[lang]["layer_shape"].format(index=r.index, layer=r.type) for lang in LANGS}))
+        parts.append(_part(f"L{r.index}.params", _count(r.params),
+                           {lang: labels[lang]["layer_params"].format(index=r.index, layer=r.type) for lang in LANGS}))
+    parts.append(_part("total", _count(solution.total_params), {lang: labels[lang]["total"] for lang in LANGS}))
+    return parts
+
+
+def _summary(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
+    spec, solution = _pick_model(srng, sizes, difficulty, ("classifier", "tagger", "conv", "numeric"), max_layers=5)
+    parts = _summary_parts(solution)
+
+    def prompt(lang: str) -> str:
+        t = _t(lang)
+        return _parts_prompt(t["summary"]["model"], _fenced(listing(spec, t["input_label"])), parts, lang)
+
+    return "model", spec, {"type": "parts", "parts": parts}, prompt, solution
+
+
+def _weight_shapes(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
+    timesteps = sizes.choice("seq_len", (5, 10, 20, 30, 50))
+    input_dim = sizes.choice("features", (2, 3, 4, 5, 8, 10, 16))
+    hidden = sizes.choice("hidden", (8, 16, 32, 64, 100, 128))
+    shapes = seed_weight_shapes(timesteps, input_dim, hidden)
+    spec = {"input": {"shape": [timesteps, input_dim]},
+            "layers": [{"type": "SimpleRNN", "units": hidden, "return_sequences": True}]}
+    labels = {lang: _t(lang)["parts"] for lang in LANGS}
+    parts = [_part(key, _shape(shapes[key]), {lang: labels[lang][key] for lang in LANGS})
+             for key in ("W_x", "W_h", "b", "hidden_state_t", "total_hidden_states")]
+    code = numpy_rnn_code(timesteps, input_dim, hidden)
+
+    def prompt(lang: str) -> str:
+        head = _t(lang)["weight-shapes"]["seed-numpy"].format(timesteps=timesteps, input_dim=input_dim,
+                                                               hidden_units=hidden)
+        return _parts_prompt(head, _fenced(code, "python"), parts, lang)
+
+    answer = {"type": "parts", "parts": parts, "sizes": [timesteps, input_dim, hidden]}
+    return "seed-numpy", spec, answer, prompt, solve_raw(spec)
+
+
+def _trainable_split(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
+    for _ in range(_MAX_TRIES):
+        bidi_p = {"easy": 0.0, "medium": 0.2, "hard": 0.4}[difficulty]
+        layers = [embedding_layer(srng, sizes, False), *normalized_body(srng, sizes, False, bidi_p, batch_norm=True),
+                  output_layer(srng, sizes)]
+        spec = {"input": {"shape": [sizes("seq_len")]}, "layers": layers}
+        try:
+            solution = solve_raw(spec)
+            break
+        except SpecError:
+            continue
+    else:
+        raise GenerationError("the size ranges cannot produce a valid model")
+    labels = {lang: _t(lang)["parts"] for lang in LANGS}
+    parts = [_part("trainable", _count(solution.trainable_params), {lang: labels[lang]["trainable"] for lang in LANGS}),
+             _part("non_trainable", _count(solution.non_trainable_params),
+                   {lang: labels[lang]["non_trainable"] for lang in LANGS})]
+
+    def prompt(lang: str) -> str:
+        t = _t(lang)
+        return _parts_prompt(t["trainable-split"]["model"], _fenced(listing(spec, t["input_label"])), parts, lang)
+
+    return "model", spec, {"type": "parts", "parts": parts}, prompt, solution
+
+
+def polynomial(f: Callable[[int], int], known: tuple[int, int] | None = None) -> tuple[int, int, int] | None:
+    """(a, b, c) with f(x) = a·x² + b·x + c, if f is a polynomial of degree ≤ 2.
+
+    The quadratic through x = 1, 2, 3 must also hit a fourth point: ``known``
+    (x, f(x)) when the caller has one already, else x = 4.
+    """
+    ys = [f(x) for x in range(1, 4)]
+    d1 = [ys[1] - ys[0], ys[2] - ys[1]]
+    d2 = d1[1] - d1[0]
+    if d2 % 2:
+        return None
+    a = d2 // 2
+    b = d1[0] - 3 * a
+    c = ys[0] - a - b
+    x4, y4 = known if known is not None and known[0] > 3 else (4, f(4))
+    return (a, b, c) if a * x4 * x4 + b * x4 + c == y4 else None
+
+
+def positive_roots(a: int, b: int, c: int, target: int) -> list[int]:
+    """Positive integers x with a·x² + b·x + c = target."""
+    from math import isqrt
+
+    c -= target
+    if a == 0:
+        return [-c // b] if b and -c % b == 0 and -c // b > 0 else []
+    disc = b * b - 4 * a * c
+    if disc < 0:
+        return []
+    root = isqrt(disc)
+    if root * root != disc:
+        return []
+    return sorted({x // (2 * a) for x in (-b + root, -b - root) if x % (2 * a) == 0 and x // (2 * a) > 0})
+
+
+def _poly_text(a: int, b: int, c: int, symbol: str) -> str:
+    terms = []
+    for coef, power in ((a, f"{symbol}²"), (b, symbol), (c, "")):
+        if coef == 0:
+            continue
+        body = (power if coef == 1 and power else f"{coef:,}{'×' + power if power else ''}")
+        terms.append(("- " if coef < 0 else "+ ") + body.lstrip("-") if terms else body)
+    return " ".join(terms)
+
+
+def _inverse(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
+    if srng.random() < 0.6:
+        model = _check_model(srng, sizes, difficulty, single_layer=True)
+        unknown = srng.choice(("hidden", "embed", "vocab"))
+        symbol = {"hidden": "h", "embed": "E", "vocab": "V"}[unknown]
+        answer = {"hidden": model.hiddens[0], "embed": model.embed, "vocab": model.vocab}[unknown]
+
+        def solution_for(x: int) -> Solution:
+            trial = CheckModel(**{**_fields(model), **({"hiddens": [x]} if unknown == "hidden" else {unknown: x})})
+            return solve_raw(trial.spec())
+
+        solution = solution_for(answer)
+        total = solution.total_params
+        spec = model.spec()
+        poly = polynomial(lambda x: solution_for(x).total_params, (answer, total))
+        if poly is None or positive_roots(*poly, total) != [answer]:
+            raise GenerationError("internal: inverse question without a unique answer")
+        equation = _poly_text(*poly, symbol)
+
+        def prompt(lang: str) -> str:
+            t = _t(lang)
+            head = t["inverse"]["total"].format(total=total, unknown_object=t["inverse"]["unknown"][unknown],
+                                                unknown_name=t["inverse"]["unknown"][unknown])
+            return _with_hint(_numbered(head, model.facts(lang, unknown)), lang, "count")
+
+        params = {"unknown": unknown, "symbol": symbol, "total": total, "equation": equation}
+        return "total", spec, {**_count(answer), "given": params}, prompt, solution
+
+    rnn_or_dense = srng.choice((*RNNS, "Dense"))
+    input_dim = sizes("embed")
+    units = sizes("hidden")
+    if rnn_or_dense == "Dense":
+        make = lambda x: {"input": {"shape": [input_dim]}, "layers": [{"type": "Dense", "units": x}]}  # noqa: E731
+    else:
+        make = lambda x: {"input": {"shape": [sizes.choice("seq_len", (10, 30)), input_dim]},  # noqa: E731
+                          "layers": [{"type": rnn_or_dense, "units": x}]}
+    seq_spec = make(units)
+    fixed_shape = seq_spec["input"]["shape"]
+
+    def params_for(x: int) -> int:
+        return solve_raw({"input": {"shape": fixed_shape}, "layers": [{**seq_spec["layers"][0], "units": x}]}).total_params
+
+    solution = solve_raw(seq_spec)
+    params = solution.total_params
+    poly = polynomial(params_for, (units, params))
+    if poly is None or positive_roots(*poly, params) != [units]:
+        raise GenerationError("internal: inverse question without a unique answer")
+    symbol = "u" if rnn_or_dense == "Dense" else "h"
+    equation = _poly_text(*poly, symbol)
+    template = "layer-dense" if rnn_or_dense == "Dense" else "layer-rnn"
+
+    def prompt(lang: str) -> str:
+        t = _t(lang)["inverse"]
+        note = t["gru_note"] if rnn_or_dense == "GRU" else ""
+        rnn_name = _t(lang)["rnn_names"].get(rnn_or_dense, rnn_or_dense)
+        return _with_hint(t[template].format(input_dim=input_dim, params=params, rnn=rnn_name, note=note),
+                          lang, "count")
+
+    given = {"unknown": "units", "symbol": symbol, "params": params, "equation": equation}
+    return template, seq_spec, {**_count(units), "given": given}, prompt, solution
+
+
+def _fields(model: CheckModel) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in CheckModel.__dataclass_fields__}
+
+
+def _code(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
+    spec, solution = _pick_model(srng, sizes, difficulty, ("classifier", "tagger", "conv"))
+    code = keras_code(spec)
+    ask_total = srng.random() < 0.6
+    template = "total" if ask_total else "shape"
+    answer = _count(solution.total_params) if ask_total else _shape(solution.output_shape)
+
+    def prompt(lang: str) -> str:
+        return _with_hint(f"{_t(lang)['code'][template]}\n\n{_fenced(code, 'python')}", lang,
+                          "count" if ask_total else "shape")
+
+    return template, spec, answer, prompt, solution
+
+
+_BUILDERS: dict[str, Callable[[random.Random, Sizes, str], _Built]] = {
+    "total-params": _total_params, "layer-params": _layer_params, "output-shape": _output_shape,
+    "summary": _summary, "weight-shapes": _weight_shapes, "trainable-split": _trainable_split,
+    "inverse": _inverse, "code": _code,
+}
+
+
+# ---------------------------------------------------------------- worked answers
+
+def _working(kind: str, template: str, spec: dict[str, Any], answer: dict[str, Any], solution: Solution,
+             lang: str) -> str:
+    t = _t(lang)["explain"]
+    if kind == "weight-shapes":
+        timesteps, input_dim, hidden = answer["sizes"]
+        shapes = {k: format_shape(v) for k, v in seed_weight_shapes(timesteps, input_dim, hidden).items()}
+        return t["weight_shapes"].format(**shapes)
+    if kind == "inverse":
+        given = answer["given"]
+        key = "inverse_total" if template == "total" else "inverse_layer"
+        return t[key].format(answer=answer["value"], **given) + "\n" + format_working(solution, lang)
+    if kind == "layer-params":
+        return solution.layers[answer["layer"] - 1].derivation.to_text(lang)
+    if kind == "output-shape":
+        row = solution.layers[answer.get("layer", len(solution.layers)) - 1]
+        notes = derivation_texts(lang)["notes"]
+        extra = " ".join(notes[n] for n in row.derivation.notes if n in notes)
+        return (t["shape"].format(index=row.index, shape=format_shape(row.output_shape)) + " " + extra).strip()
+    return format_working(solution, lang)
+
+
+_STRUCTURE_STATES: dict[tuple[int, int, str, int], tuple[Any, ...]] = {}
+
+
+def _structure_rng(quiz_seed: int, slot: int, kind: str, attempt: int) -> random.Random:
+    """The slot's structure stream. Every student of a quiz starts it from the same state,
+    so the state is remembered and restored (cheaper than seeding a new generator)."""
+    key = (quiz_seed, slot, kind, attempt)
+    state = _STRUCTURE_STATES.get(key)
+    if state is None:
+        rng = random.Random(derive_seed("structure", quiz_seed, slot, kind, attempt))
+        if len(_STRUCTURE_STATES) > 10_000:
+            _STRUCTURE_STATES.clear()
+        _STRUCTURE_STATES[key] = rng.getstate()
+        return rng
+    rng = random.Random.__new__(random.Random)  # unseeded: setstate fills the whole state
+    rng.setstate(state)
+    return rng
+
+
+def generate_question(quiz_seed: int, slot: int, kind: str, student: str | None = None,
+                      difficulty: str = "medium", ranges: Mapping[str, tuple[int, int]] | None = None,
+                      attempt: int = 0, langs: tuple[str, ...] = ("ko",)) -> Question:
+    """One question: structure from (seed, slot), sizes from (seed, student, slot).
+
+    Texts are rendered in ``langs`` only (a quiz has one language); the language
+    never touches the random streams, so a Korean and an English quiz with the
+    same seed ask the same questions.
+    """
+    if kind not in _BUILDERS:
+        raise GenerationError(f"unknown question kind {kind!r}; kinds are {', '.join(KINDS)}")
+    if difficulty not in DIFFICULTIES:
+        raise GenerationError(f"unknown difficulty {difficulty!r}; expected easy, medium or hard")
+    srng = _structure_rng(quiz_seed, slot, kind, attempt)
+    sizes = Sizes(random.Random(derive_seed("sizes", quiz_seed, student or "", slot, kind, attempt)), ranges)
+    template, spec, answer, prompt, solution = _BUILDERS[kind](srng, sizes, difficulty)
+    return Question(
+        slot=slot, kind=kind, template=template,
+        params={"difficulty": difficulty, "student": student, "attempt": attempt, "ranges": dict(ranges or {})},
+        spec=spec,
+        prompt={lang: prompt(lang) for lang in langs},
+        answer=answer,
+        breakdown=_breakdown(solution),
+        derivation={lang: _working(kind, template, spec, answer, solution, lang) for lang in langs},
+        points=2 if answer["type"] == "parts" else 1,
+        solution=solution,
+    )
+
+
+def slot_kinds(count: int, kinds: tuple[str, ...] | list[str]) -> list[str]:
+    """The kind of each slot: the chosen kinds in turn."""
+    return [kinds[i % len(kinds)] for i in range(count)]
+
+
+def generate_variant(quiz_seed: int, count: int, kinds: tuple[str, ...] | list[str], student: str | None,
+                     difficulty: str, ranges: Mapping[str, tuple[int, int]] | None = None,
+                     langs: tuple[str, ...] = ("ko",)) -> list[Question]:
+    return [generate_question(quiz_seed, slot, kind, student, difficulty, ranges, langs=langs)
+            for slot, kind in enumerate(slot_kinds(count, kinds), start=1)]
+

@@ -1,0 +1,93 @@
+"""A quiz as plain data: its settings, the questions a student sees, and the key.
+
+Shared by the classroom use-cases that read them from the store and the exports
+that format them, so neither has to know the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..nn.shapes import format_shape
+
+
+def response_of(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer without values (mirrors migration 0002's backfill)."""
+    if answer["type"] == "parts":
+        return {"type": "parts", "parts": [{"key": p["key"], "type": p["type"], "label": p["label"]}
+                                           for p in answer["parts"]]}
+    return {"type": answer["type"]}
+
+
+@dataclass(frozen=True)
+class QuizInfo:
+    id: int
+    title: str
+    seed: int
+    language: str
+    difficulty: str
+    kinds: list[str]
+    question_count: int
+    students: int
+    status: str
+    created_at: datetime
+    deadline: datetime | None
+    attempt_limit: int | None
+    feedback: str
+    counting: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "seed": self.seed, "language": self.language,
+                "difficulty": self.difficulty, "kinds": self.kinds, "questions": self.question_count,
+                "students": self.students, "status": self.status, "created_at": self.created_at.isoformat(),
+                "deadline": self.deadline.isoformat() if self.deadline else None,
+                "attempt_limit": self.attempt_limit, "feedback": self.feedback, "counting": self.counting}
+
+
+
+@dataclass(frozen=True)
+class ShownQuestion:
+    """What a student may see of a question: never the answer."""
+
+    slot: int
+    kind: str
+    points: int
+    prompt: str
+
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    slot: int
+    kind: str
+    points: int
+    prompt: str
+    answer: dict[str, Any]
+    derivation: str
+    spec: dict[str, Any]
+    breakdown: dict[str, Any]
+    keras_version: str | None
+    tensorflow_version: str | None
+    verified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class VariantKey:
+    student: str | None
+    student_name: str | None
+    entries: list[KeyEntry]
+
+
+
+def format_answer(answer: dict[str, Any], lang: str) -> str:
+    """An answer as a student would write it."""
+    if answer["type"] == "count":
+        return f"{answer['value']:,}"
+    if answer["type"] == "shape":
+        return format_shape(tuple(answer["value"]))
+    lines = []
+    for i, part in enumerate(answer["parts"], start=1):
+        lines.append(f"({i}) {part['label'][lang]}: {format_answer(part, lang)}")
+    return "\n".join(lines)
