@@ -65,3 +65,33 @@ class NotFoundError(QuizgenError):
 
 class GenerationError(QuizgenError):
     """Options under which no valid question can be generated."""
+
+
+MAX_MESSAGE = 500  # characters: an error is one line a person reads, not a dump of their input
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(message: str, width: int = MAX_MESSAGE) -> str:
+    """A message as one bounded line: control characters (newlines from a CSV cell,
+    terminal escapes) escaped, lone surrogates (undecodable bytes) shown as \\udcXX,
+    and clipped to ``width``."""
+    out = []
+    for ch in message:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0xD800 <= ord(ch) <= 0xDFFF
+              or ch in "\u2028\u2029\u200e\u200f\u202a\u202b\u202c\u202d\u202e"):
+            out.append(ascii(ch)[1:-1])
+        else:
+            out.append(ch)
+    return clip("".join(out), width)
+
+
+def undecodable(text: str) -> bool:
+    """Whether text holds bytes that were not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True

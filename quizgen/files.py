@@ -1,57 +1,150 @@
-"""Reading the files users hand to quizgen: one place for every way that can fail."""
+"""Reading the files users hand to quizgen, and writing the files they ask for: one place
+for every way that can go wrong.
+
+Reads are bounded by bytes actually read, never by ``st_size`` (a device such as
+/dev/zero reports 0 and never ends), and only regular files (or stdin) are read.
+Writes are whole or not at all (a temporary file, then a rename), never go through
+a symlink or onto a device or FIFO, never onto an SQLite database (above all not
+the store in use), and replace an existing file only when the user said so.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
+import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .errors import InputFileError, clip
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+DEFAULT_MAX_BYTES = 10_000_000
+
+
+def _name(path: str | Path) -> str:
+    return clip(str(path), 80) or "(empty path)"
+
+
+def read_file_bytes(path: str, kind: str = "file", max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """At most ``max_bytes`` of a regular file (``-``: standard input); InputFileError otherwise."""
+    if path == "-":
+        return _bounded(sys.stdin.buffer, "standard input", kind, max_bytes)
+    if not path:  # "" names the current folder
+        raise InputFileError(f"(empty path) is a directory, not a {kind}")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputFileError(f"{_name(path)}: no such file") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{_name(path)} is a directory, not a {kind}") from None
+    except OSError as exc:  # too long a name, no permission, ...
+        raise InputFileError(f"{_name(path)}: {exc.strerror}") from None
+    except ValueError:  # a NUL byte in the name
+        raise InputFileError(f"{_name(path)!r} is not a usable file name") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputFileError(f"{_name(path)} is a directory, not a {kind}")
+        if not stat.S_ISREG(mode):  # a FIFO would block, a device would never end
+            raise InputFileError(f"{_name(path)} is not a regular file (a device, FIFO or socket); "
+                                 f"give a {kind} saved on disk")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            fd = -1
+            return _bounded(fh, _name(path), kind, max_bytes)
+    except OSError as exc:
+        raise InputFileError(f"{_name(path)}: {exc.strerror}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _bounded(fh: IO[bytes], shown: str, kind: str, max_bytes: int) -> bytes:
+    data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InputFileError(f"{shown} is larger than {max_bytes // 1000:,} kB; that is not a {kind}")
+    return data
 
 
 def read_text_file(path: str, kind: str = "file", max_bytes: int | None = None) -> str:
     """UTF-8 text (a leading BOM dropped), or an InputFileError saying why not."""
-    p = Path(path)
+    data = read_file_bytes(path, kind, DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
     try:
-        if p.is_dir():
-            raise InputFileError(f"{path or '(empty path)'} is a directory, not a {kind}")
-        if max_bytes is not None and p.stat().st_size > max_bytes:
-            raise InputFileError(f"{path} is larger than {max_bytes // 1000:,} kB; that is not a {kind}")
-        return p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text (save the {kind} as UTF-8)") from None
-    except OSError as exc:  # too long a name, no permission, ...
-        raise InputFileError(f"{clip(path, 80)}: {exc.strerror}") from None
-    except ValueError:  # pathlib refuses a NUL byte
-        raise InputFileError(f"{clip(path, 80)!r} is not a usable file name") from None
+        raise InputFileError(f"{_name(path)}: not UTF-8 text (save the {kind} as UTF-8)") from None
 
 
-def write_file(path: str | Path, data: str | bytes) -> str:
-    """Write a file the user named, whole or not at all (a temporary file, then a rename);
-    returns the path. Every way that fails is an InputFileError naming the path."""
+def _refuse_target(target: Path, force: bool, protect: tuple[Path, ...]) -> None:
+    """Why ``target`` must not be written, if it must not (InputFileError)."""
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise InputFileError(f"cannot write {_name(target)}: it is a symbolic link (quizgen does not write "
+                             "through links; give the real path)")
+    if stat.S_ISDIR(st.st_mode):
+        raise InputFileError(f"cannot write {_name(target)}: it is a folder, not a file name")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputFileError(f"cannot write {_name(target)}: it is a device, FIFO or socket, not a file")
+    for kept in protect:
+        try:
+            if os.path.samefile(target, kept):
+                raise InputFileError(f"cannot write {_name(target)}: it is the quiz database in use")
+        except OSError:
+            continue
+    try:
+        with open(target, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError:
+        head = b""
+    if head == _SQLITE_MAGIC:
+        raise InputFileError(f"cannot write {_name(target)}: it is an SQLite database; choose another file name")
+    if not force:
+        raise InputFileError(f"{_name(target)} already exists; add --force to replace it")
+
+
+def check_target(path: str | Path, force: bool = False, protect: tuple[Path, ...] = ()) -> Path:
+    """The path, if quizgen may write a file there (see write_file); InputFileError otherwise."""
     target = Path(path)
     try:
-        if not str(path) or target.is_dir():
-            raise InputFileError(f"cannot write {clip(str(path), 80) or '(empty path)'}: it is a folder, not a file name")
+        if not str(path) or target.name in ("", ".", ".."):
+            raise InputFileError(f"cannot write {_name(path)}: it is a folder, not a file name")
         if not target.parent.is_dir():
-            raise InputFileError(f"cannot write {clip(str(target), 80)}: folder {target.parent} does not exist")
-        tmp = target.with_name(f".{target.name}.tmp")
+            raise InputFileError(f"cannot write {_name(target)}: folder {_name(target.parent)} does not exist")
+        _refuse_target(target, force, protect)
+    except OSError as exc:
+        raise InputFileError(f"cannot write {_name(path)}: {exc.strerror}") from None
+    except ValueError:  # a NUL byte
+        raise InputFileError(f"cannot write {_name(path)!r}: not a usable file name") from None
+    return target
+
+
+def write_file(path: str | Path, data: str | bytes, force: bool = False, protect: tuple[Path, ...] = ()) -> str:
+    """Write a file the user named, whole or not at all (a temporary file, then a rename);
+    returns the path. ``protect``: files that must never be replaced (the open store and
+    its journals). Every way that fails is an InputFileError naming the path."""
+    target = check_target(path, force, protect)
+    try:
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        payload = data if isinstance(data, bytes) else data.encode("utf-8")
         try:
-            if isinstance(data, bytes):
-                tmp.write_bytes(data)
-            else:
-                tmp.write_text(data, encoding="utf-8")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise InputFileError(f"cannot write {clip(str(path), 80)}: {exc.strerror}") from None
+        raise InputFileError(f"cannot write {_name(path)}: {exc.strerror}") from None
     except ValueError:  # a NUL byte
-        raise InputFileError(f"cannot write {clip(str(path), 80)!r}: not a usable file name") from None
+        raise InputFileError(f"cannot write {_name(path)!r}: not a usable file name") from None
     return str(target)
 
 

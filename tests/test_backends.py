@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from quizgen.store.db import SCHEMA_HEAD, open_store
+from quizgen.store.db import open_store, schema_head
 from quizgen.store.tables import Base
 
 from .helpers import make_class, right_answers
@@ -21,7 +21,7 @@ from .helpers import make_class, right_answers
 def test_migrations_from_code_match_the_models(db_url):
     store = open_store(db_url)
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == schema_head()
         assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
     with store.write_engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
@@ -115,7 +115,7 @@ def test_upgrade_to_the_grading_keys_backfills_them(db_url, tmp_path):
     refused = klass.run("show", str(klass.quiz))
     assert refused.exit_code == 1 and "quizgen db upgrade" in refused.stderr
     result = upgrade_store(db_url)
-    assert (result.from_revision, result.to_revision) == ("0002", SCHEMA_HEAD)
+    assert (result.from_revision, result.to_revision) == ("0002", schema_head())
     store = open_store(db_url)
     with store.engine.connect() as conn:
         rows = conn.execute(text("SELECT id, kind, spec, answer, expected, slips FROM questions")).all()

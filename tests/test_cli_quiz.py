@@ -209,7 +209,7 @@ def test_database_from_a_newer_quizgen(tmp_path):
 
 
 def test_missing_folder_is_not_created(tmp_path):
-    result = run(tmp_path / "nope" / "q.db", "list")
+    result = run(tmp_path / "nope" / "q.db", "init")
     assert result.exit_code == 1 and "does not exist" in result.stderr
     assert not (tmp_path / "nope").exists()
 

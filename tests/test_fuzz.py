@@ -21,7 +21,7 @@ from quizgen.errors import QuizgenError
 from quizgen.classroom.roster import parse_roster
 from quizgen.nn.solver import solve_raw
 from quizgen.nn.specfile import read_specs
-from quizgen.classroom.submissions import _answers_from_csv, _answers_from_json
+from quizgen.classroom.answersheets import _answers_from_csv, _answers_from_json
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CLASSICS = ["NaN", "nan", "inf", "-inf", "Infinity", "9" * 5000, "(" * 100_000, "[" * 100_000 + "]" * 100_000,

@@ -10,19 +10,25 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from quizgen.store.db import SCHEMA_HEAD, downgrade_store, head_revision, open_store, upgrade_store
+from quizgen.store.db import downgrade_store, open_store, schema_head, upgrade_store
 from quizgen.errors import OutdatedDatabaseError, StoreError
 from quizgen.store.tables import Base
 
 
-def test_schema_head_constant_matches_the_scripts():
-    assert head_revision() == SCHEMA_HEAD
+def test_schema_head_is_read_from_the_scripts_as_alembic_reads_them():
+    from alembic.script import ScriptDirectory
+
+    from quizgen.store.db import _alembic_config, _script_revisions
+
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    assert scripts.get_heads() == [schema_head()]
+    assert _script_revisions() == {rev.revision: rev.down_revision for rev in scripts.walk_revisions()}
 
 
 def test_fresh_database_is_created_at_head_and_matches_the_models(tmp_path):
     store = open_store(str(tmp_path / "q.db"))
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == schema_head()
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
     with store.engine.connect() as conn:
@@ -44,33 +50,29 @@ def test_downgrade_to_base_and_up_again(tmp_path):
     store.dispose()
 
 
-def test_older_and_newer_revisions_are_refused(tmp_path, monkeypatch):
+def test_a_newer_revision_is_refused_untouched(tmp_path):
     path = tmp_path / "q.db"
     store = open_store(str(path))
     with store.write_engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'ffff_future'"))
     store.dispose()
+    before = path.read_bytes()
     with pytest.raises(StoreError, match="made by a newer quizgen"):
         open_store(str(path))
+    with pytest.raises(StoreError, match="made by a newer quizgen"):
+        upgrade_store(str(path))
+    assert path.read_bytes() == before
 
 
-def test_outdated_database_names_both_revisions_and_the_command(tmp_path, monkeypatch):
-    from quizgen.store import db
-
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003"])
+def test_an_older_revision_names_both_revisions_and_the_command(tmp_path, revision):
     path = tmp_path / "q.db"
     store = open_store(str(path))
-    downgrade_store(store, "base")
+    downgrade_store(store, revision)
     store.dispose()
-    # pretend the scripts know a newer head than the file has
-    con = sqlite3.connect(path)
-    con.execute("INSERT INTO alembic_version VALUES ('0001')")
-    con.commit()
-    con.close()
-    monkeypatch.setattr(db, "SCHEMA_HEAD", "0002")
-    monkeypatch.setattr(db, "_known_revisions", lambda: {"0001", "0002"})
     with pytest.raises(OutdatedDatabaseError) as info:
         open_store(str(path))
-    assert "revision 0001" in str(info.value) and "expects 0002" in str(info.value)
+    assert f"revision {revision}" in str(info.value) and f"expects {schema_head()}" in str(info.value)
     assert "quizgen db upgrade" in str(info.value)
 
 
@@ -153,10 +155,10 @@ def test_upgrade_from_0001_backs_up_backfills_and_keeps_data(tmp_path):
     _quiz_at_0001(path)
     refused = CliRunner().invoke(cli, ["--db", str(path), "show", "1"])
     assert refused.exit_code == 1
-    assert "revision 0001" in refused.stderr and f"expects {SCHEMA_HEAD}" in refused.stderr and "quizgen db upgrade" in refused.stderr
+    assert "revision 0001" in refused.stderr and f"expects {schema_head()}" in refused.stderr and "quizgen db upgrade" in refused.stderr
     result = CliRunner().invoke(cli, ["--db", str(path), "db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "Backed up to" in result.stderr and f"from revision 0001 to {SCHEMA_HEAD}" in result.stderr
+    assert "Backed up to" in result.stderr and f"from revision 0001 to {schema_head()}" in result.stderr
     backups = list(tmp_path.glob("q.db.bak-*"))
     assert len(backups) == 1
     con = sqlite3.connect(backups[0])

@@ -102,7 +102,7 @@ def test_negative_control_deferred_transactions_fail(tmp_path):
     """Without BEGIN IMMEDIATE the same load loses submissions to 'database is locked'."""
     db = str(tmp_path / "deferred.db")
     tokens, quiz = _class(db, tmp_path, 16)
-    env = {"QUIZGEN_SQLITE_WRITE_BEGIN": "DEFERRED", "QUIZGEN_BUSY_TIMEOUT_MS": "2000"}
+    env = {"QUIZGEN_TEST_WRITE_BEGIN": "BEGIN DEFERRED", "QUIZGEN_BUSY_TIMEOUT_MS": "2000"}
     procs = [_spawn(db, quiz, sid, tok, 30, env=env) for sid, tok in tokens.items()]
     failures = 0
     for proc in procs:
@@ -318,7 +318,7 @@ def test_corrupted_database_files_never_crash(tmp_path):
 
 def test_two_db_upgrades_at_once(tmp_path):
     """One migrates, the other waits for it and finds nothing to do; the data survives."""
-    from quizgen.store.db import SCHEMA_HEAD, downgrade_store, open_store
+    from quizgen.store.db import downgrade_store, open_store, schema_head
 
     db = str(tmp_path / "old.db")
     _class(db, tmp_path, 3)
@@ -330,7 +330,7 @@ def test_two_db_upgrades_at_once(tmp_path):
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     messages = " ".join(err for _, err in outs)
-    assert f"Upgraded from revision 0001 to {SCHEMA_HEAD}" in messages
+    assert f"Upgraded from revision 0001 to {schema_head()}" in messages
     _check_integrity(db)
     assert len(_db_submissions(db)) == 0
     shown = CliRunner().invoke(cli, ["--db", db, "show", "1"])

@@ -94,7 +94,7 @@ def _slot_of(klass, kind: str) -> int:
 MALFORMED = [
     # (extra args, message)  — {t} is student 20260001's token, {S} the summary slot, {O} the output-shape slot
     (["--student", "20260001", "--token", "wrong", "--answer", "1=1"], "wrong token"),
-    (["--student", "nobody", "--token", "{t}", "--answer", "1=1"], "no student 'nobody'"),
+    (["--student", "nobody", "--token", "{t}", "--answer", "1=1"], "unknown student id or wrong token"),
     (["--student", "20260001", "--answer", "1=1"], "a token is required"),
     (["--student", "20260001", "--token", "", "--answer", "1=1"], "a token is required"),
     (["--student", "20260001", "--token", "{t}", "--answer", "1"], "should look like N=VALUE"),

@@ -18,6 +18,10 @@ def submit_loop(db: str, quiz: str, student: str, token: str, count: int, until:
     from quizgen.errors import QuizgenError
     from quizgen.classroom.submissions import submit
 
+    if os.environ.get("QUIZGEN_TEST_WRITE_BEGIN"):  # the negative control: SQLite's default DEFERRED begin
+        import quizgen.store.db
+
+        quizgen.store.db.WRITE_BEGIN = os.environ["QUIZGEN_TEST_WRITE_BEGIN"]
     store = open_store(db)
     n = 0
     while (until is None and n < count) or (until is not None and not os.path.exists(until) and n < count):

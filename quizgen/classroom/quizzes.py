@@ -13,7 +13,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import func, insert, select, update
 
-from ..store.db import Store, now
+from ..clock import now
+from ..store.db import Store
 from ..errors import GenerationError, NotFoundError
 from ..questions.catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS
 from ..store.tables import Question as QuestionRow
@@ -21,14 +22,13 @@ from ..store.tables import Quiz, Student, Variant
 from ..questions.records import (KeyEntry, QuizInfo, ShownQuestion, VariantKey, format_answer,  # noqa: F401
                                  response_of)
 from ..store.lookup import parse_quiz_id
+from ..grading.scoring import COUNTING_POLICIES
+from .policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
 from .roster import RosterEntry
 
 
 MAX_QUESTIONS = 200
 MAX_REGENERATE = 3
-FEEDBACK_POLICIES = ("none", "score", "full")
-COUNTING_POLICIES = ("last", "best")
-MAX_ATTEMPTS = 1_000_000  # beyond it, leave --attempts out: no limit
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -44,7 +44,8 @@ class QuizPlan:
     difficulty: str = "medium"
     language: str = "ko"
     ranges: Mapping[str, tuple[int, int]] = field(default_factory=dict)
-    deadline: datetime | None = None
+    deadline: datetime | None = None  # an instant (aware); clock.parse_deadline reads what was typed
+    time_zone: str = "UTC"  # the zone the deadline was given in, recorded on the quiz
     attempt_limit: int | None = None
     feedback: str = "full"
     counting: str = "last"
@@ -69,6 +70,8 @@ class QuizPlan:
             raise GenerationError(f"unknown feedback policy {self.feedback!r}; expected none, score or full")
         if self.counting not in COUNTING_POLICIES:
             raise GenerationError(f"unknown counting policy {self.counting!r}; expected last or best")
+        if self.deadline is not None and self.deadline.tzinfo is None:
+            raise GenerationError("internal: a deadline must be an instant (aware datetime)")
         if self.attempt_limit is not None and self.attempt_limit < 1:
             raise GenerationError("--attempts must be at least 1")
         if self.attempt_limit is not None and self.attempt_limit > MAX_ATTEMPTS:
@@ -156,7 +159,8 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
     with store.write() as session:
         quiz = Quiz(title=plan.title, seed=plan.seed, language=plan.language, difficulty=plan.difficulty,
                     kinds=list(plan.kinds), ranges={k: list(v) for k, v in plan.ranges.items()},
-                    question_count=plan.count, deadline=plan.deadline, attempt_limit=plan.attempt_limit,
+                    question_count=plan.count, deadline=plan.deadline, time_zone=plan.time_zone,
+                    attempt_limit=plan.attempt_limit,
                     feedback=plan.feedback, counting=plan.counting,
                     status="ready" if confirmation else "unverified",
                     generator_version=GENERATOR_VERSION, created_at=stamp)
@@ -210,7 +214,7 @@ def create_quiz(store: Store, plan: QuizPlan, students: Sequence[RosterEntry] = 
 def _info(quiz: Quiz, students: int) -> QuizInfo:
     return QuizInfo(quiz.id, quiz.title, quiz.seed, quiz.language, quiz.difficulty, list(quiz.kinds),
                     quiz.question_count, students, quiz.status, quiz.created_at, quiz.deadline,
-                    quiz.attempt_limit, quiz.feedback, quiz.counting)
+                    quiz.attempt_limit, quiz.feedback, quiz.counting, quiz.time_zone)
 
 
 def list_quizzes(store: Store) -> list[QuizInfo]:

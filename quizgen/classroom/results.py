@@ -3,16 +3,52 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from ..exports.analysis import Report, item_analysis
 from ..exports.gradebook import Gradebook, GradebookRow
-from ..grading.batch import counted_results
+from ..grading.scoring import counts_over
 from ..store.db import Store
-from ..store.tables import Question, Student, Variant
+from ..store.tables import Grade, Question, Student, Submission, Variant
 from .quizzes import quiz_info
+
+
+@dataclass(frozen=True)
+class Result:
+    """The grade of the answer that counts for one student and question."""
+
+    submission_id: int
+    attempt: int
+    score: float
+    max_score: float
+    correct: bool
+    misconception: str | None
+    details: dict[str, Any]
+    raw: str
+    parsed: Any
+
+
+def counted_results(session: Any, quiz_id: int, counting: str,
+                    student_ids: Sequence[int] | None = None) -> dict[int, dict[int, Result]]:
+    """student → question → the graded answer that counts (last or best attempt)."""
+    q = (select(Submission.id, Submission.student_id, Submission.question_id, Submission.attempt, Submission.raw,
+                Submission.parsed, Grade.score, Grade.max_score, Grade.correct, Grade.misconception, Grade.details)
+         .join(Grade, and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
+         .where(Submission.quiz_id == quiz_id))
+    if student_ids is not None:
+        q = q.where(Submission.student_id.in_(list(student_ids)))
+    out: dict[int, dict[int, Result]] = defaultdict(dict)
+    for r in session.execute(q):
+        candidate = Result(r.id, r.attempt, r.score, r.max_score, r.correct, r.misconception, r.details or {},
+                           r.raw, r.parsed)
+        current = out[r.student_id].get(r.question_id)
+        if current is None or counts_over(candidate.score, candidate.attempt, current.score, current.attempt,
+                                              counting):
+            out[r.student_id][r.question_id] = candidate
+    return out
 
 
 def gradebook(store: Store, quiz: str | int) -> Gradebook:

@@ -16,10 +16,11 @@ from typing import Sequence
 
 from sqlalchemy import select
 
-from ..store.db import Store, now
+from ..clock import now
+from ..store.db import Store
 from ..errors import NotFoundError, QuizgenError
 from ..store.tables import Student
-from .roster import RosterEntry, parse_roster
+from .roster import RosterEntry
 
 
 class AuthError(QuizgenError):
@@ -84,10 +85,6 @@ def add_students(store: Store, entries: Sequence[RosterEntry], replace: bool = F
     return issued
 
 
-def import_roster_text(store: Store, text: str, source: str) -> list[IssuedToken]:
-    return add_students(store, parse_roster(text, source))
-
-
 def reset_token(store: Store, student_id: str) -> IssuedToken:
     token = new_token()
     with store.write() as session:
@@ -105,13 +102,18 @@ def list_students(store: Store) -> list[StudentInfo]:
     return [StudentInfo(r[0], r[1], r[2], r[3] is not None) for r in rows]
 
 
+# Hashed when the student id is unknown, so that failure costs what a wrong token costs.
+_DUMMY_HASH = hash_token(new_token())
+AUTH_FAILED = "unknown student id or wrong token"
+
+
 def authenticate(session, student_id: str, token: str | None) -> Student:  # type: ignore[no-untyped-def]
-    """The student whose token this is; AuthError otherwise (same care for both failures)."""
+    """The student whose token this is; AuthError otherwise, with one message whether the
+    id or the token was wrong (so ids cannot be probed for), after the same hashing work."""
     if not token:
         raise AuthError("a token is required (--token or QUIZGEN_TOKEN)")
     student = session.scalar(select(Student).where(Student.external_id == student_id))
-    if student is None:
-        raise AuthError(f"no student {student_id!r} on the roster")
-    if not token_matches(student.token_hash, token):
-        raise AuthError(f"wrong token for student {student_id!r}")
+    stored = student.token_hash if student is not None else _DUMMY_HASH
+    if not token_matches(stored, token) or student is None:
+        raise AuthError(AUTH_FAILED)
     return student

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import Bar, emit_json, open_store
+from .options import Bar, emit_json, json_option, open_store, output_options, quiz_argument, write_outputs
 
 
 @click.command()
@@ -51,15 +51,39 @@ def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, as_
 
 
 @click.command("import-submissions")
-@click.argument("quiz")
+@quiz_argument
 @click.argument("file", metavar="FILE.csv|FILE.json")
+@click.option("--ignore-deadline", is_flag=True, help="Import answers given after the deadline too.")
+@click.option("--ignore-attempt-limit", is_flag=True, help="Import for students who have used every attempt too.")
+@json_option
 @click.pass_context
-def import_submissions(ctx: click.Context, quiz: str, file: str) -> None:
-    """Import answers collected elsewhere (student,question,answer); all rows or none."""
-    from ..classroom.submissions import import_submissions as do_import
+def import_submissions(ctx: click.Context, quiz: str, file: str, ignore_deadline: bool, ignore_attempt_limit: bool,
+                       as_json: bool) -> None:
+    """Import answers collected elsewhere (student,question,answer[,submitted_at]); all rows or none.
 
-    report = do_import(open_store(ctx), quiz, file)
+    The deadline and the attempt limit apply unless overridden; importing the same
+    file again adds nothing.
+
+    \b
+    Example:
+      quizgen import-submissions 1 lms-export.csv
+    """
+    from ..classroom.imports import import_submissions as do_import
+
+    report = do_import(open_store(ctx), quiz, file, ignore_deadline, ignore_attempt_limit)
+    if as_json:
+        emit_json({"imported": report.imported, "students": report.students,
+                   "already_imported": report.already_imported, "late": report.late,
+                   "over_attempt_limit": report.over_limit})
+        return
     click.echo(f"Imported {report.imported:,} answer(s) from {report.students} student(s).", err=True)
+    if report.already_imported:
+        click.echo(f"Skipped {report.already_imported} student(s) whose answers from this file were already "
+                   "imported.", err=True)
+    if report.late:
+        click.echo(f"{report.late:,} answer(s) were given after the deadline (--ignore-deadline).", err=True)
+    if report.over_limit:
+        click.echo(f"{report.over_limit:,} answer(s) go past the attempt limit (--ignore-attempt-limit).", err=True)
 
 
 @click.command()
@@ -67,18 +91,17 @@ def import_submissions(ctx: click.Context, quiz: str, file: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--questions/--no-questions", default=True, show_default=True,
               help="CSV: a column per question after the quiz total (Canvas imports each as an assignment).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
+@output_options
 @click.pass_context
-def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: str | None) -> None:
+def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: str | None, force: bool) -> None:
     """A row per student: each question's score and the total (CSV imports into Canvas)."""
     from ..classroom.results import gradebook as build
-    from ..exports import write_export
     from ..exports.gradebook import gradebook_csv, gradebook_json
 
     book = build(open_store(ctx), quiz)
     text = gradebook_csv(book, questions) if fmt == "csv" else gradebook_json(book)
     if output:
-        for path in write_export(output, text):
+        for path in write_outputs(ctx, [(output, text)], force):
             click.echo(f"Wrote {path}", err=True)
     else:
         click.echo(text, nl=False)
@@ -86,10 +109,11 @@ def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: 
 
 @click.command()
 @click.argument("quiz")
-@click.option("--png", "png_path", type=click.Path(dir_okay=False), help="Also draw the charts into a PNG file.")
+@click.option("--png", "png_path", metavar="FILE", help="Also draw the charts into a PNG file.")
+@click.option("--force", is_flag=True, help="Replace the PNG if it exists (never a database, link or device).")
 @click.option("--lang", type=click.Choice(["ko", "en"]), help="Language of the report [default: the quiz's].")
 @click.pass_context
-def report(ctx: click.Context, quiz: str, png_path: str | None, lang: str | None) -> None:
+def report(ctx: click.Context, quiz: str, png_path: str | None, force: bool, lang: str | None) -> None:
     """Item analysis: correct rate, discrimination, common wrong answers, score distribution."""
     from ..classroom.results import analysis as analyse
     from ..exports.analysis import format_report, report_png
@@ -97,9 +121,7 @@ def report(ctx: click.Context, quiz: str, png_path: str | None, lang: str | None
     analysis = analyse(open_store(ctx), quiz)
     written = None
     if png_path is not None:  # first: a path that cannot be written fails before any output
-        from ..files import write_file
-
-        written = write_file(png_path, report_png(analysis))
+        (written,) = write_outputs(ctx, [(png_path, report_png(analysis))], force)
     click.echo(format_report(analysis, lang))
     if written:
         click.echo(f"Wrote {written}", err=True)

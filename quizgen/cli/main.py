@@ -6,6 +6,7 @@ Nothing heavy is imported at module level: TensorFlow arrives only with
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -15,18 +16,68 @@ from .. import __version__
 from .options import Bar as _Bar
 from .options import emit_json as _emit_json
 from .options import open_store as _store
-from ..errors import QuizgenError, SpecError
+from ..errors import QuizgenError, SpecError, one_line, undecodable
 
 
 class _Group(click.Group):
-    """Turns every QuizgenError into one ``Error: ...`` line and its exit code."""
+    """Every failure a user can cause ends in one ``Error: ...`` line and an exit code:
+    QuizgenError (1, or 75 for a busy database), click's usage errors (2), and
+    arguments or variables that are not UTF-8 text (2)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except QuizgenError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            _fail(str(exc))
             ctx.exit(exc.exit_code)
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        code = _run(super().main, argv, prog_name, complete_var, extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {one_line(message)}", err=True)
+
+
+def _run(main: Any, argv: list[str], prog_name: str | None, complete_var: str | None, extra: Any) -> int:
+    for n, arg in enumerate(argv, start=1):
+        if undecodable(arg):
+            _fail(f"argument {n} ({arg!r}) is not UTF-8 text; quizgen reads its arguments as UTF-8")
+            return 2
+    for name in ENV_VARIABLES:
+        if undecodable(os.environ.get(name, "")):
+            _fail(f"the environment variable {name} is not UTF-8 text")
+            return 2
+    try:
+        result = main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "quizgen"
+        _fail(f"{exc.format_message()} (see '{where} --help')")
+        return 2
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+        return exc.exit_code
+    except click.exceptions.Abort:
+        _fail("interrupted")
+        return 130
+    except QuizgenError as exc:  # raised while parsing (a callback) rather than in a command
+        _fail(str(exc))
+        return exc.exit_code
+    except Exception as exc:  # a bug: still one line (QUIZGEN_DEBUG=1 shows the traceback)
+        if os.environ.get("QUIZGEN_DEBUG"):
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {exc}); please report it")
+        return 1
+
+
+# Variables quizgen reads: checked for undecodable bytes before anything uses them.
+ENV_VARIABLES = ("QUIZGEN_DB", "QUIZGEN_TOKEN", "QUIZGEN_SERVER", "QUIZGEN_BUSY_TIMEOUT_MS")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,7 +110,7 @@ def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, ver
 
     if (file is None) == (code_file is None):
         raise click.UsageError("give exactly one of FILE or --from-code FILE.py")
-    stdin = sys.stdin.read() if "-" in (file, code_file) else None
+    stdin = _stdin_text() if "-" in (file, code_file) else None
     inputs = read_code(code_file, stdin) if code_file is not None else read_specs(file, stdin)  # type: ignore[arg-type]
     checker = None
     if verify:
@@ -111,6 +162,16 @@ def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, ver
         sys.exit(1)
 
 
+def _stdin_text() -> str:
+    from ..errors import InputFileError
+    from ..files import read_file_bytes
+
+    try:
+        return read_file_bytes("-", "spec").decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError("standard input is not UTF-8 text") from None
+
+
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
@@ -129,12 +190,19 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@click.option("--tz", "time_zone", metavar="ZONE",
+              help="Zone in which deadlines stored by quizgen before 0.2 were typed [default: this machine's].")
 @click.pass_context
-def db_upgrade(ctx: click.Context) -> None:
-    """Migrate an older database to this quizgen's schema (backs the file up first)."""
+def db_upgrade(ctx: click.Context, time_zone: str | None) -> None:
+    """Migrate an older database to this quizgen's schema (backs the file up first).
+
+    \b
+    Example:
+      quizgen --db class.db db upgrade --tz Asia/Seoul
+    """
     from ..store.db import upgrade_store
 
-    result = upgrade_store(ctx.find_root().obj["db"])
+    result = upgrade_store(ctx.find_root().obj["db"], time_zone)
     if result.backup is None and result.from_revision == result.to_revision:
         click.echo(f"Already at revision {result.to_revision}; nothing to do.", err=True)
         return

@@ -1,12 +1,39 @@
-"""Helpers shared by the command modules: the lazily opened store, JSON output, progress."""
+"""What the command modules share: options declared once (sqlite-utils style decorators),
+the lazily opened store, JSON output, progress bars and output files."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(fn: F) -> F:
+    """``--json``: data, and only data, on stdout."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout (data only).")(fn)
+
+
+def quiz_argument(fn: F) -> F:
+    return click.argument("quiz", metavar="QUIZ")(fn)
+
+
+def student_options(fn: F) -> F:
+    """``--student`` and ``--token`` (QUIZGEN_TOKEN), for the commands a student runs."""
+    fn = click.option("--token", envvar="QUIZGEN_TOKEN", show_envvar=True,
+                      help="Your submission token (prefer the environment variable: other users can see "
+                           "command lines).")(fn)
+    return click.option("--student", "student_id", required=True, help="Your student id.")(fn)
+
+
+def output_options(fn: F) -> F:
+    """``-o/--output FILE`` and ``--force`` (replace an existing file)."""
+    fn = click.option("--force", is_flag=True, help="Replace FILE if it exists (never a database, link or device).")(fn)
+    return click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")(fn)
 
 
 def emit_json(obj: Any) -> None:
@@ -14,15 +41,40 @@ def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
-def open_store(ctx: click.Context):  # type: ignore[no-untyped-def]
-    """The opened store; opened on first use so --help never touches a database."""
+def open_store(ctx: click.Context, create: bool = False):  # type: ignore[no-untyped-def]
+    """The opened store; opened on first use so --help never touches a database.
+    Only the commands that build a class (``create=True``) may create a new database."""
     from ..store.db import open_store as _open
 
     obj = ctx.find_root().obj
     if "store" not in obj:
-        obj["store"] = _open(obj["db"])
+        obj["store"] = _open(obj["db"], create=create)
         ctx.call_on_close(obj["store"].dispose)
     return obj["store"]
+
+
+def protected_paths(ctx: click.Context) -> tuple[Path, ...]:
+    """The store's files, which no output may replace (the database and its journals)."""
+    from ..store.db import resolve_url, sqlite_path
+
+    try:
+        path = sqlite_path(resolve_url(ctx.find_root().obj["db"]))
+    except Exception:  # an unusable --db: nothing of ours to protect
+        return ()
+    if path is None:
+        return ()
+    return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")))
+
+
+def write_outputs(ctx: click.Context, files: list[tuple[str, str | bytes]], force: bool) -> list[str]:
+    """Write every file (each atomically), after checking them all first: none is written
+    if any would be refused."""
+    from ..files import check_target, write_file
+
+    protect = protected_paths(ctx)
+    for path, _ in files:
+        check_target(path, force, protect)
+    return [write_file(path, data, force=force, protect=protect) for path, data in files]
 
 
 class Bar:

@@ -10,6 +10,7 @@ import click
 from .options import Bar as _Bar
 from .options import emit_json as _emit_json
 from .options import open_store as _store
+from .options import output_options, write_outputs
 
 
 def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -33,8 +34,10 @@ def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--students", "roster", metavar="ROSTER.csv", help="Give every student on this roster a variant.")
 @click.option("--range", "ranges", multiple=True, metavar="NAME=LO-HI",
               help="Limit a size, e.g. --range hidden=32-256 --range vocab=5000-20000.")
-@click.option("--deadline", type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
-              help="Submissions close then (local time).")
+@click.option("--deadline", metavar="'YYYY-MM-DD HH:MM'",
+              help="Submissions close then: wall-clock time in --tz (default: this machine's zone).")
+@click.option("--tz", "time_zone", metavar="ZONE",
+              help="Time zone of the deadline, recorded on the quiz: an IANA name (Asia/Seoul) or +09:00.")
 @click.option("--attempts", "attempt_limit", type=int, help="Attempts allowed per student.")
 @click.option("--feedback", type=click.Choice(["none", "score", "full"]), default="full", show_default=True)
 @click.option("--counting", type=click.Choice(["last", "best"]), default="last", show_default=True,
@@ -43,20 +46,22 @@ def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the id.")
 @click.pass_context
 def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple[str, ...], difficulty: str,
-             lang: str, roster: str | None, ranges: tuple[str, ...], deadline: Any, attempt_limit: int | None,
-             feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
+             lang: str, roster: str | None, ranges: tuple[str, ...], deadline: str | None, time_zone: str | None,
+             attempt_limit: int | None, feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
     """Generate a quiz (per-student variants with --students) and confirm its key with Keras."""
-    from ..questions.architectures import parse_range
     from ..classroom.quizzes import QuizPlan, create_quiz
     from ..classroom.roster import read_roster
+    from ..clock import parse_deadline, quiz_zone
+    from ..questions.architectures import parse_range
 
+    zone = quiz_zone(time_zone, deadline is not None)
     plan = QuizPlan(title=title, seed=seed, count=count, kinds=_kinds_option(kinds), difficulty=difficulty,
                     language=lang, ranges=dict(parse_range(r) for r in ranges),
-                    deadline=deadline.astimezone() if deadline else None, attempt_limit=attempt_limit,
-                    feedback=feedback, counting=counting)
+                    deadline=parse_deadline(deadline, zone) if deadline is not None else None, time_zone=zone,
+                    attempt_limit=attempt_limit, feedback=feedback, counting=counting)
     plan.validate()
     students = read_roster(roster) if roster else []
-    store = _store(ctx)
+    store = _store(ctx, create=True)
     bar = _Bar("Confirming answers with Keras")
     try:
         quiz_id, confirmation = create_quiz(store, plan, students, verify=not no_verify, progress=bar)
@@ -143,10 +148,10 @@ def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> No
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json", "moodle-xml", "gift"]), required=True)
 @click.option("--student", help="Export only this student's variant (default: every variant).")
 @click.option("--key", "key_only", is_flag=True, help="Markdown: the answer key instead of the worksheet.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write to FILE (markdown also writes FILE's .key.md answer key) instead of stdout.")
+@output_options
 @click.pass_context
-def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_only: bool, output: str | None) -> None:
+def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_only: bool, output: str | None,
+           force: bool) -> None:
     """Export a quiz: Markdown worksheet + key, JSON, Moodle XML or GIFT."""
     from ..exports import FORMATS
     from ..exports.markdown import markdown_key
@@ -158,10 +163,10 @@ def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_onl
     if output is None:
         click.echo(text, nl=False)
         return
-    from ..exports import write_export
+    from ..exports import export_files
 
-    written = write_export(output, text, markdown_key(info, variants) if fmt == "markdown" and not key_only else None)
-    for path in written:
+    key_text = markdown_key(info, variants) if fmt == "markdown" and not key_only else None
+    for path in write_outputs(ctx, export_files(output, text, key_text), force):
         click.echo(f"Wrote {path}", err=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import emit_json, open_store
+from .options import emit_json, json_option, open_store, quiz_argument, student_options
 
 
 @click.group()
@@ -33,7 +33,7 @@ def roster_add(ctx: click.Context, student_id: str, name: str, email: str | None
     from ..classroom.students import add_students
 
     entry = make_entry(student_id, name, email, "roster add")
-    _print_tokens(add_students(open_store(ctx), [entry]), as_json)
+    _print_tokens(add_students(open_store(ctx, create=True), [entry]), as_json)
 
 
 @roster.command("import")
@@ -45,7 +45,7 @@ def roster_import(ctx: click.Context, file: str, as_json: bool) -> None:
     from ..classroom.roster import read_roster
     from ..classroom.students import add_students
 
-    _print_tokens(add_students(open_store(ctx), read_roster(file)), as_json)
+    _print_tokens(add_students(open_store(ctx, create=True), read_roster(file)), as_json)
 
 
 @roster.command("list")
@@ -74,23 +74,24 @@ def roster_reset_token(ctx: click.Context, student_id: str, as_json: bool) -> No
     _print_tokens([reset_token(open_store(ctx), student_id)], as_json)
 
 
-_token_option = click.option("--token", envvar="QUIZGEN_TOKEN", show_envvar=True,
-                             help="Your submission token.")
-
-
 @click.command()
-@click.argument("quiz")
-@click.option("--student", "student_id", required=True, help="Your student id.")
-@_token_option
+@quiz_argument
+@student_options
 @click.option("--answer", "answers", multiple=True, metavar="N=VALUE",
               help='An answer, e.g. --answer 1=529,441 --answer 3="(None, 30, 100)" --answer 4.2=500000.')
 @click.option("--file", "answers_file", metavar="FILE", help="Answers from answers.json or answers.csv.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def submit(ctx: click.Context, quiz: str, student_id: str, token: str | None, answers: tuple[str, ...],
            answers_file: str | None, as_json: bool) -> None:
-    """Submit answers to a quiz (one attempt)."""
-    from ..classroom.submissions import parse_answer_args, read_answers_file
+    """Submit answers to a quiz (one attempt).
+
+    \b
+    Example:
+      export QUIZGEN_TOKEN=...
+      quizgen submit 1 --student 20260001 --answer 1=529,441 --answer 2="(None, 128)"
+    """
+    from ..classroom.answersheets import parse_answer_args, read_answers_file
     from ..classroom.submissions import submit as do_submit
 
     if bool(answers) == bool(answers_file):
@@ -102,52 +103,53 @@ def submit(ctx: click.Context, quiz: str, student_id: str, token: str | None, an
                    "answers": receipt.answered, "submitted_at": receipt.submitted_at.isoformat()})
         return
     click.echo(f"Recorded attempt {receipt.attempt} on quiz {receipt.quiz_id}: {receipt.answered} answer(s) "
-               f"at {receipt.submitted_at.astimezone():%Y-%m-%d %H:%M:%S}.")
-    click.echo("Your score appears in 'quizgen status' once the quiz is graded.", err=True)
+               f"at {receipt.submitted_local}.")
 
 
 @click.command()
-@click.argument("quiz")
-@click.option("--student", "student_id", required=True)
-@_token_option
-@click.option("--json", "as_json", is_flag=True)
+@quiz_argument
+@student_options
+@json_option
 @click.pass_context
 def status(ctx: click.Context, quiz: str, student_id: str, token: str | None, as_json: bool) -> None:
-    """Your attempts on a quiz and, as the quiz allows, your scores and feedback."""
-    from ..resources import load_json
+    """Your attempts on a quiz and, as the quiz allows, your scores and feedback.
+
+    \b
+    Example:
+      quizgen status 1 --student 20260001
+    """
     from ..classroom.submissions import status as get_status
+    from ..clock import show
+    from ..resources import load_json
 
     report = get_status(open_store(ctx), quiz, student_id, token)
-    show_score = report.feedback in ("score", "full") and report.graded
-    full = report.feedback == "full" and report.graded
     if as_json:
         emit_json({
             "quiz": report.quiz_id, "student": report.student, "feedback": report.feedback,
-            "attempts": [{"attempt": a, "submitted_at": t.isoformat(), "answers": n} for a, t, n in report.attempts],
+            "attempts": [{"attempt": a.attempt, "submitted_at": a.submitted_at.isoformat(), "answers": a.answers}
+                         for a in report.attempts],
             "attempt_limit": report.attempt_limit, "graded": report.graded,
-            "score": report.score if show_score else None, "max_score": report.max_score,
-            "questions": [{"slot": q.slot, "points": q.points, "score": q.score, "correct": q.correct,
-                           "misconception": q.misconception} for q in report.questions] if full else None,
+            "score": report.score, "max_score": report.max_score,
+            "questions": None if report.questions is None or report.feedback != "full" else [
+                {"slot": q.slot, "points": q.points, "score": q.score, "correct": q.correct,
+                 "misconception": q.misconception} for q in report.questions],
         })
         return
     limit = f" of {report.attempt_limit}" if report.attempt_limit else ""
     click.echo(f"{report.title} (quiz {report.quiz_id}) — {report.student}: {len(report.attempts)}{limit} attempt(s)")
-    for attempt, at, count in report.attempts:
-        click.echo(f"  attempt {attempt}: {count} answer(s) at {at.astimezone():%Y-%m-%d %H:%M}")
+    for a in report.attempts:
+        click.echo(f"  attempt {a.attempt}: {a.answers} answer(s) at {show(a.submitted_at, report.time_zone)}")
     if not report.graded:
         click.echo("Not graded yet." if report.attempts else "No attempts yet.")
         return
-    if not show_score:
+    if report.questions is None:
         click.echo("Graded; this quiz does not show scores.")
         return
     click.echo(f"Score: {report.score:g} / {report.max_score}")
-    if full:
+    if report.feedback == "full":
         slips = load_json("misconceptions.json")
         for q in report.questions:
-            if not q.answered:
-                mark = "–"
-            else:
-                mark = "✓" if q.correct else "✗"
+            mark = "–" if not q.answered else ("✓" if q.correct else "✗")
             line = f"  {q.slot}. {mark} {q.score if q.score is not None else 0:g}/{q.points}"
             if q.misconception:
                 line += f" — {slips[report.language].get(q.misconception, q.misconception)}"

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InputFileError
-from ..files import write_file
 from ..questions.records import QuizInfo, VariantKey
 
 
@@ -21,14 +20,13 @@ FORMATS: dict[str, Callable[[QuizInfo, list[VariantKey]], str]] = {
     "markdown": markdown_worksheet, "json": json_export, "moodle-xml": moodle_xml, "gift": gift}
 
 
-def write_export(output: str, text: str, key_text: str | None = None) -> list[str]:
-    """Write the export (and a Markdown key beside it), each file whole or not at all;
-    returns the paths written."""
-    if not Path(output).name:
+def export_files(output: str, text: str, key_text: str | None = None) -> list[tuple[str, str]]:
+    """(path, text) of an export written to ``output``, and of its Markdown key beside it."""
+    base = Path(output)
+    if not base.name:
         raise InputFileError(f"cannot write {output or '(empty path)'}: it is a folder, not a file name")
-    paths = [(Path(output), text)]
+    files = [(output, text)]
     if key_text is not None:
-        base = Path(output)
         stem = base.name[:-3] if base.name.endswith(".md") else base.name
-        paths.append((base.with_name(f"{stem}.key.md"), key_text))
-    return [write_file(path, body) for path, body in paths]
+        files.append((str(base.with_name(f"{stem}.key.md")), key_text))
+    return files

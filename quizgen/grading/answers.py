@@ -29,8 +29,19 @@ _GROUPED = re.compile(r"[0-9]{1,3}(?:(?P<sep>[, _])[0-9]{3})(?:(?P=sep)[0-9]{3})
 _COUNT_HINT = "expected a whole number such as 529441 or 529,441"
 
 
+_FULL_WIDTH_DIGITS = frozenset("０１２３４５６７８９")
+
+
 def _normalise(text: str) -> str:
-    # NFKC turns full-width digits and commas into ASCII; odd spaces become plain ones.
+    """Full-width digits and punctuation become ASCII (NFKC), odd spaces plain ones.
+
+    NFKC would also turn superscripts and circled digits into digits (``10³`` into
+    ``103``, ``①`` into ``1``): any numeric character other than 0-9 and full-width
+    ０-９ is refused before it can change the number."""
+    for ch in text:
+        if unicodedata.category(ch) in ("Nd", "Nl", "No") and not ("0" <= ch <= "9" or ch in _FULL_WIDTH_DIGITS):
+            raise AnswerError(f"'{ch}' ({unicodedata.name(ch, 'a numeric character').lower()}) is not a "
+                              "digit quizgen reads; write numbers with the digits 0-9")
     return unicodedata.normalize("NFKC", text.translate(_SPACES)).strip()
 
 

@@ -18,10 +18,11 @@ from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Text, and_, cast, exists, func, insert, select, update
 
-from ..store.db import GRADING_LOCK, Store, lock_for_writing, now
+from ..clock import now
+from ..store.db import GRADING_LOCK, Store, lock_for_writing
 from ..store.tables import Grade, Question, Student, Submission, Variant
 from ..store.lookup import get_quiz
-from .scoring import Row, compute_grades, grade_answer
+from .scoring import Row, compute_grades, counts_over, grade_answer
 
 GRADER_VERSION = "1"
 CHUNK = 2000  # rows per write transaction: a submitter waits for at most one
@@ -143,46 +144,6 @@ def _ungraded_count(session: Any, quiz_id: int) -> int:
                           .where(Submission.quiz_id == quiz_id, _ungraded())) or 0
 
 
-@dataclass(frozen=True)
-class Result:
-    """The grade of the answer that counts for one student and question."""
-
-    submission_id: int
-    attempt: int
-    score: float
-    max_score: float
-    correct: bool
-    misconception: str | None
-    details: dict[str, Any]
-    raw: str
-    parsed: Any
-
-
-def counted_results(session: Any, quiz_id: int, counting: str,
-                    student_ids: Sequence[int] | None = None) -> dict[int, dict[int, Result]]:
-    """student → question → the graded answer that counts (last or best attempt)."""
-    q = (select(Submission.id, Submission.student_id, Submission.question_id, Submission.attempt, Submission.raw,
-                Submission.parsed, Grade.score, Grade.max_score, Grade.correct, Grade.misconception, Grade.details)
-         .join(Grade, and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
-         .where(Submission.quiz_id == quiz_id))
-    if student_ids is not None:
-        q = q.where(Submission.student_id.in_(list(student_ids)))
-    out: dict[int, dict[int, Result]] = defaultdict(dict)
-    for r in session.execute(q):
-        candidate = Result(r.id, r.attempt, r.score, r.max_score, r.correct, r.misconception, r.details or {},
-                           r.raw, r.parsed)
-        current = out[r.student_id].get(r.question_id)
-        if current is None or _better(candidate, current, counting):
-            out[r.student_id][r.question_id] = candidate
-    return out
-
-
-def _better(a: Result, b: Result, counting: str) -> bool:
-    if counting == "best" and a.score != b.score:
-        return a.score > b.score
-    return a.attempt > b.attempt
-
-
 # ---------------------------------------------------------------- regrading
 
 @dataclass(frozen=True)
@@ -271,13 +232,15 @@ def _fresh_keys(session: Any, quiz_id: int,
 
 
 def _totals(scores: dict[tuple[int, int], list[tuple[int, float]]], counting: str) -> dict[int, float]:
+    """student → total over the answers that count (the same rule as counted_results)."""
     totals: dict[int, float] = defaultdict(float)
     for (student, _), attempts in scores.items():
-        if counting == "best":
-            totals[student] += max(score for _, score in attempts)
-        else:
-            totals[student] += max(attempts)[1]
+        attempt, score = attempts[0]
+        for a, s in attempts[1:]:
+            if counts_over(s, a, score, attempt, counting):
+                attempt, score = a, s
+        totals[student] += score
     return dict(totals)
 
 
-__all__ = ["grade_quiz", "regrade", "grade_answer", "counted_results", "GRADER_VERSION"]
+__all__ = ["grade_quiz", "regrade", "grade_answer", "GRADER_VERSION"]

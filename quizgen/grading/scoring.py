@@ -104,3 +104,15 @@ def compute_grades(rows: Iterable[Row]) -> list[tuple[Any, ...]]:
             score, ok, slip, details = grade_answer(parsed, expected, slips, points)
             append((sid, score, float(points), ok, slip, details))
     return out
+
+
+COUNTING_POLICIES = ("last", "best")
+
+
+def counts_over(candidate_score: float, candidate_attempt: int, current_score: float, current_attempt: int,
+                counting: str) -> bool:
+    """Whether a graded answer replaces another as the one that counts for the student:
+    the later attempt, or under ``best`` the higher score (the later attempt on a tie)."""
+    if counting == "best" and candidate_score != current_score:
+        return candidate_score > current_score
+    return candidate_attempt > current_attempt

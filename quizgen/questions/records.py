@@ -37,14 +37,19 @@ class QuizInfo:
     attempt_limit: int | None
     feedback: str
     counting: str
+    time_zone: str = "UTC"  # the zone the deadline was given in, and is shown in
 
     def to_json(self) -> dict[str, Any]:
+        """Instants in UTC (ISO 8601 with +00:00); ``deadline_local`` as the quiz's people read it."""
+        from ..clock import in_zone
+
         return {"id": self.id, "title": self.title, "seed": self.seed, "language": self.language,
                 "difficulty": self.difficulty, "kinds": self.kinds, "questions": self.question_count,
                 "students": self.students, "status": self.status, "created_at": self.created_at.isoformat(),
                 "deadline": self.deadline.isoformat() if self.deadline else None,
+                "deadline_local": in_zone(self.deadline, self.time_zone).isoformat() if self.deadline else None,
+                "time_zone": self.time_zone,
                 "attempt_limit": self.attempt_limit, "feedback": self.feedback, "counting": self.counting}
-
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,6 @@ class ShownQuestion:
     kind: str
     points: int
     prompt: str
-
 
 
 @dataclass(frozen=True)

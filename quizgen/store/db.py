@@ -17,13 +17,15 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
+import stat
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
+from functools import cache
 from typing import Iterator
 
 from sqlalchemy import create_engine, event, inspect, text
@@ -31,10 +33,11 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ..clock import local_zone_name, now, zone_name
 from ..errors import BusyError, OutdatedDatabaseError, StoreError, clip
+from ..resources import migrations_dir
 
 DEFAULT_DB = "quizgen.db"
-SCHEMA_HEAD = "0003"  # tests/test_migrations.py checks this equals the newest script
 # How long a writer waits for another's write lock before "database is busy".
 DEFAULT_BUSY_TIMEOUT_MS = 15000
 
@@ -51,9 +54,9 @@ def busy_timeout_ms() -> int:
         raise StoreError(f"QUIZGEN_BUSY_TIMEOUT_MS must be a number of milliseconds from 0 to 3,600,000, "
                          f"not {clip(text, 20)!r}")
     return value
-# Test hook only: QUIZGEN_SQLITE_WRITE_BEGIN=DEFERRED reproduces the bug that BEGIN
-# IMMEDIATE prevents, so the negative-control test can show it; never set it otherwise.
-_WRITE_BEGIN = "BEGIN " + os.environ.get("QUIZGEN_SQLITE_WRITE_BEGIN", "IMMEDIATE").upper()
+# How a write transaction starts on SQLite (read at each BEGIN, so the reliability
+# suite's negative control can set it to DEFERRED inside its own worker process).
+WRITE_BEGIN = "BEGIN IMMEDIATE"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -61,6 +64,9 @@ def resolve_url(db: str | None) -> str:
     """A SQLAlchemy URL from a --db value: a URL as given (``postgresql://`` means psycopg 3),
     anything else a SQLite path."""
     db = db or DEFAULT_DB
+    if db.strip() == ":memory:" or db.startswith("file::memory:"):
+        raise StoreError("--db :memory: would be a database that vanishes when the command ends; "
+                         "give a file's path or a postgresql:// URL")
     if db.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + db.split("://", 1)[1]
     if "://" in db:
@@ -70,10 +76,6 @@ def resolve_url(db: str | None) -> str:
                              "or a postgresql:// URL")
         return db
     return f"sqlite:///{os.path.abspath(db)}"
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -122,42 +124,86 @@ class Store:
 
 @contextmanager
 def translate_errors(store: Store | None) -> Iterator[None]:
-    """Database driver errors become one-line StoreErrors."""
+    """Database driver errors become one-line StoreErrors, sorted by the driver's own
+    error classes and codes (never by searching message text)."""
     try:
         yield
     except DBAPIError as exc:  # includes OperationalError
-        raise _translated(str(exc.orig) if exc.orig is not None else str(exc), store) from None
+        raise _translated(exc.orig if exc.orig is not None else exc, store) from None
     except sqlite3.Error as exc:  # raised unwrapped from quizgen's own BEGIN IMMEDIATE hook
-        raise _translated(str(exc), store) from None
+        raise _translated(exc, store) from None
     except (UnicodeDecodeError, json.JSONDecodeError):  # a damaged file: bytes that decode to nothing
         where = store.path if store and store.path else "the database"
         raise StoreError(f"{where} is damaged: it holds data quizgen cannot read (restore a backup)") from None
 
 
-def _translated(msg: str, store: Store | None) -> StoreError:
-    low = msg.lower()
-    where = str(store.path) if store and store.path else (store.url if store else "the database")
-    if "locked" in low or "busy" in low:
-        return BusyError(f"database is busy (another quizgen is writing to {where}); try again")
-    if "readonly" in low or "read-only" in low:
-        return StoreError(f"{where} is read-only; quizgen cannot write to it")
-    if "disk is full" in low or "disk i/o" in low or "file too large" in low:
-        return StoreError(f"cannot write to {where}: {msg} (nothing was written)")
-    if "not a database" in low or "malformed" in low:
-        return StoreError(f"{where} is not a quizgen database (the file is not a readable SQLite database)")
-    if "connection" in low and ("refused" in low or "failed" in low or "timeout" in low):
-        return StoreError(f"cannot connect to {_redact(where)}: {msg.splitlines()[0]}")
-    return StoreError(f"database error on {_redact(where)}: {msg.splitlines()[0] if msg else 'unknown error'}")
+# SQLite's primary result codes (the low byte of sqlite_errorcode): https://sqlite.org/rescode.html
+_SQLITE_BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+_SQLITE_READONLY = 8
+_SQLITE_CANT_WRITE = {10, 13, 18}  # SQLITE_IOERR, SQLITE_FULL, SQLITE_TOOBIG
+_SQLITE_NOT_A_DB = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+# PostgreSQL SQLSTATEs that mean "try again": serialization failure, deadlock, lock not available,
+# statement timeout / cancel, too many connections, server starting or shutting down.
+_PG_RETRY = ("40001", "40P01", "55P03", "57014", "53300", "57P01", "57P03")
 
 
-def _redact(url: str) -> str:
+def _translated(exc: BaseException, store: Store | None) -> StoreError:
+    where = str(store.path) if store and store.path else (redact_url(store.url) if store else "the database")
+    first = _message_line(exc, store)
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        primary = code & 0xFF
+        if primary in _SQLITE_BUSY:
+            return BusyError(f"database is busy (another quizgen is writing to {where}); try again")
+        if primary == _SQLITE_READONLY:
+            return StoreError(f"{where} is read-only; quizgen cannot write to it")
+        if primary in _SQLITE_CANT_WRITE:
+            return StoreError(f"cannot write to {where}: {first} (nothing was written)")
+        if primary in _SQLITE_NOT_A_DB:
+            return StoreError(f"{where} is not a quizgen database (the file is not a readable SQLite database)")
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate in _PG_RETRY:
+        return BusyError(f"database is busy ({where}); try again")
+    if _is_connection_failure(exc, sqlstate):
+        return StoreError(f"cannot connect to {where}: {first}")
+    return StoreError(f"database error on {where}: {first}")
+
+
+def _is_connection_failure(exc: BaseException, sqlstate: str | None) -> bool:
+    if sqlstate is not None:
+        return sqlstate.startswith("08")
+    try:
+        import psycopg  # noqa: PLC0415 - only PostgreSQL stores get here
+    except ImportError:
+        return False
+    return isinstance(exc, psycopg.OperationalError)  # no SQLSTATE: the server was never reached
+
+
+def _message_line(exc: BaseException, store: Store | None) -> str:
+    """The driver's message: first line, the password scrubbed, clipped."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    password = _password(store.url) if store else None
+    if password:
+        text = text.replace(password, "***")
+    return clip(text, 200)
+
+
+def _password(url: str) -> str | None:
+    try:
+        return make_url(url).password  # type: ignore[return-value]
+    except Exception:  # a path, not a URL
+        return None
+
+
+def redact_url(url: str) -> str:
+    """A database URL fit to print: the password masked (a plain path comes back as it is)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL: a path
         return url
 
 
-def _sqlite_path(url: str) -> Path | None:
+def sqlite_path(url: str) -> Path | None:
     u = make_url(url)
     if u.get_backend_name() != "sqlite":
         return None
@@ -179,6 +225,9 @@ def _checked_sqlite_file(path: Path) -> bool:
         raise StoreError(f"{path} is a directory, not a database file")
     if not path.parent.is_dir():
         raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
+    if path.exists() and not stat.S_ISREG(path.stat().st_mode):  # a FIFO would hang, a device is not ours
+        raise StoreError(f"{path} is not a regular file (a device, FIFO or socket); --db takes a database file "
+                         "or a postgresql:// URL")
     if not path.exists():
         if not os.access(path.parent, os.W_OK):
             raise StoreError(f"cannot create {path}: folder {path.parent} is not writable")
@@ -209,7 +258,7 @@ def _begin_write(dbapi_conn: sqlite3.Connection, busy_ms: int) -> None:
     try:
         while True:
             try:
-                dbapi_conn.execute(_WRITE_BEGIN)
+                dbapi_conn.execute(WRITE_BEGIN)
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
@@ -255,38 +304,55 @@ def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, 
     return engine, engine.execution_options(quizgen_write=True)
 
 
-def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
-    """Open (creating if new) and validate the store named by ``db``."""
+def open_store(db: str | None = None, *, create: bool = True) -> Store:
+    """Open and validate the store named by ``db``.
+
+    ``create``: a missing, zero-byte or empty database is created at head (the
+    commands that build a class: init, roster, generate, demo). Without it such a
+    path is refused, so a mistyped ``--db`` on ``list`` or ``submit`` never leaves
+    an empty database behind."""
+    busy_timeout_ms()  # a bad QUIZGEN_BUSY_TIMEOUT_MS is reported before anything else
     url = resolve_url(db)
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
+    shown = str(path) if path is not None else redact_url(url)
+    if not create and path is not None and not _has_content(path):
+        raise StoreError(f"there is no quizgen database at {clip(shown, 120)} (check --db / QUIZGEN_DB; "
+                         "'quizgen init' creates one)")
     writable = _check_sqlite_file(path) if path is not None else True
     try:
         engine, write_engine = _make_engines(url, path, writable)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open {url}: {exc}") from None
+        raise StoreError(f"cannot open {shown}: {_message_line(exc, None)}") from None
     except ImportError as exc:  # the URL's driver: psycopg comes with quizgen[postgres]
-        raise StoreError(f"cannot open {url}: its driver {exc.name or ''} is not installed "
+        raise StoreError(f"cannot open {shown}: its driver {exc.name or ''} is not installed "
                          "(pip install 'quizgen[postgres]' for PostgreSQL)") from None
     store = Store(url, engine, write_engine, path)
     try:
         with translate_errors(store):
             revision = _current_revision(engine)
-            if revision == SCHEMA_HEAD:
+            if revision == schema_head():
                 _use_wal(store, writable)
                 return store
-            if revision is None and migrate:
+            if revision is None and create:
                 if not writable:
                     raise StoreError(f"{path} is read-only and has no quizgen tables yet")
                 _use_wal(store, writable)
                 _migrate_fresh(store)
                 return store
             if revision is None:
-                raise StoreError(f"{store.path or url} has no quizgen tables; run 'quizgen init'")
+                raise StoreError(f"{clip(shown, 120)} has no quizgen tables; 'quizgen init' creates them")
             _refuse_revision(store, revision)
     except BaseException:
         engine.dispose()
         raise
     return store
+
+
+def _has_content(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _use_wal(store: Store, writable: bool) -> None:
@@ -321,13 +387,42 @@ def _revision_on(conn: Connection) -> str | None:
 
 
 def _refuse_revision(store: Store, revision: str) -> None:
-    where = store.path or store.url
-    if revision in _known_revisions():
+    where = store.path or redact_url(store.url)
+    if revision in _script_revisions():
         raise OutdatedDatabaseError(
-            f"{where} is at schema revision {revision} but this quizgen expects {SCHEMA_HEAD}; "
+            f"{where} is at schema revision {revision} but this quizgen expects {schema_head()}; "
             "run 'quizgen db upgrade' (it backs the file up first)")
-    raise StoreError(f"{where} was made by a newer quizgen (schema revision {revision}, this one knows up to "
-                     f"{SCHEMA_HEAD}); upgrade quizgen")
+    raise StoreError(f"{where} was made by a newer quizgen (schema revision {clip(revision, 40)}, this one knows "
+                     f"up to {schema_head()}); upgrade quizgen")
+
+
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(?:['\"]([^'\"]+)['\"]|None)", re.M)
+
+
+@cache
+def _script_revisions() -> dict[str, str | None]:
+    """revision → down_revision of every migration script, read from the scripts' own
+    ``revision = ...`` lines (importing Alembic would cost every student command its
+    start-up time; tests/test_migrations.py holds this to Alembic's ScriptDirectory)."""
+    out: dict[str, str | None] = {}
+    for script in sorted((migrations_dir() / "versions").glob("*.py")):
+        source = script.read_text(encoding="utf-8")
+        rev, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if rev and down:
+            out[rev.group(1)] = down.group(1)
+    return out
+
+
+@cache
+def schema_head() -> str:
+    """The newest revision of the migration scripts: what this quizgen expects."""
+    revisions = _script_revisions()
+    heads = set(revisions) - {down for down in revisions.values() if down}
+    if len(heads) != 1:
+        raise StoreError(f"the migration scripts have {len(heads)} heads ({', '.join(sorted(heads))}); "
+                         "this quizgen installation is broken")
+    return heads.pop()
 
 
 MIGRATION_LOCK = 0x71_7A_67_00  # "qzg\0": PostgreSQL advisory lock keys used by quizgen
@@ -341,44 +436,59 @@ def lock_for_writing(conn: Connection, key: int, sub: int = 0) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k, :s)"), {"k": key, "s": sub})
 
 
-def _alembic_config(connection: Connection | None = None):  # type: ignore[no-untyped-def]
+def _alembic_config(connection: Connection | None = None, time_zone: str | None = None):  # type: ignore[no-untyped-def]
     from alembic.config import Config
-
-    from ..resources import migrations_dir
 
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     if connection is not None:
         config.attributes["connection"] = connection
+    if time_zone is not None:  # how migration 0004 reads deadlines stored without a zone
+        config.attributes["time_zone"] = time_zone
     return config
 
 
-def _known_revisions() -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    return {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
-
-
-def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()  # type: ignore[return-value]
-
-
-def _upgrade(conn: Connection, target: str = "head") -> None:
+def _upgrade(conn: Connection, time_zone: str | None = None, target: str = "head") -> None:
     from alembic import command
 
-    command.upgrade(_alembic_config(conn), target)
+    command.upgrade(_alembic_config(conn, time_zone), target)
+
+
+@contextmanager
+def _migration_transaction(store: Store) -> Iterator[Connection]:
+    """One write transaction to migrate in, holding the migration lock.
+
+    SQLite: foreign keys are switched off for it (they can only be switched outside
+    a transaction), because batch migrations copy a table, drop the original and
+    rename the copy, and dropping a table that submissions point at fails with
+    "FOREIGN KEY constraint failed". Before the commit, ``PRAGMA foreign_key_check``
+    must find nothing, so the rows are exactly as consistent as before (SQLite's own
+    recipe for altering tables: https://sqlite.org/lang_altertable.html)."""
+    with store.write_engine.connect() as conn:
+        sqlite = store.path is not None
+        if sqlite:
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                lock_for_writing(conn, MIGRATION_LOCK)
+                yield conn
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(f"the migration would leave {len(broken)} row(s) pointing at rows that "
+                                         f"do not exist (first: table {broken[0][0]}); nothing was changed")
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
 
 
 def _migrate_fresh(store: Store) -> None:
     # Inside one write transaction: a second process doing the same waits on the
     # lock (SQLite's write lock, PostgreSQL's advisory lock), then finds the schema
     # already there and does nothing.
-    with store.write_engine.begin() as conn:
-        lock_for_writing(conn, MIGRATION_LOCK)
+    with _migration_transaction(store) as conn:
         revision = _revision_on(conn)
-        if revision == SCHEMA_HEAD:
+        if revision == schema_head():
             return
         if revision is not None:
             _refuse_revision(store, revision)
@@ -387,7 +497,7 @@ def _migrate_fresh(store: Store) -> None:
 
 def init_store(db: str | None) -> tuple[Store, bool]:
     """Create a database at head; returns (store, created)."""
-    path = _sqlite_path(resolve_url(db))
+    path = sqlite_path(resolve_url(db))
     try:
         existed = path is not None and path.exists() and path.stat().st_size > 0
     except OSError:
@@ -403,49 +513,53 @@ class UpgradeResult:
     backup: Path | None
 
 
-def upgrade_store(db: str | None) -> UpgradeResult:
+def upgrade_store(db: str | None, time_zone: str | None = None) -> UpgradeResult:
     """Migrate an older database to head, backing a SQLite file up first.
 
-    If the migration fails, the backup is copied back and the error says so.
+    ``time_zone`` is the zone deadlines stored by quizgen before revision 0004 are
+    read in (the machine's local zone unless given). If the migration fails, the
+    backup is copied back and the error says so.
     """
     url = resolve_url(db)
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     writable = _check_sqlite_file(path) if path is not None else True
     if path is not None and not path.exists():
         raise StoreError(f"{path} does not exist; 'quizgen init' creates a new database")
     if not writable:
         raise StoreError(f"{path} is read-only; quizgen cannot upgrade it")
+    time_zone = zone_name(time_zone) if time_zone else local_zone_name()
     engine, write_engine = _make_engines(url, path, writable)
     store = Store(url, engine, write_engine, path)
+    head = schema_head()
     try:
         with translate_errors(store):
             revision = _current_revision(engine)
-        if revision == SCHEMA_HEAD:
+        if revision == head:
             return UpgradeResult(revision, revision, None)
-        if revision is not None and revision not in _known_revisions():
+        if revision is not None and revision not in _script_revisions():
             _refuse_revision(store, revision)
         backup = _backup(store) if path is not None else None
         migrating = False
         try:
-            with translate_errors(store), write_engine.begin() as conn:
-                lock_for_writing(conn, MIGRATION_LOCK)
-                if _revision_on(conn) == SCHEMA_HEAD:  # another upgrade finished while we waited
+            with translate_errors(store), _migration_transaction(store) as conn:
+                if _revision_on(conn) == head:  # another upgrade finished while we waited
                     if backup is not None:
                         backup.unlink(missing_ok=True)
-                    return UpgradeResult(SCHEMA_HEAD, SCHEMA_HEAD, None)
+                    return UpgradeResult(head, head, None)
                 migrating = True
-                _upgrade(conn)
+                _upgrade(conn, time_zone)
         except Exception as exc:
             engine.dispose()
             if not migrating:  # never got the lock: nothing of ours to undo
                 if backup is not None:
                     backup.unlink(missing_ok=True)
                 raise
+            why = clip(" ".join(str(exc).split()), 200)
             if backup is not None and path is not None:
                 _restore(backup, path)
-                raise StoreError(f"upgrade failed ({exc}); the database was restored from {backup}") from None
-            raise StoreError(f"upgrade failed ({exc}); the transaction was rolled back") from None
-        return UpgradeResult(revision or "(empty)", SCHEMA_HEAD, backup)
+                raise StoreError(f"upgrade failed ({why}); the database was restored from {backup}") from None
+            raise StoreError(f"upgrade failed ({why}); the transaction was rolled back") from None
+        return UpgradeResult(revision or "(empty)", head, backup)
     finally:
         engine.dispose()
 
@@ -479,5 +593,5 @@ def downgrade_store(store: Store, target: str = "base") -> None:
     """For tests and emergencies: migrate down (base drops every table)."""
     from alembic import command
 
-    with store.write_engine.begin() as conn:
+    with _migration_transaction(store) as conn:
         command.downgrade(_alembic_config(conn), target)

@@ -7,12 +7,14 @@ database, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, MetaData, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
+                        UniqueConstraint, text)
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -23,9 +25,33 @@ NAMING_CONVENTION = {
 }
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant, always UTC: aware datetimes in, aware UTC datetimes out.
+
+    SQLite has no time zones: SQLAlchemy writes the wall-clock fields and drops the
+    zone, so an aware local time was once stored as if it were UTC (deadlines hours
+    off). Converting on the way in, and refusing naive values, makes the stored text
+    mean one thing on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("quizgen stores instants, not wall-clock times: give an aware datetime")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime()}
 
 
 class Quiz(Base):
@@ -40,13 +66,18 @@ class Quiz(Base):
     ranges: Mapped[dict[str, Any]] = mapped_column(JSON)
     question_count: Mapped[int] = mapped_column(Integer)
     # settings used by submission and grading
-    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The zone the deadline was given in and is shown in (an IANA name or "+09:00").
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     attempt_limit: Mapped[int | None] = mapped_column(Integer)
     feedback: Mapped[str] = mapped_column(String(16), default="full")
     counting: Mapped[str] = mapped_column(String(16), default="last")
     status: Mapped[str] = mapped_column(String(16))  # "ready" or "unverified"
     generator_version: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Bumped whenever a question's grading key changes, so a grader that read keys
+    # before the change notices before it writes grades made with them.
+    key_revision: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     variants: Mapped[list["Variant"]] = relationship(back_populates="quiz", cascade="all, delete-orphan",
                                                      order_by="Variant.id")
@@ -60,7 +91,7 @@ class Student(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     token_hash: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Variant(Base):
@@ -105,7 +136,7 @@ class Question(Base):
     generator_version: Mapped[str] = mapped_column(String(32))
     keras_version: Mapped[str | None] = mapped_column(String(32))
     tensorflow_version: Mapped[str | None] = mapped_column(String(32))
-    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     variant: Mapped[Variant] = relationship(back_populates="questions")
 
@@ -123,13 +154,20 @@ class Submission(Base):
     attempt: Mapped[int] = mapped_column(Integer)
     raw: Mapped[str] = mapped_column(Text)
     parsed: Mapped[Any] = mapped_column(JSON, nullable=True)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Grade(Base):
-    """A grade of one submission; regrading adds a row and marks the old one not current."""
+    """A grade of one submission; regrading adds a row and marks the old one not current.
+
+    At most one grade per submission is current: a partial unique index makes a
+    second impossible, whatever two graders do at once."""
 
     __tablename__ = "grades"
+    __table_args__ = (
+        Index("uq_grades_current_submission", "submission_id", unique=True,
+              sqlite_where=text('"current" = 1'), postgresql_where=text('"current"')),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
@@ -140,4 +178,24 @@ class Grade(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     grader_version: Mapped[str] = mapped_column(String(32))
     current: Mapped[bool] = mapped_column(Boolean, default=True)
-    graded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    graded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Attempt(Base):
+    """One attempt of one student at one quiz: when it arrived, from where, and the
+    key that makes resending it harmless (a client's idempotency key, or an import's
+    file and student)."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (UniqueConstraint("quiz_id", "student_id", "attempt"),
+                      UniqueConstraint("quiz_id", "student_id", "idempotency_key",
+                                       name="uq_attempts_quiz_id_idempotency_key"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(16))  # "cli", "import", "http"; "legacy" for rows before 0004
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the canonical answers

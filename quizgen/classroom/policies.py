@@ -1,0 +1,50 @@
+"""The classroom's rules, in one home that every front end (CLI, HTTP API, web page) obeys:
+when a quiz is open, how many attempts a student has and what feedback they may see.
+Which attempt counts is grading's rule (grading.scoring.counts_over), used by both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..clock import as_utc, show
+from ..errors import QuizgenError
+
+FEEDBACK_POLICIES = ("none", "score", "full")
+MAX_ATTEMPTS = 1_000_000  # beyond it, leave --attempts out: no limit
+
+
+class SubmissionRefused(QuizgenError):
+    """A closed quiz, a spent attempt limit, or a student not on the quiz."""
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What a student may see of their graded attempts under a quiz's feedback policy."""
+
+    score: bool  # their total and per-question scores
+    details: bool  # which answers were right, and the slip each wrong one shows
+
+
+def visibility(feedback: str) -> Visibility:
+    """``none``: only that an attempt was recorded; ``score``: scores; ``full``: scores and feedback."""
+    return Visibility(score=feedback in ("score", "full"), details=feedback == "full")
+
+
+def refuse_if_closed(quiz_id: int, deadline: datetime | None, time_zone: str, at: datetime) -> None:
+    """A submission received at ``at`` after the deadline is refused (the deadline shown in the quiz's zone)."""
+    if deadline is not None and as_utc(at) > as_utc(deadline):
+        raise SubmissionRefused(f"quiz {quiz_id} closed at {show(deadline, time_zone)}; "
+                                "submissions are no longer accepted")
+
+
+def refuse_if_spent(quiz_id: int, attempt_limit: int | None, used: int) -> None:
+    """A student who has used every attempt gets no more."""
+    if attempt_limit is not None and used >= attempt_limit:
+        raise SubmissionRefused(f"all {attempt_limit} attempt(s) on quiz {quiz_id} are used")
+
+
+def attempts_left(attempt_limit: int | None, used: int) -> int | None:
+    """How many attempts remain (None: no limit)."""
+    return None if attempt_limit is None else max(0, attempt_limit - used)
