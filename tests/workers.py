@@ -4,6 +4,12 @@
 
 submits COUNT attempts (or until FILE exists), printing one line per attempt:
 ``ACK <attempt> <seconds>`` after the commit, or ``ERR <message>``.
+
+    python tests/workers.py regrade DB QUIZ CHUNK GO
+    python tests/workers.py grade DB QUIZ CHUNK GO
+
+regrade (with --apply) or grade the quiz in chunks of CHUNK rows, after waiting for
+the file GO to exist (so that racing workers start together), printing ``OK``.
 """
 
 from __future__ import annotations
@@ -39,11 +45,28 @@ def submit_loop(db: str, quiz: str, student: str, token: str, count: int, until:
     store.dispose()
 
 
+def grading(command: str, db: str, quiz: str, chunk: int, go: str) -> None:
+    from quizgen.grading.batch import grade_quiz, regrade
+    from quizgen.store.db import open_store
+
+    store = open_store(db)
+    while not os.path.exists(go):
+        time.sleep(0.001)
+    if command == "regrade":
+        regrade(store, quiz, apply=True, chunk=chunk)
+    else:
+        grade_quiz(store, quiz, chunk=chunk)
+    store.dispose()
+    print("OK", flush=True)
+
+
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     _, command, *args = sys.argv
     if command == "submit":
         until = args[args.index("--until") + 1] if "--until" in args else None
         submit_loop(args[0], args[1], args[2], args[3], int(args[4]), until)
+    elif command in ("regrade", "grade"):
+        grading(command, args[0], args[1], int(args[2]), args[3])
     else:
         raise SystemExit(f"unknown worker {command}")

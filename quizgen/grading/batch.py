@@ -5,6 +5,14 @@ transaction, so it is idempotent (a second run finds nothing to do) and safe to
 interrupt (a rerun finishes the job; no chunk is ever half-written). Regrading
 never overwrites: it adds new grade rows and marks the old ones not current, so
 every grade a student ever saw is kept with the grader version that gave it.
+
+Grading of one quiz is serialised: every transaction that writes its grades or
+keys takes the quiz's grading lock (SQLite's write lock, a PostgreSQL advisory
+lock) and decides from what it reads under that lock. A grader whose keys were
+read before a key change (``quizzes.key_revision`` moved) grades its chunk again
+with the keys it then reads; a regrade supersedes only grades that are still
+current. A partial unique index makes two current grades for one answer
+impossible whatever happens.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from sqlalchemy import Text, and_, cast, exists, func, insert, select, update
 
 from ..clock import now
 from ..store.db import GRADING_LOCK, Store, lock_for_writing
-from ..store.tables import Grade, Question, Student, Submission, Variant
+from ..store.tables import Grade, Question, Quiz, Student, Submission, Variant
 from ..store.lookup import get_quiz
 from .scoring import Row, compute_grades, counts_over, grade_answer
 
@@ -62,7 +70,8 @@ def grade_quiz(store: Store, quiz: str | int, chunk: int = CHUNK, progress: Prog
 
     A chunk is read (with each question's stored grading key) outside any write
     lock and graded; the write transaction then skips whatever a concurrent grader
-    wrote meanwhile, so two graders never grade a submission twice.
+    wrote meanwhile, so two graders never grade a submission twice, and grades the
+    chunk again if the quiz's keys changed since they were read.
 
     One process does it all: scoring takes about as long as reading or writing the
     rows, and worker processes (tried) only competed with this one for the CPUs."""
@@ -72,11 +81,11 @@ def grade_quiz(store: Store, quiz: str | int, chunk: int = CHUNK, progress: Prog
     graded = chunks = last_id = 0
     with _no_gc_pauses():
         while limit_chunks is None or chunks < limit_chunks:
-            rows = _read_chunk(store, info.id, last_id, chunk)
+            revision, rows = _read_chunk(store, info.id, last_id, chunk)
             if not rows:
                 break
             last_id = rows[-1][0]
-            graded += _write_chunk(store, info.id, compute_grades(rows))
+            graded += _write_chunk(store, info.id, revision, rows)
             chunks += 1
             if progress:
                 progress(min(graded, total), total)
@@ -85,28 +94,51 @@ def grade_quiz(store: Store, quiz: str | int, chunk: int = CHUNK, progress: Prog
     return GradeReport(graded, chunks, remaining)
 
 
-def _read_chunk(store: Store, quiz_id: int, after: int, chunk: int) -> list[Row]:
-    """The next ungraded submissions in id order, with their questions' grading keys as text."""
-    with store.read() as session:
-        result = session.connection().execute(
-            select(Submission.id, cast(Submission.parsed, Text), Question.points, Question.expected,
+def _key_revision(session: Any, quiz_id: int) -> int:
+    return session.scalar(select(Quiz.key_revision).where(Quiz.id == quiz_id)) or 0
+
+
+def _chunk_query(quiz_id: int):  # type: ignore[no-untyped-def]
+    return (select(Submission.id, cast(Submission.parsed, Text), Question.points, Question.expected,
                    cast(Question.slips, Text))
             .join(Question, Question.id == Submission.question_id)
-            .where(Submission.quiz_id == quiz_id, Submission.id > after, _ungraded())
-            .order_by(Submission.id).limit(chunk))
-        # Every column is an integer or text as selected, so the driver's own tuples will do:
-        # making a Row of each cost a quarter of the read.
-        rows: list[Row] = result.cursor.fetchall()
-        result.close()
-        return rows
+            .where(Submission.quiz_id == quiz_id, _ungraded()))
 
 
-def _write_chunk(store: Store, quiz_id: int, grades: list[tuple[Any, ...]]) -> int:
-    """One transaction: the chunk's grades, minus any a concurrent grader wrote meanwhile."""
+def _fetch(session: Any, query: Any) -> list[Row]:
+    # Every column is an integer or text as selected, so the driver's own tuples will do:
+    # making a Row of each cost a quarter of the read.
+    result = session.connection().execute(query)
+    rows: list[Row] = result.cursor.fetchall()
+    result.close()
+    return rows
+
+
+def _read_chunk(store: Store, quiz_id: int, after: int, chunk: int) -> tuple[int, list[Row]]:
+    """The quiz's key revision, and the next ungraded submissions in id order with their
+    questions' grading keys as text."""
+    with store.read() as session:
+        revision = _key_revision(session, quiz_id)
+        return revision, _fetch(session, _chunk_query(quiz_id).where(Submission.id > after)
+                                .order_by(Submission.id).limit(chunk))
+
+
+def lock_grading(session: Any, quiz_id: int) -> None:
+    """The quiz's grading lock, for the rest of the caller's write transaction."""
+    lock_for_writing(session.connection(), GRADING_LOCK, quiz_id)
+
+
+def _write_chunk(store: Store, quiz_id: int, revision: int, rows: list[Row]) -> int:
+    """One transaction: the chunk's grades, minus any a concurrent grader wrote meanwhile,
+    made again from the keys as they are now if they changed since the chunk was read."""
     with store.write() as session:
-        lock_for_writing(session.connection(), GRADING_LOCK, quiz_id)
+        lock_grading(session, quiz_id)
+        if _key_revision(session, quiz_id) != revision:
+            rows = _fetch(session, _chunk_query(quiz_id).where(Submission.id.in_([r[0] for r in rows]))
+                          .order_by(Submission.id))
+        grades = compute_grades(rows)
         done = set(session.scalars(select(Grade.submission_id).where(
-            Grade.submission_id.between(grades[0][0], grades[-1][0]), Grade.current.is_(True))))
+            Grade.submission_id.in_([g[0] for g in grades]), Grade.current.is_(True)))) if grades else set()
         fresh = [g for g in grades if g[0] not in done] if done else grades
         if fresh:
             _insert_grades(session.connection(), fresh, now())
@@ -194,20 +226,55 @@ def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHU
     changes = [ScoreChange(names[s][0], names[s][1], old_totals.get(s, 0.0), new_totals.get(s, 0.0))
                for s in sorted(set(old_totals) | set(new_totals), key=lambda s: names[s][0])
                if abs(old_totals.get(s, 0.0) - new_totals.get(s, 0.0)) > 1e-9]
-    if apply:
-        stamp = now()
+    written = _apply(store, info.id, keys, stale, chunk) if apply else len(changed)
+    return RegradeReport(written, changes, apply, len(stale))
+
+
+def _apply(store: Store, quiz_id: int, keys: dict[int, tuple[int, str, Any]], stale: list[int], chunk: int) -> int:
+    """Store the refreshed keys, then grade every graded submission again under the quiz's
+    grading lock, a chunk per transaction, from the grades and keys as they are then:
+    whatever another grader or regrade did meanwhile, each answer keeps one current
+    grade, made with the current key. Returns the number of grades replaced.
+
+    The answers to regrade are those graded when the keys are stored (in the same
+    transaction): any grade written later was made with the new keys (graders check
+    ``key_revision``), so none is left behind with an old one."""
+    stamp = now()
+    with store.write() as session:
+        lock_grading(session, quiz_id)
+        if stale:  # one UPDATE by primary key for them all; graders holding older keys notice
+            session.execute(update(Question), [{"id": qid, "expected": keys[qid][1], "slips": keys[qid][2]}
+                                               for qid in stale])
+            session.execute(update(Quiz).where(Quiz.id == quiz_id).values(key_revision=Quiz.key_revision + 1))
+        submission_ids = list(session.scalars(
+            select(Grade.submission_id).join(Submission, Submission.id == Grade.submission_id)
+            .where(Submission.quiz_id == quiz_id, Grade.current.is_(True)).order_by(Grade.submission_id)))
+    replaced = 0
+    for start in range(0, len(submission_ids), chunk):
+        ids = submission_ids[start:start + chunk]
         with store.write() as session:
-            lock_for_writing(session.connection(), GRADING_LOCK, info.id)
-            if stale:  # one UPDATE by primary key for them all
-                session.execute(update(Question), [{"id": qid, "expected": keys[qid][1], "slips": keys[qid][2]}
-                                                   for qid in stale])
-        for start in range(0, len(changed), chunk):
-            part = changed[start:start + chunk]
-            with store.write() as session:
-                lock_for_writing(session.connection(), GRADING_LOCK, info.id)
-                session.execute(update(Grade).where(Grade.id.in_([gid for gid, _ in part])).values(current=False))
-                _insert_grades(session.connection(), [grade for _, grade in part], stamp)
-    return RegradeReport(len(changed), changes, apply, len(stale))
+            lock_grading(session, quiz_id)
+            current = session.execute(
+                select(Grade.id, Grade.submission_id, Grade.score, Grade.correct, Grade.misconception,
+                       Grade.details, cast(Submission.parsed, Text), Question.points, Question.expected,
+                       cast(Question.slips, Text))
+                .join(Submission, Submission.id == Grade.submission_id)
+                .join(Question, Question.id == Submission.question_id)
+                .where(Grade.submission_id.in_(ids), Grade.current.is_(True))).all()
+            grades = compute_grades([(r[1], r[6], r[7], r[8], r[9]) for r in current])
+            superseded, fresh = [], []
+            for r, grade in zip(current, grades):
+                _, score, _, correct, slip, details = grade
+                if (score, correct, slip, json.loads(details)) != (r[2], r[3], r[4], r[5] or {}):
+                    superseded.append(r[0])
+                    fresh.append(grade)
+            if superseded:
+                session.execute(update(Grade).where(Grade.id.in_(superseded), Grade.current.is_(True))
+                                .values(current=False))
+                _insert_grades(session.connection(), fresh, stamp)
+                replaced += len(fresh)
+        store.checkpoint()
+    return replaced
 
 
 def _fresh_keys(session: Any, quiz_id: int,

@@ -57,7 +57,6 @@ def busy_timeout_ms() -> int:
 # How a write transaction starts on SQLite (read at each BEGIN, so the reliability
 # suite's negative control can set it to DEFERRED inside its own worker process).
 WRITE_BEGIN = "BEGIN IMMEDIATE"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def resolve_url(db: str | None) -> str:
@@ -232,14 +231,29 @@ def _checked_sqlite_file(path: Path) -> bool:
         if not os.access(path.parent, os.W_OK):
             raise StoreError(f"cannot create {path}: folder {path.parent} is not writable")
         return True
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {exc.strerror}") from None
-    if head and head != _SQLITE_MAGIC:
-        raise StoreError(f"{path} is not a quizgen database (not an SQLite file)")
+    _refuse_if_not_sqlite(path)
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _refuse_if_not_sqlite(path: Path) -> None:
+    """Refuse a file SQLite cannot read, asking SQLite itself (read-only, nothing written).
+
+    Not by opening the file with Python to read its header: closing any descriptor of a
+    file drops every POSIX lock this process holds on it, so a process that already has
+    the database open (a server, a test) would lose SQLite's locks, and another process
+    could then checkpoint and remove the WAL under it."""
+    try:
+        probe = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=0)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from None
+    try:
+        probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.Error as exc:
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_NOT_A_DB:
+            raise StoreError(f"{path} is not a quizgen database (not an SQLite file, or a damaged one)") from None
+        # busy, locked or unreadable here: opening it for real reports that precisely
+    finally:
+        probe.close()
 
 
 _SHORT_BUSY_MS = 5
