@@ -45,8 +45,8 @@ def build_class(path: Path, students: int, questions: int) -> tuple[int, float]:
     store = open_store(str(path))
     roster = [RosterEntry(f"s{i:05d}", f"student {i}") for i in range(students)]
     t = time.perf_counter()
-    quiz_id, _ = create_quiz(store, QuizPlan(title="bench", seed=7, count=questions, kinds=KINDS, difficulty="medium"),
-                             roster, verify=False)
+    quiz_id = create_quiz(store, QuizPlan(title="bench", seed=7, count=questions, kinds=KINDS, difficulty="medium"),
+                             roster, verify=False).quiz_id
     setup = time.perf_counter() - t
     rng = random.Random(1)
     stamp = now()

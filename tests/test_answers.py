@@ -83,3 +83,49 @@ def test_non_text_input():
         parse_count(529441)  # type: ignore[arg-type]
     with pytest.raises(AnswerError):
         parse_shape(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["10³", "5²9441", "①②", "٣٠", "Ⅻ", "½", "𝟓𝟐𝟗"])
+def test_only_ascii_and_full_width_digits_count(text):
+    with pytest.raises(AnswerError, match="is not a digit quizgen reads"):
+        parse_count(text)
+    with pytest.raises(AnswerError):
+        parse_shape(f"(None, {text})")
+
+
+def test_full_width_digits_still_count():
+    assert parse_count("５２９，４４１") == 529441 and parse_shape("（None，３０）") == [None, 30]
+
+
+def _slots():
+    from quizgen.classroom.submissions import Slot
+
+    parts = {"type": "parts", "parts": [{"key": "a", "type": "count", "label": {}},
+                                        {"key": "b", "type": "count", "label": {}}]}
+    return {1: Slot(11, 1, {"type": "count"}), 3: Slot(13, 3, parts)}
+
+
+@pytest.mark.parametrize("answers,message", [
+    ({"3.1": "5", "3.01": "6"}, "answered twice"),
+    ({"1": "5", "01": "6"}, "answered twice"),
+    ({"3.1": "5", "3.a": "6"}, "answered twice"),
+    ({"0_1": "5"}, "not a question number"),
+    ({"1_0": "5"}, "not a question number"),
+    ({"³": "5"}, "not a question number"),
+    ({"3.³": "5"}, "no part"),
+    ({"１": "5"}, "not a question number"),
+    ({"3.": "5"}, "not a question number"),
+    ({" 1 ": "5", "1": "6"}, "answered twice"),
+])
+def test_question_numbers_are_plain_integers_and_never_given_twice(answers, message):
+    from quizgen.classroom.submissions import parse_submission
+
+    with pytest.raises(AnswerError, match=message):
+        parse_submission(_slots(), answers)
+
+
+def test_question_and_part_numbers_that_are_fine():
+    from quizgen.classroom.submissions import parse_submission
+
+    parsed = parse_submission(_slots(), {"01": "5", "3.2": "7", "3.a": "6"})
+    assert parsed[1][1] == 5 and parsed[3][1] == {"a": 6, "b": 7}

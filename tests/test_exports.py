@@ -24,7 +24,7 @@ STUDENTS = [RosterEntry("s1", "김민준"), RosterEntry("s2", "Ada {Lovelace}: #
 def exported(tmp_path_factory):
     store = open_store(str(tmp_path_factory.mktemp("exp") / "q.db"))
     plan = QuizPlan(title="RNN: {quiz} #3 ~ =", seed=77, count=len(KINDS) * 2, kinds=KINDS, difficulty="hard")
-    quiz_id, _ = create_quiz(store, plan, STUDENTS, verify=False)
+    quiz_id = create_quiz(store, plan, STUDENTS, verify=False).quiz_id
     info, variants = quiz_key(store, quiz_id, all_variants=True)
     store.dispose()
     return info, variants

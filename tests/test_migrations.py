@@ -124,7 +124,7 @@ def test_upgrade_backs_up_and_data_survives(tmp_path):
 
     path = tmp_path / "q.db"
     store = open_store(str(path))
-    quiz_id, _ = create_quiz(store, QuizPlan(title="t", seed=1, count=2), verify=False)
+    quiz_id = create_quiz(store, QuizPlan(title="t", seed=1, count=2), verify=False).quiz_id
     store.dispose()
     result = upgrade_store(str(path))  # already at head: nothing to do, no backup
     assert result.backup is None

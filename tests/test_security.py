@@ -67,12 +67,46 @@ def test_student_commands_never_read_the_answer_columns(tmp_path):
 
 
 def test_status_shows_only_your_own_submissions(tmp_path):
+    """Another student's attempts, answers and scores never reach your status (this test fails
+    if any of status's queries loses its student filter: checked by removing each)."""
     klass = make_class(tmp_path)
-    for sid in ("20260001", "20260002"):
-        args = ["--answer", f"1={'7' if sid == '20260001' else '123456'}"]
-        klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args)
+    mine, theirs = "20260001", "20260002"
+    assert klass.run("submit", str(klass.quiz), "--student", mine, "--token", klass.tokens[mine],
+                     "--answer", "1=7").exit_code == 0
+    right = right_answers(klass.key(theirs))
+    args = [a for k, v in right.items() for a in ("--answer", f"{k}={v}")]
+    for _ in range(2):
+        assert klass.run("submit", str(klass.quiz), "--student", theirs, "--token", klass.tokens[theirs],
+                         *args).exit_code == 0
     klass.run("grade", str(klass.quiz))
-    mine = klass.run("status", str(klass.quiz), "--student", "20260001", "--token", klass.tokens["20260001"], "--json")
-    data = json.loads(mine.stdout)
-    assert data["student"] == "20260001" and len(data["attempts"]) == 1
-    assert "123456" not in mine.output
+    out = klass.run("status", str(klass.quiz), "--student", mine, "--token", klass.tokens[mine], "--json")
+    data = json.loads(out.stdout)
+    assert data["student"] == mine
+    assert [(a["attempt"], a["answers"]) for a in data["attempts"]] == [(1, 1)]
+    assert data["score"] == 0
+    assert [q["slot"] for q in data["questions"] if q["score"] is not None] == [1]
+
+
+def test_unknown_student_and_wrong_token_get_the_same_answer(tmp_path):
+    klass = make_class(tmp_path)
+    unknown = klass.run("submit", str(klass.quiz), "--student", "nobody", "--token", klass.tokens["20260001"],
+                        "--answer", "1=1")
+    wrong = klass.run("submit", str(klass.quiz), "--student", "20260001", "--token", "wrong-token",
+                      "--answer", "1=1")
+    assert unknown.exit_code == wrong.exit_code == 1
+    assert unknown.stderr == wrong.stderr == "Error: unknown student id or wrong token\n"
+    for command in ("status",):
+        a = klass.run(command, str(klass.quiz), "--student", "nobody", "--token", "x")
+        b = klass.run(command, str(klass.quiz), "--student", "20260001", "--token", "x")
+        assert a.stderr == b.stderr
+
+
+def test_a_database_password_is_never_printed():
+    from click.testing import CliRunner
+
+    from quizgen.cli.main import cli
+
+    url = "postgresql://quizuser:s3cr3t-pw@127.0.0.1:1/quizzes"  # nothing listens on port 1
+    result = CliRunner().invoke(cli, ["--db", url, "list"])
+    assert result.exit_code == 1 and "s3cr3t-pw" not in result.output
+    assert "***" in result.stderr or "quizuser" in result.stderr

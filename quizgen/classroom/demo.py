@@ -94,7 +94,8 @@ def run_demo(lang: str, echo: Callable[..., None], db: str | None = None, studen
         plan = QuizPlan(title="점검 퀴즈 (demo)" if lang == "ko" else "Check quiz (demo)", seed=2026,
                         count=len(KINDS), kinds=KINDS, difficulty="easy", language=lang)
         echo("Generating a quiz per student and confirming every answer with real Keras…", err=True)
-        quiz_id, confirmation = create_quiz(store, plan, roster, verify=True)
+        created = create_quiz(store, plan, roster, verify=True)
+        quiz_id, confirmation = created.quiz_id, created.confirmation
         assert confirmation is not None
         echo(f"Quiz {quiz_id}: {plan.count} questions × {len(roster)} students, "
              f"{confirmation.checked} answers confirmed by Keras {confirmation.keras_version}")

@@ -25,6 +25,7 @@ from ..store.lookup import parse_quiz_id
 from ..grading.scoring import COUNTING_POLICIES
 from .policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
 from .roster import RosterEntry
+from .students import IssuedToken, sync_students
 
 
 MAX_QUESTIONS = 200
@@ -151,8 +152,18 @@ def confirm_drafts(plan: QuizPlan, drafts: list[Draft], progress: Progress | Non
     raise AssertionError("unreachable")
 
 
-def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: Confirmation | None) -> int:
-    """Write the quiz, its students and all questions in one transaction; returns the quiz id."""
+@dataclass(frozen=True)
+class CreatedQuiz:
+    """A stored quiz, and what storing it did to the roster."""
+
+    quiz_id: int
+    confirmation: Confirmation | None
+    issued: list[IssuedToken]  # tokens for students who had none (shown once)
+    updated: list[str]  # ids of students whose name or email the roster changed
+
+
+def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: Confirmation | None) -> CreatedQuiz:
+    """Write the quiz, its students and all questions in one transaction."""
     from ..grading.misconceptions import grading_key  # the solver: not for student commands
 
     stamp = now()
@@ -166,10 +177,10 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
                     generator_version=GENERATOR_VERSION, created_at=stamp)
         session.add(quiz)
         session.flush()
-        student_ids = _upsert_students(session, [d.student for d in drafts if d.student], stamp)
+        roster = sync_students(session, [d.student for d in drafts if d.student], stamp)
         rows = []
         for draft in drafts:
-            variant = Variant(quiz_id=quiz.id, student_id=student_ids[draft.student.id] if draft.student else None)
+            variant = Variant(quiz_id=quiz.id, student_id=roster.ids[draft.student.id] if draft.student else None)
             session.add(variant)
             session.flush()
             for q in draft.questions:
@@ -185,28 +196,14 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
                     "verified_at": stamp if confirmation else None,
                 })
         session.execute(insert(QuestionRow), rows)
-        return quiz.id
-
-
-def _upsert_students(session: Any, entries: list[RosterEntry], stamp: datetime) -> dict[str, int]:
-    if not entries:
-        return {}
-    ids = [e.id for e in entries]
-    existing = {s.external_id: s for s in session.scalars(select(Student).where(Student.external_id.in_(ids)))}
-    for entry in entries:
-        if entry.id not in existing:
-            student = Student(external_id=entry.id, name=entry.name, email=entry.email, created_at=stamp)
-            session.add(student)
-            existing[entry.id] = student
-    session.flush()
-    return {sid: s.id for sid, s in existing.items()}
+        return CreatedQuiz(quiz.id, confirmation, roster.issued, roster.updated)
 
 
 def create_quiz(store: Store, plan: QuizPlan, students: Sequence[RosterEntry] = (), verify: bool = True,
-                progress: Progress | None = None) -> tuple[int, Confirmation | None]:
+                progress: Progress | None = None) -> CreatedQuiz:
     drafts = draft_quiz(plan, students)
     confirmation = confirm_drafts(plan, drafts, progress) if verify else None
-    return store_quiz(store, plan, drafts, confirmation), confirmation
+    return store_quiz(store, plan, drafts, confirmation)
 
 
 # ---------------------------------------------------------------- reading

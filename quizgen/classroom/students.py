@@ -12,7 +12,8 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Sequence
+from datetime import datetime
+from typing import Any, Sequence
 
 from sqlalchemy import select
 
@@ -83,6 +84,37 @@ def add_students(store: Store, entries: Sequence[RosterEntry], replace: bool = F
             student.token_hash = hash_token(token)
             issued.append(IssuedToken(entry.id, entry.name, token))
     return issued
+
+
+@dataclass(frozen=True)
+class RosterSync:
+    ids: dict[str, int]  # external id → primary key, for every entry
+    issued: list[IssuedToken]  # new tokens, for students who had none
+    updated: list[str]  # students whose name or email changed
+
+
+def sync_students(session: Any, entries: Sequence[RosterEntry], stamp: datetime) -> RosterSync:
+    """Bring the roster in line with ``entries`` inside the caller's transaction: new
+    students are added, changed names and emails are updated (and reported), and every
+    student without a token is issued one, so nobody ends up silently tokenless."""
+    ids = [e.id for e in entries]
+    existing = {s.external_id: s for s in session.scalars(select(Student).where(Student.external_id.in_(ids)))}
+    issued, updated = [], []
+    for entry in entries:
+        student = existing.get(entry.id)
+        if student is None:
+            student = Student(external_id=entry.id, name=entry.name, email=entry.email, created_at=stamp)
+            session.add(student)
+            existing[entry.id] = student
+        elif (student.name, student.email) != (entry.name, entry.email or student.email):
+            student.name, student.email = entry.name, entry.email or student.email
+            updated.append(entry.id)
+        if not student.token_hash:
+            token = new_token()
+            student.token_hash = hash_token(token)
+            issued.append(IssuedToken(entry.id, entry.name, token))
+    session.flush()
+    return RosterSync({sid: s.id for sid, s in existing.items()}, issued, updated)
 
 
 def reset_token(store: Store, student_id: str) -> IssuedToken:

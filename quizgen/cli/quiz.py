@@ -64,19 +64,30 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
     store = _store(ctx, create=True)
     bar = _Bar("Confirming answers with Keras")
     try:
-        quiz_id, confirmation = create_quiz(store, plan, students, verify=not no_verify, progress=bar)
+        created = create_quiz(store, plan, students, verify=not no_verify, progress=bar)
     finally:
         bar.close()
+    confirmation = created.confirmation
     if as_json:
-        _emit_json({"id": quiz_id, "title": title, "questions": count, "students": len(students),
+        _emit_json({"id": created.quiz_id, "title": title, "questions": count, "students": len(students),
                     "status": "ready" if confirmation else "unverified",
-                    "keras": confirmation.keras_version if confirmation else None})
+                    "keras": confirmation.keras_version if confirmation else None,
+                    "tokens": [{"id": t.student, "name": t.name, "token": t.token} for t in created.issued],
+                    "updated_students": created.updated})
+        return
+    click.echo(created.quiz_id)
+    if confirmation:
+        click.echo(f"{confirmation.checked:,} questions confirmed by Keras {confirmation.keras_version}", err=True)
     else:
-        click.echo(quiz_id)
-        if confirmation:
-            click.echo(f"{confirmation.checked:,} questions confirmed by Keras {confirmation.keras_version}", err=True)
-        else:
-            click.echo("Stored unverified; run 'quizgen verify' to confirm the key with Keras.", err=True)
+        click.echo("Stored unverified; run 'quizgen verify' to confirm the key with Keras.", err=True)
+    if created.updated:
+        click.echo(f"Updated the name or email of {len(created.updated)} student(s) from the roster: "
+                   f"{', '.join(created.updated[:10])}{' ...' if len(created.updated) > 10 else ''}", err=True)
+    if created.issued:
+        click.echo(f"Tokens for {len(created.issued)} student(s) who had none (shown once; hand each student "
+                   "their own):", err=True)
+        for t in created.issued:
+            click.echo(f"{t.student}\t{t.name}\t{t.token}", err=True)
 
 
 @click.command("list")
