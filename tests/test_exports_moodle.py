@@ -226,6 +226,8 @@ def test_awkward_titles_and_ids_survive_both_importers(exported, title, student)
     assert len(by_category(g)) == _questions_expected([variant])
     assert {q.qtype for _, q in by_category(g)} <= {"numerical", "shortanswer"}
     names = {q.name for _, q in by_category(g)}
+    whose = {n.split(" · ", 1)[1] for n in names}
+    assert len(whose) == 1 and whose == {q.name.split(" · ", 1)[1] for _, q in by_category(x)}
     assert len(names) == len(by_category(g))  # distinct names
     if not set(student) & set("<>&"):
         assert all(n.endswith(" · " + _collapse(student)) for n in names)
