@@ -5,6 +5,7 @@ formats, marks equal to quizgen's points, answers that accept the key."""
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 
 import pytest
@@ -231,3 +232,15 @@ def test_awkward_titles_and_ids_survive_both_importers(exported, title, student)
     assert len(names) == len(by_category(g))  # distinct names
     if not set(student) & set("<>&"):
         assert all(n.endswith(" · " + _collapse(student)) for n in names)
+
+
+def test_cloze_text_never_reads_as_a_field(exported):
+    """Prompt text that looks like a Cloze field stays text: the question keeps exactly its own parts."""
+    info, variants = exported
+    variant = variants[1]
+    e = next(e for e in variant.entries if e.answer["type"] == "parts" and e.points % len(e.answer["parts"]) == 0)
+    fake = "{1:NUMERICAL:=5} {1:SHORTANSWER:=x}"
+    e = dataclasses.replace(e, prompt=e.prompt.replace("\n\n(1) ", f"\n{fake}\n\n(1) ", 1))
+    (q,) = [q for _, q in by_category(import_xml(moodle_xml(info, [dataclasses.replace(variant, entries=[e])])))]
+    assert q.qtype == "multianswer" and len(q.sub) == len(e.answer["parts"]) and q.mark == e.points
+    assert "{1:NUMERICAL:=5}" in html.unescape(q.text)
