@@ -99,12 +99,14 @@ _AWKWARD = st.lists(st.sampled_from(list("()0123456789 \n\t/:#{}~=\\ab가나,;\"
 
 
 @settings(max_examples=150, deadline=None)
-@given(title=_AWKWARD, student=_AWKWARD.filter(str.strip), name=_AWKWARD, submitted=st.booleans(), questions=st.booleans())
+@given(title=_AWKWARD, student=_AWKWARD.filter(str.strip), name=_AWKWARD, submitted=st.booleans(),
+       questions=st.booleans())
 def test_awkward_titles_and_ids(title, student, name, submitted, questions):
     info = dataclasses.replace(_INFO, title=title)
     scores = [1.0, 0.5] if submitted else [None, None]
-    book = Gradebook(info, [1, 2], [GradebookRow(student, name, None, scores, sum(s or 0 for s in scores),
-                                                 [True, False] if submitted else [None, None])], {})
+    row = GradebookRow(student, name, None, scores, sum(s or 0 for s in scores),
+                       [True, False] if submitted else [None, None])
+    book = Gradebook(info, [1, 2], [row], {})
     upload = import_csv(gradebook_csv(book, questions=questions))
     assert all(title_and_id(c.header)[1] is None for c in upload.columns)
     (graded,) = upload.imported

@@ -98,7 +98,8 @@ def test_gift_answers_accept_the_key(exported):
             parts = e.answer["parts"] if e.answer["type"] == "parts" else [e.answer]
             for i, part in enumerate(parts, start=1):
                 name = f"Q{e.slot}.{i}" if e.answer["type"] == "parts" else f"Q{e.slot}"
-                answers[(tuple(_expected_levels(info, variant)), f"{name} · {_collapse(variant.student or 'shared')}")] = part, e
+                who = _collapse(variant.student or "shared")
+                answers[(tuple(_expected_levels(info, variant)), f"{name} · {who}")] = part, e
     assert len(answers) == len(imported)
     for levels, q in imported:
         part, e = answers[(tuple(levels), q.name)]
@@ -141,7 +142,8 @@ def test_xml_answers_accept_the_key(exported):
         levels = _expected_levels(info, variant)
         who = _collapse(variant.student or "shared")
         for e in variant.entries:
-            qs = [q for lv, q in imported if lv == levels and re.fullmatch(rf"Q{e.slot}(\.\d+)? · {re.escape(who)}", q.name)]
+            named = re.compile(rf"Q{e.slot}(\.\d+)? · {re.escape(who)}")
+            qs = [q for lv, q in imported if lv == levels and named.fullmatch(q.name)]
             subs = [s for q in qs for s in (q.sub or [q])]
             parts = e.answer["parts"] if e.answer["type"] == "parts" else [e.answer]
             assert len(subs) == len(parts)
@@ -244,3 +246,16 @@ def test_cloze_text_never_reads_as_a_field(exported):
     (q,) = [q for _, q in by_category(import_xml(moodle_xml(info, [dataclasses.replace(variant, entries=[e])])))]
     assert q.qtype == "multianswer" and len(q.sub) == len(e.answer["parts"]) and q.mark == e.points
     assert "{1:NUMERICAL:=5}" in html.unescape(q.text)
+
+
+def test_cli_categories_option(tmp_path):
+    from .helpers import make_class
+
+    klass = make_class(tmp_path)
+    out = klass.run("export", str(klass.quiz), "--format", "gift", "--categories", "slot")
+    assert out.exit_code == 0, out.output
+    levels = [lv for lv, _ in by_category(import_gift(out.stdout))]
+    assert {lv[3] for lv in levels} >= {"Q1", "Q2"}
+    assert all(lv[2] == f"점검 퀴즈 [quizgen {klass.quiz}]" for lv in levels)
+    bad = klass.run("export", str(klass.quiz), "--format", "markdown", "--categories", "slot")
+    assert bad.exit_code == 2 and "--categories goes with --format moodle-xml or gift" in bad.output

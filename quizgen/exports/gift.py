@@ -40,7 +40,7 @@ def gift(info: QuizInfo, variants: list[VariantKey], categories: str = "student"
         out.append(f"$CATEGORY: {path.replace(chr(92), chr(92) * 2)}")
         for item in items:
             body = gift_escape(prompt_html(item_prompt(item, info.language)))
-            feedback = gift_escape(f"<pre>{html.escape(item.entry.derivation)}</pre>")
+            feedback = gift_escape(f"<pre>{html.escape(item.entry.derivation, quote=False)}</pre>")
             out.append(f"::{gift_escape(item.name)}::[html]{body}{_gift_answer(item.answer, feedback)}")
     return "\n\n".join(out) + "\n"
 

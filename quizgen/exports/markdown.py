@@ -74,7 +74,8 @@ def markdown_worksheet(info: QuizInfo, variants: list[VariantKey]) -> str:
         out.append(f"# {md_text(info.title)} — {lab['worksheet']}")
         out.append(f"\n{lab['student']}: {_who(variant, info.language)}  \n{lab['name']}: ____________________\n")
         for e in variant.entries:
-            out.append(f"## {e.slot}. ({e.points} {lab['points']})\n\n{prompt_markdown(e.prompt)}\n\n{lab['answer']}: \n")
+            prompt = prompt_markdown(e.prompt)
+            out.append(f"## {e.slot}. ({e.points} {lab['points']})\n\n{prompt}\n\n{lab['answer']}: \n")
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -47,9 +47,10 @@ def prompt_html(prompt: str) -> str:
     out = []
     for i, part in enumerate(parts):
         if i % 2:
-            out.append(f"<pre>{html.escape(part)}</pre>")
+            out.append(f"<pre>{html.escape(part, quote=False)}</pre>")
         else:
-            out += [f"<p>{html.escape(p).replace(chr(10), '<br/>')}</p>" for p in part.strip().split("\n\n") if p.strip()]
+            out += [f"<p>{html.escape(p, quote=False).replace(chr(10), '<br/>')}</p>"
+                    for p in part.strip().split("\n\n") if p.strip()]
     return "".join(out)
 
 
@@ -177,7 +178,7 @@ def moodle_xml(info: QuizInfo, variants: list[VariantKey], categories: str = "st
                 weight = cloze_weight(item.entry)
                 fields = []
                 for i, part in enumerate(answer["parts"], start=1):
-                    label = _no_fields(html.escape(part["label"][info.language]))
+                    label = _no_fields(html.escape(part["label"][info.language], quote=False))
                     if part["type"] == "count":
                         field = f"{{{weight}:NUMERICAL:={part['value']}:0}}"
                     else:
@@ -193,7 +194,7 @@ def moodle_xml(info: QuizInfo, variants: list[VariantKey], categories: str = "st
 def _common(q: ET.Element, item: Item, body: str) -> None:
     _text(q, "name", item.name)
     _text(q, "questiontext", body, format="html")
-    _text(q, "generalfeedback", f"<pre>{html.escape(item.entry.derivation)}</pre>", format="html")
+    _text(q, "generalfeedback", f"<pre>{html.escape(item.entry.derivation, quote=False)}</pre>", format="html")
     ET.SubElement(q, "defaultgrade").text = item.mark  # a Cloze's mark comes from its weights, which equal it
     ET.SubElement(q, "penalty").text = "0.3333333"
     ET.SubElement(q, "hidden").text = "0"
