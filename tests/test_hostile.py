@@ -66,7 +66,8 @@ def _check(result, label: str) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: " ".join(t)[:40])
-def test_hostile_arguments_get_one_line(klass, template):
+def test_hostile_arguments_get_one_line(klass, template, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # hostile -o values are relative file names: write them here
     questions = klass.count("questions")
     for value in HOSTILE:
         args = [a.replace("{H}", value).replace("{Q}", str(klass.quiz)).replace("{T}", klass.tokens["20260001"])

@@ -24,18 +24,19 @@ def _class_with_submissions(tmp_path):
 
 def test_canvas_csv(tmp_path):
     klass = _class_with_submissions(tmp_path)
-    result = klass.run("gradebook", str(klass.quiz), "--format", "csv")
+    result = klass.run("gradebook", str(klass.quiz), "--format", "csv", "--questions")
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0][:6] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "점검 퀴즈 (1)"]
-    assert rows[0][6:] == [f"Q{i}" for i in range(1, 7)]
-    assert rows[1][0] == "Points Possible" and rows[1][5] == "9"
+    # never '점검 퀴즈 (1)': Canvas reads a trailing '(1)' as assignment id 1 (see test_exports_gradebook.py)
+    assert rows[0][:6] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "점검 퀴즈 [quizgen 1]"]
+    assert rows[0][6:] == [f"점검 퀴즈 [quizgen 1 · Q{i}]" for i in range(1, 7)]
+    assert rows[1][0] == "Points Possible" and rows[1][5] == "9" and rows[1][6:] == ["(read only)"] * 6
     by_id = {r[2]: r for r in rows[2:]}
     assert by_id["20260001"][5] == "9" and by_id["20260002"][5] == "8"
     # the student named =HYPERLINK("x") cannot become a formula
     assert by_id["20260004"][0] == "'=HYPERLINK(\"x\")"
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
-    narrow = list(csv.reader(io.StringIO(klass.run("gradebook", str(klass.quiz), "--no-questions").stdout)))
-    assert len(narrow[0]) == 6
+    narrow = list(csv.reader(io.StringIO(klass.run("gradebook", str(klass.quiz)).stdout)))
+    assert len(narrow[0]) == 6  # one column per quiz unless --questions
 
 
 def test_gradebook_json_and_file(tmp_path):

@@ -89,8 +89,9 @@ def import_submissions(ctx: click.Context, quiz: str, file: str, ignore_deadline
 @click.command()
 @click.argument("quiz")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--questions/--no-questions", default=True, show_default=True,
-              help="CSV: a column per question after the quiz total (Canvas imports each as an assignment).")
+@click.option("--questions/--no-questions", default=False, show_default=True,
+              help="CSV: also a column per question, marked read only, which Canvas's importer skips "
+                   "(the quiz's own column is the one it grades).")
 @output_options
 @click.pass_context
 def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: str | None, force: bool) -> None:

@@ -159,17 +159,26 @@ def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> No
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json", "moodle-xml", "gift"]), required=True)
 @click.option("--student", help="Export only this student's variant (default: every variant).")
 @click.option("--key", "key_only", is_flag=True, help="Markdown: the answer key instead of the worksheet.")
+@click.option("--categories", type=click.Choice(["student", "slot"]),
+              help="Moodle XML and GIFT: a question category per student's variant [default], or per "
+                   "question slot holding every student's variant of it (for Moodle's random questions).")
 @output_options
 @click.pass_context
-def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_only: bool, output: str | None,
-           force: bool) -> None:
+def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_only: bool, categories: str | None,
+           output: str | None, force: bool) -> None:
     """Export a quiz: Markdown worksheet + key, JSON, Moodle XML or GIFT."""
+    from functools import partial
+
     from ..exports import FORMATS
     from ..exports.markdown import markdown_key
     from ..classroom.quizzes import quiz_key
 
+    if categories is not None and fmt not in ("moodle-xml", "gift"):
+        raise click.UsageError("--categories goes with --format moodle-xml or gift")
     info, variants = quiz_key(_store(ctx), quiz, student, all_variants=student is None)
     render = markdown_key if (fmt == "markdown" and key_only) else FORMATS[fmt]
+    if categories is not None:
+        render = partial(render, categories=categories)
     text = render(info, variants)
     if output is None:
         click.echo(text, nl=False)

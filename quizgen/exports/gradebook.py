@@ -1,10 +1,24 @@
 """Gradebooks: a row per student, as Canvas CSV or JSON.
 
-The CSV gradebook follows Canvas's import layout (Student, ID, SIS User ID, SIS
-Login ID, Section, then the quiz column, and a "Points Possible" row). Question
-columns follow the quiz column; Canvas makes an assignment of every extra column
-it is given, so ``--no-questions`` leaves them out. Cells that a spreadsheet would
-run as a formula (starting with = + - @, a tab or a carriage return) are neutralised.
+The CSV follows Canvas's gradebook import (app/models/gradebook_importer.rb): Student,
+ID, SIS User ID, SIS Login ID, Section, the quiz's column, a "Points Possible" row.
+
+- The column is titled '<title> [quizgen N]'. Canvas reads a title ending in
+  '(digits)' as the id of an existing assignment (Assignment.title_and_id), so
+  '점검 퀴즈 (1)' would overwrite assignment 1's grades; the bracketed quiz id keeps
+  titles unique per quiz and never ends that way. Re-importing the same quiz finds the
+  assignment made by the first import by its title and updates it.
+- One column per quiz by default. Canvas makes an assignment of every column it does
+  not know, so per-question columns (``questions=True``) are marked "read only" in the
+  Points Possible row, as Canvas marks its own computed columns: its importer drops
+  read-only columns, so they never add points.
+- A student with no graded answer gets a blank cell (no grade), not 0; a submission
+  that scored 0 gets 0.
+- Phrases Canvas treats specially are defused: a column whose title contains "Final
+  Score" (and its kin) is skipped as a computed column, and a row whose first cell
+  contains "Points Possible" is taken for the points row.
+- Cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a
+  carriage return) are neutralised.
 """
 
 from __future__ import annotations
@@ -12,10 +26,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..questions.records import QuizInfo
+from .naming import quiz_label
 
 
 @dataclass(frozen=True)
@@ -26,6 +42,11 @@ class GradebookRow:
     scores: list[float | None]  # per slot; None: not answered (or not graded yet)
     total: float
     correct: list[bool | None]
+
+    @property
+    def graded(self) -> bool:
+        """Whether the student has any graded answer (no submission, or none graded yet: False)."""
+        return any(s is not None for s in self.scores)
 
 
 @dataclass(frozen=True)
@@ -42,30 +63,53 @@ class Gradebook:
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+READ_ONLY = "(read only)"
+# Canvas skips any column whose title contains one of these (NON_ASSIGNMENT_COLUMN_HEADERS)
+# and takes a row whose first cell contains "Points Possible" for the points row.
+_CANVAS_PHRASES = re.compile(r"(Current|Final|Override|Points)( )(Score|Points|Grade|Status|Possible)")
+
+
+def _defuse(text: str) -> str:
+    """The same text with a no-break space where Canvas would match one of its phrases."""
+    return _CANVAS_PHRASES.sub("\\1\u00a0\\3", text)
+
+
+def _number(value: float) -> str:
+    return format(round(value, 4), "f").rstrip("0").rstrip(".")
 
 
 def safe_cell(value: Any) -> str:
     """A spreadsheet cell that cannot run as a formula."""
-    text = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+    text = "" if value is None else (_number(value) if isinstance(value, float) else str(value))
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def gradebook_csv(book: Gradebook, questions: bool = True) -> str:
+def column_titles(book: Gradebook, questions: bool = False) -> list[str]:
+    """The quiz's column title, then (with ``questions``) one per question."""
+    titles = [quiz_label(book.info)]
+    if questions:
+        titles += [quiz_label(book.info, f"Q{slot}") for slot in range(1, len(book.points) + 1)]
+    return [_defuse(t) for t in titles]
+
+
+def gradebook_csv(book: Gradebook, questions: bool = False) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
-    quiz_col = f"{book.info.title} ({book.info.id})"
-    q_cols = [f"Q{i}" for i in range(1, len(book.points) + 1)] if questions else []
-    w.writerow([safe_cell(c) for c in ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", quiz_col, *q_cols]])
-    w.writerow(["Points Possible", "", "", "", "", book.max_score, *(book.points if questions else [])])
+    titles = column_titles(book, questions)
+    w.writerow([safe_cell(c) for c in ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles]])
+    w.writerow(["Points Possible", "", "", "", "", book.max_score, *([READ_ONLY] * (len(titles) - 1))])
     for r in book.rows:
-        cells = [r.name, "", r.student, r.email or r.student, "", r.total, *(r.scores if questions else [])]
+        total = r.total if r.graded else None
+        cells = [_defuse(r.name), "", r.student, r.email or r.student, "", total, *(r.scores if questions else [])]
         w.writerow([safe_cell(c) for c in cells])
     return out.getvalue()
 
 
 def gradebook_json(book: Gradebook) -> str:
+    """Every student with per-question scores; ``total`` is null for a student with no graded answer."""
     return json.dumps({
         "quiz": book.info.to_json(), "points": book.points, "max_score": book.max_score,
-        "students": [{"id": r.student, "name": r.name, "email": r.email, "scores": r.scores, "total": r.total}
+        "students": [{"id": r.student, "name": r.name, "email": r.email, "scores": r.scores,
+                      "total": r.total if r.graded else None}
                      for r in book.rows],
     }, ensure_ascii=False, indent=2) + "\n"

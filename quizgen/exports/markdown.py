@@ -1,9 +1,17 @@
-"""Markdown: a printable worksheet (one page per variant) and its answer key."""
+"""Markdown: a printable worksheet (one page per variant) and its answer key.
+
+Prompts are written as plain lines; CommonMark would join some of them: a line under a
+numbered list continues its last item (so the answer hint ended up inside item 5), and
+"(1) ...", "(2) ..." lines are one paragraph. ``prompt_markdown`` keeps each where it
+was meant to be. Titles and names are escaped, so they show as text, not markup.
+"""
 
 from __future__ import annotations
 
-from ..questions.records import QuizInfo, VariantKey, format_answer
+import re
 
+from ..questions.records import QuizInfo, VariantKey, format_answer
+from ..resources import load_json
 
 _LABELS = {
     "ko": {"worksheet": "문제지", "key": "정답과 풀이", "name": "이름", "student": "학생", "shared": "공통",
@@ -12,11 +20,48 @@ _LABELS = {
            "points": "pt", "answer": "Answer", "question": "Question"},
 }
 
+_LIST_ITEM = re.compile(r"\s{0,3}(\d{1,9}[.)]|[-*+])(\s|$)")
+_PART = re.compile(r"\(\d+\) ")
+_MARKUP = re.compile(r"([\\`*_\[\]<>#|~&!])")
+
+
+def md_text(text: str) -> str:
+    """Inline text that a Markdown renderer shows as written: one line, markup characters escaped."""
+    return _MARKUP.sub(r"\\\1", " ".join(text.split()))
+
+
+def _hints() -> set[str]:
+    return {h for lang in load_json("templates.json").values() for h in lang["answer_hint"].values()}
+
+
+def prompt_markdown(prompt: str) -> str:
+    """A prompt as Markdown that renders the way it reads: the answer hint in a paragraph of
+    its own, a line after a list not swallowed by its last item, (n) parts one per line."""
+    hints = _hints()
+    out: list[str] = []
+    fenced = False
+    for line in prompt.split("\n"):
+        if line.startswith("```"):
+            fenced = not fenced
+            out.append(line)
+            continue
+        prev = out[-1] if out and not fenced else ""
+        if not fenced and line.strip() and prev.strip() and not prev.startswith("```"):
+            if line in hints or (_LIST_ITEM.match(prev) and not _LIST_ITEM.match(line)):
+                out.append("")
+            elif _PART.match(prev) and _PART.match(line):
+                out[-1] = prev + "  "  # a hard line break: each part on its own line
+            elif _PART.match(prev):
+                out.append("")
+        out.append(line)
+    return "\n".join(out)
+
 
 def _who(variant: VariantKey, lang: str) -> str:
     if variant.student is None:
         return _LABELS[lang]["shared"]
-    return f"{variant.student_name} ({variant.student})" if variant.student_name else variant.student
+    student = md_text(variant.student)
+    return f"{md_text(variant.student_name)} ({student})" if variant.student_name else student
 
 
 def markdown_worksheet(info: QuizInfo, variants: list[VariantKey]) -> str:
@@ -26,16 +71,17 @@ def markdown_worksheet(info: QuizInfo, variants: list[VariantKey]) -> str:
     for n, variant in enumerate(variants):
         if n:
             out.append("\n<div style=\"page-break-after: always\"></div>\n")
-        out.append(f"# {info.title} — {lab['worksheet']}")
+        out.append(f"# {md_text(info.title)} — {lab['worksheet']}")
         out.append(f"\n{lab['student']}: {_who(variant, info.language)}  \n{lab['name']}: ____________________\n")
         for e in variant.entries:
-            out.append(f"## {e.slot}. ({e.points} {lab['points']})\n\n{e.prompt}\n\n{lab['answer']}: \n")
+            prompt = prompt_markdown(e.prompt)
+            out.append(f"## {e.slot}. ({e.points} {lab['points']})\n\n{prompt}\n\n{lab['answer']}: \n")
     return "\n".join(out).rstrip() + "\n"
 
 
 def markdown_key(info: QuizInfo, variants: list[VariantKey]) -> str:
     lab = _LABELS[info.language]
-    out = [f"# {info.title} — {lab['key']}\n"]
+    out = [f"# {md_text(info.title)} — {lab['key']}\n"]
     for variant in variants:
         out.append(f"## {lab['student']}: {_who(variant, info.language)}\n")
         for e in variant.entries:
