@@ -122,16 +122,23 @@ def test_usage_errors_exit_2():
     assert result.exit_code == 2
 
 
-def test_every_command_has_help():
+def test_every_command_has_help_with_an_example():
     import click
 
     def walk(group, path):
         for name, command in group.commands.items():
-            assert command.help, " ".join([*path, name])
-            assert _runner().invoke(cli, [*path, name, "--help"]).exit_code == 0
+            where = " ".join([*path, name])
+            assert command.help, where
+            shown = _runner().invoke(cli, [*path, name, "--help"])
+            assert shown.exit_code == 0, where
+            assert "Example:" in shown.stdout and "quizgen " in shown.stdout.split("Example:")[1], where
+            for param in command.params:
+                if isinstance(param, click.Option) and param.name != "help":
+                    assert param.help, (where, param.name)
             if isinstance(command, click.Group):
                 walk(command, [*path, name])
 
+    assert "Example:" in _runner().invoke(cli, ["--help"]).stdout
     walk(cli, [])
 
 

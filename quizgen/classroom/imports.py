@@ -44,6 +44,10 @@ class ImportReport:
     late: int  # answers let through by ignore_deadline
     over_limit: int  # answers let through by ignore_attempt_limit
 
+    def to_json(self) -> dict[str, int]:
+        return {"imported": self.imported, "students": self.students, "already_imported": self.already_imported,
+                "late": self.late, "over_attempt_limit": self.over_limit}
+
 
 @dataclass(frozen=True)
 class _Row:

@@ -157,9 +157,18 @@ class CreatedQuiz:
     """A stored quiz, and what storing it did to the roster."""
 
     quiz_id: int
+    title: str
+    questions: int
+    students: int
     confirmation: Confirmation | None
     issued: list[IssuedToken]  # tokens for students who had none (shown once)
     updated: list[str]  # ids of students whose name or email the roster changed
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.confirmation
+        return {"id": self.quiz_id, "title": self.title, "questions": self.questions, "students": self.students,
+                "status": "ready" if c else "unverified", "keras": c.keras_version if c else None,
+                "tokens": [t.to_json() for t in self.issued], "updated_students": self.updated}
 
 
 def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: Confirmation | None) -> CreatedQuiz:
@@ -196,7 +205,8 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
                     "verified_at": stamp if confirmation else None,
                 })
         session.execute(insert(QuestionRow), rows)
-        return CreatedQuiz(quiz.id, confirmation, roster.issued, roster.updated)
+        return CreatedQuiz(quiz.id, plan.title, plan.count, len(roster.ids), confirmation, roster.issued,
+                           roster.updated)
 
 
 def create_quiz(store: Store, plan: QuizPlan, students: Sequence[RosterEntry] = (), verify: bool = True,
@@ -287,6 +297,10 @@ class VerifyReport:
     keras_version: str
     tensorflow_version: str
     status: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"checked": self.checked, "skipped": self.skipped, "status": self.status, "keras": self.keras_version,
+                "tensorflow": self.tensorflow_version, "disagreements": self.disagreements}
 
 
 def verify_quiz(store: Store, quiz_id: str | int, progress: Progress | None = None,

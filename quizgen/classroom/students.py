@@ -54,6 +54,9 @@ class IssuedToken:
     name: str
     token: str
 
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.student, "name": self.name, "token": self.token}
+
 
 @dataclass(frozen=True)
 class StudentInfo:
@@ -61,6 +64,9 @@ class StudentInfo:
     name: str
     email: str | None
     has_token: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "email": self.email, "has_token": self.has_token}
 
 
 def add_students(store: Store, entries: Sequence[RosterEntry], replace: bool = False) -> list[IssuedToken]:

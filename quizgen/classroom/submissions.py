@@ -47,6 +47,10 @@ class Receipt:
     submitted_local: str  # submitted_at as the quiz's people read it, with the offset
     replayed: bool = False  # the same attempt sent again (same idempotency key): nothing new stored
 
+    def to_json(self) -> dict[str, Any]:
+        return {"quiz": self.quiz_id, "student": self.student, "attempt": self.attempt, "answers": self.answered,
+                "submitted_at": self.submitted_at.isoformat()}
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -248,6 +252,19 @@ class StatusReport:
     score: float | None  # None unless the policy shows scores and something is graded
     max_score: int
     questions: list[QuestionStatus] | None  # None unless the policy shows scores
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``status --json`` prints: per-question results only under full feedback."""
+        return {
+            "quiz": self.quiz_id, "student": self.student, "feedback": self.feedback,
+            "attempts": [{"attempt": a.attempt, "submitted_at": a.submitted_at.isoformat(), "answers": a.answers}
+                         for a in self.attempts],
+            "attempt_limit": self.attempt_limit, "graded": self.graded, "score": self.score,
+            "max_score": self.max_score,
+            "questions": None if self.questions is None or self.feedback != "full" else [
+                {"slot": q.slot, "points": q.points, "score": q.score, "correct": q.correct,
+                 "misconception": q.misconception} for q in self.questions],
+        }
 
 
 def status(store: Store, quiz: str | int, student_id: str, token: str | None) -> StatusReport:

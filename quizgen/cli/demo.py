@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import click
 
+from .options import lang_option
+
 
 @click.command()
-@click.option("--lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True)
+@lang_option(help="Language of the quiz and the report.")
 @click.pass_context
 def demo(ctx: click.Context, lang: str) -> None:
     """A class of 30 end to end: roster, Keras-confirmed quiz, submissions, grading, report.
 
     Uses a fresh temporary database unless --db names one.
+
+    \b
+    Example:
+      quizgen demo --lang en
     """
     from ..classroom.demo import run_demo
 

@@ -8,13 +8,20 @@ from .options import Bar, emit_json, json_option, open_store, output_options, qu
 
 
 @click.command()
-@click.argument("quiz")
+@quiz_argument
 @click.option("--regrade", is_flag=True, help="Grade graded submissions again (after a key was corrected).")
 @click.option("--apply", "apply_changes", is_flag=True, help="With --regrade: write the new grades (default: dry run).")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, as_json: bool) -> None:
-    """Grade every ungraded submission of a quiz (safe to rerun or interrupt)."""
+    """Grade every ungraded submission of a quiz (safe to rerun or interrupt).
+
+    \b
+    Example:
+      quizgen grade 1
+      quizgen grade 1 --regrade          # after correcting a key: what would change
+      quizgen grade 1 --regrade --apply
+    """
     from ..grading.batch import grade_quiz, regrade as do_regrade
 
     store = open_store(ctx)
@@ -27,9 +34,7 @@ def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, as_
         finally:
             bar.close()
         if as_json:
-            emit_json({"applied": report.applied, "changed_grades": report.changed_grades,
-                       "refreshed_keys": report.refreshed_keys,
-                       "changes": [{"student": c.student, "old": c.old, "new": c.new} for c in report.changes]})
+            emit_json(report.to_json())
             return
         for c in report.changes:
             click.echo(f"{c.student}\t{c.name}\t{c.old:g} -> {c.new:g}\t({c.new - c.old:+g})")
@@ -45,9 +50,9 @@ def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, as_
     finally:
         bar.close()
     if as_json:
-        emit_json({"graded": result.graded, "chunks": result.chunks, "remaining": result.remaining})
+        emit_json(result.to_json())
     else:
-        click.echo(f"Graded {result.graded:,} submission(s) in {result.chunks} transaction(s).", err=True)
+        click.echo(f"Graded {result.graded:,} answer(s) in {result.chunks} transaction(s).", err=True)
 
 
 @click.command("import-submissions")
@@ -72,9 +77,7 @@ def import_submissions(ctx: click.Context, quiz: str, file: str, ignore_deadline
 
     report = do_import(open_store(ctx), quiz, file, ignore_deadline, ignore_attempt_limit)
     if as_json:
-        emit_json({"imported": report.imported, "students": report.students,
-                   "already_imported": report.already_imported, "late": report.late,
-                   "over_attempt_limit": report.over_limit})
+        emit_json(report.to_json())
         return
     click.echo(f"Imported {report.imported:,} answer(s) from {report.students} student(s).", err=True)
     if report.already_imported:
@@ -87,15 +90,21 @@ def import_submissions(ctx: click.Context, quiz: str, file: str, ignore_deadline
 
 
 @click.command()
-@click.argument("quiz")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@quiz_argument
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
+              help="Canvas CSV, or JSON with every question's score.")
 @click.option("--questions/--no-questions", default=False, show_default=True,
               help="CSV: also a column per question, marked read only, which Canvas's importer skips "
                    "(the quiz's own column is the one it grades).")
 @output_options
 @click.pass_context
 def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: str | None, force: bool) -> None:
-    """A row per student: each question's score and the total (CSV imports into Canvas)."""
+    """A row per student with the quiz total (CSV imports into Canvas; JSON has every question).
+
+    \b
+    Example:
+      quizgen gradebook 1 -o grades.csv
+    """
     from ..classroom.results import gradebook as build
     from ..exports.gradebook import gradebook_csv, gradebook_json
 
@@ -115,7 +124,12 @@ def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: 
 @click.option("--lang", type=click.Choice(["ko", "en"]), help="Language of the report [default: the quiz's].")
 @click.pass_context
 def report(ctx: click.Context, quiz: str, png_path: str | None, force: bool, lang: str | None) -> None:
-    """Item analysis: correct rate, discrimination, common wrong answers, score distribution."""
+    """Item analysis: correct rate, discrimination, common wrong answers, score distribution.
+
+    \b
+    Example:
+      quizgen report 1 --png report.png
+    """
     from ..classroom.results import analysis as analyse
     from ..exports.analysis import format_report, report_png
 

@@ -15,7 +15,7 @@ import click
 from .. import __version__
 from .options import Bar as _Bar
 from .options import emit_json as _emit_json
-from .options import open_store as _store
+from .options import json_option, lang_option
 from ..errors import QuizgenError, SpecError, one_line, undecodable
 
 
@@ -86,7 +86,13 @@ ENV_VARIABLES = ("QUIZGEN_DB", "QUIZGEN_TOKEN", "QUIZGEN_SERVER", "QUIZGEN_BUSY_
               help="SQLite file or SQLAlchemy URL of the quiz store [default: ./quizgen.db].")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None) -> None:
-    """Randomized neural-network parameter-count quizzes, solved and confirmed by Keras."""
+    """Randomized neural-network parameter-count quizzes, solved and confirmed by Keras.
+
+    \b
+    Example:
+      quizgen solve quiz.json
+      quizgen --db class.db generate --title "점검 퀴즈" --seed 1 --students class.csv
+    """
     ctx.obj = {"db": db}
 
 
@@ -94,15 +100,19 @@ def cli(ctx: click.Context, db: str | None) -> None:
 @click.argument("file", required=False)
 @click.option("--from-code", "code_file", metavar="FILE.py",
               help="Read Keras model-building code (never executed) instead of a JSON spec.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per spec on stdout, nothing else.")
-@click.option("--lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True,
-              help="Language of the worked derivations.")
+@json_option
+@lang_option(help="Language of the worked derivations.")
 @click.option("--verify", is_flag=True, help="Also build each model in real Keras and compare.")
 def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool) -> None:
     """Solve architecture specs: output shapes, parameter counts and the working.
 
     FILE is a .json spec (or a list of specs), a .jsonl file with one spec per
     line, or - for stdin.
+
+    \b
+    Example:
+      quizgen solve quiz.json --lang en
+      quizgen solve --from-code cell.py --verify
     """
     from ..nn.solver import solve_raw
     from ..nn.specfile import read_code, read_specs
@@ -175,7 +185,12 @@ def _stdin_text() -> str:
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
-    """Create a new quiz database at the current schema revision."""
+    """Create a new quiz database at the current schema revision.
+
+    \b
+    Example:
+      quizgen --db class.db init
+    """
     from ..store.db import init_store
 
     store, created = init_store(ctx.find_root().obj["db"])
@@ -186,7 +201,12 @@ def init(ctx: click.Context) -> None:
 
 @cli.group()
 def db() -> None:
-    """Database maintenance."""
+    """Database maintenance.
+
+    \b
+    Example:
+      quizgen db upgrade
+    """
 
 
 @db.command("upgrade")

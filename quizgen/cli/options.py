@@ -19,7 +19,16 @@ def json_option(fn: F) -> F:
 
 
 def quiz_argument(fn: F) -> F:
+    """QUIZ: a quiz id, as ``quizgen list`` shows them."""
     return click.argument("quiz", metavar="QUIZ")(fn)
+
+
+def lang_option(default: str | None = "ko", help: str = "Language of the text.") -> Callable[[F], F]:
+    """``--lang`` with the languages quizgen has wording for."""
+    from ..questions.catalog import LANGS
+
+    return click.option("--lang", type=click.Choice(LANGS), default=default, show_default=default is not None,
+                        help=help)
 
 
 def student_options(fn: F) -> F:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
+from ..classroom.policies import FEEDBACK_POLICIES
+from ..exports import FORMATS
+from ..grading.scoring import COUNTING_POLICIES
+from ..questions.catalog import DIFFICULTIES, KINDS
 from .options import Bar as _Bar
 from .options import emit_json as _emit_json
+from .options import json_option, lang_option, output_options, quiz_argument, write_outputs
 from .options import open_store as _store
-from .options import output_options, write_outputs
 
 
 def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
-    from ..questions.generator import KINDS
-
     kinds: list[str] = []
     for value in values:
         kinds += [k.strip() for k in value.split(",") if k.strip()]
@@ -27,10 +28,10 @@ def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--count", type=int, default=10, show_default=True, help="Questions per student.")
 @click.option("--seed", type=int, required=True, help="Same seed and options: the same quiz, byte for byte.")
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",
-              help="Question kinds (repeat or comma-separate): total-params, layer-params, output-shape, "
-                   "summary, weight-shapes, trainable-split, inverse, code. Default: all, in turn.")
-@click.option("--difficulty", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
-@click.option("--lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True)
+              help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: all, in turn.")
+@click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="medium", show_default=True,
+              help="How big and varied the models are.")
+@lang_option(help="Language of the questions.")
 @click.option("--students", "roster", metavar="ROSTER.csv", help="Give every student on this roster a variant.")
 @click.option("--range", "ranges", multiple=True, metavar="NAME=LO-HI",
               help="Limit a size, e.g. --range hidden=32-256 --range vocab=5000-20000.")
@@ -39,16 +40,23 @@ def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--tz", "time_zone", metavar="ZONE",
               help="Time zone of the deadline, recorded on the quiz: an IANA name (Asia/Seoul) or +09:00.")
 @click.option("--attempts", "attempt_limit", type=int, help="Attempts allowed per student.")
-@click.option("--feedback", type=click.Choice(["none", "score", "full"]), default="full", show_default=True)
-@click.option("--counting", type=click.Choice(["last", "best"]), default="last", show_default=True,
+@click.option("--feedback", type=click.Choice(FEEDBACK_POLICIES), default="full", show_default=True,
+              help="What students see of their graded attempts: nothing, scores, or scores and slips.")
+@click.option("--counting", type=click.Choice(COUNTING_POLICIES), default="last", show_default=True,
               help="Which attempt counts for the grade.")
 @click.option("--no-verify", is_flag=True, help="Store without Keras confirmation (run 'quizgen verify' later).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the id.")
+@json_option
 @click.pass_context
 def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple[str, ...], difficulty: str,
              lang: str, roster: str | None, ranges: tuple[str, ...], deadline: str | None, time_zone: str | None,
              attempt_limit: int | None, feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
-    """Generate a quiz (per-student variants with --students) and confirm its key with Keras."""
+    """Generate a quiz (per-student variants with --students) and confirm its key with Keras.
+
+    \b
+    Example:
+      quizgen generate --title "점검 퀴즈" --count 10 --seed 2026 --students class.csv \\
+          --deadline "2026-12-01 18:00" --tz Asia/Seoul --attempts 3
+    """
     from ..classroom.quizzes import QuizPlan, create_quiz
     from ..classroom.roster import read_roster
     from ..clock import parse_deadline, quiz_zone
@@ -69,11 +77,7 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
         bar.close()
     confirmation = created.confirmation
     if as_json:
-        _emit_json({"id": created.quiz_id, "title": title, "questions": count, "students": len(students),
-                    "status": "ready" if confirmation else "unverified",
-                    "keras": confirmation.keras_version if confirmation else None,
-                    "tokens": [{"id": t.student, "name": t.name, "token": t.token} for t in created.issued],
-                    "updated_students": created.updated})
+        _emit_json(created.to_json())
         return
     click.echo(created.quiz_id)
     if confirmation:
@@ -91,10 +95,15 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
 
 
 @click.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
-    """List the quizzes in the store."""
+    """List the quizzes in the store.
+
+    \b
+    Example:
+      quizgen list --json
+    """
     from ..classroom.quizzes import list_quizzes
 
     quizzes = list_quizzes(_store(ctx))
@@ -111,19 +120,22 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("quiz")
+@quiz_argument
 @click.option("--student", help="Show this student's variant.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def show(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> None:
-    """Show a quiz's questions (never the answers)."""
+    """Show a quiz's questions (never the answers).
+
+    \b
+    Example:
+      quizgen show 1 --student 20260001
+    """
     from ..classroom.quizzes import show_quiz
 
     info, questions = show_quiz(_store(ctx), quiz, student)
     if as_json:
-        _emit_json({"quiz": info.to_json(), "student": student,
-                    "questions": [{"slot": q.slot, "kind": q.kind, "points": q.points, "prompt": q.prompt}
-                                  for q in questions]})
+        _emit_json({"quiz": info.to_json(), "student": student, "questions": [q.to_json() for q in questions]})
         return
     click.echo(f"# {info.title}  (quiz {info.id}{', student ' + student if student else ''})\n")
     for q in questions:
@@ -131,21 +143,23 @@ def show(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> N
 
 
 @click.command()
-@click.argument("quiz")
+@quiz_argument
 @click.option("--student", help="The key of this student's variant.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> None:
-    """Show a quiz's answer key with worked derivations."""
+    """Show a quiz's answer key with worked derivations.
+
+    \b
+    Example:
+      quizgen key 1 --student 20260001
+    """
     from ..classroom.quizzes import quiz_key
     from ..questions.records import format_answer
 
     info, (variant,) = quiz_key(_store(ctx), quiz, student)
     if as_json:
-        _emit_json({"quiz": info.to_json(), "student": student, "answers": [
-            {"slot": e.slot, "kind": e.kind, "points": e.points, "answer": e.answer, "derivation": e.derivation,
-             "breakdown": e.breakdown, "keras_version": e.keras_version,
-             "verified_at": e.verified_at.isoformat() if e.verified_at else None} for e in variant.entries]})
+        _emit_json({"quiz": info.to_json(), "student": student, "answers": [e.to_json() for e in variant.entries]})
         return
     for e in variant.entries:
         confirmed = f"Keras {e.keras_version}" if e.verified_at else "not confirmed by Keras"
@@ -155,8 +169,8 @@ def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> No
 
 
 @click.command()
-@click.argument("quiz")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "moodle-xml", "gift"]), required=True)
+@quiz_argument
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), required=True, help="The file format to write.")
 @click.option("--student", help="Export only this student's variant (default: every variant).")
 @click.option("--key", "key_only", is_flag=True, help="Markdown: the answer key instead of the worksheet.")
 @click.option("--categories", type=click.Choice(["student", "slot"]),
@@ -166,10 +180,14 @@ def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> No
 @click.pass_context
 def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_only: bool, categories: str | None,
            output: str | None, force: bool) -> None:
-    """Export a quiz: Markdown worksheet + key, JSON, Moodle XML or GIFT."""
+    """Export a quiz: Markdown worksheet + key, JSON, Moodle XML or GIFT.
+
+    \b
+    Example:
+      quizgen export 1 --format moodle-xml -o quiz.xml
+    """
     from functools import partial
 
-    from ..exports import FORMATS
     from ..exports.markdown import markdown_key
     from ..classroom.quizzes import quiz_key
 
@@ -191,12 +209,17 @@ def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_onl
 
 
 @click.command()
-@click.argument("quiz")
+@quiz_argument
 @click.option("--force", is_flag=True, help="Re-confirm every question, not only unconfirmed or outdated ones.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def verify(ctx: click.Context, quiz: str, force: bool, as_json: bool) -> None:
-    """Confirm a quiz's key with real Keras (again, if Keras has changed since)."""
+    """Confirm a quiz's key with real Keras (again, if Keras has changed since).
+
+    \b
+    Example:
+      quizgen verify 1 --force
+    """
     from ..classroom.quizzes import verify_quiz
 
     bar = _Bar("Confirming answers with Keras")
@@ -205,9 +228,7 @@ def verify(ctx: click.Context, quiz: str, force: bool, as_json: bool) -> None:
     finally:
         bar.close()
     if as_json:
-        _emit_json({"checked": report.checked, "skipped": report.skipped, "status": report.status,
-                    "keras": report.keras_version, "tensorflow": report.tensorflow_version,
-                    "disagreements": report.disagreements})
+        _emit_json(report.to_json())
     else:
         click.echo(f"Checked {report.checked:,} questions with Keras {report.keras_version} "
                    f"({report.skipped:,} already confirmed with it); quiz is {report.status}.", err=True)

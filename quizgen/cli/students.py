@@ -9,12 +9,17 @@ from .options import emit_json, json_option, open_store, quiz_argument, student_
 
 @click.group()
 def roster() -> None:
-    """The class roster and submission tokens."""
+    """The class roster and submission tokens.
+
+    \b
+    Example:
+      quizgen roster import class.csv
+    """
 
 
 def _print_tokens(issued, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if as_json:
-        emit_json([{"id": t.student, "name": t.name, "token": t.token} for t in issued])
+        emit_json([t.to_json() for t in issued])
         return
     click.echo("Tokens are shown once; hand each student their own.", err=True)
     for t in issued:
@@ -23,12 +28,17 @@ def _print_tokens(issued, as_json: bool) -> None:  # type: ignore[no-untyped-def
 
 @roster.command("add")
 @click.option("--id", "student_id", required=True, help="Student id (as in the school's records).")
-@click.option("--name", required=True)
-@click.option("--email")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--name", required=True, help="The student's name.")
+@click.option("--email", help="The student's email address.")
+@json_option
 @click.pass_context
 def roster_add(ctx: click.Context, student_id: str, name: str, email: str | None, as_json: bool) -> None:
-    """Add one student and print their token (shown once)."""
+    """Add one student and print their token (shown once).
+
+    \b
+    Example:
+      quizgen roster add --id 20260031 --name 김하늘 --email sky@example.ac.kr
+    """
     from ..classroom.roster import make_entry
     from ..classroom.students import add_students
 
@@ -38,10 +48,15 @@ def roster_add(ctx: click.Context, student_id: str, name: str, email: str | None
 
 @roster.command("import")
 @click.argument("file", metavar="FILE.csv")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def roster_import(ctx: click.Context, file: str, as_json: bool) -> None:
-    """Import students from a CSV (id,name,email; UTF-8, BOM or not); all or none."""
+    """Import students from a CSV (id,name,email; UTF-8, BOM or not); all or none.
+
+    \b
+    Example:
+      quizgen roster import class.csv > tokens.tsv
+    """
     from ..classroom.roster import read_roster
     from ..classroom.students import add_students
 
@@ -49,15 +64,20 @@ def roster_import(ctx: click.Context, file: str, as_json: bool) -> None:
 
 
 @roster.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def roster_list(ctx: click.Context, as_json: bool) -> None:
-    """List students (never their tokens)."""
+    """List students (never their tokens).
+
+    \b
+    Example:
+      quizgen roster list --json
+    """
     from ..classroom.students import list_students
 
     students = list_students(open_store(ctx))
     if as_json:
-        emit_json([{"id": s.id, "name": s.name, "email": s.email, "has_token": s.has_token} for s in students])
+        emit_json([s.to_json() for s in students])
         return
     for s in students:
         click.echo(f"{s.id}\t{s.name}\t{s.email or ''}\t{'token issued' if s.has_token else 'no token'}")
@@ -65,10 +85,15 @@ def roster_list(ctx: click.Context, as_json: bool) -> None:
 
 @roster.command("reset-token")
 @click.argument("student_id", metavar="ID")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def roster_reset_token(ctx: click.Context, student_id: str, as_json: bool) -> None:
-    """Issue a new token for a student (the old one stops working)."""
+    """Issue a new token for a student (the old one stops working).
+
+    \b
+    Example:
+      quizgen roster reset-token 20260001
+    """
     from ..classroom.students import reset_token
 
     _print_tokens([reset_token(open_store(ctx), student_id)], as_json)
@@ -99,8 +124,7 @@ def submit(ctx: click.Context, quiz: str, student_id: str, token: str | None, an
     given = read_answers_file(answers_file) if answers_file else parse_answer_args(answers)
     receipt = do_submit(open_store(ctx), quiz, student_id, token, given)
     if as_json:
-        emit_json({"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt,
-                   "answers": receipt.answered, "submitted_at": receipt.submitted_at.isoformat()})
+        emit_json(receipt.to_json())
         return
     click.echo(f"Recorded attempt {receipt.attempt} on quiz {receipt.quiz_id}: {receipt.answered} answer(s) "
                f"at {receipt.submitted_local}.")
@@ -124,16 +148,7 @@ def status(ctx: click.Context, quiz: str, student_id: str, token: str | None, as
 
     report = get_status(open_store(ctx), quiz, student_id, token)
     if as_json:
-        emit_json({
-            "quiz": report.quiz_id, "student": report.student, "feedback": report.feedback,
-            "attempts": [{"attempt": a.attempt, "submitted_at": a.submitted_at.isoformat(), "answers": a.answers}
-                         for a in report.attempts],
-            "attempt_limit": report.attempt_limit, "graded": report.graded,
-            "score": report.score, "max_score": report.max_score,
-            "questions": None if report.questions is None or report.feedback != "full" else [
-                {"slot": q.slot, "points": q.points, "score": q.score, "correct": q.correct,
-                 "misconception": q.misconception} for q in report.questions],
-        })
+        emit_json(report.to_json())
         return
     limit = f" of {report.attempt_limit}" if report.attempt_limit else ""
     click.echo(f"{report.title} (quiz {report.quiz_id}) — {report.student}: {len(report.attempts)}{limit} attempt(s)")

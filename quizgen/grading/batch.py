@@ -44,9 +44,12 @@ def _ungraded():
 
 @dataclass(frozen=True)
 class GradeReport:
-    graded: int
+    graded: int  # answers graded (a multi-part answer is one)
     chunks: int
     remaining: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"graded": self.graded, "chunks": self.chunks, "remaining": self.remaining}
 
 
 @contextmanager
@@ -192,6 +195,10 @@ class RegradeReport:
     changes: list[ScoreChange]
     applied: bool
     refreshed_keys: int = 0  # questions whose stored grading key differed from their answer
+
+    def to_json(self) -> dict[str, Any]:
+        return {"applied": self.applied, "changed_grades": self.changed_grades, "refreshed_keys": self.refreshed_keys,
+                "changes": [{"student": c.student, "old": c.old, "new": c.new} for c in self.changes]}
 
 
 def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHUNK,

@@ -61,6 +61,9 @@ class ShownQuestion:
     points: int
     prompt: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {"slot": self.slot, "kind": self.kind, "points": self.points, "prompt": self.prompt}
+
 
 @dataclass(frozen=True)
 class KeyEntry:
@@ -75,6 +78,11 @@ class KeyEntry:
     keras_version: str | None
     tensorflow_version: str | None
     verified_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"slot": self.slot, "kind": self.kind, "points": self.points, "answer": self.answer,
+                "derivation": self.derivation, "breakdown": self.breakdown, "keras_version": self.keras_version,
+                "verified_at": self.verified_at.isoformat() if self.verified_at else None}
 
 
 @dataclass(frozen=True)
