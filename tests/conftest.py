@@ -45,3 +45,11 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "store.db")
     return request.getfixturevalue("pg_server").new_database()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright (tests/browser.py); skips without it."""
+    from .browser import launched_browser
+
+    yield from launched_browser()

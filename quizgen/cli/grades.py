@@ -87,19 +87,52 @@ def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: 
 @click.command()
 @click.argument("quiz")
 @click.option("--png", "png_path", type=click.Path(dir_okay=False), help="Also draw the charts into a PNG file.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Also write a self-contained HTML report (charts as inline SVG).")
 @click.option("--lang", type=click.Choice(["ko", "en"]), help="Language of the report [default: the quiz's].")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON (data only) instead of the text.")
 @click.pass_context
-def report(ctx: click.Context, quiz: str, png_path: str | None, lang: str | None) -> None:
-    """Item analysis: correct rate, discrimination, common wrong answers, score distribution."""
+def report(ctx: click.Context, quiz: str, png_path: str | None, html_path: str | None, lang: str | None,
+           as_json: bool) -> None:
+    """Item analysis: correct rate, discrimination, common wrong answers and slips, score distribution.
+
+    \b
+    Example:
+        quizgen report 1 --png report.png --html report.html
+        quizgen report 1 --lang en --json
+    """
     from ..classroom.results import analysis as analyse
-    from ..exports.analysis import format_report, report_png
+    from ..exports.analysis import format_report, report_json
 
     analysis = analyse(open_store(ctx), quiz)
-    written = None
-    if png_path is not None:  # first: a path that cannot be written fails before any output
+    lang = lang or analysis.book.info.language
+    # files first: a path that cannot be written fails before anything is printed
+    written = []
+    if png_path is not None:
+        from ..exports.charts import report_png
         from ..files import write_file
 
-        written = write_file(png_path, report_png(analysis))
-    click.echo(format_report(analysis, lang))
-    if written:
-        click.echo(f"Wrote {written}", err=True)
+        drawing = report_png(analysis, lang)
+        _note_missing_glyphs(drawing.missing, png_path)
+        written.append(write_file(png_path, drawing.data))
+    if html_path is not None:
+        from ..exports.html_report import report_html
+        from ..files import write_file
+
+        page = report_html(analysis, lang)
+        _note_missing_glyphs(page.missing, html_path)
+        written.append(write_file(html_path, page.html))
+    if as_json:
+        emit_json(report_json(analysis))
+    else:
+        click.echo(format_report(analysis, lang))
+    for path in written:
+        click.echo(f"Wrote {path}", err=True)
+
+
+def _note_missing_glyphs(missing: tuple[str, ...], path: str) -> None:
+    if missing:
+        from ..exports.charts import FONT_HINT
+
+        shown = " ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        click.echo(f"Note: no installed font has {shown}; {path} shows them as boxes. {FONT_HINT}", err=True)
