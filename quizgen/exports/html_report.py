@@ -53,12 +53,15 @@ class Page:
     missing: tuple[str, ...]
 
 
-def _svg_element(svg: bytes, label: str) -> str:
-    """matplotlib's SVG document as an element to inline: no XML prolog or doctype, and
-    labelled for screen readers."""
+_IDS = re.compile(r'(\bid="|href="#|url\(#)(?!chart-)([^"\)]+)')
+
+
+def _svg_element(svg: bytes, panel: str, label: str) -> str:
+    """matplotlib's SVG document as an element to inline: no XML prolog or doctype,
+    labelled for screen readers, and every id prefixed with the panel's name (matplotlib
+    numbers groups the same way in every figure, and ids must be unique in a page)."""
     text = svg.decode("utf-8")
-    start = text.index("<svg")
-    text = text[start:]
+    text = _IDS.sub(lambda m: f"{m.group(1)}{panel}-{m.group(2)}", text[text.index("<svg"):])
     return text.replace("<svg", f'<svg role="img" aria-label="{escape(label)}"', 1)
 
 
@@ -141,7 +144,7 @@ def report_html(report: Report, lang: str | None = None) -> Page:
     title, summary = heading(report, lang)
     svgs = report_svgs(report, lang)
     missing = tuple(dict.fromkeys(ch for d in svgs.values() for ch in d.missing))
-    charts = "".join(f"<figure>{_svg_element(svgs[p].data, w[_LABELS[p]])}</figure>" for p in PANELS)
+    charts = "".join(f"<figure>{_svg_element(svgs[p].data, p, w[_LABELS[p]])}</figure>" for p in PANELS)
     body = (f"<h1>{escape(title)}</h1>\n<p class=\"summary\">{escape(summary)}</p>\n"
             f"<section class=\"charts\" aria-label=\"{escape(w['charts'])}\">{charts}</section>\n"
             f"<h2>{escape(w['questions_title'])}</h2>\n{_questions_table(report, lang)}\n"
