@@ -238,7 +238,8 @@ def _discrimination(ax: Axes, report: Report, lang: str) -> None:
     w = words(lang)
     slots = _question_ticks(ax, report, lang)
     values = [i.discrimination for i in report.items]
-    colors = [BLUE if (d or 0) >= GOOD_DISCRIMINATION else ORANGE for d in values]
+    colors = [ORANGE if (d or 0) < GOOD_DISCRIMINATION and 0 < (i.correct_rate or 0) < 1 else BLUE
+              for d, i in zip(values, report.items)]  # an item all or none got right tells nothing
     bars = ax.bar(slots, [d or 0 for d in values], width=0.7, color=colors)
     ax.bar_label(bars, labels=["-" if d is None else f"{d:+.2f}" for d in values], padding=2, color=INK,
                  fontsize=9 if len(slots) <= 12 else 7)

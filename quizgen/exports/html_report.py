@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import __version__
 from .analysis import Report, heading, score_text, slip_explanation, slip_name, words
-from .charts import PANELS, font_family_css, hangul_font, report_svgs
+from .charts import GOOD_DISCRIMINATION, PANELS, font_family_css, hangul_font, report_svgs
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:"
 
@@ -80,7 +80,8 @@ def _questions_table(report: Report, lang: str) -> str:
     for item in report.items:
         rate = "-" if item.correct_rate is None else f"{item.correct_rate:.0%}"
         disc = "-" if item.discrimination is None else f"{item.discrimination:+.2f}"
-        low = item.discrimination is not None and item.discrimination < 0.2
+        low = item.discrimination is not None and item.discrimination < GOOD_DISCRIMINATION \
+            and 0 < (item.correct_rate or 0) < 1  # an item all or none got right tells nothing
         wrong = "".join(
             f"<li>{wa.answers}× <code>{escape(wa.example)}</code> — "
             f"{escape(slip_name(wa.misconception, lang)) if wa.misconception else escape(w['unexplained'])}</li>"
@@ -107,7 +108,8 @@ def _students_table(report: Report, lang: str) -> str:
     rows = []
     for r in report.book.rows:
         cells = "".join(_cell(w["no_answer"] if s is None else score_text(s), "num") for s in r.scores)
-        rows.append("<tr>" + _cell(r.name) + _cell(r.student) + _cell(score_text(r.total), "num") + cells + "</tr>")
+        total = w["no_answer"] if all(s is None for s in r.scores) else score_text(r.total)
+        rows.append("<tr>" + _cell(r.name) + _cell(r.student) + _cell(total, "num") + cells + "</tr>")
     return _table([w["name"], w["student_id"], f"{w['total']} / {report.book.max_score}",
                    *(str(i.slot) for i in report.items)], rows)
 
