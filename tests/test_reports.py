@@ -7,6 +7,7 @@ import io
 import json
 import re
 import sqlite3
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -116,10 +117,10 @@ def graded(tmp_path_factory) -> Klass:
 
 
 def _column_ends(line: str) -> list[int]:
-    """Where each space-separated cell of a table line ends, in terminal cells."""
-    from quizgen.exports.textwidth import display_width
-
-    return [display_width(line[:m.end()]) for m in re.finditer(r"\S+", line)]
+    """Where each space-separated cell of a table line ends, in terminal cells (measured
+    here, not by the code under test: a Hangul syllable takes two)."""
+    cells = [2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line]
+    return [sum(cells[:m.end()]) for m in re.finditer(r"\S+", line)]
 
 
 def test_text_report_in_english(graded):
