@@ -134,7 +134,7 @@ def test_text_report_in_english(graded):
     row = next(line for line in lines if line.split()[:1] == ["1"])
     assert row.split()[3] == "40%"  # 2 slips and 1 unexplained of 5
     assert "bias left out" in result.stdout
-    assert "Commonest slips:" in result.stdout and "bias left out: 2 wrong answers, 2 students (questions 1)" in result.stdout
+    assert "commonest slips:" in result.stdout and "bias left out: 2 wrong answers, 2 students (questions 1)" in result.stdout
     assert "score distribution:" in result.stdout and "█" in result.stdout
 
 

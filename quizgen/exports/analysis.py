@@ -227,7 +227,7 @@ def format_report(report: Report, lang: str | None = None) -> str:
         for wrong in item.wrong:
             why = slip_name(wrong.misconception, lang) if wrong.misconception else w["unexplained"]
             lines.append(f"      {wrong.answers}× {clip(wrong.example, 40)!r} — {why}")
-    lines += ["", f"{w['slips_title']}:"]
+    lines += ["", f"{w['slips_heading']}:"]
     if not report.slips:
         lines.append(f"  {w['slips_none']}")
     for slip in report.slips[:5]:

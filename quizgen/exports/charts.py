@@ -208,7 +208,7 @@ def _scores(ax: Axes, report: Report, lang: str) -> None:
     ax.set_xlim(edges[0], edges[-1])
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max((b.students for b in bins), default=0) * 1.25 + 1)
-    ax.set_title(f"{w['score_distribution']} ({w['summary'].format(students=len(report.totals), max=report.book.max_score)})")
+    ax.set_title(f"{w['score_distribution_title']} ({w['summary'].format(students=len(report.totals), max=report.book.max_score)})")
     ax.set_xlabel(w["score"])
     ax.set_ylabel(w["students"])
 
@@ -217,7 +217,7 @@ def _question_ticks(ax: Axes, report: Report, lang: str) -> list[int]:
     slots = [i.slot for i in report.items]
     ax.set_xticks(slots, [str(s) for s in slots], fontsize=10 if len(slots) <= 20 else 7)
     ax.set_xlim(0.4, len(slots) + 0.6)
-    ax.set_xlabel(words(lang)["question"])
+    ax.set_xlabel(words(lang)["question_axis"])
     return slots
 
 
@@ -256,7 +256,7 @@ def _discrimination(ax: Axes, report: Report, lang: str) -> None:
 def _slips(ax: Axes, report: Report, lang: str) -> None:
     w = words(lang)
     shown = report.slips[:SLIPS_SHOWN]
-    names = [textwrap.fill(slip_name(s.misconception, lang), 24) for s in shown]
+    names = [textwrap.fill(slip_name(s.misconception, lang), 28) for s in shown]
     counts = [s.answers for s in shown]
     colors = [BLUE] * len(shown)
     if report.unexplained:

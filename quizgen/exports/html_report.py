@@ -164,5 +164,5 @@ def report_html(report: Report, lang: str | None = None) -> Page:
     return Page(page, missing)
 
 
-_LABELS = {"scores": "score_distribution", "correct_rate": "correct_rate_title",
+_LABELS = {"scores": "score_distribution_title", "correct_rate": "correct_rate_title",
            "discrimination": "discrimination_title", "slips": "slips_title"}
