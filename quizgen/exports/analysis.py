@@ -7,6 +7,7 @@ its wording, in Korean and English, is ``data/report.json``.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -125,15 +126,20 @@ def _slip_counts(book: Gradebook) -> tuple[list[SlipCount], int]:
     return [SlipCount(s, answers[s], len(who[s]), sorted(where[s])) for s in ordered], unexplained
 
 
+_BIN_WIDTHS = (1, 2, 4, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+
+
 def _bins(totals: list[float], max_score: int) -> list[ScoreBin]:
-    """At most 10 equal bins from 0 to full marks; a total on an inner edge counts in the
-    bin above it, full marks in the last bin."""
-    edges = max(1, min(10, max_score))
-    width = max_score / edges if max_score else 1
-    counts = [0] * edges
+    """Bins of a round width from 0 to full marks, at most 10 of them (the width divides
+    full marks where one of the round widths can); a total on an inner edge counts in
+    the bin above it, full marks in the last bin."""
+    top = max(1, max_score)
+    fitting = [w for w in _BIN_WIDTHS if top / w <= 10]
+    width: float = next((w for w in fitting if top % w == 0), fitting[0]) if fitting else top / 10
+    counts = [0] * max(1, math.ceil(top / width - 1e-9))
     for t in totals:
-        counts[max(0, min(edges - 1, int(t / width)))] += 1
-    return [ScoreBin(i * width, (i + 1) * width, c) for i, c in enumerate(counts)]
+        counts[max(0, min(len(counts) - 1, int(t // width)))] += 1
+    return [ScoreBin(i * width, min(top, (i + 1) * width), c) for i, c in enumerate(counts)]
 
 
 # ---------------------------------------------------------------- wording

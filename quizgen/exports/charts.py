@@ -226,8 +226,9 @@ def _correct_rate(ax: Axes, report: Report, lang: str) -> None:
     slots = _question_ticks(ax, report, lang)
     rates = [i.correct_rate for i in report.items]
     bars = ax.bar(slots, [100 * (r or 0) for r in rates], width=0.7, color=GREEN)
-    ax.bar_label(bars, labels=["-" if r is None else f"{r:.0%}" for r in rates], padding=2, color=INK,
-                 fontsize=9 if len(slots) <= 12 else 7)
+    crowded = len(slots) > 12
+    ax.bar_label(bars, labels=["-" if r is None else f"{100 * r:.0f}" if crowded else f"{r:.0%}" for r in rates],
+                 padding=2, color=INK, fontsize=7 if crowded else 9)
     ax.set_ylim(0, 112)
     ax.set_yticks(range(0, 101, 25))
     ax.set_title(w["correct_rate_title"])
@@ -241,11 +242,12 @@ def _discrimination(ax: Axes, report: Report, lang: str) -> None:
     colors = [ORANGE if (d or 0) < GOOD_DISCRIMINATION and 0 < (i.correct_rate or 0) < 1 else BLUE
               for d, i in zip(values, report.items)]  # an item all or none got right tells nothing
     bars = ax.bar(slots, [d or 0 for d in values], width=0.7, color=colors)
-    ax.bar_label(bars, labels=["-" if d is None else f"{d:+.2f}" for d in values], padding=2, color=INK,
-                 fontsize=9 if len(slots) <= 12 else 7)
+    if len(slots) <= 12:  # beyond that the values would overlap: the axis tells them
+        ax.bar_label(bars, labels=["-" if d is None else f"{d:+.2f}" for d in values], padding=2, color=INK, fontsize=9)
     ax.axhline(0, color=INK, linewidth=0.8)
     ax.axhline(GOOD_DISCRIMINATION, color=GREY, linestyle="--", linewidth=1, label=w["discrimination_good"])
-    ax.set_ylim(-1.15, 1.25)
+    ax.set_ylim(-1.55, 1.25)  # room below -1 for the legend
+    ax.set_yticks([-1, -0.5, 0, 0.5, 1])
     ax.legend(loc="lower right", frameon=False, fontsize=9)
     if all(d is None for d in values):
         ax.text(0.5, 0.75, w["discrimination_none"], transform=ax.transAxes, ha="center", va="center", color=INK)
