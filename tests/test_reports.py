@@ -235,6 +235,42 @@ def test_missing_glyphs_are_caught_and_reported(graded, tmp_path):
     assert "한" not in result.stderr.split(";")[0]  # Korean itself was drawn
 
 
+def test_without_a_hangul_font_the_report_says_what_to_install(graded, tmp_path, monkeypatch):
+    """No font with Hangul (no koreanize-matplotlib, no system font): the files are still
+    written, and stderr names the missing characters and how to get a font."""
+    from quizgen.exports import charts
+
+    monkeypatch.setattr(charts, "hangul_font", lambda: None)
+    charts._font_family.cache_clear()
+    try:
+        result = graded.run("report", str(graded.quiz), "--png", str(tmp_path / "r.png"),
+                            "--html", str(tmp_path / "r.html"))
+    finally:
+        charts._font_family.cache_clear()
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if line.startswith("Note:")]
+    assert len(notes) == 2 and all("점" in n and "koreanize-matplotlib" in n and "fonts-nanum" in n for n in notes)
+    assert "@font-face" not in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_system_font_fallback_skips_placeholder_fonts(monkeypatch):
+    """Without the font package, an installed font with Hangul is used, never matplotlib's
+    Last Resort font (it has every character, each drawn as a box)."""
+    from matplotlib.ft2font import FT2Font
+
+    from quizgen.exports import charts
+
+    monkeypatch.setattr(charts, "_packaged_font", lambda: None)
+    charts.hangul_font.cache_clear()
+    try:
+        font = charts.hangul_font()
+    finally:
+        charts.hangul_font.cache_clear()
+    if font is not None:
+        assert "LastResort" not in font.name
+        assert all(ord(ch) in FT2Font(str(font)).get_charmap() for ch in "한글")
+
+
 def test_report_files_fail_cleanly(graded, tmp_path):
     for option in ("--png", "--html"):
         result = graded.run("report", str(graded.quiz), option, str(tmp_path / "no" / "such" / "dir" / "r.out"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import __version__
 from .analysis import Report, heading, score_text, slip_explanation, slip_name, words
-from .charts import GOOD_DISCRIMINATION, PANELS, font_family_css, hangul_font, report_svgs
+from . import charts  # by module, so the page always uses the font the charts use
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:"
 
@@ -80,7 +80,7 @@ def _questions_table(report: Report, lang: str) -> str:
     for item in report.items:
         rate = "-" if item.correct_rate is None else f"{item.correct_rate:.0%}"
         disc = "-" if item.discrimination is None else f"{item.discrimination:+.2f}"
-        low = item.discrimination is not None and item.discrimination < GOOD_DISCRIMINATION \
+        low = item.discrimination is not None and item.discrimination < charts.GOOD_DISCRIMINATION \
             and 0 < (item.correct_rate or 0) < 1  # an item all or none got right tells nothing
         wrong = "".join(
             f"<li>{wa.answers}× <code>{escape(wa.example)}</code> — "
@@ -131,7 +131,7 @@ def _font_face(path: Path, text: str) -> str:
     subsetter.subset(font)
     out = io.BytesIO()
     subset.save_font(font, out, options)
-    name = font_family_css().split(",")[0]
+    name = charts.font_family_css().split(",")[0]
     data = base64.b64encode(out.getvalue()).decode("ascii")
     return f"@font-face {{ font-family: {name}; src: url(data:font/woff;base64,{data}) format('woff'); }}\n"
 
@@ -144,17 +144,17 @@ def report_html(report: Report, lang: str | None = None) -> Page:
     lang = lang or report.book.info.language
     w = words(lang)
     title, summary = heading(report, lang)
-    svgs = report_svgs(report, lang)
+    svgs = charts.report_svgs(report, lang)
     missing = tuple(dict.fromkeys(ch for d in svgs.values() for ch in d.missing))
-    charts = "".join(f"<figure>{_svg_element(svgs[p].data, p, w[_LABELS[p]])}</figure>" for p in PANELS)
+    figures = "".join(f"<figure>{_svg_element(svgs[p].data, p, w[_LABELS[p]])}</figure>" for p in charts.PANELS)
     body = (f"<h1>{escape(title)}</h1>\n<p class=\"summary\">{escape(summary)}</p>\n"
-            f"<section class=\"charts\" aria-label=\"{escape(w['charts'])}\">{charts}</section>\n"
+            f"<section class=\"charts\" aria-label=\"{escape(w['charts'])}\">{figures}</section>\n"
             f"<h2>{escape(w['questions_title'])}</h2>\n{_questions_table(report, lang)}\n"
             f"<h2>{escape(w['slips_title'])}</h2>\n{_slips_table(report, lang)}\n"
             f"<h2>{escape(w['scores_title'])}</h2>\n{_students_table(report, lang)}\n"
             f"<footer>{escape(w['generated_by'].format(version=__version__))}</footer>\n")
-    style = STYLE % {"family": font_family_css()}
-    font = hangul_font()
+    style = STYLE % {"family": charts.font_family_css()}
+    font = charts.hangul_font()
     if font is not None:
         style = _font_face(font, unescape(_TAGS.sub("", body)) + title) + style
     page = (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
