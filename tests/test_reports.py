@@ -352,3 +352,12 @@ def test_html_report_shows_in_chromium(graded, tmp_path, browser):
         width, height = image.size
         assert width == 1280 and 1200 < height < 20000
         assert len(image.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 100
+
+
+def test_terminal_cells():
+    from quizgen.exports.textwidth import display_width, fit, rjust, table
+
+    assert display_width("문항 Q1") == 7 and display_width("ｆｕｌｌ") == 8 and display_width("é") == 1
+    assert rjust("정답률", 8) == "  정답률" and display_width(fit("가나다" * 50, 11)) <= 11
+    assert fit("a\nb", 10) == "a b" and fit("가나다라", 5).endswith("…")
+    assert [display_width(line) for line in table(["문항", "Q"], [["1", "12345"]])] == [11, 11]

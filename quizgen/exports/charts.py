@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .analysis import Report, heading, score_text, slip_name, words
+from .textwidth import fit
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -43,6 +44,7 @@ BLUE, GREEN, ORANGE, GREY, INK = "#4C72B0", "#55A868", "#DD8452", "#9A9A9A", "#3
 HANGUL_PROBE = "한글"  # characters a Korean font must have
 GOOD_DISCRIMINATION = 0.3  # Ebel's rule of thumb: 0.3 and above discriminates well
 SLIPS_SHOWN = 6
+TITLE_CELLS = 110  # what fits across the PNG at the title's size (a Hangul syllable takes two)
 FONT_HINT = ("For Korean text: pip install koreanize-matplotlib (quizgen's font dependency), "
              "or install a font with Hangul (Debian: apt-get install fonts-nanum).")
 
@@ -156,7 +158,7 @@ def report_png(report: Report, lang: str | None = None, dpi: int = 100) -> Drawi
     def draw() -> bytes:
         with matplotlib.rc_context(_style()):
             fig = Figure(figsize=(12, 8), dpi=dpi, layout="constrained")
-            fig.suptitle(title, fontsize=15, fontweight="bold", x=0.01, ha="left", color=INK)
+            fig.suptitle(fit(title, TITLE_CELLS), fontsize=15, fontweight="bold", x=0.01, ha="left", color=INK)
             # a subfigure each, so the slips' long labels do not push the other panels aside
             for sub, panel in zip(fig.subfigures(2, 2, wspace=0.02, hspace=0.02).flat, PNG_ORDER):
                 DRAW[panel](sub.subplots(), report, lang)

@@ -31,6 +31,19 @@ def ljust(text: str, width: int) -> str:
     return text + " " * max(0, width - display_width(text))
 
 
+def fit(text: str, width: int) -> str:
+    """``text`` on one line, cut to ``width`` terminal cells with an ellipsis if longer."""
+    text = " ".join(text.split())
+    if display_width(text) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if display_width(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
 def table(header: list[str], rows: list[list[str]], gap: int = 2) -> list[str]:
     """Lines of a table with every column right-aligned to its widest cell."""
     widths = [max(display_width(cell) for cell in column) for column in zip(header, *rows)]
