@@ -29,7 +29,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .analysis import Report, heading, score_text, slip_name, words
 from .textwidth import fit
@@ -92,11 +92,22 @@ def hangul_font() -> Path | None:
         return packaged
     from matplotlib import font_manager
 
-    preferred = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "Apple SD Gothic Neo")
-    fonts = sorted(font_manager.fontManager.ttflist, key=lambda f: (
-        preferred.index(f.name) if f.name in preferred else len(preferred), f.name, f.fname))
-    for font in fonts:
-        if font.style == "normal" and font.weight in (400, "normal", "regular") and _covers(font.fname, HANGUL_PROBE):
+    return installed_hangul_font(font_manager.fontManager.ttflist)
+
+
+PREFERRED_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "Apple SD Gothic Neo")
+
+
+def installed_hangul_font(fonts: Iterable[Any]) -> Path | None:
+    """The regular face among matplotlib's font entries that has Hangul: a well-known
+    Korean font first, then by name. matplotlib's Last Resort font is never chosen: it
+    has every character, each drawn as a placeholder box."""
+    ranked = sorted(fonts, key=lambda f: (
+        PREFERRED_FONTS.index(f.name) if f.name in PREFERRED_FONTS else len(PREFERRED_FONTS), f.name, f.fname))
+    for font in ranked:
+        if font.name.startswith("Last Resort") or font.style != "normal" or font.weight not in (400, "normal", "regular"):
+            continue
+        if _covers(font.fname, HANGUL_PROBE):
             return Path(font.fname)
     return None
 
