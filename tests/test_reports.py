@@ -264,7 +264,8 @@ def test_system_font_fallback_skips_placeholder_fonts():
     packaged = charts._packaged_font()
     installed = [f for f in font_manager.fontManager.ttflist  # as matplotlib found them, not as the charts added
                  if packaged is None or Path(f.fname).parent != packaged.parent]
-    assert any(f.name.startswith("Last Resort") for f in installed)  # the trap is there to be avoided
+    if not any(f.name.startswith("Last Resort") for f in installed):
+        pytest.skip("this matplotlib ships no Last Resort font (matplotlib 3.10 added it)")
     font = charts.installed_hangul_font(installed)
     if font is not None:  # this machine has a Korean font (Debian's fonts-nanum, say)
         assert "LastResort" not in font.name
