@@ -182,7 +182,7 @@ def report_png(report: Report, lang: str | None = None, dpi: int = 100) -> Drawi
 
 def report_svgs(report: Report, lang: str | None = None) -> dict[str, Drawing]:
     """Each panel as an SVG document (text kept as text, for the HTML page's font; no
-    date, and ids salted by panel so that several can share one page)."""
+    date; the same ids on every run)."""
     import matplotlib
     from matplotlib.figure import Figure
 
@@ -190,8 +190,7 @@ def report_svgs(report: Report, lang: str | None = None) -> dict[str, Drawing]:
     out: dict[str, Drawing] = {}
     for panel in PANELS:
         def draw(panel: str = panel) -> bytes:
-            with matplotlib.rc_context(_style(**{"svg.fonttype": "none", "svg.hashsalt": f"quizgen-{panel}",
-                                                 "svg.id": f"chart-{panel}"})):
+            with matplotlib.rc_context(_style(**{"svg.fonttype": "none", "svg.hashsalt": f"quizgen-{panel}"})):
                 fig = Figure(figsize=(6, 3.8), layout="constrained")
                 DRAW[panel](fig.subplots(), report, lang)
                 buf = io.BytesIO()

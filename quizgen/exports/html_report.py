@@ -53,7 +53,7 @@ class Page:
     missing: tuple[str, ...]
 
 
-_IDS = re.compile(r'(\bid="|href="#|url\(#)(?!chart-)([^"\)]+)')
+_IDS = re.compile(r'(\bid="|href="#|url\(#)([^"\)]+)')
 
 
 def _svg_element(svg: bytes, panel: str, label: str) -> str:
