@@ -45,3 +45,13 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "store.db")
     return request.getfixturevalue("pg_server").new_database()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through Playwright (tests/browser.py); skips without it.
+    One per test module: closed when the module's tests end, so it takes no memory or
+    CPU from the timing-sensitive tests that run later."""
+    from .browser import launched_browser
+
+    yield from launched_browser()

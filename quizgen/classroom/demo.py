@@ -128,7 +128,7 @@ def run_demo(lang: str, echo: Callable[..., None], db: str | None = None, studen
     echo(f"\nThe demo database is {path}. Try next:\n"
          f"  {exe} --db {path} show 1 --student {roster[0].id}\n"
          f"  {exe} --db {path} key 1 --student {roster[0].id}\n"
-         f"  {exe} --db {path} report 1 --png report.png\n"
+         f"  {exe} --db {path} report 1 --png report.png --html report.html\n"
          f"  {exe} --db {path} export 1 --format moodle-xml -o quiz.xml\n"
          f"  {exe} solve --help")
     return path

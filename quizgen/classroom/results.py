@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -76,9 +77,31 @@ def gradebook(store: Store, quiz: str | int) -> Gradebook:
             scores[i] = r.score
             correct[i] = r.correct
             if not r.correct:
-                wrong[v[2]][slot_of[qid]].append((r.misconception or "", r.raw))
+                wrong[v[2]][slot_of[qid]].extend(_wrong_answers(slot_of[qid], r))
         rows.append(GradebookRow(v[2], v[3], v[4], scores, sum(s or 0 for s in scores), correct))
     return Gradebook(info, points, rows, wrong)
+
+
+def _wrong_answers(slot: int, result: Result) -> list[tuple[str, str]]:
+    """(slip or "", the answer as written) for each wrong answer in a graded result. A
+    multi-part answer gives one per wrong part, written as the student answered it
+    ("3.1 = 5"), so the report names the part and its slip instead of quoting the JSON."""
+    parts = result.details.get("parts") if isinstance(result.details, dict) else None
+    if not isinstance(parts, dict):
+        return [(result.misconception or "", result.raw)]
+    try:
+        given = json.loads(result.raw)
+    except ValueError:
+        given = None
+    if not isinstance(given, dict):
+        given = {}
+    out = []
+    for n, (key, part) in enumerate(parts.items(), start=1):
+        if part.get("correct") or part.get("answered") is False:
+            continue
+        text = given.get(str(n), given.get(key, ""))
+        out.append((part.get("misconception") or "", f"{slot}.{n} = {text}"))
+    return out
 
 
 def analysis(store: Store, quiz: str | int) -> Report:

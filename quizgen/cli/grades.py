@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .options import Bar, emit_json, json_option, open_store, output_options, quiz_argument, write_outputs
+from .options import (Bar, emit_json, json_option, lang_option, open_store, output_options, quiz_argument,
+                      write_outputs)
 
 
 @click.command()
@@ -118,25 +119,54 @@ def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: 
 
 
 @click.command()
-@click.argument("quiz")
+@quiz_argument
 @click.option("--png", "png_path", metavar="FILE", help="Also draw the charts into a PNG file.")
-@click.option("--force", is_flag=True, help="Replace the PNG if it exists (never a database, link or device).")
-@click.option("--lang", type=click.Choice(["ko", "en"]), help="Language of the report [default: the quiz's].")
+@click.option("--html", "html_path", metavar="FILE",
+              help="Also write a self-contained HTML report (charts as inline SVG).")
+@click.option("--force", is_flag=True, help="Replace the files if they exist (never a database, link or device).")
+@lang_option(None, help="Language of the report [default: the quiz's].")
+@json_option
 @click.pass_context
-def report(ctx: click.Context, quiz: str, png_path: str | None, force: bool, lang: str | None) -> None:
-    """Item analysis: correct rate, discrimination, common wrong answers, score distribution.
+def report(ctx: click.Context, quiz: str, png_path: str | None, html_path: str | None, force: bool,
+           lang: str | None, as_json: bool) -> None:
+    """Item analysis: correct rate, discrimination, common wrong answers and slips, score distribution.
 
     \b
     Example:
-      quizgen report 1 --png report.png
+      quizgen report 1 --png report.png --html report.html
+      quizgen report 1 --lang en --json
     """
     from ..classroom.results import analysis as analyse
-    from ..exports.analysis import format_report, report_png
+    from ..exports.analysis import format_report, report_json
 
     analysis = analyse(open_store(ctx), quiz)
-    written = None
-    if png_path is not None:  # first: a path that cannot be written fails before any output
-        (written,) = write_outputs(ctx, [(png_path, report_png(analysis))], force)
-    click.echo(format_report(analysis, lang))
-    if written:
-        click.echo(f"Wrote {written}", err=True)
+    lang = lang or analysis.book.info.language
+    # files first: a path that cannot be written fails before anything is printed
+    files: list[tuple[str, str | bytes]] = []
+    if png_path is not None:
+        from ..exports.charts import report_png
+
+        drawing = report_png(analysis, lang)
+        _note_missing_glyphs(drawing.missing, png_path)
+        files.append((png_path, drawing.data))
+    if html_path is not None:
+        from ..exports.html_report import report_html
+
+        page = report_html(analysis, lang)
+        _note_missing_glyphs(page.missing, html_path)
+        files.append((html_path, page.html))
+    written = write_outputs(ctx, files, force)
+    if as_json:
+        emit_json(report_json(analysis))
+    else:
+        click.echo(format_report(analysis, lang))
+    for path in written:
+        click.echo(f"Wrote {path}", err=True)
+
+
+def _note_missing_glyphs(missing: tuple[str, ...], path: str) -> None:
+    if missing:
+        from ..exports.charts import FONT_HINT
+
+        shown = " ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        click.echo(f"Note: no installed font has {shown}; {path} shows them as boxes. {FONT_HINT}", err=True)

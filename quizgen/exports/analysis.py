@@ -1,47 +1,93 @@
-"""Item analysis: correct rate, discrimination, common wrong answers, score distribution."""
+"""Item analysis: correct rate, discrimination, common wrong answers and slips, score
+distribution; as plain data, as JSON and as the text report.
+
+The charts (``charts``) and the HTML page (``html_report``) draw the same ``Report``;
+its wording, in Korean and English, is ``data/report.json``.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import math
+import statistics
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Any
 
+from ..errors import clip
 from ..resources import load_json
-from .charts import Canvas
 from .gradebook import Gradebook
+from .textwidth import table
 
 
 @dataclass(frozen=True)
 class WrongAnswer:
+    """A wrong answer as students wrote it (a part of a multi-part answer as "3.1 = 5"),
+    with the slip that explains it, if one does."""
+
     misconception: str | None
     example: str
-    students: int
+    answers: int
 
 
 @dataclass(frozen=True)
 class ItemStats:
     slot: int
+    points: int
     answered: int
-    correct_rate: float | None
-    discrimination: float | None
-    wrong: list[WrongAnswer]
+    correct_rate: float | None  # None: nobody answered
+    discrimination: float | None  # None: fewer than 4 students
+    wrong: list[WrongAnswer]  # the commonest three
+
+
+@dataclass(frozen=True)
+class SlipCount:
+    """One known slip over the whole quiz: how many wrong answers (or parts) show it,
+    from how many students, in which questions."""
+
+    misconception: str
+    answers: int
+    students: int
+    slots: list[int]
+
+
+@dataclass(frozen=True)
+class ScoreBin:
+    low: float
+    high: float  # the last bin includes its upper edge (full marks)
+    students: int
 
 
 @dataclass(frozen=True)
 class Report:
     book: Gradebook
     items: list[ItemStats]
-    totals: list[float]
+    totals: list[float]  # of the students with at least one graded answer
+    slips: list[SlipCount]  # commonest first
+    bins: list[ScoreBin]
+    unexplained: int  # wrong answers (or parts) no known slip explains
 
+    @property
+    def mean(self) -> float | None:
+        return statistics.fmean(self.totals) if self.totals else None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.totals) if self.totals else None
+
+
+DISCRIMINATION_GROUP = 0.27  # upper and lower 27% of students by total (Kelley)
 
 
 def item_analysis(book: Gradebook) -> Report:
-    """Per-question statistics of a gradebook (upper and lower 27% for discrimination)."""
+    """Per-question statistics of a gradebook, the quiz's commonest slips and its score
+    distribution. Discrimination is the correct rate of the upper 27% of students minus
+    that of the lower 27%, computed once there are at least 4 students."""
     students = [r for r in book.rows if any(s is not None for s in r.scores)]
     ranked = sorted(students, key=lambda r: r.total)
-    group = max(1, round(0.27 * len(ranked))) if ranked else 0
+    group = max(1, round(DISCRIMINATION_GROUP * len(ranked))) if ranked else 0
     lower, upper = ranked[:group], ranked[-group:] if group else []
     items = []
-    for i, _ in enumerate(book.points):
+    for i, points in enumerate(book.points):
         answered = [r for r in students if r.correct[i] is not None]
         rate = sum(bool(r.correct[i]) for r in answered) / len(answered) if answered else None
         disc = None
@@ -49,74 +95,158 @@ def item_analysis(book: Gradebook) -> Report:
             disc = (sum(bool(r.correct[i]) for r in upper) - sum(bool(r.correct[i]) for r in lower)) / group
         counts: Counter[tuple[str, str]] = Counter()
         examples: dict[tuple[str, str], str] = {}
-        for student, slots in book.misconceptions.items():
+        for slots in book.misconceptions.values():
             for slip, raw in slots.get(i + 1, []):
-                label = (slip, "" if slip else raw.strip())
+                text = " ".join(str(raw).split())
+                label = (slip, "" if slip else text)
                 counts[label] += 1
-                examples.setdefault(label, raw.strip())
+                examples.setdefault(label, text)
         wrong = [WrongAnswer(slip or None, examples[(slip, raw)], n) for (slip, raw), n in counts.most_common(3)]
-        items.append(ItemStats(i + 1, len(answered), rate, disc, wrong))
-    return Report(book, items, [r.total for r in students])
+        items.append(ItemStats(i + 1, points, len(answered), rate, disc, wrong))
+    slips, unexplained = _slip_counts(book)
+    totals = [r.total for r in students]
+    return Report(book, items, totals, slips, _bins(totals, book.max_score), unexplained)
 
 
-def _bins(totals: list[float], max_score: int) -> list[tuple[str, int]]:
-    edges = max(1, min(10, max_score))
-    width = max_score / edges if max_score else 1
-    counts = [0] * edges
+def _slip_counts(book: Gradebook) -> tuple[list[SlipCount], int]:
+    answers: Counter[str] = Counter()
+    who: dict[str, set[str]] = defaultdict(set)
+    where: dict[str, set[int]] = defaultdict(set)
+    unexplained = 0
+    for student, slots in book.misconceptions.items():
+        for slot, wrong in slots.items():
+            for slip, _ in wrong:
+                if not slip:
+                    unexplained += 1
+                    continue
+                answers[slip] += 1
+                who[slip].add(student)
+                where[slip].add(slot)
+    ordered = sorted(answers, key=lambda s: (-answers[s], -len(who[s]), s))
+    return [SlipCount(s, answers[s], len(who[s]), sorted(where[s])) for s in ordered], unexplained
+
+
+_BIN_WIDTHS = (1, 2, 4, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+
+
+def _bins(totals: list[float], max_score: int) -> list[ScoreBin]:
+    """Bins of a round width from 0 to full marks, at most 10 of them (the width divides
+    full marks where one of the round widths can); a total on an inner edge counts in
+    the bin above it, full marks in the last bin."""
+    top = max(1, max_score)
+    fitting = [w for w in _BIN_WIDTHS if top / w <= 10]
+    width: float = next((w for w in fitting if top % w == 0), fitting[0]) if fitting else top / 10
+    counts = [0] * max(1, math.ceil(top / width - 1e-9))
     for t in totals:
-        counts[min(edges - 1, int(t / width)) if width else 0] += 1
-    return [(f"{i * width:g}-{(i + 1) * width:g}", c) for i, c in enumerate(counts)]
+        counts[max(0, min(len(counts) - 1, int(t // width)))] += 1
+    return [ScoreBin(i * width, min(top, (i + 1) * width), c) for i, c in enumerate(counts)]
+
+
+# ---------------------------------------------------------------- wording
+
+def words(lang: str) -> dict[str, Any]:
+    """The report's wording in ``lang`` (data/report.json)."""
+    return load_json("report.json")[lang]
+
+
+def slip_explanation(key: str, lang: str) -> str:
+    """The feedback sentence a student gets for this slip (data/misconceptions.json)."""
+    return load_json("misconceptions.json")[lang].get(key, "")
+
+
+def slip_name(key: str, lang: str) -> str:
+    """A short name for a slip, for a chart label or a table cell: the report's own name,
+    else the first sentence of the student feedback, else the key itself."""
+    name = words(lang)["slip_names"].get(key)
+    if name:
+        return name
+    explanation = slip_explanation(key, lang)
+    if not explanation:
+        return key
+    first = explanation.split(". ")[0].split(": ")[0].rstrip(".")
+    return clip(first, 48)
+
+
+def score_text(value: float) -> str:
+    """A score as shown: at most two decimals (scores are stored exactly)."""
+    return f"{round(value, 2):g}"
+
+
+def _rate_text(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+def _disc_text(disc: float | None) -> str:
+    return "-" if disc is None else f"{disc:+.2f}"
+
+
+def heading(report: Report, lang: str) -> tuple[str, str]:
+    """The report's title line and its summary line, in ``lang``."""
+    w = words(lang)
+    info = report.book.info
+    title = f"{info.title} ({w['quiz'].format(id=info.id)}) — {w['report']}"
+    summary = w["summary"].format(students=len(report.totals), max=report.book.max_score)
+    if report.totals:
+        summary += "; " + w["averages"].format(mean=score_text(report.mean or 0), median=score_text(report.median or 0))
+    return title, summary
+
+
+# ---------------------------------------------------------------- JSON and text
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The analysis as JSON-ready data: no wording, slips by their keys."""
+    return {
+        "quiz": report.book.info.to_json(),
+        "students": len(report.totals),
+        "max_score": report.book.max_score,
+        "mean": report.mean,
+        "median": report.median,
+        "items": [{"question": item.slot, "points": item.points, "answered": item.answered,
+                   "correct_rate": item.correct_rate, "discrimination": item.discrimination,
+                   "wrong_answers": [{"misconception": w.misconception, "example": w.example, "answers": w.answers}
+                                     for w in item.wrong]}
+                  for item in report.items],
+        "slips": [{"misconception": s.misconception, "answers": s.answers, "students": s.students,
+                   "questions": s.slots} for s in report.slips],
+        "unexplained_wrong_answers": report.unexplained,
+        "score_distribution": [{"from": b.low, "to": b.high, "students": b.students} for b in report.bins],
+    }
 
 
 def format_report(report: Report, lang: str | None = None) -> str:
+    """The text report: a table per question, its commonest wrong answers, the quiz's
+    commonest slips with their explanation, and a histogram of totals. Columns are
+    aligned in terminal cells, so Korean headers sit over their numbers."""
     lang = lang or report.book.info.language
-    slips = load_json("misconceptions.json")[lang]
-    words = {"ko": ("문항", "응답", "정답률", "변별도", "자주 나온 오답", "점수 분포", "학생", "원인 불명"),
-             "en": ("Q", "answered", "correct", "discrimination", "common wrong answers", "score distribution",
-                    "students", "unexplained")}[lang]
-    info = report.book.info
-    count = len(report.totals)
-    who = f"학생 {count}명, 만점 {report.book.max_score}" if lang == "ko" else \
-        f"{count} {words[6]}, max {report.book.max_score}"
-    lines = [f"# {info.title} (quiz {info.id}) — {who}"]
-    lines.append(f"{words[0]:>4}  {words[1]:>8}  {words[2]:>8}  {words[3]:>14}")
-    for item in report.items:
-        rate = "-" if item.correct_rate is None else f"{item.correct_rate:.0%}"
-        disc = "-" if item.discrimination is None else f"{item.discrimination:+.2f}"
-        lines.append(f"{item.slot:>4}  {item.answered:>8}  {rate:>8}  {disc:>14}")
-        for w in item.wrong:
-            why = slips.get(w.misconception, "") if w.misconception else words[7]
-            lines.append(f"        {w.students}× {w.example[:30]!r}: {why}")
-    lines.append(f"\n{words[5]}:")
-    bins = _bins(report.totals, report.book.max_score)
-    peak = max((c for _, c in bins), default=0) or 1
-    for label, count in bins:
-        lines.append(f"{label:>9} | {'█' * round(30 * count / peak)} {count}")
+    w = words(lang)
+    title, summary = heading(report, lang)
+    lines = [f"# {title}", summary, ""]
+    if not report.totals:
+        return "\n".join([*lines, w["no_answers"]])
+    header = [w["question"], w["points"], w["answered"], w["correct_rate"], w["discrimination"]]
+    rows = [[str(i.slot), str(i.points), str(i.answered), _rate_text(i.correct_rate), _disc_text(i.discrimination)]
+            for i in report.items]
+    rendered = table(header, rows)
+    lines.append(rendered[0])
+    for item, line in zip(report.items, rendered[1:]):
+        lines.append(line)
+        for wrong in item.wrong:
+            why = slip_name(wrong.misconception, lang) if wrong.misconception else w["unexplained"]
+            lines.append(f"      {wrong.answers}× {clip(wrong.example, 40)!r} — {why}")
+    lines += ["", f"{w['slips_heading']}:"]
+    if not report.slips:
+        lines.append(f"  {w['slips_none']}")
+    for slip in report.slips[:5]:
+        lines.append("  " + w["slip_line"].format(name=slip_name(slip.misconception, lang), answers=slip.answers,
+                                                  students=slip.students, questions=", ".join(map(str, slip.slots))))
+        explanation = slip_explanation(slip.misconception, lang)
+        if explanation:
+            lines.append(f"    {explanation}")
+    lines += ["", f"{w['score_distribution']}:"]
+    peak = max((b.students for b in report.bins), default=0) or 1
+    labels = [f"{score_text(b.low)}-{score_text(b.high)}" for b in report.bins]
+    width = max(map(len, labels))
+    for label, b in zip(labels, report.bins):
+        bar = "█" * round(30 * b.students / peak)
+        lines.append(f"{label:>{width}} | {bar + ' ' if bar else ''}{b.students}")
     return "\n".join(lines)
-
-
-def report_png(report: Report) -> bytes:
-    """Score distribution (left) and per-question correct rate (right), as a PNG."""
-    canvas = Canvas(900, 360)
-    bins = _bins(report.totals, report.book.max_score)
-    peak = max((c for _, c in bins), default=0) or 1
-    left, base, height = 40, 300, 240
-    bar = 360 // max(1, len(bins))
-    for i, (label, count) in enumerate(bins):
-        x = left + i * bar
-        canvas.rect(x + 2, base - round(height * count / peak), x + bar - 2, base, (70, 110, 190))
-        canvas.text(x + 2, base + 8, label.split("-")[0], scale=2)
-        canvas.text(x + 2, base - round(height * count / peak) - 14, str(count), scale=2)
-    canvas.rect(left, base, left + bar * len(bins), base + 2, (40, 40, 40))
-    canvas.text(left, 20, "SCORES", scale=3)
-    left2 = 480
-    canvas.text(left2, 20, "Q CORRECT %", scale=3)
-    bar2 = 380 // max(1, len(report.items))
-    for i, item in enumerate(report.items):
-        x = left2 + i * bar2
-        rate = item.correct_rate or 0.0
-        canvas.rect(x + 2, base - round(height * rate), x + bar2 - 2, base, (80, 170, 100))
-        canvas.text(x + 2, base + 8, str(item.slot), scale=2)
-        canvas.text(x + 2, base - round(height * rate) - 14, f"{round(rate * 100)}", scale=2)
-    canvas.rect(left2, base, left2 + bar2 * len(report.items), base + 2, (40, 40, 40))
-    return canvas.png()
