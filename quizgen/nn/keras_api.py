@@ -55,7 +55,8 @@ GRAPH_POSITIONAL: dict[str, tuple[str, ...]] = {
     "DepthwiseConv2D": (
         "kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate",
         "activation", "use_bias", "depthwise_initializer", "bias_initializer",
-        "depthwise_regularizer", "bias_regularizer", "depthwise_constraint", "bias_constraint"),
+        "depthwise_regularizer", "bias_regularizer", "activity_regularizer", "depthwise_constraint",
+        "bias_constraint"),
 }
 
 LAYER_TYPES: frozenset[str] = frozenset(LAYER_ARGS) | frozenset(GRAPH_POSITIONAL)
