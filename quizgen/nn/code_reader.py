@@ -35,6 +35,7 @@ MAX_STEPS = 200_000  # statements and calls read; a loop of textbook size takes 
 MAX_CALL_DEPTH = 50
 MAX_SEQUENCE = 100_000  # longest list, string or range the reader builds
 MAX_NUMBER = 10**100
+MAX_PLAIN_STEPS = 10_000  # a loop that builds no layer and takes longer is not followed
 
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -67,6 +68,10 @@ class _Break(Exception):
 
 class _Continue(Exception):
     pass
+
+
+class _TooLong(Exception):
+    """A loop that builds no layer ran past its step budget."""
 
 
 @dataclass
@@ -116,11 +121,14 @@ class Reader:
         self.subclasses: list[SubclassDef] = []
         self.uids: defaultdict[str, int] = defaultdict(int)
         self.steps = 0
-        self.call_depth = 0
+        self.calls: list[tuple[str, int]] = []  # helper functions being read: name, line called at
+        self.plain_until: int | None = None  # step budget of a loop that builds no layer
 
     # ----------------------------------------------------------------- helpers
     def fail(self, line: int, text: str) -> NoReturn:
-        raise CodeParseError(f"{self.where(line)}: {text}")
+        """One line naming where reading stopped (and, inside a helper, where it was called from)."""
+        context = "".join(f" (in {name}(), called at {self.where(at)})" for name, at in reversed(self.calls))
+        raise CodeParseError(f"{self.where(line)}{context}: {text}")
 
     def fail_unknown(self, unknown: Unknown) -> NoReturn:
         self.fail(unknown.line, unknown.reason)
@@ -133,6 +141,8 @@ class Reader:
 
     def step(self, line: int) -> None:
         self.steps += 1
+        if self.plain_until is not None and self.steps > self.plain_until:
+            raise _TooLong
         if self.steps > MAX_STEPS:
             self.fail(line, f"the code takes more than {MAX_STEPS:,} steps to read without running it "
                             "(a loop that long is not a model definition)")
@@ -165,6 +175,7 @@ class Reader:
             if self.builds_keras(stmt.body + stmt.orelse, scope):
                 self.fail(stmt.lineno, "a while loop that builds layers is not supported "
                                        "(quizgen never runs code); write it as a for loop over range(n)")
+            self.not_followed(stmt.body + stmt.orelse, scope, stmt.lineno, "a while loop")
         elif isinstance(stmt, ast.FunctionDef):
             defaults = tuple(self.expr(d, scope) for d in stmt.args.defaults)
             kw_defaults = {a.arg: self.expr(d, scope) for a, d in zip(stmt.args.kwonlyargs, stmt.args.kw_defaults)
@@ -286,8 +297,9 @@ class Reader:
         test = self.truth(self.expr(stmt.test, scope), stmt.test)
         if isinstance(test, Unknown):
             if self.builds_keras(stmt.body + stmt.orelse, scope):
-                self.fail(stmt.lineno, f"an if on {ast.unparse(stmt.test)!r}, which quizgen cannot read "
-                                       f"without running the code ({test.reason})")
+                self.fail(stmt.lineno, f"an if on {_clip(ast.unparse(stmt.test))}, which quizgen cannot know "
+                                       f"without running the code: {test.reason}")
+            self.not_followed(stmt.body + stmt.orelse, scope, stmt.lineno, "an if quizgen cannot decide")
             return
         self.run(stmt.body if test else stmt.orelse, scope)
 
@@ -295,9 +307,24 @@ class Reader:
         items = self.iterable(self.expr(stmt.iter, scope), stmt.iter)
         if isinstance(items, Unknown):
             if self.builds_keras(stmt.body + stmt.orelse, scope):
-                self.fail(stmt.lineno, f"a for loop over {ast.unparse(stmt.iter)!r}, which quizgen cannot read "
-                                       f"without running the code ({items.reason})")
+                self.fail(stmt.lineno, f"a for loop over {_clip(ast.unparse(stmt.iter))}, which quizgen cannot "
+                                       f"know without running the code: {items.reason}")
+            self.not_followed([stmt], scope, stmt.lineno, "a loop quizgen cannot follow")
             return
+        if self.plain_until is None and not self.builds_keras(stmt.body + stmt.orelse, scope):
+            # A loop that builds no layer is followed only while it is short: a long one
+            # works on data, and what it computes is simply unknown.
+            self.plain_until = self.steps + MAX_PLAIN_STEPS
+            try:
+                self.loop(stmt, items, scope)
+            except _TooLong:
+                self.not_followed([stmt], scope, stmt.lineno, "a long loop quizgen does not follow")
+            finally:
+                self.plain_until = None
+            return
+        self.loop(stmt, items, scope)
+
+    def loop(self, stmt: ast.For, items: list[Any], scope: Scope) -> None:
         for item in items:
             self.step(stmt.lineno)
             self.assign(stmt.target, item, scope, stmt.lineno)
@@ -308,6 +335,11 @@ class Reader:
             except _Continue:
                 continue
         self.run(stmt.orelse, scope)
+
+    def not_followed(self, body: list[ast.stmt], scope: Scope, line: int, what: str) -> None:
+        """Whatever code the reader skips may have set or changed: those names become Unknown."""
+        for name in sorted(_names_changed(body)):
+            scope.set(name, Unknown(line, f"{name!r} is set in {what} (line {line})"))
 
     def iterable(self, value: Any, node: ast.expr) -> list[Any] | Unknown:
         if isinstance(value, Unknown):
@@ -813,7 +845,7 @@ class Reader:
         return result
 
     def call_function(self, func: UserFunction, node: ast.Call, args: _Args) -> Any:
-        if self.call_depth >= MAX_CALL_DEPTH:
+        if len(self.calls) >= MAX_CALL_DEPTH:
             self.fail(node.lineno, f"functions calling each other more than {MAX_CALL_DEPTH} deep are not read")
         spec = func.node.args
         scope = Scope(parent=func.scope)
@@ -837,7 +869,7 @@ class Reader:
         if spec.kwarg is not None:
             named = set(params) | {a.arg for a in spec.kwonlyargs}
             scope.vars[spec.kwarg.arg] = {k: v for k, v in args.keywords.items() if k not in named}
-        self.call_depth += 1
+        self.calls.append((func.node.name, node.lineno))
         try:
             self.run(func.node.body, scope)
         except _Return as ret:
@@ -845,7 +877,7 @@ class Reader:
         except (_Break, _Continue):
             pass
         finally:
-            self.call_depth -= 1
+            self.calls.pop()
         return None
 
     # ----------------------------------------------------------------- Keras
@@ -867,9 +899,9 @@ class Reader:
 
     def no_star_args(self, what: str, node: ast.Call, args: _Args) -> None:
         if args.double_starred:
-            self.fail(node.lineno, "**kwargs cannot be read without running the code")
+            self.fail(node.lineno, f"**kwargs cannot be read without running the code ({_clip(ast.unparse(node))})")
         if args.starred:
-            self.fail(node.lineno, f"*args in {what} cannot be read without running the code")
+            self.fail(node.lineno, f"*args in {what} cannot be read without running the code ({_clip(ast.unparse(node))})")
 
     def constant_arg(self, value: Any, what: str, node: ast.Call) -> Any:
         """A constructor argument: a constant (tuples kept), or an error saying why not."""
@@ -1086,6 +1118,35 @@ def sequential_spec(model: SequentialModel, where: Callable[[int], str]) -> dict
         raise CodeParseError(f"{where(model.line)}: the model has no input shape; give the first layer "
                              "input_shape=... or start with Input(shape=...)")
     return {"input": inp, "layers": [layer_object(layer) for layer in model.layers]}
+
+
+_MUTATING_METHODS = frozenset("append extend insert pop remove clear update setdefault add sort reverse".split())
+
+
+def _names_changed(body: list[ast.stmt]) -> set[str]:
+    """Names a block assigns, and names of lists/dicts it changes in place (nested defs excluded)."""
+    names: set[str] = set()
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
+            base = node.value
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            if isinstance(base, ast.Name):
+                names.add(base.id)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in _MUTATING_METHODS and isinstance(node.func.value, ast.Name)):
+            names.add(node.func.value.id)
+        stack.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _plain_args(layer: Layer) -> dict[str, Any]:
