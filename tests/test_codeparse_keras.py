@@ -208,6 +208,27 @@ def test_textbook_specs_are_pinned(name):
     assert [m.spec for m in models_from_code(_read(name), name)] == expected
 
 
+def pin_text(specs: list[dict[str, Any]]) -> str:
+    """Specs as a pin file: one layer per line, so a change in reading shows as a readable diff."""
+    blocks = []
+    for spec in specs:
+        fields = []
+        for key, value in spec.items():
+            if key == "layers":
+                rows = ",\n".join("      " + json.dumps(layer, ensure_ascii=False) for layer in value)
+                fields.append(f'    "layers": [\n{rows}\n    ]')
+            else:
+                fields.append(f"    {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+        blocks.append("  {\n" + ",\n".join(fields) + "\n  }")
+    return "[\n" + ",\n".join(blocks) + "\n]\n"
+
+
+if __name__ == "__main__":  # python -m tests.test_codeparse_keras: rewrite the pins (review the diff!)
+    for fixture in FIXTURES:
+        with open(os.path.join(CODE, fixture + ".specs.json"), "w", encoding="utf-8") as out:
+            out.write(pin_text([m.spec for m in models_from_code(_read(fixture), fixture)]))
+
+
 def test_seq2seq_training_encoder_and_decoder_models():
     """The textbook's three models, spelled out: states by index, initial_state, layers reused across models."""
     training, encoder, decoder = (m.spec for m in models_from_code(_read("seq2seq_translator.py")))
