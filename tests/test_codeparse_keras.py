@@ -229,6 +229,63 @@ if __name__ == "__main__":  # python -m tests.test_codeparse_keras: rewrite the 
             out.write(pin_text([m.spec for m in models_from_code(_read(fixture), fixture)]))
 
 
+SNIPPETS = {
+    "keyword call arguments, recorded by name": """
+from keras import Input, Model, layers
+q_in = Input(shape=(5, 8)); v_in = Input(shape=(7, 8))
+v = layers.Dense(8, name="v_proj")(v_in)
+q = layers.Dense(8, name="q_proj")(q_in)
+out = layers.MultiHeadAttention(2, 4)(value=v, query=q)
+model = Model([q_in, v_in], out)
+""",
+    "a diamond with branches of different depth": """
+from keras import Input, Model, layers
+x = Input(shape=(16,))
+a = layers.Dense(8)(x)
+b = layers.Dense(8)(layers.Dense(8)(layers.Dense(8)(x)))
+c = layers.Dense(8)(a)
+y = layers.Concatenate()([c, b, a])
+model = Model(inputs=x, outputs=[y, a])
+""",
+    "a layer feeding a shallow and a deep branch": """
+from keras import Input, Model
+from keras.layers import Dense
+x = Input(shape=(4,))
+p = Dense(4, name="p")(x)
+b = Dense(2, name="b")(p)
+a = Dense(4, name="a3")(Dense(4, name="a2")(Dense(4, name="a1")(p)))
+model = Model(x, [b, a])
+""",
+    "an unused input, outputs that are inputs and states": """
+import keras
+from keras import layers
+seq = keras.Input(shape=(None, 4)); spare = keras.Input(shape=(3,), name="spare")
+out, h = layers.GRU(6, return_state=True)(seq)
+model = keras.Model([seq, spare], [h, out, spare])
+""",
+    "layers made inside a helper called in a loop": """
+import keras
+from keras import layers
+def residual(x, units):
+    y = layers.Dense(units, activation="relu")(x)
+    y = layers.Dense(units)(y)
+    return layers.Add()([x, y])
+inputs = keras.Input(shape=(32,))
+x = inputs
+for _ in range(3):
+    x = residual(x, 32)
+model = keras.Model(inputs, layers.Dense(1)(x))
+""",
+}
+
+
+@pytest.mark.parametrize("title", SNIPPETS)
+def test_graph_shapes_keras_orders_and_wires_the_same(keras, title):
+    (ours,) = models_from_code(SNIPPETS[title])
+    (theirs,) = keras_models(keras, "snippet.py", SNIPPETS[title])
+    assert_same_graph(ours.spec, theirs)
+
+
 def test_seq2seq_training_encoder_and_decoder_models():
     """The textbook's three models, spelled out: states by index, initial_state, layers reused across models."""
     training, encoder, decoder = (m.spec for m in models_from_code(_read("seq2seq_translator.py")))

@@ -98,15 +98,14 @@ def _nodes_in_keras_order(outputs: list[Tensor]) -> list[Node | InputNode]:
             if id(node) not in finished:
                 finished.add(id(node))
                 ordered.append(node)
+    # A node's depth: the longest path from it to an output. (Keras also takes the
+    # maximum over a shared layer's nodes; a layer is called once per model here.)
     depth: dict[int, int] = {}
-    op_depth: dict[int, int] = {}
     for node in reversed(ordered):
-        d = max(depth.setdefault(id(node), 0), op_depth.get(_operation(node), 0))
-        op_depth[_operation(node)] = d
-        depth[id(node)] = d
+        d = depth.setdefault(id(node), 0)
         for parent in (node.keras_parents if isinstance(node, Node) else ()):
             depth[id(parent.node)] = max(d + 1, depth.get(id(parent.node), 0))
-    return sorted(ordered, key=lambda n: (-op_depth[_operation(n)], first_met[_operation(n)]))
+    return sorted(ordered, key=lambda n: (-depth[id(n)], first_met[_operation(n)]))
 
 
 def _operation(node: Node | InputNode) -> int:
