@@ -82,6 +82,9 @@ def _same_value(ours: Any, theirs: Any) -> bool:
         return len(ours) == len(theirs) and all(_same_value(a, b) for a, b in zip(ours, theirs))
     if isinstance(theirs, dict) and "class_name" in theirs and isinstance(ours, str):
         return keras_api.snake_case(theirs["class_name"]) == ours or theirs["class_name"] == ours
+    if isinstance(theirs, dict) and isinstance(ours, dict) and "class_name" in ours:  # regularizers...
+        return ours["class_name"] == theirs["class_name"] and \
+            all(_same_value(v, theirs["config"][k]) for k, v in ours["config"].items())
     return ours == theirs
 
 
@@ -314,6 +317,14 @@ def test_call_signatures_match_keras(keras):
     for layer_type in sorted(keras_api.LAYER_TYPES):
         params = [p for p in inspect.signature(getattr(keras.layers, layer_type).call).parameters if p != "self"]
         assert tuple(params) == keras_api.call_params(layer_type), layer_type
+
+
+def test_config_objects_match_keras(keras):
+    for module, table in keras_api.CONFIG_OBJECTS.items():
+        for name, (class_name, params) in table.items():
+            made = getattr(getattr(keras, module), name)
+            assert made.__name__ == class_name, name
+            assert tuple(p for p in inspect.signature(made).parameters if p not in ("self", "kwargs")) == params, name
 
 
 def test_merge_helpers_match_keras(keras):

@@ -28,7 +28,7 @@ from .code_values import (
 from .keras_api import (
     BUILD_TIME_NAMES, DEFAULT_MODULES, INPUT_POSITIONAL, KNOWN_NAMES, LAYER_TYPES, MERGE_HELPERS,
     MODEL_BUILDERS, SESSION_RESETS, SUBCLASS_BASES, TENSOR_CALL_ARGS, activation_name, call_params,
-    constructor_positional, keras_name, output_count, snake_case,
+    config_object, constructor_positional, keras_name, output_count, snake_case,
 )
 
 MAX_STEPS = 200_000  # statements and calls read; a loop of textbook size takes hundreds
@@ -735,6 +735,8 @@ class Reader:
             return self.call_builtin(func.name, node, args)
         if isinstance(func, Tensor):
             self.fail(node.lineno, f"{_clip(ast.unparse(node.func))} is a tensor, not a layer; it cannot be called")
+        if isinstance(func, ModuleRef) and config_object(func.path) is not None:
+            return self.config_object(func.path, node, args)
         # An unknown layer class (Conv3D(8)) is "unsupported" where it is made; calling
         # anything else the reader does not know on a tensor is unsupported there.
         made_unsupported = isinstance(func, Unknown) and func.reason.startswith("unsupported call")
@@ -770,6 +772,22 @@ class Reader:
             else:
                 keywords[kw.arg] = value
         return _Args(positional, keywords, starred, double)
+
+    def config_object(self, path: str, node: ast.Call, args: _Args) -> Any:
+        """``regularizers.l2(0.002)`` → ``{"class_name": "L2", "config": {"l2": 0.002}}``, as Keras serializes it."""
+        class_name, params = config_object(path)  # type: ignore[misc]
+        text = _clip(ast.unparse(node))
+        values = args.positional + list(args.keywords.values())
+        bad = first_unknown(values)
+        if bad is not None:
+            return bad
+        if args.starred or args.double_starred or len(args.positional) > len(params) or \
+                not set(args.keywords) <= set(params) or not all(_is_constant(v) for v in values):
+            return Unknown(node.lineno, f"{text} cannot be read: Keras 3's {class_name} takes "
+                                        f"({', '.join(params)}) as constants")
+        config = dict(zip(params, args.positional))
+        config.update(args.keywords)
+        return {"class_name": class_name, "config": json_value(config)}
 
     def call_builtin(self, name: str, node: ast.Call, args: _Args) -> Any:
         if name == "print":

@@ -13,6 +13,13 @@ from typing import Any, Mapping
 
 from .spec import LAYER_ARGS, POSITIONAL, RNN_TYPES
 
+def snake_case(class_name: str) -> str:
+    """keras.src.utils.naming.to_snake_case: SimpleRNN → simple_rnn, Conv1D → conv1d, HeNormal → he_normal."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
 # Positional constructor order of the layers the functional reader adds to the
 # 16 that nn/spec.py knows (keras.layers.X.__init__, positional-or-keyword part).
 GRAPH_POSITIONAL: dict[str, tuple[str, ...]] = {
@@ -124,6 +131,45 @@ BUILD_TIME_NAMES: dict[str, tuple[str, ...]] = {"MultiHeadAttention": ("softmax"
 
 _STATE_COUNT = {"SimpleRNN": 1, "GRU": 1, "LSTM": 2}
 
+# Regularizer, constraint and initializer objects given to a layer
+# (kernel_regularizer=regularizers.l2(0.002)): each callable's class and arguments,
+# as keras.regularizers / constraints / initializers define them. The spec carries
+# them as Keras serializes them, {"class_name": "L2", "config": {"l2": 0.002}}.
+_SEED_AXES = ("seed", "input_axes", "output_axes")
+CONFIG_OBJECTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "regularizers": {
+        "L1": ("L1", ("l1",)), "l1": ("L1", ("l1",)),
+        "L2": ("L2", ("l2",)), "l2": ("L2", ("l2",)),
+        "L1L2": ("L1L2", ("l1", "l2")), "l1_l2": ("L1L2", ("l1", "l2")),
+        "OrthogonalRegularizer": ("OrthogonalRegularizer", ("factor", "mode")),
+        "orthogonal_regularizer": ("OrthogonalRegularizer", ("factor", "mode")),
+    },
+    "constraints": {
+        "MaxNorm": ("MaxNorm", ("max_value", "axis")), "max_norm": ("MaxNorm", ("max_value", "axis")),
+        "MinMaxNorm": ("MinMaxNorm", ("min_value", "max_value", "rate", "axis")),
+        "min_max_norm": ("MinMaxNorm", ("min_value", "max_value", "rate", "axis")),
+        "NonNeg": ("NonNeg", ()), "non_neg": ("NonNeg", ()),
+        "UnitNorm": ("UnitNorm", ("axis",)), "unit_norm": ("UnitNorm", ("axis",)),
+    },
+    "initializers": {
+        **{name: (cls, _SEED_AXES) for cls in ("GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
+                                                "LecunNormal", "LecunUniform")
+           for name in (cls, snake_case(cls))},
+        "Constant": ("Constant", ("value",)), "constant": ("Constant", ("value",)),
+        "Identity": ("Identity", ("gain",)), "identity": ("Identity", ("gain",)),
+        "Ones": ("Ones", ()), "ones": ("Ones", ()), "Zeros": ("Zeros", ()), "zeros": ("Zeros", ()),
+        "Orthogonal": ("Orthogonal", ("gain", "seed")), "orthogonal": ("Orthogonal", ("gain", "seed")),
+        "RandomNormal": ("RandomNormal", ("mean", "stddev", "seed")),
+        "random_normal": ("RandomNormal", ("mean", "stddev", "seed")),
+        "RandomUniform": ("RandomUniform", ("minval", "maxval", "seed")),
+        "random_uniform": ("RandomUniform", ("minval", "maxval", "seed")),
+        "TruncatedNormal": ("TruncatedNormal", ("mean", "stddev", "seed")),
+        "truncated_normal": ("TruncatedNormal", ("mean", "stddev", "seed")),
+        "VarianceScaling": ("VarianceScaling", ("scale", "mode", "distribution", *_SEED_AXES)),
+        "variance_scaling": ("VarianceScaling", ("scale", "mode", "distribution", *_SEED_AXES)),
+    },
+}
+
 
 def call_params(layer_type: str) -> tuple[str, ...]:
     return CALL_PARAMS.get(layer_type, DEFAULT_CALL)
@@ -137,11 +183,15 @@ def constructor_positional(layer_type: str) -> tuple[str, ...]:
     return POSITIONAL.get(layer_type) or GRAPH_POSITIONAL.get(layer_type, ())
 
 
-def snake_case(class_name: str) -> str:
-    """keras.src.utils.naming.to_snake_case: SimpleRNN → simple_rnn, Conv1D → conv1d."""
-    name = re.sub(r"\W+", "", class_name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+def config_object(path: str) -> tuple[str, tuple[str, ...]] | None:
+    """``keras.regularizers.l2`` → ("L2", ("l2",)): the class a call makes and its positional order."""
+    inside = keras_path(path)
+    if inside is None:
+        return None
+    parts = inside.split(".")
+    if len(parts) < 3:
+        return None
+    return CONFIG_OBJECTS.get(parts[-2], {}).get(parts[-1])
 
 
 def output_count(layer_type: str, args: Mapping[str, Any], call_kwargs: Mapping[str, Any]) -> int:
