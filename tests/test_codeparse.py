@@ -392,3 +392,31 @@ def test_a_notebook_cell_that_does_not_parse_is_named():
     text = _notebook(("code", "import keras\n\n"), ("code", "inp = keras.Input(shape=(4,))\ny = keras.layers.Dense(2)(inp + 1)"))
     with pytest.raises(CodeParseError, match=r"^cell 2, line 2: arithmetic on tensors"):
         models_from_code(text, "quiz.ipynb")
+
+
+def test_mangled_textbook_code_never_crashes_the_reader():
+    """Lines deleted, repeated or spliced with tokens: a model, or one line of error, never a traceback."""
+    import os
+    import random
+
+    folder = os.path.join(os.path.dirname(__file__), "fixtures", "code")
+    texts = [open(os.path.join(root, f), encoding="utf-8").read()
+             for root, _, files in os.walk(folder) for f in sorted(files) if f.endswith(".py")]
+    tokens = ["x", "(", ")", "[", "]", "*", "**kw", "0", "None", "-1", "'a'", ",", ".shape", "[0]", "+",
+              "lambda: 1", "Dense", "LSTM(3)", "return_state=True", "if", "for", "range(3)", "_", "\\d"]
+    rng = random.Random(2026)
+    for _ in range(1500):
+        lines = rng.choice(texts).split("\n")
+        i = rng.randrange(len(lines))
+        op = rng.randrange(3)
+        if op == 0:
+            del lines[i]
+        elif op == 1:
+            lines.insert(rng.randrange(len(lines)), lines[i])
+        else:
+            k = rng.randrange(len(lines[i]) + 1)
+            lines[i] = lines[i][:k] + rng.choice(tokens) + lines[i][k:]
+        try:
+            models_from_code("\n".join(lines))
+        except CodeParseError as exc:
+            assert "\n" not in str(exc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
+import warnings
 from dataclasses import dataclass
 
 from ..errors import CodeParseError
@@ -88,7 +89,9 @@ def parse_notebook(text: str, filename: str = "<notebook>") -> Program:
 
 def _parse(source: str, filename: str, where) -> ast.Module:  # type: ignore[no-untyped-def]
     try:
-        return ast.parse(source, filename=filename)
+        with warnings.catch_warnings():  # "invalid escape sequence" in a regex string is not the user's question
+            warnings.simplefilter("ignore")
+            return ast.parse(source, filename=filename)
     except SyntaxError as exc:
         raise CodeParseError(f"{where(exc.lineno or 1)}: not valid Python ({exc.msg})") from None
     except (RecursionError, MemoryError):
