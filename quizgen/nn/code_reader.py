@@ -1,29 +1,26 @@
-"""The symbolic interpreter behind ``--from-code``: Python statements read, never run.
+"""The code reader's Keras: what ``--from-code`` follows symbolically, never running it.
 
-It evaluates what a textbook cell computes from constants (sizes, lists, loops over
-literal lists and ranges, conditional expressions, helper functions), and follows
-Keras objects symbolically: a layer constructed is a :class:`Layer`, a layer called
-on tensors records a :class:`Node` and returns :class:`Tensor` values, ``Model(...)``
-and ``Sequential(...)`` become models in source order. Anything else (numpy, data
-loading, training) becomes :class:`Unknown` and only matters if a model needs it:
-then the error names the line and what is not supported.
+A layer constructed is a :class:`Layer` named as Keras would name it in a fresh
+session; a layer called on tensors records a :class:`Node` and returns
+:class:`Tensor` values (a list of them when it returns several, as Keras does);
+``Model(...)`` and ``Sequential(...)`` become models in source order. The Python
+around them is read by :class:`quizgen.nn.code_python.Interpreter`. Anything the
+reader cannot know is an Unknown that matters only where a model needs it: then
+one line names the line and what is not supported.
 """
 
 from __future__ import annotations
 
 import ast
-import operator
-import re
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
-from ..errors import CodeParseError, clip
+from ..errors import CodeParseError
 from .code_graph import functional_spec, json_value, layer_args_json, layer_object
+from .code_python import CallArgs, Interpreter, Scope, is_constant, quote, short
 from .code_values import (
-    Builtin, BoundMethod, FunctionalModel, InputNode, KerasName, Layer, ModelMethod, ModuleRef,
-    Node, OpaqueClass, SequentialModel, SubclassDef, Tensor, Unknown, UserFunction, first_unknown,
-    holds_keras, leaves,
+    BoundMethod, FunctionalModel, InputNode, KerasName, Layer, ModelMethod, ModuleRef, Node, OpaqueClass,
+    SequentialModel, SubclassDef, Tensor, Unknown, UserFunction, first_unknown, holds_keras, leaves,
 )
 from .keras_api import (
     BUILD_TIME_NAMES, DEFAULT_MODULES, INPUT_POSITIONAL, KNOWN_NAMES, LAYER_TYPES, MERGE_HELPERS,
@@ -31,107 +28,88 @@ from .keras_api import (
     config_object, constructor_positional, keras_name, output_count, snake_case,
 )
 
-MAX_STEPS = 200_000  # statements and calls read; a loop of textbook size takes hundreds
-MAX_CALL_DEPTH = 50
-MAX_SEQUENCE = 100_000  # longest list, string or range the reader builds
-MAX_NUMBER = 10**100
-MAX_PLAIN_STEPS = 10_000  # a loop that builds no layer and takes longer is not followed
-
-_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.FloorDiv: operator.floordiv, ast.Div: operator.truediv, ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
-}
-_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
-    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
-}
-_PURE_BUILTINS = frozenset("len range str int float bool min max abs round sum list tuple sorted "
-                           "reversed enumerate zip print dict isinstance".split())
-_STRUCTURAL_BUILTINS = frozenset("len list tuple zip enumerate reversed dict".split())
-_LIST_METHODS = frozenset("append extend insert pop copy index count".split())
-_STR_METHODS = frozenset("format join upper lower replace strip".split())
-_DICT_METHODS = frozenset("get keys values items copy".split())
-_TRY_STATEMENTS = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
 _KERAS2_INPUT_ARGS = ("batch_input_shape", "input_shape", "input_dim", "input_length")
 
 
-class _Return(Exception):
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
-class _Break(Exception):
-    pass
-
-
-class _Continue(Exception):
-    pass
-
-
-class _TooLong(Exception):
-    """A loop that builds no layer ran past its step budget."""
-
-
-@dataclass
-class Scope:
-    """Variables of the module or of one function call (globals reached through ``parent``)."""
-
-    vars: dict[str, Any] = field(default_factory=dict)
-    parent: "Scope | None" = None
-    global_names: set[str] = field(default_factory=set)
-
-    def lookup(self, name: str) -> tuple[bool, Any]:
-        scope: Scope | None = self
-        while scope is not None:
-            if name in scope.vars:
-                return True, scope.vars[name]
-            scope = scope.parent
-        return False, None
-
-    def module(self) -> "Scope":
-        scope = self
-        while scope.parent is not None:
-            scope = scope.parent
-        return scope
-
-    def set(self, name: str, value: Any) -> None:
-        target = self.module() if name in self.global_names else self
-        target.vars[name] = value
-
-
-@dataclass(frozen=True)
-class _Args:
-    """A call's evaluated arguments; ``starred`` / ``double_starred`` say ``*x`` / ``**x`` was used."""
-
-    positional: list[Any]
-    keywords: dict[str, Any]
-    starred: bool
-    double_starred: bool
-
-
-class Reader:
+class Reader(Interpreter):
     """Reads module statements in order; ``models`` collects every model built."""
 
     def __init__(self, where: Callable[[int], str]) -> None:
-        self.where = where
-        self.module = Scope()
+        super().__init__(where)
         self.models: list[SequentialModel | FunctionalModel] = []
         self.subclasses: list[SubclassDef] = []
         self.uids: defaultdict[str, int] = defaultdict(int)
-        self.steps = 0
-        self.calls: list[tuple[str, int]] = []  # helper functions being read: name, line called at
-        self.plain_until: int | None = None  # step budget of a loop that builds no layer
 
-    # ----------------------------------------------------------------- helpers
-    def fail(self, line: int, text: str) -> NoReturn:
-        """One line naming where reading stopped (and, inside a helper, where it was called from)."""
-        context = "".join(f" (in {name}(), called at {self.where(at)})" for name, at in reversed(self.calls))
-        raise CodeParseError(f"{self.where(line)}{context}: {text}")
+    # ----------------------------------------------------------------- Python meets Keras
+    def default_name(self, name: str, line: int) -> Any:
+        """A name the code never assigned: a builtin, or a Keras name or module pasted without its import."""
+        value = super().default_name(name, line)
+        if not isinstance(value, Unknown):
+            return value
+        if name in KNOWN_NAMES:
+            return KerasName(name)
+        if name in DEFAULT_MODULES:
+            return self.resolve_path(DEFAULT_MODULES[name])
+        return value
 
-    def fail_unknown(self, unknown: Unknown) -> NoReturn:
-        self.fail(unknown.line, unknown.reason)
+    def bound(self, name: str, value: Any) -> None:
+        # An Input goes by the variable it is first assigned to.
+        if isinstance(value, Tensor) and isinstance(value.node, InputNode) and value.node.var_name is None:
+            value.node.var_name = name
+
+    def symbolic(self, value: Any) -> bool:
+        return isinstance(value, (Tensor, Layer))
+
+    def check_operand(self, value: Any, node: ast.AST, operation: str) -> None:
+        if not isinstance(value, (Tensor, Layer)):
+            return
+        line, text = getattr(node, "lineno", 0), quote(ast.unparse(node))
+        if operation == "indexing":
+            self.fail(line, f"indexing a tensor ({text}) is not supported; quizgen traces Keras layers only")
+        self.fail(line, f"arithmetic on tensors ({text}) is not supported; use a Keras layer such as "
+                        "layers.Add() or layers.Multiply()")
+
+    def attribute_of(self, owner: Any, node: ast.Attribute) -> Any:
+        if isinstance(owner, Tensor):
+            if node.attr == "shape" and isinstance(owner.node, InputNode):
+                dims = owner.node.dims
+                return tuple(dims) if owner.node.key == "batch_shape" else (None, *dims)
+            return Unknown(node.lineno, f"{quote(ast.unparse(node))}: a layer's output is only known by solving the model")
+        if isinstance(owner, SequentialModel) and node.attr == "add":
+            return BoundMethod(owner, node.attr)
+        if isinstance(owner, (SequentialModel, FunctionalModel, Layer)):
+            return ModelMethod(node.attr)
+        return super().attribute_of(owner, node)
+
+    def call_value(self, func: Any, node: ast.Call, args: CallArgs) -> Any:
+        if isinstance(func, KerasName):
+            return self.keras_call(func.name, node, args)
+        if isinstance(func, Layer):
+            return self.call_layer(func, node, args)
+        if isinstance(func, BoundMethod) and isinstance(func.owner, SequentialModel):
+            return self.sequential_add(func.owner, node, args)
+        if isinstance(func, (SequentialModel, FunctionalModel)):
+            self.fail(node.lineno, f"a model called as a layer ({quote(ast.unparse(node))}) is not supported; "
+                                   "build the whole model from layers")
+        if isinstance(func, SubclassDef):
+            self.fail(node.lineno, f"subclassed {func.kind} are not supported ({func.name}, {self.where(func.line)}, "
+                                   f"subclasses {func.base}); quizgen reads the layers Keras provides")
+        if isinstance(func, ModelMethod):
+            return Unknown(node.lineno, f"{quote(ast.unparse(node.func))}(...) runs the model")
+        if isinstance(func, Tensor):
+            self.fail(node.lineno, f"{quote(ast.unparse(node.func))} is a tensor, not a layer; it cannot be called")
+        if isinstance(func, ModuleRef) and config_object(func.path) is not None:
+            return self.config_object(func.path, node, args)
+        # An unknown layer class (Conv3D(8)) is "unsupported" where it is made; calling
+        # anything else the reader does not know on a tensor is unsupported there.
+        made_unsupported = isinstance(func, Unknown) and func.reason.startswith("unsupported call")
+        if made_unsupported:
+            line, reason = func.line, func.reason
+        else:
+            line, reason = node.lineno, f"unsupported call {quote(ast.unparse(node.func))}(...)"
+        if holds_keras(args.positional) or holds_keras(list(args.keywords.values())):
+            self.fail(line, reason if made_unsupported else reason + " on a Keras tensor; quizgen traces Keras layers only")
+        return Unknown(line, reason)
 
     def auto_name(self, prefix: str) -> str:
         """keras.src.utils.naming.uniquify: dense, dense_1, dense_2... per prefix, from a fresh session."""
@@ -139,218 +117,17 @@ class Reader:
         self.uids[prefix] += 1
         return prefix if n == 0 else f"{prefix}_{n}"
 
-    def step(self, line: int) -> None:
-        self.steps += 1
-        if self.plain_until is not None and self.steps > self.plain_until:
-            raise _TooLong
-        if self.steps > MAX_STEPS:
-            self.fail(line, f"the code takes more than {MAX_STEPS:,} steps to read without running it "
-                            "(a loop that long is not a model definition)")
-
-    # ----------------------------------------------------------------- statements
-    def run(self, body: list[ast.stmt], scope: Scope | None = None) -> None:
-        scope = scope or self.module
-        for stmt in body:
-            self.statement(stmt, scope)
-
-    def statement(self, stmt: ast.stmt, scope: Scope) -> None:
-        self.step(stmt.lineno)
-        if isinstance(stmt, ast.Assign):
-            value = self.expr(stmt.value, scope)
-            for target in stmt.targets:
-                self.assign(target, value, scope, stmt.lineno)
-        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            self.assign(stmt.target, self.expr(stmt.value, scope), scope, stmt.lineno)
-        elif isinstance(stmt, ast.AugAssign):
-            self.aug_assign(stmt, scope)
-        elif isinstance(stmt, ast.Expr):
-            self.expr(stmt.value, scope)
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            self.import_(stmt, scope)
-        elif isinstance(stmt, ast.If):
-            self.if_(stmt, scope)
-        elif isinstance(stmt, ast.For):
-            self.for_(stmt, scope)
-        elif isinstance(stmt, ast.While):
-            if self.builds_keras(stmt.body + stmt.orelse, scope):
-                self.fail(stmt.lineno, "a while loop that builds layers is not supported "
-                                       "(quizgen never runs code); write it as a for loop over range(n)")
-            self.not_followed(stmt.body + stmt.orelse, scope, stmt.lineno, "a while loop")
-        elif isinstance(stmt, ast.FunctionDef):
-            defaults = tuple(self.expr(d, scope) for d in stmt.args.defaults)
-            kw_defaults = {a.arg: self.expr(d, scope) for a, d in zip(stmt.args.kwonlyargs, stmt.args.kw_defaults)
-                           if d is not None}
-            scope.set(stmt.name, UserFunction(stmt, defaults, kw_defaults, scope))
-        elif isinstance(stmt, ast.ClassDef):
-            scope.set(stmt.name, self.class_def(stmt, scope))
-        elif isinstance(stmt, ast.Return):
-            raise _Return(None if stmt.value is None else self.expr(stmt.value, scope))
-        elif isinstance(stmt, ast.Break):
-            raise _Break
-        elif isinstance(stmt, ast.Continue):
-            raise _Continue
-        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-            for item in stmt.items:
-                self.expr(item.context_expr, scope)
-                if item.optional_vars is not None:
-                    self.assign(item.optional_vars, Unknown(stmt.lineno, "a with-statement's value"), scope, stmt.lineno)
-            self.run(stmt.body, scope)
-        elif isinstance(stmt, _TRY_STATEMENTS):
-            self.run(stmt.body, scope)  # the except handlers run only when something fails
-            self.run(stmt.orelse, scope)
-            self.run(stmt.finalbody, scope)
-        elif isinstance(stmt, ast.Global):
-            scope.global_names.update(stmt.names)
-        elif isinstance(stmt, ast.Delete):
-            for target in stmt.targets:
-                if isinstance(target, ast.Name):
-                    scope.vars.pop(target.id, None)
-        # Everything else (pass, assert, raise, async def, match...) builds no model.
-
-    def assign(self, target: ast.expr, value: Any, scope: Scope, line: int) -> None:
-        if isinstance(target, ast.Name):
-            if isinstance(value, Tensor) and isinstance(value.node, InputNode) and value.node.var_name is None:
-                value.node.var_name = target.id
-            scope.set(target.id, value)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            self.unpack(target, value, scope, line)
-        elif isinstance(target, ast.Starred):
-            self.assign(target.value, value, scope, line)
-        elif isinstance(target, ast.Subscript):
-            self.assign_item(target, value, scope)
-        # Attributes (self.x = ...) outside a class body build nothing the reader can see.
-
-    def unpack(self, target: ast.Tuple | ast.List, value: Any, scope: Scope, line: int) -> None:
-        names = target.elts
-        star = next((i for i, e in enumerate(names) if isinstance(e, ast.Starred)), None)
-        if isinstance(value, dict):
-            value = list(value)
-        if isinstance(value, Tensor):
-            self.fail(line, self.unpack_message([value], len(names), star is not None))
-        if not isinstance(value, (list, tuple, str)):
-            for elt in names:
-                self.assign(elt, value if isinstance(value, Unknown) else Unknown(line, f"{ast.unparse(target)} cannot be unpacked"), scope, line)
-            return
-        items = list(value)
-        fits = len(items) >= len(names) - 1 if star is not None else len(items) == len(names)
-        if not fits:
-            if holds_keras(items):
-                self.fail(line, self.unpack_message(items, len(names), star is not None))
-            for elt in names:
-                self.assign(elt, Unknown(line, f"{ast.unparse(target)} cannot be unpacked"), scope, line)
-            return
-        if star is None:
-            parts: list[Any] = items
-        else:
-            tail = len(names) - star - 1
-            parts = items[:star] + [items[star:len(items) - tail]] + items[len(items) - tail:]
-        for elt, part in zip(names, parts):
-            self.assign(elt, part, scope, line)
-
-    @staticmethod
-    def unpack_message(items: list[Any], wanted: int, starred: bool) -> str:
+    def unpack_message(self, items: list[Any], wanted: int, starred: bool) -> str:
         node = items[0].node if items and isinstance(items[0], Tensor) else None
         what = f"{node.layer.type} {node.layer.name!r}" if isinstance(node, Node) else "the value"
         needs = f"at least {wanted - 1}" if starred else str(wanted)
         return f"{what} returns {len(items)} tensor{'s' if len(items) != 1 else ''} here, not {needs}"
 
-    def assign_item(self, target: ast.Subscript, value: Any, scope: Scope) -> None:
-        owner = self.expr(target.value, scope)
-        key = self.expr(target.slice, scope)
-        try:
-            if isinstance(owner, dict) and not isinstance(key, Unknown):
-                owner[key] = value
-            elif isinstance(owner, list) and isinstance(key, int) and not isinstance(key, bool):
-                owner[key] = value
-        except (IndexError, TypeError):
-            pass
-
-    def aug_assign(self, stmt: ast.AugAssign, scope: Scope) -> None:
-        if not isinstance(stmt.target, ast.Name):
-            return
-        current = self.name(stmt.target, scope)
-        value = self.binop(stmt.op, current, self.expr(stmt.value, scope), stmt, inplace=True)
-        scope.set(stmt.target.id, value)
-
-    def import_(self, stmt: ast.Import | ast.ImportFrom, scope: Scope) -> None:
-        if isinstance(stmt, ast.Import):
-            for alias in stmt.names:
-                if alias.asname:
-                    scope.set(alias.asname, self.resolve_path(alias.name))
-                else:
-                    first = alias.name.split(".")[0]
-                    scope.set(first, ModuleRef(first))
-            return
-        if stmt.level or not stmt.module:
-            return
-        for alias in stmt.names:
-            if alias.name == "*":
-                continue  # bare Keras names already resolve to Keras
-            scope.set(alias.asname or alias.name, self.resolve_path(f"{stmt.module}.{alias.name}"))
-
-    @staticmethod
-    def resolve_path(path: str) -> Any:
+    def resolve_path(self, path: str) -> Any:
         name = keras_name(path)
         return KerasName(name) if name is not None else ModuleRef(path)
 
-    def if_(self, stmt: ast.If, scope: Scope) -> None:
-        test = self.truth(self.expr(stmt.test, scope), stmt.test)
-        if isinstance(test, Unknown):
-            if self.builds_keras(stmt.body + stmt.orelse, scope):
-                self.fail(stmt.lineno, f"an if on {_clip(ast.unparse(stmt.test))}, which quizgen cannot know "
-                                       f"without running the code: {test.reason}")
-            self.not_followed(stmt.body + stmt.orelse, scope, stmt.lineno, "an if quizgen cannot decide")
-            return
-        self.run(stmt.body if test else stmt.orelse, scope)
-
-    def for_(self, stmt: ast.For, scope: Scope) -> None:
-        items = self.iterable(self.expr(stmt.iter, scope), stmt.iter)
-        if isinstance(items, Unknown):
-            if self.builds_keras(stmt.body + stmt.orelse, scope):
-                self.fail(stmt.lineno, f"a for loop over {_clip(ast.unparse(stmt.iter))}, which quizgen cannot "
-                                       f"know without running the code: {items.reason}")
-            self.not_followed([stmt], scope, stmt.lineno, "a loop quizgen cannot follow")
-            return
-        if self.plain_until is None and not self.builds_keras(stmt.body + stmt.orelse, scope):
-            # A loop that builds no layer is followed only while it is short: a long one
-            # works on data, and what it computes is simply unknown.
-            self.plain_until = self.steps + MAX_PLAIN_STEPS
-            try:
-                self.loop(stmt, items, scope)
-            except _TooLong:
-                self.not_followed([stmt], scope, stmt.lineno, "a long loop quizgen does not follow")
-            finally:
-                self.plain_until = None
-            return
-        self.loop(stmt, items, scope)
-
-    def loop(self, stmt: ast.For, items: list[Any], scope: Scope) -> None:
-        for item in items:
-            self.step(stmt.lineno)
-            self.assign(stmt.target, item, scope, stmt.lineno)
-            try:
-                self.run(stmt.body, scope)
-            except _Break:
-                return
-            except _Continue:
-                continue
-        self.run(stmt.orelse, scope)
-
-    def not_followed(self, body: list[ast.stmt], scope: Scope, line: int, what: str) -> None:
-        """Whatever code the reader skips may have set or changed: those names become Unknown."""
-        for name in sorted(_names_changed(body)):
-            scope.set(name, Unknown(line, f"{name!r} is set in {what} (line {line})"))
-
-    def iterable(self, value: Any, node: ast.expr) -> list[Any] | Unknown:
-        if isinstance(value, Unknown):
-            return value
-        if isinstance(value, dict):
-            return list(value)
-        if isinstance(value, (list, tuple, str)):
-            return list(value)
-        return Unknown(node.lineno, f"{ast.unparse(node)} is not a list quizgen can read")
-
-    def class_def(self, stmt: ast.ClassDef, scope: Scope) -> SubclassDef | OpaqueClass:
+    def class_value(self, stmt: ast.ClassDef, scope: Scope) -> SubclassDef | OpaqueClass:
         for base in stmt.bases:
             value = self.expr(base, scope)
             if isinstance(value, KerasName) and value.name in SUBCLASS_BASES:
@@ -365,8 +142,7 @@ class Reader:
                 return sub
         return OpaqueClass(stmt.name)
 
-    # ----------------------------------------------------------------- does code build Keras?
-    def builds_keras(self, body: list[ast.stmt] | list[ast.expr], scope: Scope, _seen: set[int] | None = None) -> bool:
+    def builds_model(self, body: list[ast.stmt] | list[ast.expr], scope: Scope, _seen: set[int] | None = None) -> bool:
         """Whether statements call a layer, a Keras constructor, a model or a helper that does.
 
         Decided from the names alone (nothing is evaluated), so a loop or ``if``
@@ -386,7 +162,7 @@ class Reader:
                     return True
                 if isinstance(func, UserFunction) and id(func) not in seen:
                     seen.add(id(func))
-                    if self.builds_keras(func.node.body, func.scope, seen):
+                    if self.builds_model(func.node.body, func.scope, seen):
                         return True
         return False
 
@@ -400,506 +176,25 @@ class Reader:
             return self.attribute(owner, node)
         return None
 
-    # ----------------------------------------------------------------- expressions
-    def expr(self, node: ast.expr, scope: Scope) -> Any:
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            return self.name(node, scope)
-        if isinstance(node, ast.Attribute):
-            return self.attribute(self.expr(node.value, scope), node)
-        if isinstance(node, ast.Subscript):
-            return self.subscript(node, scope)
-        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-            items = self.elements(node.elts, scope)
-            if isinstance(items, Unknown):
-                return items
-            if isinstance(node, ast.Tuple):
-                return tuple(items)
-            return items if isinstance(node, ast.List) else Unknown(node.lineno, "a set")
-        if isinstance(node, ast.Dict):
-            return self.dict_display(node, scope)
-        if isinstance(node, ast.UnaryOp):
-            return self.unary(node, self.expr(node.operand, scope))
-        if isinstance(node, ast.BinOp):
-            return self.binop(node.op, self.expr(node.left, scope), self.expr(node.right, scope), node)
-        if isinstance(node, ast.BoolOp):
-            return self.boolop(node, scope)
-        if isinstance(node, ast.Compare):
-            return self.compare(node, scope)
-        if isinstance(node, ast.IfExp):
-            test = self.truth(self.expr(node.test, scope), node.test)
-            if isinstance(test, Unknown):
-                return test
-            return self.expr(node.body if test else node.orelse, scope)
-        if isinstance(node, ast.Call):
-            return self.call(node, scope)
-        if isinstance(node, ast.JoinedStr):
-            return self.joined_str(node, scope)
-        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
-            return self.comprehension(node, scope)
-        if isinstance(node, ast.NamedExpr):
-            value = self.expr(node.value, scope)
-            self.assign(node.target, value, scope, node.lineno)
-            return value
-        return Unknown(node.lineno, f"{_clip(ast.unparse(node))} cannot be read without running the code")
-
-    def name(self, node: ast.Name, scope: Scope) -> Any:
-        found, value = scope.lookup(node.id)
-        if not found:
-            return self.default_name(node.id, node.lineno)
-        if isinstance(value, Unknown):
-            origin = f" (set at {self.where(value.line)})" if value.line != node.lineno else ""
-            return Unknown(node.lineno, f"{node.id!r} is not a constant quizgen can read{origin}")
-        return value
-
-    def default_name(self, name: str, line: int) -> Any:
-        """A name the code never assigned: a Python builtin, a Keras name or module pasted without its import."""
-        if name in _PURE_BUILTINS:
-            return Builtin(name)
-        if name in ("True", "False", "None"):
-            return {"True": True, "False": False, "None": None}[name]
-        if name in KNOWN_NAMES:
-            return KerasName(name)
-        if name in DEFAULT_MODULES:
-            return self.resolve_path(DEFAULT_MODULES[name])
-        return Unknown(line, f"name {name!r} is not assigned a constant before it is used")
-
-    def attribute(self, owner: Any, node: ast.Attribute) -> Any:
-        attr = node.attr
-        if isinstance(owner, ModuleRef):
-            return self.resolve_path(f"{owner.path}.{attr}")
-        if isinstance(owner, Unknown):
-            return owner
-        if isinstance(owner, Tensor):
-            if attr == "shape" and isinstance(owner.node, InputNode):
-                dims = owner.node.dims
-                return tuple(dims) if owner.node.key == "batch_shape" else (None, *dims)
-            return Unknown(node.lineno, f"{_clip(ast.unparse(node))}: a layer's output is only known by solving the model")
-        if isinstance(owner, list) and attr in _LIST_METHODS:
-            return BoundMethod(owner, attr)
-        if isinstance(owner, str) and attr in _STR_METHODS:
-            return BoundMethod(owner, attr)
-        if isinstance(owner, dict) and attr in _DICT_METHODS:
-            return BoundMethod(owner, attr)
-        if isinstance(owner, SequentialModel) and attr == "add":
-            return BoundMethod(owner, attr)
-        if isinstance(owner, (SequentialModel, FunctionalModel, Layer)):
-            return ModelMethod(attr)
-        return Unknown(node.lineno, f"{_clip(ast.unparse(node))} cannot be read without running the code")
-
-    def subscript(self, node: ast.Subscript, scope: Scope) -> Any:
-        owner = self.expr(node.value, scope)
-        if isinstance(owner, Tensor):
-            self.fail(node.lineno, f"indexing a tensor ({_clip(ast.unparse(node))}) is not supported; "
-                                   "quizgen traces Keras layers only")
-        key = self.slice_value(node.slice, scope)
-        for part in (owner, key):
-            if isinstance(part, Unknown):
-                return part
-        try:
-            return owner[key]
-        except (IndexError, KeyError, TypeError, ValueError):
-            return Unknown(node.lineno, f"{_clip(ast.unparse(node))} cannot be read")
-
-    def slice_value(self, node: ast.expr, scope: Scope) -> Any:
-        if isinstance(node, ast.Slice):
-            parts = [None if p is None else self.expr(p, scope) for p in (node.lower, node.upper, node.step)]
-            bad = first_unknown(parts)
-            if bad is not None:
-                return bad
-            if not all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts):
-                return Unknown(node.lineno, "a slice that is not made of integers")
-            return slice(*parts)
-        return self.expr(node, scope)
-
-    def elements(self, elts: list[ast.expr], scope: Scope) -> list[Any] | Unknown:
-        items: list[Any] = []
-        for elt in elts:
-            if isinstance(elt, ast.Starred):
-                value = self.expr(elt.value, scope)
-                if isinstance(value, Unknown):
-                    return value
-                if not isinstance(value, (list, tuple)):
-                    return Unknown(elt.lineno, f"*{_clip(ast.unparse(elt.value))} is not a list")
-                items.extend(value)
-            else:
-                items.append(self.expr(elt, scope))
-        if len(items) > MAX_SEQUENCE:
-            return Unknown(elts[0].lineno, "a list too long to read")
-        return items
-
-    def dict_display(self, node: ast.Dict, scope: Scope) -> Any:
-        out: dict[Any, Any] = {}
-        for key_node, value_node in zip(node.keys, node.values):
-            value = self.expr(value_node, scope)
-            if key_node is None:
-                if not isinstance(value, dict):
-                    return Unknown(node.lineno, "** of a value that is not a dict")
-                out.update(value)
-                continue
-            key = self.expr(key_node, scope)
-            try:
-                out[key] = value
-            except TypeError:
-                return Unknown(node.lineno, "a dict key that is not a constant")
-        return out
-
-    def unary(self, node: ast.UnaryOp, value: Any) -> Any:
-        if isinstance(value, Unknown):
-            return value
-        if isinstance(node.op, ast.Not):
-            truth = self.truth(value, node.operand)
-            return truth if isinstance(truth, Unknown) else not truth
-        if isinstance(value, (Tensor, Layer)):
-            self.fail(node.lineno, f"arithmetic on tensors ({_clip(ast.unparse(node))}) is not supported; "
-                                   "use a Keras layer instead")
-        if not _is_number(value):
-            return Unknown(node.lineno, f"{_clip(ast.unparse(node))} is not arithmetic on numbers")
-        if isinstance(node.op, ast.USub):
-            return -value
-        if isinstance(node.op, ast.UAdd):
-            return +value
-        return ~value if isinstance(value, int) else Unknown(node.lineno, "~ of a float")
-
-    def binop(self, op: ast.operator, left: Any, right: Any, node: ast.AST, inplace: bool = False) -> Any:
-        line = getattr(node, "lineno", 0)
-        text = _clip(ast.unparse(node))
-        if isinstance(left, (Tensor, Layer)) or isinstance(right, (Tensor, Layer)):
-            self.fail(line, f"arithmetic on tensors ({text}) is not supported; use a Keras layer such as "
-                            "layers.Add() or layers.Multiply()")
-        for side in (left, right):
-            if isinstance(side, Unknown):
-                return side
-        fn = _BINOPS.get(type(op))
-        if fn is None:
-            return Unknown(line, f"{text} cannot be read without running the code")
-        if _is_number(left) and _is_number(right):
-            if isinstance(op, ast.Pow) and abs(right) > 64:
-                return Unknown(line, f"{text}: exponent too large")
-            try:
-                result = fn(left, right)
-            except (ArithmeticError, ValueError):
-                return Unknown(line, f"{text} cannot be computed")
-            if isinstance(result, complex) or (isinstance(result, (int, float)) and abs(result) > MAX_NUMBER):
-                return Unknown(line, f"{text}: number too large")
-            return result
-        if isinstance(op, ast.Add) and type(left) is type(right) and isinstance(left, (str, list, tuple)):
-            if len(left) + len(right) > MAX_SEQUENCE:
-                return Unknown(line, f"{text}: too long")
-            if inplace and isinstance(left, list):
-                left.extend(right)
-                return left
-            return left + right
-        if isinstance(op, ast.Mult) and isinstance(left, (str, list, tuple)) != isinstance(right, (str, list, tuple)):
-            seq, count = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
-            if isinstance(count, int) and not isinstance(count, bool) and len(seq) * max(count, 0) <= MAX_SEQUENCE:
-                return seq * count
-            return Unknown(line, f"{text}: too long")
-        if isinstance(op, ast.Mod) and isinstance(left, str) and _is_constant(right):
-            try:
-                result = left % right
-            except (TypeError, ValueError):
-                return Unknown(line, f"{text} cannot be formatted")
-            return result if len(result) <= MAX_SEQUENCE else Unknown(line, f"{text}: too long")
-        return Unknown(line, f"{text}: arithmetic on values that are not numbers")
-
-    def boolop(self, node: ast.BoolOp, scope: Scope) -> Any:
-        value: Any = None
-        for operand in node.values:
-            value = self.expr(operand, scope)
-            truth = self.truth(value, operand)
-            if isinstance(truth, Unknown):
-                return truth
-            if isinstance(node.op, ast.And) and not truth:
-                return value
-            if isinstance(node.op, ast.Or) and truth:
-                return value
-        return value
-
-    def compare(self, node: ast.Compare, scope: Scope) -> Any:
-        left = self.expr(node.left, scope)
-        for op, right_node in zip(node.ops, node.comparators):
-            right = self.expr(right_node, scope)
-            if isinstance(op, (ast.Is, ast.IsNot)):
-                ok = _COMPARE[type(op)](left, right)
-            else:
-                for side in (left, right):
-                    if isinstance(side, Unknown):
-                        return side
-                if not (_is_constant(left) and _is_constant(right)):
-                    return Unknown(node.lineno, f"{_clip(ast.unparse(node))} compares values that are not constants")
-                try:
-                    ok = _COMPARE[type(op)](left, right)
-                except TypeError:
-                    return Unknown(node.lineno, f"{_clip(ast.unparse(node))} cannot be compared")
-            if not ok:
-                return False
-            left = right
-        return True
-
-    def truth(self, value: Any, node: ast.expr) -> Any:
-        if isinstance(value, Unknown):
-            return value
-        if _is_constant(value):
-            return bool(value)
-        return Unknown(node.lineno, f"whether {_clip(ast.unparse(node))} is true is only known when the code runs")
-
-    def joined_str(self, node: ast.JoinedStr, scope: Scope) -> Any:
-        out = []
-        for part in node.values:
-            if isinstance(part, ast.Constant):
-                out.append(str(part.value))
-                continue
-            assert isinstance(part, ast.FormattedValue)
-            value = self.expr(part.value, scope)
-            spec = self.joined_str(part.format_spec, scope) if part.format_spec is not None else ""
-            for v in (value, spec):
-                if isinstance(v, Unknown):
-                    return v
-            if not _is_constant(value) or any(len(d) > 3 for d in _digit_runs(spec)):
-                return Unknown(node.lineno, f"{_clip(ast.unparse(node))} cannot be formatted")
-            if part.conversion == ord("r"):
-                value = repr(value)
-            elif part.conversion in (ord("s"), ord("a")):
-                value = str(value) if part.conversion == ord("s") else ascii(value)
-            try:
-                out.append(format(value, spec))
-            except (TypeError, ValueError):
-                return Unknown(node.lineno, f"{_clip(ast.unparse(node))} cannot be formatted")
-        return "".join(out)
-
-    def comprehension(self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp, scope: Scope) -> Any:
-        inner = Scope(parent=scope)
-        results: list[Any] = []
-
-        def loop(i: int) -> Unknown | None:
-            if i == len(node.generators):
-                if isinstance(node, ast.DictComp):
-                    results.append((self.expr(node.key, inner), self.expr(node.value, inner)))
-                else:
-                    results.append(self.expr(node.elt, inner))
-                return None
-            gen = node.generators[i]
-            items = self.iterable(self.expr(gen.iter, inner), gen.iter)
-            if isinstance(items, Unknown):
-                if self.builds_keras([node.elt if not isinstance(node, ast.DictComp) else node.value], inner):
-                    self.fail(node.lineno, f"a comprehension over {ast.unparse(gen.iter)!r}, which quizgen cannot "
-                                           f"read without running the code ({items.reason})")
-                return items
-            for item in items:
-                self.step(node.lineno)
-                self.assign(gen.target, item, inner, node.lineno)
-                conditions = [self.truth(self.expr(c, inner), c) for c in gen.ifs]
-                bad = next((c for c in conditions if isinstance(c, Unknown)), None)
-                if bad is not None:
-                    return bad
-                if all(conditions):
-                    stop = loop(i + 1)
-                    if stop is not None:
-                        return stop
-            return None
-
-        stop = loop(0)
-        if stop is not None:
-            return stop
-        if isinstance(node, ast.DictComp):
-            try:
-                return dict(results)
-            except TypeError:
-                return Unknown(node.lineno, "a dict key that is not a constant")
-        return results if not isinstance(node, ast.SetComp) else Unknown(node.lineno, "a set")
-
-    # ----------------------------------------------------------------- calls
-    def call(self, node: ast.Call, scope: Scope) -> Any:
-        self.step(node.lineno)
-        func = self.expr(node.func, scope)
-        args = self.arguments(node, scope)
-        if isinstance(func, KerasName):
-            return self.keras_call(func.name, node, args)
-        if isinstance(func, Layer):
-            return self.call_layer(func, node, args)
-        if isinstance(func, (SequentialModel, FunctionalModel)):
-            self.fail(node.lineno, f"a model called as a layer ({_clip(ast.unparse(node))}) is not supported; "
-                                   "build the whole model from layers")
-        if isinstance(func, SubclassDef):
-            self.fail(node.lineno, f"subclassed {func.kind} are not supported ({func.name}, {self.where(func.line)}, "
-                                   f"subclasses {func.base}); quizgen reads the layers Keras provides")
-        if isinstance(func, UserFunction):
-            return self.call_function(func, node, args)
-        if isinstance(func, BoundMethod):
-            return self.call_method(func, node, args)
-        if isinstance(func, ModelMethod):
-            return Unknown(node.lineno, f"{_clip(ast.unparse(node.func))}(...) runs the model")
-        if isinstance(func, Builtin):
-            return self.call_builtin(func.name, node, args)
-        if isinstance(func, Tensor):
-            self.fail(node.lineno, f"{_clip(ast.unparse(node.func))} is a tensor, not a layer; it cannot be called")
-        if isinstance(func, ModuleRef) and config_object(func.path) is not None:
-            return self.config_object(func.path, node, args)
-        # An unknown layer class (Conv3D(8)) is "unsupported" where it is made; calling
-        # anything else the reader does not know on a tensor is unsupported there.
-        made_unsupported = isinstance(func, Unknown) and func.reason.startswith("unsupported call")
-        if made_unsupported:
-            line, reason = func.line, func.reason
-        else:
-            line, reason = node.lineno, f"unsupported call {_clip(ast.unparse(node.func))}(...)"
-        if holds_keras(args.positional) or holds_keras(list(args.keywords.values())):
-            self.fail(line, reason if made_unsupported else reason + " on a Keras tensor; quizgen traces Keras layers only")
-        return Unknown(line, reason)
-
-    def arguments(self, node: ast.Call, scope: Scope) -> _Args:
-        positional: list[Any] = []
-        starred = False
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                starred = True
-                value = self.expr(arg.value, scope)
-                if isinstance(value, (list, tuple)):
-                    positional.extend(value)
-                else:
-                    positional.append(value if isinstance(value, Unknown) else Unknown(arg.lineno, "*args"))
-            else:
-                positional.append(self.expr(arg, scope))
-        keywords: dict[str, Any] = {}
-        double = False
-        for kw in node.keywords:
-            value = self.expr(kw.value, scope)
-            if kw.arg is None:
-                double = True
-                if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-                    keywords.update(value)
-            else:
-                keywords[kw.arg] = value
-        return _Args(positional, keywords, starred, double)
-
-    def config_object(self, path: str, node: ast.Call, args: _Args) -> Any:
+    def config_object(self, path: str, node: ast.Call, args: CallArgs) -> Any:
         """``regularizers.l2(0.002)`` → ``{"class_name": "L2", "config": {"l2": 0.002}}``, as Keras serializes it."""
-        class_name, params = config_object(path)  # type: ignore[misc]
-        text = _clip(ast.unparse(node))
+        found = config_object(path)
+        assert found is not None, path
+        class_name, params = found
+        text = quote(ast.unparse(node))
         values = args.positional + list(args.keywords.values())
         bad = first_unknown(values)
         if bad is not None:
             return bad
         if args.starred or args.double_starred or len(args.positional) > len(params) or \
-                not set(args.keywords) <= set(params) or not all(_is_constant(v) for v in values):
+                not set(args.keywords) <= set(params) or not all(is_constant(v) for v in values):
             return Unknown(node.lineno, f"{text} cannot be read: Keras 3's {class_name} takes "
                                         f"({', '.join(params)}) as constants")
         config = dict(zip(params, args.positional))
         config.update(args.keywords)
         return {"class_name": class_name, "config": json_value(config)}
 
-    def call_builtin(self, name: str, node: ast.Call, args: _Args) -> Any:
-        if name == "print":
-            return None
-        values = args.positional + list(args.keywords.values())
-        bad = first_unknown(values)
-        if bad is not None:
-            return bad
-        if name == "len":
-            return len(values[0]) if len(values) == 1 and isinstance(values[0], (list, tuple, str, dict)) else \
-                Unknown(node.lineno, "len() of a value that is not a list")
-        if name == "isinstance" or args.double_starred:
-            return Unknown(node.lineno, f"{name}(...) cannot be read without running the code")
-        # Lists of tensors may be rearranged (zip, enumerate...); only constants are computed with.
-        if name not in _STRUCTURAL_BUILTINS and not all(_is_constant(v) for v in values):
-            return Unknown(node.lineno, f"{name}(...) of values quizgen cannot read")
-        try:
-            if name == "range":
-                if not all(isinstance(v, int) for v in values) or args.keywords:
-                    return Unknown(node.lineno, "range() of values that are not integers")
-                r = range(*values)
-                return list(r) if len(r) <= MAX_SEQUENCE else Unknown(node.lineno, "range() too long to read")
-            fn = {"str": str, "int": int, "float": float, "bool": bool, "min": min, "max": max, "abs": abs,
-                  "round": round, "sum": sum, "list": list, "tuple": tuple, "sorted": sorted, "dict": dict,
-                  "reversed": lambda x: list(reversed(x)), "enumerate": lambda *a, **k: list(enumerate(*a, **k)),
-                  "zip": lambda *a: list(zip(*a))}[name]
-            if name in ("int", "float") and values and isinstance(values[0], str) and len(values[0]) > 100:
-                return Unknown(node.lineno, f"{name}() of a long string")
-            result = fn(*args.positional, **args.keywords)
-        except (TypeError, ValueError, ArithmeticError):
-            return Unknown(node.lineno, f"{_clip(ast.unparse(node))} cannot be computed")
-        if isinstance(result, (int, float)) and abs(result) > MAX_NUMBER:
-            return Unknown(node.lineno, "number too large")
-        return result
-
-    def call_method(self, method: BoundMethod, node: ast.Call, args: _Args) -> Any:
-        owner, name = method.owner, method.name
-        if isinstance(owner, SequentialModel):
-            return self.sequential_add(owner, node, args)
-        values = args.positional + list(args.keywords.values())
-        try:
-            if isinstance(owner, list):
-                if name == "append" and len(args.positional) == 1:
-                    if len(owner) >= MAX_SEQUENCE:
-                        return Unknown(node.lineno, "a list too long to read")
-                    owner.append(args.positional[0])
-                    return None
-                if name == "extend" and len(args.positional) == 1:
-                    more = args.positional[0]
-                    if isinstance(more, Unknown):
-                        return more
-                    owner.extend(more)
-                    return None
-                if name == "insert" and len(args.positional) == 2 and isinstance(args.positional[0], int):
-                    owner.insert(args.positional[0], args.positional[1])
-                    return None
-                if name == "pop":
-                    return owner.pop(*args.positional)
-                if name == "copy":
-                    return list(owner)
-            bad = first_unknown(values)
-            if bad is not None:
-                return bad
-            if not all(_is_constant(v) for v in values):
-                return Unknown(node.lineno, f"{name}() of values quizgen cannot read")
-            result = getattr(owner, name)(*args.positional, **args.keywords)
-        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
-            return Unknown(node.lineno, f"{_clip(ast.unparse(node))} cannot be computed")
-        if isinstance(result, str) and len(result) > MAX_SEQUENCE:
-            return Unknown(node.lineno, "a string too long to read")
-        if type(result).__name__ in ("dict_keys", "dict_values", "dict_items"):
-            return list(result)
-        return result
-
-    def call_function(self, func: UserFunction, node: ast.Call, args: _Args) -> Any:
-        if len(self.calls) >= MAX_CALL_DEPTH:
-            self.fail(node.lineno, f"functions calling each other more than {MAX_CALL_DEPTH} deep are not read")
-        spec = func.node.args
-        scope = Scope(parent=func.scope)
-        params = [a.arg for a in spec.posonlyargs + spec.args]
-        defaults = dict(zip(params[len(params) - len(func.defaults):], func.defaults))
-        positional = list(args.positional)
-        for name in params:
-            if positional:
-                scope.vars[name] = positional.pop(0)
-            elif name in args.keywords:
-                scope.vars[name] = args.keywords[name]
-            elif name in defaults:
-                scope.vars[name] = defaults[name]
-            else:
-                scope.vars[name] = Unknown(node.lineno, f"argument {name!r} of {func.node.name}() is not given")
-        if spec.vararg is not None:
-            scope.vars[spec.vararg.arg] = tuple(positional)
-        for a in spec.kwonlyargs:
-            scope.vars[a.arg] = args.keywords.get(a.arg, func.kw_defaults.get(
-                a.arg, Unknown(node.lineno, f"argument {a.arg!r} of {func.node.name}() is not given")))
-        if spec.kwarg is not None:
-            named = set(params) | {a.arg for a in spec.kwonlyargs}
-            scope.vars[spec.kwarg.arg] = {k: v for k, v in args.keywords.items() if k not in named}
-        self.calls.append((func.node.name, node.lineno))
-        try:
-            self.run(func.node.body, scope)
-        except _Return as ret:
-            return ret.value
-        except (_Break, _Continue):
-            pass
-        finally:
-            self.calls.pop()
-        return None
-
-    # ----------------------------------------------------------------- Keras
-    def keras_call(self, name: str, node: ast.Call, args: _Args) -> Any:
+    def keras_call(self, name: str, node: ast.Call, args: CallArgs) -> Any:
         if name in LAYER_TYPES:
             return self.construct(name, node, args)
         if name in ("Input", "InputLayer"):
@@ -915,11 +210,11 @@ class Reader:
             return None
         self.fail(node.lineno, f"{name}(...) cannot be built here: subclassing is not supported")
 
-    def no_star_args(self, what: str, node: ast.Call, args: _Args) -> None:
+    def no_star_args(self, what: str, node: ast.Call, args: CallArgs) -> None:
         if args.double_starred:
-            self.fail(node.lineno, f"**kwargs cannot be read without running the code ({_clip(ast.unparse(node))})")
+            self.fail(node.lineno, f"**kwargs cannot be read without running the code ({quote(ast.unparse(node))})")
         if args.starred:
-            self.fail(node.lineno, f"*args in {what} cannot be read without running the code ({_clip(ast.unparse(node))})")
+            self.fail(node.lineno, f"*args in {what} cannot be read without running the code ({quote(ast.unparse(node))})")
 
     def constant_arg(self, value: Any, what: str, node: ast.Call) -> Any:
         """A constructor argument: a constant (tuples kept), or an error saying why not."""
@@ -933,13 +228,13 @@ class Reader:
             self.fail(node.lineno, f"{what} is given a tensor or layer where Keras expects a value "
                                    "(layers are called on tensors: Layer(...)(x))")
         if not _is_json_like(value):
-            self.fail(node.lineno, f"{what} cannot be read without running the code: {_clip(ast.unparse(node))}")
+            self.fail(node.lineno, f"{what} cannot be read without running the code: {quote(ast.unparse(node))}")
         bad = first_unknown(value)
         if bad is not None:
             self.fail_unknown(bad)
         return value
 
-    def construct(self, layer_type: str, node: ast.Call, args: _Args, defaults: dict[str, Any] | None = None,
+    def construct(self, layer_type: str, node: ast.Call, args: CallArgs, defaults: dict[str, Any] | None = None,
                   positional_names: tuple[str, ...] | None = None) -> Layer:
         self.no_star_args(layer_type, node, args)
         positional = positional_names if positional_names is not None else constructor_positional(layer_type)
@@ -979,17 +274,17 @@ class Reader:
                       node.lineno, keras2)
         return layer
 
-    def merge_helper(self, helper: str, node: ast.Call, args: _Args) -> Any:
+    def merge_helper(self, helper: str, node: ast.Call, args: CallArgs) -> Any:
         layer_type, positional, defaults = MERGE_HELPERS[helper]
         if not args.positional and "inputs" not in args.keywords:
             self.fail(node.lineno, f"{helper}(...) needs a list of tensors")
         keywords = dict(args.keywords)
         inputs = args.positional[0] if args.positional else keywords.pop("inputs")
-        ctor = _Args(args.positional[1:], keywords, args.starred, args.double_starred)
+        ctor = CallArgs(args.positional[1:], keywords, args.starred, args.double_starred)
         layer = self.construct(layer_type, node, ctor, defaults, positional)
-        return self.call_layer(layer, node, _Args([inputs], {}, False, False))
+        return self.call_layer(layer, node, CallArgs([inputs], {}, False, False))
 
-    def call_layer(self, layer: Layer, node: ast.Call, args: _Args) -> Any:
+    def call_layer(self, layer: Layer, node: ast.Call, args: CallArgs) -> Any:
         self.no_star_args(f"a call of {layer.type}", node, args)
         params = call_params(layer.type)
         if len(args.positional) > len(params):
@@ -1036,10 +331,10 @@ class Reader:
                 self.fail(node.lineno, f"a layer called on a tensor quizgen cannot trace: {layer.type} "
                                        f"{layer.name!r} gets {key} from {self.where(leaf.line)} ({leaf.reason})")
             what = "a model" if isinstance(leaf, (SequentialModel, FunctionalModel)) else \
-                "a layer, not a tensor (call it on a tensor first)" if isinstance(leaf, Layer) else repr(_short(leaf))
+                "a layer, not a tensor (call it on a tensor first)" if isinstance(leaf, Layer) else repr(short(leaf))
             self.fail(node.lineno, f"{layer.type} {layer.name!r} is called on {what}; its {key} must be tensors")
 
-    def input_(self, kind: str, node: ast.Call, args: _Args) -> Tensor:
+    def input_(self, kind: str, node: ast.Call, args: CallArgs) -> Tensor:
         self.no_star_args(kind, node, args)
         if len(args.positional) > len(INPUT_POSITIONAL):
             self.fail(node.lineno, f"too many positional arguments for {kind}")
@@ -1063,7 +358,7 @@ class Reader:
             key, dims = "shape", _dims(shape)
         return Tensor(InputNode(node.lineno, key, json_value(dims), name, keras_auto))
 
-    def functional(self, node: ast.Call, args: _Args) -> FunctionalModel:
+    def functional(self, node: ast.Call, args: CallArgs) -> FunctionalModel:
         self.no_star_args("Model(...)", node, args)
         given = dict(zip(("inputs", "outputs"), args.positional))
         for key in ("inputs", "outputs"):
@@ -1084,7 +379,7 @@ class Reader:
                     self.fail(node.lineno, f"the model's {key} include a tensor quizgen cannot trace: "
                                            f"{self.where(item.line)}: {item.reason}")
                 if not isinstance(item, Tensor):
-                    self.fail(node.lineno, f"the model's {key} must be tensors, got {_short(item)}")
+                    self.fail(node.lineno, f"the model's {key} must be tensors, got {short(item)}")
                 if key == "inputs" and not isinstance(item.node, InputNode):
                     self.fail(node.lineno, "the model's inputs must be Input(...) tensors, not a layer's output")
             tensors[key] = items
@@ -1093,7 +388,7 @@ class Reader:
         self.models.append(model)
         return model
 
-    def sequential(self, node: ast.Call, args: _Args) -> SequentialModel:
+    def sequential(self, node: ast.Call, args: CallArgs) -> SequentialModel:
         self.no_star_args("Sequential(...)", node, args)
         model = SequentialModel(node.lineno)
         items = args.positional[0] if args.positional else args.keywords.get("layers")
@@ -1107,7 +402,7 @@ class Reader:
         self.models.append(model)
         return model
 
-    def sequential_add(self, model: SequentialModel, node: ast.Call, args: _Args) -> None:
+    def sequential_add(self, model: SequentialModel, node: ast.Call, args: CallArgs) -> None:
         if len(args.positional) != 1 or args.keywords:
             self.fail(node.lineno, "model.add takes exactly one layer")
         self.sequential_item(model, args.positional[0], node)
@@ -1138,55 +433,12 @@ def sequential_spec(model: SequentialModel, where: Callable[[int], str]) -> dict
     return {"input": inp, "layers": [layer_object(layer) for layer in model.layers]}
 
 
-_MUTATING_METHODS = frozenset("append extend insert pop remove clear update setdefault add sort reverse".split())
-
-
-def _names_changed(body: list[ast.stmt]) -> set[str]:
-    """Names a block assigns, and names of lists/dicts it changes in place (nested defs excluded)."""
-    names: set[str] = set()
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-            continue
-        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
-            base = node.value
-            while isinstance(base, (ast.Subscript, ast.Attribute)):
-                base = base.value
-            if isinstance(base, ast.Name):
-                names.add(base.id)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and node.func.attr in _MUTATING_METHODS and isinstance(node.func.value, ast.Name)):
-            names.add(node.func.value.id)
-        stack.extend(ast.iter_child_nodes(node))
-    return names
-
-
 def _plain_args(layer: Layer) -> dict[str, Any]:
     return layer_args_json(layer, functional=False)
 
 
 def _dims(value: Any) -> list[Any]:
     return [value] if isinstance(value, int) or value is None else list(value)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _is_constant(v: Any) -> bool:
-    if v is None or isinstance(v, (int, float, str, bool, bytes)):
-        return True
-    if isinstance(v, (list, tuple)):
-        return all(_is_constant(x) for x in v)
-    if isinstance(v, dict):
-        return all(_is_constant(k) and _is_constant(x) for k, x in v.items())
-    return False
 
 
 def _is_json_like(v: Any) -> bool:
@@ -1199,14 +451,3 @@ def _is_json_like(v: Any) -> bool:
     return isinstance(v, Unknown)
 
 
-def _digit_runs(text: str) -> list[str]:
-    return re.findall(r"\d+", text)
-
-
-def _short(value: Any) -> str:
-    return _clip(repr(value)) if _is_constant(value) else type(value).__name__
-
-
-def _clip(text: str, width: int = 60) -> str:
-    """Source quoted in a message: on one line, cut to ``width``."""
-    return clip(" ".join(text.split()), width)
