@@ -293,11 +293,23 @@ model = keras.Model(inputs, layers.Dense(1)(x))
 }
 
 
+SNIPPETS["Inputs named by Keras after a Sequential model built from input_shape"] = """
+from keras import Input, Model, Sequential, layers
+first = Sequential([layers.Dense(2, input_shape=(3,))])
+second = Sequential()
+second.add(layers.Embedding(10, 2, input_length=5))
+inputs = [Input(shape=(3,)) for _ in range(2)]
+model = Model(inputs, layers.Add()(inputs))
+"""
+
+
 @pytest.mark.parametrize("title", SNIPPETS)
 def test_graph_shapes_keras_orders_and_wires_the_same(keras, title):
-    (ours,) = models_from_code(SNIPPETS[title])
-    (theirs,) = keras_models(keras, "snippet.py", SNIPPETS[title])
+    ours = models_from_code(SNIPPETS[title])[-1]
+    theirs = keras_models(keras, "snippet.py", SNIPPETS[title])[-1]
     assert_same_graph(ours.spec, theirs)
+    if title.startswith("Inputs named by Keras"):
+        assert [i["name"] for i in ours.spec["inputs"]] == [t._keras_history.operation.name for t in theirs.inputs] == ["input_layer_1", "input_layer_2"]
 
 
 def test_seq2seq_training_encoder_and_decoder_models():

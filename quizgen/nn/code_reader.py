@@ -419,6 +419,8 @@ class Reader(Interpreter):
             self.fail(node.lineno, "model.add needs a layer, e.g. model.add(Dense(1))")
         if not model.layers and model.input is None and item.keras2_input is not None:
             model.input = {item.keras2_input[1]: json_value(item.keras2_input[2])}
+            if item.keras2_input[0] in ("input_shape", "input_dim"):
+                self.auto_name("input_layer")  # Keras builds the model on an InputLayer of its own
         model.layers.append(item)
 
 
