@@ -293,6 +293,79 @@ model = keras.Model(inputs, layers.Dense(1)(x))
 }
 
 
+SNIPPETS.update({  # every new layer type, its arguments and call forms
+"misc layers": """
+import keras
+from keras import layers
+a = keras.Input(shape=(6, 8)); b = keras.Input(shape=(6, 8))
+m = layers.Masking(mask_value=0.)(a)
+r = layers.LSTM(8, return_sequences=True)(m)
+p = layers.Permute((2, 1))(r)
+rv = layers.RepeatVector(3)(layers.Flatten()(b))
+d = layers.Dot(axes=(2, 2))([r, b])
+mu = layers.Multiply()([r, b]); su = layers.Subtract()([r, b]); av = layers.Average()([r, b, mu]); mx = layers.Maximum()([su, av])
+act = layers.Activation('softmax')(mx)
+bi = layers.Bidirectional(layers.GRU(4, return_sequences=True), merge_mode='sum')(act)
+td = layers.TimeDistributed(layers.Dense(2))(bi)
+rs = layers.Reshape((-1,))(td)
+model = keras.Model([a, b], [p, rv, d, rs])
+""",
+"mha options": """
+import keras
+from keras import layers
+q = keras.Input(shape=(5, 16)); v = keras.Input(shape=(7, 12))
+x = layers.MultiHeadAttention(num_heads=3, key_dim=4, value_dim=6, output_shape=10, use_bias=False)(q, v)
+y = layers.MultiHeadAttention(2, 8, attention_axes=(1,))(q, v, v)
+model = keras.Model([q, v], [x, y])
+""",
+"conv options": """
+import keras
+from keras import layers
+x = keras.Input(shape=(64, 64, 3))
+y = layers.Conv2D(16, (5, 5), strides=(2, 2), padding='same', dilation_rate=1)(x)
+y = layers.Conv2D(16, 3, dilation_rate=2)(y)
+y = layers.MaxPooling2D(pool_size=(3, 3), strides=2, padding='same')(y)
+y = layers.DepthwiseConv2D((3, 3), strides=2, depth_multiplier=2, use_bias=False)(y)
+y = layers.SeparableConv2D(8, 3, depth_multiplier=2)(y)
+g = layers.GlobalMaxPooling2D()(y)
+s = keras.Input(shape=(100, 8))
+t = layers.SeparableConv1D(4, 5, strides=2, padding='same')(s)
+t = layers.AveragePooling1D(pool_size=3, strides=1, padding='same')(t)
+t = layers.Conv1D(4, 3, groups=2)(t)
+model = keras.Model([x, s], [g, layers.GlobalAveragePooling1D()(t)])
+""",
+"rnn stack with states": """
+import tensorflow as tf
+inp = tf.keras.Input(shape=(None, 10), batch_size=16)
+x, h1 = tf.keras.layers.SimpleRNN(8, return_sequences=True, return_state=True, stateful=True)(inp)
+x, h2, c2 = tf.keras.layers.LSTM(8, return_sequences=True, return_state=True, go_backwards=True)(x, initial_state=[h1, h1])
+out = tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(4), backward_layer=tf.keras.layers.LSTM(4, go_backwards=True))(x)
+model = tf.keras.Model(inp, [out, h2, c2])
+""",
+"norm layers": """
+from tensorflow.keras.layers import *
+from tensorflow.keras.models import Model
+i = Input((20, 4))
+x = BatchNormalization(momentum=0.9)(i)
+x = LayerNormalization(axis=-1, epsilon=1e-5)(x)
+x = Conv1D(8, 3, padding="same", activation="relu")(x)
+x = MaxPooling1D(2)(x)
+x = SpatialDropout1D(0.1)(x)
+x = GlobalAveragePooling1D()(x)
+x = Dropout(0.3)(x, training=True)
+o = Dense(2, activation="softmax", use_bias=False)(x)
+model = Model(i, o)
+""",
+"attention variants": """
+from tensorflow.keras import layers, Model, Input
+q = Input(shape=(4, 8)); v = Input(shape=(6, 8))
+a1 = layers.Attention(use_scale=True, score_mode="concat", dropout=0.1)([q, v])
+a2, w = layers.AdditiveAttention(use_scale=False)([q, v], return_attention_scores=True)
+a3 = layers.Attention()([q, v, v], use_causal_mask=False)
+model = Model([q, v], [a1, a2, w, a3])
+""",
+})
+
 SNIPPETS["Inputs named by Keras after a Sequential model built from input_shape"] = """
 from keras import Input, Model, Sequential, layers
 first = Sequential([layers.Dense(2, input_shape=(3,))])
