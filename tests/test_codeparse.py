@@ -359,7 +359,9 @@ def test_hostile_code_ends_in_one_line():
                  "x = 9**64\nfor i in range(10):\n    x = x * x\nm = Sequential([Input(shape=(4,)), Dense(x)])",
                  "x = f'{1:999999999}'\nm = Sequential([Input(shape=(4,)), Dense(1, name=x)])",
                  "x = list(range(10**9))\nm = Sequential([Input(shape=(4,)), Dense(len(x))])",
-                 "m = Sequential([Input(shape=(4,)), Dense(1 // 0)])"]:
+                 "m = Sequential([Input(shape=(4,)), Dense(1 // 0)])",
+                 "l = []\nfor i in range(1000):\n    l.extend([0] * 100000)\nm = Sequential([Input(shape=(4,)), Dense(len(l))])",
+                 "l = []\nfor i in range(1000):\n    l.append([0] * 100000)\nm = Sequential([Input(shape=(4,)), Dense(len(l))])"]:
         with pytest.raises(CodeParseError) as info:
             models_from_code(code)
         assert "\n" not in str(info.value), code[:40]

@@ -23,6 +23,7 @@ from .code_values import Builtin, BoundMethod, ModuleRef, OpaqueClass, Unknown, 
 MAX_STEPS = 200_000  # statements and calls read; a loop of textbook size takes hundreds
 MAX_CALL_DEPTH = 50
 MAX_SEQUENCE = 100_000  # longest list, string or range the reader builds
+MAX_DATA = 2_000_000  # items and characters the reader builds in all
 MAX_NUMBER = 10**100
 MAX_PLAIN_STEPS = 10_000  # a loop that builds no layer and takes longer is not followed
 
@@ -108,6 +109,7 @@ class Interpreter:
         self.steps = 0
         self.calls: list[tuple[str, int]] = []  # helper functions being read: name, line called at
         self.plain_until: int | None = None  # step budget of a loop that builds no layer
+        self.data = 0  # items and characters built so far
 
     def fail(self, line: int, text: str) -> NoReturn:
         """One line naming where reading stopped (and, inside a helper, where it was called from)."""
@@ -116,6 +118,16 @@ class Interpreter:
 
     def fail_unknown(self, unknown: Unknown) -> NoReturn:
         self.fail(unknown.line, unknown.reason)
+
+    def made(self, value: Any, line: int) -> Any:
+        """A value the reader built, counted against MAX_DATA (Unknown once too much is built)."""
+        size = len(value) if isinstance(value, (list, tuple, str, dict)) else 1
+        if size > MAX_SEQUENCE:
+            return Unknown(line, "a value too long to read")
+        self.data += size
+        if self.data > MAX_DATA:
+            return Unknown(line, "the code builds more data than quizgen reads without running it")
+        return value
 
     def step(self, line: int) -> None:
         self.steps += 1
@@ -481,20 +493,21 @@ class Interpreter:
             if len(left) + len(right) > MAX_SEQUENCE:
                 return Unknown(line, f"{text}: too long")
             if inplace and isinstance(left, list):
+                self.made(right, line)
                 left.extend(right)
                 return left
-            return left + right
+            return self.made(left + right, line)
         if isinstance(op, ast.Mult) and isinstance(left, (str, list, tuple)) != isinstance(right, (str, list, tuple)):
             seq, count = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
             if isinstance(count, int) and not isinstance(count, bool) and len(seq) * max(count, 0) <= MAX_SEQUENCE:
-                return seq * count
+                return self.made(seq * count, line)
             return Unknown(line, f"{text}: too long")
         if isinstance(op, ast.Mod) and isinstance(left, str) and is_constant(right):
             try:
                 result = left % right
             except (TypeError, ValueError):
                 return Unknown(line, f"{text} cannot be formatted")
-            return result if len(result) <= MAX_SEQUENCE else Unknown(line, f"{text}: too long")
+            return self.made(result, line)
         return Unknown(line, f"{text}: arithmetic on values that are not numbers")
 
     def boolop(self, node: ast.BoolOp, scope: Scope) -> Any:
@@ -560,7 +573,7 @@ class Interpreter:
                 out.append(format(value, spec))
             except (TypeError, ValueError):
                 return Unknown(node.lineno, f"{quote(ast.unparse(node))} cannot be formatted")
-        return "".join(out)
+        return self.made("".join(out), node.lineno)
 
     def comprehension(self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp, scope: Scope) -> Any:
         inner = Scope(parent=scope)
@@ -601,7 +614,7 @@ class Interpreter:
                 return dict(results)
             except TypeError:
                 return Unknown(node.lineno, "a dict key that is not a constant")
-        return results if not isinstance(node, ast.SetComp) else Unknown(node.lineno, "a set")
+        return self.made(results, node.lineno) if not isinstance(node, ast.SetComp) else Unknown(node.lineno, "a set")
 
     def call(self, node: ast.Call, scope: Scope) -> Any:
         self.step(node.lineno)
@@ -660,7 +673,8 @@ class Interpreter:
                 if not all(isinstance(v, int) for v in values) or args.keywords:
                     return Unknown(node.lineno, "range() of values that are not integers")
                 r = range(*values)
-                return list(r) if len(r) <= MAX_SEQUENCE else Unknown(node.lineno, "range() too long to read")
+                return self.made(list(r), node.lineno) if len(r) <= MAX_SEQUENCE else \
+                    Unknown(node.lineno, "range() too long to read")
             fn = {"str": str, "int": int, "float": float, "bool": bool, "min": min, "max": max, "abs": abs,
                   "round": round, "sum": sum, "list": list, "tuple": tuple, "sorted": sorted, "dict": dict,
                   "reversed": lambda x: list(reversed(x)), "enumerate": lambda *a, **k: list(enumerate(*a, **k)),
@@ -672,23 +686,21 @@ class Interpreter:
             return Unknown(node.lineno, f"{quote(ast.unparse(node))} cannot be computed")
         if isinstance(result, (int, float)) and abs(result) > MAX_NUMBER:
             return Unknown(node.lineno, "number too large")
-        return result
+        return self.made(result, node.lineno)
 
     def call_method(self, method: BoundMethod, node: ast.Call, args: CallArgs) -> Any:
         owner, name = method.owner, method.name
         values = args.positional + list(args.keywords.values())
         try:
             if isinstance(owner, list):
-                if name == "append" and len(args.positional) == 1:
-                    if len(owner) >= MAX_SEQUENCE:
-                        return Unknown(node.lineno, "a list too long to read")
-                    owner.append(args.positional[0])
-                    return None
-                if name == "extend" and len(args.positional) == 1:
-                    more = args.positional[0]
-                    if isinstance(more, Unknown):
-                        return more
-                    owner.extend(more)
+                if name in ("append", "extend") and len(args.positional) == 1:
+                    more = [args.positional[0]] if name == "append" else args.positional[0]
+                    if isinstance(more, Unknown) or len(owner) + len(more) > MAX_SEQUENCE or \
+                            isinstance(self.made(more, node.lineno), Unknown):
+                        # What the list holds now is unknown: say so wherever it is used.
+                        owner[:] = [more if isinstance(more, Unknown) else Unknown(node.lineno, "a list too long to read")]
+                    else:
+                        owner.extend(more)
                     return None
                 if name == "insert" and len(args.positional) == 2 and isinstance(args.positional[0], int):
                     owner.insert(args.positional[0], args.positional[1])
@@ -705,11 +717,9 @@ class Interpreter:
             result = getattr(owner, name)(*args.positional, **args.keywords)
         except (TypeError, ValueError, IndexError, KeyError, AttributeError):
             return Unknown(node.lineno, f"{quote(ast.unparse(node))} cannot be computed")
-        if isinstance(result, str) and len(result) > MAX_SEQUENCE:
-            return Unknown(node.lineno, "a string too long to read")
         if type(result).__name__ in ("dict_keys", "dict_values", "dict_items"):
-            return list(result)
-        return result
+            result = list(result)
+        return self.made(result, node.lineno)
 
     def call_function(self, func: UserFunction, node: ast.Call, args: CallArgs) -> Any:
         if len(self.calls) >= MAX_CALL_DEPTH:
