@@ -301,7 +301,7 @@ class Reader(Interpreter):
         if params[0] not in bound:
             self.fail(node.lineno, f"{layer.type} {layer.name!r} is called without its input {params[0]!r}")
         for key, value in list(bound.items()):
-            if key == "training" or (key == "mask" and value is None):
+            if key == "training" or (value is None and key != params[0]):
                 continue
             if key in TENSOR_CALL_ARGS:
                 self.check_tensors(layer, key, value, node)
@@ -318,7 +318,6 @@ class Reader(Interpreter):
         call_kwargs = {k: v for k, v in bound.items() if k not in TENSOR_CALL_ARGS}
         count = output_count(layer.type, _plain_args(layer), call_kwargs)
         call = Node(layer, bound, node.lineno, count, parents)
-        layer.calls.append(call)
         if count == 1:
             return Tensor(call, 0)
         return [Tensor(call, i) for i in range(count)]

@@ -57,9 +57,8 @@ class Layer:
     name: str
     name_given: bool
     line: int
-    keras2_input: tuple[str, str, list[Any]] | None = None
-    built: bool = False
-    calls: list["Node"] = field(default_factory=list)
+    keras2_input: tuple[str, str, list[Any]] | None = None  # (argument, spec input key, dims)
+    built: bool = False  # called at least once (some layers make sub-layers then)
 
 
 @dataclass(eq=False)
