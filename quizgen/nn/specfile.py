@@ -72,4 +72,4 @@ def read_code(path: str, stdin_text: str | None = None) -> list[SpecInput]:
     from .codeparse import models_from_code
 
     text = read_text(path, stdin_text)
-    return [SpecInput(f"model at line {m.line}", m.spec) for m in models_from_code(text, path)]
+    return [SpecInput(f"model at {m.location}", m.spec) for m in models_from_code(text, path)]
