@@ -235,10 +235,11 @@ def _register() -> None:
     from .demo import demo
     from .grades import grade, gradebook, import_submissions, report
     from .quiz import export, generate, key, list_cmd, show, verify
+    from .serve import audit, serve
     from .students import roster, status, submit
 
     for command in (generate, list_cmd, show, key, export, verify, demo, roster, submit, status, grade,
-                    import_submissions, gradebook, report):
+                    import_submissions, gradebook, report, serve, audit):
         cli.add_command(command)
 
 
