@@ -458,3 +458,143 @@ def as_sequential(graph: dict[str, Any]) -> dict[str, Any] | None:
 def random_specs(n: int, seed: int, n_layers: int = 8) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     return [random_graph(rng, n_layers) for _ in range(n)]
+
+
+# ---------------------------------------------------------------- textbook models
+# The functional models the textbooks build, with sizes drawn from textbook lists;
+# each has exactly 10 layers (the benchmark's unit). Every call returns a valid spec.
+
+TEXT_VOCAB = (5000, 10000, 20000, 30000)
+TEXT_EMBED = (64, 100, 128, 256)
+TEXT_UNITS = (64, 128, 256, 512)
+TEXT_LEN = (None, 50, 100, 200)
+
+
+def _layer(name: str, call: list[Any], kwargs: dict[str, Any] | None = None, **ctor: Any) -> dict[str, Any]:
+    obj = {"name": name, **ctor, "call": call}
+    if kwargs:
+        obj["call_kwargs"] = kwargs
+    return obj
+
+
+def seq2seq_attention(rng: random.Random) -> dict[str, Any]:
+    units, embed = rng.choice(TEXT_UNITS), rng.choice(TEXT_EMBED)
+    src, tgt = rng.choice(TEXT_VOCAB), rng.choice(TEXT_VOCAB)
+    cell = rng.choice(("LSTM", "GRU"))
+    n_states = 2 if cell == "LSTM" else 1
+    states = [f"enc_rnn:{i}" for i in range(1, n_states + 1)]
+    return {"inputs": [{"name": "enc_in", "shape": [rng.choice(TEXT_LEN)]},
+                       {"name": "dec_in", "shape": [rng.choice(TEXT_LEN)]}],
+            "layers": [
+                _layer("enc_emb", ["enc_in"], type="Embedding", input_dim=src, output_dim=embed),
+                _layer("enc_rnn", ["enc_emb"], type=cell, units=units, return_sequences=True, return_state=True),
+                _layer("dec_emb", ["dec_in"], type="Embedding", input_dim=tgt, output_dim=embed),
+                _layer("dec_rnn", ["dec_emb"], {"initial_state": states}, type=cell, units=units,
+                       return_sequences=True),
+                _layer("attention", [["dec_rnn", "enc_rnn:0"]], type="Attention",
+                       **({"use_scale": True} if rng.random() < 0.3 else {})),
+                _layer("context", [["dec_rnn", "attention"]], type="Concatenate"),
+                _layer("hidden", ["context"], type="Dense", units=units, activation="tanh"),
+                _layer("norm", ["hidden"], type="LayerNormalization"),
+                _layer("drop", ["norm"], type="Dropout", rate=rng.choice((0.1, 0.2, 0.5))),
+                _layer("out", ["drop"], type="Dense", units=tgt, activation="softmax")],
+            "outputs": ["out"]}
+
+
+def text_cnn(rng: random.Random) -> dict[str, Any]:
+    filters = rng.choice((64, 100, 128, 256))
+    sizes = rng.choice(((3, 4, 5), (2, 3, 4), (3, 5, 7)))
+    layers = [_layer("emb", ["ids"], type="Embedding", input_dim=rng.choice(TEXT_VOCAB),
+                     output_dim=rng.choice(TEXT_EMBED))]
+    for k in sizes:
+        layers.append(_layer(f"conv{k}", ["emb"], type="Conv1D", filters=filters, kernel_size=k, activation="relu"))
+    for k in sizes:
+        layers.append(_layer(f"pool{k}", [f"conv{k}"], type="GlobalMaxPooling1D"))
+    layers += [_layer("concat", [[f"pool{k}" for k in sizes]], type="Concatenate"),
+               _layer("drop", ["concat"], type="Dropout", rate=0.5),
+               _layer("out", ["drop"], type="Dense", units=rng.choice((1, 2, 5, 46)),
+                      activation=rng.choice(("sigmoid", "softmax")))]
+    return {"inputs": [{"name": "ids", "shape": [rng.choice((50, 100, 200, 400))]}], "layers": layers,
+            "outputs": ["out"]}
+
+
+def bilstm_attention(rng: random.Random) -> dict[str, Any]:
+    units = rng.choice((32, 64, 128, 256))
+    cell = rng.choice(("LSTM", "GRU"))
+    forward, backward = ("bi:1", "bi:3") if cell == "LSTM" else ("bi:1", "bi:2")
+    return {"inputs": [{"name": "ids", "shape": [rng.choice(TEXT_LEN)]}],
+            "layers": [
+                _layer("emb", ["ids"], type="Embedding", input_dim=rng.choice(TEXT_VOCAB),
+                       output_dim=rng.choice(TEXT_EMBED), mask_zero=rng.random() < 0.3),
+                _layer("bi", ["emb"], type="Bidirectional",
+                       layer={"type": cell, "units": units, "return_sequences": True, "return_state": True}),
+                _layer("state", [[forward, backward]], type="Concatenate"),
+                _layer("query", ["state"], type="Reshape", target_shape=[1, 2 * units]),
+                _layer("attention", [["query", "bi:0"]], type=rng.choice(("Attention", "AdditiveAttention"))),
+                _layer("context", ["attention"], type="Flatten"),
+                _layer("drop1", ["context"], type="Dropout", rate=0.3),
+                _layer("hidden", ["drop1"], type="Dense", units=rng.choice((32, 64, 128)), activation="relu"),
+                _layer("drop2", ["hidden"], type="Dropout", rate=0.3),
+                _layer("out", ["drop2"], type="Dense", units=1, activation="sigmoid")],
+            "outputs": ["out"]}
+
+
+def transformer_block(rng: random.Random) -> dict[str, Any]:
+    d = rng.choice((64, 128, 256, 512))
+    heads = rng.choice((2, 4, 8))
+    key_dim = rng.choice((d // heads, d))
+    return {"inputs": [{"name": "ids", "shape": [rng.choice((50, 100, 200))]}],
+            "layers": [
+                _layer("emb", ["ids"], type="Embedding", input_dim=rng.choice(TEXT_VOCAB), output_dim=d),
+                _layer("mha", ["emb", "emb"], type="MultiHeadAttention", num_heads=heads, key_dim=key_dim),
+                _layer("drop1", ["mha"], type="Dropout", rate=0.1),
+                _layer("add1", [["emb", "drop1"]], type="Add"),
+                _layer("ln1", ["add1"], type="LayerNormalization", epsilon=1e-6),
+                _layer("ffn1", ["ln1"], type="Dense", units=rng.choice((2, 4)) * d, activation="relu"),
+                _layer("ffn2", ["ffn1"], type="Dense", units=d),
+                _layer("drop2", ["ffn2"], type="Dropout", rate=0.1),
+                _layer("add2", [["ln1", "drop2"]], type="Add"),
+                _layer("ln2", ["add2"], type="LayerNormalization", epsilon=1e-6)],
+            "outputs": ["ln2"]}
+
+
+def mnist_cnn(rng: random.Random) -> dict[str, Any]:
+    side = rng.choice((28, 32))
+    c1, c2 = rng.choice(((32, 64), (16, 32), (64, 128)))
+    k = rng.choice((3, 5))
+    pad = rng.choice(("valid", "same"))
+    return {"inputs": [{"name": "image", "shape": [side, side, rng.choice((1, 3))]}],
+            "layers": [
+                _layer("conv1", ["image"], type="Conv2D", filters=c1, kernel_size=k, activation="relu", padding=pad),
+                _layer("pool1", ["conv1"], type="MaxPooling2D"),
+                _layer("conv2", ["pool1"], type="Conv2D", filters=c2, kernel_size=3, activation="relu"),
+                _layer("pool2", ["conv2"], type="MaxPooling2D", pool_size=2),
+                _layer("bn", ["pool2"], type="BatchNormalization"),
+                _layer("flat", ["bn"], type="Flatten"),
+                _layer("drop1", ["flat"], type="Dropout", rate=0.5),
+                _layer("hidden", ["drop1"], type="Dense", units=rng.choice((64, 128)), activation="relu"),
+                _layer("drop2", ["hidden"], type="Dropout", rate=0.5),
+                _layer("out", ["drop2"], type="Dense", units=10, activation="softmax")],
+            "outputs": ["out"]}
+
+
+TEXTBOOK = (seq2seq_attention, text_cnn, bilstm_attention, transformer_block, mnist_cnn)
+
+
+def textbook_graphs(n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` distinct 10-layer textbook graph specs."""
+    import json
+
+    rng = random.Random(seed)
+    seen, out = set(), []
+    attempts = 0
+    while len(out) < n:
+        attempts += 1
+        if attempts > 50 * n:
+            raise RuntimeError(f"only {len(out)} distinct textbook graphs found")
+        spec = rng.choice(TEXTBOOK)(rng)
+        key = json.dumps(spec, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(spec)
+    return out

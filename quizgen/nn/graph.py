@@ -28,7 +28,7 @@ on are checked (Keras calls them too) but, as in Keras, are not in the model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import SpecError
 from .layers import KINDS, apply
@@ -36,13 +36,12 @@ from .layers.base import Bound, Fail, MAX_DIM, Outputs, is_multi, short
 from .shapes import Shape
 
 _GRAPH_KEYS = {"inputs", "layers", "outputs", "name"}
-_CALL_KEYS = ("name", "call", "call_kwargs")
+_CALL_KEYS = frozenset({"name", "call", "call_kwargs"})
 _MASKS = {"mask", "query_mask", "value_mask", "key_mask", "attention_mask"}
 _NO_EFFECT = {"training"}  # call options that change no shape: dropped from the memo key
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
+class Ref(NamedTuple):
     """A reference to a tensor: a name, and which of its tensors (None: it returns one)."""
 
     name: str
@@ -59,13 +58,13 @@ class GraphInput:
     batch_fixed: bool = False
 
 
-@dataclass(slots=True)
-class GraphLayer:
+class GraphLayer(NamedTuple):
     """One layer of a graph: its name, its validated configuration, and how it is called.
 
     ``args`` has one entry per tensor parameter of the layer's CallSig (a Ref, a
     tuple of Refs for a list, or None when not given); ``options`` the plain call
-    keywords."""
+    keywords. (A named tuple, not a dataclass: graphs are parsed tens of thousands
+    of times a second, and a tuple is the cheapest record to build.)"""
 
     name: str
     layer: Any  # spec.LayerSpec
@@ -73,16 +72,24 @@ class GraphLayer:
     options: tuple[tuple[str, Any], ...] = ()
     call: tuple[Any, ...] = ()      # as written, for to_json
     kwargs: tuple[tuple[str, Any], ...] = ()
+    # every tensor it is called on, in the order Keras records them (positional, then by keyword)
+    inbound: tuple[Ref, ...] = ()
+    parents: tuple[str, ...] = ()   # the names in inbound
 
-    def refs(self) -> list[Ref]:
-        """Every tensor it is called on, in the order Keras records them (positional, then by keyword)."""
-        out: list[Ref] = []
-        for value in self.call:
-            out.extend(value if isinstance(value, tuple) else (value,))
-        for _, value in sorted(self.kwargs):
-            if isinstance(value, Ref) or (isinstance(value, tuple) and value and isinstance(value[0], Ref)):
-                out.extend(value if isinstance(value, tuple) else (value,))
-        return out
+    def refs(self) -> tuple[Ref, ...]:
+        return self.inbound
+
+
+def _inbound(call: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> tuple[Ref, ...]:
+    out: list[Ref] = []
+    for value in call:
+        out.extend(value) if type(value) is tuple and not isinstance(value, Ref) else out.append(value)
+    for _, value in sorted(kwargs):
+        if isinstance(value, Ref):
+            out.append(value)
+        elif type(value) is tuple and value and isinstance(value[0], Ref):
+            out.extend(value)
+    return tuple(out)
 
 
 @dataclass(slots=True)
@@ -155,11 +162,10 @@ def parse_graph(obj: dict[str, Any], parse_layer: Any) -> GraphSpec:
     raw_layers = obj.get("layers")
     if not isinstance(raw_layers, list):
         raise SpecError('"layers" must be a list of layer objects')
-    names_in_order = [raw.get("name") if isinstance(raw, dict) else None for raw in raw_layers]
     layers = []
     for position, raw in enumerate(raw_layers, start=1):
-        layers.append(_parse_layer(raw, position, seen, names_in_order, parse_layer))
-    outputs = _parse_outputs(obj.get("outputs"), seen, names_in_order)
+        layers.append(_parse_layer(raw, position, seen, raw_layers, parse_layer))
+    outputs = _parse_outputs(obj.get("outputs"), seen)
     model_name = obj.get("name")
     if model_name is not None and not isinstance(model_name, str):
         raise SpecError(f'"name" must be a string, got {short(model_name)}')
@@ -170,13 +176,22 @@ def _parse_input(raw: Any, seen: dict[str, str]) -> GraphInput:
     if not isinstance(raw, dict):
         raise SpecError(f'each input is an object like {{"name": "x", "shape": [30]}}, got {short(raw)}')
     name = _name(raw.get("name"), "an input")
-    keys = set(raw) - {"name"}
-    if len(keys) != 1 or not keys & {"shape", "batch_shape"}:
+    if len(raw) == 2 and "shape" in raw:
+        key = "shape"
+    elif len(raw) == 2 and "batch_shape" in raw:
+        key = "batch_shape"
+    else:
+        keys = set(raw) - {"name"}
         raise SpecError(f'input {name!r} needs exactly one of "shape" or "batch_shape" (and nothing else), '
                         f"got {', '.join(sorted(keys)) or 'neither'}")
-    (key,) = keys
     dims = raw[key]
-    if not isinstance(dims, list) or not all(d is None or (type(d) is int and 0 <= d <= MAX_DIM) for d in dims):
+    valid = type(dims) is list
+    if valid:
+        for d in dims:
+            if d is not None and (type(d) is not int or not 0 <= d <= MAX_DIM):
+                valid = False
+                break
+    if not valid:
         raise SpecError(f"input {name!r}: {key} must be a list of non-negative integers or null, got {short(dims)}")
     if key == "batch_shape" and not dims:
         raise SpecError(f"input {name!r}: batch_shape needs at least the batch dimension")
@@ -189,100 +204,126 @@ def _parse_input(raw: Any, seen: dict[str, str]) -> GraphInput:
 
 
 def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any], parse_layer: Any) -> GraphLayer:
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         raise SpecError(f'layer {position}: expected a layer object like {{"name": "d", "type": "Dense", '
                         f'"units": 2, "call": ["x"]}}, got {short(raw)}')
-    name = _name(raw.get("name"), f"layer {position}")
+    name = raw.get("name")
+    if type(name) is not str or not name or "/" in name or ":" in name:
+        name = _name(name, f"layer {position}")
     where = f"'{name}'"
-    ctor = {k: v for k, v in raw.items() if k not in _CALL_KEYS}
-    layer = parse_layer(ctor, where)
+    layer = parse_layer(raw, where, skip=_CALL_KEYS)
     if name in seen:
         raise SpecError(f"the name {name!r} is used twice; every input and layer needs its own", where, layer.type)
     seen[name] = layer.type
     sig = KINDS[layer.type].call
-
-    def fail(reason: str) -> SpecError:
-        return SpecError(reason, where, layer.type)
-
-    def ref(value: Any) -> Ref:
-        try:
-            r = _ref(value, "call")
-        except SpecError as exc:
-            raise fail(exc.reason) from None
-        _check_known(r, name, seen, order, fail)
-        return r
-
-    def tensors(value: Any, param: str, as_list: bool) -> Any:
-        if isinstance(value, list):
-            if not as_list:
-                raise fail(f"{param} takes one tensor, not a list ({short(value)})")
-            return tuple(ref(v) for v in value)
-        if as_list and sig.list_input:
-            raise fail(f"{layer.type} is called on ONE list of tensors, e.g. \"call\": [[\"a\", \"b\"]]; "
-                       f"got {short(value)}")
-        return ref(value)
-
     call = raw.get("call")
+    kwargs_raw = raw.get("call_kwargs")
+    # the common case first: one tensor, by a plain name, no keywords
+    if (kwargs_raw is None and type(call) is list and len(call) == 1 and not sig.list_input):
+        only = call[0]
+        if type(only) is str and seen.get(only) is not None and only != name and ":" not in only:
+            r = Ref(only)
+            return GraphLayer(name, layer, (r,) + (None,) * (len(sig.params) - 1), (), (r,), (), (r,), (only,))
+    return _parse_call(raw, name, where, layer, sig, seen, order, call, kwargs_raw)
+
+
+def _parse_call(raw: dict[str, Any], name: str, where: str, layer: Any, sig: Any, seen: dict[str, str],
+                raw_layers: list[Any], call: Any, kwargs_raw: Any) -> GraphLayer:
+    ctx = (name, where, layer.type, seen, raw_layers)
     if not isinstance(call, list):
-        raise fail(f'needs "call": the list of tensors it is called on, e.g. ["x"]; got {short(call)}')
-    kwargs_raw = raw.get("call_kwargs", {})
+        raise SpecError(f'needs "call": the list of tensors it is called on, e.g. ["x"]; got {short(call)}',
+                        where, layer.type)
+    if kwargs_raw is None:
+        kwargs_raw = {}
     if not isinstance(kwargs_raw, dict):
-        raise fail(f'"call_kwargs" must be an object of keyword arguments, got {short(kwargs_raw)}')
-    if len(call) > len(sig.params):
-        raise fail(f"{layer.type} takes at most {len(sig.params)} positional tensor argument"
-                   f"{'s' if len(sig.params) > 1 else ''} ({', '.join(sig.params)}), got {len(call)}")
+        raise SpecError(f'"call_kwargs" must be an object of keyword arguments, got {short(kwargs_raw)}',
+                        where, layer.type)
+    params = sig.params
+    if len(call) > len(params):
+        raise SpecError(f"{layer.type} takes at most {len(params)} positional tensor argument"
+                        f"{'s' if len(params) > 1 else ''} ({', '.join(params)}), got {len(call)}", where, layer.type)
     bound: dict[str, Any] = {}
     written_call = []
-    for param, value in zip(sig.params, call):
-        bound[param] = tensors(value, param, sig.list_input or param == "initial_state")
+    for param, value in zip(params, call):
+        bound[param] = _tensors(value, param, sig, ctx)
         written_call.append(bound[param])
     options: dict[str, Any] = {}
     written_kwargs = []
     for key, value in kwargs_raw.items():
-        if key in sig.params:
+        if key in params:
             if key in bound:
-                raise fail(f"{key} is given twice (in \"call\" and in \"call_kwargs\")")
-            bound[key] = tensors(value, key, sig.list_input or key == "initial_state")
+                raise SpecError(f"{key} is given twice (in \"call\" and in \"call_kwargs\")", where, layer.type)
+            bound[key] = _tensors(value, key, sig, ctx)
             written_kwargs.append((key, bound[key]))
         elif key in sig.options:
             try:
                 options[key] = sig.options[key](value)
             except ValueError as exc:
-                raise fail(f"call_kwargs {key}: {exc}") from None
+                raise SpecError(f"call_kwargs {key}: {exc}", where, layer.type) from None
             written_kwargs.append((key, options[key]))
         elif key in _MASKS:
-            raise fail(f"quizgen does not model explicit masks; leave {key} out (masks change no shape or count)")
+            raise SpecError(f"quizgen does not model explicit masks; leave {key} out (masks change no shape "
+                            f"or count)", where, layer.type)
         else:
-            known = ", ".join([*sig.params[1:], *sig.options]) or "none"
-            raise fail(f"unexpected call keyword {key!r} (keywords {layer.type} takes here: {known})")
-    for param in sig.params[:sig.required]:
+            known = ", ".join([*params[1:], *sig.options]) or "none"
+            raise SpecError(f"unexpected call keyword {key!r} (keywords {layer.type} takes here: {known})",
+                            where, layer.type)
+    for param in params[:sig.required]:
         if param not in bound:
-            raise fail(f"missing call argument {param!r}: {layer.type} is called as "
-                       f"{layer.type.lower()}({', '.join(sig.params[:sig.required])})")
+            raise SpecError(f"missing call argument {param!r}: {layer.type} is called as "
+                            f"{layer.type.lower()}({', '.join(params[:sig.required])})", where, layer.type)
     if sig.list_input:
-        items = bound[sig.params[0]]
+        items = bound[params[0]]
         if not sig.min_list <= len(items) <= (sig.max_list or len(items)):
             if sig.max_list:
-                raise fail(f"{layer.type} is called on a list of {sig.min_list} to {sig.max_list} tensors "
-                           f"(query, value[, key]), got {len(items)}")
-            raise fail(f"{layer.type} needs a list of at least {sig.min_list} tensor, got an empty list")
-    args = tuple(bound.get(p) for p in sig.params)
-    kept = tuple(sorted((k, v) for k, v in options.items() if k not in _NO_EFFECT))
-    return GraphLayer(name, layer, args, kept, tuple(written_call), tuple(written_kwargs))
+                raise SpecError(f"{layer.type} is called on a list of {sig.min_list} to {sig.max_list} tensors "
+                                f"(query, value[, key]), got {len(items)}", where, layer.type)
+            raise SpecError(f"{layer.type} needs a list of at least {sig.min_list} tensor, got an empty list",
+                            where, layer.type)
+    args = tuple([bound.get(p) for p in params])
+    kept = tuple(sorted((k, v) for k, v in options.items() if k not in _NO_EFFECT)) if options else ()
+    call_t, kwargs_t = tuple(written_call), tuple(written_kwargs)
+    inbound = _inbound(call_t, kwargs_t)
+    return GraphLayer(name, layer, args, kept, call_t, kwargs_t, inbound, tuple([r[0] for r in inbound]))
 
 
-def _check_known(r: Ref, name: str, seen: dict[str, str], order: list[Any], fail: Any) -> None:
+def _tensors(value: Any, param: str, sig: Any, ctx: tuple[Any, ...]) -> Any:
+    """One call argument as a Ref, or a tuple of Refs where the parameter takes a list."""
+    as_list = sig.list_input or param == "initial_state"
+    if type(value) is list:
+        if not as_list:
+            raise SpecError(f"{param} takes one tensor, not a list ({short(value)})", ctx[1], ctx[2])
+        return tuple([_call_ref(v, ctx) for v in value])
+    if as_list and sig.list_input:
+        raise SpecError(f"{ctx[2]} is called on ONE list of tensors, e.g. \"call\": [[\"a\", \"b\"]]; "
+                        f"got {short(value)}", ctx[1], ctx[2])
+    return _call_ref(value, ctx)
+
+
+def _call_ref(value: Any, ctx: tuple[Any, ...]) -> Ref:
+    name, where, layer_type, seen, raw_layers = ctx
+    if type(value) is str and ":" not in value and value != name and value in seen:
+        return Ref(value)
+    try:
+        r = _ref(value, "call")
+    except SpecError as exc:
+        raise SpecError(exc.reason, where, layer_type) from None
+    _check_known(r, name, seen, raw_layers, lambda reason: SpecError(reason, where, layer_type))
+    return r
+
+
+def _check_known(r: Ref, name: str, seen: dict[str, str], raw_layers: list[Any], fail: Any) -> None:
     if r.name in seen and r.name != name:
         return
     if r.name == name:
         raise fail(f"it is called on its own output {r.text()!r} (a cycle)")
-    if r.name in order:
+    if r.name in [raw.get("name") for raw in raw_layers if isinstance(raw, dict)]:
         raise fail(f"it is called on {r.text()!r}, which is defined later; list layers in the order "
                    f"they are called (a cycle cannot be built)")
     raise fail(f"it is called on {r.text()!r}, which is no input or layer of this spec")
 
 
-def _parse_outputs(raw: Any, seen: dict[str, str], order: list[Any]) -> tuple[Ref, ...]:
+def _parse_outputs(raw: Any, seen: dict[str, str]) -> tuple[Ref, ...]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list) or not raw:
@@ -299,33 +340,37 @@ def _parse_outputs(raw: Any, seen: dict[str, str], order: list[Any]) -> tuple[Re
 # ---------------------------------------------------------------- walking
 
 def _resolve(r: Ref, tensors: dict[str, Any]) -> Shape:
-    value = tensors[r.name]
-    if is_multi(value):
-        if r.index is None:
+    value = tensors[r[0]]
+    if type(value) is Outputs:
+        if r[1] is None:
             raise Fail(f"{r.name!r} returns {len(value)} tensors; refer to one of them as "
                        f"'{r.name}:0' ... '{r.name}:{len(value) - 1}' (for an RNN with return_state: "
                        f"the output, then the states)")
-        if r.index >= len(value):
+        if r[1] >= len(value):
             raise Fail(f"{r.text()!r} does not exist: {r.name!r} returns {len(value)} tensors "
                        f"('{r.name}:0' ... '{r.name}:{len(value) - 1}')")
-        return value[r.index]
-    if r.index is not None:
+        return value[r[1]]
+    if r[1] is not None:
         raise Fail(f"{r.name!r} returns one tensor; refer to it as {r.name!r}, not {r.text()!r}")
     return value
 
 
 def call_shapes(gl: GraphLayer, tensors: dict[str, Any]) -> Any:
     """What the layer rule receives: the bare shape(s) of a plain call, or a Bound."""
-    values = []
-    for a in gl.args:
+    args = gl.args
+    first = args[0]
+    if not gl.options and all(a is None for a in args[1:]):
+        if type(first) is Ref:
+            return _resolve(first, tensors)
+        return tuple([_resolve(r, tensors) for r in first])
+    values: list[Any] = []
+    for a in args:
         if a is None:
             values.append(None)
-        elif isinstance(a, tuple):
-            values.append(tuple(_resolve(r, tensors) for r in a))
-        else:
+        elif type(a) is Ref:
             values.append(_resolve(a, tensors))
-    if not gl.options and all(v is None for v in values[1:]):
-        return values[0]
+        else:
+            values.append(tuple([_resolve(r, tensors) for r in a]))
     return Bound(tuple(values), gl.options)
 
 
@@ -359,42 +404,62 @@ class Layout:
 
 
 def layout(spec: GraphSpec) -> Layout:
-    by_name = {gl.name: gl for gl in spec.layers}
-    refs = {gl.name: gl.refs() for gl in spec.layers}
-    index: dict[str, int] = {}
+    parents = {gl.name: gl.parents for gl in spec.layers}
+    index: dict[str, int] = {}   # first-visit order: insertion order is the index
     post: list[str] = []
-    finished: set[str] = set()
-    for out in spec.outputs:  # depth-first from each output, numbering operations on first visit
-        stack: list[tuple[str, int]] = [(out.name, 0)]
+    if len(parents) < 500:
+        def visit(name: str) -> None:  # depth-first, numbering each operation on its first visit
+            index[name] = 0
+            for p in parents.get(name, ()):
+                if p not in index:
+                    visit(p)
+            post.append(name)
+
+        for out in spec.outputs:
+            if out[0] not in index:
+                visit(out[0])
+    else:
+        _visit_iteratively(spec, parents, index, post)
+    depth: dict[str, int] = {}
+    deepest = 0
+    for name in reversed(post):
+        d = depth.setdefault(name, 0) + 1
+        for p in parents.get(name, ()):
+            if depth.get(p, 0) < d:
+                depth[p] = d
+                if d > deepest:
+                    deepest = d
+    buckets: list[list[str]] = [[] for _ in range(deepest + 1)]
+    for i in spec.inputs:
+        if i.name not in depth:  # an input no output depends on: Keras keeps it, at depth 0, first
+            depth[i.name] = 0
+            buckets[0].append(i.name)
+    for name in index:  # within a depth, in first-visit order
+        buckets[depth[name]].append(name)
+    order: list[str] = []
+    for bucket in reversed(buckets):
+        order.extend(bucket)
+    return Layout(tuple(order), depth)
+
+
+def _visit_iteratively(spec: GraphSpec, parents: dict[str, list[str]], index: dict[str, int], post: list[str]) -> None:
+    """layout()'s depth-first walk without recursion, for graphs deeper than Python's stack."""
+    for out in spec.outputs:
+        if out[0] in index:
+            continue
+        index[out[0]] = 0
+        stack: list[tuple[str, int]] = [(out[0], 0)]
         while stack:
             name, i = stack.pop()
-            if i == 0:
-                if name in finished:
-                    continue
-                index.setdefault(name, len(index))
-            parents = refs.get(name, ())
-            while i < len(parents) and parents[i].name in finished:
+            ps = parents.get(name, ())
+            while i < len(ps) and ps[i] in index:
                 i += 1
-            if i < len(parents):
+            if i < len(ps):
                 stack.append((name, i + 1))
-                stack.append((parents[i].name, 0))
-                continue
-            if name not in finished:
-                finished.add(name)
+                index[ps[i]] = 0
+                stack.append((ps[i], 0))
+            else:
                 post.append(name)
-    depth: dict[str, int] = {}
-    for name in reversed(post):
-        d = depth.setdefault(name, 0)
-        for r in refs.get(name, ()):
-            if depth.get(r.name, 0) < d + 1:
-                depth[r.name] = d + 1
-    for i in spec.inputs:
-        if i.name not in depth:  # an input no output depends on: Keras keeps it, at depth 0
-            depth[i.name] = 0
-            index[i.name] = -1
-    order = tuple(sorted(depth, key=lambda n: (-depth[n], index[n])))
-    del by_name
-    return Layout(order, depth)
 
 
 def connections(gl: GraphLayer) -> list[str]:
@@ -405,15 +470,9 @@ def connections(gl: GraphLayer) -> list[str]:
 def is_chain(spec: GraphSpec, lay: Layout) -> bool:
     """Keras's summary test for a "sequential-like" functional model (one node per depth,
     each called on at most one tensor): Keras then prints the Sequential table."""
-    by_name = {gl.name: gl for gl in spec.layers}
-    per_depth: dict[int, int] = {}
-    for name in lay.order:
-        d = lay.depth[name]
-        per_depth[d] = per_depth.get(d, 0) + 1
-        gl = by_name.get(name)
-        if gl is not None and len(gl.refs()) > 1:
-            return False
-    return all(v == 1 for v in per_depth.values())
+    if any(len(gl.parents) > 1 for gl in spec.layers if gl.name in lay.depth):
+        return False
+    return len(set(lay.depth.values())) == len(lay.depth)
 
 
 __all__ = ["GraphSpec", "GraphLayer", "GraphInput", "Ref", "Layout", "parse_graph", "walk", "layout",

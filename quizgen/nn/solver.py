@@ -26,8 +26,8 @@ class LayerResult:
     """One row of ``model.summary()`` plus how its Param # is derived.
 
     ``output_shape`` is an ``Outputs`` (a tuple of shapes) for a layer that returns
-    several tensors; ``inbound`` is what a graph layer is called on, as Keras's
-    summary prints it (``enc_lstm[0][1]``)."""
+    several tensors; ``inbound`` the tensors a graph layer is called on (graph.Ref:
+    name and output index)."""
 
     index: int
     type: str
@@ -37,7 +37,11 @@ class LayerResult:
     trainable: int
     non_trainable: int
     derivation: Derivation
-    inbound: tuple[str, ...] = ()
+    inbound: tuple[Any, ...] = ()
+
+    def connected_to(self) -> list[str]:
+        """What it is called on, as Keras's summary prints it: ``enc_lstm[0][1]``."""
+        return [f"{name}[0][{index or 0}]" for name, index in self.inbound]
 
 
 @dataclass(slots=True)
@@ -73,7 +77,7 @@ class Solution:
                     "type": r.type, "name": r.name, "output_shape": shape_json(r.output_shape),
                     "params": r.params, "trainable": r.trainable, "non_trainable": r.non_trainable,
                     "derivation": r.derivation.to_json(lang),
-                    **({"connected_to": list(r.inbound)} if self.graph is not None else {}),
+                    **({"connected_to": r.connected_to()} if self.graph is not None else {}),
                 }
                 for r in self.layers
             ],
@@ -141,12 +145,13 @@ def _where(layer: LayerSpec, exc: Fail) -> str:
 
 
 def _solve_graph(spec: Any) -> Solution:
-    from .graph import connections, is_chain, layout, walk
+    from .graph import is_chain, layout, walk
 
     tensors, derivs = walk(spec)
     lay = layout(spec)
     by_name = {gl.name: gl for gl in spec.layers}
     rows = []
+    trainable = non_trainable = 0
     for name in lay.order:
         gl = by_name.get(name)
         if gl is None:
@@ -154,10 +159,10 @@ def _solve_graph(spec: Any) -> Solution:
         deriv = derivs[name]
         total = deriv.total
         nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
+        trainable += total - nt
+        non_trainable += nt
         rows.append(LayerResult(len(rows) + 1, gl.layer.type, name, tensors[name], total, total - nt, nt, deriv,
-                                tuple(connections(gl))))
-    trainable = sum(r.trainable for r in rows)
-    non_trainable = sum(r.non_trainable for r in rows)
+                                gl.inbound))
     inputs = {i.name: i.shape for i in spec.inputs}
     return Solution(spec.inputs[0].shape, tuple(rows), trainable + non_trainable, trainable, non_trainable,
                     GraphLayout(lay.order, inputs, is_chain(spec, lay)))

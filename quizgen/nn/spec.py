@@ -41,6 +41,7 @@ class LayerSpec:
     type: str
     args: Mapping[str, Any] = field(default_factory=dict)
     inner: "LayerSpec | None" = None
+    _key: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
     def get(self, name: str) -> Any:
         """The argument as given, or Keras's default for it."""
@@ -50,7 +51,11 @@ class LayerSpec:
 
     def key(self) -> tuple[Any, ...]:
         """A hashable identity of the layer's configuration (TypeError if an argument is unhashable)."""
-        return (self.type, tuple(self.args.items()), None if self.inner is None else self.inner.key())
+        key = self._key
+        if key is None:
+            key = self._key = (self.type, tuple(self.args.items()),
+                               None if self.inner is None else self.inner.key())
+        return key
 
 
 @dataclass(slots=True)
@@ -78,9 +83,34 @@ def layer_to_json(layer: LayerSpec) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- parsing
 
-def parse_layer(obj: Any, index: int | str, inside: str | None = None) -> LayerSpec:
+# Parsed layers by content: textbook models repeat the same layers constantly, and a
+# LayerSpec is a value (never mutated once parsed), so specs may share one. The key
+# holds each value's type (1, 1.0 and True are equal in Python but not to Keras); a
+# layer with a list or object argument is simply not remembered.
+_PARSED: dict[tuple[Any, ...], LayerSpec] = {}
+_PARSED_LIMIT = 50_000
+
+
+def parse_layer(obj: Any, index: int | str, inside: str | None = None, skip: frozenset[str] = frozenset()) -> LayerSpec:
     """Validate one layer object's constructor arguments; ``index`` says where it is (its
-    1-based position in a Sequential model, or its quoted name in a graph)."""
+    1-based position in a Sequential model, or its quoted name in a graph). Keys in
+    ``skip`` are not constructor arguments (a graph layer's name and call)."""
+    if inside is not None or type(obj) is not dict:
+        return _parse_layer(obj, index, inside, skip)
+    key = tuple([(k, v.__class__, v) for k, v in obj.items() if k not in skip])
+    try:
+        hit = _PARSED.get(key)
+    except TypeError:  # a list or object argument
+        return _parse_layer(obj, index, inside, skip)
+    if hit is None:
+        hit = _parse_layer(obj, index, inside, skip)
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = hit
+    return hit
+
+
+def _parse_layer(obj: Any, index: int | str, inside: str | None, skip: frozenset[str]) -> LayerSpec:
     if not isinstance(obj, dict):
         raise SpecError(f"expected a layer object like {{\"type\": \"Dense\", ...}}, got {_short(obj)}", index)
     layer_type = obj.get("type")
@@ -95,7 +125,7 @@ def parse_layer(obj: Any, index: int | str, inside: str | None = None) -> LayerS
     args: dict[str, Any] = {}
     inner = None
     for name, value in obj.items():
-        if name == "type":
+        if name == "type" or name in skip:
             continue
         if name not in known:
             hint = _KERAS2_ONLY.get(name)
@@ -103,7 +133,7 @@ def parse_layer(obj: Any, index: int | str, inside: str | None = None) -> LayerS
                 hint = f"{name!r} belongs to a graph spec (one with \"inputs\"), not a Sequential one"
             raise SpecError(hint or f"unrecognized keyword argument {name!r} (not a Keras 3 {layer_type} argument)", index, where_type)
         if name == "layer":
-            inner = parse_layer(value, index, where_type)
+            inner = _parse_layer(value, index, where_type, frozenset())
             continue
         check = known[name]
         try:

@@ -185,7 +185,7 @@ def format_functional_summary(solution: Solution, title: str = "functional", byt
             fields = [f"{name} (InputLayer)", format_shape(graph.inputs[name]), "0", "-"]
         else:
             fields = [f"{name} ({row.type})", _shape_text(row.output_shape), f"{row.params:,}",
-                      ", ".join(row.inbound) or "-"]
+                      ", ".join(row.connected_to()) or "-"]
         rows.append(fields[:3] if chain else fields)
     if chain:
         header, right, widths = ["Layer (type)", "Output Shape", "Param #"], [False, False, True], \
