@@ -350,6 +350,8 @@ def _img_step(b: _Builder, ref: str, bad: bool) -> None:
             obj["filters"] = 8
         if _maybe(rng, 0.2):
             obj["activation"] = "relu"
+        if _maybe(rng, 0.1):
+            obj["data_format"] = "channels_first"
         b.call(obj, [ref])
     elif choice < 6:
         kind = rng.choice(("MaxPooling2D", "MaxPooling2D", "AveragePooling2D"))
@@ -360,10 +362,13 @@ def _img_step(b: _Builder, ref: str, bad: bool) -> None:
             obj["strides"] = rng.choice((1, 2, [1, 2]))
         if _maybe(rng, 0.3):
             obj["padding"] = "same"
+        if _maybe(rng, 0.1):
+            obj["data_format"] = "channels_first"
         b.call(obj, [ref])
     elif choice < 7:
         b.call({"type": rng.choice(("GlobalAveragePooling2D", "GlobalMaxPooling2D")),
-                **({"keepdims": True} if _maybe(rng, 0.2) else {})}, [ref])
+                **({"keepdims": True} if _maybe(rng, 0.2) else {}),
+                **({"data_format": "channels_first"} if _maybe(rng, 0.15) else {})}, [ref])
     elif choice < 8:
         b.call({"type": "Flatten"}, [ref])
     elif choice < 9:

@@ -293,34 +293,39 @@ class KerasChecker:
                         f"(unknown sizes set to {fill})")
         return None
 
-    def _observe_graph_model(self, raw: dict[str, Any]) -> tuple[Observed, ...]:
+    def build_model(self, raw: dict[str, Any], name: str | None = None, probe: bool = False) -> tuple[Any, dict[str, Any]]:
+        """(keras.Model, the value each layer's call returned by name) for a raw graph spec,
+        built as textbook code builds it: Input(...), layers called in spec order, Model(inputs,
+        outputs). ``probe``: also run each runtime-checked layer once on zeros (see module docstring)."""
         keras = self.keras
         tensors: dict[str, Any] = {}
         inputs = []
         for inp in raw["inputs"]:
             tensors[inp["name"]] = keras.Input(**_input_kwargs(inp), name=inp["name"])
             inputs.append(tensors[inp["name"]])
-        results: dict[str, tuple[Any, Any]] = {}
+        results: dict[str, Any] = {}
         for obj in raw["layers"]:
             layer = self.build_layer({**_constructor(obj), "name": obj["name"]})
             args, kwargs = _bind_tensors(obj, tensors)
             result = layer(*args, **kwargs)
-            tensors[obj["name"]] = result
-            if _needs_probe(obj):
+            tensors[obj["name"]] = results[obj["name"]] = result
+            if probe and _needs_probe(obj):
                 call = _call_shapes(obj, {k: _shape_of(v) for k, v in tensors.items()})
                 failure = self._probe(obj, call, _result_shape(result))
                 if failure is not None:
                     raise ValueError(f"{obj['name']}: {failure}")
-            results[obj["name"]] = (layer, result)
         outputs = [_resolve_tensor(ref, tensors) for ref in _as_list(raw.get("outputs"))]
-        model = keras.Model(inputs, outputs)
+        model = keras.Model(inputs, outputs, **({"name": name} if name else {}))
         self.builds += 1
+        return model, results
+
+    def _observe_graph_model(self, raw: dict[str, Any]) -> tuple[Observed, ...]:
+        model, results = self.build_model(raw, probe=True)
         out = []
         for layer in model.layers:
             if layer.name not in results:
                 continue  # an InputLayer
-            _, result = results[layer.name]
-            out.append(Observed(_result_shape(result), _count(layer.trainable_weights),
+            out.append(Observed(_result_shape(results[layer.name]), _count(layer.trainable_weights),
                                 _count(layer.non_trainable_weights), layer.name))
         return tuple(out)
 
