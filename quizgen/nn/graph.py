@@ -219,7 +219,7 @@ def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any]
     call = raw.get("call")
     kwargs_raw = raw.get("call_kwargs")
     # the common case first: one tensor, by a plain name, no keywords
-    if (kwargs_raw is None and type(call) is list and len(call) == 1 and not sig.list_input):
+    if kwargs_raw is None and type(call) is list and len(call) == 1 and sig.required == 1 and not sig.list_input:
         only = call[0]
         if type(only) is str and seen.get(only) is not None and only != name and ":" not in only:
             r = Ref(only)
