@@ -17,9 +17,9 @@ benchmark's baseline, and a test proves both paths give identical verdicts).
 Keras 3 infers some layers' outputs without running them (Attention, the
 attention widths; an RNN's initial_state; Dot over the batch axis), so a model it
 builds may still fail the first time data flows. For those layers (the kinds
-marked ``runtime_checked``) both paths also run the layer once on zeros, with
-every unknown size set to 7 and then to 11, and count a failure, or an output
-shape other than the one Keras reported, as Keras rejecting the spec.
+marked ``runtime_checked``) both paths also run the layer once on zeros, every
+unknown size set to one no known size of the call has, and count a failure, or
+an output shape other than the one Keras reported, as Keras rejecting the spec.
 """
 
 from __future__ import annotations
@@ -253,44 +253,48 @@ class KerasChecker:
         try:
             try:
                 with self.keras.StatelessScope(initialize_variables=False):
-                    seen = self._build_graph_once(obj, call)
+                    layer, seen = self._build_graph_once(obj, call)
             finally:
                 _forget_deferred_variables()
         except Exception:
             try:
-                seen = self._build_graph_once(obj, call)
+                layer, seen = self._build_graph_once(obj, call)
             except Exception as exc:  # Keras signals rejection with many exception types
                 return _first_line(exc)
         if _needs_probe(obj):
-            failure = self._probe(obj, call, seen.output_shape)
+            failure = self._probe(layer, call, seen.output_shape)
             if failure is not None:
                 return failure
         return seen
 
-    def _build_graph_once(self, obj: dict[str, Any], call: Any) -> Observed:
+    def _build_graph_once(self, obj: dict[str, Any], call: Any) -> tuple[Any, Observed]:
         layer = self.build_layer(_constructor(obj))
         args, kwargs = _tensors(call, self.keras.KerasTensor)
         result = layer(*args, **kwargs)
         self.builds += 1
-        return Observed(_result_shape(result), _count(layer.trainable_weights), _count(layer.non_trainable_weights))
+        return layer, Observed(_result_shape(result), _count(layer.trainable_weights),
+                               _count(layer.non_trainable_weights))
 
-    def _probe(self, obj: dict[str, Any], call: Any, symbolic: Any) -> str | None:
-        """Run the layer once on zeros for each choice of the unknown sizes; the reason it fails, or None."""
+    def _probe(self, layer: Any, call: Any, symbolic: Any) -> str | None:
+        """Run the built layer once on zeros (weights zero too: ``stateless_call`` takes their
+        values, so none is initialised at random); the reason it fails, or None. Unknown
+        sizes are set to the smallest size from 2 up that no known size of the call has,
+        so a size Keras could not check against a known one never matches it by chance."""
         import numpy as np  # noqa: PLC0415 - only with Keras
 
-        batch = _fixed_batch(call)
-        for fill in (7, 11):
-            try:
-                layer = self.build_layer(_constructor(obj))
-                args, kwargs = _tensors(call, lambda shape: np.zeros(_fill(shape, batch, fill), "float32"))
-                result = layer(*args, **kwargs)
-                self.probes += 1
-            except Exception as exc:
-                return f"{_first_line(exc)} (when data flows: unknown sizes set to {fill})"
-            got, expected = _result_shape(result), _fill_result(symbolic, batch, fill)
-            if got != expected:
-                return (f"Keras reports the output shape {symbolic} but computes {got} when data flows "
-                        f"(unknown sizes set to {fill})")
+        batch, fill = _fixed_batch(call), _free_size(call)
+        try:
+            args, kwargs = _tensors(call, lambda shape: np.zeros(_fill(shape, batch, fill), "float32"))
+            trainable = [np.zeros(v.shape, v.dtype) for v in layer.trainable_variables]
+            non_trainable = [np.zeros(v.shape, v.dtype) for v in layer.non_trainable_variables]
+            result, _ = layer.stateless_call(trainable, non_trainable, *args, **kwargs)
+            self.probes += 1
+        except Exception as exc:
+            return f"{_first_line(exc)} (when data flows, unknown sizes set to {fill})"
+        got, expected = _result_shape(result), _fill_result(symbolic, batch, fill)
+        if got != expected:
+            return (f"Keras reports the output shape {_shape_text(symbolic)} but computes {_shape_text(got)} "
+                    f"when data flows (unknown sizes set to {fill})")
         return None
 
     def build_model(self, raw: dict[str, Any], name: str | None = None, probe: bool = False) -> tuple[Any, dict[str, Any]]:
@@ -311,7 +315,7 @@ class KerasChecker:
             tensors[obj["name"]] = results[obj["name"]] = result
             if probe and _needs_probe(obj):
                 call = _call_shapes(obj, {k: _shape_of(v) for k, v in tensors.items()})
-                failure = self._probe(obj, call, _result_shape(result))
+                failure = self._probe(layer, call, _result_shape(result))
                 if failure is not None:
                     raise ValueError(f"{obj['name']}: {failure}")
         outputs = [_resolve_tensor(ref, tensors) for ref in _as_list(raw.get("outputs"))]
@@ -544,6 +548,14 @@ def _all_shapes(call: Any) -> list[Shape]:
 def _fixed_batch(call: Any) -> int:
     sizes = [s[0] for s in _all_shapes(call) if s and s[0] is not None]
     return sizes[0] if sizes else 2
+
+
+def _free_size(call: Any) -> int:
+    known = {d for shape in _all_shapes(call) for d in shape}
+    size = 2
+    while size in known:
+        size += 1
+    return size
 
 
 def _fill(shape: Shape, batch: int, fill: int) -> tuple[int, ...]:
