@@ -44,6 +44,10 @@ def keras_module() -> Any:
     global _keras
     if _keras is None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        # oneDNN compiles and keeps a kernel for every new tensor shape; confirmation runs
+        # thousands of small, differently shaped forward passes (the probes), and with it on,
+        # memory grew by hundreds of MB. Shapes and counts do not depend on it.
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         import logging
 
