@@ -218,13 +218,52 @@ def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any]
     sig = KINDS[layer.type].call
     call = raw.get("call")
     kwargs_raw = raw.get("call_kwargs")
-    # the common case first: one tensor, by a plain name, no keywords
-    if kwargs_raw is None and type(call) is list and len(call) == 1 and sig.required == 1 and not sig.list_input:
-        only = call[0]
-        if type(only) is str and seen.get(only) is not None and only != name and ":" not in only:
-            r = Ref(only)
-            return GraphLayer(name, layer, (r,) + (None,) * (len(sig.params) - 1), (), (r,), (), (r,), (only,))
+    if kwargs_raw is None and type(call) is list:
+        fast = _plain_call(call, sig, seen, name)
+        if fast is not None:
+            return GraphLayer(name, layer, *fast)
     return _parse_call(raw, name, where, layer, sig, seen, order, call, kwargs_raw)
+
+
+def _plain_call(call: list[Any], sig: Any, seen: dict[str, str], name: str) -> tuple[Any, ...] | None:
+    """The common calls, without keywords, by plain names of earlier tensors: ``["x"]``,
+    ``[["a", "b"]]``, ``["q", "v"]``; None for anything else (``_parse_call`` then checks
+    it and says what is wrong)."""
+    n = len(call)
+    if n == 1 and not sig.list_input and sig.required == 1:  # by far the most common: layer(x)
+        only = call[0]
+        if type(only) is str and only in seen and only != name and ":" not in only:
+            r = Ref(only)
+            one = (r,)
+            return (one if len(sig.params) == 1 else (r, None), (), one, (), one, (only,))
+        return None
+    if not sig.required <= n <= len(sig.params):
+        return None
+    refs: list[Ref] = []
+    args: list[Any] = []
+    for i, value in enumerate(call):
+        if type(value) is str:
+            if (i == 0 and sig.list_input) or ":" in value or value == name or value not in seen:
+                return None
+            r = Ref(value)
+            refs.append(r)
+            args.append(r)
+        elif type(value) is list and i == 0 and sig.list_input:
+            if not sig.min_list <= len(value) <= (sig.max_list or len(value)):
+                return None
+            group = []
+            for v in value:
+                if type(v) is not str or ":" in v or v == name or v not in seen:
+                    return None
+                group.append(Ref(v))
+            refs.extend(group)
+            args.append(tuple(group))
+        else:
+            return None
+    written = tuple(args)
+    if n < len(sig.params):
+        args.extend([None] * (len(sig.params) - n))
+    return tuple(args), (), written, (), tuple(refs), tuple([r[0] for r in refs])
 
 
 def _parse_call(raw: dict[str, Any], name: str, where: str, layer: Any, sig: Any, seen: dict[str, str],
