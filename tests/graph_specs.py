@@ -15,9 +15,9 @@ import random
 from typing import Any, Callable
 
 from quizgen.errors import SpecError
-from quizgen.nn.graph import parse_graph
+from quizgen.nn.graph import call_shapes, parse_graph
 from quizgen.nn.layers import apply
-from quizgen.nn.layers.base import Fail, is_multi
+from quizgen.nn.layers.base import Fail, Outputs, is_multi
 from quizgen.nn.spec import parse_layer
 
 VOCAB = (1000, 5000, 10000)
@@ -78,18 +78,13 @@ class _Builder:
             spec = parse_graph({"inputs": self.inputs, "layers": self.layers, "outputs": [self._first_ref()]},
                                parse_layer)
             gl = spec.layers[-1]
-            from quizgen.nn.graph import call_shapes
-
             tensors: dict[str, Any] = {}
             for ref, shape in self.shapes.items():
-                base = ref.split(":")[0]
+                base, _, index = ref.partition(":")
                 if base in self.multi:
-                    tensors.setdefault(base, [None] * self.multi[base])[int(ref.split(":")[1])] = shape
+                    tensors.setdefault(base, [None] * self.multi[base])[int(index)] = shape
                 else:
                     tensors[ref] = shape
-            tensors = {k: (tuple(v) if isinstance(v, list) else v) for k, v in tensors.items()}
-            from quizgen.nn.layers.base import Outputs
-
             tensors = {k: (Outputs(v) if k in self.multi else v) for k, v in tensors.items()}
             out, _ = apply(gl.layer, call_shapes(gl, tensors))
         except (SpecError, Fail):

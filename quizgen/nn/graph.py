@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 from ..errors import SpecError
 from .layers import KINDS, apply
-from .layers.base import Bound, Fail, MAX_DIM, Outputs, is_multi, short
+from .layers.base import Bound, Fail, MAX_DIM, Outputs, short
 from .shapes import Shape
 
 _GRAPH_KEYS = {"inputs", "layers", "outputs", "name"}
@@ -501,11 +501,6 @@ def _visit_iteratively(spec: GraphSpec, parents: dict[str, list[str]], index: di
                 post.append(name)
 
 
-def connections(gl: GraphLayer) -> list[str]:
-    """``name[0][i]`` for every tensor the layer is called on, as Keras's summary prints them."""
-    return [f"{r.name}[0][{r.index or 0}]" for r in gl.refs()]
-
-
 def is_chain(spec: GraphSpec, lay: Layout) -> bool:
     """Keras's summary test for a "sequential-like" functional model (one node per depth,
     each called on at most one tensor): Keras then prints the Sequential table."""
@@ -514,5 +509,4 @@ def is_chain(spec: GraphSpec, lay: Layout) -> bool:
     return len(set(lay.depth.values())) == len(lay.depth)
 
 
-__all__ = ["GraphSpec", "GraphLayer", "GraphInput", "Ref", "Layout", "parse_graph", "walk", "layout",
-           "connections", "is_chain", "Outputs"]
+__all__ = ["GraphSpec", "GraphLayer", "GraphInput", "Ref", "Layout", "parse_graph", "walk", "layout", "is_chain"]

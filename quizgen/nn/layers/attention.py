@@ -25,8 +25,11 @@ from ..shapes import Shape, format_shape
 from .base import (REQUIRED, Bound, CallSig, Fail, Outputs, boolean, choice, is_int, kind, known, must_be_none,
                    number, optional_positive_int, positive_int, rate, short)
 
-_FLAG = lambda v: None if v is None else boolean(v)  # noqa: E731 - a check, like the others
-_OPTIONS = {"return_attention_scores": boolean, "use_causal_mask": boolean, "training": _FLAG}
+def _flag(v: Any) -> bool | None:
+    return None if v is None else boolean(v)
+
+
+_OPTIONS = {"return_attention_scores": boolean, "use_causal_mask": boolean, "training": _flag}
 
 
 def _unpack(x: Any) -> tuple[tuple[Shape, ...], Bound | None]:

@@ -16,7 +16,6 @@ from typing import Any
 from ..derivation import Derivation, Expr, Sym, add, mul
 from ..shapes import Shape
 from .base import (REQUIRED, Fail, choice, int_tuple1, int_tuple2, kind, known, positive_int, rank)
-from .core import RNN_INPUT
 
 _KERNEL_ARGS = {
     "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros",
@@ -180,5 +179,3 @@ KINDS = (
          ("kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate"),
          checks={**_CHECKS_2D, "depth_multiplier": positive_int}),
 )
-
-__all__ = ["KINDS", "RNN_INPUT", "spatial", "join", "window"]

@@ -22,6 +22,12 @@ _NORM_ARGS = {
 }
 
 
+def _renorm_clipping(v: Any) -> Any:
+    if v is None or isinstance(v, dict):
+        return v
+    raise ValueError("expected an object or null")
+
+
 def _norm_size(layer: Any, s: Shape) -> int:
     chosen = layer.get("axis")
     chosen = chosen if isinstance(chosen, tuple) else (chosen,)
@@ -56,12 +62,8 @@ KINDS = (
         "moving_variance_initializer": "ones", "renorm": False, "renorm_clipping": None,
         "renorm_momentum": 0.99, "synchronized": False,
     }, batch_norm, "batch_normalization", ("axis", "momentum", "epsilon", "center", "scale"),
-        checks={"axis": axis,
-                "renorm_clipping": lambda v: v if v is None or isinstance(v, dict) else _not_object()}),
+        checks={"axis": axis, "renorm_clipping": _renorm_clipping}),
     kind("LayerNormalization", {**_NORM_ARGS, "rms_scaling": False}, layer_norm, "layer_normalization",
          ("axis", "epsilon", "center", "scale"), checks={"axis": axes}),
 )
 
-
-def _not_object() -> Any:
-    raise ValueError("expected an object or null")

@@ -205,7 +205,11 @@ def shape_slips(row: Any, incoming: Shape) -> dict[str, tuple[Any, ...]]:
     return out
 
 
-_RNN_OPTIONS = {"training": lambda v: None if v is None else boolean(v)}
+def _flag(v: Any) -> bool | None:
+    return None if v is None else boolean(v)
+
+
+_RNN_OPTIONS = {"training": _flag}
 _CALL = CallSig(params=("sequences", "initial_state"), options=_RNN_OPTIONS)
 _POSITIONAL_GATED = ("units", "activation", "recurrent_activation", "use_bias")
 
