@@ -20,9 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from quizgen.nn import layers  # noqa: E402
-from quizgen.nn import spec as spec_module  # noqa: E402
-from quizgen.nn.solver import solve_raw  # noqa: E402
+from quizgen.nn.solver import clear_cache, solve_raw  # noqa: E402
 from tests.graph_specs import random_graph, textbook_graphs  # noqa: E402
 
 
@@ -37,8 +35,7 @@ def bench_analytic(n: int) -> float:
     (as bench_solver.py measures Sequential specs)."""
     specs = textbook_graphs(n, seed=1)
     assert all(len(s["layers"]) == 10 for s in specs)
-    layers.clear_cache()
-    spec_module._PARSED.clear()
+    clear_cache()
     gc.collect()
     t = time.perf_counter()
     for s in specs:

@@ -203,6 +203,13 @@ def _parse_input(raw: Any, seen: dict[str, str]) -> GraphInput:
     return GraphInput(name, (None, *dims), False)
 
 
+# Parsed graph layers by content (name, constructor arguments, call): textbook graphs repeat
+# them constantly ("drop": Dropout(0.5) on "concat"...). A GraphLayer is a value; one found
+# here is reused only when every tensor it is called on is an earlier name of this spec.
+_PARSED: dict[tuple[Any, ...], GraphLayer] = {}
+_PARSED_LIMIT = 50_000
+
+
 def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any], parse_layer: Any) -> GraphLayer:
     if type(raw) is not dict:
         raise SpecError(f'layer {position}: expected a layer object like {{"name": "d", "type": "Dense", '
@@ -210,19 +217,41 @@ def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any]
     name = raw.get("name")
     if type(name) is not str or not name or "/" in name or ":" in name:
         name = _name(name, f"layer {position}")
+    call = raw.get("call")
+    key: tuple[Any, ...] | None = None
+    if "call_kwargs" not in raw and type(call) is list and name not in seen:
+        key = (name, tuple([v if type(v) is str else tuple(v) if type(v) is list else v for v in call]),
+               *[(k, v.__class__, v) for k, v in raw.items() if k not in _CALL_KEYS])
+        try:
+            hit = _PARSED.get(key)
+        except TypeError:  # a list or object argument
+            hit = key = None
+        if hit is not None:
+            for p in hit.parents:
+                if p not in seen:
+                    break
+            else:
+                seen[name] = hit.layer.type
+                return hit
     where = f"'{name}'"
     layer = parse_layer(raw, where, skip=_CALL_KEYS)
     if name in seen:
         raise SpecError(f"the name {name!r} is used twice; every input and layer needs its own", where, layer.type)
     seen[name] = layer.type
     sig = KINDS[layer.type].call
-    call = raw.get("call")
     kwargs_raw = raw.get("call_kwargs")
+    parsed = None
     if kwargs_raw is None and type(call) is list:
         fast = _plain_call(call, sig, seen, name)
         if fast is not None:
-            return GraphLayer(name, layer, *fast)
-    return _parse_call(raw, name, where, layer, sig, seen, order, call, kwargs_raw)
+            parsed = GraphLayer(name, layer, *fast)
+    if parsed is None:
+        parsed = _parse_call(raw, name, where, layer, sig, seen, order, call, kwargs_raw)
+    if key is not None:
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = parsed
+    return parsed
 
 
 def _plain_call(call: list[Any], sig: Any, seen: dict[str, str], name: str) -> tuple[Any, ...] | None:

@@ -16,7 +16,8 @@ from typing import Any
 
 from ..errors import SpecError
 from .derivation import Derivation, evaluate
-from .layers import KERAS_NAMES, KINDS, apply, clear_cache  # noqa: F401 - re-exported
+from . import layers as _layers
+from .layers import KERAS_NAMES, KINDS, apply
 from .layers.base import Fail, Outputs, is_multi
 from .spec import LayerSpec, Shape, Spec
 
@@ -85,6 +86,15 @@ class Solution:
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params,
         }
+
+
+def clear_cache() -> None:
+    """Forget every remembered result: parsed layers (Sequential and graph) and layer rules."""
+    from . import graph, spec
+
+    _layers.clear_cache()
+    spec._PARSED.clear()
+    graph._PARSED.clear()
 
 
 def shape_json(shape: Any) -> list[Any]:
