@@ -448,7 +448,15 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], dict[str, Any]]:
     derivs: dict[str, Any] = {}
     for gl in spec.layers:
         try:
-            out, deriv = apply(gl.layer, call_shapes(gl, tensors))
+            args = gl.args
+            first = args[0]
+            if len(args) == 1 and type(first) is Ref and first[1] is None and not gl.options:
+                x = tensors[first[0]]  # the common call, layer(x): _resolve inlined
+                if type(x) is Outputs:
+                    x = _resolve(first, tensors)
+            else:
+                x = call_shapes(gl, tensors)
+            out, deriv = apply(gl.layer, x)
         except Fail as exc:
             where = f"{gl.layer.type} > {exc.inner}" if exc.inner else gl.layer.type
             raise SpecError(str(exc), f"'{gl.name}'", where) from None
@@ -462,8 +470,7 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], dict[str, Any]]:
     return tensors, derivs
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
+class Layout(NamedTuple):
     """The built model's inputs and layers in ``model.layers`` order, with their depths
     (0 at the outputs), as keras/src/ops/function.py ``map_graph`` computes them."""
 
@@ -489,24 +496,16 @@ def layout(spec: GraphSpec) -> Layout:
     else:
         _visit_iteratively(spec, parents, index, post)
     depth: dict[str, int] = {}
-    deepest = 0
     for name in reversed(post):
         d = depth.setdefault(name, 0) + 1
         for p in parents.get(name, ()):
             if depth.get(p, 0) < d:
                 depth[p] = d
-                if d > deepest:
-                    deepest = d
-    buckets: list[list[str]] = [[] for _ in range(deepest + 1)]
-    for i in spec.inputs:
-        if i.name not in depth:  # an input no output depends on: Keras keeps it, at depth 0, first
-            depth[i.name] = 0
-            buckets[0].append(i.name)
-    for name in index:  # within a depth, in first-visit order
-        buckets[depth[name]].append(name)
-    order: list[str] = []
-    for bucket in reversed(buckets):
-        order.extend(bucket)
+    unused = [i.name for i in spec.inputs if i.name not in depth]
+    for name in unused:  # an input no output depends on: Keras keeps it, at depth 0, first
+        depth[name] = 0
+    # deepest first; within a depth, in first-visit order (the sort is stable, also reversed)
+    order = sorted([*unused, *index], key=depth.__getitem__, reverse=True)
     return Layout(tuple(order), depth)
 
 
@@ -530,12 +529,4 @@ def _visit_iteratively(spec: GraphSpec, parents: dict[str, list[str]], index: di
                 post.append(name)
 
 
-def is_chain(spec: GraphSpec, lay: Layout) -> bool:
-    """Keras's summary test for a "sequential-like" functional model (one node per depth,
-    each called on at most one tensor): Keras then prints the Sequential table."""
-    if any(len(gl.parents) > 1 for gl in spec.layers if gl.name in lay.depth):
-        return False
-    return len(set(lay.depth.values())) == len(lay.depth)
-
-
-__all__ = ["GraphSpec", "GraphLayer", "GraphInput", "Ref", "Layout", "parse_graph", "walk", "layout", "is_chain"]
+__all__ = ["GraphSpec", "GraphLayer", "GraphInput", "Ref", "Layout", "parse_graph", "walk", "layout"]

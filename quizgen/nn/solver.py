@@ -53,7 +53,15 @@ class GraphLayout:
 
     order: tuple[str, ...]
     inputs: dict[str, Shape]
-    chain: bool
+    depth: dict[str, int]
+    rows: tuple["LayerResult", ...]
+
+    @property
+    def chain(self) -> bool:
+        # summary_utils: one node per depth, each called on at most one tensor
+        if any(len(r.inbound) > 1 for r in self.rows):
+            return False
+        return len(set(self.depth.values())) == len(self.depth)
 
 
 @dataclass(slots=True)
@@ -155,7 +163,7 @@ def _where(layer: LayerSpec, exc: Fail) -> str:
 
 
 def _solve_graph(spec: Any) -> Solution:
-    from .graph import is_chain, layout, walk
+    from .graph import layout, walk
 
     tensors, derivs = walk(spec)
     lay = layout(spec)
@@ -173,9 +181,10 @@ def _solve_graph(spec: Any) -> Solution:
         non_trainable += nt
         rows.append(LayerResult(len(rows) + 1, gl.layer.type, name, tensors[name], total, total - nt, nt, deriv,
                                 gl.inbound))
+    rows_t = tuple(rows)
     inputs = {i.name: i.shape for i in spec.inputs}
-    return Solution(spec.inputs[0].shape, tuple(rows), trainable + non_trainable, trainable, non_trainable,
-                    GraphLayout(lay.order, inputs, is_chain(spec, lay)))
+    return Solution(spec.inputs[0].shape, rows_t, trainable + non_trainable, trainable, non_trainable,
+                    GraphLayout(lay.order, inputs, lay.depth, rows_t))
 
 
 def solve_raw(raw: object) -> Solution:
