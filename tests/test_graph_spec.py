@@ -180,3 +180,15 @@ def test_new_layer_slips_are_named_in_both_languages():
     assert slips["mha_one_head"] == 3 * 64 * 513 + 512 * 512 + 512
     for key in (*layer_slips(conv), *slips):
         assert key in words["ko"] and key in words["en"]
+
+
+def test_a_remembered_layer_is_checked_against_each_spec():
+    """Parsed graph layers are remembered by content; reusing one must still check its tensors."""
+    layer = {"name": "d", "type": "Dense", "units": 2, "call": ["h"]}
+    assert solve_raw({"inputs": [{"name": "h", "shape": [3]}], "layers": [layer], "outputs": ["d"]}).total_params == 8
+    with pytest.raises(SpecError, match="it is called on 'h', which is no input or layer"):
+        solve_raw({"inputs": [{"name": "x", "shape": [3]}], "layers": [layer], "outputs": ["d"]})
+    later = {"inputs": [{"name": "x", "shape": [3]}],
+             "layers": [layer, {"name": "h", "type": "Dense", "units": 3, "call": ["x"]}], "outputs": ["d"]}
+    with pytest.raises(SpecError, match="which is defined later"):
+        solve_raw(later)
