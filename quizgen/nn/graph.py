@@ -220,8 +220,11 @@ def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any]
     call = raw.get("call")
     key: tuple[Any, ...] | None = None
     if "call_kwargs" not in raw and type(call) is list and name not in seen:
-        key = (name, tuple([v if type(v) is str else tuple(v) if type(v) is list else v for v in call]),
-               *[(k, v.__class__, v) for k, v in raw.items() if k not in _CALL_KEYS])
+        if len(call) == 1 and type(call[0]) is str:
+            called: Any = call[0]
+        else:
+            called = tuple([v if type(v) is str else tuple(v) if type(v) is list else v for v in call])
+        key = (name, called, *[(k, v.__class__, v) for k, v in raw.items() if k not in _CALL_KEYS])
         try:
             hit = _PARSED.get(key)
         except TypeError:  # a list or object argument
