@@ -121,8 +121,7 @@ def solve(spec: Any) -> Solution:
     counts: dict[str, int] = {}
     for index, layer in enumerate(spec.layers, start=1):
         try:
-            call = KINDS[layer.type].call
-            if call.list_input or call.required > 1:
+            if layer.type in _NOT_SEQUENTIAL:
                 raise Fail(_not_sequential(layer.type))
             shape, deriv = apply(layer, shape)
             if type(shape) is Outputs:
@@ -140,6 +139,10 @@ def solve(spec: Any) -> Solution:
     trainable = sum(r.trainable for r in rows)
     non_trainable = sum(r.non_trainable for r in rows)
     return Solution(spec.input_shape, tuple(rows), trainable + non_trainable, trainable, non_trainable)
+
+
+# Layers called on a list or on several tensors (merge layers, attention): no Sequential step.
+_NOT_SEQUENTIAL = frozenset(t for t, k in KINDS.items() if k.call.list_input or k.call.required > 1)
 
 
 def _not_sequential(layer_type: str) -> str:
