@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any, Iterable
+from typing import Any
 
 from ..nn.layers import KINDS
 from ..nn.solver import LayerResult, Solution, seed_weight_shapes, solve_raw
@@ -158,8 +158,3 @@ def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dic
         return shape_slips(solution, index)
     return layer_slips(solution.layers[index - 1])
 
-
-def all_slip_keys() -> Iterable[str]:
-    from ..resources import load_json
-
-    return load_json("misconceptions.json")["en"].keys()

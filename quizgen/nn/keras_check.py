@@ -437,28 +437,25 @@ def _split_ref(ref: Any) -> tuple[str, int | None]:
     return ref, None
 
 
-def _resolve_shape(ref: Any, shapes: dict[str, Any]) -> Shape:
+def _resolve(ref: Any, values: dict[str, Any], several: Any) -> Any:
+    """The value a reference names: ``name`` for a one-output layer, ``name:i`` for output i."""
     name, index = _split_ref(ref)
-    value = shapes[name]
-    if _is_several(value):
+    value = values[name]
+    if several(value):
         if index is None:
             raise ValueError(f"{name!r} returns several tensors")
         return value[index]
     if index is not None:
         raise ValueError(f"{name!r} returns one tensor")
     return value
+
+
+def _resolve_shape(ref: Any, shapes: dict[str, Any]) -> Shape:
+    return _resolve(ref, shapes, _is_several)  # type: ignore[no-any-return]
 
 
 def _resolve_tensor(ref: Any, tensors: dict[str, Any]) -> Any:
-    name, index = _split_ref(ref)
-    value = tensors[name]
-    if isinstance(value, (list, tuple)):
-        if index is None:
-            raise ValueError(f"{name!r} returns several tensors")
-        return value[index]
-    if index is not None:
-        raise ValueError(f"{name!r} returns one tensor")
-    return value
+    return _resolve(ref, tensors, lambda v: isinstance(v, (list, tuple)))
 
 
 def _shape_of(value: Any) -> Any:

@@ -24,8 +24,6 @@ from .layers.base import (ACTIVATIONS, BASE_ARGS as _BASE_ARGS, CONSTRAINTS, INI
 from .layers.recurrent import MERGE_MODES, RNN_TYPES  # noqa: F401
 from .shapes import Shape
 
-WRAPPER_TYPES = frozenset({"Bidirectional", "TimeDistributed"})
-
 # Keras 2 arguments that Keras 3 dropped: named so the message can say what to do instead.
 _KERAS2_ONLY = {
     "batch_input_shape": 'Keras 3 no longer accepts batch_input_shape on a layer; put it in the spec\'s "input": {"batch_shape": [...]}',
