@@ -39,7 +39,7 @@ from ..resources import load_json
 from ..store.db import Store
 from ..store.lookup import parse_quiz_id
 from ..store.tables import Attempt, Question, Quiz, Student, Submission
-from .policies import NotOnQuiz, refuse_if_closed, refuse_if_spent, visibility
+from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, visibility
 from .students import authenticate
 from .submissions import Receipt, Slot, attempts_used, get_quiz_row, load_slots, parse_submission
 
@@ -135,12 +135,12 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
         student = authenticate(session, student_id, token)
         quiz_row = get_quiz_row(session, quiz_id)
         slots = load_slots(session, quiz_id, student.id)
+        lang = quiz_row.language
         if not slots:
-            raise NotOnQuiz(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}; "
-                                    "ask the instructor to add you (quizgen quiz add-students)")
+            raise not_on_quiz(quiz_id, student_id, lang)
         student_pk, zone = student.id, quiz_row.time_zone
         if idempotency_key is None:  # a replay is answered even after the quiz has closed
-            refuse_if_closed(quiz_id, quiz_row.deadline, zone, at, quiz_row.late_until)
+            refuse_if_closed(quiz_id, quiz_row.deadline, zone, at, quiz_row.late_until, lang)
     parsed = parse_submission(slots, answers)  # before any lock: a typo costs nothing
     digest = request_sha256(answers)
     shown = show(at, zone, seconds=True)
@@ -151,15 +151,16 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
             if seen is not None:
                 return seen
         quiz_row = get_quiz_row(session, quiz_id)
-        late = refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at, quiz_row.late_until)
-        refuse_if_spent(quiz_id, quiz_row.attempt_limit, attempts_used(session, quiz_id, student_pk))
+        late = refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at, quiz_row.late_until, lang)
+        refuse_if_spent(quiz_id, quiz_row.attempt_limit, attempts_used(session, quiz_id, student_pk), lang)
         seen_policy = visibility(quiz_row.feedback)
         grading = grade_on_arrival and seen_policy.score
         if grading and rate_limit is not None:
             _refuse_if_rate_limited(session, quiz_id, student_pk, at, rate_limit)
         row = record_attempt(session, quiz_id, student_pk, student_id, slots, parsed, at, source,
                              idempotency_key, digest)
-        receipt = Receipt(quiz_id, student_id, row.attempt, len(parsed), at, zone, shown)
+        receipt = Receipt(quiz_id, student_id, row.attempt, len(parsed), at, zone, shown, language=lang, late=late,
+                          feedback=quiz_row.feedback)
         if signer is None and not grading:
             return Submitted(receipt)
         results = _grade(session, slots, parsed, row) if grading else None
@@ -187,7 +188,8 @@ def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) ->
     response = json.loads(row.response) if row.response else {}
     quiz = session.get(Quiz, quiz_id)
     receipt = Receipt(quiz_id, response.get("student", ""), row.attempt, response.get("answers", 0),
-                      row.received_at, quiz.time_zone, show(row.received_at, quiz.time_zone, seconds=True), True)
+                      row.received_at, quiz.time_zone, show(row.received_at, quiz.time_zone, seconds=True), True,
+                      quiz.language, bool(response.get("late")), quiz.feedback)
     return Submitted(receipt, {**response, "replayed": True}, replayed=True)
 
 

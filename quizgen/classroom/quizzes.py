@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select, update
 from ..clock import now
 from ..store.db import Store
 from ..errors import GenerationError, NotFoundError
-from ..questions.catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS
+from ..questions.catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS, MAX_QUESTIONS
 from ..store.tables import Question as QuestionRow
 from ..store.tables import Quiz, Student, Variant
 from ..questions.records import (KeyEntry, QuizInfo, ShownQuestion, VariantKey, format_answer,  # noqa: F401
@@ -28,7 +28,6 @@ from .roster import RosterEntry
 from .students import IssuedToken, sync_students
 
 
-MAX_QUESTIONS = 200
 MAX_REGENERATE = 3
 
 Progress = Callable[[int, int], None]  # (done, total)

@@ -45,6 +45,22 @@ def output_options(fn: F) -> F:
     return click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")(fn)
 
 
+def parsed_by(parse: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that reads an option's value with the library's own parser: a value
+    that does not parse is a usage error (exit 2), in the parser's one sentence."""
+    from ..errors import QuizgenError
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None or value == ():
+            return value
+        try:
+            return parse(value)
+        except QuizgenError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
 def emit_json(obj: Any) -> None:
     """JSON, and only JSON, on stdout."""
     click.echo(json.dumps(obj, ensure_ascii=False))

@@ -6,42 +6,71 @@ import sys
 
 import click
 
-from ..classroom.policies import FEEDBACK_POLICIES
+from ..classroom.policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
 from ..exports import FORMATS
 from ..grading.scoring import COUNTING_POLICIES
-from ..questions.catalog import DIFFICULTIES, KINDS
+from ..questions.catalog import DIFFICULTIES, KINDS, MAX_QUESTIONS
 from .options import Bar as _Bar
 from .options import emit_json as _emit_json
-from .options import json_option, lang_option, output_options, quiz_argument, write_outputs
+from .options import json_option, lang_option, output_options, parsed_by, quiz_argument, write_outputs
 from .options import open_store as _store
 
 
-def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
+def _kinds(values: tuple[str, ...]) -> tuple[str, ...]:
+    from ..errors import GenerationError
+
     kinds: list[str] = []
     for value in values:
         kinds += [k.strip() for k in value.split(",") if k.strip()]
-    return tuple(kinds) or KINDS
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise GenerationError(f"unknown question kind {unknown[0]!r}; kinds are {', '.join(KINDS)}")
+    return tuple(kinds)
+
+
+def _ranges(values: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    from ..questions.architectures import parse_range
+
+    return dict(parse_range(r) for r in values)
+
+
+def _wall_clock(value: str) -> str:
+    """A deadline's form is checked here (a usage error); its meaning in a zone by clock.parse_deadline."""
+    from datetime import datetime
+
+    from ..clock import DEADLINE_FORMATS, DeadlineError
+
+    for fmt in DEADLINE_FORMATS:
+        try:
+            datetime.strptime(value.strip(), fmt)
+            return value
+        except ValueError:
+            continue
+    raise DeadlineError("write it as YYYY-MM-DD HH:MM, e.g. 2026-12-01 18:00")
 
 
 @click.command()
 @click.option("--title", required=True, help="The quiz's title.")
-@click.option("--count", type=int, default=10, show_default=True, help="Questions per student.")
-@click.option("--seed", type=int, required=True, help="Same seed and options: the same quiz, byte for byte.")
-@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+@click.option("--count", type=click.IntRange(1, MAX_QUESTIONS), default=10, show_default=True,
+              help="Questions per student.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), required=True,
+              help="Same seed and options: the same quiz, byte for byte.")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND", callback=parsed_by(_kinds),
               help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: all, in turn.")
 @click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="medium", show_default=True,
               help="How big and varied the models are.")
 @lang_option(help="Language of the questions.")
 @click.option("--students", "roster", metavar="ROSTER.csv", help="Give every student on this roster a variant.")
-@click.option("--range", "ranges", multiple=True, metavar="NAME=LO-HI",
+@click.option("--range", "ranges", multiple=True, metavar="NAME=LO-HI", callback=parsed_by(_ranges),
               help="Limit a size, e.g. --range hidden=32-256 --range vocab=5000-20000.")
-@click.option("--deadline", metavar="'YYYY-MM-DD HH:MM'",
+@click.option("--deadline", metavar="'YYYY-MM-DD HH:MM'", callback=parsed_by(_wall_clock),
               help="Submissions close then: wall-clock time in --tz (default: this machine's zone).")
 @click.option("--tz", "time_zone", metavar="ZONE",
               help="Time zone of the deadline, recorded on the quiz: an IANA name (Asia/Seoul) or +09:00.")
-@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM'",
+@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM'", callback=parsed_by(_wall_clock),
               help="Accept late submissions (marked late) until then, in the same zone as --deadline.")
-@click.option("--attempts", "attempt_limit", type=int, help="Attempts allowed per student.")
+@click.option("--attempts", "attempt_limit", type=click.IntRange(1, MAX_ATTEMPTS),
+              help="Attempts allowed per student (leave out for no limit).")
 @click.option("--feedback", type=click.Choice(FEEDBACK_POLICIES), default="full", show_default=True,
               help="What students see of their graded attempts: nothing, scores, or scores and slips.")
 @click.option("--counting", type=click.Choice(COUNTING_POLICIES), default="last", show_default=True,
@@ -50,7 +79,7 @@ def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
 @json_option
 @click.pass_context
 def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple[str, ...], difficulty: str,
-             lang: str, roster: str | None, ranges: tuple[str, ...], deadline: str | None, time_zone: str | None,
+             lang: str, roster: str | None, ranges: dict[str, tuple[int, int]], deadline: str | None, time_zone: str | None,
              late_until: str | None, attempt_limit: int | None, feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
     """Generate a quiz (per-student variants with --students) and confirm its key with Keras.
 
@@ -62,11 +91,10 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
     from ..classroom.quizzes import QuizPlan, create_quiz
     from ..classroom.roster import read_roster
     from ..clock import parse_deadline, quiz_zone
-    from ..questions.architectures import parse_range
 
     zone = quiz_zone(time_zone, deadline is not None)
-    plan = QuizPlan(title=title, seed=seed, count=count, kinds=_kinds_option(kinds), difficulty=difficulty,
-                    language=lang, ranges=dict(parse_range(r) for r in ranges),
+    plan = QuizPlan(title=title, seed=seed, count=count, kinds=kinds or KINDS, difficulty=difficulty,
+                    language=lang, ranges=ranges or {},
                     deadline=parse_deadline(deadline, zone) if deadline is not None else None, time_zone=zone,
                     late_until=parse_deadline(late_until, zone) if late_until is not None else None,
                     attempt_limit=attempt_limit, feedback=feedback, counting=counting)

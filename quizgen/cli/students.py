@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import emit_json, json_option, open_store, quiz_argument, student_options
+from .options import emit_json, json_option, open_store, parsed_by, quiz_argument, student_options
 
 
 @click.group()
@@ -99,15 +99,21 @@ def roster_reset_token(ctx: click.Context, student_id: str, as_json: bool) -> No
     _print_tokens([reset_token(open_store(ctx), student_id)], as_json)
 
 
+def _pairs(values: tuple[str, ...]) -> dict[str, str]:
+    from ..classroom.answersheets import parse_answer_args
+
+    return parse_answer_args(values)
+
+
 @click.command()
 @quiz_argument
 @student_options
-@click.option("--answer", "answers", multiple=True, metavar="N=VALUE",
+@click.option("--answer", "answers", multiple=True, metavar="N=VALUE", callback=parsed_by(_pairs),
               help='An answer, e.g. --answer 1=529,441 --answer 3="(None, 30, 100)" --answer 4.2=500000.')
 @click.option("--file", "answers_file", metavar="FILE", help="Answers from answers.json or answers.csv.")
 @json_option
 @click.pass_context
-def submit(ctx: click.Context, quiz: str, student_id: str, token: str | None, answers: tuple[str, ...],
+def submit(ctx: click.Context, quiz: str, student_id: str, token: str | None, answers: dict[str, str],
            answers_file: str | None, as_json: bool) -> None:
     """Submit answers to a quiz (one attempt).
 
@@ -116,18 +122,20 @@ def submit(ctx: click.Context, quiz: str, student_id: str, token: str | None, an
       export QUIZGEN_TOKEN=...
       quizgen submit 1 --student 20260001 --answer 1=529,441 --answer 2="(None, 128)"
     """
-    from ..classroom.answersheets import parse_answer_args, read_answers_file
+    from ..classroom.answersheets import read_answers_file
     from ..classroom.submissions import submit as do_submit
 
     if bool(answers) == bool(answers_file):
         raise click.UsageError("give answers with --answer N=VALUE or --file FILE (one of them)")
-    given = read_answers_file(answers_file) if answers_file else parse_answer_args(answers)
+    given = read_answers_file(answers_file) if answers_file else answers
     receipt = do_submit(open_store(ctx), quiz, student_id, token, given)
     if as_json:
         emit_json(receipt.to_json())
         return
-    click.echo(f"Recorded attempt {receipt.attempt} on quiz {receipt.quiz_id}: {receipt.answered} answer(s) "
-               f"at {receipt.submitted_local}.")
+    first, *rest = receipt.lines()
+    click.echo(first)
+    for line in rest:
+        click.echo(line, err=True)
 
 
 @click.command()
@@ -143,24 +151,16 @@ def status(ctx: click.Context, quiz: str, student_id: str, token: str | None, as
       quizgen status 1 --student 20260001
     """
     from ..classroom.submissions import status as get_status
-    from ..clock import show
     from ..resources import load_json
 
     report = get_status(open_store(ctx), quiz, student_id, token)
     if as_json:
         emit_json(report.to_json())
         return
-    limit = f" of {report.attempt_limit}" if report.attempt_limit else ""
-    click.echo(f"{report.title} (quiz {report.quiz_id}) — {report.student}: {len(report.attempts)}{limit} attempt(s)")
-    for a in report.attempts:
-        click.echo(f"  attempt {a.attempt}: {a.answers} answer(s) at {show(a.submitted_at, report.time_zone)}")
-    if not report.graded:
-        click.echo("Not graded yet." if report.attempts else "No attempts yet.")
+    for line in report.lines():
+        click.echo(line)
+    if report.questions is None or not report.graded:
         return
-    if report.questions is None:
-        click.echo("Graded; this quiz does not show scores.")
-        return
-    click.echo(f"Score: {report.score:g} / {report.max_score}")
     if report.feedback == "full":
         slips = load_json("misconceptions.json")
         for q in report.questions:

@@ -5,3 +5,5 @@ KINDS = ("total-params", "layer-params", "output-shape", "summary", "weight-shap
 LANGS = ("ko", "en")
 DIFFICULTIES = ("easy", "medium", "hard")
 GENERATOR_VERSION = "1"
+
+MAX_QUESTIONS = 200  # per student, in one quiz
