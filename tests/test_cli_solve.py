@@ -148,3 +148,19 @@ def test_real_subprocess_exit_codes(tmp_path):
     assert ok.returncode == 0 and json.loads(ok.stdout)["total_params"] == 529_441
     bad = subprocess.run([sys.executable, "-m", "quizgen.cli.main", "solve", str(tmp_path / "none.json")], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_every_command_that_reports_something_has_json():
+    import click
+
+    no_report = {"serve", "demo"}  # a server, and a walkthrough printed for people
+
+    def walk(group, path):
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                walk(command, [*path, name])
+            elif name not in no_report:
+                options = {o for p in command.params if isinstance(p, click.Option) for o in p.opts}
+                assert "--json" in options, " ".join([*path, name])
+
+    walk(cli, [])

@@ -183,8 +183,9 @@ def _stdin_text() -> str:
 
 
 @cli.command()
+@json_option
 @click.pass_context
-def init(ctx: click.Context) -> None:
+def init(ctx: click.Context, as_json: bool) -> None:
     """Create a new quiz database at the current schema revision.
 
     \b
@@ -195,7 +196,12 @@ def init(ctx: click.Context) -> None:
 
     store, created = init_store(ctx.find_root().obj["db"])
     ctx.call_on_close(store.dispose)
-    where = store.path or store.url
+    from ..store.db import redact_url, schema_head
+
+    where = str(store.path) if store.path else redact_url(store.url)
+    if as_json:
+        _emit_json({"db": where, "created": created, "revision": schema_head()})
+        return
     click.echo(f"Created {where}" if created else f"{where} is already a quizgen database (up to date)", err=True)
 
 
@@ -212,8 +218,9 @@ def db() -> None:
 @db.command("upgrade")
 @click.option("--tz", "time_zone", metavar="ZONE",
               help="Zone in which deadlines stored by quizgen before 0.2 were typed [default: this machine's].")
+@json_option
 @click.pass_context
-def db_upgrade(ctx: click.Context, time_zone: str | None) -> None:
+def db_upgrade(ctx: click.Context, time_zone: str | None, as_json: bool) -> None:
     """Migrate an older database to this quizgen's schema (backs the file up first).
 
     \b
@@ -223,6 +230,10 @@ def db_upgrade(ctx: click.Context, time_zone: str | None) -> None:
     from ..store.db import upgrade_store
 
     result = upgrade_store(ctx.find_root().obj["db"], time_zone)
+    if as_json:
+        _emit_json({"from": result.from_revision, "to": result.to_revision,
+                    "backup": str(result.backup) if result.backup else None})
+        return
     if result.backup is None and result.from_revision == result.to_revision:
         click.echo(f"Already at revision {result.to_revision}; nothing to do.", err=True)
         return

@@ -208,9 +208,10 @@ def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> No
               help="Moodle XML and GIFT: a question category per student's variant [default], or per "
                    "question slot holding every student's variant of it (for Moodle's random questions).")
 @output_options
+@json_option
 @click.pass_context
 def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_only: bool, categories: str | None,
-           output: str | None, force: bool) -> None:
+           output: str | None, force: bool, as_json: bool) -> None:
     """Export a quiz: Markdown worksheet + key, JSON, Moodle XML or GIFT.
 
     \b
@@ -224,6 +225,8 @@ def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_onl
 
     if categories is not None and fmt not in ("moodle-xml", "gift"):
         raise click.UsageError("--categories goes with --format moodle-xml or gift")
+    if as_json and output is None:
+        raise click.UsageError("--json reports the files written: it goes with -o FILE")
     info, variants = quiz_key(_store(ctx), quiz, student, all_variants=student is None)
     render = markdown_key if (fmt == "markdown" and key_only) else FORMATS[fmt]
     if categories is not None:
@@ -235,7 +238,11 @@ def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_onl
     from ..exports import export_files
 
     key_text = markdown_key(info, variants) if fmt == "markdown" and not key_only else None
-    for path in write_outputs(ctx, export_files(output, text, key_text), force):
+    written = write_outputs(ctx, export_files(output, text, key_text), force)
+    if as_json:
+        _emit_json({"quiz": info.id, "format": fmt, "variants": len(variants), "written": written})
+        return
+    for path in written:
         click.echo(f"Wrote {path}", err=True)
 
 
