@@ -246,3 +246,15 @@ def test_a_bad_busy_timeout_is_one_clear_line(tmp_path, value):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: QUIZGEN_BUSY_TIMEOUT_MS must be") and len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "q.db").exists()
+
+
+@pytest.mark.slow
+def test_tensorflow_says_nothing_on_stderr(tmp_path, checker):
+    """TensorFlow's C++ and absl banners (oneDNN, CUDA, absl::InitializeLog) never reach the user."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "KERAS_"))}
+    out = subprocess.run([sys.executable, "-m", "quizgen", "--db", str(tmp_path / "q.db"), "generate", "--title", "T",
+                          "--count", "2", "--seed", "1"], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    noise = [line for line in out.stderr.splitlines()
+             if line.strip() and not line.startswith(("Confirming answers with Keras", "2 questions confirmed"))]
+    assert noise == [], noise
