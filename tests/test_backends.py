@@ -70,7 +70,7 @@ def test_class_flow_submit_grade_regrade_report(db_url, tmp_path):
     assert status["score"] == 8 and status["questions"][0]["correct"] is False
     assert _submit(klass, "20260001", {"1": "1"}).exit_code == 0
     spent = _submit(klass, "20260001", {"1": "1"})
-    assert spent.exit_code == 1 and "attempt" in spent.stderr
+    assert spent.exit_code == 1 and "제출 기회 2번을 모두 사용했습니다" in spent.stderr
     regrade = json.loads(klass.run("grade", str(klass.quiz), "--regrade", "--json").stdout)
     assert regrade["changed_grades"] == 0 and regrade["refreshed_keys"] == 0  # stored keys = fresh solves
     report = klass.run("report", str(klass.quiz), "--lang", "en")
