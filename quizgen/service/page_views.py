@@ -285,13 +285,18 @@ def _part_result(result: Mapping[str, Any], lang: str) -> tuple[str, str, str | 
 
 
 def _results(done: Submitted, fields: dict[int, list[AnswerField]], values: Mapping[str, str], lang: str) -> str:
-    """The student's answers and, as the response allows, each one's result."""
+    """The student's answers and, as the response allows, each one's result; a question
+    left blank is one line saying so."""
     w = words(lang)
-    r = done.response
-    graded = {q["slot"]: q for q in (r.get("questions") or [])}
+    graded = {q["slot"]: q for q in (done.response.get("questions") or [])}
     rows = []
     for slot in sorted(set(fields) | set(graded)):
         fs, q = fields.get(slot, []), graded.get(slot)
+        typed = {f.name: values.get(f.name, "").strip() for f in fs}
+        title = f'<th>{_e(w["question"])} {slot}</th>'
+        if q is None and not any(typed.values()):
+            rows.append(f'<tr class="qrow">{title}<td class="meta">{_e(w["unanswered"])}</td><td></td></tr>')
+            continue
         verdict = ""
         if q is not None:
             cls = "right" if q["correct"] else "wrong"
@@ -299,7 +304,7 @@ def _results(done: Submitted, fields: dict[int, list[AnswerField]], values: Mapp
                        f'{_e(w["points"].format(points=number(q["score"]) + "/" + str(q["points"])))}')
         single = not fs or fs[0].part is None
         answer = f"<code>{_e(values.get(fs[0].name, ''))}</code>" if fs and single else ""
-        rows.append(f'<tr class="qrow"><th>{_e(w["question"])} {slot}</th><td>{answer}</td><td>{verdict}</td></tr>')
+        rows.append(f'<tr class="qrow">{title}<td>{answer}</td><td>{verdict}</td></tr>')
         if single:
             if q is not None and q.get("feedback"):
                 rows.append(f'<tr><td></td><td colspan="2" class="slip">{_e(q["feedback"])}</td></tr>')
@@ -310,8 +315,8 @@ def _results(done: Submitted, fields: dict[int, list[AnswerField]], values: Mapp
             if q is not None and f.part_key in parts:
                 cls, word, slip = _part_result(parts[f.part_key], lang)
                 result = f'<span class="{cls}">{_e(word)}</span>' + (f'<div class="slip">{_e(slip)}</div>' if slip else "")
-            rows.append(f'<tr><td class="part">({f.part})</td><td><code>{_e(values.get(f.name, ""))}</code></td>'
-                        f"<td>{result}</td></tr>")
+            shown = f"<code>{_e(values.get(f.name, ''))}</code>" if typed[f.name] else "—"
+            rows.append(f'<tr><td class="part">({f.part})</td><td>{shown}</td><td>{result}</td></tr>')
     head = f"<tr><th></th><th>{_e(w['your_answers'])}</th><th>{_e(w['result']) if graded else ''}</th></tr>"
     return f'<table class="results">{head}{"".join(rows)}</table>'
 
