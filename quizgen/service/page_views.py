@@ -37,8 +37,8 @@ _STYLE = """
 @font-face{font-family:QuizgenHangul;src:local('NanumGothic'),local('Nanum Gothic'),url(""" + FONT_PATH + """)
 format('woff');unicode-range:""" + UNICODE_RANGE + """}
 body{font-family:-apple-system,BlinkMacSystemFont,'Segoe UI','Malgun Gothic','Apple SD Gothic Neo',
-'Noto Sans CJK KR','Noto Sans KR',NanumGothic,QuizgenHangul,Roboto,'Helvetica Neue',Arial,sans-serif;max-width:46rem;margin:1.5rem auto;padding:0 1rem;line-height:1.55;
-color:#1d2430}
+'Noto Sans CJK KR','Noto Sans KR',NanumGothic,QuizgenHangul,Roboto,'Helvetica Neue',Arial,sans-serif;
+max-width:46rem;margin:1.5rem auto;padding:0 1rem;line-height:1.55;color:#1d2430}
 :lang(ko){word-break:keep-all;overflow-wrap:anywhere}
 h1{font-size:1.5rem;margin:.6rem 0}h2{font-size:1.15rem;margin:.2rem 0 .4rem}
 nav{font-size:.9rem}nav a{color:#33507a}
@@ -52,18 +52,18 @@ font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,QuizgenHangul,monospa
 code{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,QuizgenHangul,monospace}
 fieldset{border:0;padding:0;margin:0}legend{padding:0}
 .q{border-top:1px solid #d5dae1;margin-top:1.4rem;padding-top:.8rem}
-.meta{color:#4d5666}.rules{margin:.4rem 0 1rem;padding:0;list-style:none}
+.meta{color:#4d5666}.rules{margin:.4rem 0 1rem}
 .note{background:#fff8e1;border-left:4px solid #c9a227;padding:.5rem .8rem}
-.err{color:#a1261b}.fielderr{color:#a1261b;margin:.2rem 0 0;font-size:.95rem}
+.fielderr{color:#a1261b;margin:.2rem 0 0;font-size:.95rem}
 .alert{background:#fdecea;border-left:4px solid #a1261b;padding:.5rem .8rem}
 .alert p{margin:.2rem 0}.ok{color:#176b32}
 .detail{color:#4d5666;font-size:.9rem}
 table{border-collapse:collapse;margin:.4rem 0}td,th{padding:.25rem .7rem .25rem 0;text-align:left;
 vertical-align:top}
 .results tr.qrow{border-top:1px solid #d5dae1}.results th{white-space:nowrap}
-.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}.results td.part{padding-left:1rem;color:#4d5666}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.results td.part{padding-left:1rem;color:#4d5666}
 .right{color:#176b32}.wrong{color:#a1261b}.slip{color:#4d5666;font-size:.93rem}
-.inline{display:inline}
 """
 
 
@@ -314,7 +314,9 @@ def _results(done: Submitted, fields: dict[int, list[AnswerField]], values: Mapp
             result = ""
             if q is not None and f.part_key in parts:
                 cls, word, slip = _part_result(parts[f.part_key], lang)
-                result = f'<span class="{cls}">{_e(word)}</span>' + (f'<div class="slip">{_e(slip)}</div>' if slip else "")
+                result = f'<span class="{cls}">{_e(word)}</span>'
+                if slip:
+                    result += f'<div class="slip">{_e(slip)}</div>'
             shown = f"<code>{_e(values.get(f.name, ''))}</code>" if typed[f.name] else "—"
             rows.append(f'<tr><td class="part">({f.part})</td><td>{shown}</td><td>{result}</td></tr>')
     head = f"<tr><th></th><th>{_e(w['your_answers'])}</th><th>{_e(w['result']) if graded else ''}</th></tr>"
@@ -364,5 +366,6 @@ def receipt_page(done: Submitted, view: StudentQuiz | None, lang: str, token: st
 def error_page(lang: str, notice: Notice, status: int) -> HTMLResponse:
     """An error that no form can be drawn again for: the reason and the way back."""
     w = words(lang)
-    body = f"<h1>{_e(w['error_heading'])}</h1>{_alert(notice)}<p><a href=\"./?lang={_e(lang)}\">{_e(w['start_over'])}</a></p>"
+    body = (f"<h1>{_e(w['error_heading'])}</h1>{_alert(notice)}"
+            f'<p><a href="./?lang={_e(lang)}">{_e(w["start_over"])}</a></p>')
     return document(w["error_heading"], body, lang, status, home=False)

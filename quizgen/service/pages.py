@@ -35,9 +35,9 @@ from ..grading.answers import AnswerError, parse_answer
 from .api import as_student, idempotency_key_ok
 from .context import Context, context
 from .errors import ApiError, describe
-from .webfont import hangul_woff
 from .page_views import (FONT_PATH, LANGS, Draft, Notice, answer_fields, error_page, login_page, questions_page,
                          receipt_page, words)
+from .webfont import hangul_woff
 
 log = logging.getLogger("quizgen.service")
 router = APIRouter(include_in_schema=False)
@@ -93,7 +93,8 @@ def _refuse_cross_site(request: Request) -> None:
         raise ApiError(403, "cross_site", f"a form sent from another site ({one_line(site, 20)}) is refused")
 
 
-def _notice(exc: BaseException, lang: str, *, login: bool = False, answered: bool = True) -> tuple[int, str, Notice, dict[str, str]]:
+def _notice(exc: BaseException, lang: str, *, login: bool = False,
+            answered: bool = True) -> tuple[int, str, Notice, dict[str, str]]:
     """(status, code, what the student reads, headers) for a failure."""
     status, code, message, retry = describe(exc)
     key = code
