@@ -169,11 +169,16 @@ async def submit(quiz: str, request: Request, authorization: str | None = Header
     return JSONResponse(done.response, status_code=200 if done.replayed else 201, headers=headers)
 
 
+def idempotency_key_ok(value: str) -> bool:
+    """Whether ``value`` can be an idempotency key: 1 to 200 printable ASCII characters."""
+    return 0 < len(value) <= 200 and set(value) <= _KEY_CHARS
+
+
 def _idempotency_key(value: str | None) -> str:
     if value is None or not value:
         raise ApiError(400, "idempotency_key_required", "send an Idempotency-Key header: one value per submission, "
                        "reused when the same submission is sent again")
-    if len(value) > 200 or not set(value) <= _KEY_CHARS:
+    if not idempotency_key_ok(value):
         raise ApiError(400, "bad_request", "the Idempotency-Key must be 1 to 200 printable ASCII characters")
     return value
 
