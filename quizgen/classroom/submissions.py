@@ -71,6 +71,12 @@ def load_slots(session: Any, quiz_id: int, student_pk: int) -> dict[int, Slot]:
     return {r.slot: Slot(r.id, r.slot, r.response) for r in rows}
 
 
+def not_on_quiz(quiz_id: int, student_id: str) -> SubmissionRefused:
+    """A student with no variant of the quiz, told how that is fixed."""
+    return SubmissionRefused(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}; the instructor can add "
+                             f"them with 'quizgen quiz add-students {quiz_id} --student {clip(student_id, 64)}'")
+
+
 def _shown(key: str) -> str:
     return repr(clip(key, 20))
 
@@ -201,7 +207,7 @@ def submit(store: Store, quiz: str | int, student_id: str, token: str | None, an
         refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at)
         slots = load_slots(session, quiz_id, student.id)
         if not slots:
-            raise SubmissionRefused(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}")
+            raise not_on_quiz(quiz_id, student_id)
         student_pk, zone = student.id, quiz_row.time_zone
     parsed = parse_submission(slots, answers)  # before any lock: a typo costs nothing
     shown = show(at, zone, seconds=True)
@@ -277,7 +283,7 @@ def status(store: Store, quiz: str | int, student_id: str, token: str | None) ->
         quiz_row = _quiz(session, quiz_id)
         slots = load_slots(session, quiz_id, student.id)
         if not slots:
-            raise SubmissionRefused(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}")
+            raise not_on_quiz(quiz_id, student_id)
         counts = dict(session.execute(select(Submission.attempt, func.count())
                                       .where(Submission.quiz_id == quiz_id, Submission.student_id == student.id)
                                       .group_by(Submission.attempt)).all())

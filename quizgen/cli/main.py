@@ -234,11 +234,12 @@ def db_upgrade(ctx: click.Context, time_zone: str | None) -> None:
 def _register() -> None:
     from .demo import demo
     from .grades import grade, gradebook, import_submissions, report
+    from .manage import quiz_group
     from .quiz import export, generate, key, list_cmd, show, verify
     from .students import roster, status, submit
 
     for command in (generate, list_cmd, show, key, export, verify, demo, roster, submit, status, grade,
-                    import_submissions, gradebook, report):
+                    import_submissions, gradebook, report, quiz_group):
         cli.add_command(command)
 
 

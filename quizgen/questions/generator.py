@@ -59,7 +59,8 @@ def _t(lang: str) -> dict[str, Any]:
     return load_json("templates.json")[lang]
 
 
-def _breakdown(solution: Solution) -> dict[str, Any]:
+def breakdown_of(solution: Solution) -> dict[str, Any]:
+    """The per-layer key stored with a question (what ``quizgen verify`` compares with Keras)."""
     return {
         "layers": [{"name": r.name, "type": r.type, "output_shape": list(r.output_shape), "params": r.params,
                     "trainable": r.trainable, "non_trainable": r.non_trainable} for r in solution.layers],
@@ -571,7 +572,7 @@ def generate_question(quiz_seed: int, slot: int, kind: str, student: str | None 
         spec=spec,
         prompt={lang: prompt(lang, answer) for lang in langs},
         answer=answer,
-        breakdown=_breakdown(solution),
+        breakdown=breakdown_of(solution),
         derivation={lang: _working(kind, template, spec, answer, solution, lang) for lang in langs},
         points=2 if answer["type"] == "parts" else 1,
         solution=solution,
