@@ -164,6 +164,32 @@ def test_add_students_confirmed_by_keras_matches_a_confirmed_generation(tmp_path
     assert json.loads(unconfirmed.stdout)["status"] == "unverified"
 
 
+def test_a_student_added_meanwhile_is_not_added_twice(tmp_path, checker):
+    """Variants are drafted and confirmed outside the write transaction; a student another
+    command added meanwhile is found again under the lock and reported, not duplicated."""
+    from quizgen.classroom.manage import add_students_to_quiz
+    from quizgen.store.db import open_store
+
+    db = tmp_path / "q.db"
+    _roster(tmp_path, db)
+    run(db, "generate", "--title", "T", "--count", "1", "--seed", "3", "--kind", "total-params", "--no-verify",
+        "--shared-only")
+    store = open_store(str(db))
+    meanwhile = []
+
+    def progress(done: int, total: int) -> None:  # called while Keras confirms, before the write
+        if not meanwhile:
+            meanwhile.append(add_students_to_quiz(store, 1, ids=["20260001"], verify=False))
+
+    try:
+        result = add_students_to_quiz(store, 1, ids=["20260001", "20260002"], progress=progress)
+    finally:
+        store.dispose()
+    assert meanwhile[0].added == ["20260001"]
+    assert result.added == ["20260002"] and result.already == ["20260001"]
+    assert sql(db, "SELECT count(*) FROM variants") == [(3,)]
+
+
 @pytest.mark.parametrize("args, code, message", [
     ([], 2, "name the students one way"),
     (["--roster-all", "--student", "20260001"], 2, "name the students one way"),
@@ -488,6 +514,25 @@ def test_an_answer_changed_meanwhile_is_not_overwritten(tmp_path):
             regrade(store, klass.quiz, apply=True, answers={qid: (stale, {**answer, "accepted": [1]})})
         with pytest.raises(AnswerChangedError):  # a question of no such quiz
             regrade(store, klass.quiz, answers={10**6: (answer, answer)})
+        assert json.loads(sql(klass.db, "SELECT answer FROM questions WHERE id = :i", i=qid)[0][0]) == answer
+
+        # changed after the keys were made from it, before the write: found under the grading lock
+        meanwhile = {**answer, "value": answer["value"] + 2}
+
+        def edit_meanwhile(done: int, total: int) -> None:
+            if done == total:
+                import sqlite3
+
+                con = sqlite3.connect(klass.db)
+                con.execute("UPDATE questions SET answer = ? WHERE id = ?", (json.dumps(meanwhile), qid))
+                con.commit()
+                con.close()
+
+        revision = sql(klass.db, "SELECT key_revision FROM quizzes")
+        with pytest.raises(AnswerChangedError):
+            regrade(store, klass.quiz, apply=True, progress=edit_meanwhile,
+                    answers={qid: (answer, {**answer, "accepted": [1]})})
     finally:
         store.dispose()
-    assert json.loads(sql(klass.db, "SELECT answer FROM questions WHERE id = :i", i=qid)[0][0]) == answer
+    assert json.loads(sql(klass.db, "SELECT answer FROM questions WHERE id = :i", i=qid)[0][0]) == meanwhile
+    assert sql(klass.db, "SELECT key_revision FROM quizzes") == revision
