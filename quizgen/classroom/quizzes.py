@@ -1,8 +1,10 @@
-"""The instructor's operations on the store: generate, list, show, key, verify.
+"""The instructor's operations on the store: generate, list, show, key
+(verify is classroom.verify; later changes to a quiz are classroom.manage).
 
 Generation happens entirely in memory (and, unless told otherwise, is confirmed
 by real Keras) before one write transaction stores the quiz, its students'
 variants and every question; an error anywhere leaves the database unchanged.
+Without a list of students, every student on the stored roster gets a variant.
 """
 
 from __future__ import annotations

@@ -9,18 +9,12 @@ import click
 from ..classroom.policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
 from ..grading.scoring import COUNTING_POLICIES
 from ..resources import load_json
-from .options import Bar, emit_json, json_option, open_store, quiz_argument
+from .options import Bar, apply_option, emit_json, json_option, open_store, quiz_argument
 
 
 def _slip_names() -> tuple[str, ...]:
     """The known slips, by the keys their explanations are catalogued under."""
     return tuple(load_json("misconceptions.json")["en"])
-
-
-def apply_option(fn: Any) -> Any:
-    """``--apply``: write the change (default: a dry run that shows whose scores would move)."""
-    return click.option("--apply", "apply_changes", is_flag=True,
-                        help="Write the change and the new grades (default: a dry run).")(fn)
 
 
 @click.group("quiz")
