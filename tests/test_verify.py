@@ -208,3 +208,36 @@ def test_answer_differences_compares_values_not_labels():
     assert answer_differences({"type": "count", "value": True}, {"type": "count", "value": 1})[0]
     assert answer_differences({"type": "count", "value": 7, "layer": 2},
                               {"type": "count", "value": 7, "layer": 3})[0] == [("answer layer", 2, 3)]
+
+
+def test_verify_on_both_backends_reports_and_unconfirms(db_url, tmp_path, checker):
+    """The same whole-key check on SQLite and PostgreSQL: a hand-edited answer is reported
+    and the quiz is not marked ready; fixing it makes it ready again."""
+    from sqlalchemy import create_engine, text
+
+    from quizgen.store.db import resolve_url
+
+    db = db_url if "://" in str(db_url) else tmp_path / "q.db"
+    assert run(db, "generate", *SEED_QUIZ).exit_code == 0
+    assert json.loads(run(db, "verify", "1", "--json").stdout)["status"] == "ready"
+
+    def set_value(value: int) -> None:
+        engine = create_engine(resolve_url(str(db)))
+        try:
+            with engine.begin() as conn:
+                answer = json.dumps({"type": "count", "value": value})
+                conn.execute(text("UPDATE questions SET answer = :a"), {"a": answer})
+        finally:
+            engine.dispose()
+
+    set_value(529_313)
+    broken = run(db, "verify", "1", "--json")
+    assert broken.exit_code == 1
+    report = json.loads(broken.stdout)
+    assert report["status"] == "unverified"
+    assert [(p["what"], p["stored"], p["fresh"]) for p in report["problems"]] == [("answer", 529_313, 529_441),
+                                                                                  ("grading key (expected text)",
+                                                                                   "529441", "529313")]
+    assert json.loads(run(db, "list", "--json").stdout)[0]["status"] == "unverified"
+    set_value(529_441)
+    assert json.loads(run(db, "verify", "1", "--json").stdout)["status"] == "ready"
