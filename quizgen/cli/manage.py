@@ -164,7 +164,8 @@ def _answer_report(report: Any, as_json: bool) -> None:
         emit_json(report.to_json())
         return
     verb = "accept" if report.action == "accept" else "answer"
-    for e in report.edits:
+    shown = 10  # a rule over a whole class touches every variant: the first few tell what it does
+    for e in report.edits[:shown]:
         who = f"student {e.student}" if e.student else "the shared variant"
         line = f"question {report.target} ({who}): {verb} {_value(e.value)} (right answer {_value(e.right)})"
         if report.action == "correct":
@@ -172,8 +173,12 @@ def _answer_report(report: Any, as_json: bool) -> None:
             if e.analytic is not None:
                 line += f" (the question's solution gives {_value(e.analytic)}; 'quizgen verify' lists this override)"
         click.echo(line, err=True)
-    for s in report.skipped:
+    if len(report.edits) > shown:
+        click.echo(f"... and {len(report.edits) - shown} more variant(s) (--json lists them all)", err=True)
+    for s in report.skipped[:shown]:
         click.echo(f"skipped {('student ' + s.student) if s.student else 'the shared variant'}: {s.reason}", err=True)
+    if len(report.skipped) > shown:
+        click.echo(f"... and {len(report.skipped) - shown} more skipped (--json lists them all)", err=True)
     if report.regrade is None:
         click.echo("Nothing to change.", err=True)
         return
