@@ -72,7 +72,8 @@ def refuse_if_spent(quiz_id: int, attempt_limit: int | None, used: int, lang: st
 
 def not_on_quiz(quiz_id: int, student_id: str, lang: str = "en") -> NotOnQuiz:
     """The refusal for a student who has no variant of the quiz."""
-    return NotOnQuiz(message(lang, "not_on_quiz", student=repr(clip(student_id, 64)), quiz=quiz_id))
+    return NotOnQuiz(message(lang, "not_on_quiz", student=repr(clip(student_id, 64)), quiz=quiz_id,
+                             sid=clip(student_id, 64)))
 
 
 def attempts_left(attempt_limit: int | None, used: int) -> int | None:

@@ -245,12 +245,13 @@ def db_upgrade(ctx: click.Context, time_zone: str | None, as_json: bool) -> None
 def _register() -> None:
     from .demo import demo
     from .grades import grade, gradebook, import_submissions, report
+    from .manage import quiz_group
     from .quiz import export, generate, key, list_cmd, show, verify
     from .serve import audit, serve
     from .students import roster, status, submit
 
     for command in (generate, list_cmd, show, key, export, verify, demo, roster, submit, status, grade,
-                    import_submissions, gradebook, report, serve, audit):
+                    import_submissions, gradebook, report, serve, audit, quiz_group):
         cli.add_command(command)
 
 

@@ -61,6 +61,12 @@ def parsed_by(parse: Callable[[Any], Any]) -> Callable[[click.Context, click.Par
     return callback
 
 
+def apply_option(fn: F) -> F:
+    """``--apply``: write the change (default: a dry run that shows whose scores would move)."""
+    return click.option("--apply", "apply_changes", is_flag=True,
+                        help="Write the change and the new grades (default: a dry run).")(fn)
+
+
 def emit_json(obj: Any) -> None:
     """JSON, and only JSON, on stdout."""
     click.echo(json.dumps(obj, ensure_ascii=False))

@@ -60,7 +60,11 @@ def _wall_clock(value: str) -> str:
 @click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="medium", show_default=True,
               help="How big and varied the models are.")
 @lang_option(help="Language of the questions.")
-@click.option("--students", "roster", metavar="ROSTER.csv", help="Give every student on this roster a variant.")
+@click.option("--students", "roster", metavar="ROSTER.csv",
+              help="Give every student on this roster a variant (new ones join the stored roster). "
+                   "Default: every student already on the stored roster.")
+@click.option("--shared-only", is_flag=True,
+              help="Give no student a variant yet, only make the shared one ('quizgen quiz add-students' later).")
 @click.option("--range", "ranges", multiple=True, metavar="NAME=LO-HI", callback=parsed_by(_ranges),
               help="Limit a size, e.g. --range hidden=32-256 --range vocab=5000-20000.")
 @click.option("--deadline", metavar="'YYYY-MM-DD HH:MM'", callback=parsed_by(_wall_clock),
@@ -79,9 +83,15 @@ def _wall_clock(value: str) -> str:
 @json_option
 @click.pass_context
 def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple[str, ...], difficulty: str,
-             lang: str, roster: str | None, ranges: dict[str, tuple[int, int]], deadline: str | None, time_zone: str | None,
-             late_until: str | None, attempt_limit: int | None, feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
-    """Generate a quiz (per-student variants with --students) and confirm its key with Keras.
+             lang: str, roster: str | None, shared_only: bool, ranges: dict[str, tuple[int, int]],
+             deadline: str | None, time_zone: str | None, late_until: str | None, attempt_limit: int | None,
+             feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
+    """Generate a quiz, a variant per student, and confirm its key with Keras.
+
+    Who gets a variant: the students of --students ROSTER.csv; without it, every
+    student already on the stored roster ('quizgen roster import'); with
+    --shared-only, nobody yet. Add students later with 'quizgen quiz add-students':
+    they get the same variant they would have got now.
 
     \b
     Example:
@@ -99,7 +109,9 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
                     late_until=parse_deadline(late_until, zone) if late_until is not None else None,
                     attempt_limit=attempt_limit, feedback=feedback, counting=counting)
     plan.validate()
-    students = read_roster(roster) if roster else []
+    if roster and shared_only:
+        raise click.UsageError("--students and --shared-only exclude each other")
+    students = read_roster(roster) if roster else ([] if shared_only else None)
     store = _store(ctx, create=True)
     bar = _Bar("Confirming answers with Keras")
     try:
@@ -115,6 +127,14 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
         click.echo(f"{confirmation.checked:,} questions confirmed by Keras {confirmation.keras_version}", err=True)
     else:
         click.echo("Stored unverified; run 'quizgen verify' to confirm the key with Keras.", err=True)
+    if created.students_from == "roster" and created.students:
+        click.echo(f"Gave each of the {created.students:,} student(s) on the stored roster their own variant "
+                   "(--students ROSTER.csv for other students, --shared-only for none).", err=True)
+    elif created.students == 0:
+        why = "--shared-only" if shared_only else "the stored roster is empty"
+        click.echo(f"No student has a variant yet ({why}): give them one with "
+                   f"'quizgen quiz add-students {created.quiz_id} --roster-all' (or --students ROSTER.csv).",
+                   err=True)
     if created.updated:
         click.echo(f"Updated the name or email of {len(created.updated)} student(s) from the roster: "
                    f"{', '.join(created.updated[:10])}{' ...' if len(created.updated) > 10 else ''}", err=True)
@@ -186,7 +206,7 @@ def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> No
       quizgen key 1 --student 20260001
     """
     from ..classroom.quizzes import quiz_key
-    from ..questions.records import format_answer
+    from ..questions.records import format_answer, instructor_notes
 
     info, (variant,) = quiz_key(_store(ctx), quiz, student)
     if as_json:
@@ -196,6 +216,8 @@ def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> No
         confirmed = f"Keras {e.keras_version}" if e.verified_at else "not confirmed by Keras"
         answer = format_answer(e.answer, info.language)
         click.echo(f"{e.slot}. [{e.kind}] ({confirmed})" + (f"\n{answer}" if "\n" in answer else f" {answer}"))
+        for note in instructor_notes(e.answer):
+            click.echo(f"   {note}")
         click.echo(f"{e.derivation}\n")
 
 
@@ -252,15 +274,21 @@ def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_onl
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, quiz: str, force: bool, as_json: bool) -> None:
-    """Confirm a quiz's key with real Keras (again, if Keras has changed since).
+    """Check a quiz's whole key: answers and grading keys against a fresh solution, and Keras.
+
+    Every question's stored answer must equal the answer solved afresh from its spec,
+    its grading key the key made afresh from that answer, and its per-layer breakdown
+    what real Keras builds (questions not yet confirmed with the installed Keras; all
+    with --force). Each mismatch is listed with both values; the quiz is ready only
+    when there is none (exit 1 otherwise).
 
     \b
     Example:
       quizgen verify 1 --force
     """
-    from ..classroom.quizzes import verify_quiz
+    from ..classroom.verify import verify_quiz
 
-    bar = _Bar("Confirming answers with Keras")
+    bar = _Bar("Checking the key")
     try:
         report = verify_quiz(_store(ctx), quiz, bar, force)
     finally:
@@ -268,9 +296,12 @@ def verify(ctx: click.Context, quiz: str, force: bool, as_json: bool) -> None:
     if as_json:
         _emit_json(report.to_json())
     else:
-        click.echo(f"Checked {report.checked:,} questions with Keras {report.keras_version} "
-                   f"({report.skipped:,} already confirmed with it); quiz is {report.status}.", err=True)
+        click.echo(f"Checked {report.questions:,} answers and grading keys against a fresh solution, and "
+                   f"{report.checked:,} questions with Keras {report.keras_version} ({report.skipped:,} already "
+                   f"confirmed with it); quiz is {report.status}.", err=True)
         for line in report.disagreements:
             click.echo(f"  {line}", err=True)
-    if report.disagreements:
+        for override in report.overrides:
+            click.echo(f"  note: {override.line()}", err=True)
+    if report.problems:
         sys.exit(1)

@@ -16,6 +16,8 @@ from typing import Any
 
 from ..nn.layers import KINDS
 from ..nn.solver import LayerResult, Solution, seed_weight_shapes, solve_raw
+from ..questions.records import ACCEPTED_FIELD, answer_units
+from .scoring import ACCEPTED
 
 def layer_slips(row: LayerResult) -> dict[str, int]:
     """Wrong parameter counts for one layer, by slip (each layer family knows its own)."""
@@ -95,7 +97,9 @@ def value_text(value: Any) -> str:
 
 
 def expected_text(answer: dict[str, Any]) -> str:
-    """The whole right answer as value_text; parts in the key's order, as ``submit`` stores them."""
+    """The whole right answer as value_text; parts in the key's order, as ``submit`` stores them.
+    Values the instructor also accepts are not in it (grading_key marks them in the slip
+    tables), so a submission of the usual right answer is still recognised by its text."""
     if answer["type"] == "parts":
         return value_text({p["key"]: p["value"] for p in answer["parts"]})
     return value_text(answer["value"])
@@ -108,11 +112,17 @@ def grading_key(kind: str, spec: dict[str, Any], answer: dict[str, Any],
     Slips are keyed by part ("" for a single answer), then by the value_text of a
     wrong value. They are computed once, when the key is made (from the generator's
     solution, or by solving ``spec``), because the grader meets every student's own
-    variant only once, and solving it again per wrong answer was half of grading."""
+    variant only once, and solving it again per wrong answer was half of grading.
+
+    A value listed in the answer's (or a part's) ``accepted`` list is marked ACCEPTED in
+    its table, over any slip that produces it: scoring counts it as right."""
     if solution is None and kind != "inverse":
         solution = solve_raw(spec)
     tables = slip_tables(kind, answer, solution)
     slips = {part or "": {value_text(v): slip for v, slip in table.items()} for part, table in tables.items() if table}
+    for part, unit in answer_units(answer):
+        for value in unit.get(ACCEPTED_FIELD, ()):
+            slips.setdefault(part or "", {})[value_text(value)] = ACCEPTED
     return expected_text(answer), slips
 
 
