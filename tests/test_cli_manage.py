@@ -536,3 +536,20 @@ def test_an_answer_changed_meanwhile_is_not_overwritten(tmp_path):
         store.dispose()
     assert json.loads(sql(klass.db, "SELECT answer FROM questions WHERE id = :i", i=qid)[0][0]) == meanwhile
     assert sql(klass.db, "SELECT key_revision FROM quizzes") == revision
+
+
+def test_set_a_late_window(tmp_path):
+    from .helpers import make_class
+
+    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00", "--tz", "UTC")
+    sid, token = "20260001", klass.tokens["20260001"]
+    assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5").exit_code == 1
+    opened = klass.run("quiz", "set", str(klass.quiz), "--late-until", "2099-01-01 00:00", "--json")
+    assert opened.exit_code == 0 and json.loads(opened.stdout)["changes"][0]["setting"] == "late_until"
+    late = klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5")
+    assert late.exit_code == 0 and "마감 후 제출" in late.stdout
+    before = klass.run("quiz", "set", str(klass.quiz), "--late-until", "2019-01-01 00:00")
+    assert before.exit_code == 1 and "after the deadline" in before.stderr
+    closed = klass.run("quiz", "set", str(klass.quiz), "--no-late")
+    assert closed.exit_code == 0 and "closed" in closed.stderr
+    assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5").exit_code == 1

@@ -170,6 +170,7 @@ class SettingsChange:
     attempt_limit: Any = KEEP  # a number, or None: no limit
     feedback: Any = KEEP  # one of FEEDBACK_POLICIES
     counting: Any = KEEP  # one of COUNTING_POLICIES
+    late_until: Any = KEEP  # wall-clock text read like the deadline, or None: no late submissions
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,17 @@ def change_settings(store: Store, quiz: str | int, change: SettingsChange) -> Se
                                               _deadline_text(row.deadline, row.time_zone),
                                               _deadline_text(deadline, zone)))
             row.deadline, row.time_zone = deadline, zone
+        if change.late_until is not KEEP:
+            late = None if change.late_until is None else parse_deadline(change.late_until, zone)
+            if late is not None and (row.deadline is None or late <= row.deadline):
+                raise ManageError("late submissions can only be accepted until a time after the deadline")
+            if late != row.late_until:
+                changes.append(SettingChanged("late_until", row.late_until, late,
+                                              _deadline_text(row.late_until, zone).replace("no deadline", "none"),
+                                              _deadline_text(late, zone).replace("no deadline", "none")))
+            row.late_until = late
+        elif row.late_until is not None and (row.deadline is None or row.late_until <= row.deadline):
+            row.late_until = None  # a moved deadline leaves no late window before it
         if change.attempt_limit is not KEEP and change.attempt_limit != row.attempt_limit:
             changes.append(SettingChanged("attempt_limit", row.attempt_limit, change.attempt_limit,
                                           _attempts_text(row.attempt_limit), _attempts_text(change.attempt_limit)))
@@ -245,12 +257,13 @@ def change_settings(store: Store, quiz: str | int, change: SettingsChange) -> Se
                 select(Student.external_id).join(Attempt, Attempt.student_id == Student.id)
                 .where(Attempt.quiz_id == row.id).group_by(Student.external_id)
                 .having(used >= row.attempt_limit).order_by(Student.external_id)))
-        closed = row.deadline is not None and row.deadline <= now()
+        closed = row.deadline is not None and row.deadline <= now() and (
+            row.late_until is None or row.late_until <= now())
         return SettingsReport(row.id, changes, spent, closed)
 
 
 def _check(change: SettingsChange) -> None:
-    if all(getattr(change, f) is KEEP for f in ("deadline", "attempt_limit", "feedback", "counting")):
+    if all(getattr(change, f) is KEEP for f in ("deadline", "attempt_limit", "feedback", "counting", "late_until")):
         raise ManageError("nothing to change: give a deadline, an attempt limit, a feedback or a counting policy")
     if change.time_zone is not None and (change.deadline is KEEP or change.deadline is None):
         raise ManageError("a time zone goes with a new deadline (it says how to read it)")

@@ -106,6 +106,9 @@ def _ids(ids: list[str], shown: int = 10) -> str:
 @click.option("--tz", "time_zone", metavar="ZONE",
               help="With --deadline: the zone to read it in, recorded on the quiz (Asia/Seoul, +09:00).")
 @click.option("--no-deadline", is_flag=True, help="Remove the deadline.")
+@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM'",
+              help="Accept late submissions (marked late) until then, read like --deadline.")
+@click.option("--no-late", is_flag=True, help="Accept no late submissions.")
 @click.option("--attempts", "attempt_limit", type=click.IntRange(1, MAX_ATTEMPTS), metavar="N",
               help="Attempts allowed per student; below what someone has used, they simply cannot submit more.")
 @click.option("--no-attempt-limit", is_flag=True, help="Remove the attempt limit.")
@@ -115,9 +118,9 @@ def _ids(ids: list[str], shown: int = 10) -> str:
 @json_option
 @click.pass_context
 def set_settings(ctx: click.Context, quiz: str, deadline: str | None, time_zone: str | None, no_deadline: bool,
-                 attempt_limit: int | None, no_attempt_limit: bool, feedback: str | None, counting: str | None,
-                 as_json: bool) -> None:
-    """Change a quiz's deadline, attempt limit, feedback or counting policy (one transaction).
+                 late_until: str | None, no_late: bool, attempt_limit: int | None, no_attempt_limit: bool,
+                 feedback: str | None, counting: str | None, as_json: bool) -> None:
+    """Change a quiz's deadline, late window, attempt limit, feedback or counting policy (one transaction).
 
     Prints each setting that changed, before -> after.
 
@@ -134,13 +137,17 @@ def set_settings(ctx: click.Context, quiz: str, deadline: str | None, time_zone:
         raise click.UsageError("--attempts and --no-attempt-limit exclude each other")
     if time_zone is not None and deadline is None:
         raise click.UsageError("--tz goes with --deadline (it says how to read it)")
+    if late_until is not None and no_late:
+        raise click.UsageError("--late-until and --no-late exclude each other")
     change = SettingsChange(
         deadline=None if no_deadline else (deadline if deadline is not None else KEEP), time_zone=time_zone,
         attempt_limit=None if no_attempt_limit else (attempt_limit if attempt_limit is not None else KEEP),
-        feedback=feedback if feedback is not None else KEEP, counting=counting if counting is not None else KEEP)
-    if all(v is KEEP for v in (change.deadline, change.attempt_limit, change.feedback, change.counting)):
-        raise click.UsageError("nothing to change: give --deadline/--no-deadline, --attempts/--no-attempt-limit, "
-                               "--feedback or --counting")
+        feedback=feedback if feedback is not None else KEEP, counting=counting if counting is not None else KEEP,
+        late_until=None if no_late else (late_until if late_until is not None else KEEP))
+    if all(v is KEEP for v in (change.deadline, change.attempt_limit, change.feedback, change.counting,
+                               change.late_until)):
+        raise click.UsageError("nothing to change: give --deadline/--no-deadline, --late-until/--no-late, "
+                               "--attempts/--no-attempt-limit, --feedback or --counting")
     report = change_settings(open_store(ctx), quiz, change)
     if as_json:
         emit_json(report.to_json())
@@ -153,7 +160,7 @@ def set_settings(ctx: click.Context, quiz: str, deadline: str | None, time_zone:
     if "attempt_limit" in names and report.spent:
         click.echo(f"{len(report.spent)} student(s) have used every attempt the new limit allows and cannot "
                    f"submit again (their attempts and grades stay): {_ids(report.spent)}", err=True)
-    if "deadline" in names and report.closed:
+    if names & {"deadline", "late_until"} and report.closed:
         click.echo("The new deadline has passed: the quiz is closed to submissions.", err=True)
     if "counting" in names:
         click.echo("Totals follow at once: which attempt counts is decided when results are read.", err=True)
