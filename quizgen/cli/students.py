@@ -129,6 +129,8 @@ def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
 
     if bool(answers) == bool(answers_file):
         raise click.UsageError("give answers with --answer N=VALUE or --file FILE (one of them)")
+    if server is None:
+        student_id = require_student(student_id)
     given = read_answers_file(answers_file) if answers_file else parse_answer_args(answers)
     if server is not None:
         from .remote import submit_remote
@@ -137,7 +139,7 @@ def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
         return
     from ..classroom.submissions import submit as do_submit
 
-    receipt = do_submit(open_store(ctx), quiz, require_student(student_id), token, given)
+    receipt = do_submit(open_store(ctx), quiz, student_id, token, given)
     if as_json:
         emit_json(receipt.to_json())
         return
@@ -169,7 +171,8 @@ def status(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
     from ..clock import show
     from ..resources import load_json
 
-    report = get_status(open_store(ctx), quiz, require_student(student_id), token)
+    student_id = require_student(student_id)
+    report = get_status(open_store(ctx), quiz, student_id, token)
     if as_json:
         emit_json(report.to_json())
         return

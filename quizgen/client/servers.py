@@ -48,8 +48,9 @@ class Server:
 
 
 def is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ::1: a name or address that never leaves this machine."""
-    if host == "localhost" or host.endswith(".localhost"):
+    """``localhost``, 127.0.0.0/8 or ::1: a name or address that never leaves this machine
+    (not ``*.localhost``: not every resolver keeps those off the network)."""
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
