@@ -85,15 +85,21 @@ def submit_remote(server_url: str, insecure_http: bool, student: str | None, tok
     from ..client.delivery import submit
     from ..ids import parse_quiz_id
 
+    from ..client.outbox import pending
+
     server = _server(server_url, insecure_http)
     quiz_id = parse_quiz_id(quiz)
-    delivered = submit(_credentials(server, student, token), quiz_id, answers, _policy(tries), note=_note)
+    credentials = _credentials(server, student, token)
+    delivered = submit(credentials, quiz_id, answers, _policy(tries), note=_note)
     if as_json:
         emit_json(delivered.response)
-        return
-    click.echo(_receipt_line(delivered))
-    for line in _results_lines(delivered.response):
-        click.echo(line)
+    else:
+        click.echo(_receipt_line(delivered))
+        for line in _results_lines(delivered.response):
+            click.echo(line)
+    waiting = [e for e in pending(server.url) if e.student == credentials.student]
+    if waiting:
+        _note(f"{len(waiting)} earlier submission(s) still wait in the outbox; run 'quizgen sync'.")
 
 
 def show_remote(server_url: str, insecure_http: bool, student: str | None, token: str | None, quiz: str,
