@@ -3,4 +3,4 @@
 Kept import-free on purpose: the CLI must start without numpy or TensorFlow.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

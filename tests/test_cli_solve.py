@@ -79,7 +79,7 @@ def test_verify_reports_agreement(tmp_path, checker):
 
 @pytest.mark.parametrize("args,content,message", [
     (["solve", "{path}"], "{not json", "malformed JSON"),
-    (["solve", "{path}"], '{"input": {"shape": [3]}, "layers": [{"type": "Conv2D", "filters": 1}]}', "unknown layer type 'Conv2D'"),
+    (["solve", "{path}"], '{"input": {"shape": [3]}, "layers": [{"type": "Conv3D", "filters": 1}]}', "unknown layer type 'Conv3D'"),
     (["solve", "{path}"], '{"input": {"shape": [3, 4]}, "layers": [{"type": "SimpleRNN"}]}', "missing required argument 'units'"),
     (["solve", "{path}"], '{"input": {"shape": [3, 4]}, "layers": [{"type": "SimpleRNN", "units": "128"}]}', "units: expected a positive integer, got '128'"),
     (["solve", "{path}"], '{"input": {"shape": [3, 4]}, "layers": []}', '"layers" must be a non-empty list'),

@@ -26,7 +26,9 @@ from ..store.db import Store
 from ..store.lookup import parse_quiz_id
 from ..store.tables import Attempt, Quiz, Student
 from .policies import SubmissionRefused, refuse_if_closed, refuse_if_spent
-from .submissions import Slot, attempts_used, load_slots, lock_student, parse_submission, record_attempt
+from ..receipts import request_sha256
+from .attempts import lock_for_attempts, record_attempt
+from .submissions import Slot, attempts_used, load_slots, parse_submission
 
 MAX_IMPORT_BYTES = 50_000_000
 _SHOWN_PROBLEMS = 10
@@ -168,7 +170,7 @@ def import_submissions(store: Store, quiz: str | int, path: str, ignore_deadline
         quiz_row = session.get(Quiz, quiz_id)
         for sid, entry in pending.items():
             assert entry.parsed is not None and entry.slots is not None
-            lock_student(session, entry.pk)
+            lock_for_attempts(session, quiz_id, entry.pk)
             done = session.scalar(select(Attempt.id).where(Attempt.quiz_id == quiz_id, Attempt.student_id == entry.pk,
                                                            Attempt.idempotency_key == file_key))
             if done is not None:
@@ -189,7 +191,8 @@ def import_submissions(store: Store, quiz: str | int, path: str, ignore_deadline
                     refused.append(f"student {clip(sid, 40)!r}: {exc} (--ignore-attempt-limit imports it anyway)")
                     continue
                 over += len(entry.parsed)
-            record_attempt(session, quiz_id, entry.pk, entry.slots, entry.parsed, when, "import", file_key)
+            record_attempt(session, quiz_id, entry.pk, sid, entry.slots, entry.parsed, when, "import", file_key,
+                           request_sha256(entry.answers))
             imported += len(entry.parsed)
             students_new += 1
         _refuse(refused)  # raising here rolls the whole transaction back

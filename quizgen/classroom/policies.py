@@ -19,6 +19,18 @@ class SubmissionRefused(QuizgenError):
     """A closed quiz, a spent attempt limit, or a student not on the quiz."""
 
 
+class QuizClosed(SubmissionRefused):
+    """Past the deadline and any late window."""
+
+
+class AttemptsExhausted(SubmissionRefused):
+    """Every attempt the quiz allows is used."""
+
+
+class NotOnQuiz(SubmissionRefused):
+    """The student has no variant of the quiz."""
+
+
 @dataclass(frozen=True)
 class Visibility:
     """What a student may see of their graded attempts under a quiz's feedback policy."""
@@ -32,17 +44,29 @@ def visibility(feedback: str) -> Visibility:
     return Visibility(score=feedback in ("score", "full"), details=feedback == "full")
 
 
-def refuse_if_closed(quiz_id: int, deadline: datetime | None, time_zone: str, at: datetime) -> None:
-    """A submission received at ``at`` after the deadline is refused (the deadline shown in the quiz's zone)."""
-    if deadline is not None and as_utc(at) > as_utc(deadline):
-        raise SubmissionRefused(f"quiz {quiz_id} closed at {show(deadline, time_zone)}; "
-                                "submissions are no longer accepted")
+def refuse_if_closed(quiz_id: int, deadline: datetime | None, time_zone: str, at: datetime,
+                     late_until: datetime | None = None) -> bool:
+    """Whether a submission received at ``at`` is late; refused (SubmissionRefused) when it
+    is after the deadline and after any late window. Times are shown in the quiz's zone."""
+    if deadline is None or as_utc(at) <= as_utc(deadline):
+        return False
+    if late_until is not None and as_utc(at) <= as_utc(late_until):
+        return True
+    until = f" (late submissions until {show(late_until, time_zone)})" if late_until is not None else ""
+    raise QuizClosed(f"quiz {quiz_id} closed at {show(deadline, time_zone)}{until}; "
+                            "submissions are no longer accepted")
+
+
+def is_open(deadline: datetime | None, late_until: datetime | None, at: datetime) -> bool:
+    """Whether a submission received at ``at`` would be accepted (on time or late)."""
+    end = late_until if late_until is not None and deadline is not None else deadline
+    return end is None or as_utc(at) <= as_utc(end)
 
 
 def refuse_if_spent(quiz_id: int, attempt_limit: int | None, used: int) -> None:
     """A student who has used every attempt gets no more."""
     if attempt_limit is not None and used >= attempt_limit:
-        raise SubmissionRefused(f"all {attempt_limit} attempt(s) on quiz {quiz_id} are used")
+        raise AttemptsExhausted(f"all {attempt_limit} attempt(s) on quiz {quiz_id} are used")
 
 
 def attempts_left(attempt_limit: int | None, used: int) -> int | None:

@@ -47,6 +47,7 @@ class QuizPlan:
     ranges: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     deadline: datetime | None = None  # an instant (aware); clock.parse_deadline reads what was typed
     time_zone: str = "UTC"  # the zone the deadline was given in, recorded on the quiz
+    late_until: datetime | None = None  # late submissions accepted (and marked late) until then
     attempt_limit: int | None = None
     feedback: str = "full"
     counting: str = "last"
@@ -73,6 +74,8 @@ class QuizPlan:
             raise GenerationError(f"unknown counting policy {self.counting!r}; expected last or best")
         if self.deadline is not None and self.deadline.tzinfo is None:
             raise GenerationError("internal: a deadline must be an instant (aware datetime)")
+        if self.late_until is not None and (self.deadline is None or self.late_until <= self.deadline):
+            raise GenerationError("--late-until must come after --deadline")
         if self.attempt_limit is not None and self.attempt_limit < 1:
             raise GenerationError("--attempts must be at least 1")
         if self.attempt_limit is not None and self.attempt_limit > MAX_ATTEMPTS:
@@ -179,7 +182,7 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
     with store.write() as session:
         quiz = Quiz(title=plan.title, seed=plan.seed, language=plan.language, difficulty=plan.difficulty,
                     kinds=list(plan.kinds), ranges={k: list(v) for k, v in plan.ranges.items()},
-                    question_count=plan.count, deadline=plan.deadline, time_zone=plan.time_zone,
+                    question_count=plan.count, deadline=plan.deadline, time_zone=plan.time_zone, late_until=plan.late_until,
                     attempt_limit=plan.attempt_limit,
                     feedback=plan.feedback, counting=plan.counting,
                     status="ready" if confirmation else "unverified",

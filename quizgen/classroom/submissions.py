@@ -12,22 +12,22 @@ from classroom.policies, the same for every front end.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from ..clock import now, show
+from ..clock import as_utc, now, show
 from ..errors import clip
 from ..grading.answers import AnswerError, parse_answer
 from ..store.db import Store
 from ..store.lookup import parse_quiz_id
-from ..store.tables import Attempt, Question, Quiz, Student, Submission, Variant
-from .policies import SubmissionRefused, refuse_if_closed, refuse_if_spent, visibility
+from ..store.tables import Attempt, Question, Quiz, Submission, Variant
+from ..receipts import part_label, parts_text
+from .policies import NotOnQuiz, attempts_left, is_open, visibility
 from .students import authenticate
 
 _NUMBER = re.compile(r"[0-9]{1,9}")  # question and part numbers: plain ASCII integers
@@ -91,7 +91,7 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str]) -> d
         if slot not in slots:
             errors.append(f"there is no question {slot} (this quiz has {len(slots)})")
             continue
-        label = str(int(part)) if _NUMBER.fullmatch(part) else part
+        label = part_label(part)
         given = by_slot.setdefault(slot, {})
         if label in given:
             errors.append(f"question {slot}{'.' + label if label else ''} is answered twice "
@@ -132,7 +132,7 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str]) -> d
                 errors.append(f"answer {slot}.{label}: {exc}")
         # in the key's part order, so a right answer's stored text equals the key's expected text
         in_order = {p["key"]: values[p["key"]] for p in parts if p["key"] in values}
-        parsed[slot] = (json.dumps(texts, ensure_ascii=False, sort_keys=True), in_order)
+        parsed[slot] = (parts_text(texts), in_order)
     if errors:
         raise AnswerError("; ".join(errors) + " (nothing was submitted)")
     if not parsed:
@@ -147,20 +147,12 @@ def _find_part(parts: list[dict[str, Any]], label: str) -> dict[str, Any] | None
     return next((p for p in parts if p["key"] == label), None)
 
 
-def request_hash(parsed: Mapping[int, tuple[str, Any]]) -> str:
-    """SHA-256 of an attempt's answers in a canonical form: what makes a resent attempt
-    recognisable as the same one (and a reused idempotency key with other answers not)."""
-    canonical = json.dumps({str(slot): raw for slot, (raw, _) in sorted(parsed.items())},
-                           ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 def attempts_used(session: Any, quiz_id: int, student_pk: int) -> int:
     return session.scalar(select(func.coalesce(func.max(Attempt.attempt), 0))
                           .where(Attempt.quiz_id == quiz_id, Attempt.student_id == student_pk)) or 0
 
 
-def _quiz(session: Any, quiz_id: int) -> Quiz:
+def get_quiz_row(session: Any, quiz_id: int) -> Quiz:
     from ..errors import NotFoundError
 
     quiz = session.get(Quiz, quiz_id)
@@ -169,50 +161,86 @@ def _quiz(session: Any, quiz_id: int) -> Quiz:
     return quiz
 
 
-def lock_student(session: Any, student_pk: int) -> None:
-    """One attempt number per student at a time: SQLite's write lock is already held
-    (BEGIN IMMEDIATE); on PostgreSQL the student's row is locked."""
-    session.execute(select(Student.id).where(Student.id == student_pk).with_for_update())
+@dataclass(frozen=True)
+class StudentQuestion:
+    """A question as its student sees it: prompt and answer form, never its key."""
+
+    slot: int
+    kind: str
+    points: int
+    prompt: str
+    response: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"slot": self.slot, "kind": self.kind, "points": self.points, "prompt": self.prompt,
+                "response": self.response}
 
 
-def record_attempt(session: Any, quiz_id: int, student_pk: int, slots: Mapping[int, Slot],
-                   parsed: Mapping[int, tuple[str, Any]], at: datetime, source: str,
-                   idempotency_key: str | None = None, digest: str | None = None) -> int:
-    """Insert one attempt (its row and its answers) in the caller's transaction; returns its number."""
-    attempt = attempts_used(session, quiz_id, student_pk) + 1
-    session.execute(insert(Attempt), [{"quiz_id": quiz_id, "student_id": student_pk, "attempt": attempt,
-                                       "received_at": at, "source": source, "idempotency_key": idempotency_key,
-                                       "request_hash": digest or request_hash(parsed)}])
-    session.execute(insert(Submission), [
-        {"quiz_id": quiz_id, "student_id": student_pk, "question_id": slots[slot].question_id,
-         "attempt": attempt, "raw": raw, "parsed": value, "submitted_at": at}
-        for slot, (raw, value) in parsed.items()])
-    return attempt
+@dataclass(frozen=True)
+class StudentQuiz:
+    """One student's view of a quiz: its rules as they apply to them now, and their questions."""
+
+    quiz_id: int
+    title: str
+    language: str
+    student: str
+    deadline: datetime | None
+    time_zone: str
+    late_until: datetime | None
+    attempt_limit: int | None
+    attempts_used: int
+    feedback: str
+    counting: str
+    server_time: datetime
+    questions: list[StudentQuestion]
+
+    @property
+    def open(self) -> bool:
+        return is_open(self.deadline, self.late_until, self.server_time) and (
+            attempts_left(self.attempt_limit, self.attempts_used) != 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"quiz": {"id": self.quiz_id, "title": self.title, "language": self.language,
+                         "deadline": as_utc(self.deadline).isoformat() if self.deadline else None,
+                         "deadline_local": show(self.deadline, self.time_zone) if self.deadline else None,
+                         "time_zone": self.time_zone,
+                         "late_until": as_utc(self.late_until).isoformat() if self.late_until else None,
+                         "attempt_limit": self.attempt_limit, "attempts_used": self.attempts_used,
+                         "attempts_left": attempts_left(self.attempt_limit, self.attempts_used),
+                         "feedback": self.feedback, "counting": self.counting, "open": self.open},
+                "student": self.student, "server_time": self.server_time.isoformat(),
+                "questions": [q.to_json() for q in self.questions]}
+
+
+def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str | None) -> StudentQuiz:
+    """What a student may see of a quiz (never a key column: only prompts and answer forms)."""
+    quiz_id = parse_quiz_id(quiz)
+    at = now()
+    with store.read() as session:
+        student = authenticate(session, student_id, token)
+        quiz_row = get_quiz_row(session, quiz_id)
+        variant = session.scalar(select(Variant.id).where(Variant.quiz_id == quiz_id, Variant.student_id == student.id))
+        if variant is None:
+            raise NotOnQuiz(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}; "
+                            "ask the instructor to add you (quizgen quiz add-students)")
+        rows = session.execute(select(Question.slot, Question.kind, Question.points, Question.prompt,
+                                      Question.response).where(Question.variant_id == variant)
+                               .order_by(Question.slot)).all()
+        used = attempts_used(session, quiz_id, student.id)
+        return StudentQuiz(quiz_id, quiz_row.title, quiz_row.language, student_id, quiz_row.deadline,
+                           quiz_row.time_zone, quiz_row.late_until, quiz_row.attempt_limit, used, quiz_row.feedback,
+                           quiz_row.counting, at,
+                           [StudentQuestion(r.slot, r.kind, r.points, r.prompt[quiz_row.language], r.response)
+                            for r in rows])
 
 
 def submit(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str],
            at: datetime | None = None) -> Receipt:
-    """Record one attempt: all its answers, or (on any problem) nothing."""
-    quiz_id = parse_quiz_id(quiz)
-    at = at or now()
-    with store.read() as session:
-        student = authenticate(session, student_id, token)
-        quiz_row = _quiz(session, quiz_id)
-        refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at)
-        slots = load_slots(session, quiz_id, student.id)
-        if not slots:
-            raise SubmissionRefused(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}")
-        student_pk, zone = student.id, quiz_row.time_zone
-    parsed = parse_submission(slots, answers)  # before any lock: a typo costs nothing
-    shown = show(at, zone, seconds=True)
-    with store.write() as session:
-        lock_student(session, student_pk)
-        quiz_row = _quiz(session, quiz_id)
-        refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at)
-        refuse_if_spent(quiz_id, quiz_row.attempt_limit, attempts_used(session, quiz_id, student_pk))
-        attempt = record_attempt(session, quiz_id, student_pk, slots, parsed, at, "cli")
-        receipt = Receipt(quiz_id, student_id, attempt, len(parsed), at, zone, shown)
-    return receipt
+    """Record one attempt from the local command line: all its answers, or nothing.
+    (The HTTP service calls classroom.attempts.submit_attempt, which this wraps.)"""
+    from .attempts import submit_attempt
+
+    return submit_attempt(store, quiz, student_id, token, answers, source="cli", at=at).receipt
 
 
 @dataclass(frozen=True)
@@ -231,6 +259,7 @@ class AttemptInfo:
     attempt: int
     submitted_at: datetime
     answers: int
+    receipt: dict[str, Any] | None = None  # the server-signed receipt, for attempts sent over HTTP
 
 
 @dataclass(frozen=True)
@@ -257,8 +286,8 @@ class StatusReport:
         """What ``status --json`` prints: per-question results only under full feedback."""
         return {
             "quiz": self.quiz_id, "student": self.student, "feedback": self.feedback,
-            "attempts": [{"attempt": a.attempt, "submitted_at": a.submitted_at.isoformat(), "answers": a.answers}
-                         for a in self.attempts],
+            "attempts": [{"attempt": a.attempt, "submitted_at": a.submitted_at.isoformat(), "answers": a.answers,
+                          **({"receipt": a.receipt} if a.receipt else {})} for a in self.attempts],
             "attempt_limit": self.attempt_limit, "graded": self.graded, "score": self.score,
             "max_score": self.max_score,
             "questions": None if self.questions is None or self.feedback != "full" else [
@@ -274,15 +303,16 @@ def status(store: Store, quiz: str | int, student_id: str, token: str | None) ->
     quiz_id = parse_quiz_id(quiz)
     with store.read() as session:
         student = authenticate(session, student_id, token)
-        quiz_row = _quiz(session, quiz_id)
+        quiz_row = get_quiz_row(session, quiz_id)
         slots = load_slots(session, quiz_id, student.id)
         if not slots:
-            raise SubmissionRefused(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}")
+            raise NotOnQuiz(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}")
         counts = dict(session.execute(select(Submission.attempt, func.count())
                                       .where(Submission.quiz_id == quiz_id, Submission.student_id == student.id)
                                       .group_by(Submission.attempt)).all())
-        attempts = [AttemptInfo(r.attempt, r.received_at, counts.get(r.attempt, 0)) for r in session.execute(
-            select(Attempt.attempt, Attempt.received_at)
+        attempts = [AttemptInfo(r.attempt, r.received_at, counts.get(r.attempt, 0),
+                                json.loads(r.receipt) if r.receipt else None) for r in session.execute(
+            select(Attempt.attempt, Attempt.received_at, Attempt.receipt)
             .where(Attempt.quiz_id == quiz_id, Attempt.student_id == student.id).order_by(Attempt.attempt))]
         points = dict(session.execute(select(Question.slot, Question.points)
                                       .where(Question.id.in_([s.question_id for s in slots.values()]))).all())

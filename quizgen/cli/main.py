@@ -46,6 +46,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
                   "A row per student with the quiz total (CSV imports into Canvas; JSON has every question)."),
     "report": ("grades", "report", "Item analysis: correct rate, discrimination, common wrong answers and slips, "
                                    "score distribution."),
+    "serve": ("serve", "serve", "Serve the checking service: students submit over HTTP and are graded on arrival."),
+    "audit": ("serve", "audit", "Recompute a quiz's hash chain of attempts and check every signed receipt."),
     "login": ("remote", "login", "Save your student id and token for a quiz server, and pin its receipt key."),
     "sync": ("remote", "sync", "Send the submissions waiting in the outbox (same idempotency keys)."),
     "receipts": ("remote", "receipts",

@@ -40,6 +40,8 @@ def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
               help="Submissions close then: wall-clock time in --tz (default: this machine's zone).")
 @click.option("--tz", "time_zone", metavar="ZONE",
               help="Time zone of the deadline, recorded on the quiz: an IANA name (Asia/Seoul) or +09:00.")
+@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM'",
+              help="Accept late submissions (marked late) until then, in the same zone as --deadline.")
 @click.option("--attempts", "attempt_limit", type=int, help="Attempts allowed per student.")
 @click.option("--feedback", type=click.Choice(FEEDBACK_POLICIES), default="full", show_default=True,
               help="What students see of their graded attempts: nothing, scores, or scores and slips.")
@@ -50,7 +52,7 @@ def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.pass_context
 def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple[str, ...], difficulty: str,
              lang: str, roster: str | None, ranges: tuple[str, ...], deadline: str | None, time_zone: str | None,
-             attempt_limit: int | None, feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
+             late_until: str | None, attempt_limit: int | None, feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
     """Generate a quiz (per-student variants with --students) and confirm its key with Keras.
 
     \b
@@ -67,6 +69,7 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
     plan = QuizPlan(title=title, seed=seed, count=count, kinds=_kinds_option(kinds), difficulty=difficulty,
                     language=lang, ranges=dict(parse_range(r) for r in ranges),
                     deadline=parse_deadline(deadline, zone) if deadline is not None else None, time_zone=zone,
+                    late_until=parse_deadline(late_until, zone) if late_until is not None else None,
                     attempt_limit=attempt_limit, feedback=feedback, counting=counting)
     plan.validate()
     students = read_roster(roster) if roster else []

@@ -144,7 +144,7 @@ def _write_chunk(store: Store, quiz_id: int, revision: int, rows: list[Row]) -> 
             Grade.submission_id.in_([g[0] for g in grades]), Grade.current.is_(True)))) if grades else set()
         fresh = [g for g in grades if g[0] not in done] if done else grades
         if fresh:
-            _insert_grades(session.connection(), fresh, now())
+            insert_grades(session.connection(), fresh, now())
     store.checkpoint()
     return len(fresh)
 
@@ -153,7 +153,7 @@ _GRADE_COLUMNS = ("submission_id", "score", "max_score", "correct", "misconcepti
                   "current", "graded_at")
 
 
-def _insert_grades(conn: Any, grades: list[tuple[Any, ...]], stamp: Any) -> None:
+def insert_grades(conn: Any, grades: list[tuple[Any, ...]], stamp: Any) -> None:
     """Insert current grade rows (submission id, score, max score, correct, misconception,
     details as JSON text) in one executemany.
 
@@ -278,7 +278,7 @@ def _apply(store: Store, quiz_id: int, keys: dict[int, tuple[int, str, Any]], st
             if superseded:
                 session.execute(update(Grade).where(Grade.id.in_(superseded), Grade.current.is_(True))
                                 .values(current=False))
-                _insert_grades(session.connection(), fresh, stamp)
+                insert_grades(session.connection(), fresh, stamp)
                 replaced += len(fresh)
         store.checkpoint()
     return replaced

@@ -14,51 +14,15 @@ import json
 from collections import defaultdict
 from typing import Any, Iterable
 
+from ..nn.layers import KINDS
 from ..nn.solver import LayerResult, Solution, seed_weight_shapes, solve_raw
 
-RNN = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
-
-
-def _rnn_kind(row: LayerResult) -> tuple[str, bool] | None:
-    """(cell type, bidirectional) for a recurrent row."""
-    t = row.derivation.layer_type
-    if t in RNN:
-        return t, False
-    if t.startswith("Bidirectional(") and t[14:-1] in RNN:
-        return t[14:-1], True
-    return None
-
-
 def layer_slips(row: LayerResult) -> dict[str, int]:
-    """Wrong parameter counts for one layer, by slip."""
-    out: dict[str, int] = {}
-    s = row.derivation.symbol_values()
-    notes = row.derivation.notes
-    kind = _rnn_kind(row)
-    if kind is not None:
-        cell, bidi = kind
-        h, d = s["h"], s["d"]
-        gates = RNN[cell]
-        biased = "no_bias" not in notes
-        reset_after = "gru_reset_after" in notes
-        per = 2 if bidi else 1
-        bias_terms = (2 if reset_after else 1) if biased else 0
-        if biased:
-            out["no_bias"] = per * gates * h * (h + d)
-        out["no_recurrent"] = per * gates * h * (d + bias_terms)
-        if cell == "LSTM":
-            out["lstm_one_gate"] = per * h * (h + d + bias_terms)
-        if reset_after:
-            out["gru_reset_after"] = per * 3 * h * (h + d + 1)
-        if bidi:
-            out["bidi_not_doubled"] = row.params // 2
-    elif row.type == "Dense" and "no_bias" not in notes:
-        out["no_bias"] = s["d"] * s["u"]
-    elif row.type == "Conv1D" and "no_bias" not in notes:
-        out["no_bias"] = row.params - s["f"]
-    elif row.type == "Embedding":
-        out["embedding_bias"] = s["V"] * (s["E"] + 1)
-    return out
+    """Wrong parameter counts for one layer, by slip (each layer family knows its own)."""
+    kind = KINDS.get(row.type)
+    if kind is None or kind.slips is None:
+        return {}
+    return kind.slips(row)
 
 
 def _seq_len(solution: Solution) -> int | None:
@@ -87,14 +51,9 @@ def shape_slips(solution: Solution, index: int) -> dict[str, tuple[Any, ...]]:
     shape = tuple(row.output_shape)
     incoming = solution.input_shape if index == 1 else solution.layers[index - 2].output_shape
     out: dict[str, tuple[Any, ...]] = {"no_batch_axis": shape[1:]}
-    kind = _rnn_kind(row)
-    if kind is not None:
-        if len(shape) == 3:
-            out["return_sequences"] = (shape[0], shape[2])
-        elif len(incoming) == 3:
-            out["return_sequences"] = (shape[0], incoming[1], shape[1])
-        if kind[1] and "bidi_concat" in row.derivation.notes:
-            out["bidi_concat"] = (*shape[:-1], shape[-1] // 2)
+    kind = KINDS.get(row.type)
+    if kind is not None and kind.shape_slips is not None:
+        out.update(kind.shape_slips(row, incoming))
     return out
 
 

@@ -1,44 +1,67 @@
 """Analytic output shapes and parameter counts, with worked derivations.
 
 Pure Python on purpose: the generator solves thousands of specs per second and
-the grader needs the truth without paying TensorFlow's start-up. Every rule here
-is what Keras 3 does (tests/test_solver_vs_keras.py holds it to that), including
-the shape checks Keras makes when it builds a layer.
+the grader needs the truth without paying TensorFlow's start-up. The rules live
+with their layer families (``layers/``); this module walks a model through them:
+a Sequential spec layer after layer, a graph spec in call order (``graph.py``),
+and reports the rows ``model.summary()`` prints. Every rule is what Keras 3 does
+(tests/test_solver_vs_keras.py and tests/test_graph_vs_keras.py hold it to that),
+including the shape checks Keras makes when it builds a layer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from .derivation import Derivation, Expr, Sym, add, evaluate, mul
-from .shapes import format_shape
 from ..errors import SpecError
+from .derivation import Derivation, evaluate
+from . import layers as _layers
+from .layers import KERAS_NAMES, KINDS, apply
+from .layers.base import Fail, Outputs, is_multi
 from .spec import LayerSpec, Shape, Spec
-
-# Keras's snake_case names, for the summary table.
-KERAS_NAMES = {
-    "Embedding": "embedding", "SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru",
-    "Bidirectional": "bidirectional", "TimeDistributed": "time_distributed", "Dense": "dense",
-    "Dropout": "dropout", "SpatialDropout1D": "spatial_dropout1d", "Flatten": "flatten",
-    "GlobalAveragePooling1D": "global_average_pooling1d", "GlobalMaxPooling1D": "global_max_pooling1d",
-    "Conv1D": "conv1d", "MaxPooling1D": "max_pooling1d", "BatchNormalization": "batch_normalization",
-    "LayerNormalization": "layer_normalization",
-}
 
 
 @dataclass(slots=True)
 class LayerResult:
-    """One row of ``model.summary()`` plus how its Param # is derived."""
+    """One row of ``model.summary()`` plus how its Param # is derived.
+
+    ``output_shape`` is an ``Outputs`` (a tuple of shapes) for a layer that returns
+    several tensors; ``inbound`` the tensors a graph layer is called on (graph.Ref:
+    name and output index)."""
 
     index: int
     type: str
     name: str
-    output_shape: Shape
+    output_shape: Any
     params: int
     trainable: int
     non_trainable: int
     derivation: Derivation
+    inbound: tuple[Any, ...] = ()
+
+    def connected_to(self) -> list[str]:
+        """What it is called on, as Keras's summary prints it: ``enc_lstm[0][1]``."""
+        return [f"{name}[0][{index or 0}]" for name, index in self.inbound]
+
+
+@dataclass(slots=True)
+class GraphLayout:
+    """What the functional summary needs beyond the rows: the inputs, and the order in
+    which ``model.layers`` lists inputs and layers; ``chain`` when Keras would print
+    the model as "sequential-like" (no Connected to column)."""
+
+    order: tuple[str, ...]
+    inputs: dict[str, Shape]
+    depth: dict[str, int]
+    rows: tuple["LayerResult", ...]
+
+    @property
+    def chain(self) -> bool:
+        # summary_utils: one node per depth, each called on at most one tensor
+        if any(len(r.inbound) > 1 for r in self.rows):
+            return False
+        return len(set(self.depth.values())) == len(self.depth)
 
 
 @dataclass(slots=True)
@@ -50,18 +73,20 @@ class Solution:
     total_params: int = 0
     trainable_params: int = 0
     non_trainable_params: int = 0
+    graph: GraphLayout | None = field(default=None)
 
     @property
-    def output_shape(self) -> Shape:
+    def output_shape(self) -> Any:
         return self.layers[-1].output_shape
 
     def to_json(self, lang: str = "ko") -> dict[str, Any]:
         return {
             "layers": [
                 {
-                    "type": r.type, "name": r.name, "output_shape": list(r.output_shape),
+                    "type": r.type, "name": r.name, "output_shape": shape_json(r.output_shape),
                     "params": r.params, "trainable": r.trainable, "non_trainable": r.non_trainable,
                     "derivation": r.derivation.to_json(lang),
+                    **({"connected_to": r.connected_to()} if self.graph is not None else {}),
                 }
                 for r in self.layers
             ],
@@ -71,19 +96,38 @@ class Solution:
         }
 
 
-class _Fail(Exception):
-    """A shape rule broken inside one layer; solve() adds the layer's index and type."""
+def clear_cache() -> None:
+    """Forget every remembered result: parsed layers (Sequential and graph) and layer rules."""
+    from . import graph, spec
+
+    _layers.clear_cache()
+    spec._PARSED.clear()
+    graph._PARSED.clear()
 
 
-def solve(spec: Spec) -> Solution:
+def shape_json(shape: Any) -> list[Any]:
+    """A shape as a JSON list, or a list of them for a layer that returns several tensors."""
+    if is_multi(shape):
+        return [list(s) for s in shape]
+    return list(shape)
+
+
+def solve(spec: Any) -> Solution:
     """Output shape and parameter counts of every layer, as Keras 3 reports them."""
+    if type(spec) is not Spec:
+        return _solve_graph(spec)
     shape = spec.input_shape
     rows = []
     counts: dict[str, int] = {}
     for index, layer in enumerate(spec.layers, start=1):
         try:
-            shape, deriv = _layer(layer, shape)
-        except _Fail as exc:
+            if layer.type in _NOT_SEQUENTIAL:
+                raise Fail(_not_sequential(layer.type))
+            shape, deriv = apply(layer, shape)
+            if type(shape) is Outputs:
+                raise Fail(f"it returns {len(shape)} tensors ({_what_multi(layer)}), which a Sequential "
+                           f"model cannot pass on; use a graph spec (\"inputs\", \"outputs\")")
+        except Fail as exc:
             raise SpecError(str(exc), index, _where(layer, exc)) from None
         total = deriv.total
         nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
@@ -97,250 +141,53 @@ def solve(spec: Spec) -> Solution:
     return Solution(spec.input_shape, tuple(rows), trainable + non_trainable, trainable, non_trainable)
 
 
-def _where(layer: LayerSpec, exc: _Fail) -> str:
+# Layers called on a list or on several tensors (merge layers, attention): no Sequential step.
+_NOT_SEQUENTIAL = frozenset(t for t, k in KINDS.items() if k.call.list_input or k.call.required > 1)
+
+
+def _not_sequential(layer_type: str) -> str:
+    if KINDS[layer_type].call.list_input:
+        return (f"{layer_type} is called on a list of tensors, so it cannot be one step of a Sequential model; "
+                f"use a graph spec (\"inputs\", \"outputs\")")
+    return (f"{layer_type} is called on several tensors, so it cannot be one step of a Sequential model; "
+            f"use a graph spec (\"inputs\", \"outputs\")")
+
+
+def _what_multi(layer: LayerSpec) -> str:
+    inner = layer.inner if layer.type == "Bidirectional" else layer
+    if inner is not None and inner.args.get("return_state"):
+        return "return_state=true: the output, then the states"
+    return "merge_mode=null: the forward and the backward output"
+
+
+def _where(layer: LayerSpec, exc: Fail) -> str:
     inner = getattr(exc, "inner", None)
     return f"{layer.type} > {inner}" if inner else layer.type
 
 
-def _rank(shape: Shape, ndim: int, what: str) -> None:
-    if len(shape) != ndim:
-        raise _Fail(f"expects {ndim}-D input {what}, got {format_shape(shape)} ({len(shape)}-D)")
+def _solve_graph(spec: Any) -> Solution:
+    from .graph import layout, walk
 
-
-def _known(dim: int | None, what: str, shape: Shape) -> int:
-    if dim is None:
-        raise _Fail(f"the {what} of its input {format_shape(shape)} is unknown (None), so Keras cannot size its weights")
-    return dim
-
-
-# ---------------------------------------------------------------- layer rules
-
-def _embedding(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    v, e = layer.get("input_dim"), layer.get("output_dim")
-    return (*s, e), Derivation("Embedding", mul(Sym("V", v, "vocab_size"), Sym("E", e, "embedding_dim")),
-                               notes=("embedding_mask_zero",) if layer.get("mask_zero") else ())
-
-
-_RNN_INPUT = "(batch, timesteps, features)"
-
-
-def _recurrent(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    _rank(s, 3, _RNN_INPUT)
-    d = _known(s[2], "feature dimension", s)
-    if layer.get("stateful") and s[0] is None:
-        raise _Fail('stateful=true needs a fixed batch size; give the input as {"batch_shape": [...]}')
-    units = layer.get("units")
-    h, x = Sym("h", units, "hidden_size"), Sym("d", d, "input_dim")
-    bias = layer.get("use_bias")
-    notes: list[str] = []
-    if layer.type == "SimpleRNN":
-        expr: Expr = mul(h, add(h, x, 1) if bias else add(h, x))
-    elif layer.type == "LSTM":
-        expr = mul(4, h, add(h, x, 1) if bias else add(h, x))
-        notes.append("lstm_gates")
-    else:
-        if bias and layer.get("reset_after"):
-            expr = mul(3, h, add(h, x, 2))
-            notes.append("gru_reset_after")
-        else:
-            expr = mul(3, h, add(h, x, 1) if bias else add(h, x))
-            notes.append("gru_gates")
-    if not bias:
-        notes.append("no_bias")
-    if layer.get("return_sequences"):
-        notes.append("rnn_all_steps")
-        out: Shape = (s[0], s[1], units)
-    else:
-        notes.append("rnn_last_step")
-        out = (s[0], units)
-    return out, Derivation(layer.type, expr, notes=tuple(notes))
-
-
-def _bidirectional(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    inner = layer.inner
-    assert inner is not None
-    try:
-        out, deriv = _recurrent(inner, s)
-    except _Fail as exc:
-        exc.inner = inner.type  # type: ignore[attr-defined]
-        raise
-    if layer.get("merge_mode") == "concat":
-        out = (*out[:-1], 2 * out[-1])
-        note = "bidi_concat"
-    else:
-        note = "bidi_merge"
-    assert deriv.expr is not None
-    return out, Derivation(f"Bidirectional({inner.type})", mul(2, deriv.expr),
-                           notes=("bidi_doubles", *deriv.notes, note))
-
-
-def _time_distributed(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    inner = layer.inner
-    assert inner is not None
-    if len(s) < 3:
-        raise _Fail(f"expects input with at least 3 dimensions (batch, timesteps, ...), got {format_shape(s)}")
-    try:
-        inner_out, deriv = _layer(inner, (s[0], *s[2:]))
-    except _Fail as exc:
-        exc.inner = inner.type  # type: ignore[attr-defined]
-        raise
-    return (s[0], s[1], *inner_out[1:]), Derivation(
-        f"TimeDistributed({deriv.layer_type})", deriv.expr, deriv.non_trainable,
-        notes=(*deriv.notes, "td_shared"))
-
-
-def _dense(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    if len(s) < 2:
-        raise _Fail(f"expects input with at least 2 dimensions (batch, features), got {format_shape(s)}")
-    d = _known(s[-1], "last dimension", s)
-    units = layer.get("units")
-    x, u = Sym("d", d, "input_dim"), Sym("u", units, "units")
-    expr = add(mul(x, u), u) if layer.get("use_bias") else mul(x, u)
-    notes = ("dense_per_step",) if len(s) > 2 else ()
-    if not layer.get("use_bias"):
-        notes += ("no_bias",)
-    return (*s[:-1], units), Derivation("Dense", expr, notes=notes)
-
-
-def _no_params(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    if layer.type == "SpatialDropout1D":
-        _rank(s, 3, _RNN_INPUT)
-    return s, Derivation(layer.type, None)
-
-
-def _flatten(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    flat: int | None = 1
-    for d in s[1:]:
-        flat = None if d is None or flat is None else flat * d
-    return (s[0], flat), Derivation("Flatten", None, notes=("flatten",))
-
-
-def _steps_channels(layer: LayerSpec, s: Shape) -> tuple[int | None, int | None, bool]:
-    _rank(s, 3, _RNN_INPUT if layer.type != "Conv1D" else "(batch, steps, channels)")
-    first = layer.get("data_format") == "channels_first"
-    return (s[2], s[1], first) if first else (s[1], s[2], first)
-
-
-def _global_pool(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    _, channels, first = _steps_channels(layer, s)
-    if layer.get("keepdims"):
-        out: Shape = (s[0], channels, 1) if first else (s[0], 1, channels)
-    else:
-        out = (s[0], channels)
-    return out, Derivation(layer.type, None, notes=("global_pool",))
-
-
-def _join(batch: int | None, steps: int | None, channels: int | None, first: bool) -> Shape:
-    return (batch, channels, steps) if first else (batch, steps, channels)
-
-
-def _conv1d(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    steps, channels, first = _steps_channels(layer, s)
-    c = _known(channels, "channel dimension", s)
-    f, k = layer.get("filters"), layer.get("kernel_size")
-    stride, dil, groups = layer.get("strides"), layer.get("dilation_rate"), layer.get("groups")
-    if stride > 1 and dil > 1:
-        raise _Fail(f"strides > 1 is not supported together with dilation_rate > 1 (strides={stride}, dilation_rate={dil})")
-    if f % groups:
-        raise _Fail(f"filters ({f}) must be divisible by groups ({groups})")
-    if c % groups:
-        raise _Fail(f"the input's {c} channels must be divisible by groups ({groups})")
-    out_steps = _window_steps(steps, (k - 1) * dil + 1, stride, layer.get("padding"), "kernel")
-    kk, ff = Sym("k", k, "kernel_size"), Sym("f", f, "filters")
-    cc = Sym("c", c, "in_channels") if groups == 1 else Sym("c/g", c // groups, "in_channels_per_group")
-    expr = add(mul(kk, cc, ff), ff) if layer.get("use_bias") else mul(kk, cc, ff)
-    notes = ("conv_valid",) if layer.get("padding") == "valid" else ("conv_same",)
-    if not layer.get("use_bias"):
-        notes += ("no_bias",)
-    return _join(s[0], out_steps, f, first), Derivation("Conv1D", expr, notes=notes)
-
-
-def _window_steps(steps: int | None, window: int, stride: int, padding: str, what: str) -> int | None:
-    if steps is None:
-        return None
-    if padding == "valid":
-        out = (steps - window) // stride + 1
-    else:
-        out = -(-steps // stride)
-    if out <= 0:
-        raise _Fail(f"the {what} spans {window} steps but the input has only {steps}: "
-                    f"the output length would be {out} (padding='{padding}')")
-    return out
-
-
-def _max_pool(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    steps, channels, first = _steps_channels(layer, s)
-    pool = layer.get("pool_size")
-    stride = layer.get("strides") or pool
-    out_steps = _window_steps(steps, pool, stride, layer.get("padding"), "pool")
-    return _join(s[0], out_steps, channels, first), Derivation("MaxPooling1D", None, notes=("pool",))
-
-
-def _norm_size(layer: LayerSpec, s: Shape) -> int:
-    axes = layer.get("axis")
-    axes = axes if isinstance(axes, tuple) else (axes,)
-    size = 1
-    for a in axes:
-        if not -len(s) <= a < len(s):
-            raise _Fail(f"axis {a} is out of range for input {format_shape(s)}")
-        size *= _known(s[a], f"size of axis {a}", s)
-    return size
-
-
-def _batch_norm(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    c = Sym("c", _norm_size(layer, s), "norm_channels")
-    learned = int(bool(layer.get("center"))) + int(bool(layer.get("scale")))
-    return s, Derivation("BatchNormalization", mul(learned + 2, c), non_trainable=mul(2, c),
-                         notes=("bn_stats",))
-
-
-def _layer_norm(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    c = Sym("c", _norm_size(layer, s), "norm_channels")
-    if layer.get("rms_scaling"):
-        return s, Derivation("LayerNormalization", mul(1, c), notes=("ln_rms",))
-    learned = int(bool(layer.get("center"))) + int(bool(layer.get("scale")))
-    if learned == 0:
-        return s, Derivation("LayerNormalization", None)
-    return s, Derivation("LayerNormalization", mul(learned, c), notes=("ln_params",))
-
-
-_RULES: dict[str, Callable[[LayerSpec, Shape], tuple[Shape, Derivation]]] = {
-    "Embedding": _embedding, "SimpleRNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent,
-    "Bidirectional": _bidirectional, "TimeDistributed": _time_distributed, "Dense": _dense,
-    "Dropout": _no_params, "SpatialDropout1D": _no_params, "Flatten": _flatten,
-    "GlobalAveragePooling1D": _global_pool, "GlobalMaxPooling1D": _global_pool,
-    "Conv1D": _conv1d, "MaxPooling1D": _max_pool,
-    "BatchNormalization": _batch_norm, "LayerNormalization": _layer_norm,
-}
-
-
-# A layer's result depends only on its arguments and its input shape, and textbook
-# models repeat the same layers constantly (Dense(1, sigmoid) after 128 units...),
-# so results are remembered. Derivations are shared between solutions: values, never
-# mutated (their rendered text is cached inside them, the same for every sharer).
-_MEMO: dict[tuple[Any, ...], tuple[Shape, Derivation]] = {}
-_MEMO_LIMIT = 100_000
-memo_enabled = True
-
-
-def clear_cache() -> None:
-    _MEMO.clear()
-
-
-def _layer(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    if not memo_enabled:
-        return _RULES[layer.type](layer, s)
-    try:
-        key = (layer.key(), s)
-        hit = _MEMO.get(key)
-    except TypeError:  # an unhashable argument (an initializer given as a dict)
-        return _RULES[layer.type](layer, s)
-    if hit is None:
-        hit = _RULES[layer.type](layer, s)
-        if len(_MEMO) >= _MEMO_LIMIT:
-            _MEMO.clear()
-        _MEMO[key] = hit
-    return hit
+    tensors, derivs = walk(spec)
+    lay = layout(spec)
+    by_name = {gl.name: gl for gl in spec.layers}
+    rows = []
+    trainable = non_trainable = 0
+    for name in lay.order:
+        gl = by_name.get(name)
+        if gl is None:
+            continue
+        deriv = derivs[name]
+        total = deriv.total
+        nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
+        trainable += total - nt
+        non_trainable += nt
+        rows.append(LayerResult(len(rows) + 1, gl.layer.type, name, tensors[name], total, total - nt, nt, deriv,
+                                gl.inbound))
+    rows_t = tuple(rows)
+    inputs = {i.name: i.shape for i in spec.inputs}
+    return Solution(spec.inputs[0].shape, rows_t, trainable + non_trainable, trainable, non_trainable,
+                    GraphLayout(lay.order, inputs, lay.depth, rows_t))
 
 
 def solve_raw(raw: object) -> Solution:

@@ -69,6 +69,8 @@ class Quiz(Base):
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The zone the deadline was given in and is shown in (an IANA name or "+09:00").
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Submissions after the deadline are accepted (and marked late) until then; None: not at all.
+    late_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempt_limit: Mapped[int | None] = mapped_column(Integer)
     feedback: Mapped[str] = mapped_column(String(16), default="full")
     counting: Mapped[str] = mapped_column(String(16), default="last")
@@ -182,14 +184,15 @@ class Grade(Base):
 
 
 class Attempt(Base):
-    """One attempt of one student at one quiz: when it arrived, from where, and the
-    key that makes resending it harmless (a client's idempotency key, or an import's
-    file and student)."""
+    """One attempt of one student at one quiz: when it arrived, from where, the key that
+    makes resending it harmless (a client's idempotency key, or an import's file and
+    student), and its place in the quiz's hash chain (``quizgen audit`` recomputes it)."""
 
     __tablename__ = "attempts"
     __table_args__ = (UniqueConstraint("quiz_id", "student_id", "attempt"),
                       UniqueConstraint("quiz_id", "student_id", "idempotency_key",
-                                       name="uq_attempts_quiz_id_idempotency_key"))
+                                       name="uq_attempts_quiz_id_idempotency_key"),
+                      UniqueConstraint("quiz_id", "seq", name="uq_attempts_quiz_id_seq"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id"), index=True)
@@ -198,4 +201,31 @@ class Attempt(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(16))  # "cli", "import", "http"; "legacy" for rows before 0004
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
-    request_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the canonical answers
+    request_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the request as sent
+    seq: Mapped[int] = mapped_column(Integer)  # position in the quiz's chain, from 1
+    answers_sha256: Mapped[str] = mapped_column(String(64))  # of the answers as stored (classroom.chain)
+    chain_sha256: Mapped[str] = mapped_column(String(64))  # links this attempt to the one before
+    receipt: Mapped[str | None] = mapped_column(Text)  # the signed receipt a server gave (JSON)
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    response: Mapped[str | None] = mapped_column(Text)  # what a replay of the same request returns (JSON)
+
+
+class ServerKey(Base):
+    """A public key receipts are signed with; the private key stays with the server."""
+
+    __tablename__ = "server_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[str] = mapped_column(String(128))  # base64 of the raw key
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LoginFailure(Base):
+    """A failed authentication, counted per subject ("ip:…", "student:…") to throttle guessing."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,245 @@
+"""Recording an attempt: the one path every front end (local CLI, HTTP API, web page,
+imports) takes, with the quiz's rules applied inside the transaction that writes it.
+
+One write transaction, after the student is authenticated and the answers parse:
+
+1. locks, always in this order so two writers can never wait on each other: the quiz's
+   grading lock, the quiz's row (its hash chain grows one attempt at a time), the
+   student's row (SQLite's write lock already serialises everything);
+2. a request seen before (same idempotency key) returns its stored response, or is
+   refused if its answers differ;
+3. the deadline (and late window), the attempt limit and the rate limit on graded
+   submissions are checked;
+4. the attempt is appended to the quiz's hash chain, with its answers;
+5. where the feedback policy shows scores and the caller asked for it, it is graded
+   from the stored grading key (the same scoring ``quizgen grade`` uses), so batch
+   grading later finds nothing to do and agrees;
+6. the receipt is signed, and the response a replay will return is stored with it.
+
+Everything the caller will tell the student is made before the commit, so nothing
+can fail after it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import Text, cast, func, insert, select
+
+from ..clock import as_utc, now, show
+from ..errors import QuizgenError, clip
+from ..grading.batch import GRADER_VERSION, insert_grades, lock_grading
+from ..grading.scoring import compute_grades
+from ..receipts import (GENESIS, RECEIPT_VERSION, Signer, answers_sha256, chain_next, chain_record,
+                        request_sha256)
+from ..resources import load_json
+from ..store.db import Store
+from ..store.lookup import parse_quiz_id
+from ..store.tables import Attempt, Question, Quiz, Student, Submission
+from .policies import NotOnQuiz, refuse_if_closed, refuse_if_spent, visibility
+from .students import authenticate
+from .submissions import Receipt, Slot, attempts_used, get_quiz_row, load_slots, parse_submission
+
+MAX_ANSWERS = 200
+MAX_ANSWER_CHARS = 200
+
+
+class IdempotencyConflict(QuizgenError):
+    """An idempotency key used again with different answers."""
+
+
+class RateLimited(QuizgenError):
+    """Too many graded submissions (or failed logins) in a window; try again after ``retry_after``."""
+
+    exit_code = 75
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``count`` graded submissions per student and quiz within ``seconds``
+    (feedback on every attempt would otherwise let a student guess an answer)."""
+
+    count: int = 30
+    seconds: int = 600
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """An attempt as recorded: the receipt the CLI prints, and for the HTTP API the
+    response body (graded results as the policy allows, the signed receipt)."""
+
+    receipt: Receipt
+    response: dict[str, Any] = field(default_factory=dict)
+    replayed: bool = False
+
+
+def lock_for_attempts(session: Any, quiz_id: int, student_pk: int) -> None:
+    """The locks an attempt needs, in the one order every writer takes them (see module doc)."""
+    lock_grading(session, quiz_id)
+    session.execute(select(Quiz.id).where(Quiz.id == quiz_id).with_for_update())
+    session.execute(select(Student.id).where(Student.id == student_pk).with_for_update())
+
+
+def record_attempt(session: Any, quiz_id: int, student_pk: int, student_id: str, slots: Mapping[int, Slot],
+                   parsed: Mapping[int, tuple[str, Any]], at: datetime, source: str,
+                   idempotency_key: str | None = None, request_hash: str | None = None) -> Attempt:
+    """Append one attempt (its row, its place in the chain, its answers) in the caller's
+    transaction, which holds lock_for_attempts; returns the new row."""
+    attempt = attempts_used(session, quiz_id, student_pk) + 1
+    last = session.execute(select(Attempt.seq, Attempt.chain_sha256).where(Attempt.quiz_id == quiz_id)
+                           .order_by(Attempt.seq.desc()).limit(1)).first()
+    seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    digest = answers_sha256({str(slot): raw for slot, (raw, _) in parsed.items()})
+    received = as_utc(at).isoformat()
+    chain = chain_next(previous, chain_record(quiz_id, student_id, attempt, seq, received, digest))
+    row = Attempt(quiz_id=quiz_id, student_id=student_pk, attempt=attempt, received_at=at, source=source,
+                  idempotency_key=idempotency_key, request_hash=request_hash, seq=seq, answers_sha256=digest,
+                  chain_sha256=chain)
+    session.add(row)
+    session.execute(insert(Submission), [
+        {"quiz_id": quiz_id, "student_id": student_pk, "question_id": slots[slot].question_id,
+         "attempt": attempt, "raw": raw, "parsed": value, "submitted_at": at}
+        for slot, (raw, value) in parsed.items()])
+    session.flush()
+    return row
+
+
+def _check_request(answers: Mapping[str, str]) -> None:
+    if len(answers) > MAX_ANSWERS:
+        raise SubmissionTooLarge(f"{len(answers):,} answers; at most {MAX_ANSWERS} are taken in one attempt")
+    for key, value in answers.items():
+        if len(key) > 20 or len(value) > MAX_ANSWER_CHARS:
+            raise SubmissionTooLarge(f"answer {clip(key, 20)!r} is longer than {MAX_ANSWER_CHARS} characters")
+
+
+class SubmissionTooLarge(QuizgenError):
+    """More answers, or longer ones, than one attempt can hold."""
+
+
+def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | None,
+                   answers: Mapping[str, str], *, source: str, at: datetime | None = None,
+                   idempotency_key: str | None = None, signer: Signer | None = None,
+                   grade_on_arrival: bool = False, rate_limit: RateLimit | None = None) -> Submitted:
+    """Record one attempt: all its answers, or (on any problem) nothing. See the module doc."""
+    quiz_id = parse_quiz_id(quiz)
+    at = at or now()
+    _check_request(answers)
+    with store.read() as session:
+        student = authenticate(session, student_id, token)
+        quiz_row = get_quiz_row(session, quiz_id)
+        slots = load_slots(session, quiz_id, student.id)
+        if not slots:
+            raise NotOnQuiz(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}; "
+                                    "ask the instructor to add you (quizgen quiz add-students)")
+        student_pk, zone = student.id, quiz_row.time_zone
+        if idempotency_key is None:  # a replay is answered even after the quiz has closed
+            refuse_if_closed(quiz_id, quiz_row.deadline, zone, at, quiz_row.late_until)
+    parsed = parse_submission(slots, answers)  # before any lock: a typo costs nothing
+    digest = request_sha256(answers)
+    shown = show(at, zone, seconds=True)
+    with store.write() as session:
+        lock_for_attempts(session, quiz_id, student_pk)
+        if idempotency_key is not None:
+            seen = _seen(session, quiz_id, student_pk, idempotency_key, digest)
+            if seen is not None:
+                return seen
+        quiz_row = get_quiz_row(session, quiz_id)
+        late = refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at, quiz_row.late_until)
+        refuse_if_spent(quiz_id, quiz_row.attempt_limit, attempts_used(session, quiz_id, student_pk))
+        seen_policy = visibility(quiz_row.feedback)
+        grading = grade_on_arrival and seen_policy.score
+        if grading and rate_limit is not None:
+            _refuse_if_rate_limited(session, quiz_id, student_pk, at, rate_limit)
+        row = record_attempt(session, quiz_id, student_pk, student_id, slots, parsed, at, source,
+                             idempotency_key, digest)
+        receipt = Receipt(quiz_id, student_id, row.attempt, len(parsed), at, zone, shown)
+        if signer is None and not grading:
+            return Submitted(receipt)
+        results = _grade(session, slots, parsed, row) if grading else None
+        signed = None
+        if signer is not None:
+            signed = signer.sign({"v": RECEIPT_VERSION, "quiz": quiz_id, "student": student_id,
+                                  "attempt": row.attempt, "received_at": as_utc(at).isoformat(),
+                                  "answers_sha256": row.answers_sha256, "chain_sha256": row.chain_sha256})
+            row.receipt, row.key_id = json.dumps(signed, ensure_ascii=False), signer.key_id
+        max_score = session.scalar(select(func.sum(Question.points))
+                                   .where(Question.id.in_([s.question_id for s in slots.values()]))) or 0
+        response = _response(receipt, quiz_row, max_score, results, seen_policy, late, signed)
+        row.response = json.dumps(response, ensure_ascii=False)
+        return Submitted(receipt, response)
+
+
+def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) -> Submitted | None:
+    row = session.scalar(select(Attempt).where(Attempt.quiz_id == quiz_id, Attempt.student_id == student_pk,
+                                               Attempt.idempotency_key == key))
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        raise IdempotencyConflict("this Idempotency-Key was used for another submission with different answers; "
+                                  "use a new key for a new submission")
+    response = json.loads(row.response) if row.response else {}
+    quiz = session.get(Quiz, quiz_id)
+    receipt = Receipt(quiz_id, response.get("student", ""), row.attempt, response.get("answers", 0),
+                      row.received_at, quiz.time_zone, show(row.received_at, quiz.time_zone, seconds=True), True)
+    return Submitted(receipt, {**response, "replayed": True}, replayed=True)
+
+
+def _refuse_if_rate_limited(session: Any, quiz_id: int, student_pk: int, at: datetime, limit: RateLimit) -> None:
+    since = at - timedelta(seconds=limit.seconds)
+    recent = session.execute(select(func.count(), func.min(Attempt.received_at)).where(
+        Attempt.quiz_id == quiz_id, Attempt.student_id == student_pk, Attempt.source == "http",
+        Attempt.received_at > since)).one()
+    if recent[0] >= limit.count:
+        retry = max(1, int((as_utc(recent[1]) + timedelta(seconds=limit.seconds) - as_utc(at)).total_seconds()) + 1)
+        raise RateLimited(f"{limit.count} graded submissions in {limit.seconds // 60} minutes is the limit "
+                          f"for this quiz; try again in {retry} s", retry)
+
+
+def _grade(session: Any, slots: Mapping[int, Slot], parsed: Mapping[int, tuple[str, Any]],
+           row: Attempt) -> dict[int, tuple[Any, ...]]:
+    """Grade the attempt's answers from the stored keys (read under the grading lock) and
+    store the grades; slot → (submission id, score, max, correct, slip, details text)."""
+    subs = session.execute(
+        select(Submission.id, cast(Submission.parsed, Text), Question.points, Question.expected,
+               cast(Question.slips, Text), Question.slot)
+        .join(Question, Question.id == Submission.question_id)
+        .where(Submission.quiz_id == row.quiz_id, Submission.student_id == row.student_id,
+               Submission.attempt == row.attempt)).all()
+    grades = compute_grades([tuple(s[:5]) for s in subs])
+    insert_grades(session.connection(), grades, now())
+    return {s[5]: g for s, g in zip(subs, grades)}
+
+
+def _response(receipt: Receipt, quiz: Quiz, points: int, results: dict[int, tuple[Any, ...]] | None,
+              seen: Any, late: bool, signed: dict[str, Any] | None) -> dict[str, Any]:
+    """The API's response body for a recorded attempt, filtered by the feedback policy:
+    this attempt's score out of every point of the student's variant."""
+    graded = results is not None
+    questions = None
+    score = max_score = None
+    if graded and seen.score:
+        score = round(sum(g[1] for g in results.values()), 4)
+        max_score = int(points)
+        if seen.details:
+            slips = load_json("misconceptions.json").get(quiz.language, {})
+            questions = []
+            for slot in sorted(results):
+                _, s, top, ok, slip, details = results[slot]
+                questions.append({"slot": slot, "points": int(top), "score": s, "correct": ok, "misconception": slip,
+                                  "feedback": slips.get(slip) if slip else None,
+                                  "parts": json.loads(details).get("parts")})
+    return {"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt,
+            "answers": receipt.answered, "received_at": as_utc(receipt.submitted_at).isoformat(),
+            "received_local": receipt.submitted_local, "late": late, "replayed": False, "graded": graded,
+            "score": score, "max_score": max_score, "questions": questions, "receipt": signed}
+
+
+__all__ = ["submit_attempt", "record_attempt", "lock_for_attempts", "Submitted", "RateLimit", "RateLimited",
+           "IdempotencyConflict", "SubmissionTooLarge", "GRADER_VERSION"]

@@ -1,0 +1,155 @@
+"""``quizgen serve`` (the checking service) and ``quizgen audit`` (its hash chain)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import socket
+
+import click
+
+from .options import emit_json, json_option, open_store, quiz_argument
+
+
+def _rate(value: str) -> tuple[int, int]:
+    count, _, seconds = value.partition("/")
+    try:
+        n, s = int(count), int(seconds)
+    except ValueError:
+        raise click.BadParameter("write it as COUNT/SECONDS, e.g. 30/600") from None
+    if not (1 <= n <= 100_000 and 1 <= s <= 86_400):
+        raise click.BadParameter("COUNT must be 1-100,000 and SECONDS 1-86,400")
+    return n, s
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on (0: any free port, printed at start).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes sharing the port (and the database).")
+@click.option("--key-file", metavar="FILE",
+              help="The receipt-signing key (made on first start, mode 0600) [default: beside the database].")
+@click.option("--rate-limit", default="30/600", show_default=True, metavar="COUNT/SECONDS",
+              help="Graded submissions a student may make to one quiz within SECONDS.")
+@click.option("--ssl-certfile", metavar="FILE", help="TLS certificate (PEM), to serve HTTPS.")
+@click.option("--ssl-keyfile", metavar="FILE", help="TLS private key (PEM).")
+@click.option("--insecure-http", is_flag=True,
+              help="Allow plain HTTP on a non-loopback address (tokens then cross the network unencrypted).")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info"]), default="info",
+              show_default=True, help="How much the server logs (info includes the access log).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str | None, rate_limit: str,
+          ssl_certfile: str | None, ssl_keyfile: str | None, insecure_http: bool, log_level: str) -> None:
+    """Serve the checking service: students submit over HTTP and are graded on arrival.
+
+    It never creates or migrates a database: run 'quizgen db upgrade' first. Put it
+    behind a TLS reverse proxy (or give --ssl-certfile/--ssl-keyfile) before
+    students connect from other machines.
+
+    \b
+    Example:
+      quizgen --db class.db serve --port 8080 --workers 2
+    """
+    from ..classroom.attempts import RateLimit
+    from ..service.keys import default_key_file, load_signer, register_key
+    from ..service.settings import ENV, ServiceSettings
+
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise click.UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
+    tls = ssl_certfile is not None
+    if not _loopback(host) and not tls and not insecure_http:
+        raise click.UsageError(
+            f"listening on {host} without TLS would send every student's token over the network in clear text; "
+            "give --ssl-certfile/--ssl-keyfile, or keep quizgen on 127.0.0.1 behind a TLS reverse proxy, "
+            "or pass --insecure-http if the network is trusted")
+    db = ctx.find_root().obj["db"]
+    count, seconds = _rate(rate_limit)
+    settings = ServiceSettings(db=db, key_file=key_file or default_key_file(db), rate_limit=RateLimit(count, seconds))
+    store = open_store(ctx)  # refuses a missing, empty or outdated database now, in one line
+    register_key(store, load_signer(settings.key_file))
+    store.dispose()
+    os.environ[ENV] = settings.to_env()
+    sock = _bind(host, port)
+    scheme = "https" if tls else "http"
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    click.echo(f"quizgen serving {scheme}://{shown}:{bound_port}/ ({workers} worker(s)); Ctrl-C stops it", err=True)
+    _run(sock, workers, log_level, ssl_certfile, ssl_keyfile)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    from ..errors import QuizgenError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise QuizgenError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _run(sock: socket.socket, workers: int, log_level: str, certfile: str | None, keyfile: str | None) -> None:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("quizgen.service.app:app_from_env", factory=True, workers=workers, log_level=log_level,
+                            ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=True,
+                            forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=10, server_header=False)
+    server = uvicorn.Server(config)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again with the
+    # handlers it found installed: these make that a normal exit (status 0), not a kill.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        server.run(sockets=[sock])
+
+
+@click.command()
+@quiz_argument
+@json_option
+@click.pass_context
+def audit(ctx: click.Context, quiz: str, as_json: bool) -> None:
+    """Recompute a quiz's hash chain of attempts and check every signed receipt.
+
+    Names each attempt whose row was changed, deleted, inserted or back-dated since it
+    was recorded; exit 1 when there is any.
+
+    \b
+    Example:
+      quizgen audit 1
+    """
+    from ..classroom.audit import audit_quiz
+
+    report = audit_quiz(open_store(ctx), quiz)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for problem in report.problems:
+            click.echo(f"quiz {report.quiz_id}, {problem}")
+        verdict = "intact" if report.intact else f"BROKEN ({len(report.problems)} problem(s))"
+        click.echo(f"Quiz {report.quiz_id}: {report.attempts} attempt(s), {report.signed} signed receipt(s) checked; "
+                   f"chain {verdict}; head {report.head[:16]}…", err=True)
+    if not report.intact:
+        ctx.exit(1)

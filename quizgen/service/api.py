@@ -1,0 +1,198 @@
+"""The JSON API under /api/v1 (docs/api.md): each route parses the request, calls the
+library function every front end calls, and returns its data; errors go through
+service.errors. Routes never read a key column: the student's view, the submission
+(graded from the stored grading key inside the library) and the status are the
+same library functions the CLI uses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, TypeVar
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..classroom import logins
+from ..classroom.attempts import submit_attempt
+from ..classroom.students import AuthError
+from ..classroom.submissions import quiz_for_student, status
+from ..clock import now
+from ..errors import StoreError
+from ..files import MalformedJSON, decode_json
+from .context import Context, context
+from .errors import ApiError
+
+T = TypeVar("T")
+router = APIRouter(prefix="/api/v1")
+
+_KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
+
+
+# ---------------------------------------------------------------- typed bodies (the OpenAPI contract)
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+    server_time: str
+
+
+class ReceiptKey(BaseModel):
+    key_id: str
+    algorithm: str
+    public_key: str
+
+
+class SubmissionRequest(BaseModel):
+    answers: dict[str, str] = Field(description='{"1": "529,441", "4.2": "500000"}: as `quizgen submit --answer` takes them')
+
+
+class QuestionResult(BaseModel):
+    slot: int
+    points: int
+    score: float
+    correct: bool
+    misconception: str | None = None
+    feedback: str | None = None
+    parts: dict[str, Any] | None = None
+
+
+class SubmissionResponse(BaseModel):
+    quiz: int
+    student: str
+    attempt: int
+    answers: int
+    received_at: str
+    received_local: str
+    late: bool
+    replayed: bool
+    graded: bool
+    score: float | None = None
+    max_score: int | None = None
+    questions: list[QuestionResult] | None = None
+    receipt: dict[str, Any] | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in
+                                           (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)}
+
+
+# ---------------------------------------------------------------- authentication
+
+def credentials(authorization: str | None) -> tuple[str, str]:
+    """(student id, token) from ``Authorization: Bearer <student id>:<token>``."""
+    if not authorization:
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <student id>:<token>")
+    scheme, _, value = authorization.partition(" ")
+    student, sep, token = value.strip().rpartition(":")
+    if scheme.lower() != "bearer" or not sep or not student or not token:
+        raise ApiError(401, "unauthorized", "the Authorization header must be 'Bearer <student id>:<token>'")
+    return student, token
+
+
+def as_student(ctx: Context, request: Request, student: str, call: Callable[[], T]) -> T:
+    """Run ``call`` (which authenticates), throttling clients and ids that keep failing."""
+    who = logins.subjects(request.client.host if request.client else None, student)
+    logins.refuse_if_throttled(ctx.store, who, ctx.settings.login_throttle)
+    try:
+        return call()
+    except AuthError:
+        logins.record_failure(ctx.store, who, ctx.settings.login_throttle)
+        raise
+
+
+# ---------------------------------------------------------------- routes
+
+@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+def health(request: Request) -> JSONResponse:
+    ctx = context(request)
+    database = "ok"
+    try:
+        ctx.ping()
+    except StoreError:
+        database = "unavailable"
+    body = {"status": "ok" if database == "ok" else "unavailable", "version": __version__, "database": database,
+            "server_time": now().isoformat()}
+    return JSONResponse(body, status_code=200 if database == "ok" else 503)
+
+
+@router.get("/receipt-key", response_model=ReceiptKey)
+def receipt_key(request: Request) -> dict[str, str]:
+    signer = context(request).signer
+    return {"key_id": signer.key_id, "algorithm": "ed25519", "public_key": signer.public_b64}
+
+
+@router.get("/quizzes/{quiz}", responses=ERRORS)
+def quiz_view(quiz: str, request: Request, authorization: str | None = Header(None)) -> dict[str, Any]:
+    """This student's questions, deadline, attempts left, feedback policy, server time."""
+    ctx = context(request)
+    student, token = credentials(authorization)
+    return as_student(ctx, request, student, lambda: quiz_for_student(ctx.store, quiz, student, token)).to_json()
+
+
+@router.get("/quizzes/{quiz}/submissions", responses=ERRORS)
+def my_submissions(quiz: str, request: Request, authorization: str | None = Header(None)) -> dict[str, Any]:
+    """The student's own attempts, receipts and results, as the quiz's feedback policy allows."""
+    ctx = context(request)
+    student, token = credentials(authorization)
+    return as_student(ctx, request, student, lambda: status(ctx.store, quiz, student, token)).to_json()
+
+
+@router.post("/quizzes/{quiz}/submissions", status_code=201, response_model=SubmissionResponse,
+             responses={200: {"model": SubmissionResponse, "description": "a replay of an earlier request"},
+                        **ERRORS},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": SubmissionRequest.model_json_schema()}}}})
+async def submit(quiz: str, request: Request, authorization: str | None = Header(None),
+                 idempotency_key: str | None = Header(None)) -> JSONResponse:
+    """Record one attempt (graded on arrival where the policy shows scores) and sign its receipt."""
+    ctx = context(request)
+    student, token = credentials(authorization)
+    key = _idempotency_key(idempotency_key)
+    answers = _answers(request.headers.get("content-type"), await request.body())
+    done = await run_in_threadpool(as_student, ctx, request, student, lambda: submit_attempt(
+        ctx.store, quiz, student, token, answers, source="http", idempotency_key=key, signer=ctx.signer,
+        grade_on_arrival=True, rate_limit=ctx.settings.rate_limit))
+    headers = {"Idempotent-Replayed": "true"} if done.replayed else None
+    return JSONResponse(done.response, status_code=200 if done.replayed else 201, headers=headers)
+
+
+def _idempotency_key(value: str | None) -> str:
+    if value is None or not value:
+        raise ApiError(400, "idempotency_key_required", "send an Idempotency-Key header: one value per submission, "
+                       "reused when the same submission is sent again")
+    if len(value) > 200 or not set(value) <= _KEY_CHARS:
+        raise ApiError(400, "bad_request", "the Idempotency-Key must be 1 to 200 printable ASCII characters")
+    return value
+
+
+def _answers(content_type: str | None, body: bytes) -> dict[str, str]:
+    if (content_type or "").split(";")[0].strip().lower() != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the answers as application/json")
+    try:
+        data = decode_json(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_request", "the body is not UTF-8 text") from None
+    except MalformedJSON as exc:
+        raise ApiError(400, "bad_request", f"malformed JSON: {exc}") from None
+    answers = data.get("answers") if isinstance(data, dict) else None
+    if not isinstance(answers, dict) or not answers:
+        raise ApiError(400, "bad_request", 'the body must be {"answers": {"1": "529,441", ...}} with at least one answer')
+    out = {}
+    for k, v in answers.items():
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise ApiError(422, "invalid_answers", f"the answer to {json.dumps(k)[:30]} must be text")
+        out[k] = str(v)
+    return out

@@ -1,0 +1,46 @@
+"""The ASGI application: routes, error handling, limits and headers, and what every
+request shares (the store, the receipt signer, the settings)."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..store.db import open_store
+from . import api, errors, pages
+from .context import Context
+from .keys import load_signer, register_key
+from .middleware import BodyLimit, SecurityHeaders
+from .settings import ServiceSettings
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    """A ready app over the store ``settings.db``; it never creates or migrates a database
+    (``quizgen db upgrade`` does), so several processes and hosts cannot race a migration."""
+    store = open_store(settings.db, create=False)
+    signer = load_signer(settings.key_file)
+    register_key(store, signer)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.dispose()
+
+    app = FastAPI(title="quizgen", version=__version__, docs_url="/api/docs", redoc_url=None, lifespan=lifespan,
+                  openapi_url="/api/v1/openapi.json",
+                  description="Students submit parameter-count quiz answers and get signed receipts. See docs/api.md.")
+    app.state.quizgen = Context(store, signer, settings)
+    errors.install(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body)
+    app.add_middleware(SecurityHeaders)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory uvicorn's worker processes call (``quizgen serve --workers N``)."""
+    return create_app(ServiceSettings.from_env())

@@ -1,0 +1,67 @@
+"""The server's receipt-signing key: a 0600 file the service creates once, and its
+public half registered in the database so that ``quizgen audit`` and every other
+server process can check receipts. The private key never enters the database."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..clock import now
+from ..errors import QuizgenError, clip
+from ..receipts import Signer
+from ..store.db import Store, redact_url, sqlite_path, resolve_url
+from ..store.tables import ServerKey
+
+
+class KeyFileError(QuizgenError):
+    """A receipt key file that cannot be read, created or trusted."""
+
+
+def default_key_file(db: str | None) -> str:
+    """Beside a SQLite database (``class.db.receipt-key``); in the current folder for a server database."""
+    path = sqlite_path(resolve_url(db))
+    return f"{path}.receipt-key" if path is not None else "quizgen-receipt.key"
+
+
+def load_signer(path: str, create: bool = True) -> Signer:
+    """The key in ``path`` (32 raw bytes, mode 0600), created if absent and ``create``."""
+    target = Path(path)
+    try:
+        if not target.exists():
+            if not create:
+                raise KeyFileError(f"no receipt key at {clip(path, 80)}")
+            raw = os.urandom(32)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+        st = os.lstat(target)
+        if not stat.S_ISREG(st.st_mode):
+            raise KeyFileError(f"{clip(path, 80)} is not a regular file; the receipt key must be one")
+        if st.st_mode & 0o077:
+            raise KeyFileError(f"{clip(path, 80)} can be read by other users (mode {stat.S_IMODE(st.st_mode):o}); "
+                               f"chmod 600 it, or remove it to make a new key")
+        raw = target.read_bytes()
+    except FileExistsError:  # another process created it first: use theirs
+        raw = target.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"cannot use the receipt key {clip(path, 80)}: {exc.strerror}") from None
+    if len(raw) != 32:
+        raise KeyFileError(f"{clip(path, 80)} is not a quizgen receipt key (expected 32 bytes)")
+    return Signer(raw)
+
+
+def register_key(store: Store, signer: Signer) -> None:
+    """Record the public key in the database (once), so receipts it signs can be checked."""
+    with store.write() as session:
+        if session.scalar(select(ServerKey.key_id).where(ServerKey.key_id == signer.key_id)) is None:
+            session.add(ServerKey(key_id=signer.key_id, algorithm="ed25519", public_key=signer.public_b64,
+                                  created_at=now()))
+
+
+__all__ = ["load_signer", "register_key", "default_key_file", "KeyFileError", "redact_url"]
