@@ -21,7 +21,8 @@ from typing import Any, Callable
 
 import pytest
 
-from quizgen.client.receipts import answers_sha256, canonical_json
+from quizgen.client.receipts import answers_sha256
+from quizgen.receipts import signed_bytes
 
 QUIET = {"QUIZGEN_TOKEN", "QUIZGEN_SERVER", "QUIZGEN_DB"}
 
@@ -94,7 +95,7 @@ def signed(private: Any, key_id: str, **fields: Any) -> dict[str, Any]:
     receipt = {"v": 1, "quiz": 3, "student": "20260001", "attempt": 1,
                "received_at": "2026-11-29T12:00:01.250000+00:00", "answers_sha256": answers_sha256(answers),
                "chain_sha256": "ab" * 32, "key_id": key_id, **fields}
-    return {**receipt, "signature": base64.b64encode(private.sign(canonical_json(receipt))).decode()}
+    return {**receipt, "signature": base64.b64encode(private.sign(signed_bytes(receipt))).decode()}
 
 
 # --- network faults ----------------------------------------------------------------------

@@ -40,9 +40,16 @@ def test_a_genuine_receipt_verifies(server_key):
     assert verify(_receipt(server_key), _keys(server_key), EXPECTED).key_id == "k1"
 
 
-def test_canonical_json_is_the_documented_form():
-    assert canonical_json({"b": "점검", "a": 1}) == '{"a":1,"b":"점검"}'.encode("utf-8")
+def test_the_answers_hash_is_over_the_form_the_server_stores():
+    import hashlib
+
+    assert canonical_json({"b": "점검", "a": 1}) == '{"a":1,"b":"점검"}'
     assert answers_sha256({"3": "x", "1": "y"}) == answers_sha256({"1": "y", "3": "x"})
+    # a multi-part answer is stored (and hashed) as the JSON of its parts by label
+    stored = {"1": "529,441", "4": '{"1": "(None, 30)", "2": "500000"}'}
+    digest = hashlib.sha256(canonical_json(stored).encode("utf-8")).hexdigest()
+    assert answers_sha256({"1": "529,441", "4.2": "500000", "4.1": "(None, 30)"}) == digest
+    assert answers_sha256({"01": "529,441", "4.02": "500000", "04.1": "(None, 30)"}) == digest
 
 
 def test_a_receipt_signed_by_another_key_is_refused(server_key):

@@ -47,24 +47,23 @@ def _policy(tries: int = 1):  # type: ignore[no-untyped-def]
     return RetryPolicy(tries=tries)
 
 
-def _get(server: Server, credentials: Any, what: str, quiz: int) -> dict[str, Any]:
-    from ..client.api import Api
-
-    with Api(server, credentials, _policy()) as api:
-        return api.quiz(quiz) if what == "quiz" else api.submissions(quiz)
-
-
-def _results_lines(data: dict[str, Any]) -> list[str]:
-    """Score and per-question feedback, as far as the server's answer carries them
-    (the server already applied the quiz's feedback policy)."""
+def _results_lines(data: dict[str, Any], language: str | None = None) -> list[str]:
+    """Score and per-question feedback, as far as the server's answer carries them (the
+    server already applied the quiz's feedback policy); a slip the server names only by
+    its code is worded from data/misconceptions.json in the quiz's language."""
     if data.get("score") is None:
         return []
+    slips: dict[str, str] = {}
+    if language is not None:
+        from ..resources import load_json
+
+        slips = load_json("misconceptions.json").get(language, {})
     lines = [f"Score: {data['score']:g} / {data.get('max_score', '?')}"]
     for q in data.get("questions") or []:
         answered = q.get("correct") is not None or q.get("score") is not None
         mark = "–" if not answered else ("✓" if q.get("correct") else "✗")
         line = f"  {q.get('slot')}. {mark} {q.get('score') or 0:g}/{q.get('points')}"
-        slip = q.get("feedback") or q.get("misconception")
+        slip = q.get("feedback") or slips.get(q.get("misconception") or "") or q.get("misconception")
         if slip and not q.get("correct"):
             line += f" — {slip}"
         lines.append(line)
@@ -107,8 +106,12 @@ def show_remote(server_url: str, insecure_http: bool, student: str | None, token
     """``quizgen show --server``: this student's questions and the quiz's rules."""
     from ..ids import parse_quiz_id
 
+    from ..client.api import Api
+
     server = _server(server_url, insecure_http)
-    data = _get(server, _credentials(server, student, token), "quiz", parse_quiz_id(quiz))
+    credentials = _credentials(server, student, token)
+    with Api(server, credentials, _policy()) as api:
+        data = api.quiz(parse_quiz_id(quiz))
     if as_json:
         emit_json(data)
         return
@@ -131,42 +134,52 @@ def show_remote(server_url: str, insecure_http: bool, student: str | None, token
         for n, part in enumerate(response.get("parts") or [], start=1):
             label = part.get("label")
             label = label.get(lang) or label.get("en") if isinstance(label, dict) else label
-            click.echo(f"  {q.get('slot')}.{n} = {label or part.get('key')}")
+            click.echo(f"  {q.get('slot')}.{n}: {label or part.get('key')}")
         click.echo()
 
 
 def status_remote(server_url: str, insecure_http: bool, student: str | None, token: str | None, quiz: str,
                   as_json: bool) -> None:
     """``quizgen status --server``: this student's attempts and results, as the quiz allows,
-    each attempt's receipt checked against the pinned key."""
+    each attempt's receipt checked against the pinned key; printed as the local command
+    prints them (the quiz's title, times in its zone, slips in its language)."""
+    from ..client.api import Api
     from ..client.credentials import pinned_keys
     from ..client.receipts import ReceiptError, verify_signature
     from ..ids import parse_quiz_id
 
     server = _server(server_url, insecure_http)
     credentials = _credentials(server, student, token)
-    data = _get(server, credentials, "submissions", parse_quiz_id(quiz))
-    if as_json:
-        emit_json(data)
-        return
+    quiz_id = parse_quiz_id(quiz)
+    with Api(server, credentials, _policy()) as api:
+        data = api.submissions(quiz_id)
+        if as_json:
+            emit_json(data)
+            return
+        info = api.quiz(quiz_id).get("quiz") or {}
     keys = pinned_keys(server)
+    zone, language = info.get("time_zone") or "UTC", info.get("language") or "en"
     attempts = data.get("attempts") or []
     limit = f" of {data['attempt_limit']}" if data.get("attempt_limit") else ""
-    title = f"{data['title']} " if data.get("title") else ""
-    click.echo(f"{title}(quiz {data.get('quiz')}) — {data.get('student')}: {len(attempts)}{limit} attempt(s)")
+    click.echo(f"{info.get('title')} (quiz {data.get('quiz')}) — {data.get('student')}: {len(attempts)}{limit} "
+               "attempt(s)")
     bad = 0
     for a in attempts:
         mark = ""
-        if a.get("receipt") is not None:
+        receipt = a.get("receipt")
+        if receipt is not None:
             try:
-                verify_signature(a["receipt"], keys)
+                verify_signature(receipt, keys)
+                if (receipt.get("quiz"), receipt.get("student"), receipt.get("attempt")) != \
+                        (data.get("quiz"), data.get("student"), a.get("attempt")):
+                    raise ReceiptError("the receipt names another quiz, student or attempt")
                 mark = "; receipt verified"
             except ReceiptError as exc:
                 bad += 1
                 mark = f"; RECEIPT REJECTED: {exc}"
         click.echo(f"  attempt {a.get('attempt')}: {a.get('answers')} answer(s) at "
-                   f"{a.get('submitted_local') or a.get('submitted_at')}{mark}")
-    lines = _results_lines(data)
+                   f"{_local_time(a.get('submitted_at'), zone)}{mark}")
+    lines = _results_lines(data, language)
     if lines:
         for line in lines:
             click.echo(line)
@@ -176,6 +189,19 @@ def status_remote(server_url: str, insecure_http: bool, student: str | None, tok
         click.echo("Not graded yet." if attempts else "No attempts yet.")
     if bad:
         raise click.ClickException(f"{bad} receipt(s) from {server} do not verify against its pinned key")
+
+
+def _local_time(stamp: Any, zone: str) -> str:
+    """An ISO instant from the server as the quiz's people read it (as it came, if unreadable)."""
+    from datetime import datetime
+
+    from ..clock import show
+    from ..errors import QuizgenError
+
+    try:
+        return show(datetime.fromisoformat(stamp), zone, seconds=True)
+    except (TypeError, ValueError, QuizgenError):  # not a time, or a zone this machine cannot read
+        return str(stamp)
 
 
 @click.command()

@@ -31,7 +31,7 @@ from . import outbox
 from .api import Api, ServerRefused, ServerUnavailable
 from .credentials import Credentials, CredentialsError, ReceiptKey, parse_receipt_key, pin_key, pinned_keys
 from .outbox import Entry
-from .receipts import Expected, ReceiptError, canonical_json, keep, verify
+from .receipts import Expected, ReceiptError, keep, request_body, verify
 from .retry import RetryPolicy, next_wait
 from .servers import Server, ServerURLError
 
@@ -65,17 +65,15 @@ def _quiet(_: str) -> None:
     return None
 
 
-def ensure_key(api: Api, server: Server, note: Note) -> dict[str, ReceiptKey]:
-    """The receipt keys pinned for the server; on first contact without a login, fetch and
-    pin the server's key (trust on first use), and say so."""
+def known_keys(api: Api, server: Server) -> tuple[dict[str, ReceiptKey], ReceiptKey | None]:
+    """The receipt keys pinned for the server, and None; or, on first contact without a
+    login, the server's key fetched now (trust on first use), to be pinned once it has
+    verified a receipt."""
     keys = pinned_keys(server)
     if keys:
-        return keys
+        return keys, None
     key = parse_receipt_key(api.receipt_key())
-    pin_key(server, key)
-    note(f"Pinned the receipt key {clip(key.key_id, 40)} of {server} on first use "
-         "('quizgen login' pins it on purpose).")
-    return {key.key_id: key}
+    return {key.key_id: key}, key
 
 
 def submit(credentials: Credentials, quiz: int, answers: Mapping[str, str], policy: RetryPolicy,
@@ -95,13 +93,13 @@ def send(entry: Entry, credentials: Credentials, policy: RetryPolicy, note: Note
     if credentials.server.url != entry.server or credentials.student != entry.student:
         raise CredentialsError("credentials for another server or student")  # a bug: never send a token astray
     rng = rng or random.SystemRandom()
-    body = canonical_json({"answers": entry.answers})
+    body = request_body(entry.answers)
     start = clock()
     failures = 0
     with Api(credentials.server, credentials, policy) as api:
         while True:
             try:
-                keys = ensure_key(api, credentials.server, note)
+                keys, fresh = known_keys(api, credentials.server)
                 reply = api.submit(entry.quiz, body, entry.idempotency_key)
                 break
             except ServerUnavailable as exc:
@@ -120,7 +118,12 @@ def send(entry: Entry, credentials: Credentials, policy: RetryPolicy, note: Note
                                         "('quizgen login') and run 'quizgen sync'", 401, exc.code) from None
                 outbox.done(entry)
                 raise
-    return accept(entry, reply.data, reply.replayed, keys)
+    delivered = accept(entry, reply.data, reply.replayed, keys)
+    if fresh is not None:
+        pin_key(credentials.server, fresh)
+        note(f"Pinned the receipt key {clip(fresh.key_id, 40)} of {credentials.server} on first use "
+             "('quizgen login' pins it on purpose).")
+    return delivered
 
 
 def accept(entry: Entry, response: dict[str, Any], replayed: bool, keys: Mapping[str, ReceiptKey]) -> Delivered:

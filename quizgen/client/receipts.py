@@ -3,9 +3,10 @@
 A receipt (docs/api.md) is Ed25519-signed over the canonical JSON of its other fields.
 On arrival it must verify against a key pinned for that server, and say what was sent:
 the same quiz, student and attempt as the response, and ``answers_sha256`` equal to
-the SHA-256 of the canonical JSON of the answers this client sent. A receipt that
-fails any of these is not evidence of anything; it is kept aside, in
-``receipts/suspicious/``, with the reason, and the command says so loudly.
+the hash of the answers this client sent, in the form the server stores and hashes
+them (quizgen.receipts, shared with the server and ``quizgen audit``: one rule, one
+home). A receipt that fails any of these is not evidence of anything; it is kept
+aside, in ``receipts/suspicious/``, with the reason, and the command says so loudly.
 
 A verified receipt is kept in ``receipts/`` (one file per logical submission, named
 by its idempotency key), together with the answers it covers, so ``quizgen receipts
@@ -16,18 +17,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import QuizgenError, clip
+from ..receipts import RECEIPT_VERSION, answers_sha256 as stored_sha256, canonical_json, signed_bytes, stored_answers
 from .credentials import ReceiptKey
 from .storage import StorageError, data_dir, read_json, write_json
 
-FORMAT = 1
+FORMAT = 1  # of the files kept here
 FIELDS = ("v", "quiz", "student", "attempt", "received_at", "answers_sha256", "chain_sha256", "key_id",
           "signature")
 
@@ -36,13 +36,14 @@ class ReceiptError(QuizgenError):
     """A receipt that does not prove what it should: bad signature, unknown key, or other content."""
 
 
-def canonical_json(obj: Any) -> bytes:
-    """The bytes a receipt's signature and its answers hash cover (docs/api.md)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def request_body(answers: Mapping[str, str]) -> bytes:
+    """The POST body for the answers: canonical, so every resend is byte for byte the same."""
+    return canonical_json({"answers": dict(answers)}).encode("utf-8")
 
 
 def answers_sha256(answers: Mapping[str, str]) -> str:
-    return hashlib.sha256(canonical_json(dict(answers))).hexdigest()
+    """What a receipt's ``answers_sha256`` must be for answers sent as ``{"1": ..., "4.2": ...}``."""
+    return stored_sha256(stored_answers(answers))
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,8 @@ def verify_signature(receipt: Any, keys: Mapping[str, ReceiptKey]) -> ReceiptKey
         signature = base64.b64decode(receipt["signature"], validate=True)
     except (binascii.Error, ValueError, TypeError):
         raise ReceiptError("the receipt's signature is not base64") from None
-    unsigned = {k: v for k, v in receipt.items() if k != "signature"}
     try:
-        Ed25519PublicKey.from_public_bytes(key.public_key).verify(signature, canonical_json(unsigned))
+        Ed25519PublicKey.from_public_bytes(key.public_key).verify(signature, signed_bytes(receipt))
     except InvalidSignature:
         raise ReceiptError(f"the receipt's signature does not verify against the pinned key "
                            f"{clip(key.key_id, 40)!r}: it was altered or not made by that server") from None
@@ -85,7 +85,7 @@ def verify(receipt: Any, keys: Mapping[str, ReceiptKey], expected: Expected) -> 
     """The key that signed the receipt, if it is genuine and says what it should: the
     quiz, student and answers sent, the attempt and time answered (ReceiptError: what is wrong)."""
     key = verify_signature(receipt, keys)
-    wrong = [name for name, want in (("v", FORMAT), ("quiz", expected.quiz), ("student", expected.student),
+    wrong = [name for name, want in (("v", RECEIPT_VERSION), ("quiz", expected.quiz), ("student", expected.student),
                                      ("attempt", expected.attempt), ("received_at", expected.received_at),
                                      ("answers_sha256", answers_sha256(expected.answers)))
              if want is not None and (receipt[name] != want or type(receipt[name]) is not type(want))]
