@@ -8,9 +8,9 @@ Two kinds of real invocation are timed, interleaved with the baseline run for ru
 
 - ``unreachable``: a submit to 127.0.0.1 on a port where nothing listens, with
   ``--tries 1``: parse, write the outbox entry (fsync), fail to connect, exit 75;
-- ``served`` (when ``quizgen serve`` exists): a submit to a real ``quizgen serve`` on
-  127.0.0.1 with a pinned receipt key: outbox, POST, grading on arrival, receipt
-  verified (Ed25519) and kept, exit 0.
+- ``served``: a submit to a real ``quizgen serve`` on 127.0.0.1 after ``quizgen login``
+  (saved credentials, pinned key): outbox, POST, grading on arrival, receipt verified
+  (Ed25519) and kept, outbox entry removed, exit 0.
 
 Prints medians and ratios; it does not assert (timed tests are flaky on a shared
 2-core machine). Run ``.venv/bin/python bench/bench_client.py [--runs N]``.
@@ -64,17 +64,18 @@ def heavy_modules(args: list[str], env: dict[str, str]) -> list[str]:
     return json.loads(done.stderr.strip().splitlines()[-1])
 
 
-def served_class(work: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
-    """A real server on a class database, or None when this quizgen has no ``serve``."""
+def served_class(work: Path):  # type: ignore[no-untyped-def]
+    """A class database and a real ``quizgen serve`` on it (the tests' own launcher), or None
+    when this quizgen has no ``serve``."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     try:
-        from tests.service import running_server  # the tests' own launcher
+        from tests.server import start_server
     except ImportError:
         return None
     from tests.helpers import make_class
 
-    klass = make_class(work, "--feedback", "full")
-    return klass, running_server(klass.db)
+    klass = make_class(work, "--deadline", "2099-01-01 00:00")  # full feedback: graded on arrival
+    return klass, start_server(str(klass.db), work, "--rate-limit", "100000/60")
 
 
 BASELINE = "import click, httpx"
@@ -118,19 +119,22 @@ def main() -> None:
         argv = [*quizgen_command(), "submit", "1", "--server", f"http://127.0.0.1:{port}", "--student", "20260001",
                 "--answer", "1=529,441", "--tries", "1"]
         compare("unreachable", argv, env, (75,), runs)
-        served = served_class(work, env)
+        served = served_class(work)
         if served is None:
             print("served       (skipped: this quizgen has no 'quizgen serve' yet)")
             return
         klass, server = served
-        with server as url:
+        try:
             sid = "20260001"
             env_s = {**env, "QUIZGEN_TOKEN": klass.tokens[sid]}
-            subprocess.run([*quizgen_command(), "login", "--server", url, "--student", sid], env=env_s, check=True,
-                           capture_output=True)
-            argv = [*quizgen_command(), "submit", str(klass.quiz), "--server", url, "--answer", "1=529,441",
+            subprocess.run([*quizgen_command(), "login", "--server", server.url, "--student", sid], env=env_s,
+                           check=True, capture_output=True)
+            env_s.pop("QUIZGEN_TOKEN")  # as a student works after login: the saved credentials
+            argv = [*quizgen_command(), "submit", str(klass.quiz), "--server", server.url, "--answer", "1=529,441",
                     "--tries", "1"]
             compare("served", argv, env_s, (0,), runs)
+        finally:
+            server.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -100,11 +100,13 @@ def test_every_other_answer_is_final_with_the_servers_sentence(status, code):
 
 
 @pytest.mark.parametrize("status, body, content_type, expected, kind", [
-    (502, b"<html><body>Bad Gateway</body></html>", "text/html", "502 Bad Gateway with an HTML page", ServerUnavailable),
+    (502, b"<html><body>Bad Gateway</body></html>", "text/html", "502 Bad Gateway with an HTML page",
+     ServerUnavailable),
     (500, b'{"error": {"code": "x", "mess', "application/json", "500 Internal Server Error with an answer that is not",
      ServerRefused),
     (404, b"", "text/plain", "404 Not Found with an empty answer", ServerRefused),
-    (403, b'{"detail": "Forbidden"}', "application/json", "403 Forbidden with an answer that is not quizgen", ServerRefused),
+    (403, b'{"detail": "Forbidden"}', "application/json", "403 Forbidden with an answer that is not quizgen",
+     ServerRefused),
 ])
 def test_answers_that_are_not_quizgens_name_the_status(status, body, content_type, expected, kind):
     with pytest.raises(kind, match=expected):

@@ -276,7 +276,7 @@ def sync(server: str | None, student_id: str | None, token: str | None, insecure
       quizgen sync
     """
     from ..client import outbox
-    from ..client.delivery import Undelivered, sync as send_all
+    from ..client.delivery import SuspiciousReceipt, Undelivered, sync as send_all
     from ..client.servers import parse_server
 
     only = parse_server(server).url if server is not None else None
@@ -298,7 +298,8 @@ def sync(server: str | None, student_id: str | None, token: str | None, insecure
     rows = []
     for o in outcomes:
         e = o.entry
-        state = "delivered" if o.delivered else ("pending" if o.pending else "refused")
+        state = ("delivered" if o.delivered else "pending" if o.pending
+                 else "suspicious" if isinstance(o.error, SuspiciousReceipt) else "refused")
         rows.append({"quiz": e.quiz, "student": e.student, "server": e.server, "idempotency_key": e.idempotency_key,
                      "created_at": e.created_at, "status": state,
                      "error": str(o.error) if o.error else None,
@@ -308,12 +309,12 @@ def sync(server: str | None, student_id: str | None, token: str | None, insecure
         if o.delivered:
             click.echo(_receipt_line(o.delivered))
         else:
-            what = "Still waiting" if o.pending else "Refused"
+            what = {"pending": "Still waiting", "refused": "Refused", "suspicious": "Stored, but"}[state]
             _note(f"{what}: quiz {e.quiz} for {e.student} (submitted {e.created_at}) on {e.server}: {o.error}")
     if as_json:
         emit_json(rows)
     pending = sum(r["status"] == "pending" for r in rows)
-    refused = sum(r["status"] == "refused" for r in rows)
+    refused = sum(r["status"] in ("refused", "suspicious") for r in rows)
     _note(f"Delivered {len(rows) - pending - refused}, refused {refused}, still waiting {pending}.")
     if pending:
         sys.exit(Undelivered.exit_code)

@@ -17,6 +17,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import QuizgenError, clip
@@ -55,11 +56,11 @@ class ReceiptKey:
                 "public_key": base64.b64encode(self.public_key).decode("ascii")}
 
 
-def credentials_path():  # type: ignore[no-untyped-def]
+def credentials_path() -> Path:
     return config_dir() / "credentials.json"
 
 
-def keys_path():  # type: ignore[no-untyped-def]
+def keys_path() -> Path:
     return config_dir() / "receipt-keys.json"
 
 
