@@ -193,3 +193,22 @@ def test_nothing_listening_is_retried_too(home):
         send(entry, Credentials(parse_server(url), "20260001", TOKEN), RetryPolicy(tries=3), sleep=t.sleep,
              clock=t.clock)
     assert len(t.waits) == 2
+
+
+def test_sync_gives_the_rest_one_try_once_a_server_is_unreachable(home, listener):
+    from quizgen.client.credentials import parse_receipt_key, pin_key
+    from quizgen.client.delivery import sync
+
+    from .clientside import new_key, public_json
+
+    dead = listener()
+    server = parse_server(dead.url)
+    pin_key(server, parse_receipt_key(public_json(new_key(), "k1")))
+    entries = [_pending_entry(dead.url) for _ in range(3)]
+    t = FakeTime()
+    outcomes = sync(entries, lambda e: Credentials(server, e.student, TOKEN), RetryPolicy(tries=4), sleep=t.sleep,
+                    clock=t.clock)
+    assert [o.pending for o in outcomes] == [True, True, True]
+    assert len(dead.requests) == 4 + 1 + 1 and len(t.waits) == 3
+    assert [r["headers"]["idempotency-key"] for r in dead.requests] == \
+        [entries[0].idempotency_key] * 4 + [entries[1].idempotency_key, entries[2].idempotency_key]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -164,12 +164,18 @@ class Outcome:
 def sync(entries: list[Entry], credentials_for: Callable[[Entry], Credentials], policy: RetryPolicy,
          note: Note = _quiet, **waiting: Any) -> list[Outcome]:
     """Send every entry (same keys as before), oldest first; one entry's failure does not
-    stop the others."""
+    stop the others. Once a server could not be reached, its remaining entries get one
+    try each (no backoff): a sync of many entries to a server that is down stays short."""
     out = []
+    unreachable: set[str] = set()
     for entry in entries:
+        tries = replace(policy, tries=1) if entry.server in unreachable else policy
         try:
-            out.append(Outcome(entry, send(entry, credentials_for(entry), policy, note, keep_on_auth_failure=True,
+            out.append(Outcome(entry, send(entry, credentials_for(entry), tries, note, keep_on_auth_failure=True,
                                            **waiting)))
-        except (ServerRefused, ServerURLError, CredentialsError, Undelivered, ReceiptError) as exc:
+        except Undelivered as exc:
+            unreachable.add(entry.server)
+            out.append(Outcome(entry, error=exc))
+        except (ServerRefused, ServerURLError, CredentialsError, ReceiptError) as exc:
             out.append(Outcome(entry, error=exc))
     return out
