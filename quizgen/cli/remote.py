@@ -58,16 +58,21 @@ def _results_lines(data: dict[str, Any], language: str | None = None) -> list[st
         from ..resources import load_json
 
         slips = load_json("misconceptions.json").get(language, {})
-    lines = [f"Score: {data['score']:g} / {data.get('max_score', '?')}"]
+    lines = [f"Score: {_number(data['score'])} / {_number(data.get('max_score'))}"]
     for q in data.get("questions") or []:
         answered = q.get("correct") is not None or q.get("score") is not None
         mark = "–" if not answered else ("✓" if q.get("correct") else "✗")
-        line = f"  {q.get('slot')}. {mark} {q.get('score') or 0:g}/{q.get('points')}"
+        line = f"  {q.get('slot')}. {mark} {_number(q.get('score') or 0)}/{_number(q.get('points'))}"
         slip = q.get("feedback") or slips.get(q.get("misconception") or "") or q.get("misconception")
         if slip and not q.get("correct"):
             line += f" — {slip}"
         lines.append(line)
     return lines
+
+
+def _number(value: Any) -> str:
+    """A score as the local commands print it (``7.5``, ``8``); whatever else a server sent, as text."""
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 def _receipt_line(delivered: Any) -> str:
