@@ -28,6 +28,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/bench_graph.py
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_grading.py
+	$(BIN)/python bench/bench_client.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -237,7 +237,7 @@ def _response(receipt: Receipt, quiz: Quiz, points: int, results: dict[int, tupl
                 questions.append({"slot": slot, "points": int(top), "score": s, "correct": ok, "misconception": slip,
                                   "feedback": slips.get(slip) if slip else None,
                                   "parts": json.loads(details).get("parts")})
-    return {"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt,
+    return {"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt, "language": quiz.language,
             "answers": receipt.answered, "received_at": as_utc(receipt.submitted_at).isoformat(),
             "received_local": receipt.submitted_local, "late": late, "replayed": False, "graded": graded,
             "score": score, "max_score": max_score, "questions": questions, "receipt": signed}

@@ -1,7 +1,11 @@
 """The ``quizgen`` command line: parse options, call the library, print.
 
 Nothing heavy is imported at module level: TensorFlow arrives only with
-``--verify`` (through quizgen.keras_check), so ``--help`` stays instant.
+``--verify`` (through quizgen.keras_check), so ``--help`` stays instant. The
+commands that live in other modules are loaded lazily (click's LazyGroup pattern):
+``quizgen submit --server`` imports the student's commands and the HTTP client, not
+the quiz, grading or export modules, and ``quizgen --help`` lists every command with
+its short help from the table below without importing any of them.
 """
 
 from __future__ import annotations
@@ -19,10 +23,62 @@ from .options import json_option, lang_option
 from ..errors import QuizgenError, SpecError, one_line, undecodable
 
 
+# The commands defined in other modules, loaded when invoked: name → (module in quizgen.cli,
+# attribute, the first paragraph of the command's help, which ``quizgen --help`` lists;
+# a test holds each to the command's own docstring).
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "generate": ("quiz", "generate", 'Generate a quiz, a variant per student, and confirm its key with Keras.'),
+    "list": ("quiz", "list_cmd", "List the quizzes in the store."),
+    "show": ("quiz", "show", "Show a quiz's questions (never the answers), from the store or a quiz server."),
+    "key": ("quiz", "key", "Show a quiz's answer key with worked derivations."),
+    "export": ("quiz", "export", "Export a quiz: Markdown worksheet + key, JSON, Moodle XML or GIFT."),
+    "verify": ("quiz", "verify", "Check a quiz's whole key: answers and grading keys against a fresh solution, and Keras."),
+    "demo": ("demo", "demo", 'A class of 30 end to end: roster, Keras-confirmed quiz, students submitting to a real\nquizgen serve on 127.0.0.1 (API and page), grading, audit, gradebook and report.'),
+    "roster": ("students", "roster", "The class roster and submission tokens."),
+    "submit": ("students", "submit", "Submit answers to a quiz (one attempt), locally or to a quiz server."),
+    "status": ("students", "status", "Your attempts on a quiz and, as the quiz allows, your scores and feedback."),
+    "grade": ("grades", "grade", "Grade every ungraded submission of a quiz (safe to rerun or interrupt)."),
+    "import-submissions": ("grades", "import_submissions", "Import answers collected elsewhere "
+                           "(student,question,answer[,submitted_at]); all rows or none."),
+    "gradebook": ("grades", "gradebook",
+                  "A row per student with the quiz total (CSV imports into Canvas; JSON has every question)."),
+    "report": ("grades", "report", "Item analysis: correct rate, discrimination, common wrong answers and slips, "
+                                   "score distribution."),
+    "serve": ("serve", "serve", "Serve the checking service: students submit over HTTP and are graded on arrival."),
+    "audit": ("serve", "audit", "Recompute a quiz's hash chain of attempts and check every signed receipt."),
+    "login": ("remote", "login", "Save your student id and token for a quiz server, and pin its receipt key."),
+    "sync": ("remote", "sync", "Send the submissions waiting in the outbox (same idempotency keys)."),
+    "receipts": ("remote", "receipts",
+                 "List the receipts the quiz servers signed for you (--verify: check them)."),
+    "quiz": ("manage", "quiz_group", 'Manage a generated quiz: its students, settings and answers.'),
+}
+
+
 class _Group(click.Group):
     """Every failure a user can cause ends in one ``Error: ...`` line and an exit code:
     QuizgenError (1, or 75 for a busy database), click's usage errors (2), and
     arguments or variables that are not UTF-8 text (2)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            from importlib import import_module
+
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(import_module(f"{__package__}.{module}"), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, with lazy commands' short help from LAZY_COMMANDS (nothing imported)."""
+        commands = [self.commands.get(name) or click.Command(name, help=LAZY_COMMANDS[name][2])
+                    for name in self.list_commands(ctx)]
+        commands = [c for c in commands if not c.hidden]
+        if commands:
+            limit = formatter.width - 6 - max(len(c.name or "") for c in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl([(c.name or "", c.get_short_help_str(limit)) for c in commands])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -240,22 +296,6 @@ def db_upgrade(ctx: click.Context, time_zone: str | None, as_json: bool) -> None
     if result.backup is not None:
         click.echo(f"Backed up to {result.backup}", err=True)
     click.echo(f"Upgraded from revision {result.from_revision} to {result.to_revision}", err=True)
-
-
-def _register() -> None:
-    from .demo import demo
-    from .grades import grade, gradebook, import_submissions, report
-    from .manage import quiz_group
-    from .quiz import export, generate, key, list_cmd, show, verify
-    from .serve import audit, serve
-    from .students import roster, status, submit
-
-    for command in (generate, list_cmd, show, key, export, verify, demo, roster, submit, status, grade,
-                    import_submissions, gradebook, report, serve, audit, quiz_group):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ from ..grading.scoring import COUNTING_POLICIES
 from ..questions.catalog import DIFFICULTIES, KINDS, MAX_QUESTIONS
 from .options import Bar as _Bar
 from .options import emit_json as _emit_json
-from .options import json_option, lang_option, output_options, parsed_by, quiz_argument, write_outputs
+from .options import (json_option, lang_option, output_options, parsed_by, quiz_argument, server_options,
+                      token_option, write_outputs)
 from .options import open_store as _store
 
 
@@ -172,16 +173,26 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
 @click.command()
 @quiz_argument
-@click.option("--student", help="Show this student's variant.")
+@click.option("--student", help="Show this student's variant (with --server: yours; default, the one you "
+                                "logged in with).")
+@token_option
+@server_options
 @json_option
 @click.pass_context
-def show(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> None:
-    """Show a quiz's questions (never the answers).
+def show(ctx: click.Context, quiz: str, student: str | None, token: str | None, server: str | None,
+         insecure_http: bool, as_json: bool) -> None:
+    """Show a quiz's questions (never the answers), from the store or a quiz server.
 
     \b
     Example:
       quizgen show 1 --student 20260001
+      quizgen show 1 --server https://quiz.example.ac.kr
     """
+    if server is not None:
+        from .remote import show_remote
+
+        show_remote(server, insecure_http, student, token, quiz, as_json)
+        return
     from ..classroom.quizzes import show_quiz
 
     info, questions = show_quiz(_store(ctx), quiz, student)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .options import emit_json, json_option, open_store, parsed_by, quiz_argument, student_options
+from .options import (emit_json, json_option, open_store, parsed_by, quiz_argument, require_student, server_options,
+                      student_options, tries_option)
 
 
 @click.group()
@@ -111,23 +112,39 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--answer", "answers", multiple=True, metavar="N=VALUE", callback=parsed_by(_pairs),
               help='An answer, e.g. --answer 1=529,441 --answer 3="(None, 30, 100)" --answer 4.2=500000.')
 @click.option("--file", "answers_file", metavar="FILE", help="Answers from answers.json or answers.csv.")
+@server_options
+@tries_option
 @json_option
 @click.pass_context
-def submit(ctx: click.Context, quiz: str, student_id: str, token: str | None, answers: dict[str, str],
-           answers_file: str | None, as_json: bool) -> None:
-    """Submit answers to a quiz (one attempt).
+def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | None, answers: dict[str, str],
+           answers_file: str | None, server: str | None, insecure_http: bool, tries: int, as_json: bool) -> None:
+    """Submit answers to a quiz (one attempt), locally or to a quiz server.
+
+    With --server, the submission is first saved in the outbox, then sent (and sent
+    again, under the same idempotency key, if the network fails); the server's signed
+    receipt is checked and kept. A submission that could not be delivered waits in
+    the outbox for 'quizgen sync' (exit 75).
 
     \b
     Example:
       export QUIZGEN_TOKEN=...
       quizgen submit 1 --student 20260001 --answer 1=529,441 --answer 2="(None, 128)"
+      quizgen submit 1 --server https://quiz.example.ac.kr --file answers.json
     """
     from ..classroom.answersheets import read_answers_file
-    from ..classroom.submissions import submit as do_submit
 
     if bool(answers) == bool(answers_file):
         raise click.UsageError("give answers with --answer N=VALUE or --file FILE (one of them)")
+    if server is None:
+        student_id = require_student(student_id)
     given = read_answers_file(answers_file) if answers_file else answers
+    if server is not None:
+        from .remote import submit_remote
+
+        submit_remote(server, insecure_http, student_id, token, quiz, given, tries, as_json)
+        return
+    from ..classroom.submissions import submit as do_submit
+
     receipt = do_submit(open_store(ctx), quiz, student_id, token, given)
     if as_json:
         emit_json(receipt.to_json())
@@ -141,18 +158,27 @@ def submit(ctx: click.Context, quiz: str, student_id: str, token: str | None, an
 @click.command()
 @quiz_argument
 @student_options
+@server_options
 @json_option
 @click.pass_context
-def status(ctx: click.Context, quiz: str, student_id: str, token: str | None, as_json: bool) -> None:
+def status(ctx: click.Context, quiz: str, student_id: str | None, token: str | None, server: str | None,
+           insecure_http: bool, as_json: bool) -> None:
     """Your attempts on a quiz and, as the quiz allows, your scores and feedback.
 
     \b
     Example:
       quizgen status 1 --student 20260001
+      quizgen status 1 --server https://quiz.example.ac.kr
     """
+    if server is not None:
+        from .remote import status_remote
+
+        status_remote(server, insecure_http, student_id, token, quiz, as_json)
+        return
     from ..classroom.submissions import status as get_status
     from ..resources import load_json
 
+    student_id = require_student(student_id)
     report = get_status(open_store(ctx), quiz, student_id, token)
     if as_json:
         emit_json(report.to_json())

@@ -73,6 +73,7 @@ class SubmissionResponse(BaseModel):
     quiz: int
     student: str
     attempt: int
+    language: str
     answers: int
     received_at: str
     received_local: str
