@@ -96,6 +96,10 @@ def credentials(authorization: str | None) -> tuple[str, str]:
     """(student id, token) from ``Authorization: Bearer <student id>:<token>``."""
     if not authorization:
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <student id>:<token>")
+    try:  # HTTP headers arrive decoded as latin-1: a student id in Hangul was sent as UTF-8 bytes
+        authorization = authorization.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise ApiError(401, "unauthorized", "the Authorization header is not UTF-8 text") from None
     scheme, _, value = authorization.partition(" ")
     student, sep, token = value.strip().rpartition(":")
     if scheme.lower() != "bearer" or not sep or not student or not token:
