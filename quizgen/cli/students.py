@@ -144,7 +144,7 @@ def status(ctx: click.Context, quiz: str, student_id: str, token: str | None, as
     """
     from ..classroom.submissions import status as get_status
     from ..clock import show
-    from ..resources import load_json
+    from ..grading.feedback import score_text
 
     report = get_status(open_store(ctx), quiz, student_id, token)
     if as_json:
@@ -160,12 +160,14 @@ def status(ctx: click.Context, quiz: str, student_id: str, token: str | None, as
     if report.questions is None:
         click.echo("Graded; this quiz does not show scores.")
         return
-    click.echo(f"Score: {report.score:g} / {report.max_score}")
+    click.echo(f"Score: {score_text(report.score or 0)} / {report.max_score}")
     if report.feedback == "full":
-        slips = load_json("misconceptions.json")
         for q in report.questions:
             mark = "–" if not q.answered else ("✓" if q.correct else "✗")
-            line = f"  {q.slot}. {mark} {q.score if q.score is not None else 0:g}/{q.points}"
-            if q.misconception:
-                line += f" — {slips[report.language].get(q.misconception, q.misconception)}"
+            line = f"  {q.slot}. {mark} {score_text(q.score or 0)}/{q.points}"
+            if q.parts is None and q.misconception:
+                line += f" — {q.feedback}"
             click.echo(line)
+            for p in (q.parts or ()) if not q.correct else ():  # a wrong multi-part answer: part by part
+                part_mark = "–" if not p.answered else ("✓" if p.correct else "✗")
+                click.echo(f"     {p.number} {part_mark} {p.label}" + (f" — {p.feedback}" if p.feedback else ""))
