@@ -57,7 +57,8 @@ def question_feedback(misconception: str | None, parts: list[PartResult] | None,
         return slip_feedback(misconception, lang)
     w = load_json("misconceptions.json")["parts"].get(lang) or load_json("misconceptions.json")["parts"]["en"]
     right = [p.number for p in parts if p.correct]
-    wrong = [f"{p.number} ({p.feedback})" if p.feedback else p.number for p in parts if p.answered and not p.correct]
+    wrong = [f"{p.number} ({p.feedback.rstrip('.')})" if p.feedback else p.number
+             for p in parts if p.answered and not p.correct]
     unanswered = [p.number for p in parts if not p.answered]
     groups = [(w["right"], right), (w["wrong"], wrong), (w["unanswered"], unanswered)]
     return w["join"].join(w["list"].format(state=state, parts=", ".join(items)) for state, items in groups if items)
