@@ -227,7 +227,11 @@ def test_status_names_each_part_right_or_wrong_and_its_slip(tmp_path, lang):
     from quizgen.exports.analysis import slip_name
 
     slipped = next(n for n, (m, s) in expected.items() if s and n in parts)
-    assert f"'{slipped} = {answers[slipped]}' — {slip_name(expected[slipped][1], lang)}" in report
+    line = next(line for line in report.splitlines() if f"'{slipped} = {answers[slipped]}' — " in line)
+    assert line.endswith(f" — {slip_name(expected[slipped][1], lang)}")
+    ref = parse_slip(expected[slipped][1])
+    where = f"{ref.layer}번째 층({ref.layer_type})" if lang == "ko" else f"layer {ref.layer} ({ref.layer_type})"
+    assert line.endswith(f" — {slip_name(ref.slip, lang)} — {where}")  # which slip, and where
     assert '{"' not in report
 
 
