@@ -55,7 +55,8 @@ def question_feedback(misconception: str | None, parts: list[PartResult] | None,
     answer, the parts right, wrong (each with its slip) and not answered."""
     if parts is None:
         return slip_feedback(misconception, lang)
-    w = load_json("misconceptions.json")["parts"].get(lang) or load_json("misconceptions.json")["parts"]["en"]
+    wording = load_json("misconceptions.json")["parts"]
+    w = wording.get(lang) or wording["en"]
     right = [p.number for p in parts if p.correct]
     wrong = [f"{p.number} ({p.feedback.rstrip('.')})" if p.feedback else p.number
              for p in parts if p.answered and not p.correct]
