@@ -399,7 +399,7 @@ def test_accept_one_part_of_a_multi_part_answer(db_url, tmp_path):
               env={"QUIZGEN_TOKEN": klass.tokens["20260002"]})
     klass.run("grade", q)
     parts = len(summary["answer"]["parts"])
-    assert _current_grades(klass)[("20260002", slot, 1)] == round(2 * (parts - 1) / parts, 4)
+    assert _current_grades(klass)[("20260002", slot, 1)] == pytest.approx(2 * (parts - 1) / parts)  # stored exactly
     whole = klass.run("quiz", "accept", q, str(slot), "1", "--student", "20260002")
     assert whole.exit_code == 1 and f"name one, as {slot}.1 to {slot}.{parts}" in whole.stderr
     by_key = json.loads(klass.run("quiz", "accept", q, f"{slot}.{part['key']}", str(part["value"] + 1), "--student",

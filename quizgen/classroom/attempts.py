@@ -32,13 +32,14 @@ from sqlalchemy import Text, cast, func, insert, select
 from ..clock import as_utc, now, show
 from ..errors import QuizgenError, clip
 from ..grading.batch import GRADER_VERSION, insert_grades, lock_grading
+from ..grading.feedback import shown_score
 from ..grading.scoring import compute_grades
 from ..receipts import (GENESIS, RECEIPT_VERSION, Signer, answers_sha256, chain_next, chain_record,
                         request_sha256)
-from ..resources import load_json
 from ..store.db import Store
 from ..store.lookup import parse_quiz_id
 from ..store.tables import Attempt, Question, Quiz, Student, Submission
+from .feedback import part_results, parts_json, question_feedback
 from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, visibility
 from .students import authenticate
 from .submissions import Receipt, Slot, attempts_used, get_quiz_row, load_slots, parse_submission
@@ -178,7 +179,7 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
             row.receipt, row.key_id = json.dumps(signed, ensure_ascii=False), signer.key_id
         max_score = session.scalar(select(func.sum(Question.points))
                                    .where(Question.id.in_([s.question_id for s in slots.values()]))) or 0
-        response = _response(receipt, quiz_row, max_score, results, seen_policy, late, signed)
+        response = _response(receipt, quiz_row, max_score, results, seen_policy, late, signed, slots)
         row.response = json.dumps(response, ensure_ascii=False)
         return Submitted(receipt, response)
 
@@ -226,23 +227,25 @@ def _grade(session: Any, slots: Mapping[int, Slot], parsed: Mapping[int, tuple[s
 
 
 def _response(receipt: Receipt, quiz: Quiz, points: int, results: dict[int, tuple[Any, ...]] | None,
-              seen: Any, late: bool, signed: dict[str, Any] | None) -> dict[str, Any]:
+              seen: Any, late: bool, signed: dict[str, Any] | None, slots: Mapping[int, Slot]) -> dict[str, Any]:
     """The API's response body for a recorded attempt, filtered by the feedback policy:
-    this attempt's score out of every point of the student's variant."""
+    this attempt's score out of every point of the student's variant (rounded as shown;
+    the grades hold it exactly), and under full feedback each answer's feedback, part by
+    part for a multi-part answer (classroom.feedback)."""
     graded = results is not None
     questions = None
     score = max_score = None
     if graded and seen.score:
-        score = round(sum(g[1] for g in results.values()), 4)
+        score = shown_score(sum(g[1] for g in results.values()))
         max_score = int(points)
         if seen.details:
-            slips = load_json("misconceptions.json").get(quiz.language, {})
             questions = []
             for slot in sorted(results):
                 _, s, top, ok, slip, details = results[slot]
-                questions.append({"slot": slot, "points": int(top), "score": s, "correct": ok, "misconception": slip,
-                                  "feedback": slips.get(slip) if slip else None,
-                                  "parts": json.loads(details).get("parts")})
+                parts = part_results(slot, slots[slot].response, json.loads(details), quiz.language)
+                questions.append({"slot": slot, "points": int(top), "score": shown_score(s), "correct": ok,
+                                  "misconception": slip, "feedback": question_feedback(slip, parts, quiz.language),
+                                  "parts": parts_json(parts)})
     return {"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt, "language": quiz.language,
             "answers": receipt.answered, "received_at": as_utc(receipt.submitted_at).isoformat(),
             "received_local": receipt.submitted_local, "late": late, "replayed": False, "graded": graded,

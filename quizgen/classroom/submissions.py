@@ -23,11 +23,13 @@ from sqlalchemy import func, select
 from ..clock import as_utc, now, show
 from ..errors import clip
 from ..grading.answers import AnswerError, parse_answer
+from ..grading.feedback import shown_score
 from ..store.db import Store
 from ..store.lookup import parse_quiz_id
 from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from ..receipts import part_label, parts_text
 from ..resources import message
+from .feedback import PartResult, part_results, parts_json, question_feedback
 from .policies import attempts_left, is_open, not_on_quiz, visibility
 from .students import authenticate
 
@@ -261,8 +263,9 @@ class QuestionStatus:
     answered: bool  # whether a graded answer counts for this question
     score: float | None  # None: hidden by the feedback policy, or not answered
     correct: bool | None  # None: hidden (only shown under full feedback), or not answered
-    misconception: str | None  # the slip a wrong answer shows (full feedback only)
-    parts: dict[str, Any] | None  # per-part results (full feedback only)
+    misconception: str | None  # the slip a wrong answer shows, as stored (full feedback only)
+    parts: list[PartResult] | None  # per-part results of a multi-part answer (full feedback only)
+    feedback: str | None = None  # the answer's feedback in the quiz's language (full feedback only)
 
 
 @dataclass(frozen=True)
@@ -316,11 +319,12 @@ class StatusReport:
             "quiz": self.quiz_id, "student": self.student, "feedback": self.feedback,
             "attempts": [{"attempt": a.attempt, "submitted_at": a.submitted_at.isoformat(), "answers": a.answers,
                           **({"receipt": a.receipt} if a.receipt else {})} for a in self.attempts],
-            "attempt_limit": self.attempt_limit, "graded": self.graded, "score": self.score,
+            "attempt_limit": self.attempt_limit, "graded": self.graded, "score": shown_score(self.score),
             "max_score": self.max_score,
             "questions": None if self.questions is None or self.feedback != "full" else [
-                {"slot": q.slot, "points": q.points, "score": q.score, "correct": q.correct,
-                 "misconception": q.misconception} for q in self.questions],
+                {"slot": q.slot, "points": q.points, "score": shown_score(q.score), "correct": q.correct,
+                 "misconception": q.misconception, "feedback": q.feedback, "parts": parts_json(q.parts)}
+                for q in self.questions],
         }
 
 
@@ -352,11 +356,14 @@ def status(store: Store, quiz: str | int, student_id: str, token: str | None) ->
             questions = []
             for slot in sorted(slots):
                 r = results.get(slots[slot].question_id)
-                full = seen.details and r is not None
-                questions.append(QuestionStatus(
-                    slot, points[slot], r is not None, None if r is None else r.score,
-                    r.correct if full else None, r.misconception if full else None,
-                    r.details.get("parts") if full else None))
+                if seen.details and r is not None:
+                    parts = part_results(slot, slots[slot].response, r.details, quiz_row.language)
+                    questions.append(QuestionStatus(
+                        slot, points[slot], True, r.score, r.correct, r.misconception, parts,
+                        question_feedback(r.misconception, parts, quiz_row.language)))
+                else:
+                    questions.append(QuestionStatus(slot, points[slot], r is not None,
+                                                    None if r is None else r.score, None, None, None))
         total = sum(q.score or 0 for q in questions) if (questions is not None and graded) else None
         return StatusReport(quiz_id, quiz_row.title, quiz_row.language, student_id, quiz_row.feedback,
                             quiz_row.counting, quiz_row.time_zone, attempts, quiz_row.attempt_limit,

@@ -176,7 +176,7 @@ def status(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
         status_remote(server, insecure_http, student_id, token, quiz, as_json)
         return
     from ..classroom.submissions import status as get_status
-    from ..resources import load_json
+    from ..grading.feedback import score_text
 
     student_id = require_student(student_id)
     report = get_status(open_store(ctx), quiz, student_id, token)
@@ -188,10 +188,12 @@ def status(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
     if report.questions is None or not report.graded:
         return
     if report.feedback == "full":
-        slips = load_json("misconceptions.json")
         for q in report.questions:
             mark = "–" if not q.answered else ("✓" if q.correct else "✗")
-            line = f"  {q.slot}. {mark} {q.score if q.score is not None else 0:g}/{q.points}"
-            if q.misconception:
-                line += f" — {slips[report.language].get(q.misconception, q.misconception)}"
+            line = f"  {q.slot}. {mark} {score_text(q.score or 0)}/{q.points}"
+            if q.parts is None and q.misconception:
+                line += f" — {q.feedback}"
             click.echo(line)
+            for p in (q.parts or ()) if not q.correct else ():  # a wrong multi-part answer: part by part
+                part_mark = "–" if not p.answered else ("✓" if p.correct else "✗")
+                click.echo(f"     {p.number} {part_mark} {p.label}" + (f" — {p.feedback}" if p.feedback else ""))

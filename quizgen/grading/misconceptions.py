@@ -6,17 +6,24 @@ and so on? Slip values are computed from the solver's per-layer derivations (the
 symbols h, d, u, V, E...), so no model is re-solved per slip. A slip is only ever
 named when its value is unique: not the right answer, and not what another slip
 also produces (then the wrong answer could have come from either).
+
+A count slip is made in one layer at a time (the others right), or in every layer
+that can have it: the 점검 퀴즈's 529,313 is the SimpleRNN's bias forgotten, 529,440
+the Dense's, 529,312 both. A slip in one layer is stored as a reference that names
+the layer (``no_bias@2:SimpleRNN``, see grading.feedback); a slip that only one
+layer can make is that layer's.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from ..nn.layers import KINDS
 from ..nn.solver import LayerResult, Solution, seed_weight_shapes, solve_raw
 from ..questions.records import ACCEPTED_FIELD, answer_units
+from .feedback import slip_ref
 from .scoring import ACCEPTED
 
 def layer_slips(row: LayerResult) -> dict[str, int]:
@@ -32,13 +39,25 @@ def _seq_len(solution: Solution) -> int | None:
     return shape[1] if len(shape) >= 2 else None
 
 
+def slips_in_layer(row: LayerResult, index: int) -> dict[str, int]:
+    """layer_slips of the ``index``-th layer (1-based), keyed by slip references that name it."""
+    return {slip_ref(key, index, row.type): value for key, value in layer_slips(row).items()}
+
+
 def total_slips(solution: Solution) -> dict[str, int]:
-    """Wrong totals: each layer slip applied wherever it applies, plus whole-model slips."""
-    per_layer = [layer_slips(r) for r in solution.layers]
-    keys = {k for slips in per_layer for k in slips}
+    """Wrong totals: each layer slip made in one layer (the others right), keyed by a
+    reference naming the layer; each slip that two or more layers can make, made in all
+    of them (keyed by its name); and the whole-model slips."""
+    rows = solution.layers
+    per_layer = [layer_slips(r) for r in rows]
+    right = sum(r.params for r in rows)
     out = {}
-    for key in keys:
-        out[key] = sum(slips.get(key, r.params) for r, slips in zip(solution.layers, per_layer))
+    for key, layers in Counter(k for slips in per_layer for k in slips).items():
+        if layers > 1:
+            out[key] = sum(slips.get(key, r.params) for r, slips in zip(rows, per_layer))
+    for index, (row, slips) in enumerate(zip(rows, per_layer), start=1):
+        for key, value in slips.items():
+            out[slip_ref(key, index, row.type)] = right - row.params + value
     seq = _seq_len(solution)
     if seq:
         out["adds_seq_len"] = solution.total_params + seq
@@ -137,7 +156,7 @@ def slip_table(kind: str, answer: dict[str, Any], solution: Solution, part_key: 
     if answer["type"] == "count":
         if kind == "layer-params":
             row = solution.layers[answer["layer"] - 1]
-            slips = dict(layer_slips(row))
+            slips = slips_in_layer(row, answer["layer"])
             seq = _seq_len(solution)
             if seq:
                 slips["adds_seq_len"] = row.params + seq
@@ -166,5 +185,5 @@ def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dic
     index = int(key[1:].split(".")[0])
     if key.endswith(".shape"):
         return shape_slips(solution, index)
-    return layer_slips(solution.layers[index - 1])
+    return slips_in_layer(solution.layers[index - 1], index)
 

@@ -85,7 +85,7 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
                 continue
             first_slip = first_slip or slip
             results.append(_part_json(key, slip or _WRONG))
-    score = round(points * right_count / len(right), 4)
+    score = points * right_count / len(right)  # stored exactly; shown rounded (grading.feedback.shown_score)
     return score, right_count == len(right), first_slip, '{"parts": {' + ", ".join(results) + "}}"
 
 
