@@ -156,7 +156,11 @@ def test_wrong_credentials_and_unknown_quizzes_are_one_line(served, home):
 def test_an_undelivered_submission_is_sent_by_sync_once_the_server_is_back(served_sqlite, home, tmp_path):
     klass, server = served_sqlite
     token, quiz, url = klass.tokens[SID], str(klass.quiz), server.url
-    assert _run("login", "--server", url, "--student", SID, token=token).exit_code == 0
+    logged = _run("login", "--server", url, "--student", SID, "--json", token=token)
+    assert logged.exit_code == 0 and logged.stderr == "", logged.output
+    said = json.loads(logged.stdout)
+    assert said["student_id"] == SID and said["checked_quiz"] is None and not said["key_changed"]
+    assert said["receipt_key_id"] and token not in logged.stdout
     server.stop()
     down = _run("submit", quiz, "--server", url, "--answer", "1=529,441", "--tries", "2")
     assert down.exit_code == 75 and "saved in the outbox; run 'quizgen sync'" in down.stderr

@@ -222,7 +222,9 @@ def _local_time(stamp: Any, zone: str) -> str:
                                              "they are saved unchecked: no API call checks them alone).")
 @click.option("--insecure-http", is_flag=True,
               help="Allow plain http:// to another machine (anyone on the network could read your token).")
-def login(server: str, student_id: str, token: str | None, quiz: str | None, insecure_http: bool) -> None:
+@json_option
+def login(server: str, student_id: str, token: str | None, quiz: str | None, insecure_http: bool,
+          as_json: bool) -> None:
     """Save your student id and token for a quiz server, and pin its receipt key.
 
     The token is read from QUIZGEN_TOKEN or asked for (hidden); it is saved in
@@ -253,6 +255,10 @@ def login(server: str, student_id: str, token: str | None, quiz: str | None, ins
     before = pinned_keys(where)
     pin_key(where, key)
     path = save_login(credentials)
+    if as_json:
+        emit_json({"server": where.url, "student_id": student_id, "credentials": str(path), "checked_quiz": quiz_id,
+                   "receipt_key_id": key.key_id, "key_changed": bool(before) and key.key_id not in before})
+        return
     checked = f"checked on quiz {quiz_id}" if quiz_id is not None else "not checked: add --quiz QUIZ to check them"
     _note(f"Logged in to {where} as {student_id}; id and token saved in {path}, readable only by you ({checked}).")
     if before and key.key_id not in before:
