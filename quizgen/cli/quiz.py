@@ -9,7 +9,7 @@ import click
 from ..classroom.policies import FEEDBACK_POLICIES
 from ..exports import FORMATS
 from ..grading.scoring import COUNTING_POLICIES
-from ..questions.catalog import DIFFICULTIES, KINDS
+from ..questions.catalog import DEFAULT_KINDS, DIFFICULTIES, KINDS
 from .options import Bar as _Bar
 from .options import emit_json as _emit_json
 from .options import json_option, lang_option, output_options, quiz_argument, write_outputs
@@ -20,7 +20,7 @@ def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
     kinds: list[str] = []
     for value in values:
         kinds += [k.strip() for k in value.split(",") if k.strip()]
-    return tuple(kinds) or KINDS
+    return tuple(kinds) or DEFAULT_KINDS
 
 
 @click.command()
@@ -28,7 +28,8 @@ def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--count", type=int, default=10, show_default=True, help="Questions per student.")
 @click.option("--seed", type=int, required=True, help="Same seed and options: the same quiz, byte for byte.")
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",
-              help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: all, in turn.")
+              help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: the first eight "
+                   f"({DEFAULT_KINDS[0]} to {DEFAULT_KINDS[-1]}), in turn.")
 @click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="medium", show_default=True,
               help="How big and varied the models are.")
 @lang_option(help="Language of the questions.")

@@ -28,7 +28,8 @@ class LayerResult:
 
     ``output_shape`` is an ``Outputs`` (a tuple of shapes) for a layer that returns
     several tensors; ``inbound`` the tensors a graph layer is called on (graph.Ref:
-    name and output index)."""
+    name and output index); ``layer`` the validated layer it was solved from (what a
+    slip that redoes the shape rule with one argument changed needs)."""
 
     index: int
     type: str
@@ -39,6 +40,7 @@ class LayerResult:
     non_trainable: int
     derivation: Derivation
     inbound: tuple[Any, ...] = ()
+    layer: Any = field(default=None, repr=False, compare=False)
 
     def connected_to(self) -> list[str]:
         """What it is called on, as Keras's summary prints it: ``enc_lstm[0][1]``."""
@@ -135,7 +137,7 @@ def solve(spec: Any) -> Solution:
         seen = counts.get(base, 0)
         counts[base] = seen + 1
         rows.append(LayerResult(index, layer.type, base if not seen else f"{base}_{seen}",
-                                shape, total, total - nt, nt, deriv))
+                                shape, total, total - nt, nt, deriv, (), layer))
     trainable = sum(r.trainable for r in rows)
     non_trainable = sum(r.non_trainable for r in rows)
     return Solution(spec.input_shape, tuple(rows), trainable + non_trainable, trainable, non_trainable)
@@ -183,7 +185,7 @@ def _solve_graph(spec: Any) -> Solution:
         trainable += total - nt
         non_trainable += nt
         rows.append(LayerResult(len(rows) + 1, gl.layer.type, name, tensors[name], total, total - nt, nt, deriv,
-                                gl.inbound))
+                                gl.inbound, gl.layer))
     rows_t = tuple(rows)
     inputs = {i.name: i.shape for i in spec.inputs}
     return Solution(spec.inputs[0].shape, rows_t, trainable + non_trainable, trainable, non_trainable,
