@@ -200,7 +200,9 @@ def solve_raw(raw: object) -> Solution:
 
 
 def solve_generated(raw: dict[str, Any]) -> Solution:
-    """Solve a spec that quizgen's generator built itself (see spec.spec_from_generator)."""
+    """Solve a spec that quizgen's generator built itself for the first eight kinds (see
+    spec.spec_from_generator): arguments already in their canonical form. The later kinds
+    (questions/zoo.py) write arguments as code does (``kernel_size=3``) and use solve_raw."""
     from .spec import spec_from_generator
 
     return solve(spec_from_generator(raw))
