@@ -52,8 +52,14 @@ def _answer_from_solution(q):
         return a["value"] == solution.total_params
     if q.kind == "return-state":
         rnn = next(r for r in solution.layers if r.type in ("Bidirectional", "SimpleRNN", "LSTM", "GRU"))
-        return list(parts.values()) == [list(s) for s in rnn.output_shape] and q.spec["outputs"] == [
-            f"{rnn.name}:{i}" for i in range(len(parts))]
+        joined = [list(r.output_shape) for r in solution.layers if r.type == "Concatenate"]
+        n = len(rnn.output_shape)
+        want = [list(s) for s in rnn.output_shape] + joined  # the states, then a Bidirectional's joined ones
+        outputs = [f"{rnn.name}:0"] + [r.name for r in solution.layers if r.type == "Concatenate"] if joined \
+            else [f"{rnn.name}:{i}" for i in range(n)]
+        cell = rnn.derivation.layer_type.removeprefix("Bidirectional(").rstrip(")")
+        states = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}[cell] * (2 if rnn.type == "Bidirectional" else 1)
+        return list(parts.values()) == want and q.spec["outputs"] == outputs and n == 1 + states
     if q.kind == "text-cnn":
         convs = [r for r in solution.layers if r.type == "Conv1D"]
         want = {"concat": list(rows["concatenate"].output_shape), "total": solution.total_params}

@@ -41,14 +41,17 @@ def _total(part: dict[str, Any] | None, answer: dict[str, Any], solution: Soluti
 
 
 def _return_state(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    """An RNN output or state: its family's slips; a joined Bidirectional state: not doubled."""
     row = next(r for r in solution.layers if r.type in ("Bidirectional", "SimpleRNN", "LSTM", "GRU"))
     keys = [p["key"] for p in answer["parts"]]
     index = keys.index(part["key"])  # type: ignore[index]
+    value = tuple(part["value"])  # type: ignore[index]
+    if index >= len(row.output_shape):  # Concatenate()([forward_h, backward_h])
+        return {"no_batch_axis": value[1:], "bidi_states_not_doubled": (value[0], value[1] // 2)}
     (name, i), = row.inbound
     tensors = {**solution.graph.inputs, **{r.name: r.output_shape for r in solution.layers}}  # type: ignore[union-attr]
     incoming = tensors[name] if i is None else tensors[name][i]
-    shape = row.output_shape[index]
-    return {"no_batch_axis": shape[1:], **output_slips(row, incoming)[index]}
+    return {"no_batch_axis": value[1:], **output_slips(row, incoming)[index]}
 
 
 def _text_cnn(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:

@@ -50,13 +50,14 @@ def _decimal_size(n_bytes: float) -> str:
 
 
 def _one_unit_short(n_bytes: int) -> str | None:
-    """The figure one unit too small (4,936.00 B for 4.82 KB): the last division left out."""
+    """The figure one unit too small (2068.13 KB for 2.02 MB): the last division left out. Not
+    for a figure in KB: its byte count is accepted as right (grading/answers.parse_memory)."""
     steps = 0
     value: float = n_bytes
     while value / 1024 >= 1 and steps < len(UNITS) - 1:
         value /= 1024
         steps += 1
-    if steps == 0:
+    if steps < 2:
         return None
     return f"{n_bytes / 1024 ** (steps - 1):.2f} {UNITS[steps - 1]}"
 

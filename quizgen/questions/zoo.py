@@ -139,16 +139,28 @@ def return_state(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     layer["return_state"] = True
     state_vars = _STATE_VARS[(cell, bidi)]
     b.call(state_vars, {"type": "Bidirectional", "layer": layer} if bidi else layer, [x])
+    joined = []
+    if bidi:  # the textbook joins each direction's state for a decoder twice as wide
+        halves = len(state_vars[1:]) // 2
+        for i, name in enumerate(("state_h", "state_c")[:halves]):
+            b.call(name, {"type": "Concatenate"}, [[state_vars[1 + i], state_vars[1 + halves + i]]])
+            joined.append(name)
     b.line()
-    b.model(["encoder_inputs"], state_vars, var="encoder")
+    b.model(["encoder_inputs"], [state_vars[0], *joined] if joined else state_vars, var="encoder")
     spec, code, solution = b.finish()
     row = next(r for r in solution.layers if r.type in ("Bidirectional", *RNNS))
-    parts = [part(var, shape(s), labels("tensor_shape", var=var)) for var, s in zip(state_vars, row.output_shape)]
+    shapes = {var: s for var, s in zip(state_vars, row.output_shape)}
+    shapes.update({r_name: r.output_shape for r_name, r in zip(joined, _rows_of(solution, "Concatenate"))})
+    parts = [part(var, shape(s), labels("tensor_shape", var=var)) for var, s in shapes.items()]
 
     def prompt(lang: str) -> str:
         return parts_prompt(t(lang)["return-state"]["unpacked"], fenced(code, "python"), parts, lang)
 
     return "unpacked", spec, {"type": "parts", "parts": parts}, prompt, solution
+
+
+def _rows_of(solution: Solution, layer_type: str) -> list[Any]:
+    return [r for r in solution.layers if r.type == layer_type]
 
 
 # ---------------------------------------------------------------- text CNN
@@ -313,12 +325,18 @@ def _cnn_spec(plan: list[tuple[dict, dict]], side: int, channels: int, filters: 
     return {"input": {"shape": [side, side, channels]}, "layers": [*layers, {"type": "Flatten"}, *tail]}
 
 
-def _fits(plan: list[tuple[dict, dict]], side: int) -> bool:
+def _flat(plan: list[tuple[dict, dict]], side: int) -> int | None:
+    """The width after Flatten of the plan on an image of ``side`` (one filter a layer), or
+    None if a window does not fit."""
     try:
-        solve_raw(_cnn_spec(plan, side, 1, [1] * len(plan), [{"type": "Dense", "units": 1}]))
-        return True
+        return solve_raw(_cnn_spec(plan, side, 1, [1] * len(plan), [{"type": "Dense", "units": 1}])).layers[-2] \
+            .output_shape[1]
     except SpecError:
-        return False
+        return None
+
+
+def _fits(plan: list[tuple[dict, dict]], side: int) -> bool:
+    return _flat(plan, side) is not None
 
 
 def _fit_plan(plan: list[tuple[dict, dict]], side: int, keep_padding: bool = False) -> list[tuple[dict, dict]]:
@@ -350,10 +368,13 @@ def image_cnn(srng: random.Random, sizes: Sizes, difficulty: str,
     smallest = min(sizes.allowed("image"))
     if padding is None:
         plan = valid = _fit_plan(plan, smallest)
-    else:  # a comparison of padding='valid' (model A) with padding='same' (model B): both must fit
-        valid = _fit_plan([({**c, "padding": "valid"}, p) for c, p in plan], smallest, keep_padding=True)
+    else:  # a comparison of padding='valid' (model A) with padding='same' (model B): both must fit,
+        # without conv strides (with them, floor((L−k)/s)+1 and ceil(L/s) can meet and the models tie)
+        valid = _fit_plan([({**{k: v for k, v in c.items() if k != "strides"}, "padding": "valid"}, p)
+                           for c, p in plan], smallest, keep_padding=True)
         plan = [({**c, "padding": padding}, p) for c, p in valid]
-    side = sizes.choice_where("image", lambda s: _fits(plan, s) and _fits(valid, s))
+    side = sizes.choice_where("image", lambda s: _fits(plan, s) and _fits(valid, s)
+                              and (plan is valid or _flat(valid, s) != _flat(plan, s)))
     filters = [sizes("filters") for _ in plan]
     tail: list[dict[str, Any]] = []
     if dense:
@@ -531,10 +552,13 @@ def working(kind: str, template: str, answer: dict[str, Any], solution: Solution
     if kind == "return-state":
         row = next(r for r in solution.layers if r.type in ("Bidirectional", *RNNS))
         notes = derivation_texts(lang)["notes"]
-        lines = [words["return_state"].format(layer=row.derivation.layer_type, n=len(answer["parts"]))]
-        lines += [f"{i}. {p['key']} = {format_shape(p['value'])}" for i, p in enumerate(answer["parts"], start=1)]
-        lines.append(" ".join(notes[n] for n in row.derivation.notes if n in notes and not n.startswith(
+        n = len(row.output_shape)
+        lines = [words["return_state"].format(layer=row.derivation.layer_type, n=n)]
+        lines += [f"{i}. {p['key']} = {format_shape(p['value'])}" for i, p in enumerate(answer["parts"][:n], start=1)]
+        lines.append(" ".join(notes[k] for k in row.derivation.notes if k in notes and not k.startswith(
             ("lstm_gates", "gru_", "bidi_doubles", "no_bias"))))
+        for p in answer["parts"][n:]:
+            lines.append(words["return_state_joined"].format(var=p["key"], shape=format_shape(p["value"])))
         return "\n".join(lines)
     if kind == "memory":
         total = solution.total_params
