@@ -41,7 +41,8 @@ def apply(layer: Any, x: Any) -> tuple[Any, Derivation]:
     if not memo_enabled:
         return _RULES[layer.type](layer, x)
     try:
-        key = (layer.key(), x)
+        token = layer._token
+        key = (layer.token() if token is None else token, x)
         hit = _MEMO.get(key)
     except TypeError:  # an unhashable argument (an initializer given as a dict)
         return _RULES[layer.type](layer, x)
