@@ -139,3 +139,21 @@ def test_the_collector_is_on_again_after_solve(tmp_path):
     assert gc.isenabled()
     assert CliRunner().invoke(cli, ["solve", str(tmp_path / "missing.json"), "--json"]).exit_code == 1
     assert gc.isenabled()
+
+
+def test_a_line_that_is_not_valid_utf8_is_written_as_the_text_stream_writes_it(tmp_path):
+    """Names decoded from JSON escapes may hold lone surrogates. Such a line cannot be the
+    solver's UTF-8 bytes; it goes to stdout as text, as one click.echo per line always did
+    (here with surrogateescape: the raw bytes)."""
+    path = tmp_path / "odd.jsonl"
+    graph = {"inputs": [{"name": "x\udc80", "shape": [3]}],
+             "layers": [{"name": "d\udcff", "type": "Dense", "units": 2, "call": ["x\udc80"]}], "outputs": ["d\udcff"]}
+    plain = {"input": {"shape": [3]}, "layers": [{"type": "Dense", "units": 2}]}
+    path.write_text(json.dumps(plain) + "\n" + json.dumps(graph) + "\n" + json.dumps(plain) + "\n", encoding="utf-8")
+    env = {**__import__("os").environ, "PYTHONIOENCODING": "utf-8:surrogateescape"}
+    done = subprocess.run([sys.executable, "-m", "quizgen", "solve", str(path), "--json"], capture_output=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    want = [json.dumps(solve_raw(spec).to_json("ko"), ensure_ascii=False).encode("utf-8", "surrogateescape")
+            for spec in (plain, graph, plain)]
+    assert done.stdout.splitlines() == want and b'"d\xff"' in want[1]

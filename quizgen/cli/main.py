@@ -242,12 +242,13 @@ def _echo_lines(run: list[Any]) -> None:
 
 
 def _is_utf8(stream: Any) -> bool:
-    """Whether click writes text to this stdout as strict UTF-8 (so bytes may stand for it)."""
+    """Whether click writes text to this stdout as UTF-8, so that a line's UTF-8 bytes may stand
+    for it. (Its error handler, surrogateescape under a C locale, only matters for text that
+    is not valid UTF-8, and such a line is handed over as text: see _Lines.)"""
     import codecs
 
     try:
-        return (getattr(stream, "buffer", None) is not None and codecs.lookup(stream.encoding).name == "utf-8"
-                and stream.errors == "strict")
+        return getattr(stream, "buffer", None) is not None and codecs.lookup(stream.encoding).name == "utf-8"
     except (LookupError, AttributeError, TypeError):
         return False
 
