@@ -66,6 +66,8 @@ def right_answers(key: list[dict]) -> dict[str, str]:
     from quizgen.nn.shapes import format_shape
 
     def text(part: dict) -> str:
+        if part["type"] == "memory":
+            return part["value"]
         return format_shape(part["value"]) if part["type"] == "shape" else f"{part['value']:,}"
 
     out = {}

@@ -259,6 +259,8 @@ def _variants(rng, value, slips):
     out = [value, *slips]
     if isinstance(value, list):
         out += [value[1:], [None, *value], [7] * len(value)]
+    elif isinstance(value, str):  # a memory figure, "4.82 KB"
+        out += ["0.00 B", "1.00 KB", value.replace(".", "0.", 1)]
     else:
         out += [value + rng.choice((1, 2, 30, 128)), 0, value * 2]
     return out

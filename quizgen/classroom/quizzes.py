@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 from ..clock import now
 from ..store.db import Store
 from ..errors import GenerationError, NotFoundError
-from ..questions.catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS, MAX_QUESTIONS
+from ..questions.catalog import DEFAULT_KINDS, DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS, MAX_QUESTIONS
 from ..store.tables import Question as QuestionRow
 from ..store.tables import Quiz, Student, Variant
 from ..questions.records import (KeyEntry, QuizInfo, ShownQuestion, VariantKey, format_answer,  # noqa: F401
@@ -42,7 +42,7 @@ class QuizPlan:
     title: str
     seed: int
     count: int
-    kinds: tuple[str, ...] = KINDS
+    kinds: tuple[str, ...] = DEFAULT_KINDS
     difficulty: str = "medium"
     language: str = "ko"
     ranges: Mapping[str, tuple[int, int]] = field(default_factory=dict)

@@ -9,7 +9,7 @@ import click
 from ..classroom.policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
 from ..exports import FORMATS
 from ..grading.scoring import COUNTING_POLICIES
-from ..questions.catalog import DIFFICULTIES, KINDS, MAX_QUESTIONS
+from ..questions.catalog import DEFAULT_KINDS, DIFFICULTIES, KINDS, MAX_QUESTIONS
 from .options import Bar as _Bar
 from .options import emit_json as _emit_json
 from .options import (json_option, lang_option, output_options, parsed_by, quiz_argument, server_options,
@@ -57,7 +57,8 @@ def _wall_clock(value: str) -> str:
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), required=True,
               help="Same seed and options: the same quiz, byte for byte.")
 @click.option("--kind", "kinds", multiple=True, metavar="KIND", callback=parsed_by(_kinds),
-              help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: all, in turn.")
+              help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: the first eight "
+                   f"({DEFAULT_KINDS[0]} to {DEFAULT_KINDS[-1]}), in turn.")
 @click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="medium", show_default=True,
               help="How big and varied the models are.")
 @lang_option(help="Language of the questions.")
@@ -104,7 +105,7 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
     from ..clock import parse_deadline, quiz_zone
 
     zone = quiz_zone(time_zone, deadline is not None)
-    plan = QuizPlan(title=title, seed=seed, count=count, kinds=kinds or KINDS, difficulty=difficulty,
+    plan = QuizPlan(title=title, seed=seed, count=count, kinds=kinds or DEFAULT_KINDS, difficulty=difficulty,
                     language=lang, ranges=ranges or {},
                     deadline=parse_deadline(deadline, zone) if deadline is not None else None, time_zone=zone,
                     late_until=parse_deadline(late_until, zone) if late_until is not None else None,

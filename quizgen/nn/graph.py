@@ -445,10 +445,11 @@ def call_shapes(gl: GraphLayer, tensors: dict[str, Any]) -> Any:
     return Bound(tuple(values), gl.options)
 
 
-def walk(spec: GraphSpec) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(tensor shapes by name, derivations by layer name), every layer solved in call order."""
+def walk(spec: GraphSpec) -> tuple[dict[str, Any], list[Any]]:
+    """(tensor shapes by name, each layer's (output, derivation) in the spec's order), every
+    layer solved in call order."""
     tensors: dict[str, Any] = {i.name: i.shape for i in spec.inputs}
-    derivs: dict[str, Any] = {}
+    solved: list[Any] = []
     for gl in spec.layers:
         try:
             args = gl.args
@@ -464,38 +465,51 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], dict[str, Any]]:
             where = f"{gl.layer.type} > {exc.inner}" if exc.inner else gl.layer.type
             raise SpecError(str(exc), f"'{gl.name}'", where) from None
         tensors[gl.name] = out
-        derivs[gl.name] = deriv
+        solved.append((out, deriv))
     for r in spec.outputs:
         try:
             _resolve(r, tensors)
         except Fail as exc:
             raise SpecError(f"outputs: {exc}") from None
-    return tensors, derivs
+    return tensors, solved
 
 
 class Layout(NamedTuple):
     """The built model's inputs and layers in ``model.layers`` order, with their depths
-    (0 at the outputs), as keras/src/ops/function.py ``map_graph`` computes them."""
+    (0 at the outputs), as keras/src/ops/function.py ``map_graph`` computes them; ``rows``:
+    the positions in the spec's layers of the layers in the model, in that order."""
 
     order: tuple[str, ...]
     depth: dict[str, int]
+    rows: tuple[int, ...] = ()
+
+
+# Layouts by structure (names, what each layer is called on, outputs, inputs): the order does
+# not depend on sizes, and textbook graphs share a handful of structures. A Layout is a value
+# (its depth map is read, never written).
+_LAYOUTS: dict[tuple[Any, ...], Layout] = {}
+_LAYOUTS_LIMIT = 20_000
 
 
 def layout(spec: GraphSpec) -> Layout:
+    key = (tuple([(gl.name, gl.parents) for gl in spec.layers]), tuple([r[0] for r in spec.outputs]),
+           tuple([i.name for i in spec.inputs]))
+    hit = _LAYOUTS.get(key)
+    if hit is None:
+        if len(_LAYOUTS) >= _LAYOUTS_LIMIT:
+            _LAYOUTS.clear()
+        hit = _LAYOUTS[key] = _layout(spec)
+    return hit
+
+
+def _layout(spec: GraphSpec) -> Layout:
     parents = {gl.name: gl.parents for gl in spec.layers}
     index: dict[str, int] = {}   # first-visit order: insertion order is the index
     post: list[str] = []
     if len(parents) < 500:
-        def visit(name: str) -> None:  # depth-first, numbering each operation on its first visit
-            index[name] = 0
-            for p in parents.get(name, ()):
-                if p not in index:
-                    visit(p)
-            post.append(name)
-
         for out in spec.outputs:
             if out[0] not in index:
-                visit(out[0])
+                _visit(out[0], parents, index, post)
     else:
         _visit_iteratively(spec, parents, index, post)
     depth: dict[str, int] = {}
@@ -509,7 +523,18 @@ def layout(spec: GraphSpec) -> Layout:
         depth[name] = 0
     # deepest first; within a depth, in first-visit order (the sort is stable, also reversed)
     order = sorted([*unused, *index], key=depth.__getitem__, reverse=True)
-    return Layout(tuple(order), depth)
+    position = {gl.name: i for i, gl in enumerate(spec.layers)}
+    return Layout(tuple(order), depth, tuple([position[n] for n in order if n in position]))
+
+
+def _visit(name: str, parents: dict[str, Any], index: dict[str, int], post: list[str]) -> None:
+    """Depth-first, numbering each operation on its first visit. (A function of its own, not a
+    closure: a recursive closure is a reference cycle, left for the cyclic collector per graph.)"""
+    index[name] = 0
+    for p in parents.get(name, ()):
+        if p not in index:
+            _visit(p, parents, index, post)
+    post.append(name)
 
 
 def _visit_iteratively(spec: GraphSpec, parents: dict[str, list[str]], index: dict[str, int], post: list[str]) -> None:

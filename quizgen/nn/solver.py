@@ -12,6 +12,7 @@ including the shape checks Keras makes when it builds a layer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _enc  # what json.dumps(..., ensure_ascii=False) writes for a str
 from typing import Any
 
 from ..errors import SpecError
@@ -28,7 +29,8 @@ class LayerResult:
 
     ``output_shape`` is an ``Outputs`` (a tuple of shapes) for a layer that returns
     several tensors; ``inbound`` the tensors a graph layer is called on (graph.Ref:
-    name and output index)."""
+    name and output index); ``layer`` the validated layer it was solved from (what a
+    slip that redoes the shape rule with one argument changed needs)."""
 
     index: int
     type: str
@@ -39,6 +41,7 @@ class LayerResult:
     non_trainable: int
     derivation: Derivation
     inbound: tuple[Any, ...] = ()
+    layer: Any = field(default=None, repr=False, compare=False)
 
     def connected_to(self) -> list[str]:
         """What it is called on, as Keras's summary prints it: ``enc_lstm[0][1]``."""
@@ -96,6 +99,84 @@ class Solution:
         }
 
 
+    def to_json_text(self, lang: str = "ko") -> str:
+        """Exactly ``json.dumps(self.to_json(lang), ensure_ascii=False)``, put together from
+        pieces made once (each row's JSON is kept in its derivation, each shape's text here):
+        ``solve --json`` prints one per spec, and building and encoding the dict was most
+        of its time."""
+        return self._json_line(lang, 0)  # type: ignore[return-value]
+
+    def to_json_bytes(self, lang: str = "ko") -> bytes:
+        """``to_json_text(lang)`` in UTF-8, from pieces encoded once (UnicodeEncodeError if a
+        name holds a lone surrogate): what ``solve --json`` writes."""
+        return self._json_line(lang, 1)  # type: ignore[return-value]
+
+    def _json_line(self, lang: str, binary: int) -> str | bytes:
+        graph = self.graph is not None
+        rows = []
+        for r in self.layers:
+            hit = r.derivation._rows
+            if hit is not None:  # _row_json's cache lookup, inlined: once per row
+                hit = hit.get(r.name)
+            if (hit is None or hit[2] != lang or not (hit[0] is r.output_shape or hit[0] == r.output_shape)
+                    or hit[1] != r.type or not (hit[3] is r.inbound or hit[3] == r.inbound)):
+                hit = _row_json(r, lang, graph)
+            row = hit[4][binary]
+            if row is None:
+                row = hit[4][0].encode()  # raises: a lone surrogate in a name
+            rows.append(row)
+        totals = (f'], "total_params": {self.total_params}, "trainable_params": {self.trainable_params}, '
+                  f'"non_trainable_params": {self.non_trainable_params}}}')
+        if binary:
+            return b'{"layers": [' + b", ".join(rows) + totals.encode()
+        return '{"layers": [' + ", ".join(rows) + totals
+
+
+def _utf8(text: str) -> bytes | None:
+    """UTF-8, or None for text with a lone surrogate (to_json_bytes then raises, encoding it again)."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return None
+
+
+def _row_json(r: LayerResult, lang: str, graph: bool) -> tuple[Any, ...]:
+    """A row's JSON as text and UTF-8, kept in its derivation under the layer's name with what
+    it was made from. Every row of a layer on an input shares that derivation (the solver's
+    memo), so only the name and the tensors it is called on tell such rows apart (a graph
+    layer is always called on one at least, a Sequential row on none)."""
+    d = r.derivation
+    shape = r.output_shape
+    text = (f'{{"type": {_enc(r.type)}, "name": {_enc(r.name)}, "output_shape": {_shape_text(shape)}, '
+            f'"params": {r.params}, "trainable": {r.trainable}, "non_trainable": {r.non_trainable}, '
+            f'"derivation": {d.to_json_text(lang)}')
+    if graph:
+        text += f', "connected_to": [{", ".join([_enc(c) for c in r.connected_to()])}]'
+    text += "}"
+    entry = (shape, r.type, lang, r.inbound, (text, _utf8(text)))
+    if d._rows is None:
+        d._rows = {}
+    d._rows[r.name] = entry
+    return entry
+
+
+_SHAPE_TEXT: dict[Any, str] = {}
+
+
+def _shape_text(shape: Any) -> str:
+    """A shape (or several) as json.dumps writes shape_json(shape)."""
+    text = _SHAPE_TEXT.get(shape)
+    if text is None:
+        if is_multi(shape):
+            text = f'[{", ".join([_shape_text(tuple(s)) for s in shape])}]'
+        else:
+            text = f'[{", ".join(["null" if d is None else str(d) for d in shape])}]'
+        if len(_SHAPE_TEXT) >= 50_000:
+            _SHAPE_TEXT.clear()
+        _SHAPE_TEXT[shape] = text
+    return text
+
+
 def clear_cache() -> None:
     """Forget every remembered result: parsed layers (Sequential and graph) and layer rules."""
     from . import graph, spec
@@ -103,6 +184,7 @@ def clear_cache() -> None:
     _layers.clear_cache()
     spec._PARSED.clear()
     graph._PARSED.clear()
+    graph._LAYOUTS.clear()
 
 
 def shape_json(shape: Any) -> list[Any]:
@@ -129,13 +211,14 @@ def solve(spec: Any) -> Solution:
                            f"model cannot pass on; use a graph spec (\"inputs\", \"outputs\")")
         except Fail as exc:
             raise SpecError(str(exc), index, _where(layer, exc)) from None
-        total = deriv.total
+        expr = deriv.expr  # deriv.total, inlined: once per row
+        total = 0 if expr is None else expr if type(expr) is int else expr.value
         nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
         base = KERAS_NAMES[layer.type]
         seen = counts.get(base, 0)
         counts[base] = seen + 1
         rows.append(LayerResult(index, layer.type, base if not seen else f"{base}_{seen}",
-                                shape, total, total - nt, nt, deriv))
+                                shape, total, total - nt, nt, deriv, (), layer))
     trainable = sum(r.trainable for r in rows)
     non_trainable = sum(r.non_trainable for r in rows)
     return Solution(spec.input_shape, tuple(rows), trainable + non_trainable, trainable, non_trainable)
@@ -168,22 +251,21 @@ def _where(layer: LayerSpec, exc: Fail) -> str:
 def _solve_graph(spec: Any) -> Solution:
     from .graph import layout, walk
 
-    tensors, derivs = walk(spec)
+    _, solved = walk(spec)
     lay = layout(spec)
-    by_name = {gl.name: gl for gl in spec.layers}
+    layers = spec.layers
     rows = []
     trainable = non_trainable = 0
-    for name in lay.order:
-        gl = by_name.get(name)
-        if gl is None:
-            continue
-        deriv = derivs[name]
-        total = deriv.total
+    for i in lay.rows:
+        gl = layers[i]
+        out, deriv = solved[i]
+        expr = deriv.expr  # deriv.total, inlined: once per row
+        total = 0 if expr is None else expr if type(expr) is int else expr.value
         nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
         trainable += total - nt
         non_trainable += nt
-        rows.append(LayerResult(len(rows) + 1, gl.layer.type, name, tensors[name], total, total - nt, nt, deriv,
-                                gl.inbound))
+        rows.append(LayerResult(len(rows) + 1, gl.layer.type, gl.name, out, total, total - nt, nt, deriv,
+                                gl.inbound, gl.layer))
     rows_t = tuple(rows)
     inputs = {i.name: i.shape for i in spec.inputs}
     return Solution(spec.inputs[0].shape, rows_t, trainable + non_trainable, trainable, non_trainable,
@@ -198,7 +280,9 @@ def solve_raw(raw: object) -> Solution:
 
 
 def solve_generated(raw: dict[str, Any]) -> Solution:
-    """Solve a spec that quizgen's generator built itself (see spec.spec_from_generator)."""
+    """Solve a spec that quizgen's generator built itself for the first eight kinds (see
+    spec.spec_from_generator): arguments already in their canonical form. The later kinds
+    (questions/zoo.py) write arguments as code does (``kernel_size=3``) and use solve_raw."""
     from .spec import spec_from_generator
 
     return solve(spec_from_generator(raw))

@@ -12,6 +12,7 @@ than the sequence) live in the families' rules, which the solver applies.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -40,6 +41,7 @@ class LayerSpec:
     args: Mapping[str, Any] = field(default_factory=dict)
     inner: "LayerSpec | None" = None
     _key: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+    _token: int | None = field(default=None, repr=False, compare=False)
 
     def get(self, name: str) -> Any:
         """The argument as given, or Keras's default for it."""
@@ -54,6 +56,25 @@ class LayerSpec:
             key = self._key = (self.type, tuple(self.args.items()),
                                None if self.inner is None else self.inner.key())
         return key
+
+    def token(self) -> int:
+        """A number that stands for key(): equal configurations, equal numbers (TypeError if an
+        argument is unhashable). The solver's memo is keyed by it, as hashing the nested key
+        on every lookup was a tenth of solving."""
+        token = self._token
+        if token is None:
+            key = self.key()
+            token = _TOKENS.get(key)
+            if token is None:
+                if len(_TOKENS) >= 100_000:
+                    _TOKENS.clear()  # later equal keys get new numbers; a number is never reused
+                token = _TOKENS[key] = next(_NEXT_TOKEN)
+            self._token = token
+        return token
+
+
+_TOKENS: dict[tuple[Any, ...], int] = {}
+_NEXT_TOKEN = itertools.count()
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from .derivation import texts
 from .layers.base import is_multi
+from .memory import readable_size
 from .shapes import format_shape
 from .solver import Solution
 
@@ -155,15 +156,6 @@ def _table(header: list[str], right: list[bool], rows: list[list[str]], widths: 
         out.extend(cells(row, "│"))
     out.append(border("└", "─", "┴", "┘"))
     return out
-
-
-def readable_size(n_bytes: float) -> str:
-    """Keras's memory figure: 1,024-based units with two decimals (summary_utils.readable_memory_size)."""
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if n_bytes / 1024 < 1:
-            return f"{n_bytes:.2f} {unit}"
-        n_bytes /= 1024
-    return f"{n_bytes:.2f} PB"
 
 
 def _shape_text(shape: Any) -> str:

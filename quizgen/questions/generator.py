@@ -20,14 +20,16 @@ from typing import Any, Callable, Mapping
 from .architectures import RNNS, Sizes, embedding_layer, normalized_body, output_layer, random_spec
 from ..nn.derivation import texts as derivation_texts
 from ..errors import GenerationError, SpecError
+from . import zoo
 from .render import keras_code, ko_ro, listing, numpy_rnn_code
-from ..resources import load_json
 from ..nn.shapes import format_shape
 from ..nn.solver import Solution, seed_weight_shapes
 from ..nn.solver import solve_generated as solve_raw  # specs built here are valid by construction
 from ..nn.summary import format_working
 
 from .catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS  # noqa: F401 - re-exported
+from .prompts import count as _count, fenced as _fenced, part as _part, parts_prompt as _parts_prompt
+from .prompts import shape as _shape, t as _t, with_hint as _with_hint
 _MAX_TRIES = 40
 
 
@@ -55,10 +57,6 @@ class Question:
     solution: Solution | None = field(default=None, repr=False, compare=False)
 
 
-def _t(lang: str) -> dict[str, Any]:
-    return load_json("templates.json")[lang]
-
-
 def breakdown_of(solution: Solution) -> dict[str, Any]:
     """The per-layer key stored with a question (what ``quizgen verify`` compares with Keras)."""
     return {
@@ -68,34 +66,6 @@ def breakdown_of(solution: Solution) -> dict[str, Any]:
         "trainable_params": solution.trainable_params,
         "non_trainable_params": solution.non_trainable_params,
     }
-
-
-def _count(value: int) -> dict[str, Any]:
-    return {"type": "count", "value": value}
-
-
-def _shape(value: tuple[int | None, ...] | list[int | None]) -> dict[str, Any]:
-    return {"type": "shape", "value": list(value)}
-
-
-def _part(key: str, answer: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
-    return {"key": key, **answer, "label": labels}
-
-
-def _with_hint(text: str, lang: str, answer_type: str) -> str:
-    return f"{text}\n{_t(lang)['answer_hint'][answer_type]}"
-
-
-def _fenced(body: str, language: str = "") -> str:
-    """A code block: prompts are Markdown, so worksheets and terminals both show them intact."""
-    return f"```{language}\n{body}\n```"
-
-
-def _parts_prompt(head: str, body: str, parts: list[dict[str, Any]], lang: str) -> str:
-    lines = [head, "", body, ""]
-    lines += [f"({i}) {p['label'][lang]}" for i, p in enumerate(parts, start=1)]
-    lines.append(_t(lang)["answer_hint"]["parts"])
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- the 점검 퀴즈 model
@@ -453,6 +423,7 @@ _BUILDERS: dict[str, Callable[[random.Random, Sizes, str], _Built]] = {
     "total-params": _total_params, "layer-params": _layer_params, "output-shape": _output_shape,
     "summary": _summary, "weight-shapes": _weight_shapes, "trainable-split": _trainable_split,
     "inverse": _inverse, "code": _code,
+    **zoo.BUILDERS,
 }
 
 
@@ -511,6 +482,8 @@ def asked_of(answer: Mapping[str, Any]) -> dict[str, Any]:
 
 def _working(kind: str, template: str, spec: dict[str, Any], answer: dict[str, Any], solution: Solution,
              lang: str) -> str:
+    if kind in zoo.BUILDERS:
+        return zoo.working(kind, template, answer, solution, lang)
     t = _t(lang)["explain"]
     if kind == "weight-shapes":
         timesteps, input_dim, hidden = answer["sizes"]

@@ -113,6 +113,8 @@ def format_answer(answer: dict[str, Any], lang: str) -> str:
         return f"{answer['value']:,}"
     if answer["type"] == "shape":
         return format_shape(tuple(answer["value"]))
+    if answer["type"] == "memory":
+        return answer["value"]
     lines = []
     for i, part in enumerate(answer["parts"], start=1):
         lines.append(f"({i}) {part['label'][lang]}: {format_answer(part, lang)}")

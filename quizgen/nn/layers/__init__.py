@@ -39,7 +39,8 @@ def clear_cache() -> None:
 def apply(layer: Any, x: Any) -> tuple[Any, Derivation]:
     """(output shape or Outputs, derivation) of ``layer`` called on ``x``; raises base.Fail."""
     try:
-        key = (layer.key(), x)
+        token = layer._token
+        key = (layer.token() if token is None else token, x)
         hit = _MEMO.get(key)
     except TypeError:  # an unhashable argument (an initializer given as a dict)
         return _RULES[layer.type](layer, x)

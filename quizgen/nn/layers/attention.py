@@ -165,14 +165,37 @@ def multi_head(layer: Any, x: Any) -> tuple[Any, Derivation]:
     return out, deriv
 
 
+def _mha_count(h: int, k: int, v: int, dims: tuple[int, int, int, int], bias: bool, gate: bool) -> int:
+    """MultiHeadAttention's count from its sizes: query, key and value projections (and the
+    gate), then the output projection (multi_head_attention.py)."""
+    dq, dk, dv, do = dims
+    b = 1 if bias else 0
+    total = h * k * (dq + b) + h * k * (dk + b) + h * v * (dv + b) + h * v * do + (do if bias else 0)
+    if gate:
+        total += h * v * (dq + b)
+    return total
+
+
 def mha_slips(row: Any) -> dict[str, int]:
-    """No output projection; one head's projections only (H left out)."""
+    """No output projection; one head's projections only (H left out); the biases left out;
+    key_dim taken as the width of all heads together (each head key_dim/H wide)."""
     s = row.derivation.symbol_values()
+    notes = row.derivation.notes
     h = s["H"]
     out_part = _output_part(row)
     slips = {"mha_no_output": row.params - out_part}
-    if h > 1 and "mha_gate" not in row.derivation.notes:
+    gate = "mha_gate" in notes
+    if h > 1 and not gate:
         slips["mha_one_head"] = (row.params - out_part) // h + out_part
+    k = s["k"]
+    v = s.get("v", k)
+    d = s.get("d")
+    dims = (d, d, d, d) if d is not None else (s["d_q"], s["d_k"], s["d_v"], s.get("d_o", s["d_q"]))
+    bias = "no_bias" not in notes
+    if bias:
+        slips["no_bias"] = _mha_count(h, k, v, dims, False, gate)
+    if h > 1 and k % h == 0 and v % h == 0:
+        slips["mha_key_dim_split"] = _mha_count(h, k // h, v // h, dims, bias, gate)
     return slips
 
 

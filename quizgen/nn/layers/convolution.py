@@ -124,15 +124,59 @@ def depthwise(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
 
 
 def conv_slips(row: Any) -> dict[str, int]:
-    """A forgotten bias; in 2-D also the input channels left out of the kernel."""
+    """A forgotten bias; the input channels left out of the kernel (k_h×k_w×f+f, or k×f+f in 1-D)."""
     notes = row.derivation.notes
     s = row.derivation.symbol_values()
     out: dict[str, int] = {}
     if "no_bias" not in notes:
         out["no_bias"] = row.params - s["f"]
-    if row.type == "Conv2D" and "c" in s:
-        out["conv_no_channels"] = s["k_h"] * s["k_w"] * s["f"] + (0 if "no_bias" in notes else s["f"])
+    if "c" in s:
+        window = s["k_h"] * s["k_w"] if row.type == "Conv2D" else s["k"]
+        out["conv_no_channels"] = window * s["f"] + (0 if "no_bias" in notes else s["f"])
     return out
+
+
+def _dims_with(layer: Any, dims: tuple[int | None, ...], n: int, padding: str | None = None,
+               strides: tuple[int, ...] | None = None, round_up: bool = False) -> tuple[int | None, ...] | None:
+    """The spatial output sizes with one thing done differently (None if that fits no window)."""
+    kernel, dilation = _tuple(layer.get("kernel_size"), n), _tuple(layer.get("dilation_rate"), n)
+    strides = strides or _tuple(layer.get("strides"), n)
+    padding = padding or layer.get("padding")
+    out = []
+    for d, k, st, r in zip(dims, kernel, strides, dilation):
+        if d is None:
+            out.append(None)
+            continue
+        span = (k - 1) * r + 1
+        if padding == "valid":
+            size = -(-(d - span) // st) + 1 if round_up else (d - span) // st + 1
+        else:
+            size = -(-d // st)
+        if size <= 0:
+            return None
+        out.append(size)
+    return tuple(out)
+
+
+def conv_shape_slips(row: Any, incoming: Shape) -> dict[str, tuple[Any, ...]]:
+    """Wrong output sizes: padding taken the other way, strides taken as 1, a 'valid' size
+    rounded up instead of down."""
+    layer = row.layer
+    n = 1 if row.type == "Conv1D" else 2
+    if layer is None or len(incoming) != n + 2:
+        return {}
+    dims, _, first = spatial(layer, incoming, n)
+    shape = tuple(row.output_shape)
+    channels = shape[1] if first else shape[-1]
+    padding = layer.get("padding")
+    stride = _tuple(layer.get("strides"), n)
+    variants = {"conv_padding_swapped": _dims_with(layer, dims, n, padding="same" if padding == "valid" else "valid")}
+    if max(stride) > 1:
+        variants["conv_stride_ignored"] = _dims_with(layer, dims, n, strides=(1,) * n)
+        if padding == "valid":
+            variants["conv_rounds_up"] = _dims_with(layer, dims, n, round_up=True)
+    return {k: join(incoming[0], v, channels, first) for k, v in variants.items()
+            if v is not None and join(incoming[0], v, channels, first) != shape}
 
 
 def _conv_args(n: int) -> dict[str, Any]:
@@ -166,9 +210,10 @@ _CONV_POSITIONAL = ("filters", "kernel_size", "strides", "padding", "data_format
                     "activation", "use_bias")
 
 KINDS = (
-    kind("Conv1D", _conv_args(1), conv, "conv1d", _CONV_POSITIONAL, slips=conv_slips,
+    kind("Conv1D", _conv_args(1), conv, "conv1d", _CONV_POSITIONAL, slips=conv_slips, shape_slips=conv_shape_slips,
          checks={**_CHECKS_1D, "padding": choice("valid", "same", "causal")}),
-    kind("Conv2D", _conv_args(2), conv, "conv2d", _CONV_POSITIONAL, slips=conv_slips, checks=_CHECKS_2D),
+    kind("Conv2D", _conv_args(2), conv, "conv2d", _CONV_POSITIONAL, slips=conv_slips, shape_slips=conv_shape_slips,
+         checks=_CHECKS_2D),
     kind("SeparableConv1D", _depthwise_args(1, True), depthwise, "separable_conv1d",
          ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "depth_multiplier"),
          checks={**_CHECKS_1D, "depth_multiplier": positive_int}),

@@ -83,6 +83,16 @@ def concatenate(layer: Any, xs: tuple[Shape, ...]) -> tuple[Shape, Derivation]:
     return tuple(out), Derivation("Concatenate", None, notes=("concatenate",))
 
 
+def concat_shape_slips(row: Any, incoming: Any) -> dict[str, tuple[Any, ...]]:
+    """The width of one input only (``incoming``: the shapes it was called on)."""
+    if not incoming or type(incoming[0]) is not tuple or len(incoming) < 2:
+        return {}
+    shape = tuple(row.output_shape)
+    where = row.layer.get("axis") % len(shape) if row.layer is not None else len(shape) - 1
+    one = (*shape[:where], incoming[0][where], *shape[where + 1:])
+    return {"concat_one_input": one} if one != shape else {}
+
+
 def _axes(v: Any) -> int | tuple[int, int]:
     if isinstance(v, (list, tuple)):
         if len(v) != 2 or not all(is_int(a) and not isinstance(a, bool) for a in v):
@@ -123,7 +133,8 @@ def dot(layer: Any, xs: tuple[Shape, ...]) -> tuple[Shape, Derivation]:
 
 
 KINDS = (
-    kind("Concatenate", {"axis": -1}, concatenate, "concatenate", ("axis",), call=_LIST, checks={"axis": axis}),
+    kind("Concatenate", {"axis": -1}, concatenate, "concatenate", ("axis",), call=_LIST, checks={"axis": axis},
+         shape_slips=concat_shape_slips),
     kind("Add", {}, elementwise, "add", call=_LIST),
     kind("Subtract", {}, elementwise, "subtract", call=_LIST),
     kind("Multiply", {}, elementwise, "multiply", call=_LIST),

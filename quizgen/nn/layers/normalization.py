@@ -56,6 +56,14 @@ def layer_norm(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
     return s, Derivation("LayerNormalization", mul(learned, c), notes=("ln_params",))
 
 
+def ln_slips(row: Any) -> dict[str, int]:
+    """A LayerNormalization counted like a BatchNormalization (γ, β and two moving statistics)."""
+    expr = row.derivation.expr
+    if row.derivation.notes != ("ln_params",) or expr.args[0] != 2:  # γ and β both kept
+        return {}
+    return {"ln_moving_stats": 2 * row.params}
+
+
 KINDS = (
     kind("BatchNormalization", {
         **_NORM_ARGS, "momentum": 0.99, "moving_mean_initializer": "zeros",
@@ -64,6 +72,6 @@ KINDS = (
     }, batch_norm, "batch_normalization", ("axis", "momentum", "epsilon", "center", "scale"),
         checks={"axis": axis, "renorm_clipping": _renorm_clipping}),
     kind("LayerNormalization", {**_NORM_ARGS, "rms_scaling": False}, layer_norm, "layer_normalization",
-         ("axis", "epsilon", "center", "scale"), checks={"axis": axes}),
+         ("axis", "epsilon", "center", "scale"), checks={"axis": axes}, slips=ln_slips),
 )
 

@@ -33,6 +33,43 @@ def pool(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
     return join(s[0], out, channels, first), Derivation(layer.type, None, notes=("pool",) if n == 1 else ("pool2d",))
 
 
+def pool_shape_slips(row: Any, incoming: Shape) -> dict[str, tuple[Any, ...]]:
+    """Wrong output sizes: the stride taken as 1 (it defaults to pool_size), a 'valid' size
+    rounded up instead of down."""
+    layer = row.layer
+    n = _n(layer) if layer is not None else 0
+    if layer is None or len(incoming) != n + 2:
+        return {}
+    dims, channels, first = spatial(layer, incoming, n, RNN_INPUT if n == 1 else None)
+    size = layer.get("pool_size")
+    sizes = (size,) if n == 1 else size
+    strides = layer.get("strides") or size
+    strides = (strides,) if n == 1 else strides
+    valid = layer.get("padding") == "valid"
+    shape = tuple(row.output_shape)
+
+    def sized(stride_of: Any, round_up: bool = False) -> tuple[Any, ...] | None:
+        out = []
+        for d, p, st in zip(dims, sizes, strides):
+            st = stride_of(st)
+            if d is None:
+                out.append(None)
+                continue
+            if valid:
+                got = -(-(d - p) // st) + 1 if round_up else (d - p) // st + 1
+            else:
+                got = -(-d // st)
+            if got <= 0:
+                return None
+            out.append(got)
+        return join(incoming[0], tuple(out), channels, first)
+
+    variants = {"pool_stride_one": sized(lambda st: 1)}
+    if valid:
+        variants["pool_rounds_up"] = sized(lambda st: st, round_up=True)
+    return {k: v for k, v in variants.items() if v is not None and v != shape}
+
+
 def global_pool(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
     n = _n(layer)
     _, channels, first = spatial(layer, s, n, RNN_INPUT if n == 1 else None)
@@ -45,7 +82,7 @@ def global_pool(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
 
 def _pool_kind(type_: str, keras_name: str, n: int, default: Any) -> Any:
     return kind(type_, {"pool_size": default, "strides": None, "padding": "valid", "data_format": None},
-                pool, keras_name, ("pool_size", "strides", "padding", "data_format"),
+                pool, keras_name, ("pool_size", "strides", "padding", "data_format"), shape_slips=pool_shape_slips,
                 checks={"pool_size": int_tuple1 if n == 1 else int_tuple2,
                         "strides": optional_int_tuple1 if n == 1 else optional_int_tuple2})
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from ..derivation import Derivation, Expr, Sym, add, mul
 from ..shapes import Shape, format_shape
-from .base import (REQUIRED, Bound, CallSig, Fail, Outputs, boolean, choice, kind, known, must_be_none,
-                   rank)
+from .base import (REQUIRED, Bound, CallSig, Fail, Outputs, boolean, choice, is_multi, kind, known,
+                   must_be_none, rank)
 from .core import RNN_INPUT
 
 GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
@@ -163,7 +163,8 @@ def _cell_of(row: Any) -> tuple[str, bool] | None:
 
 
 def slips(row: Any) -> dict[str, int]:
-    """Forgotten bias, no recurrent kernel, an LSTM counted as one gate, Keras 2's GRU, an undoubled Bidirectional."""
+    """Forgotten bias, no recurrent kernel, an LSTM counted as one gate, Keras 2's GRU, an undoubled
+    Bidirectional, PyTorch's two biases per gate."""
     found = _cell_of(row)
     if found is None:
         return {}
@@ -186,6 +187,9 @@ def slips(row: Any) -> dict[str, int]:
         out["gru_reset_after"] = per * 3 * h * (h + d + 1)
     if bidi:
         out["bidi_not_doubled"] = row.params // 2
+    if biased:
+        # torch.nn.RNN/LSTM/GRU keep b_ih and b_hh; Keras one bias per gate (two only in a reset_after GRU)
+        out["pytorch_rnn_biases"] = per * gates * h * (h + d + 2)
     return out
 
 
@@ -203,6 +207,35 @@ def shape_slips(row: Any, incoming: Shape) -> dict[str, tuple[Any, ...]]:
     if found[1] and "bidi_concat" in row.derivation.notes:
         out["bidi_concat"] = (*shape[:-1], shape[-1] // 2)
     return out
+
+
+def output_slips(row: Any, incoming: Shape) -> tuple[dict[str, tuple[Any, ...]], ...]:
+    """Wrong shapes for each tensor of a recurrent layer with ``return_state`` (output(s), then states):
+    the output's return_sequences and concat slips; a state given the time axis, or the width of
+    the concatenated Bidirectional output (each direction's state is (batch, units))."""
+    found = _cell_of(row)
+    shapes = row.output_shape
+    if found is None or not is_multi(shapes):
+        return tuple({} for _ in shapes) if is_multi(shapes) else ()
+    bidi = found[1]
+    n_outputs = len(shapes) - (2 * len(STATES[found[0]]) if bidi else len(STATES[found[0]]))
+    out: list[dict[str, tuple[Any, ...]]] = []
+    for i, shape in enumerate(shapes):
+        slips: dict[str, tuple[Any, ...]] = {}
+        if i < n_outputs:
+            if len(shape) == 3:
+                slips["return_sequences"] = (shape[0], shape[2])
+            elif len(incoming) == 3:
+                slips["return_sequences"] = (shape[0], incoming[1], shape[1])
+            if bidi and "bidi_concat" in row.derivation.notes:
+                slips["bidi_concat"] = (*shape[:-1], shape[-1] // 2)
+        else:
+            if len(incoming) == 3:
+                slips["state_has_time_axis"] = (shape[0], incoming[1], shape[1])
+            if bidi:
+                slips["bidi_state_concat"] = (shape[0], 2 * shape[1])
+        out.append(slips)
+    return tuple(out)
 
 
 def _flag(v: Any) -> bool | None:

@@ -23,6 +23,14 @@ def flatten(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
     return (s[0], flat), Derivation("Flatten", None, notes=("flatten",))
 
 
+def flatten_shape_slips(row: Any, incoming: Shape) -> dict[str, tuple[Any, ...]]:
+    """The channels (the last axis) left out of the product."""
+    if len(incoming) < 3 or any(d is None for d in incoming[1:]):
+        return {}
+    first = row.layer is not None and row.layer.get("data_format") == "channels_first"
+    return {"flatten_no_channels": (incoming[0], math.prod(incoming[2:] if first else incoming[1:-1]))}
+
+
 def _target_shape(v: Any) -> tuple[int, ...]:
     if not isinstance(v, (list, tuple)) or not all(is_int(d) and not isinstance(d, bool) for d in v):
         raise ValueError(f"expected a list of integers (one of them may be -1), got {short(v)}")
@@ -79,7 +87,8 @@ def repeat_vector(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
 
 
 KINDS = (
-    kind("Flatten", {"data_format": None}, flatten, "flatten", ("data_format",), checks={"data_format": DATA_FORMAT}),
+    kind("Flatten", {"data_format": None}, flatten, "flatten", ("data_format",), checks={"data_format": DATA_FORMAT},
+         shape_slips=flatten_shape_slips),
     kind("Reshape", {"target_shape": REQUIRED}, reshape, "reshape", ("target_shape",),
          checks={"target_shape": _target_shape}),
     kind("Permute", {"dims": REQUIRED}, permute, "permute", ("dims",), checks={"dims": _dims}),
