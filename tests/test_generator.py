@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
@@ -12,6 +13,7 @@ from quizgen.nn.codeparse import models_from_code
 from quizgen.errors import GenerationError
 from quizgen.questions.generator import KINDS, generate_question, generate_variant, polynomial, positive_roots
 from quizgen.nn.solver import solve_raw
+from quizgen.questions.catalog import FIRST_KINDS
 
 
 _GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
@@ -171,7 +173,9 @@ def _answer_from_solution(q):
 _answer_from_solution.independent = 0  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+# The first kinds' Sequential models, by the formulas here; the later kinds' graphs are
+# checked by hand in tests/test_zoo_kinds.py and against real Keras there.
+@pytest.mark.parametrize("kind", FIRST_KINDS)
 @pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
 def test_every_kind_answers_what_the_textbook_formulas_give(kind, difficulty):
     _answer_from_solution.independent = 0  # type: ignore[attr-defined]
@@ -299,7 +303,8 @@ def test_generated_keys_are_confirmed_by_keras(checker):
                 verdict = checker.check(q.spec)
                 assert verdict.agree and verdict.keras_error is None, (kind, verdict.describe())
                 layers = q.breakdown["layers"]
-                assert [l["output_shape"] for l in layers] == [list(o.output_shape) for o in verdict.observed]
+                assert [json.dumps(l["output_shape"]) for l in layers] == [
+                    json.dumps(o.output_shape) for o in verdict.observed]  # a layer with several outputs: nested
                 assert [l["trainable"] for l in layers] == [o.trainable for o in verdict.observed]
 
 

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from quizgen.cli.main import cli
 from quizgen.grading.answers import AnswerError, parse_memory
+from quizgen.grading.feedback import parse_slip, slip_feedback
 from quizgen.grading.misconceptions import diagnose_table, grading_key
 from quizgen.nn.codeparse import models_from_code
 from quizgen.nn.shapes import format_shape
@@ -79,7 +80,7 @@ def test_every_slip_a_new_kind_names_is_explained_in_both_languages():
             for difficulty in DIFFICULTIES:
                 q = generate_question(seed, 1, kind, None, difficulty)
                 for table in diagnose_table(q.kind, q.template, q.spec, q.answer).values():
-                    named |= set(table.values())
+                    named |= {parse_slip(ref).slip for ref in table.values()}
     assert named <= set(words["ko"]) and named <= set(words["en"]), named - set(words["en"])
     assert {"pytorch_rnn_biases", "mha_no_output", "mha_one_head", "mha_key_dim_split", "conv_no_channels",
             "pool_stride_one", "bidi_state_concat", "bidi_states_not_doubled", "state_has_time_axis",
@@ -185,7 +186,7 @@ def test_students_of_a_slot_get_the_same_model_with_their_own_sizes(kind):
 def test_the_first_kinds_keep_their_questions_and_keys_byte_for_byte():
     """Questions, answers, workings and stored grading keys of the first eight kinds, under a
     fixed hash seed (slip keys are listed in set order), as quizgen made them before the later
-    kinds existed (sha256 taken from the code at a82950e)."""
+    kinds existed (sha256 taken from the code at 1c8d8c8, whose slips are already named per layer)."""
     code = r"""
 import hashlib, json
 from quizgen.questions.generator import generate_question
@@ -205,7 +206,7 @@ print(h.hexdigest())
 """
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "26248f592d5cd05280e0487e48c4bece9bb6397602dea71bb61d890ce5bdd118"
+    assert done.stdout.strip() == "b0fbb1b1fa62302e0b8b277a3dd36f99eeaf3ce3bf1cf7a2e0d7e5f05445226f"
 
 
 # ---------------------------------------------------------------- confirmed by Keras
@@ -274,7 +275,7 @@ def test_named_slips_of_the_new_layers():
                             3 * 32 * 129 + 4 * 32 * 128 + 128: "mha_one_head",  # one head's projections
                             3 * 4 * 32 * 128 + 4 * 32 * 128: "no_bias",
                             3 * 4 * 8 * 129 + 4 * 8 * 128 + 128: "mha_key_dim_split"}  # 32 split over 4 heads
-    assert table["total"][66048 + 4 * 128] == "ln_moving_stats"
+    assert table["total"][66048 + 4 * 128] == "ln_moving_stats@2:LayerNormalization"
     # key_dim = d: PyTorch's MultiheadAttention(d, H), 4d(d+1), is the split slip
     spec["layers"][0]["key_dim"] = 128
     right = 3 * 4 * 128 * 129 + 4 * 128 * 128 + 128
@@ -308,10 +309,10 @@ def test_named_slips_of_the_new_layers():
         {"name": "r", "type": "LSTM", "units": 128, "call": ["e"]}], "outputs": ["r"]}
     right = 500000 + 4 * 128 * 229
     assert diagnose_table("seq2seq", "words", graph, {"type": "count", "value": right})[None][
-        500000 + 4 * 128 * 230] == "pytorch_rnn_biases"
+        500000 + 4 * 128 * 230] == "pytorch_rnn_biases@2:LSTM"
     graph["layers"][1]["type"] = "GRU"
     gru = diagnose_table("seq2seq", "words", graph, {"type": "count", "value": 500000 + 3 * 128 * 230})[None]
-    assert "pytorch_rnn_biases" not in gru.values()
+    assert "pytorch_rnn_biases" not in {parse_slip(ref).slip for ref in gru.values()}
     # ...and the first kinds never name the later slips, whatever the layer families know now
     first = diagnose_table("total-params", "checkquiz", seq, {"type": "count", "value": right})[None]
     assert 500000 + 4 * 128 * 230 not in first
@@ -448,10 +449,9 @@ def test_generate_submit_grade_status_name_each_slip(tmp_path):
             assert details["parts"][part] == {"correct": False, "misconception": slip}
             assert sum(p["correct"] for p in details["parts"].values()) == len(details["parts"]) - 1
 
-    words = load_json("misconceptions.json")["en"]
     status = run("status", quiz, "--student", "20260002", "--token", tokens["20260002"])
     last = {slot: slip for attempt, slot, _, slip in expected if attempt == attempts}
-    assert status.exit_code == 0 and all(words[slip] in status.output for slip in last.values())
+    assert status.exit_code == 0 and all(slip_feedback(slip, "en") in status.output for slip in last.values())
     shown = json.loads(run("status", quiz, "--student", "20260002", "--token", tokens["20260002"], "--json").stdout)
     assert {q["slot"]: q["misconception"] for q in shown["questions"]} == last
 

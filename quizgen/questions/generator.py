@@ -57,10 +57,16 @@ class Question:
     solution: Solution | None = field(default=None, repr=False, compare=False)
 
 
+def _listed(shape: Any) -> Any:
+    """A shape as JSON stores it: lists all the way down (a layer with several outputs has a
+    shape per output), so a stored breakdown compares equal to a fresh one."""
+    return [_listed(s) for s in shape] if isinstance(shape, (list, tuple)) else shape
+
+
 def breakdown_of(solution: Solution) -> dict[str, Any]:
     """The per-layer key stored with a question (what ``quizgen verify`` compares with Keras)."""
     return {
-        "layers": [{"name": r.name, "type": r.type, "output_shape": list(r.output_shape), "params": r.params,
+        "layers": [{"name": r.name, "type": r.type, "output_shape": _listed(r.output_shape), "params": r.params,
                     "trainable": r.trainable, "non_trainable": r.non_trainable} for r in solution.layers],
         "total_params": solution.total_params,
         "trainable_params": solution.trainable_params,
@@ -464,6 +470,8 @@ def right_answer(kind: str, template: str, spec: dict[str, Any], solution: Solut
                   {lang: labels[lang]["non_trainable"] for lang in LANGS})]}
     if kind == "inverse":
         return _inverse_answer(template, spec, solution, asked.get("unknown", "units"))
+    if kind in zoo.BUILDERS:
+        return zoo.right_answer(kind, template, spec, solution, asked)
     raise GenerationError(f"unknown question kind {kind!r}; kinds are {', '.join(KINDS)}")
 
 
@@ -475,6 +483,8 @@ def asked_of(answer: Mapping[str, Any]) -> dict[str, Any]:
         asked["layer"] = answer["layer"]
     if isinstance(answer.get("given"), Mapping) and "unknown" in answer["given"]:
         asked["unknown"] = answer["given"]["unknown"]
+    if answer.get("type") == "parts" and isinstance(answer.get("parts"), list):
+        asked["parts"] = [p.get("key") for p in answer["parts"] if isinstance(p, Mapping)]
     return asked
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..errors import GenerationError, SpecError
 from ..nn.memory import BYTES_PER_PARAM, printed_memory, weight_bytes
@@ -29,7 +29,9 @@ from .functional import Functional
 from .prompts import count, fenced, labels, memory, part, parts_prompt, shape, t, with_hint
 from .render import keras_code, listing
 
-Built = tuple[str, dict, dict, Callable[[str], str], Solution]
+# (template, spec, what is asked beyond them, prompt(lang, answer), solution), as the
+# first kinds' builders return it; the answer itself is made by right_answer below.
+Built = tuple[str, dict, dict, Callable[[str, dict], str], Solution]
 _MAX_TRIES = 40
 
 
@@ -106,10 +108,10 @@ def seq2seq(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     spec, code, solution = b.finish()
     template = "words" if words else "chars"
 
-    def prompt(lang: str) -> str:
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
         return with_hint(f"{t(lang)['seq2seq'][template]}\n\n{fenced(code, 'python')}", lang, "count")
 
-    return template, spec, count(solution.total_params), prompt, solution
+    return template, spec, {}, prompt, solution
 
 
 # ---------------------------------------------------------------- return_state shapes
@@ -148,15 +150,27 @@ def return_state(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     b.line()
     b.model(["encoder_inputs"], [state_vars[0], *joined] if joined else state_vars, var="encoder")
     spec, code, solution = b.finish()
-    row = next(r for r in solution.layers if r.type in ("Bidirectional", *RNNS))
-    shapes = {var: s for var, s in zip(state_vars, row.output_shape)}
-    shapes.update({r_name: r.output_shape for r_name, r in zip(joined, _rows_of(solution, "Concatenate"))})
-    parts = [part(var, shape(s), labels("tensor_shape", var=var)) for var, s in shapes.items()]
 
-    def prompt(lang: str) -> str:
-        return parts_prompt(t(lang)["return-state"]["unpacked"], fenced(code, "python"), parts, lang)
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
+        return parts_prompt(t(lang)["return-state"]["unpacked"], fenced(code, "python"), answer["parts"], lang)
 
-    return "unpacked", spec, {"type": "parts", "parts": parts}, prompt, solution
+    return "unpacked", spec, {}, prompt, solution
+
+
+def _rnn_row(solution: Solution) -> Any:
+    return next(r for r in solution.layers if r.type in ("Bidirectional", *RNNS))
+
+
+def _return_state_parts(spec: dict[str, Any], solution: Solution) -> list[dict[str, Any]]:
+    """Each tensor the encoder returns, under the variable the code unpacks it into, then
+    the joined states of a Bidirectional encoder (the code's state_h, state_c)."""
+    row = _rnn_row(solution)
+    layer = next(x for x in spec["layers"] if x["type"] in ("Bidirectional", *RNNS))
+    bidi = layer["type"] == "Bidirectional"
+    state_vars = _STATE_VARS[((layer["layer"] if bidi else layer)["type"], bidi)]
+    shapes = dict(zip(state_vars, row.output_shape))
+    shapes.update(zip(("state_h", "state_c"), (r.output_shape for r in _rows_of(solution, "Concatenate"))))
+    return [part(var, shape(s), labels("tensor_shape", var=var)) for var, s in shapes.items()]
 
 
 def _rows_of(solution: Solution, layer_type: str) -> list[Any]:
@@ -208,18 +222,24 @@ def text_cnn(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     b.call("outputs", out, [last])
     b.model(["inputs"], "outputs")
     spec, code, solution = b.finish()
-    rows = {r.name: r for r in solution.layers}
+
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
+        return parts_prompt(t(lang)["text-cnn"]["loop"], fenced(code, "python"), answer["parts"], lang)
+
+    return "loop", spec, {"parts": ["conv", "concat", "total"] if ask_conv else ["concat", "total"]}, prompt, solution
+
+
+def _text_cnn_parts(solution: Solution, asked: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The last convolution's output shape (when asked), the joined shape, the total."""
+    convs = _rows_of(solution, "Conv1D")
     parts = []
-    if ask_conv:
-        name = f"conv1d_{len(kernels) - 1}"
-        parts.append(part("conv", shape(rows[name].output_shape), labels("conv_shape", k=kernels[-1])))
-    parts.append(part("concat", shape(rows["concatenate"].output_shape), labels("concat_shape", n=len(kernels))))
+    if "conv" in asked.get("parts", ()):
+        kernel = convs[-1].derivation.symbol_values()["k"]
+        parts.append(part("conv", shape(convs[-1].output_shape), labels("conv_shape", k=kernel)))
+    concat = _rows_of(solution, "Concatenate")[0]
+    parts.append(part("concat", shape(concat.output_shape), labels("concat_shape", n=len(convs))))
     parts.append(part("total", count(solution.total_params), labels("total")))
-
-    def prompt(lang: str) -> str:
-        return parts_prompt(t(lang)["text-cnn"]["loop"], fenced(code, "python"), parts, lang)
-
-    return "loop", spec, {"type": "parts", "parts": parts}, prompt, solution
+    return parts
 
 
 # ---------------------------------------------------------------- transformer encoder block
@@ -281,14 +301,11 @@ def transformer_model(srng: random.Random, sizes: Sizes, difficulty: str,
 
 def transformer(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     convention, spec, code, solution = transformer_model(srng, sizes, difficulty)
-    mha = next(r for r in solution.layers if r.type == "MultiHeadAttention")
-    parts = [part("mha", count(mha.params), labels("mha_params")),
-             part("total", count(solution.total_params), labels("total"))]
 
-    def prompt(lang: str) -> str:
-        return parts_prompt(t(lang)["transformer"][convention], fenced(code, "python"), parts, lang)
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
+        return parts_prompt(t(lang)["transformer"][convention], fenced(code, "python"), answer["parts"], lang)
 
-    return convention, spec, {"type": "parts", "parts": parts}, prompt, solution
+    return convention, spec, {}, prompt, solution
 
 
 # ---------------------------------------------------------------- image CNN
@@ -389,20 +406,14 @@ def cnn(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     _, spec = image_cnn(srng, sizes, difficulty)
     as_code = srng.random() < 0.5
     solution = solve_raw(spec)
-    parts = []
-    for r in solution.layers:
-        if r.type in ("Conv2D", "MaxPooling2D", "Flatten"):
-            parts.append(part(f"L{r.index}.shape", shape(r.output_shape),
-                              labels("layer_shape", index=r.index, layer=r.type)))
-    parts.append(part("total", count(solution.total_params), labels("total")))
     template = "code" if as_code else "listing"
     code = keras_code(spec) if as_code else None
 
-    def prompt(lang: str) -> str:
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
         body = fenced(code, "python") if code else fenced(listing(spec, t(lang)["input_label"]))
-        return parts_prompt(t(lang)["cnn"][template], body, parts, lang)
+        return parts_prompt(t(lang)["cnn"][template], body, answer["parts"], lang)
 
-    return template, spec, {"type": "parts", "parts": parts}, prompt, solution
+    return template, spec, {}, prompt, solution
 
 
 # ---------------------------------------------------------------- memory
@@ -434,15 +445,12 @@ def memory_question(srng: random.Random, sizes: Sizes, difficulty: str) -> Built
         spec = _rnn_model(srng, sizes, difficulty, depth=depth,
                           bidirectional=difficulty == "hard" and srng.random() < 0.4)
     solution = solve_raw(spec)
-    total = solution.total_params
-    parts = [part("total", count(total), labels("total")),
-             part("float32", memory(printed_memory(total, "float32")), labels("memory_float32")),
-             part("float16", memory(printed_memory(total, "float16")), labels("memory_float16"))]
 
-    def prompt(lang: str) -> str:
-        return parts_prompt(t(lang)["memory"]["model"], fenced(listing(spec, t(lang)["input_label"])), parts, lang)
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
+        return parts_prompt(t(lang)["memory"]["model"], fenced(listing(spec, t(lang)["input_label"])),
+                            answer["parts"], lang)
 
-    return "model", spec, {"type": "parts", "parts": parts}, prompt, solution
+    return "model", spec, {}, prompt, solution
 
 
 # ---------------------------------------------------------------- B versus A
@@ -530,9 +538,8 @@ def compare(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     sa, sb = part_solution(solution, PREFIXES[0]), part_solution(solution, PREFIXES[1])
     if sb.total_params <= sa.total_params:
         raise GenerationError("internal: model B of a comparison is not the bigger one")
-    answer = {**count(sb.total_params - sa.total_params), "models": list(PREFIXES)}
 
-    def prompt(lang: str) -> str:
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
         words = t(lang)["compare"]
         if code is not None:
             body = f"{words['model_a']}\n\n{fenced(code, 'python')}"
@@ -541,7 +548,40 @@ def compare(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
                                 f"{words['model_b']}\n\n{fenced(listing(b, t(lang)['input_label']))}"])
         return with_hint(f"{words[pair]}\n\n{body}", lang, "count")
 
-    return pair, spec, answer, prompt, solution
+    return pair, spec, {}, prompt, solution
+
+
+# ---------------------------------------------------------------- right answers
+
+def right_answer(kind: str, template: str, spec: dict[str, Any], solution: Solution,
+                 asked: Mapping[str, Any]) -> dict[str, Any]:
+    """A later kind's right answer, from its solved spec and what it asks (the generator's
+    right_answer dispatches here): what the generator stores and ``quizgen verify`` makes
+    again from the stored spec."""
+    if kind == "seq2seq":
+        return count(solution.total_params)
+    if kind == "return-state":
+        return {"type": "parts", "parts": _return_state_parts(spec, solution)}
+    if kind == "text-cnn":
+        return {"type": "parts", "parts": _text_cnn_parts(solution, asked)}
+    if kind == "transformer":
+        mha = _rows_of(solution, "MultiHeadAttention")[0]
+        return {"type": "parts", "parts": [part("mha", count(mha.params), labels("mha_params")),
+                                           part("total", count(solution.total_params), labels("total"))]}
+    if kind == "cnn":
+        parts = [part(f"L{r.index}.shape", shape(r.output_shape), labels("layer_shape", index=r.index, layer=r.type))
+                 for r in solution.layers if r.type in ("Conv2D", "MaxPooling2D", "Flatten")]
+        return {"type": "parts", "parts": [*parts, part("total", count(solution.total_params), labels("total"))]}
+    if kind == "memory":
+        total = solution.total_params
+        return {"type": "parts", "parts": [
+            part("total", count(total), labels("total")),
+            part("float32", memory(printed_memory(total, "float32")), labels("memory_float32")),
+            part("float16", memory(printed_memory(total, "float16")), labels("memory_float16"))]}
+    if kind == "compare":
+        sa, sb = (part_solution(solution, p) for p in PREFIXES)
+        return {**count(sb.total_params - sa.total_params), "models": list(PREFIXES)}
+    raise GenerationError(f"unknown question kind {kind!r}")
 
 
 # ---------------------------------------------------------------- worked answers
