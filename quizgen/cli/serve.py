@@ -121,7 +121,7 @@ def _run(sock: socket.socket, workers: int, log_level: str, certfile: str | None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
     if workers > 1:
-        Multiprocess(config, target=server.run, sockets=[sock]).run()
+        Multiprocess(config, sockets=[sock]).run()
     else:
         server.run(sockets=[sock])
 
