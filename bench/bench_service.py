@@ -120,7 +120,7 @@ class Served:
         with open(self.log, "w") as handle:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "quizgen", "--db", db, "serve", "--port", "0", "--workers", str(workers),
-                 "--rate-limit", rate_limit, "--log-level", "warning"],
+                 "--rate-limit", rate_limit, "--log-level", "warning", "--key-file", str(tmp / "receipt.key")],
                 stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.monotonic() + 60
         port = None
@@ -203,7 +203,14 @@ def _cpu(processes: list[psutil.Process]) -> dict[int, float]:
     return out
 
 
+def _busy() -> float:
+    """CPU seconds the whole machine has spent busy (every process, user and system)."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
 def _cpu_spent(before: dict[int, float], processes: list[psutil.Process]) -> float:
+    """CPU seconds since ``before`` of these processes (a process started meanwhile counts whole)."""
     after = _cpu(processes)
     return sum(after[pid] - before.get(pid, 0.0) for pid in after)
 
@@ -224,12 +231,84 @@ class Load:
         self.errors[what] = self.errors.get(what, 0) + 1
 
 
-async def _post(client: httpx.AsyncClient, quiz: int, s: Student, key: str) -> httpx.Response:
-    return await client.post(f"/api/v1/quizzes/{quiz}/submissions", json={"answers": s.answers},
-                             headers={"Authorization": f"Bearer {s.id}:{s.token}", "Idempotency-Key": key})
+@dataclass(frozen=True)
+class Reply:
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.content)
 
 
-async def _one(client: httpx.AsyncClient, quiz: int, s: Student, load: Load, replay: bool, measured: bool) -> None:
+class RawHttp:
+    """HTTP/1.1 keep-alive POSTs over asyncio streams: what the load needs and no more.
+
+    The load generator shares the machine's two cores with the server it measures;
+    httpx spends several milliseconds of CPU per request, this about a tenth of that
+    (``--client httpx`` shows the difference)."""
+
+    def __init__(self, url: str):
+        host_port = url.split("://", 1)[1]
+        self.host, port = host_port.rsplit(":", 1)
+        self.port = int(port)
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, path: str, body: dict, headers: dict[str, str]) -> Reply:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(data)}\r\n{head}\r\n").encode() + data
+        conn = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+        reader, writer = conn
+        try:
+            writer.write(request)
+            status_line, *lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            fields = {}
+            for line in lines:
+                name, sep, value = line.partition(":")
+                if sep:
+                    fields[name.strip().lower()] = value.strip()
+            content = await reader.readexactly(int(fields["content-length"]))
+        except BaseException:
+            writer.close()
+            raise
+        if fields.get("connection", "").lower() == "close":
+            writer.close()
+        else:
+            self.idle.append(conn)
+        return Reply(int(status_line.split(" ", 2)[1]), fields, content)
+
+    async def aclose(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
+class HttpxClient:
+    """The same calls through httpx.AsyncClient, for comparison."""
+
+    def __init__(self, url: str, clients: int):
+        limits = httpx.Limits(max_connections=2 * clients, max_keepalive_connections=2 * clients)
+        self.client = httpx.AsyncClient(base_url=url, limits=limits, timeout=30, trust_env=False)
+
+    async def post(self, path: str, body: dict, headers: dict[str, str]) -> httpx.Response:
+        return await self.client.post(path, json=body, headers=headers)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+TRANSPORT_ERRORS = (httpx.HTTPError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                    asyncio.TimeoutError, KeyError, ValueError)
+
+
+async def _post(client, quiz: int, s: Student, key: str):  # type: ignore[no-untyped-def]
+    return await asyncio.wait_for(client.post(
+        f"/api/v1/quizzes/{quiz}/submissions", {"answers": s.answers},
+        {"Authorization": f"Bearer {s.id}:{s.token}", "Idempotency-Key": key}), 30)
+
+
+async def _one(client, quiz: int, s: Student, load: Load, replay: bool, measured: bool) -> None:  # type: ignore[no-untyped-def]
     key = uuid.uuid4().hex
     load.sent_keys.add((s.id, key))
     t = time.perf_counter()
@@ -238,7 +317,7 @@ async def _one(client: httpx.AsyncClient, quiz: int, s: Student, load: Load, rep
             first, second = await asyncio.gather(_post(client, quiz, s, key), _post(client, quiz, s, key))
         else:
             first, second = await _post(client, quiz, s, key), None
-    except httpx.HTTPError as exc:
+    except TRANSPORT_ERRORS as exc:
         load.error(type(exc).__name__)
         return
     dt = time.perf_counter() - t
@@ -262,22 +341,23 @@ async def _one(client: httpx.AsyncClient, quiz: int, s: Student, load: Load, rep
 
 
 async def _drive(url: str, quiz: int, students: list[Student], clients: int, count: int, seconds: float,
-                 replay_every: int, load: Load, measured: bool) -> None:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+                 replay_every: int, load: Load, measured: bool, kind: str = "raw") -> None:
+    client = RawHttp(url) if kind == "raw" else HttpxClient(url, clients)
     next_job = 0
     start = time.perf_counter()
 
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30, trust_env=False) as client:
-        async def worker() -> None:
-            nonlocal next_job
-            while next_job < count and time.perf_counter() - start < seconds:
-                job = next_job
-                next_job += 1
-                s = students[job % len(students)]
-                await _one(client, quiz, s, load, replay_every > 0 and job % replay_every == replay_every - 1,
-                           measured)
+    async def worker() -> None:
+        nonlocal next_job
+        while next_job < count and time.perf_counter() - start < seconds:
+            job = next_job
+            next_job += 1
+            s = students[job % len(students)]
+            await _one(client, quiz, s, load, replay_every > 0 and job % replay_every == replay_every - 1, measured)
 
+    try:
         await asyncio.gather(*(worker() for _ in range(clients)))
+    finally:
+        await client.aclose()
     if measured:
         load.elapsed = time.perf_counter() - start
 
@@ -342,6 +422,7 @@ class Result:
     server_cpu_ms: float
     db_cpu_ms: float | None
     client_cpu_ms: float
+    others_cores: float  # CPU the rest of the machine used meanwhile (other people's jobs), in cores
     check: Check
 
     def line(self) -> str:
@@ -352,7 +433,8 @@ class Result:
                 f"<= {P99_AIM_MS:.0f}); errors {sum(self.errors.values())}"
                 f"{' ' + json.dumps(self.errors) if self.errors else ''}; duplicates {self.duplicates}; "
                 f"lost {self.lost}; CPU per submit: server {self.server_cpu_ms:.1f} ms{db_cpu}, "
-                f"load generator {self.client_cpu_ms:.1f} ms")
+                f"load generator {self.client_cpu_ms:.1f} ms; other processes kept {self.others_cores:.1f} of "
+                f"{os.cpu_count()} CPUs busy")
 
 
 def run_once(backend: str, args: argparse.Namespace, tmp: Path, pg: DurablePg | None) -> Result:
@@ -365,17 +447,19 @@ def run_once(backend: str, args: argparse.Namespace, tmp: Path, pg: DurablePg | 
         # warm-up (every worker's imports, pools, caches): checked afterwards, not timed
         asyncio.run(_drive(server.url, quiz, students[::-1], args.clients, 2 * args.clients, 60, 0, load, False))
         procs = server.processes()
-        db_procs = pg.processes() if pg is not None else []
+        db_procs = pg.processes() if backend == "postgresql" else []
         before, db_before = _cpu(procs), _cpu(db_procs)
         me = psutil.Process()
         mine = me.cpu_times()
+        machine = _busy()
         acked_before = len(load.acked)
         asyncio.run(_drive(server.url, quiz, students, args.clients, args.count, args.seconds, args.replay_every,
-                           load, True))
-        server_cpu = _cpu_spent(before, procs)
-        db_cpu = _cpu_spent(db_before, db_procs) if pg is not None else None
+                           load, True, args.client))
+        server_cpu = _cpu_spent(before, server.processes())
+        db_cpu = _cpu_spent(db_before, pg.processes()) if pg is not None and backend == "postgresql" else None
         mine_after = me.cpu_times()
         client_cpu = mine_after.user + mine_after.system - mine.user - mine.system
+        others = _busy() - machine - server_cpu - (db_cpu or 0.0) - client_cpu
     finally:
         code = server.stop()
     if code != 0:
@@ -397,7 +481,7 @@ def run_once(backend: str, args: argparse.Namespace, tmp: Path, pg: DurablePg | 
         errors["bad receipt signature"] = check.bad_signatures
     return Result(backend, submits, submits / load.elapsed, p(0.50), p(0.99), errors, duplicates, check.lost,
                   load.replays, server_cpu / submits * 1000, (db_cpu / submits * 1000) if db_cpu is not None else None,
-                  client_cpu / submits * 1000, check)
+                  client_cpu / submits * 1000, max(0.0, others / load.elapsed), check)
 
 
 def _range(values: list[float], fmt: str = "{:.1f}") -> str:
@@ -416,6 +500,8 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=30, help="the quiz's attempt limit")
     parser.add_argument("--workers", type=int, default=2, help="quizgen serve --workers")
     parser.add_argument("--rate-limit", default="30/600", help="quizgen serve --rate-limit (its default)")
+    parser.add_argument("--client", choices=["raw", "httpx"], default="raw",
+                        help="the load generator's HTTP client: a minimal keep-alive one, or httpx (more CPU)")
     parser.add_argument("--replay-every", type=int, default=50,
                         help="every Nth submission is sent twice at once with the same key (0: never)")
     args = parser.parse_args()
@@ -456,7 +542,8 @@ def main() -> None:
               f"{_range([r.p50_ms for r in runs])} ms; errors {errors}, duplicates {duplicates}, lost {lost} "
               f"(aims 0) over {sum(r.submits for r in runs):,} measured submits and "
               f"{sum(r.check.stored for r in runs):,} stored attempts; server CPU per submit "
-              f"{_range([r.server_cpu_ms for r in runs])} ms"
+              f"{_range([r.server_cpu_ms for r in runs])} ms; other processes' load "
+              f"{_range([r.others_cores for r in runs])} CPUs"
               + (f", PostgreSQL {_range([r.db_cpu_ms for r in runs if r.db_cpu_ms is not None])} ms"
                  if backend == "postgresql" else ""))
         ok = ok and errors == 0 and duplicates == 0 and lost == 0
