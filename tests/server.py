@@ -46,6 +46,8 @@ class Server:
 def start_server(db: str, tmp: Path, *args: str, env: dict[str, str] | None = None, wait: float = 60) -> Server:
     log = tmp / f"serve-{time.monotonic_ns()}.log"
     handle = open(log, "w")
+    if "--key-file" not in args:  # beside the test's files: a server database's default is the current folder
+        args = (*args, "--key-file", str(tmp / "receipt.key"))
     proc = subprocess.Popen([sys.executable, "-m", "quizgen", "--db", db, "serve", "--port", "0", "--log-level",
                              "warning", *args], stdout=handle, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})}, start_new_session=True)

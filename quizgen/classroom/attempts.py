@@ -129,7 +129,8 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
                    grade_on_arrival: bool = False, rate_limit: RateLimit | None = None) -> Submitted:
     """Record one attempt: all its answers, or (on any problem) nothing. See the module doc."""
     quiz_id = parse_quiz_id(quiz)
-    at = at or now()
+    stamp_when_recorded = at is None
+    at = at or now()  # provisional (the quick refusal below); replaced once the write lock is held
     _check_request(answers)
     with store.read() as session:
         student = authenticate(session, student_id, token)
@@ -143,9 +144,14 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
             refuse_if_closed(quiz_id, quiz_row.deadline, zone, at, quiz_row.late_until)
     parsed = parse_submission(slots, answers)  # before any lock: a typo costs nothing
     digest = request_sha256(answers)
-    shown = show(at, zone, seconds=True)
     with store.write() as session:
         lock_for_attempts(session, quiz_id, student_pk)
+        if stamp_when_recorded:
+            # Received when recorded, under the lock that orders the quiz's chain: taken any
+            # earlier, an attempt that waited for the lock would be stamped before the one
+            # chained ahead of it, and quizgen audit would call honest contention back-dating.
+            at = now()
+        shown = show(at, zone, seconds=True)
         if idempotency_key is not None:
             seen = _seen(session, quiz_id, student_pk, idempotency_key, digest)
             if seen is not None:
