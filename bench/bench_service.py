@@ -252,14 +252,21 @@ class RawHttp:
         host_port = url.split("://", 1)[1]
         self.host, port = host_port.rsplit(":", 1)
         self.port = int(port)
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[tuple[asyncio.StreamReader, asyncio.StreamWriter], float]] = []
 
     async def post(self, path: str, body: dict, headers: dict[str, str]) -> Reply:
         data = json.dumps(body, ensure_ascii=False).encode()
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         request = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
                    f"Content-Length: {len(data)}\r\n{head}\r\n").encode() + data
-        conn = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+        conn = None
+        while self.idle and conn is None:
+            conn, since = self.idle.pop()
+            if time.monotonic() - since > 2 or conn[0].at_eof():  # the server closes idle ones after 5 s
+                conn[1].close()
+                conn = None
+        if conn is None:
+            conn = await asyncio.open_connection(self.host, self.port)
         reader, writer = conn
         try:
             writer.write(request)
@@ -276,11 +283,11 @@ class RawHttp:
         if fields.get("connection", "").lower() == "close":
             writer.close()
         else:
-            self.idle.append(conn)
+            self.idle.append((conn, time.monotonic()))
         return Reply(int(status_line.split(" ", 2)[1]), fields, content)
 
     async def aclose(self) -> None:
-        for _, writer in self.idle:
+        for (_, writer), _ in self.idle:
             writer.close()
 
 
