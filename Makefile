@@ -27,6 +27,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/bench_solver.py
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_grading.py
+	$(BIN)/python bench/bench_service.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
