@@ -25,9 +25,12 @@ test: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/bench_solver.py
+	$(BIN)/python bench/bench_graph.py
+	$(BIN)/python bench/bench_cli_solve.py
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_grading.py
 	$(BIN)/python bench/bench_service.py
+	$(BIN)/python bench/bench_client.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

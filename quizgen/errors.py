@@ -21,7 +21,8 @@ class QuizgenError(Exception):
 class SpecError(QuizgenError):
     """An architecture spec that Keras would reject (or quizgen cannot read)."""
 
-    def __init__(self, reason: str, index: int | None = None, layer_type: str | None = None):
+    def __init__(self, reason: str, index: int | str | None = None, layer_type: str | None = None):
+        # index: a Sequential layer's 1-based position, or a graph layer's quoted name
         self.reason = reason
         self.index = index
         self.layer_type = layer_type

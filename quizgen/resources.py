@@ -35,3 +35,9 @@ def load_json(name: str) -> Any:
     """A JSON file from data/, read once per process."""
     with open(data_dir() / name, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def message(lang: str, key: str, **values: object) -> str:
+    """A sentence from data/messages.json in ``lang`` (English when quizgen has no such language)."""
+    table = load_json("messages.json")
+    return str(table.get(lang, table["en"])[key]).format(**values)

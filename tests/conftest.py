@@ -7,6 +7,7 @@ import os
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as keras_check sets it (TensorFlow may be imported first here)
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 

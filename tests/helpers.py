@@ -66,6 +66,8 @@ def right_answers(key: list[dict]) -> dict[str, str]:
     from quizgen.nn.shapes import format_shape
 
     def text(part: dict) -> str:
+        if part["type"] == "memory":
+            return part["value"]
         return format_shape(part["value"]) if part["type"] == "shape" else f"{part['value']:,}"
 
     out = {}
@@ -77,3 +79,18 @@ def right_answers(key: list[dict]) -> dict[str, str]:
         else:
             out[str(a["slot"])] = text(answer)
     return out
+
+
+def grading_key_0_1(kind: str, spec: dict, answer: dict, breakdown: dict) -> tuple[str, dict]:
+    """The grading key quizgen 0.1 stored: migration 0003's frozen backfill, loaded from its
+    script. Keys it wrote stay as they are (stale) until ``grade --regrade --apply``."""
+    import importlib.util
+
+    from quizgen.resources import migrations_dir
+
+    path = migrations_dir() / "versions" / "0003_question_grading_key.py"
+    spec_ = importlib.util.spec_from_file_location("quizgen_migration_0003", path)
+    assert spec_ is not None and spec_.loader is not None
+    module = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(module)
+    return module.grading_key_0003(kind, spec, answer, breakdown)

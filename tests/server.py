@@ -46,10 +46,9 @@ class Server:
 def start_server(db: str, tmp: Path, *args: str, env: dict[str, str] | None = None, wait: float = 60) -> Server:
     log = tmp / f"serve-{time.monotonic_ns()}.log"
     handle = open(log, "w")
-    if "--key-file" not in args:  # beside the test's files: a server database's default is the current folder
-        args = (*args, "--key-file", str(tmp / "receipt.key"))
+    key = [] if "--key-file" in args else ["--key-file", str(tmp / "receipt.key")]  # one key per test class
     proc = subprocess.Popen([sys.executable, "-m", "quizgen", "--db", db, "serve", "--port", "0", "--log-level",
-                             "warning", *args], stdout=handle, stderr=subprocess.STDOUT,
+                             "warning", *key, *args], stdout=handle, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})}, start_new_session=True)
     deadline = time.monotonic() + wait
     url = None

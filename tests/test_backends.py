@@ -15,7 +15,7 @@ from sqlalchemy import text
 from quizgen.store.db import open_store, schema_head
 from quizgen.store.tables import Base
 
-from .helpers import make_class, right_answers
+from .helpers import grading_key_0_1, make_class, right_answers
 
 
 def test_migrations_from_code_match_the_models(db_url):
@@ -70,7 +70,7 @@ def test_class_flow_submit_grade_regrade_report(db_url, tmp_path):
     assert status["score"] == 8 and status["questions"][0]["correct"] is False
     assert _submit(klass, "20260001", {"1": "1"}).exit_code == 0
     spent = _submit(klass, "20260001", {"1": "1"})
-    assert spent.exit_code == 1 and "attempt" in spent.stderr
+    assert spent.exit_code == 1 and "제출 기회 2번을 모두 사용했습니다" in spent.stderr
     regrade = json.loads(klass.run("grade", str(klass.quiz), "--regrade", "--json").stdout)
     assert regrade["changed_grades"] == 0 and regrade["refreshed_keys"] == 0  # stored keys = fresh solves
     report = klass.run("report", str(klass.quiz), "--lang", "en")
@@ -102,7 +102,8 @@ def test_concurrent_submissions(db_url, tmp_path):
 
 
 def test_upgrade_to_the_grading_keys_backfills_them(db_url, tmp_path):
-    """Migration 0003 on a class with questions: the keys it writes equal freshly made ones."""
+    """Migration 0003 on a class with questions: the keys it writes are quizgen 0.1's (its
+    backfill is frozen); ``grade --regrade --apply`` makes them the live rule's again."""
     from quizgen.store.db import downgrade_store, upgrade_store
     from quizgen.grading.misconceptions import grading_key
 
@@ -118,12 +119,23 @@ def test_upgrade_to_the_grading_keys_backfills_them(db_url, tmp_path):
     assert (result.from_revision, result.to_revision) == ("0002", schema_head())
     store = open_store(db_url)
     with store.engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, kind, spec, answer, expected, slips FROM questions")).all()
+        rows = conn.execute(text("SELECT id, kind, spec, answer, breakdown, expected, slips FROM questions")).all()
     store.dispose()
     assert len(rows) == len(stored) > 0
+    stale = 0
     for r in rows:
-        spec, answer, slips = (json.loads(v) if isinstance(v, str) else v for v in (r.spec, r.answer, r.slips))
-        assert (r.expected, slips) == grading_key(r.kind, spec, answer) == (stored[r.id][0], _decoded(stored[r.id][1]))
+        spec, answer, breakdown, slips = map(_decoded, (r.spec, r.answer, r.breakdown, r.slips))
+        assert (r.expected, slips) == grading_key_0_1(r.kind, spec, answer, breakdown)
+        assert grading_key(r.kind, spec, answer) == (stored[r.id][0], _decoded(stored[r.id][1]))
+        stale += (r.expected, slips) != grading_key(r.kind, spec, answer)
+    assert stale > 0  # per-layer slips are newer than 0.1
+    refreshed = json.loads(klass.run("grade", str(klass.quiz), "--regrade", "--apply", "--json").stdout)
+    assert refreshed["refreshed_keys"] == stale
+    store = open_store(db_url)
+    with store.engine.connect() as conn:
+        now_stored = {r.id: (r.expected, _decoded(r.slips)) for r in conn.execute(text("SELECT id, expected, slips FROM questions"))}
+    store.dispose()
+    assert now_stored == {qid: (e, _decoded(sl)) for qid, (e, sl) in stored.items()}
 
 
 def _decoded(value):

@@ -79,7 +79,7 @@ def test_verify_reports_agreement(tmp_path, checker):
 
 @pytest.mark.parametrize("args,content,message", [
     (["solve", "{path}"], "{not json", "malformed JSON"),
-    (["solve", "{path}"], '{"input": {"shape": [3]}, "layers": [{"type": "Conv2D", "filters": 1}]}', "unknown layer type 'Conv2D'"),
+    (["solve", "{path}"], '{"input": {"shape": [3]}, "layers": [{"type": "Conv3D", "filters": 1}]}', "unknown layer type 'Conv3D'"),
     (["solve", "{path}"], '{"input": {"shape": [3, 4]}, "layers": [{"type": "SimpleRNN"}]}', "missing required argument 'units'"),
     (["solve", "{path}"], '{"input": {"shape": [3, 4]}, "layers": [{"type": "SimpleRNN", "units": "128"}]}', "units: expected a positive integer, got '128'"),
     (["solve", "{path}"], '{"input": {"shape": [3, 4]}, "layers": []}', '"layers" must be a non-empty list'),
@@ -126,7 +126,9 @@ def test_every_command_has_help_with_an_example():
     import click
 
     def walk(group, path):
-        for name, command in group.commands.items():
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):  # lazy commands too (loaded here)
+            command = group.get_command(ctx, name)
             where = " ".join([*path, name])
             assert command.help, where
             shown = _runner().invoke(cli, [*path, name, "--help"])
@@ -148,3 +150,19 @@ def test_real_subprocess_exit_codes(tmp_path):
     assert ok.returncode == 0 and json.loads(ok.stdout)["total_params"] == 529_441
     bad = subprocess.run([sys.executable, "-m", "quizgen.cli.main", "solve", str(tmp_path / "none.json")], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_every_command_that_reports_something_has_json():
+    import click
+
+    no_report = {"serve", "demo"}  # a server, and a walkthrough printed for people
+
+    def walk(group, path):
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                walk(command, [*path, name])
+            elif name not in no_report:
+                options = {o for p in command.params if isinstance(p, click.Option) for o in p.opts}
+                assert "--json" in options, " ".join([*path, name])
+
+    walk(cli, [])

@@ -163,7 +163,7 @@ _, last = SimpleRNN(5, return_state=True)(x)
 m = Model(x, [h, c, g_h, fh, bc, states[0], last, _])
 """)
     assert spec["outputs"] == ["lstm:1", "lstm:2", "gru:1", "bidirectional:1", "bidirectional:4",
-                               "simple_rnn:1", "simple_rnn_1:1", "simple_rnn_1"]
+                               "simple_rnn:1", "simple_rnn_1:1", "simple_rnn_1:0"]
     assert [layer["name"] for layer in spec["layers"]] == ["lstm", "gru", "bidirectional", "simple_rnn", "simple_rnn_1"]
 
 
@@ -199,7 +199,7 @@ m = Model([q, v], [a, b, c, scores, d, e])
     assert _layer(spec, "mha_scores")["call_kwargs"] == {"return_attention_scores": True}
     assert _layer(spec, "attention")["call"] == [["q", "v"]]
     assert _layer(spec, "additive_attention")["call"] == [["q", "v", "v"]]
-    assert spec["outputs"][2:4] == ["mha_scores", "mha_scores:1"]
+    assert spec["outputs"][2:4] == ["mha_scores:0", "mha_scores:1"]
 
 
 def test_merge_helpers_and_loops():

@@ -28,7 +28,7 @@ FIXTURES = sorted(f for f in os.listdir(CODE) if f.endswith((".py", ".ipynb")))
 # nn.solver solves Sequential specs of its 16 layer types until the graph solver and the
 # new layers land; then set this to True and every spec read is also solved and compared
 # with Keras's counts and shapes.
-SOLVER_SOLVES_GRAPHS = False
+SOLVER_SOLVES_GRAPHS = True
 
 
 def _solvable_today(spec: dict[str, Any]) -> bool:
@@ -101,17 +101,18 @@ def assert_same_layer_args(obj: dict[str, Any], class_name: str, config: dict[st
         assert _same_value(value, config[key]), f"{where}.{key}: spec {value!r}, Keras {config[key]!r}"
 
 
-def _history_ref(item: Any, input_names: dict[str, str], layer_names: set[str]) -> Any:
-    """A serialized call argument as the spec writes it: a tensor's layer name (":i" for output i)."""
+def _history_ref(item: Any, input_names: dict[str, str], layer_names: set[str], multi: frozenset[str] = frozenset()) -> Any:
+    """A serialized call argument as the spec writes it: a tensor's layer name, with ":i" for
+    output i of a layer that returns several tensors."""
     if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
         name, _, index = item["config"]["keras_history"]
         if name in input_names:
             return input_names[name]
         if name not in layer_names:
             return None  # a mask Keras computes with an op (not_equal...), not a layer
-        return name if index == 0 else f"{name}:{index}"
+        return name if name not in multi else f"{name}:{index}"
     if isinstance(item, (list, tuple)):
-        return [_history_ref(i, input_names, layer_names) for i in item]
+        return [_history_ref(i, input_names, layer_names, multi) for i in item]
     return item
 
 
@@ -144,17 +145,19 @@ def assert_same_graph(spec: dict[str, Any], model: Any) -> None:
     layers = [next(c for c in config["layers"] if c["name"] == name) for name in order]
     names = set(order)
     by_name = {layer.name: layer for layer in model.layers}
+    multi = frozenset(layer.name for layer in model.layers if isinstance(getattr(layer, "output", None), (list, tuple)))
     for obj, layer_config in zip(spec["layers"], layers):
         where = f"layer {obj['name']}"
         assert_same_layer_args(obj, layer_config["class_name"], layer_config["config"], where)
         (node,) = layer_config["inbound_nodes"]
-        args = _history_ref(list(node["args"]), input_names, names)
-        kwargs = {k: _history_ref(v, input_names, names) for k, v in node["kwargs"].items()}
+        args = _history_ref(list(node["args"]), input_names, names, multi)
+        kwargs = {k: _history_ref(v, input_names, names, multi) for k, v in node["kwargs"].items()}
         layer = by_name[obj["name"]]
         theirs = _bound_call(layer, args, {k: v for k, v in kwargs.items() if v is not None})
         ours = _bound_call(layer, obj["call"], obj.get("call_kwargs", {}))
         assert ours == theirs, where
-    outputs = [_history_ref({"class_name": "__keras_tensor__", "config": {"keras_history": o}}, input_names, names)
+    outputs = [_history_ref({"class_name": "__keras_tensor__", "config": {"keras_history": o}}, input_names, names,
+                            multi)
                for o in _entries(config["output_layers"])]
     assert outputs == spec["outputs"]
 

@@ -45,6 +45,14 @@ TEMPLATES = [
     ["gradebook", "{H}"], ["gradebook", "{Q}", "-o", "{H}"], ["report", "{Q}", "--png", "{H}"],
     ["grade", "{H}"], ["import-submissions", "{Q}", "{H}"], ["solve", "{H}"], ["solve", "--from-code", "{H}"],
     ["db", "upgrade", "--tz", "{H}"], ["{H}"],
+    # the student's client (no token anywhere, so nothing reaches a network)
+    ["submit", "{Q}", "--server", "{H}", "--student", "20260001", "--answer", "1=5"],
+    ["submit", "{Q}", "--server", "http://127.0.0.1:9", "--student", "{H}", "--answer", "1=5", "--tries", "1"],
+    ["submit", "{Q}", "--server", "http://127.0.0.1:9", "--answer", "1=5", "--tries", "{H}"],
+    ["show", "{H}", "--server", "http://127.0.0.1:9", "--student", "20260001"],
+    ["status", "{Q}", "--server", "{H}"], ["login", "--server", "{H}", "--student", "20260001"],
+    ["login", "--server", "http://127.0.0.1:9", "--student", "{H}"], ["sync", "--server", "{H}"],
+    ["sync", "--student", "{H}"], ["receipts", "--server", "{H}"],
 ]
 
 
@@ -68,6 +76,10 @@ def _check(result, label: str) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: " ".join(t)[:40])
 def test_hostile_arguments_get_one_line(klass, template, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # hostile -o values are relative file names: write them here
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the client's files, if any: here too
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for name in ("QUIZGEN_TOKEN", "QUIZGEN_SERVER"):
+        monkeypatch.delenv(name, raising=False)
     questions = klass.count("questions")
     for value in HOSTILE:
         args = [a.replace("{H}", value).replace("{Q}", str(klass.quiz)).replace("{T}", klass.tokens["20260001"])

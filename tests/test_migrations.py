@@ -14,6 +14,8 @@ from quizgen.store.db import downgrade_store, open_store, schema_head, upgrade_s
 from quizgen.errors import OutdatedDatabaseError, StoreError
 from quizgen.store.tables import Base
 
+from .helpers import grading_key_0_1
+
 
 def test_schema_head_is_read_from_the_scripts_as_alembic_reads_them():
     from alembic.script import ScriptDirectory
@@ -168,11 +170,18 @@ def test_upgrade_from_0001_backs_up_backfills_and_keeps_data(tmp_path):
     info, questions = show_quiz(store, 1, "s1")
     assert info.title == "old" and len(questions) == 8
     with store.engine.connect() as conn:
-        for kind, spec, answer, response, expected, slips in conn.execute(
-                text("SELECT kind, spec, answer, response, expected, slips FROM questions")):
-            assert json.loads(response) == response_of(json.loads(answer))
-            assert (expected, json.loads(slips)) == grading_key(kind, json.loads(spec), json.loads(answer))
+        stale = 0
+        for kind, spec, answer, response, breakdown, expected, slips in conn.execute(
+                text("SELECT kind, spec, answer, response, breakdown, expected, slips FROM questions")):
+            spec, answer, breakdown, slips = map(json.loads, (spec, answer, breakdown, slips))
+            assert json.loads(response) == response_of(answer)
+            # what quizgen 0.1 stored (0003's backfill is frozen); stale until grade --regrade --apply
+            assert (expected, slips) == grading_key_0_1(kind, spec, answer, breakdown)
+            stale += (expected, slips) != grading_key(kind, spec, answer)
     store.dispose()
+    regrade = CliRunner().invoke(cli, ["--db", str(path), "grade", "1", "--regrade", "--json"])
+    assert regrade.exit_code == 0, regrade.output
+    assert json.loads(regrade.stdout)["refreshed_keys"] == stale
 
 
 def _dump(path) -> list[str]:

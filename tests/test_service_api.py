@@ -244,3 +244,26 @@ def test_serve_refuses_plain_http_on_the_network_and_outdated_databases(tmp_path
     store.dispose()
     old = CliRunner().invoke(cli, ["--db", str(klass.db), "serve", "--port", "0"])
     assert old.exit_code == 1 and "quizgen db upgrade" in old.stderr
+
+
+def test_a_student_id_in_hangul_logs_in_over_http(tmp_path):
+    from click.testing import CliRunner
+
+    from quizgen.cli.main import cli
+
+    klass = make_class(tmp_path)
+    added = CliRunner().invoke(cli, ["--db", str(klass.db), "roster", "add", "--id", "학번가01", "--name", "한글 학번",
+                                     "--json"])
+    token = json.loads(added.stdout)[0]["token"]
+    assert klass.run("quiz", "add-students", str(klass.quiz), "--student", "학번가01", "--no-verify").exit_code == 0
+    server = start_server(str(klass.db), tmp_path)
+    try:
+        with server.client() as c:
+            auth = {"Authorization": f"Bearer 학번가01:{token}".encode("utf-8")}
+            view = c.get(f"/api/v1/quizzes/{klass.quiz}", headers=auth)
+            sent = c.post(f"/api/v1/quizzes/{klass.quiz}/submissions", json={"answers": {"1": "5"}},
+                          headers={**auth, "Idempotency-Key": "k"})
+    finally:
+        server.stop()
+    assert view.status_code == 200 and view.json()["student"] == "학번가01"
+    assert sent.status_code == 201 and sent.json()["receipt"]["student"] == "학번가01"

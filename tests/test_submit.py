@@ -40,7 +40,7 @@ def test_submit_attempts_and_status(klass):
     assert json.loads(first.stdout)["attempt"] == 1
     second = klass.run("submit", str(klass.quiz), "--student", sid, *_answer_args({"1": "1"}),
                        env={"QUIZGEN_TOKEN": klass.tokens[sid]})
-    assert second.exit_code == 0 and "attempt 2" in second.stdout
+    assert second.exit_code == 0 and "2번째 시도를 기록했습니다" in second.stdout  # a Korean quiz says it in Korean
     status = json.loads(klass.run("status", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
                                   "--json").stdout)
     assert [a["attempt"] for a in status["attempts"]] == [1, 2] and status["graded"] is False
@@ -178,11 +178,11 @@ def test_attempt_limit_and_a_student_not_on_the_quiz(klass):
     for _ in range(3):
         assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=1").exit_code == 0
     spent = klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=1")
-    assert spent.exit_code == 1 and "all 3 attempt(s)" in spent.stderr
+    assert spent.exit_code == 1 and "제출 기회 3번을 모두 사용했습니다" in spent.stderr
     assert klass.count("submissions") == 3
     late = json.loads(klass.run("roster", "add", "--id", "late01", "--name", "늦은 학생", "--json").stdout)[0]
     refused = klass.run("submit", str(klass.quiz), "--student", "late01", "--token", late["token"], "--answer", "1=1")
-    assert refused.exit_code == 1 and "not on quiz" in refused.stderr
+    assert refused.exit_code == 1 and "응시자가 아닙니다" in refused.stderr and "quiz add-students" in refused.stderr
     assert klass.count("submissions") == 3
 
 
@@ -190,7 +190,7 @@ def test_a_closed_quiz_refuses(tmp_path):
     klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00")
     result = klass.run("submit", str(klass.quiz), "--student", "20260001", "--token", klass.tokens["20260001"],
                        "--answer", "1=1")
-    assert result.exit_code == 1 and "closed at 2020-01-01" in result.stderr
+    assert result.exit_code == 1 and "2020-01-01" in result.stderr and "마감되었습니다" in result.stderr
     assert klass.count("submissions") == 0
 
 
@@ -211,3 +211,40 @@ def test_roster_import_refuses_a_duplicate_and_adds_nothing(klass, tmp_path):
     result = klass.run("roster", "import", str(path))
     assert result.exit_code == 1 and "already on the roster" in result.stderr
     assert klass.count("students") == before
+
+
+@pytest.mark.parametrize("lang,recorded,later,hidden,score", [
+    ("ko", "1번째 시도를 기록했습니다", "채점되면", "점수를 공개하지 않습니다", "점수: "),
+    ("en", "Recorded attempt 1 on quiz", "once it is graded", "does not show scores", "Score: "),
+])
+def test_what_a_student_is_told_is_in_the_quizs_language_and_agrees_with_its_policy(tmp_path, lang, recorded, later,
+                                                                                     hidden, score):
+    for policy in ("full", "none"):
+        folder = tmp_path / policy
+        folder.mkdir()
+        klass = make_class(folder, "--lang", lang, "--feedback", policy)
+        sid, token = "20260001", klass.tokens["20260001"]
+        out = klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5")
+        assert out.exit_code == 0 and recorded in out.stdout
+        assert (later if policy == "full" else hidden) in out.stderr
+        assert (hidden if policy == "full" else later) not in out.stderr
+        klass.run("grade", str(klass.quiz))
+        shown = klass.run("status", str(klass.quiz), "--student", sid, "--token", token).stdout
+        assert (score in shown) == (policy == "full") and (hidden in shown) == (policy == "none")
+        other = {"ko": ("Recorded", "Score:", "attempt(s)"), "en": ("시도", "점수", "채점")}[lang]
+        assert not any(word in out.output + shown for word in other), (out.output, shown)
+
+
+@pytest.mark.parametrize("args", [["submit", "{q}", "--student", "20260001", "--token", "t", "--answer", "1"],
+                                  ["submit", "{q}", "--student", "20260001", "--token", "t", "--answer", "1=2",
+                                   "--answer", "1=3"],
+                                  ["generate", "--title", "T", "--seed", "1", "--count", "0"],
+                                  ["generate", "--title", "T", "--seed", "1", "--kind", "essay"],
+                                  ["generate", "--title", "T", "--seed", "1", "--range", "nonsense"],
+                                  ["generate", "--title", "T", "--seed", "1", "--deadline", "tomorrow"],
+                                  ["generate", "--title", "T", "--seed", "1", "--attempts", "0"]])
+def test_malformed_options_are_usage_errors(klass, args):
+    result = klass.run(*[a.format(q=klass.quiz) for a in args])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "--help" in lines[0]

@@ -39,7 +39,7 @@ def test_a_deadline_is_read_in_the_machines_zone_and_refuses_exactly_then(tmp_pa
         submit(store, klass.quiz, sid, token, {"1": "5"}, at=expected - timedelta(seconds=1))
         from quizgen.classroom.policies import SubmissionRefused
 
-        with pytest.raises(SubmissionRefused, match="closed at 2030-12-01 18:00"):
+        with pytest.raises(SubmissionRefused, match="2030-12-01 18:00"):
             submit(store, klass.quiz, sid, token, {"1": "5"}, at=expected + timedelta(seconds=1))
     finally:
         store.dispose()
@@ -57,7 +57,7 @@ def test_a_closed_quiz_names_the_deadline_in_its_own_zone_whatever_the_students_
     monkeypatch.setenv("TZ", "America/Los_Angeles")  # the student's laptop
     result = klass.run("submit", str(klass.quiz), "--student", "20260001", "--token", klass.tokens["20260001"],
                        "--answer", "1=1")
-    assert result.exit_code == 1 and "closed at 2020-01-01 09:00 +09:00 (Asia/Seoul)" in result.stderr
+    assert result.exit_code == 1 and "2020-01-01 09:00 +09:00 (Asia/Seoul)" in result.stderr
 
 
 @pytest.mark.parametrize("tz", ["UTC-99", "Not/AZone", "EST5EDT,M3.2.0,M11.1.0junk", "../../etc/passwd"])
@@ -100,7 +100,8 @@ def test_across_a_dst_change():
 def test_extreme_and_malformed_deadlines_are_one_line(tmp_path, deadline, tz):
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "q.db"), "generate", "--title", "T", "--count", "1",
                                       "--seed", "1", "--no-verify", "--deadline", deadline, "--tz", tz])
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    malformed = deadline.strip()[:4] not in ("0001", "9999")
+    assert result.exit_code == (2 if malformed else 1) and "Traceback" not in result.output  # a malformed option: usage
     assert len(result.stderr.strip().splitlines()) == 1 and "\x1b" not in result.stderr
 
 
@@ -113,4 +114,4 @@ def test_submit_acknowledges_under_any_tz_once_stored(tmp_path):
                           "--student", "20260001", "--token", klass.tokens["20260001"], "--answer", "1=5"],
                          capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
-    assert "Recorded attempt 1" in out.stdout and "+09:00" in out.stdout and klass.count("submissions") == 1
+    assert "1번째 시도를 기록했습니다" in out.stdout and "+09:00" in out.stdout and klass.count("submissions") == 1

@@ -19,7 +19,7 @@ from sqlalchemy import JSON, MetaData, Table, create_engine, text
 
 from quizgen.store.db import _alembic_config, open_store, resolve_url, schema_head, upgrade_store
 
-from .helpers import make_class, right_answers
+from .helpers import grading_key_0_1, make_class, right_answers
 
 TABLES = ("quizzes", "students", "variants", "questions", "submissions", "grades")
 DEADLINE_WALL = datetime(2030, 12, 1, 18, 0)  # what the instructor typed
@@ -133,14 +133,46 @@ def test_a_populated_database_upgrades_with_every_row_intact(db_url, class_at_he
     assert {(a["student_id"], a["attempt"]) for a in attempts} == {
         (s["student_id"], s["attempt"]) for s in before["submissions"]}
     assert all(a["source"] == "legacy" for a in attempts)
-    # the backfilled keys grade as the live rules do
+    # The keys: from 0001/0002, migration 0003 backfills what quizgen 0.1 stored (its rule
+    # is frozen), which names no layer; at 0003 they came with the rows, made by the live
+    # rule. Keys that differ from the live rule are stale until a regrade refreshes them.
     from quizgen.grading.misconceptions import grading_key
     from quizgen.questions.records import response_of
 
+    stale = 0
     for q in after["questions"]:
-        answer = _decoded(q["answer"])
+        answer, spec = _decoded(q["answer"]), _decoded(q["spec"])
         assert _decoded(q["response"]) == response_of(answer)
-        assert (q["expected"], _decoded(q["slips"])) == grading_key(q["kind"], _decoded(q["spec"]), answer)
+        stored, live = (q["expected"], _decoded(q["slips"])), grading_key(q["kind"], spec, answer)
+        if revision == "0003":
+            assert stored == live
+        else:
+            assert stored == grading_key_0_1(q["kind"], spec, answer, _decoded(q["breakdown"]))
+        stale += stored != live
+    if revision != "0003":
+        assert stale > 0  # the class has slips one layer of several can make (no_bias in one layer...)
+    _regrade_refreshes_stale_keys(db_url, stale)
+
+
+def _regrade_refreshes_stale_keys(url: str, stale: int) -> None:
+    """``grade --regrade`` reports the stale keys, ``--apply`` stores the live rule's keys
+    (and bumps the quiz's key revision) without changing a grade made with them."""
+    from click.testing import CliRunner
+
+    from quizgen.cli.main import cli
+    from quizgen.grading.misconceptions import grading_key
+
+    revision = _snapshot(url, ("quizzes",))["quizzes"][0]["key_revision"]
+    dry = CliRunner().invoke(cli, ["--db", url, "grade", "1", "--regrade", "--json"])
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["refreshed_keys"] == stale
+    applied = CliRunner().invoke(cli, ["--db", url, "grade", "1", "--regrade", "--apply", "--json"])
+    assert applied.exit_code == 0, applied.output
+    assert json.loads(applied.stdout)["changed_grades"] == 0  # the grades were made with the live rule
+    after = _snapshot(url, ("quizzes", "questions"))
+    assert after["quizzes"][0]["key_revision"] == revision + (1 if stale else 0)
+    for q in after["questions"]:
+        assert (q["expected"], _decoded(q["slips"])) == grading_key(q["kind"], _decoded(q["spec"]), _decoded(q["answer"]))
 
 
 def test_doubled_current_grades_are_resolved_by_the_upgrade(tmp_path, class_at_head):

@@ -32,14 +32,15 @@ from sqlalchemy import Text, cast, func, insert, select
 from ..clock import as_utc, now, show
 from ..errors import QuizgenError, clip
 from ..grading.batch import GRADER_VERSION, insert_grades, lock_grading
+from ..grading.feedback import shown_score
 from ..grading.scoring import compute_grades
 from ..receipts import (GENESIS, RECEIPT_VERSION, Signer, answers_sha256, chain_next, chain_record,
                         request_sha256)
-from ..resources import load_json
 from ..store.db import Store
 from ..store.lookup import parse_quiz_id
 from ..store.tables import Attempt, Question, Quiz, Student, Submission
-from .policies import NotOnQuiz, refuse_if_closed, refuse_if_spent, visibility
+from .feedback import part_results, parts_json, question_feedback
+from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, visibility
 from .students import authenticate
 from .submissions import Receipt, Slot, attempts_used, get_quiz_row, load_slots, parse_submission
 
@@ -143,12 +144,12 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
         student = authenticate(session, student_id, token)
         quiz_row = get_quiz_row(session, quiz_id)
         slots = load_slots(session, quiz_id, student.id)
+        lang = quiz_row.language
         if not slots:
-            raise NotOnQuiz(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}; "
-                                    "ask the instructor to add you (quizgen quiz add-students)")
+            raise not_on_quiz(quiz_id, student_id, lang)
         student_pk, zone = student.id, quiz_row.time_zone
         if idempotency_key is None:  # a replay is answered even after the quiz has closed
-            refuse_if_closed(quiz_id, quiz_row.deadline, zone, at, quiz_row.late_until)
+            refuse_if_closed(quiz_id, quiz_row.deadline, zone, at, quiz_row.late_until, lang)
     parsed = parse_submission(slots, answers)  # before any lock: a typo costs nothing
     digest = request_sha256(answers)
     with store.write() as session:
@@ -164,16 +165,17 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
             if seen is not None:
                 return seen
         quiz_row = get_quiz_row(session, quiz_id)
-        late = refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at, quiz_row.late_until)
+        late = refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at, quiz_row.late_until, lang)
         used = attempts_used(session, quiz_id, student_pk)
-        refuse_if_spent(quiz_id, quiz_row.attempt_limit, used)
+        refuse_if_spent(quiz_id, quiz_row.attempt_limit, used, lang)
         seen_policy = visibility(quiz_row.feedback)
         grading = grade_on_arrival and seen_policy.score
         if grading and rate_limit is not None:
             _refuse_if_rate_limited(session, quiz_id, student_pk, at, rate_limit)
         row = record_attempt(session, quiz_id, student_pk, student_id, slots, parsed, at, source,
                              idempotency_key, digest, used)
-        receipt = Receipt(quiz_id, student_id, row.attempt, len(parsed), at, zone, shown)
+        receipt = Receipt(quiz_id, student_id, row.attempt, len(parsed), at, zone, shown, language=lang, late=late,
+                          feedback=quiz_row.feedback)
         if signer is None and not grading:
             return Submitted(receipt)
         results = _grade(session, slots, parsed, row) if grading else None
@@ -187,7 +189,7 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
                                   "attempt": row.attempt, "received_at": as_utc(at).isoformat(),
                                   "answers_sha256": row.answers_sha256, "chain_sha256": row.chain_sha256})
             row.receipt, row.key_id = json.dumps(signed, ensure_ascii=False), signer.key_id
-        response = _response(receipt, quiz_row, max_score, results, seen_policy, late, signed)
+        response = _response(receipt, quiz_row, max_score, results, seen_policy, late, signed, slots)
         row.response = json.dumps(response, ensure_ascii=False)
         return Submitted(receipt, response)
 
@@ -203,7 +205,8 @@ def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) ->
     response = json.loads(row.response) if row.response else {}
     quiz = session.get(Quiz, quiz_id)
     receipt = Receipt(quiz_id, response.get("student", ""), row.attempt, response.get("answers", 0),
-                      row.received_at, quiz.time_zone, show(row.received_at, quiz.time_zone, seconds=True), True)
+                      row.received_at, quiz.time_zone, show(row.received_at, quiz.time_zone, seconds=True), True,
+                      quiz.language, bool(response.get("late")), quiz.feedback)
     return Submitted(receipt, {**response, "replayed": True}, replayed=True)
 
 
@@ -234,24 +237,26 @@ def _grade(session: Any, slots: Mapping[int, Slot], parsed: Mapping[int, tuple[s
 
 
 def _response(receipt: Receipt, quiz: Quiz, points: int, results: dict[int, tuple[Any, ...]] | None,
-              seen: Any, late: bool, signed: dict[str, Any] | None) -> dict[str, Any]:
+              seen: Any, late: bool, signed: dict[str, Any] | None, slots: Mapping[int, Slot]) -> dict[str, Any]:
     """The API's response body for a recorded attempt, filtered by the feedback policy:
-    this attempt's score out of every point of the student's variant."""
+    this attempt's score out of every point of the student's variant (rounded as shown;
+    the grades hold it exactly), and under full feedback each answer's feedback, part by
+    part for a multi-part answer (classroom.feedback)."""
     graded = results is not None
     questions = None
     score = max_score = None
     if graded and seen.score:
-        score = round(sum(g[1] for g in results.values()), 4)
+        score = shown_score(sum(g[1] for g in results.values()))
         max_score = int(points)
         if seen.details:
-            slips = load_json("misconceptions.json").get(quiz.language, {})
             questions = []
             for slot in sorted(results):
                 _, s, top, ok, slip, details = results[slot]
-                questions.append({"slot": slot, "points": int(top), "score": s, "correct": ok, "misconception": slip,
-                                  "feedback": slips.get(slip) if slip else None,
-                                  "parts": json.loads(details).get("parts")})
-    return {"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt,
+                parts = part_results(slot, slots[slot].response, json.loads(details), quiz.language)
+                questions.append({"slot": slot, "points": int(top), "score": shown_score(s), "correct": ok,
+                                  "misconception": slip, "feedback": question_feedback(slip, parts, quiz.language),
+                                  "parts": parts_json(parts)})
+    return {"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt, "language": quiz.language,
             "answers": receipt.answered, "received_at": as_utc(receipt.submitted_at).isoformat(),
             "received_local": receipt.submitted_local, "late": late, "replayed": False, "graded": graded,
             "score": score, "max_score": max_score, "questions": questions, "receipt": signed}

@@ -1,23 +1,20 @@
-"""``quizgen demo`` (what ``make demo`` runs): a whole class, end to end, in under a minute.
-
-A fresh database gets a roster of 30 students (Faker ko_KR names, seeded), a
-점검 퀴즈-style quiz generated per student and confirmed by real Keras, and a
-submission from every simulated student: mostly right answers, some of the
-classic slips (a forgotten bias, an LSTM counted as one gate...), and some
-malformed input that quizgen refuses without using up the attempt. Then the
-class is graded and the gradebook and item analysis are printed.
+"""The class ``quizgen demo`` simulates: a seeded roster, a Keras-confirmed quiz per
+student, and each simulated student's answers (mostly right, some classic slips — a
+forgotten bias, an LSTM counted as one gate — and some malformed input that quizgen
+refuses without using up the attempt). The command (cli/demo.py) sends them through a
+real ``quizgen serve`` and reports on the result.
 """
 
 from __future__ import annotations
 
 import random
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..nn.shapes import format_shape
 from ..store.db import open_store
-from ..errors import QuizgenError
 from ..grading.misconceptions import diagnose_table
 from .quizzes import QuizPlan, create_quiz, quiz_key
 from .roster import RosterEntry
@@ -78,13 +75,20 @@ def _command_name() -> str:
     return "quizgen"
 
 
-def run_demo(lang: str, echo: Callable[..., None], db: str | None = None, students: int = 30) -> str:
-    from ..grading.batch import grade_quiz
-    from ..exports.analysis import format_report, item_analysis
-    from ..exports.gradebook import gradebook_csv
-    from .results import gradebook
-    from .submissions import submit
+@dataclass(frozen=True)
+class DemoClass:
+    """A class ready to submit: where it is stored, the quiz, and each student's token and answers."""
 
+    db: str
+    quiz_id: int
+    language: str
+    tokens: dict[str, str]
+    answers: dict[str, tuple[dict[str, str], dict[str, str]]]  # student → (first try, corrected retry)
+    roster: list[RosterEntry]
+
+
+def prepare_class(lang: str, echo: Callable[..., None], db: str | None = None, students: int = 30) -> DemoClass:
+    """Roster, quiz (confirmed by Keras) and the simulated answers, in a fresh database unless ``db``."""
     path = db or str(Path(tempfile.mkdtemp(prefix="quizgen-demo-")) / "demo.db")
     store = open_store(path)
     try:
@@ -95,40 +99,28 @@ def run_demo(lang: str, echo: Callable[..., None], db: str | None = None, studen
                         count=len(KINDS), kinds=KINDS, difficulty="easy", language=lang)
         echo("Generating a quiz per student and confirming every answer with real Keras…", err=True)
         created = create_quiz(store, plan, roster, verify=True)
-        quiz_id, confirmation = created.quiz_id, created.confirmation
+        confirmation = created.confirmation
         assert confirmation is not None
-        echo(f"Quiz {quiz_id}: {plan.count} questions × {len(roster)} students, "
+        echo(f"Quiz {created.quiz_id}: {plan.count} questions × {len(roster)} students, "
              f"{confirmation.checked} answers confirmed by Keras {confirmation.keras_version}")
-        _, shared = quiz_key(store, quiz_id)
+        _, shared = quiz_key(store, created.quiz_id)
         echo("\nQuestion 1 (shared copy):\n" + shared[0].entries[0].prompt + "\n")
-
         rng = random.Random(2026)
-        refused = 0
-        _, variants = quiz_key(store, quiz_id, all_variants=True)
-        for variant in variants:
-            if variant.student is None:
-                continue
-            first, retry = _student_answers(rng, variant.entries, skill=rng.uniform(0.35, 0.95))
-            try:
-                submit(store, quiz_id, variant.student, tokens[variant.student], first)
-            except QuizgenError:
-                refused += 1  # a malformed answer: nothing recorded, the student fixes it and resubmits
-                submit(store, quiz_id, variant.student, tokens[variant.student], retry)
-        echo(f"{len(variants) - 1} students submitted; {refused} first tries were refused as malformed "
-             "(e.g. '529.441', '5.3e5') and resubmitted")
-        result = grade_quiz(store, quiz_id)
-        echo(f"Graded {result.graded} answers.\n")
-        book = gradebook(store, quiz_id)
-        lines = gradebook_csv(book).splitlines()
-        echo("Gradebook (Canvas CSV, first rows):\n" + "\n".join(lines[:7]) + f"\n… {len(lines) - 7} more rows\n")
-        echo(format_report(item_analysis(book), lang))
+        _, variants = quiz_key(store, created.quiz_id, all_variants=True)
+        answers = {v.student: _student_answers(rng, v.entries, skill=rng.uniform(0.35, 0.95))
+                   for v in variants if v.student is not None}
     finally:
         store.dispose()
+    return DemoClass(path, created.quiz_id, lang, tokens, answers, roster)
+
+
+def next_steps(path: str, student: str) -> str:
     exe = _command_name()
-    echo(f"\nThe demo database is {path}. Try next:\n"
-         f"  {exe} --db {path} show 1 --student {roster[0].id}\n"
-         f"  {exe} --db {path} key 1 --student {roster[0].id}\n"
-         f"  {exe} --db {path} report 1 --png report.png --html report.html\n"
-         f"  {exe} --db {path} export 1 --format moodle-xml -o quiz.xml\n"
-         f"  {exe} solve --help")
-    return path
+    return (f"\nThe demo database is {path}. Try next:\n"
+            f"  {exe} --db {path} serve                       # students submit at http://127.0.0.1:8080/\n"
+            f"  {exe} --db {path} show 1 --student {student}\n"
+            f"  {exe} --db {path} key 1 --student {student}\n"
+            f"  {exe} --db {path} report 1 --png report.png --html report.html\n"
+            f"  {exe} --db {path} export 1 --format moodle-xml -o quiz.xml\n"
+            f"  {exe} --db {path} audit 1\n"
+            f"  {exe} solve --help")

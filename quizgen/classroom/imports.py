@@ -157,7 +157,8 @@ def import_submissions(store: Store, quiz: str | int, path: str, ignore_deadline
             entry.pk = students[sid]
             entry.slots = load_slots(session, quiz_id, entry.pk)
             if not entry.slots:
-                refused.append(f"student {clip(sid, 40)!r} is not on quiz {quiz_id}")
+                refused.append(f"student {clip(sid, 40)!r} is not on quiz {quiz_id} ('quizgen quiz add-students "
+                               f"{quiz_id} --student {clip(sid, 40)}' adds them)")
                 continue
             try:
                 entry.parsed = parse_submission(entry.slots, entry.answers)

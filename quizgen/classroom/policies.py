@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..clock import as_utc, show
-from ..errors import QuizgenError
+from ..errors import QuizgenError, clip
+from ..resources import message
 
 FEEDBACK_POLICIES = ("none", "score", "full")
 MAX_ATTEMPTS = 1_000_000  # beyond it, leave --attempts out: no limit
@@ -45,16 +46,16 @@ def visibility(feedback: str) -> Visibility:
 
 
 def refuse_if_closed(quiz_id: int, deadline: datetime | None, time_zone: str, at: datetime,
-                     late_until: datetime | None = None) -> bool:
-    """Whether a submission received at ``at`` is late; refused (SubmissionRefused) when it
-    is after the deadline and after any late window. Times are shown in the quiz's zone."""
+                     late_until: datetime | None = None, lang: str = "en") -> bool:
+    """Whether a submission received at ``at`` is late; refused (QuizClosed) when it is after
+    the deadline and after any late window. Times are shown in the quiz's zone, the
+    sentence in the quiz's language."""
     if deadline is None or as_utc(at) <= as_utc(deadline):
         return False
     if late_until is not None and as_utc(at) <= as_utc(late_until):
         return True
-    until = f" (late submissions until {show(late_until, time_zone)})" if late_until is not None else ""
-    raise QuizClosed(f"quiz {quiz_id} closed at {show(deadline, time_zone)}{until}; "
-                            "submissions are no longer accepted")
+    late = message(lang, "closed_late", late_until=show(late_until, time_zone)) if late_until is not None else ""
+    raise QuizClosed(message(lang, "closed", quiz=quiz_id, deadline=show(deadline, time_zone), late=late))
 
 
 def is_open(deadline: datetime | None, late_until: datetime | None, at: datetime) -> bool:
@@ -63,10 +64,16 @@ def is_open(deadline: datetime | None, late_until: datetime | None, at: datetime
     return end is None or as_utc(at) <= as_utc(end)
 
 
-def refuse_if_spent(quiz_id: int, attempt_limit: int | None, used: int) -> None:
+def refuse_if_spent(quiz_id: int, attempt_limit: int | None, used: int, lang: str = "en") -> None:
     """A student who has used every attempt gets no more."""
     if attempt_limit is not None and used >= attempt_limit:
-        raise AttemptsExhausted(f"all {attempt_limit} attempt(s) on quiz {quiz_id} are used")
+        raise AttemptsExhausted(message(lang, "exhausted", limit=attempt_limit, quiz=quiz_id))
+
+
+def not_on_quiz(quiz_id: int, student_id: str, lang: str = "en") -> NotOnQuiz:
+    """The refusal for a student who has no variant of the quiz."""
+    return NotOnQuiz(message(lang, "not_on_quiz", student=repr(clip(student_id, 64)), quiz=quiz_id,
+                             sid=clip(student_id, 64)))
 
 
 def attempts_left(attempt_limit: int | None, used: int) -> int | None:

@@ -1,22 +1,24 @@
-"""The instructor's operations on the store: generate, list, show, key, verify.
+"""The instructor's operations on the store: generate, list, show, key
+(verify is classroom.verify; later changes to a quiz are classroom.manage).
 
 Generation happens entirely in memory (and, unless told otherwise, is confirmed
 by real Keras) before one write transaction stores the quiz, its students'
 variants and every question; an error anywhere leaves the database unchanged.
+Without a list of students, every student on the stored roster gets a variant.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 
 from ..clock import now
 from ..store.db import Store
 from ..errors import GenerationError, NotFoundError
-from ..questions.catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS
+from ..questions.catalog import DEFAULT_KINDS, DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS, MAX_QUESTIONS
 from ..store.tables import Question as QuestionRow
 from ..store.tables import Quiz, Student, Variant
 from ..questions.records import (KeyEntry, QuizInfo, ShownQuestion, VariantKey, format_answer,  # noqa: F401
@@ -25,10 +27,9 @@ from ..store.lookup import parse_quiz_id
 from ..grading.scoring import COUNTING_POLICIES
 from .policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
 from .roster import RosterEntry
-from .students import IssuedToken, sync_students
+from .students import IssuedToken, roster_entries, sync_students
 
 
-MAX_QUESTIONS = 200
 MAX_REGENERATE = 3
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -41,7 +42,7 @@ class QuizPlan:
     title: str
     seed: int
     count: int
-    kinds: tuple[str, ...] = KINDS
+    kinds: tuple[str, ...] = DEFAULT_KINDS
     difficulty: str = "medium"
     language: str = "ko"
     ranges: Mapping[str, tuple[int, int]] = field(default_factory=dict)
@@ -97,17 +98,33 @@ def _generate(plan: QuizPlan, student: str | None, slot: int, kind: str, attempt
                              langs=(plan.language,))
 
 
-def draft_quiz(plan: QuizPlan, students: Sequence[RosterEntry] = ()) -> list[Draft]:
-    """All variants of a quiz in memory: the shared one, then one per student."""
+def draft_variants(plan: QuizPlan, students: Sequence[RosterEntry | None]) -> list[Draft]:
+    """Variants in memory, one per entry (None: the shared variant). A student's variant
+    depends only on the plan and their id, so one drafted later (``quiz add-students``)
+    is the one they would have got with the quiz."""
     from ..questions.generator import slot_kinds
 
     plan.validate()
     kinds = slot_kinds(plan.count, plan.kinds)
     drafts = []
-    for entry in (None, *students):
+    for entry in students:
         sid = entry.id if entry else None
         drafts.append(Draft(entry, [_generate(plan, sid, slot, kind) for slot, kind in enumerate(kinds, start=1)]))
     return drafts
+
+
+def draft_quiz(plan: QuizPlan, students: Sequence[RosterEntry] = ()) -> list[Draft]:
+    """All variants of a quiz in memory: the shared one, then one per student."""
+    return draft_variants(plan, [None, *students])
+
+
+def plan_of(quiz: Quiz) -> QuizPlan:
+    """The plan a stored quiz was generated from (what its variants depend on, and its settings)."""
+    return QuizPlan(title=quiz.title, seed=quiz.seed, count=quiz.question_count, kinds=tuple(quiz.kinds),
+                    difficulty=quiz.difficulty, language=quiz.language,
+                    ranges={k: (int(v[0]), int(v[1])) for k, v in (quiz.ranges or {}).items()},
+                    deadline=quiz.deadline, time_zone=quiz.time_zone, attempt_limit=quiz.attempt_limit,
+                    feedback=quiz.feedback, counting=quiz.counting)
 
 
 @dataclass
@@ -166,18 +183,39 @@ class CreatedQuiz:
     confirmation: Confirmation | None
     issued: list[IssuedToken]  # tokens for students who had none (shown once)
     updated: list[str]  # ids of students whose name or email the roster changed
+    students_from: str = "list"  # "list": the students given; "roster": the stored roster (none given)
 
     def to_json(self) -> dict[str, Any]:
         c = self.confirmation
         return {"id": self.quiz_id, "title": self.title, "questions": self.questions, "students": self.students,
+                "students_from": self.students_from,
                 "status": "ready" if c else "unverified", "keras": c.keras_version if c else None,
                 "tokens": [t.to_json() for t in self.issued], "updated_students": self.updated}
 
 
-def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: Confirmation | None) -> CreatedQuiz:
-    """Write the quiz, its students and all questions in one transaction."""
+def question_rows(variant_id: int, questions: Sequence[Any], confirmation: Confirmation | None,
+                  stamp: datetime) -> list[dict[str, Any]]:
+    """The questions table's rows for one variant's generated questions, grading keys made."""
     from ..grading.misconceptions import grading_key  # the solver: not for student commands
 
+    rows = []
+    for q in questions:
+        expected, slips = grading_key(q.kind, q.spec, q.answer, q.solution)
+        rows.append({
+            "variant_id": variant_id, "slot": q.slot, "kind": q.kind, "template": q.template,
+            "params": q.params, "spec": q.spec, "prompt": q.prompt, "answer": q.answer,
+            "response": response_of(q.answer), "expected": expected, "slips": slips,
+            "breakdown": q.breakdown, "derivation": q.derivation, "points": q.points,
+            "generator_version": GENERATOR_VERSION,
+            "keras_version": confirmation.keras_version if confirmation else None,
+            "tensorflow_version": confirmation.tensorflow_version if confirmation else None,
+            "verified_at": stamp if confirmation else None,
+        })
+    return rows
+
+
+def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: Confirmation | None) -> CreatedQuiz:
+    """Write the quiz, its students and all questions in one transaction."""
     stamp = now()
     with store.write() as session:
         quiz = Quiz(title=plan.title, seed=plan.seed, language=plan.language, difficulty=plan.difficulty,
@@ -195,28 +233,28 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
             variant = Variant(quiz_id=quiz.id, student_id=roster.ids[draft.student.id] if draft.student else None)
             session.add(variant)
             session.flush()
-            for q in draft.questions:
-                expected, slips = grading_key(q.kind, q.spec, q.answer, q.solution)
-                rows.append({
-                    "variant_id": variant.id, "slot": q.slot, "kind": q.kind, "template": q.template,
-                    "params": q.params, "spec": q.spec, "prompt": q.prompt, "answer": q.answer,
-                    "response": response_of(q.answer), "expected": expected, "slips": slips,
-                    "breakdown": q.breakdown, "derivation": q.derivation, "points": q.points,
-                    "generator_version": GENERATOR_VERSION,
-                    "keras_version": confirmation.keras_version if confirmation else None,
-                    "tensorflow_version": confirmation.tensorflow_version if confirmation else None,
-                    "verified_at": stamp if confirmation else None,
-                })
+            rows += question_rows(variant.id, draft.questions, confirmation, stamp)
         session.execute(insert(QuestionRow), rows)
         return CreatedQuiz(quiz.id, plan.title, plan.count, len(roster.ids), confirmation, roster.issued,
                            roster.updated)
 
 
-def create_quiz(store: Store, plan: QuizPlan, students: Sequence[RosterEntry] = (), verify: bool = True,
+def create_quiz(store: Store, plan: QuizPlan, students: Sequence[RosterEntry] | None = None, verify: bool = True,
                 progress: Progress | None = None) -> CreatedQuiz:
+    """Generate, confirm (unless ``verify`` is false) and store a quiz.
+
+    Who gets a variant: the ``students`` given (added to the roster if new; ``()`` for
+    none, only the shared variant), or, when none are given (``None``), every student
+    already on the stored roster. Students can be added later with
+    classroom.manage.add_students_to_quiz; a student's variant is the same either way."""
+    plan.validate()
+    from_roster = students is None
+    if students is None:
+        students = roster_entries(store)
     drafts = draft_quiz(plan, students)
     confirmation = confirm_drafts(plan, drafts, progress) if verify else None
-    return store_quiz(store, plan, drafts, confirmation)
+    created = store_quiz(store, plan, drafts, confirmation)
+    return replace(created, students_from="roster") if from_roster else created
 
 
 # ---------------------------------------------------------------- reading
@@ -251,7 +289,8 @@ def _variant_id(session: Any, quiz_id: int, student: str | None) -> int:
         vid = session.scalar(select(Variant.id).join(Student, Variant.student_id == Student.id)
                              .where(Variant.quiz_id == quiz_id, Student.external_id == student))
         if vid is None:
-            raise NotFoundError(f"student {student!r} has no variant of quiz {quiz_id}")
+            raise NotFoundError(f"student {student!r} has no variant of quiz {quiz_id} (give them one with "
+                                f"'quizgen quiz add-students {quiz_id} --student {student}')")
     if vid is None:
         raise NotFoundError(f"quiz {quiz_id} has no shared variant")
     return vid
@@ -290,70 +329,4 @@ def quiz_key(store: Store, quiz_id: str | int, student: str | None = None,
     return info, out
 
 
-# ---------------------------------------------------------------- verify
-
-@dataclass(frozen=True)
-class VerifyReport:
-    checked: int
-    skipped: int
-    disagreements: list[str]
-    keras_version: str
-    tensorflow_version: str
-    status: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"checked": self.checked, "skipped": self.skipped, "status": self.status, "keras": self.keras_version,
-                "tensorflow": self.tensorflow_version, "disagreements": self.disagreements}
-
-
-def verify_quiz(store: Store, quiz_id: str | int, progress: Progress | None = None,
-                force: bool = False) -> VerifyReport:
-    """Confirm unconfirmed keys, and re-confirm keys confirmed under another Keras version."""
-    from ..nn.keras_check import KerasChecker, versions
-
-    info = quiz_info(store, quiz_id)
-    v = versions()
-    with store.read() as session:
-        rows = session.execute(select(QuestionRow.id, QuestionRow.slot, QuestionRow.spec, QuestionRow.answer,
-                                      QuestionRow.breakdown, QuestionRow.keras_version,
-                                      QuestionRow.tensorflow_version, QuestionRow.verified_at)
-                               .join(Variant, QuestionRow.variant_id == Variant.id)
-                               .where(Variant.quiz_id == info.id)).all()
-    todo = [r for r in rows if force or r.verified_at is None or r.keras_version != v["keras"]
-            or r.tensorflow_version != v["tensorflow"]]
-    checker = KerasChecker()
-    confirmed, problems = [], []
-    for n, r in enumerate(todo, start=1):
-        verdict = checker.check(r.spec)
-        if verdict.agree and not verdict.keras_error and _key_matches(r.breakdown, verdict.observed):
-            confirmed.append(r.id)
-        else:
-            problems.append(f"question {r.slot} (id {r.id}): {verdict.describe()}")
-        if progress:
-            progress(n, len(todo))
-    stamp = now()
-    status = "ready" if not problems else "unverified"
-    with store.write() as session:
-        if confirmed:
-            for chunk in _chunks(confirmed, 500):
-                session.execute(update(QuestionRow).where(QuestionRow.id.in_(chunk)).values(
-                    keras_version=v["keras"], tensorflow_version=v["tensorflow"], verified_at=stamp))
-        session.execute(update(Quiz).where(Quiz.id == info.id).values(status=status))
-    return VerifyReport(len(todo), len(rows) - len(todo), problems, v["keras"], v["tensorflow"], status)
-
-
-def _key_matches(breakdown: dict[str, Any], observed: Sequence[Any]) -> bool:
-    """The stored per-layer key (not a fresh solve) equals what Keras builds."""
-    layers = breakdown.get("layers", [])
-    return len(layers) == len(observed) and all(
-        layer["output_shape"] == list(o.output_shape) and layer["trainable"] == o.trainable
-        and layer["non_trainable"] == o.non_trainable for layer, o in zip(layers, observed))
-
-
-def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-
-__all__ = ["QuizPlan", "create_quiz", "list_quizzes", "show_quiz", "quiz_key", "verify_quiz"]
+__all__ = ["QuizPlan", "create_quiz", "list_quizzes", "show_quiz", "quiz_key"]

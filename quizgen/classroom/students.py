@@ -133,6 +133,14 @@ def reset_token(store: Store, student_id: str) -> IssuedToken:
         return IssuedToken(student.external_id, student.name, token)
 
 
+def roster_entries(store: Store) -> list[RosterEntry]:
+    """Every student on the stored roster, in id order, as roster entries."""
+    with store.read() as session:
+        rows = session.execute(select(Student.external_id, Student.name, Student.email)
+                               .order_by(Student.external_id)).all()
+    return [RosterEntry(r[0], r[1], r[2]) for r in rows]
+
+
 def list_students(store: Store) -> list[StudentInfo]:
     with store.read() as session:
         rows = session.execute(select(Student.external_id, Student.name, Student.email, Student.token_hash)

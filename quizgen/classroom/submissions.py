@@ -23,11 +23,14 @@ from sqlalchemy import func, select
 from ..clock import as_utc, now, show
 from ..errors import clip
 from ..grading.answers import AnswerError, parse_answer
+from ..grading.feedback import shown_score
 from ..store.db import Store
 from ..store.lookup import parse_quiz_id
 from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from ..receipts import part_label, parts_text
-from .policies import NotOnQuiz, attempts_left, is_open, visibility
+from ..resources import message
+from .feedback import PartResult, part_results, parts_json, question_feedback
+from .policies import attempts_left, is_open, not_on_quiz, visibility
 from .students import authenticate
 
 _NUMBER = re.compile(r"[0-9]{1,9}")  # question and part numbers: plain ASCII integers
@@ -46,6 +49,17 @@ class Receipt:
     time_zone: str
     submitted_local: str  # submitted_at as the quiz's people read it, with the offset
     replayed: bool = False  # the same attempt sent again (same idempotency key): nothing new stored
+    language: str = "en"  # the quiz's, for what the student is told
+    late: bool = False  # received after the deadline, inside the late window
+    feedback: str = "full"  # the quiz's feedback policy, for what the student is told next
+
+    def lines(self) -> list[str]:
+        """What a student is told, in the quiz's language and as its feedback policy allows."""
+        key = "recorded_late" if self.late else "recorded"
+        told = [message(self.language, key, attempt=self.attempt, quiz=self.quiz_id, answers=self.answered,
+                        time=self.submitted_local)]
+        told.append(message(self.language, "scores_later" if visibility(self.feedback).score else "scores_hidden"))
+        return told
 
     def to_json(self) -> dict[str, Any]:
         return {"quiz": self.quiz_id, "student": self.student, "attempt": self.attempt, "answers": self.answered,
@@ -221,8 +235,7 @@ def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str 
         quiz_row = get_quiz_row(session, quiz_id)
         variant = session.scalar(select(Variant.id).where(Variant.quiz_id == quiz_id, Variant.student_id == student.id))
         if variant is None:
-            raise NotOnQuiz(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}; "
-                            "ask the instructor to add you (quizgen quiz add-students)")
+            raise not_on_quiz(quiz_id, student_id, quiz_row.language)
         rows = session.execute(select(Question.slot, Question.kind, Question.points, Question.prompt,
                                       Question.response).where(Question.variant_id == variant)
                                .order_by(Question.slot)).all()
@@ -250,8 +263,9 @@ class QuestionStatus:
     answered: bool  # whether a graded answer counts for this question
     score: float | None  # None: hidden by the feedback policy, or not answered
     correct: bool | None  # None: hidden (only shown under full feedback), or not answered
-    misconception: str | None  # the slip a wrong answer shows (full feedback only)
-    parts: dict[str, Any] | None  # per-part results (full feedback only)
+    misconception: str | None  # the slip a wrong answer shows, as stored (full feedback only)
+    parts: list[PartResult] | None  # per-part results of a multi-part answer (full feedback only)
+    feedback: str | None = None  # the answer's feedback in the quiz's language (full feedback only)
 
 
 @dataclass(frozen=True)
@@ -282,17 +296,35 @@ class StatusReport:
     max_score: int
     questions: list[QuestionStatus] | None  # None unless the policy shows scores
 
+    def lines(self) -> list[str]:
+        """What ``status`` prints, in the quiz's language, as its feedback policy allows."""
+        lang = self.language
+        limit = message(lang, "status_limit", limit=self.attempt_limit) if self.attempt_limit else ""
+        out = [message(lang, "status_head", title=self.title, quiz=self.quiz_id, student=self.student,
+                       count=len(self.attempts), limit=limit)]
+        out += [message(lang, "status_attempt", attempt=a.attempt, answers=a.answers,
+                        time=show(a.submitted_at, self.time_zone)) for a in self.attempts]
+        if not self.graded:
+            out.append(message(lang, "not_graded" if self.attempts else "no_attempts"))
+        elif self.questions is None:
+            out.append(message(lang, "graded_hidden"))
+        else:
+            out.append(message(lang, "score", score=f"{self.score or 0:.2f}".rstrip("0").rstrip("."),
+                               max=self.max_score))
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """What ``status --json`` prints: per-question results only under full feedback."""
         return {
             "quiz": self.quiz_id, "student": self.student, "feedback": self.feedback,
             "attempts": [{"attempt": a.attempt, "submitted_at": a.submitted_at.isoformat(), "answers": a.answers,
                           **({"receipt": a.receipt} if a.receipt else {})} for a in self.attempts],
-            "attempt_limit": self.attempt_limit, "graded": self.graded, "score": self.score,
+            "attempt_limit": self.attempt_limit, "graded": self.graded, "score": shown_score(self.score),
             "max_score": self.max_score,
             "questions": None if self.questions is None or self.feedback != "full" else [
-                {"slot": q.slot, "points": q.points, "score": q.score, "correct": q.correct,
-                 "misconception": q.misconception} for q in self.questions],
+                {"slot": q.slot, "points": q.points, "score": shown_score(q.score), "correct": q.correct,
+                 "misconception": q.misconception, "feedback": q.feedback, "parts": parts_json(q.parts)}
+                for q in self.questions],
         }
 
 
@@ -306,7 +338,7 @@ def status(store: Store, quiz: str | int, student_id: str, token: str | None) ->
         quiz_row = get_quiz_row(session, quiz_id)
         slots = load_slots(session, quiz_id, student.id)
         if not slots:
-            raise NotOnQuiz(f"student {clip(student_id, 64)!r} is not on quiz {quiz_id}")
+            raise not_on_quiz(quiz_id, student_id, quiz_row.language)
         counts = dict(session.execute(select(Submission.attempt, func.count())
                                       .where(Submission.quiz_id == quiz_id, Submission.student_id == student.id)
                                       .group_by(Submission.attempt)).all())
@@ -324,11 +356,14 @@ def status(store: Store, quiz: str | int, student_id: str, token: str | None) ->
             questions = []
             for slot in sorted(slots):
                 r = results.get(slots[slot].question_id)
-                full = seen.details and r is not None
-                questions.append(QuestionStatus(
-                    slot, points[slot], r is not None, None if r is None else r.score,
-                    r.correct if full else None, r.misconception if full else None,
-                    r.details.get("parts") if full else None))
+                if seen.details and r is not None:
+                    parts = part_results(slot, slots[slot].response, r.details, quiz_row.language)
+                    questions.append(QuestionStatus(
+                        slot, points[slot], True, r.score, r.correct, r.misconception, parts,
+                        question_feedback(r.misconception, parts, quiz_row.language)))
+                else:
+                    questions.append(QuestionStatus(slot, points[slot], r is not None,
+                                                    None if r is None else r.score, None, None, None))
         total = sum(q.score or 0 for q in questions) if (questions is not None and graded) else None
         return StatusReport(quiz_id, quiz_row.title, quiz_row.language, student_id, quiz_row.feedback,
                             quiz_row.counting, quiz_row.time_zone, attempts, quiz_row.attempt_limit,

@@ -98,8 +98,10 @@ def import_submissions(ctx: click.Context, quiz: str, file: str, ignore_deadline
               help="CSV: also a column per question, marked read only, which Canvas's importer skips "
                    "(the quiz's own column is the one it grades).")
 @output_options
+@json_option
 @click.pass_context
-def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: str | None, force: bool) -> None:
+def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: str | None, force: bool,
+              as_json: bool) -> None:
     """A row per student with the quiz total (CSV imports into Canvas; JSON has every question).
 
     \b
@@ -110,6 +112,7 @@ def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: 
     from ..exports.gradebook import gradebook_csv, gradebook_json
 
     book = build(open_store(ctx), quiz)
+    fmt = "json" if as_json else fmt  # --json is --format json, as on every other command
     text = gradebook_csv(book, questions) if fmt == "csv" else gradebook_json(book)
     if output:
         for path in write_outputs(ctx, [(output, text)], force):

@@ -1,11 +1,17 @@
 """The ``quizgen`` command line: parse options, call the library, print.
 
 Nothing heavy is imported at module level: TensorFlow arrives only with
-``--verify`` (through quizgen.keras_check), so ``--help`` stays instant.
+``--verify`` (through quizgen.keras_check), so ``--help`` stays instant. The
+commands that live in other modules are loaded lazily (click's LazyGroup pattern):
+``quizgen submit --server`` imports the student's commands and the HTTP client, not
+the quiz, grading or export modules, and ``quizgen --help`` lists every command with
+its short help from the table below without importing any of them.
 """
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 import sys
 from typing import Any
@@ -19,10 +25,62 @@ from .options import json_option, lang_option
 from ..errors import QuizgenError, SpecError, one_line, undecodable
 
 
+# The commands defined in other modules, loaded when invoked: name → (module in quizgen.cli,
+# attribute, the first paragraph of the command's help, which ``quizgen --help`` lists;
+# a test holds each to the command's own docstring).
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "generate": ("quiz", "generate", 'Generate a quiz, a variant per student, and confirm its key with Keras.'),
+    "list": ("quiz", "list_cmd", "List the quizzes in the store."),
+    "show": ("quiz", "show", "Show a quiz's questions (never the answers), from the store or a quiz server."),
+    "key": ("quiz", "key", "Show a quiz's answer key with worked derivations."),
+    "export": ("quiz", "export", "Export a quiz: Markdown worksheet + key, JSON, Moodle XML or GIFT."),
+    "verify": ("quiz", "verify", "Check a quiz's whole key: answers and grading keys against a fresh solution, and Keras."),
+    "demo": ("demo", "demo", 'A class of 30 end to end: roster, Keras-confirmed quiz, students submitting to a real\nquizgen serve on 127.0.0.1 (API and page), grading, audit, gradebook and report.'),
+    "roster": ("students", "roster", "The class roster and submission tokens."),
+    "submit": ("students", "submit", "Submit answers to a quiz (one attempt), locally or to a quiz server."),
+    "status": ("students", "status", "Your attempts on a quiz and, as the quiz allows, your scores and feedback."),
+    "grade": ("grades", "grade", "Grade every ungraded submission of a quiz (safe to rerun or interrupt)."),
+    "import-submissions": ("grades", "import_submissions", "Import answers collected elsewhere "
+                           "(student,question,answer[,submitted_at]); all rows or none."),
+    "gradebook": ("grades", "gradebook",
+                  "A row per student with the quiz total (CSV imports into Canvas; JSON has every question)."),
+    "report": ("grades", "report", "Item analysis: correct rate, discrimination, common wrong answers and slips, "
+                                   "score distribution."),
+    "serve": ("serve", "serve", "Serve the checking service: students submit over HTTP and are graded on arrival."),
+    "audit": ("serve", "audit", "Recompute a quiz's hash chain of attempts and check every signed receipt."),
+    "login": ("remote", "login", "Save your student id and token for a quiz server, and pin its receipt key."),
+    "sync": ("remote", "sync", "Send the submissions waiting in the outbox (same idempotency keys)."),
+    "receipts": ("remote", "receipts",
+                 "List the receipts the quiz servers signed for you (--verify: check them)."),
+    "quiz": ("manage", "quiz_group", 'Manage a generated quiz: its students, settings and answers.'),
+}
+
+
 class _Group(click.Group):
     """Every failure a user can cause ends in one ``Error: ...`` line and an exit code:
     QuizgenError (1, or 75 for a busy database), click's usage errors (2), and
     arguments or variables that are not UTF-8 text (2)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            from importlib import import_module
+
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(import_module(f"{__package__}.{module}"), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, with lazy commands' short help from LAZY_COMMANDS (nothing imported)."""
+        commands = [self.commands.get(name) or click.Command(name, help=LAZY_COMMANDS[name][2])
+                    for name in self.list_commands(ctx)]
+        commands = [c for c in commands if not c.hidden]
+        if commands:
+            limit = formatter.width - 6 - max(len(c.name or "") for c in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl([(c.name or "", c.get_short_help_str(limit)) for c in commands])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -114,12 +172,26 @@ def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, ver
       quizgen solve quiz.json --lang en
       quizgen solve --from-code cell.py --verify
     """
+    if (file is None) == (code_file is None):
+        raise click.UsageError("give exactly one of FILE or --from-code FILE.py")
+    if verify:  # TensorFlow leaves cycles behind: the collector stays on
+        _solve(file, code_file, as_json, lang, verify)
+        return
+    # Reading and solving leave nothing in a reference cycle (tests/test_solve_json_lines.py),
+    # while the decoded specs and the solver's memo are millions of objects that the cyclic
+    # collector would walk again and again: a third of the time of 20,000 specs.
+    gc.disable()
+    try:
+        _solve(file, code_file, as_json, lang, verify)
+    finally:
+        gc.enable()
+
+
+def _solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool) -> None:
     from ..nn.solver import solve_raw
     from ..nn.specfile import read_code, read_specs
     from ..nn.summary import format_summary, format_working
 
-    if (file is None) == (code_file is None):
-        raise click.UsageError("give exactly one of FILE or --from-code FILE.py")
     stdin = _stdin_text() if "-" in (file, code_file) else None
     inputs = read_code(code_file, stdin) if code_file is not None else read_specs(file, stdin)  # type: ignore[arg-type]
     checker = None
@@ -129,47 +201,120 @@ def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, ver
         click.echo("Loading Keras to confirm the answers…", err=True)
         checker = KerasChecker()
     failed = False
-    for n, item in enumerate(inputs):
-        prefix = "" if len(inputs) == 1 else f"{item.label}: "
-        error = item.error
-        solution = None
-        if error is None:
-            try:
-                solution = solve_raw(item.raw)
-            except SpecError as exc:
-                error = exc.message
-        verdict = checker.check(item.raw, solution) if checker and item.error is None else None
-        if error is not None:
-            failed = True
-            if as_json:
-                out: dict[str, Any] = {"error": error}
-                if verdict is not None:
+    out_lines = _Lines(every=1 if verify else 2000) if as_json else None  # Keras is slow: a line at a time
+    try:
+        for n, item in enumerate(inputs):
+            prefix = "" if len(inputs) == 1 else f"{item.label}: "
+            error = item.error
+            solution = None
+            if error is None:
+                try:
+                    solution = solve_raw(item.raw)
+                except SpecError as exc:
+                    error = exc.message
+            verdict = checker.check(item.raw, solution) if checker and item.error is None else None
+            if error is not None:
+                failed = True
+                if out_lines is not None:
+                    out: dict[str, Any] = {"error": error}
+                    if verdict is not None:
+                        out["keras"] = {"agree": verdict.agree, "detail": verdict.describe()}
+                    out_lines.add(json.dumps(out, ensure_ascii=False))
+                else:
+                    click.echo(f"Error: {prefix}{error}", err=True)
+                    if verdict is not None and not verdict.agree:
+                        click.echo(f"  {verdict.describe()}", err=True)
+                continue
+            assert solution is not None
+            if verdict is not None and not verdict.agree:
+                failed = True
+            if out_lines is not None:
+                if verdict is None:
+                    out_lines.add_solution(solution, lang)
+                else:
+                    out = solution.to_json(lang)
                     out["keras"] = {"agree": verdict.agree, "detail": verdict.describe()}
-                _emit_json(out)
+                    out_lines.add(json.dumps(out, ensure_ascii=False))
             else:
-                click.echo(f"Error: {prefix}{error}", err=True)
-                if verdict is not None and not verdict.agree:
-                    click.echo(f"  {verdict.describe()}", err=True)
-            continue
-        assert solution is not None
-        if verdict is not None and not verdict.agree:
-            failed = True
-        if as_json:
-            out = solution.to_json(lang)
-            if verdict is not None:
-                out["keras"] = {"agree": verdict.agree, "detail": verdict.describe()}
-            _emit_json(out)
-        else:
-            if n:
-                click.echo()
-            if prefix:
-                click.echo(f"# {item.label}")
-            click.echo(format_summary(solution))
-            click.echo(format_working(solution, lang))
-            if verdict is not None:
-                click.echo(f"Keras: {verdict.describe()}")
+                if n:
+                    click.echo()
+                if prefix:
+                    click.echo(f"# {item.label}")
+                click.echo(format_summary(solution))
+                click.echo(format_working(solution, lang))
+                if verdict is not None:
+                    click.echo(f"Keras: {verdict.describe()}")
+    finally:  # what was solved is printed, whatever stops the loop
+        if out_lines is not None:
+            out_lines.flush()
     if failed:
         sys.exit(1)
+
+
+class _Lines:
+    """JSON lines for stdout, written a few thousand at a time through ``click.echo``: the
+    same bytes as one echo per line (JSON text holds no ANSI escapes for click to strip),
+    without a write and a flush per spec. When stdout is UTF-8, a solution's line is the
+    UTF-8 the solver keeps for its rows, handed to click as bytes instead of encoded again."""
+
+    def __init__(self, every: int = 2000) -> None:
+        self.binary = _is_utf8(sys.stdout)
+        self.lines: list[Any] = []
+        self.every = every
+
+    def add(self, line: str) -> None:
+        self.lines.append(line.encode() if self.binary and not _has_surrogate(line) else line)
+        if len(self.lines) >= self.every:
+            self.flush()
+
+    def add_solution(self, solution: Any, lang: str) -> None:
+        if not self.binary:
+            self.add(solution.to_json_text(lang))
+            return
+        try:
+            self.lines.append(solution.to_json_bytes(lang))
+        except UnicodeEncodeError:  # a name with a lone surrogate: the text stream decides what to do
+            self.lines.append(solution.to_json_text(lang))
+        if len(self.lines) >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        run: list[Any] = []
+        for line in self.lines:
+            if run and type(line) is not type(run[0]):
+                _echo_lines(run)
+                run = []
+            run.append(line)
+        if run:
+            _echo_lines(run)
+        self.lines = []
+
+
+def _echo_lines(run: list[Any]) -> None:
+    if type(run[0]) is bytes:
+        click.echo(b"\n".join(run) + b"\n", nl=False)
+    else:
+        click.echo("\n".join(run) + "\n", nl=False)
+
+
+def _is_utf8(stream: Any) -> bool:
+    """Whether click writes text to this stdout as UTF-8, so that a line's UTF-8 bytes may stand
+    for it. (Its error handler, surrogateescape under a C locale, only matters for text that
+    is not valid UTF-8, and such a line is handed over as text: see _Lines.)"""
+    import codecs
+
+    try:
+        return getattr(stream, "buffer", None) is not None and codecs.lookup(stream.encoding).name == "utf-8"
+    except (LookupError, AttributeError, TypeError):
+        return False
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode()
+        return False
+    except UnicodeEncodeError:
+        return True
 
 
 def _stdin_text() -> str:
@@ -183,8 +328,9 @@ def _stdin_text() -> str:
 
 
 @cli.command()
+@json_option
 @click.pass_context
-def init(ctx: click.Context) -> None:
+def init(ctx: click.Context, as_json: bool) -> None:
     """Create a new quiz database at the current schema revision.
 
     \b
@@ -195,7 +341,12 @@ def init(ctx: click.Context) -> None:
 
     store, created = init_store(ctx.find_root().obj["db"])
     ctx.call_on_close(store.dispose)
-    where = store.path or store.url
+    from ..store.db import redact_url, schema_head
+
+    where = str(store.path) if store.path else redact_url(store.url)
+    if as_json:
+        _emit_json({"db": where, "created": created, "revision": schema_head()})
+        return
     click.echo(f"Created {where}" if created else f"{where} is already a quizgen database (up to date)", err=True)
 
 
@@ -212,8 +363,9 @@ def db() -> None:
 @db.command("upgrade")
 @click.option("--tz", "time_zone", metavar="ZONE",
               help="Zone in which deadlines stored by quizgen before 0.2 were typed [default: this machine's].")
+@json_option
 @click.pass_context
-def db_upgrade(ctx: click.Context, time_zone: str | None) -> None:
+def db_upgrade(ctx: click.Context, time_zone: str | None, as_json: bool) -> None:
     """Migrate an older database to this quizgen's schema (backs the file up first).
 
     \b
@@ -223,27 +375,16 @@ def db_upgrade(ctx: click.Context, time_zone: str | None) -> None:
     from ..store.db import upgrade_store
 
     result = upgrade_store(ctx.find_root().obj["db"], time_zone)
+    if as_json:
+        _emit_json({"from": result.from_revision, "to": result.to_revision,
+                    "backup": str(result.backup) if result.backup else None})
+        return
     if result.backup is None and result.from_revision == result.to_revision:
         click.echo(f"Already at revision {result.to_revision}; nothing to do.", err=True)
         return
     if result.backup is not None:
         click.echo(f"Backed up to {result.backup}", err=True)
     click.echo(f"Upgraded from revision {result.from_revision} to {result.to_revision}", err=True)
-
-
-def _register() -> None:
-    from .demo import demo
-    from .grades import grade, gradebook, import_submissions, report
-    from .quiz import export, generate, key, list_cmd, show, verify
-    from .serve import audit, serve
-    from .students import roster, status, submit
-
-    for command in (generate, list_cmd, show, key, export, verify, demo, roster, submit, status, grade,
-                    import_submissions, gradebook, report, serve, audit):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

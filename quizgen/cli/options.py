@@ -31,18 +31,90 @@ def lang_option(default: str | None = "ko", help: str = "Language of the text.")
                         help=help)
 
 
+TOKEN_ON_COMMAND_LINE = ("Warning: a token given with --token can be read by other users of this machine "
+                         "(ps, /proc); prefer QUIZGEN_TOKEN or 'quizgen login'")
+
+
+def _note_command_line_token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and ctx.get_parameter_source(param.name or "") == click.core.ParameterSource.COMMANDLINE:
+        ctx.meta["quizgen.token_on_command_line"] = True
+    return value
+
+
+def warn_command_line_token() -> None:
+    """Warn (stderr) when the token came on the command line. Said by the commands that
+    send it over the network (--server, login, sync), where a student's token matters most."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.pop("quizgen.token_on_command_line", False):  # once per command
+        click.echo(TOKEN_ON_COMMAND_LINE, err=True)
+
+
+def token_option(fn: F) -> F:
+    """``--token`` (QUIZGEN_TOKEN); given on the command line, it works, and the remote
+    commands warn that other local users can read command lines."""
+    return click.option("--token", envvar="QUIZGEN_TOKEN", show_envvar=True, callback=_note_command_line_token,
+                        help="Your submission token (prefer QUIZGEN_TOKEN or 'quizgen login': other users can "
+                             "see command lines).")(fn)
+
+
 def student_options(fn: F) -> F:
-    """``--student`` and ``--token`` (QUIZGEN_TOKEN), for the commands a student runs."""
-    fn = click.option("--token", envvar="QUIZGEN_TOKEN", show_envvar=True,
-                      help="Your submission token (prefer the environment variable: other users can see "
-                           "command lines).")(fn)
-    return click.option("--student", "student_id", required=True, help="Your student id.")(fn)
+    """``--student`` and ``--token`` (QUIZGEN_TOKEN), for the commands a student runs.
+    ``--student`` is required locally; with ``--server`` it may come from ``quizgen login``."""
+    fn = token_option(fn)
+    return click.option("--student", "student_id",
+                        help="Your student id (with --server: default, the one you logged in with).")(fn)
+
+
+def require_student(student_id: str | None) -> str:
+    """The student id a local command needs."""
+    if student_id is None:
+        raise click.UsageError("Missing option '--student'.")
+    return student_id
+
+
+def server_options(fn: F) -> F:
+    """``--server`` (QUIZGEN_SERVER) and ``--insecure-http``: talk to a quiz server over HTTP."""
+    fn = click.option("--insecure-http", is_flag=True,
+                      help="Allow plain http:// to another machine (anyone on the network could read your "
+                           "token).")(fn)
+    return click.option("--server", envvar="QUIZGEN_SERVER", show_envvar=True, metavar="URL",
+                        help="The quiz server's URL (https://...): work over HTTP instead of a local "
+                             "database.")(fn)
+
+
+def tries_option(fn: F) -> F:
+    """``--tries N``: how many sends before a submission is left in the outbox."""
+    return click.option("--tries", type=click.IntRange(1, 20), default=5, show_default=True,
+                        help="Sends before giving up for now (with backoff, at most ~30 s in all); "
+                             "what is not delivered waits in the outbox.")(fn)
 
 
 def output_options(fn: F) -> F:
     """``-o/--output FILE`` and ``--force`` (replace an existing file)."""
     fn = click.option("--force", is_flag=True, help="Replace FILE if it exists (never a database, link or device).")(fn)
     return click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")(fn)
+
+
+def parsed_by(parse: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that reads an option's value with the library's own parser: a value
+    that does not parse is a usage error (exit 2), in the parser's one sentence."""
+    from ..errors import QuizgenError
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None or value == ():
+            return value
+        try:
+            return parse(value)
+        except QuizgenError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
+def apply_option(fn: F) -> F:
+    """``--apply``: write the change (default: a dry run that shows whose scores would move)."""
+    return click.option("--apply", "apply_changes", is_flag=True,
+                        help="Write the change and the new grades (default: a dry run).")(fn)
 
 
 def emit_json(obj: Any) -> None:

@@ -6,42 +6,77 @@ import sys
 
 import click
 
-from ..classroom.policies import FEEDBACK_POLICIES
+from ..classroom.policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
 from ..exports import FORMATS
 from ..grading.scoring import COUNTING_POLICIES
-from ..questions.catalog import DIFFICULTIES, KINDS
+from ..questions.catalog import DEFAULT_KINDS, DIFFICULTIES, KINDS, MAX_QUESTIONS
 from .options import Bar as _Bar
 from .options import emit_json as _emit_json
-from .options import json_option, lang_option, output_options, quiz_argument, write_outputs
+from .options import (json_option, lang_option, output_options, parsed_by, quiz_argument, server_options,
+                      token_option, write_outputs)
 from .options import open_store as _store
 
 
-def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
+def _kinds(values: tuple[str, ...]) -> tuple[str, ...]:
+    from ..errors import GenerationError
+
     kinds: list[str] = []
     for value in values:
         kinds += [k.strip() for k in value.split(",") if k.strip()]
-    return tuple(kinds) or KINDS
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise GenerationError(f"unknown question kind {unknown[0]!r}; kinds are {', '.join(KINDS)}")
+    return tuple(kinds)
+
+
+def _ranges(values: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    from ..questions.architectures import parse_range
+
+    return dict(parse_range(r) for r in values)
+
+
+def _wall_clock(value: str) -> str:
+    """A deadline's form is checked here (a usage error); its meaning in a zone by clock.parse_deadline."""
+    from datetime import datetime
+
+    from ..clock import DEADLINE_FORMATS, DeadlineError
+
+    for fmt in DEADLINE_FORMATS:
+        try:
+            datetime.strptime(value.strip(), fmt)
+            return value
+        except ValueError:
+            continue
+    raise DeadlineError("write it as YYYY-MM-DD HH:MM, e.g. 2026-12-01 18:00")
 
 
 @click.command()
 @click.option("--title", required=True, help="The quiz's title.")
-@click.option("--count", type=int, default=10, show_default=True, help="Questions per student.")
-@click.option("--seed", type=int, required=True, help="Same seed and options: the same quiz, byte for byte.")
-@click.option("--kind", "kinds", multiple=True, metavar="KIND",
-              help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: all, in turn.")
+@click.option("--count", type=click.IntRange(1, MAX_QUESTIONS), default=10, show_default=True,
+              help="Questions per student.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), required=True,
+              help="Same seed and options: the same quiz, byte for byte.")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND", callback=parsed_by(_kinds),
+              help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: the first eight "
+                   f"({DEFAULT_KINDS[0]} to {DEFAULT_KINDS[-1]}), in turn.")
 @click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="medium", show_default=True,
               help="How big and varied the models are.")
 @lang_option(help="Language of the questions.")
-@click.option("--students", "roster", metavar="ROSTER.csv", help="Give every student on this roster a variant.")
-@click.option("--range", "ranges", multiple=True, metavar="NAME=LO-HI",
+@click.option("--students", "roster", metavar="ROSTER.csv",
+              help="Give every student on this roster a variant (new ones join the stored roster). "
+                   "Default: every student already on the stored roster.")
+@click.option("--shared-only", is_flag=True,
+              help="Give no student a variant yet, only make the shared one ('quizgen quiz add-students' later).")
+@click.option("--range", "ranges", multiple=True, metavar="NAME=LO-HI", callback=parsed_by(_ranges),
               help="Limit a size, e.g. --range hidden=32-256 --range vocab=5000-20000.")
-@click.option("--deadline", metavar="'YYYY-MM-DD HH:MM'",
+@click.option("--deadline", metavar="'YYYY-MM-DD HH:MM'", callback=parsed_by(_wall_clock),
               help="Submissions close then: wall-clock time in --tz (default: this machine's zone).")
 @click.option("--tz", "time_zone", metavar="ZONE",
               help="Time zone of the deadline, recorded on the quiz: an IANA name (Asia/Seoul) or +09:00.")
-@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM'",
+@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM'", callback=parsed_by(_wall_clock),
               help="Accept late submissions (marked late) until then, in the same zone as --deadline.")
-@click.option("--attempts", "attempt_limit", type=int, help="Attempts allowed per student.")
+@click.option("--attempts", "attempt_limit", type=click.IntRange(1, MAX_ATTEMPTS),
+              help="Attempts allowed per student (leave out for no limit).")
 @click.option("--feedback", type=click.Choice(FEEDBACK_POLICIES), default="full", show_default=True,
               help="What students see of their graded attempts: nothing, scores, or scores and slips.")
 @click.option("--counting", type=click.Choice(COUNTING_POLICIES), default="last", show_default=True,
@@ -50,9 +85,15 @@ def _kinds_option(values: tuple[str, ...]) -> tuple[str, ...]:
 @json_option
 @click.pass_context
 def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple[str, ...], difficulty: str,
-             lang: str, roster: str | None, ranges: tuple[str, ...], deadline: str | None, time_zone: str | None,
-             late_until: str | None, attempt_limit: int | None, feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
-    """Generate a quiz (per-student variants with --students) and confirm its key with Keras.
+             lang: str, roster: str | None, shared_only: bool, ranges: dict[str, tuple[int, int]],
+             deadline: str | None, time_zone: str | None, late_until: str | None, attempt_limit: int | None,
+             feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
+    """Generate a quiz, a variant per student, and confirm its key with Keras.
+
+    Who gets a variant: the students of --students ROSTER.csv; without it, every
+    student already on the stored roster ('quizgen roster import'); with
+    --shared-only, nobody yet. Add students later with 'quizgen quiz add-students':
+    they get the same variant they would have got now.
 
     \b
     Example:
@@ -62,16 +103,17 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
     from ..classroom.quizzes import QuizPlan, create_quiz
     from ..classroom.roster import read_roster
     from ..clock import parse_deadline, quiz_zone
-    from ..questions.architectures import parse_range
 
     zone = quiz_zone(time_zone, deadline is not None)
-    plan = QuizPlan(title=title, seed=seed, count=count, kinds=_kinds_option(kinds), difficulty=difficulty,
-                    language=lang, ranges=dict(parse_range(r) for r in ranges),
+    plan = QuizPlan(title=title, seed=seed, count=count, kinds=kinds or DEFAULT_KINDS, difficulty=difficulty,
+                    language=lang, ranges=ranges or {},
                     deadline=parse_deadline(deadline, zone) if deadline is not None else None, time_zone=zone,
                     late_until=parse_deadline(late_until, zone) if late_until is not None else None,
                     attempt_limit=attempt_limit, feedback=feedback, counting=counting)
     plan.validate()
-    students = read_roster(roster) if roster else []
+    if roster and shared_only:
+        raise click.UsageError("--students and --shared-only exclude each other")
+    students = read_roster(roster) if roster else ([] if shared_only else None)
     store = _store(ctx, create=True)
     bar = _Bar("Confirming answers with Keras")
     try:
@@ -87,6 +129,14 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
         click.echo(f"{confirmation.checked:,} questions confirmed by Keras {confirmation.keras_version}", err=True)
     else:
         click.echo("Stored unverified; run 'quizgen verify' to confirm the key with Keras.", err=True)
+    if created.students_from == "roster" and created.students:
+        click.echo(f"Gave each of the {created.students:,} student(s) on the stored roster their own variant "
+                   "(--students ROSTER.csv for other students, --shared-only for none).", err=True)
+    elif created.students == 0:
+        why = "--shared-only" if shared_only else "the stored roster is empty"
+        click.echo(f"No student has a variant yet ({why}): give them one with "
+                   f"'quizgen quiz add-students {created.quiz_id} --roster-all' (or --students ROSTER.csv).",
+                   err=True)
     if created.updated:
         click.echo(f"Updated the name or email of {len(created.updated)} student(s) from the roster: "
                    f"{', '.join(created.updated[:10])}{' ...' if len(created.updated) > 10 else ''}", err=True)
@@ -124,16 +174,26 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
 @click.command()
 @quiz_argument
-@click.option("--student", help="Show this student's variant.")
+@click.option("--student", help="Show this student's variant (with --server: yours; default, the one you "
+                                "logged in with).")
+@token_option
+@server_options
 @json_option
 @click.pass_context
-def show(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> None:
-    """Show a quiz's questions (never the answers).
+def show(ctx: click.Context, quiz: str, student: str | None, token: str | None, server: str | None,
+         insecure_http: bool, as_json: bool) -> None:
+    """Show a quiz's questions (never the answers), from the store or a quiz server.
 
     \b
     Example:
       quizgen show 1 --student 20260001
+      quizgen show 1 --server https://quiz.example.ac.kr
     """
+    if server is not None:
+        from .remote import show_remote
+
+        show_remote(server, insecure_http, student, token, quiz, as_json)
+        return
     from ..classroom.quizzes import show_quiz
 
     info, questions = show_quiz(_store(ctx), quiz, student)
@@ -158,7 +218,7 @@ def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> No
       quizgen key 1 --student 20260001
     """
     from ..classroom.quizzes import quiz_key
-    from ..questions.records import format_answer
+    from ..questions.records import format_answer, instructor_notes
 
     info, (variant,) = quiz_key(_store(ctx), quiz, student)
     if as_json:
@@ -168,6 +228,8 @@ def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> No
         confirmed = f"Keras {e.keras_version}" if e.verified_at else "not confirmed by Keras"
         answer = format_answer(e.answer, info.language)
         click.echo(f"{e.slot}. [{e.kind}] ({confirmed})" + (f"\n{answer}" if "\n" in answer else f" {answer}"))
+        for note in instructor_notes(e.answer):
+            click.echo(f"   {note}")
         click.echo(f"{e.derivation}\n")
 
 
@@ -180,9 +242,10 @@ def key(ctx: click.Context, quiz: str, student: str | None, as_json: bool) -> No
               help="Moodle XML and GIFT: a question category per student's variant [default], or per "
                    "question slot holding every student's variant of it (for Moodle's random questions).")
 @output_options
+@json_option
 @click.pass_context
 def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_only: bool, categories: str | None,
-           output: str | None, force: bool) -> None:
+           output: str | None, force: bool, as_json: bool) -> None:
     """Export a quiz: Markdown worksheet + key, JSON, Moodle XML or GIFT.
 
     \b
@@ -196,6 +259,8 @@ def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_onl
 
     if categories is not None and fmt not in ("moodle-xml", "gift"):
         raise click.UsageError("--categories goes with --format moodle-xml or gift")
+    if as_json and output is None:
+        raise click.UsageError("--json reports the files written: it goes with -o FILE")
     info, variants = quiz_key(_store(ctx), quiz, student, all_variants=student is None)
     render = markdown_key if (fmt == "markdown" and key_only) else FORMATS[fmt]
     if categories is not None:
@@ -207,7 +272,11 @@ def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_onl
     from ..exports import export_files
 
     key_text = markdown_key(info, variants) if fmt == "markdown" and not key_only else None
-    for path in write_outputs(ctx, export_files(output, text, key_text), force):
+    written = write_outputs(ctx, export_files(output, text, key_text), force)
+    if as_json:
+        _emit_json({"quiz": info.id, "format": fmt, "variants": len(variants), "written": written})
+        return
+    for path in written:
         click.echo(f"Wrote {path}", err=True)
 
 
@@ -217,15 +286,21 @@ def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_onl
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, quiz: str, force: bool, as_json: bool) -> None:
-    """Confirm a quiz's key with real Keras (again, if Keras has changed since).
+    """Check a quiz's whole key: answers and grading keys against a fresh solution, and Keras.
+
+    Every question's stored answer must equal the answer solved afresh from its spec,
+    its grading key the key made afresh from that answer, and its per-layer breakdown
+    what real Keras builds (questions not yet confirmed with the installed Keras; all
+    with --force). Each mismatch is listed with both values; the quiz is ready only
+    when there is none (exit 1 otherwise).
 
     \b
     Example:
       quizgen verify 1 --force
     """
-    from ..classroom.quizzes import verify_quiz
+    from ..classroom.verify import verify_quiz
 
-    bar = _Bar("Confirming answers with Keras")
+    bar = _Bar("Checking the key")
     try:
         report = verify_quiz(_store(ctx), quiz, bar, force)
     finally:
@@ -233,9 +308,12 @@ def verify(ctx: click.Context, quiz: str, force: bool, as_json: bool) -> None:
     if as_json:
         _emit_json(report.to_json())
     else:
-        click.echo(f"Checked {report.checked:,} questions with Keras {report.keras_version} "
-                   f"({report.skipped:,} already confirmed with it); quiz is {report.status}.", err=True)
+        click.echo(f"Checked {report.questions:,} answers and grading keys against a fresh solution, and "
+                   f"{report.checked:,} questions with Keras {report.keras_version} ({report.skipped:,} already "
+                   f"confirmed with it); quiz is {report.status}.", err=True)
         for line in report.disagreements:
             click.echo(f"  {line}", err=True)
-    if report.disagreements:
+        for override in report.overrides:
+            click.echo(f"  note: {override.line()}", err=True)
+    if report.problems:
         sys.exit(1)

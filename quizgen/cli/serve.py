@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import socket
@@ -21,15 +20,6 @@ def _rate(value: str) -> tuple[int, int]:
     if not (1 <= n <= 100_000 and 1 <= s <= 86_400):
         raise click.BadParameter("COUNT must be 1-100,000 and SECONDS 1-86,400")
     return n, s
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @click.command()
@@ -68,7 +58,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise click.UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
     tls = ssl_certfile is not None
-    if not _loopback(host) and not tls and not insecure_http:
+    from ..client.servers import is_loopback
+
+    if not is_loopback(host) and not tls and not insecure_http:
         raise click.UsageError(
             f"listening on {host} without TLS would send every student's token over the network in clear text; "
             "give --ssl-certfile/--ssl-keyfile, or keep quizgen on 127.0.0.1 behind a TLS reverse proxy, "

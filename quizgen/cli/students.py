@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .options import emit_json, json_option, open_store, quiz_argument, student_options
+from .options import (emit_json, json_option, open_store, parsed_by, quiz_argument, require_student, server_options,
+                      student_options, tries_option)
 
 
 @click.group()
@@ -99,73 +100,100 @@ def roster_reset_token(ctx: click.Context, student_id: str, as_json: bool) -> No
     _print_tokens([reset_token(open_store(ctx), student_id)], as_json)
 
 
+def _pairs(values: tuple[str, ...]) -> dict[str, str]:
+    from ..classroom.answersheets import parse_answer_args
+
+    return parse_answer_args(values)
+
+
 @click.command()
 @quiz_argument
 @student_options
-@click.option("--answer", "answers", multiple=True, metavar="N=VALUE",
+@click.option("--answer", "answers", multiple=True, metavar="N=VALUE", callback=parsed_by(_pairs),
               help='An answer, e.g. --answer 1=529,441 --answer 3="(None, 30, 100)" --answer 4.2=500000.')
 @click.option("--file", "answers_file", metavar="FILE", help="Answers from answers.json or answers.csv.")
+@server_options
+@tries_option
 @json_option
 @click.pass_context
-def submit(ctx: click.Context, quiz: str, student_id: str, token: str | None, answers: tuple[str, ...],
-           answers_file: str | None, as_json: bool) -> None:
-    """Submit answers to a quiz (one attempt).
+def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | None, answers: dict[str, str],
+           answers_file: str | None, server: str | None, insecure_http: bool, tries: int, as_json: bool) -> None:
+    """Submit answers to a quiz (one attempt), locally or to a quiz server.
+
+    With --server, the submission is first saved in the outbox, then sent (and sent
+    again, under the same idempotency key, if the network fails); the server's signed
+    receipt is checked and kept. A submission that could not be delivered waits in
+    the outbox for 'quizgen sync' (exit 75).
 
     \b
     Example:
       export QUIZGEN_TOKEN=...
       quizgen submit 1 --student 20260001 --answer 1=529,441 --answer 2="(None, 128)"
+      quizgen submit 1 --server https://quiz.example.ac.kr --file answers.json
     """
-    from ..classroom.answersheets import parse_answer_args, read_answers_file
-    from ..classroom.submissions import submit as do_submit
+    from ..classroom.answersheets import read_answers_file
 
     if bool(answers) == bool(answers_file):
         raise click.UsageError("give answers with --answer N=VALUE or --file FILE (one of them)")
-    given = read_answers_file(answers_file) if answers_file else parse_answer_args(answers)
+    if server is None:
+        student_id = require_student(student_id)
+    given = read_answers_file(answers_file) if answers_file else answers
+    if server is not None:
+        from .remote import submit_remote
+
+        submit_remote(server, insecure_http, student_id, token, quiz, given, tries, as_json)
+        return
+    from ..classroom.submissions import submit as do_submit
+
     receipt = do_submit(open_store(ctx), quiz, student_id, token, given)
     if as_json:
         emit_json(receipt.to_json())
         return
-    click.echo(f"Recorded attempt {receipt.attempt} on quiz {receipt.quiz_id}: {receipt.answered} answer(s) "
-               f"at {receipt.submitted_local}.")
+    first, *rest = receipt.lines()
+    click.echo(first)
+    for line in rest:
+        click.echo(line, err=True)
 
 
 @click.command()
 @quiz_argument
 @student_options
+@server_options
 @json_option
 @click.pass_context
-def status(ctx: click.Context, quiz: str, student_id: str, token: str | None, as_json: bool) -> None:
+def status(ctx: click.Context, quiz: str, student_id: str | None, token: str | None, server: str | None,
+           insecure_http: bool, as_json: bool) -> None:
     """Your attempts on a quiz and, as the quiz allows, your scores and feedback.
 
     \b
     Example:
       quizgen status 1 --student 20260001
+      quizgen status 1 --server https://quiz.example.ac.kr
     """
-    from ..classroom.submissions import status as get_status
-    from ..clock import show
-    from ..resources import load_json
+    if server is not None:
+        from .remote import status_remote
 
+        status_remote(server, insecure_http, student_id, token, quiz, as_json)
+        return
+    from ..classroom.submissions import status as get_status
+    from ..grading.feedback import score_text
+
+    student_id = require_student(student_id)
     report = get_status(open_store(ctx), quiz, student_id, token)
     if as_json:
         emit_json(report.to_json())
         return
-    limit = f" of {report.attempt_limit}" if report.attempt_limit else ""
-    click.echo(f"{report.title} (quiz {report.quiz_id}) — {report.student}: {len(report.attempts)}{limit} attempt(s)")
-    for a in report.attempts:
-        click.echo(f"  attempt {a.attempt}: {a.answers} answer(s) at {show(a.submitted_at, report.time_zone)}")
-    if not report.graded:
-        click.echo("Not graded yet." if report.attempts else "No attempts yet.")
+    for line in report.lines():
+        click.echo(line)
+    if report.questions is None or not report.graded:
         return
-    if report.questions is None:
-        click.echo("Graded; this quiz does not show scores.")
-        return
-    click.echo(f"Score: {report.score:g} / {report.max_score}")
     if report.feedback == "full":
-        slips = load_json("misconceptions.json")
         for q in report.questions:
             mark = "–" if not q.answered else ("✓" if q.correct else "✗")
-            line = f"  {q.slot}. {mark} {q.score if q.score is not None else 0:g}/{q.points}"
-            if q.misconception:
-                line += f" — {slips[report.language].get(q.misconception, q.misconception)}"
+            line = f"  {q.slot}. {mark} {score_text(q.score or 0)}/{q.points}"
+            if q.parts is None and q.misconception:
+                line += f" — {q.feedback}"
             click.echo(line)
+            for p in (q.parts or ()) if not q.correct else ():  # a wrong multi-part answer: part by part
+                part_mark = "–" if not p.answered else ("✓" if p.correct else "✗")
+                click.echo(f"     {p.number} {part_mark} {p.label}" + (f" — {p.feedback}" if p.feedback else ""))

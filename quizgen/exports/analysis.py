@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import clip
+from ..grading.feedback import layer_name, parse_slip, score_text, slip_feedback
 from ..resources import load_json
 from .gradebook import Gradebook
 from .textwidth import table
@@ -115,10 +116,11 @@ def _slip_counts(book: Gradebook) -> tuple[list[SlipCount], int]:
     unexplained = 0
     for student, slots in book.misconceptions.items():
         for slot, wrong in slots.items():
-            for slip, _ in wrong:
-                if not slip:
+            for ref, _ in wrong:
+                if not ref:
                     unexplained += 1
                     continue
+                slip = parse_slip(ref).slip  # the quiz's slips by kind, whichever layer showed them
                 answers[slip] += 1
                 who[slip].add(student)
                 where[slip].add(slot)
@@ -150,13 +152,21 @@ def words(lang: str) -> dict[str, Any]:
 
 
 def slip_explanation(key: str, lang: str) -> str:
-    """The feedback sentence a student gets for this slip (data/misconceptions.json)."""
+    """The feedback sentence a student gets for this slip, or for a slip made in one layer
+    (``no_bias@2:SimpleRNN``, grading.feedback); wording in data/misconceptions.json."""
+    if parse_slip(key).layer is not None:
+        return slip_feedback(key, lang) or ""
     return load_json("misconceptions.json")[lang].get(key, "")
 
 
 def slip_name(key: str, lang: str) -> str:
     """A short name for a slip, for a chart label or a table cell: the report's own name,
-    else the first sentence of the student feedback, else the key itself."""
+    else the first sentence of the student feedback, else the key itself; a slip made in
+    one layer names the layer too ("bias left out — layer 2 (SimpleRNN)")."""
+    ref = parse_slip(key)
+    if ref.layer is not None:
+        return words(lang)["slip_in_layer"].format(name=slip_name(ref.slip, lang),
+                                                   layer=layer_name(ref.layer, ref.layer_type, lang))
     name = words(lang)["slip_names"].get(key)
     if name:
         return name
@@ -165,11 +175,6 @@ def slip_name(key: str, lang: str) -> str:
         return key
     first = explanation.split(". ")[0].split(": ")[0].rstrip(".")
     return clip(first, 48)
-
-
-def score_text(value: float) -> str:
-    """A score as shown: at most two decimals (scores are stored exactly)."""
-    return f"{round(value, 2):g}"
 
 
 def _rate_text(rate: float | None) -> str:

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from ..questions.records import QuizInfo, VariantKey
-from .moodle import item_prompt, layout, prompt_html, shape_spellings
+from .moodle import answer_spellings, item_prompt, layout, prompt_html
 from .naming import quiz_label
 
 _GIFT_SPECIAL = re.compile(r"([~=#{}:\\])")
@@ -49,5 +49,5 @@ def _gift_answer(answer: dict[str, Any], feedback: str) -> str:
     general = f"####{feedback}" if feedback else ""
     if answer["type"] == "count":
         return f"{{#{answer['value']}:0{general}}}"
-    alts = " ".join(f"={gift_escape(s)}" for s in shape_spellings(answer["value"]))
+    alts = " ".join(f"={gift_escape(s)}" for s in answer_spellings(answer))
     return f"{{{alts}{general}}}"

@@ -40,6 +40,21 @@ def shape_spellings(value: list[Any]) -> list[str]:
                                "[" + compact[1:-1].rstrip(",") + "]"]))
 
 
+def memory_spellings(value: str) -> list[str]:
+    """The ways a student may write a memory figure (``4.82 KB``): Moodle's short answers
+    ignore case, so ``4.82 kb`` needs no entry of its own."""
+    number, unit = value.split(" ")
+    binary = f"{unit[0]}iB" if unit != "B" else "bytes"
+    return [value, f"{number}{unit}", f"({value})", f"{number} {binary}", f"{number}{binary}"]
+
+
+def answer_spellings(answer: dict[str, Any]) -> list[str]:
+    """The accepted spellings of a shape or memory answer (a short-answer question)."""
+    if answer["type"] == "memory":
+        return memory_spellings(answer["value"])
+    return shape_spellings(answer["value"])
+
+
 def prompt_html(prompt: str) -> str:
     """A Markdown-ish prompt as simple HTML: fenced blocks become <pre> (lines and indentation
     kept), the rest paragraphs with line breaks."""
@@ -166,11 +181,11 @@ def moodle_xml(info: QuizInfo, variants: list[VariantKey], categories: str = "st
                 ET.SubElement(q, "unitpenalty").text = "0.1000000"
                 ET.SubElement(q, "showunits").text = "3"
                 ET.SubElement(q, "unitsleft").text = "0"
-            elif answer["type"] == "shape":
+            elif answer["type"] in ("shape", "memory"):
                 q = ET.SubElement(quiz, "question", type="shortanswer")
                 _common(q, item, prompt_html(item_prompt(item, info.language)))
                 ET.SubElement(q, "usecase").text = "0"
-                for spelling in shape_spellings(answer["value"]):
+                for spelling in answer_spellings(answer):
                     a = _text(q, "answer", spelling, fraction="100", format="moodle_auto_format")
                     _text(a, "feedback", "", format="html")
             else:
@@ -182,7 +197,7 @@ def moodle_xml(info: QuizInfo, variants: list[VariantKey], categories: str = "st
                     if part["type"] == "count":
                         field = f"{{{weight}:NUMERICAL:={part['value']}:0}}"
                     else:
-                        alts = "~".join(f"={_cloze_escape(s)}" for s in shape_spellings(part["value"]))
+                        alts = "~".join(f"={_cloze_escape(s)}" for s in answer_spellings(part))
                         field = f"{{{weight}:SHORTANSWER:{alts}}}"
                     fields.append(f"<p>({i}) {label}: {field}</p>")
                 head = re.split(r"\n\n\(1\) ", item.entry.prompt, maxsplit=1)[0]

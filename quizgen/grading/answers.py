@@ -5,6 +5,8 @@ Counts accept the ways people write big integers (``529441``, ``529,441``,
 and nothing that could hide a different number: ``529.441`` (a decimal point or a
 European thousands mark?), ``52,9441`` (misplaced grouping), ``5.3e5``, ``NaN``.
 Shapes accept ``(None, 30, 100)``, ``[None, 30, 100]``, ``None, 30, 100``, ``(8, 3)``.
+Memory figures are what Keras's summary prints after ``Total params``: ``4.82 KB``
+(see parse_memory).
 """
 
 from __future__ import annotations
@@ -95,12 +97,65 @@ def parse_shape(text: str) -> list[int | None]:
     return [None if item.lower() in ("none", "null") else int(item) for item in items]
 
 
+_MEMORY_HINT = "expected the figure model.summary() prints, such as 4.82 KB"
+_MEMORY = re.compile(r"\(?\s*(?P<number>[0-9][0-9, _]*(?:\.[0-9]*)?)\s*(?P<unit>[^\s0-9().,]*)\s*\)?")
+_UNITS = {"b": "B", "byte": "B", "bytes": "B", "바이트": "B",
+          **{u.lower(): u for u in ("KB", "MB", "GB", "TB", "PB")},
+          **{f"{u[0].lower()}ib": u for u in ("KB", "MB", "GB", "TB", "PB")}}
+
+
+def parse_memory(text: str) -> str:
+    """A memory figure as Keras 3's summary prints it: the canonical text ``"4.82 KB"``.
+
+    The number has at most two decimals (Keras prints two; more would need a rounding
+    rule that could disagree with Keras's) and a unit: B, KB, MB, GB, TB or PB in any
+    case, KiB... or bytes/바이트 for B (Keras's KB is 1,024 bytes). An exact byte count
+    (``4936 B``, ``4,936 bytes``) is accepted and printed as Keras would print it
+    (``4.82 KB``); parentheses around the figure, as the summary shows it, are allowed."""
+    if not isinstance(text, str):
+        raise AnswerError(f"{_MEMORY_HINT}, got {type(text).__name__}")
+    if len(text) > MAX_ANSWER:
+        raise AnswerError(f"answer is longer than {MAX_ANSWER} characters; {_MEMORY_HINT}")
+    value = _normalise(text)
+    if not value:
+        raise AnswerError(f"empty answer; {_MEMORY_HINT}")
+    if value.startswith(("-", "−")):
+        raise AnswerError(f"{text.strip()!r} is negative; {_MEMORY_HINT}")
+    match = _MEMORY.fullmatch(value)
+    if match is None or (value.startswith("(") != value.endswith(")")):
+        raise AnswerError(f"{_shorten(text)!r} is not a memory figure; {_MEMORY_HINT}")
+    number, unit_text = match.group("number").strip(), match.group("unit")
+    if not unit_text:
+        raise AnswerError(f"{_shorten(text)!r} has no unit; {_MEMORY_HINT} (B, KB, MB or GB)")
+    unit = _UNITS.get(unit_text.lower())
+    if unit is None:
+        raise AnswerError(f"unknown unit {_shorten(unit_text)!r}; {_MEMORY_HINT} (B, KB, MB or GB)")
+    whole, point, decimals = number.partition(".")
+    if re.search(r"[, _]", whole):
+        if unit != "B" or point or not _GROUPED.fullmatch(whole):
+            raise AnswerError(f"{_shorten(text)!r}: write the number as the summary does, with a decimal "
+                              f"point and no separators; {_MEMORY_HINT}")
+        whole = re.sub(r"[, _]", "", whole)
+    if point and not decimals:
+        raise AnswerError(f"{_shorten(text)!r} ends in a decimal point; {_MEMORY_HINT}")
+    if len(decimals) > 2:
+        raise AnswerError(f"{_shorten(text)!r} has more than two decimals; Keras prints two, "
+                          f"e.g. 4.82 KB (round the same way)")
+    if unit == "B" and not decimals.strip("0"):
+        from ..nn.memory import readable_size
+
+        return readable_size(int(whole))
+    return f"{int(whole)}.{decimals.ljust(2, '0')} {unit}"
+
+
 def parse_answer(kind: str, text: str) -> Any:
-    """Parse by answer type: ``count`` or ``shape``."""
+    """Parse by answer type: ``count``, ``shape`` or ``memory``."""
     if kind == "count":
         return parse_count(text)
     if kind == "shape":
         return parse_shape(text)
+    if kind == "memory":
+        return parse_memory(text)
     raise AnswerError(f"unknown answer type {kind!r}")
 
 

@@ -22,20 +22,27 @@ import json
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Text, and_, cast, exists, func, insert, select, update
 
 from ..clock import now
+from ..errors import QuizgenError
 from ..store.db import GRADING_LOCK, Store, lock_for_writing
 from ..store.tables import Grade, Question, Quiz, Student, Submission, Variant
 from ..store.lookup import get_quiz
 from .scoring import Row, compute_grades, counts_over, grade_answer
 
-GRADER_VERSION = "1"
+# 2: slips named per layer (no_bias@2:SimpleRNN), partial credit stored exactly (1: rounded to 4 decimals)
+GRADER_VERSION = "2"
 CHUNK = 2000  # rows per write transaction: a submitter waits for at most one
 
 Progress = Callable[[int, int], None]
+AnswerChange = tuple[dict[str, Any], dict[str, Any]]  # a question's stored answer, and what replaces it
+
+
+class AnswerChangedError(QuizgenError):
+    """A question's answer changed between reading it and writing its replacement."""
 
 
 def _ungraded():
@@ -202,10 +209,16 @@ class RegradeReport:
 
 
 def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHUNK,
-            progress: Progress | None = None) -> RegradeReport:
+            progress: Progress | None = None, answers: Mapping[int, AnswerChange] | None = None) -> RegradeReport:
     """Grade every graded submission again, with grading keys made afresh from each
     question's answer and spec (what an instructor corrects); a dry run unless
-    ``apply``, which also stores the refreshed keys so later grading uses them."""
+    ``apply``, which also stores the refreshed keys so later grading uses them.
+
+    ``answers`` (question id → (stored answer, new answer)) regrades as if the new
+    answers were stored; with ``apply`` they are written with the refreshed keys, in
+    the same transaction, unless a stored answer is no longer the one given
+    (AnswerChangedError: nothing is written)."""
+    answers = dict(answers or {})
     with store.read() as session:
         info = get_quiz(session, quiz)
         rows = session.execute(
@@ -214,7 +227,7 @@ def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHU
                    Grade.correct, Grade.misconception, Grade.details)
             .join(Grade, and_(Grade.submission_id == Submission.id, Grade.current.is_(True)))
             .where(Submission.quiz_id == info.id).order_by(Submission.id)).all()
-        keys, stale = _fresh_keys(session, info.id, progress)
+        keys, stale = _fresh_keys(session, info.id, progress, answers)
         names = {r.id: (r.external_id, r.name) for r in session.execute(select(Student.id, Student.external_id,
                                                                                 Student.name))}
     changed = []
@@ -233,11 +246,12 @@ def regrade(store: Store, quiz: str | int, apply: bool = False, chunk: int = CHU
     changes = [ScoreChange(names[s][0], names[s][1], old_totals.get(s, 0.0), new_totals.get(s, 0.0))
                for s in sorted(set(old_totals) | set(new_totals), key=lambda s: names[s][0])
                if abs(old_totals.get(s, 0.0) - new_totals.get(s, 0.0)) > 1e-9]
-    written = _apply(store, info.id, keys, stale, chunk) if apply else len(changed)
+    written = _apply(store, info.id, keys, stale, chunk, answers) if apply else len(changed)
     return RegradeReport(written, changes, apply, len(stale))
 
 
-def _apply(store: Store, quiz_id: int, keys: dict[int, tuple[int, str, Any]], stale: list[int], chunk: int) -> int:
+def _apply(store: Store, quiz_id: int, keys: dict[int, tuple[int, str, Any]], stale: list[int], chunk: int,
+           answers: Mapping[int, AnswerChange]) -> int:
     """Store the refreshed keys, then grade every graded submission again under the quiz's
     grading lock, a chunk per transaction, from the grades and keys as they are then:
     whatever another grader or regrade did meanwhile, each answer keeps one current
@@ -249,6 +263,8 @@ def _apply(store: Store, quiz_id: int, keys: dict[int, tuple[int, str, Any]], st
     stamp = now()
     with store.write() as session:
         lock_grading(session, quiz_id)
+        if answers:
+            _replace_answers(session, answers)
         if stale:  # one UPDATE by primary key for them all; graders holding older keys notice
             session.execute(update(Question), [{"id": qid, "expected": keys[qid][1], "slips": keys[qid][2]}
                                                for qid in stale])
@@ -284,24 +300,43 @@ def _apply(store: Store, quiz_id: int, keys: dict[int, tuple[int, str, Any]], st
     return replaced
 
 
-def _fresh_keys(session: Any, quiz_id: int,
-                progress: Progress | None = None) -> tuple[dict[int, tuple[int, str, Any]], list[int]]:
-    """question id → (points, expected, slips) made from its answer and spec, and the
-    ids whose stored key differs. Every spec is solved again (about 0.1 ms each), so a
-    big class reports progress."""
+def _replace_answers(session: Any, answers: Mapping[int, AnswerChange]) -> None:
+    """Write the new answers, if every stored one is still the answer they replace."""
+    stored = dict(session.execute(select(Question.id, Question.answer).where(Question.id.in_(list(answers)))).all())
+    for qid, (before, _) in answers.items():
+        if stored.get(qid) != before:
+            raise AnswerChangedError(f"question id {qid}'s answer changed meanwhile (another command?); nothing "
+                                     "was written, run the command again")
+    session.execute(update(Question), [{"id": qid, "answer": after} for qid, (_, after) in answers.items()])
+
+
+def _fresh_keys(session: Any, quiz_id: int, progress: Progress | None = None,
+                answers: Mapping[int, AnswerChange] | None = None) -> tuple[dict[int, tuple[int, str, Any]], list[int]]:
+    """question id → (points, expected, slips) made from its answer (or the new answer
+    ``answers`` gives it) and spec, and the ids whose stored key differs. Every spec is
+    solved again (about 0.1 ms each), so a big class reports progress."""
     from .misconceptions import grading_key  # the solver: only regrading needs it
 
     rows = session.execute(select(Question.id, Question.kind, Question.spec, Question.answer, Question.points,
                                   Question.expected, Question.slips)
                            .join(Variant, Question.variant_id == Variant.id).where(Variant.quiz_id == quiz_id)).all()
+    answers = answers or {}
     keys, stale = {}, []
     for n, r in enumerate(rows, start=1):
-        expected, slips = grading_key(r.kind, r.spec, r.answer)
+        answer = r.answer
+        if r.id in answers:
+            if answers[r.id][0] != answer:
+                raise AnswerChangedError(f"question id {r.id}'s answer changed meanwhile (another command?); "
+                                         "run the command again")
+            answer = answers[r.id][1]
+        expected, slips = grading_key(r.kind, r.spec, answer)
         keys[r.id] = (r.points, expected, slips)
         if (expected, slips) != (r.expected, r.slips):
             stale.append(r.id)
         if progress and (n % 1000 == 0 or n == len(rows)):
             progress(n, len(rows))
+    if not answers.keys() <= keys.keys():
+        raise AnswerChangedError(f"question id {min(answers.keys() - keys.keys())} is not a question of this quiz")
     return keys, stale
 
 

@@ -6,73 +6,78 @@ and so on? Slip values are computed from the solver's per-layer derivations (the
 symbols h, d, u, V, E...), so no model is re-solved per slip. A slip is only ever
 named when its value is unique: not the right answer, and not what another slip
 also produces (then the wrong answer could have come from either).
+
+A count slip is made in one layer at a time (the others right), or in every layer
+that can have it: the 점검 퀴즈's 529,313 is the SimpleRNN's bias forgotten, 529,440
+the Dense's, 529,312 both. A slip in one layer is stored as a reference that names
+the layer (``no_bias@2:SimpleRNN``, see grading.feedback); a slip that only one
+layer can make is that layer's.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Iterable
 
+from ..nn.layers import KINDS
 from ..nn.solver import LayerResult, Solution, seed_weight_shapes, solve_raw
+from ..questions.records import ACCEPTED_FIELD, answer_units
+from ..questions.catalog import FIRST_KINDS
+from .feedback import parse_slip, slip_ref
+from .scoring import ACCEPTED
 
-RNN = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
+# The slips the first eight question kinds were graded with. The layer families have
+# learned more since (PyTorch's RNN biases, pooling strides...), but a stored key is
+# made afresh on --regrade, so those kinds keep exactly this set (a slip made in one layer
+# is offered when its slip is: ``no_bias@2:SimpleRNN`` with ``no_bias``).
+FIRST_SLIPS = frozenset({
+    "no_bias", "no_recurrent", "lstm_one_gate", "gru_reset_after", "bidi_not_doubled", "embedding_bias",
+    "adds_seq_len", "trainable_only", "bn_stats_trainable", "keras_kernel_shape", "transposed_states",
+    "no_batch_axis", "return_sequences", "bidi_concat"})
 
 
-def _rnn_kind(row: LayerResult) -> tuple[str, bool] | None:
-    """(cell type, bidirectional) for a recurrent row."""
-    t = row.derivation.layer_type
-    if t in RNN:
-        return t, False
-    if t.startswith("Bidirectional(") and t[14:-1] in RNN:
-        return t[14:-1], True
-    return None
+def _offered(kind: str, slips: dict[str, Any]) -> dict[str, Any]:
+    if kind in FIRST_KINDS:
+        return {k: v for k, v in slips.items() if parse_slip(k).slip in FIRST_SLIPS}
+    return slips
 
 
 def layer_slips(row: LayerResult) -> dict[str, int]:
-    """Wrong parameter counts for one layer, by slip."""
-    out: dict[str, int] = {}
-    s = row.derivation.symbol_values()
-    notes = row.derivation.notes
-    kind = _rnn_kind(row)
-    if kind is not None:
-        cell, bidi = kind
-        h, d = s["h"], s["d"]
-        gates = RNN[cell]
-        biased = "no_bias" not in notes
-        reset_after = "gru_reset_after" in notes
-        per = 2 if bidi else 1
-        bias_terms = (2 if reset_after else 1) if biased else 0
-        if biased:
-            out["no_bias"] = per * gates * h * (h + d)
-        out["no_recurrent"] = per * gates * h * (d + bias_terms)
-        if cell == "LSTM":
-            out["lstm_one_gate"] = per * h * (h + d + bias_terms)
-        if reset_after:
-            out["gru_reset_after"] = per * 3 * h * (h + d + 1)
-        if bidi:
-            out["bidi_not_doubled"] = row.params // 2
-    elif row.type == "Dense" and "no_bias" not in notes:
-        out["no_bias"] = s["d"] * s["u"]
-    elif row.type == "Conv1D" and "no_bias" not in notes:
-        out["no_bias"] = row.params - s["f"]
-    elif row.type == "Embedding":
-        out["embedding_bias"] = s["V"] * (s["E"] + 1)
-    return out
+    """Wrong parameter counts for one layer, by slip (each layer family knows its own)."""
+    kind = KINDS.get(row.type)
+    if kind is None or kind.slips is None:
+        return {}
+    return kind.slips(row)
 
 
 def _seq_len(solution: Solution) -> int | None:
     shape = solution.input_shape
-    return shape[1] if len(shape) >= 2 else None
+    return shape[1] if 2 <= len(shape) <= 3 else None  # an image's height is no sequence length
 
 
-def total_slips(solution: Solution) -> dict[str, int]:
-    """Wrong totals: each layer slip applied wherever it applies, plus whole-model slips."""
-    per_layer = [layer_slips(r) for r in solution.layers]
-    keys = {k for slips in per_layer for k in slips}
+def slips_in_layer(row: LayerResult, index: int) -> dict[str, int]:
+    """layer_slips of the ``index``-th layer (1-based), keyed by slip references that name it."""
+    return {slip_ref(key, index, row.type): value for key, value in layer_slips(row).items()}
+
+
+def total_slips(solution: Solution, offered: frozenset[str] | None = None) -> dict[str, int]:
+    """Wrong totals: each layer slip made in one layer (the others right), keyed by a
+    reference naming the layer; each slip that two or more layers can make, made in all
+    of them (keyed by its name); and the whole-model slips. Only the layer slips named in
+    ``offered``, when given: a slip left out cannot make another slip's value ambiguous."""
+    rows = solution.layers
+    per_layer = [layer_slips(r) for r in rows]
+    if offered is not None:
+        per_layer = [{k: v for k, v in slips.items() if k in offered} for slips in per_layer]
+    right = sum(r.params for r in rows)
     out = {}
-    for key in keys:
-        out[key] = sum(slips.get(key, r.params) for r, slips in zip(solution.layers, per_layer))
+    for key, layers in Counter(k for slips in per_layer for k in slips).items():
+        if layers > 1:
+            out[key] = sum(slips.get(key, r.params) for r, slips in zip(rows, per_layer))
+    for index, (row, slips) in enumerate(zip(rows, per_layer), start=1):
+        for key, value in slips.items():
+            out[slip_ref(key, index, row.type)] = right - row.params + value
     seq = _seq_len(solution)
     if seq:
         out["adds_seq_len"] = solution.total_params + seq
@@ -87,14 +92,9 @@ def shape_slips(solution: Solution, index: int) -> dict[str, tuple[Any, ...]]:
     shape = tuple(row.output_shape)
     incoming = solution.input_shape if index == 1 else solution.layers[index - 2].output_shape
     out: dict[str, tuple[Any, ...]] = {"no_batch_axis": shape[1:]}
-    kind = _rnn_kind(row)
-    if kind is not None:
-        if len(shape) == 3:
-            out["return_sequences"] = (shape[0], shape[2])
-        elif len(incoming) == 3:
-            out["return_sequences"] = (shape[0], incoming[1], shape[1])
-        if kind[1] and "bidi_concat" in row.derivation.notes:
-            out["bidi_concat"] = (*shape[:-1], shape[-1] // 2)
+    kind = KINDS.get(row.type)
+    if kind is not None and kind.shape_slips is not None:
+        out.update(kind.shape_slips(row, incoming))
     return out
 
 
@@ -136,7 +136,9 @@ def value_text(value: Any) -> str:
 
 
 def expected_text(answer: dict[str, Any]) -> str:
-    """The whole right answer as value_text; parts in the key's order, as ``submit`` stores them."""
+    """The whole right answer as value_text; parts in the key's order, as ``submit`` stores them.
+    Values the instructor also accepts are not in it (grading_key marks them in the slip
+    tables), so a submission of the usual right answer is still recognised by its text."""
     if answer["type"] == "parts":
         return value_text({p["key"]: p["value"] for p in answer["parts"]})
     return value_text(answer["value"])
@@ -149,11 +151,17 @@ def grading_key(kind: str, spec: dict[str, Any], answer: dict[str, Any],
     Slips are keyed by part ("" for a single answer), then by the value_text of a
     wrong value. They are computed once, when the key is made (from the generator's
     solution, or by solving ``spec``), because the grader meets every student's own
-    variant only once, and solving it again per wrong answer was half of grading."""
+    variant only once, and solving it again per wrong answer was half of grading.
+
+    A value listed in the answer's (or a part's) ``accepted`` list is marked ACCEPTED in
+    its table, over any slip that produces it: scoring counts it as right."""
     if solution is None and kind != "inverse":
         solution = solve_raw(spec)
     tables = slip_tables(kind, answer, solution)
     slips = {part or "": {value_text(v): slip for v, slip in table.items()} for part, table in tables.items() if table}
+    for part, unit in answer_units(answer):
+        for value in unit.get(ACCEPTED_FIELD, ()):
+            slips.setdefault(part or "", {})[value_text(value)] = ACCEPTED
     return expected_text(answer), slips
 
 
@@ -163,20 +171,22 @@ def slip_table(kind: str, answer: dict[str, Any], solution: Solution, part_key: 
         return {}
     if answer["type"] == "parts":
         part = next(p for p in answer["parts"] if p["key"] == part_key)
-        return _unique(canonical(part["value"]), _part_slips(kind, part, solution, answer))
+        return _unique(canonical(part["value"]), _offered(kind, _part_slips(kind, part, solution, answer)))
     right = canonical(answer["value"])
     if answer["type"] == "count":
         if kind == "layer-params":
             row = solution.layers[answer["layer"] - 1]
-            slips = dict(layer_slips(row))
+            slips = slips_in_layer(row, answer["layer"])
             seq = _seq_len(solution)
             if seq:
                 slips["adds_seq_len"] = row.params + seq
+        elif kind not in FIRST_KINDS:
+            slips = _question_slips(kind)(None, answer, solution)
         else:
-            slips = total_slips(solution)
-        return _unique(right, slips)
+            slips = total_slips(solution, FIRST_SLIPS)
+        return _unique(right, _offered(kind, slips))
     index = answer.get("layer", len(solution.layers))
-    return _unique(right, shape_slips(solution, index))
+    return _unique(right, _offered(kind, shape_slips(solution, index)))
 
 
 def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dict[str, Any]) -> dict[str, Any]:
@@ -188,16 +198,25 @@ def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dic
         if key == "total_hidden_states":
             return {"transposed_states": (h, t)}
         return {}
+    if kind not in FIRST_KINDS:
+        return _question_slips(kind)(part, answer, solution)
     if kind == "trainable-split":
         if key == "trainable":
             return {"bn_stats_trainable": solution.total_params}
         return {"bn_stats_trainable": 0}
     if key == "total":
-        return total_slips(solution)
+        return total_slips(solution, FIRST_SLIPS)
     index = int(key[1:].split(".")[0])
     if key.endswith(".shape"):
         return shape_slips(solution, index)
-    return layer_slips(solution.layers[index - 1])
+    return slips_in_layer(solution.layers[index - 1], index)
+
+
+def _question_slips(kind: str) -> Any:
+    """The slip function of a later question kind (grading/question_slips.py builds on this module)."""
+    from .question_slips import QUESTION_SLIPS
+
+    return QUESTION_SLIPS[kind]
 
 
 def all_slip_keys() -> Iterable[str]:

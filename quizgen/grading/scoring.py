@@ -36,10 +36,16 @@ def _loads(value: Any) -> Any:
 
 _dumps = json.dumps  # misconceptions.value_text of a value decoded from JSON (no tuples in it)
 
+# In a grading key's slip table, the mark of a value the instructor accepted as right
+# (``quizgen quiz accept``) instead of a slip's name; never a slip key. Looked up only for
+# answers that differ from the expected one, so right answers cost nothing more.
+ACCEPTED = "=accepted"
+
 
 def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
     """Score one submitted answer against a stored grading key (misconceptions.grading_key),
-    naming the known slip that explains a wrong value.
+    naming the known slip that explains a wrong value. A value the slip table marks
+    ACCEPTED is right.
 
     ``parsed`` and ``slips`` may be JSON text: most answers are right, and a right
     single answer is stored as exactly the expected text, so it is graded without
@@ -53,7 +59,10 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
         if value == right:
             return float(points), True, None, "{}"
         table = _loads(slips).get("") if slips else None
-        return 0.0, False, table.get(_dumps(value)) if table else None, "{}"
+        slip = table.get(_dumps(value)) if table else None
+        if slip == ACCEPTED:
+            return float(points), True, None, "{}"
+        return 0.0, False, slip, "{}"
     given = value if isinstance(value, dict) else {}
     tables = None
     results = []
@@ -70,9 +79,13 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
             if tables is None:
                 tables = _loads(slips) or {}
             slip = tables.get(key, {}).get(_dumps(v))
+            if slip == ACCEPTED:
+                right_count += 1
+                results.append(_part_json(key, _RIGHT))
+                continue
             first_slip = first_slip or slip
             results.append(_part_json(key, slip or _WRONG))
-    score = round(points * right_count / len(right), 4)
+    score = points * right_count / len(right)  # stored exactly; shown rounded (grading.feedback.shown_score)
     return score, right_count == len(right), first_slip, '{"parts": {' + ", ".join(results) + "}}"
 
 

@@ -50,7 +50,8 @@ def functional_spec(inputs: list[Tensor], outputs: list[Tensor], line: int,
     def ref(t: Tensor) -> str:
         if isinstance(t.node, InputNode):
             return input_names[id(t.node)]
-        return t.node.layer.name if t.index == 0 else f"{t.node.layer.name}:{t.index}"
+        # a layer that returns several tensors is always referred to with the index (nn.graph's rule)
+        return t.node.layer.name if t.node.outputs == 1 else f"{t.node.layer.name}:{t.index}"
 
     return {
         "inputs": [{"name": input_names[id(n)], n.key: n.dims} for n in input_nodes],

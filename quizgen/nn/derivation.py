@@ -8,6 +8,7 @@ student's slip (drop the bias, forget h×h) without re-deriving anything by hand
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -111,6 +112,8 @@ class Derivation:
     notes: tuple[str, ...] = ()
     _rendered: tuple[str, str, list[Sym]] | None = field(default=None, repr=False, compare=False)
     _texts: dict[str, str] | None = field(default=None, repr=False, compare=False)
+    _json: dict[str, str] | None = field(default=None, repr=False, compare=False)  # by language
+    _rows: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # solver._row_json
 
     @property
     def total(self) -> int:
@@ -163,6 +166,29 @@ class Derivation:
             line += " — " + " ".join(extra)
         return line
 
+    def to_json_text(self, lang: str = "ko") -> str:
+        """``json.dumps(self.to_json(lang), ensure_ascii=False)``, made once per language: a
+        derivation is shared by every row its layer solves to, and ``solve --json`` prints it
+        for each of them."""
+        cached = self._json
+        if cached is None:
+            cached = self._json = {}
+        else:
+            text = cached.get(lang)
+            if text is not None:
+                return text
+        # Layers of equal arguments on inputs of other lengths are solved apart (their output
+        # shapes differ) but derive their counts alike: the text is made once per content.
+        key = (lang, self.layer_type, self.notes, _content(self.expr), _content(self.non_trainable))
+        text = _JSON_BY_CONTENT.get(key)
+        if text is None:
+            text = json.dumps(self.to_json(lang), ensure_ascii=False)
+            if len(_JSON_BY_CONTENT) >= 50_000:
+                _JSON_BY_CONTENT.clear()
+            _JSON_BY_CONTENT[key] = text
+        cached[lang] = text
+        return text
+
     def to_json(self, lang: str = "ko") -> dict[str, Any]:
         words = texts(lang)
         syms = self._strings()[2]
@@ -173,6 +199,19 @@ class Derivation:
             "symbols": [{"symbol": s.name, "value": s.value, "meaning": words["symbols"][s.meaning]} for s in syms],
             "text": self.to_text(lang),
         }
+
+
+_JSON_BY_CONTENT: dict[tuple[Any, ...], str] = {}
+
+
+def _content(expr: Expr | None) -> Any:
+    """Everything a derivation's JSON says about an expression, as a hashable value."""
+    kind = type(expr)
+    if kind is int or expr is None:
+        return expr
+    if kind is Sym:
+        return ("S", expr.name, expr.value, expr.meaning)  # type: ignore[union-attr]
+    return ("O", expr.op, *[_content(a) for a in expr.args])  # type: ignore[union-attr]
 
 
 def texts(lang: str) -> dict[str, Any]:

@@ -1,44 +1,70 @@
 """Analytic output shapes and parameter counts, with worked derivations.
 
 Pure Python on purpose: the generator solves thousands of specs per second and
-the grader needs the truth without paying TensorFlow's start-up. Every rule here
-is what Keras 3 does (tests/test_solver_vs_keras.py holds it to that), including
-the shape checks Keras makes when it builds a layer.
+the grader needs the truth without paying TensorFlow's start-up. The rules live
+with their layer families (``layers/``); this module walks a model through them:
+a Sequential spec layer after layer, a graph spec in call order (``graph.py``),
+and reports the rows ``model.summary()`` prints. Every rule is what Keras 3 does
+(tests/test_solver_vs_keras.py and tests/test_graph_vs_keras.py hold it to that),
+including the shape checks Keras makes when it builds a layer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _enc  # what json.dumps(..., ensure_ascii=False) writes for a str
+from typing import Any
 
-from .derivation import Derivation, Expr, Sym, add, evaluate, mul
-from .shapes import format_shape
 from ..errors import SpecError
+from .derivation import Derivation, evaluate
+from . import layers as _layers
+from .layers import KERAS_NAMES, KINDS, apply
+from .layers.base import Fail, Outputs, is_multi
 from .spec import LayerSpec, Shape, Spec
-
-# Keras's snake_case names, for the summary table.
-KERAS_NAMES = {
-    "Embedding": "embedding", "SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru",
-    "Bidirectional": "bidirectional", "TimeDistributed": "time_distributed", "Dense": "dense",
-    "Dropout": "dropout", "SpatialDropout1D": "spatial_dropout1d", "Flatten": "flatten",
-    "GlobalAveragePooling1D": "global_average_pooling1d", "GlobalMaxPooling1D": "global_max_pooling1d",
-    "Conv1D": "conv1d", "MaxPooling1D": "max_pooling1d", "BatchNormalization": "batch_normalization",
-    "LayerNormalization": "layer_normalization",
-}
 
 
 @dataclass(slots=True)
 class LayerResult:
-    """One row of ``model.summary()`` plus how its Param # is derived."""
+    """One row of ``model.summary()`` plus how its Param # is derived.
+
+    ``output_shape`` is an ``Outputs`` (a tuple of shapes) for a layer that returns
+    several tensors; ``inbound`` the tensors a graph layer is called on (graph.Ref:
+    name and output index); ``layer`` the validated layer it was solved from (what a
+    slip that redoes the shape rule with one argument changed needs)."""
 
     index: int
     type: str
     name: str
-    output_shape: Shape
+    output_shape: Any
     params: int
     trainable: int
     non_trainable: int
     derivation: Derivation
+    inbound: tuple[Any, ...] = ()
+    layer: Any = field(default=None, repr=False, compare=False)
+
+    def connected_to(self) -> list[str]:
+        """What it is called on, as Keras's summary prints it: ``enc_lstm[0][1]``."""
+        return [f"{name}[0][{index or 0}]" for name, index in self.inbound]
+
+
+@dataclass(slots=True)
+class GraphLayout:
+    """What the functional summary needs beyond the rows: the inputs, and the order in
+    which ``model.layers`` lists inputs and layers; ``chain`` when Keras would print
+    the model as "sequential-like" (no Connected to column)."""
+
+    order: tuple[str, ...]
+    inputs: dict[str, Shape]
+    depth: dict[str, int]
+    rows: tuple["LayerResult", ...]
+
+    @property
+    def chain(self) -> bool:
+        # summary_utils: one node per depth, each called on at most one tensor
+        if any(len(r.inbound) > 1 for r in self.rows):
+            return False
+        return len(set(self.depth.values())) == len(self.depth)
 
 
 @dataclass(slots=True)
@@ -50,18 +76,20 @@ class Solution:
     total_params: int = 0
     trainable_params: int = 0
     non_trainable_params: int = 0
+    graph: GraphLayout | None = field(default=None)
 
     @property
-    def output_shape(self) -> Shape:
+    def output_shape(self) -> Any:
         return self.layers[-1].output_shape
 
     def to_json(self, lang: str = "ko") -> dict[str, Any]:
         return {
             "layers": [
                 {
-                    "type": r.type, "name": r.name, "output_shape": list(r.output_shape),
+                    "type": r.type, "name": r.name, "output_shape": shape_json(r.output_shape),
                     "params": r.params, "trainable": r.trainable, "non_trainable": r.non_trainable,
                     "derivation": r.derivation.to_json(lang),
+                    **({"connected_to": r.connected_to()} if self.graph is not None else {}),
                 }
                 for r in self.layers
             ],
@@ -71,276 +99,177 @@ class Solution:
         }
 
 
-class _Fail(Exception):
-    """A shape rule broken inside one layer; solve() adds the layer's index and type."""
+    def to_json_text(self, lang: str = "ko") -> str:
+        """Exactly ``json.dumps(self.to_json(lang), ensure_ascii=False)``, put together from
+        pieces made once (each row's JSON is kept in its derivation, each shape's text here):
+        ``solve --json`` prints one per spec, and building and encoding the dict was most
+        of its time."""
+        return self._json_line(lang, 0)  # type: ignore[return-value]
+
+    def to_json_bytes(self, lang: str = "ko") -> bytes:
+        """``to_json_text(lang)`` in UTF-8, from pieces encoded once (UnicodeEncodeError if a
+        name holds a lone surrogate): what ``solve --json`` writes."""
+        return self._json_line(lang, 1)  # type: ignore[return-value]
+
+    def _json_line(self, lang: str, binary: int) -> str | bytes:
+        graph = self.graph is not None
+        rows = []
+        for r in self.layers:
+            hit = r.derivation._rows
+            if hit is not None:  # _row_json's cache lookup, inlined: once per row
+                hit = hit.get(r.name)
+            if (hit is None or hit[2] != lang or not (hit[0] is r.output_shape or hit[0] == r.output_shape)
+                    or hit[1] != r.type or not (hit[3] is r.inbound or hit[3] == r.inbound)):
+                hit = _row_json(r, lang, graph)
+            row = hit[4][binary]
+            if row is None:
+                row = hit[4][0].encode()  # raises: a lone surrogate in a name
+            rows.append(row)
+        totals = (f'], "total_params": {self.total_params}, "trainable_params": {self.trainable_params}, '
+                  f'"non_trainable_params": {self.non_trainable_params}}}')
+        if binary:
+            return b'{"layers": [' + b", ".join(rows) + totals.encode()
+        return '{"layers": [' + ", ".join(rows) + totals
 
 
-def solve(spec: Spec) -> Solution:
+def _utf8(text: str) -> bytes | None:
+    """UTF-8, or None for text with a lone surrogate (to_json_bytes then raises, encoding it again)."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return None
+
+
+def _row_json(r: LayerResult, lang: str, graph: bool) -> tuple[Any, ...]:
+    """A row's JSON as text and UTF-8, kept in its derivation under the layer's name with what
+    it was made from. Every row of a layer on an input shares that derivation (the solver's
+    memo), so only the name and the tensors it is called on tell such rows apart (a graph
+    layer is always called on one at least, a Sequential row on none)."""
+    d = r.derivation
+    shape = r.output_shape
+    text = (f'{{"type": {_enc(r.type)}, "name": {_enc(r.name)}, "output_shape": {_shape_text(shape)}, '
+            f'"params": {r.params}, "trainable": {r.trainable}, "non_trainable": {r.non_trainable}, '
+            f'"derivation": {d.to_json_text(lang)}')
+    if graph:
+        text += f', "connected_to": [{", ".join([_enc(c) for c in r.connected_to()])}]'
+    text += "}"
+    entry = (shape, r.type, lang, r.inbound, (text, _utf8(text)))
+    if d._rows is None:
+        d._rows = {}
+    d._rows[r.name] = entry
+    return entry
+
+
+_SHAPE_TEXT: dict[Any, str] = {}
+
+
+def _shape_text(shape: Any) -> str:
+    """A shape (or several) as json.dumps writes shape_json(shape)."""
+    text = _SHAPE_TEXT.get(shape)
+    if text is None:
+        if is_multi(shape):
+            text = f'[{", ".join([_shape_text(tuple(s)) for s in shape])}]'
+        else:
+            text = f'[{", ".join(["null" if d is None else str(d) for d in shape])}]'
+        if len(_SHAPE_TEXT) >= 50_000:
+            _SHAPE_TEXT.clear()
+        _SHAPE_TEXT[shape] = text
+    return text
+
+
+def clear_cache() -> None:
+    """Forget every remembered result: parsed layers (Sequential and graph) and layer rules."""
+    from . import graph, spec
+
+    _layers.clear_cache()
+    spec._PARSED.clear()
+    graph._PARSED.clear()
+    graph._LAYOUTS.clear()
+
+
+def shape_json(shape: Any) -> list[Any]:
+    """A shape as a JSON list, or a list of them for a layer that returns several tensors."""
+    if is_multi(shape):
+        return [list(s) for s in shape]
+    return list(shape)
+
+
+def solve(spec: Any) -> Solution:
     """Output shape and parameter counts of every layer, as Keras 3 reports them."""
+    if type(spec) is not Spec:
+        return _solve_graph(spec)
     shape = spec.input_shape
     rows = []
     counts: dict[str, int] = {}
     for index, layer in enumerate(spec.layers, start=1):
         try:
-            shape, deriv = _layer(layer, shape)
-        except _Fail as exc:
+            if layer.type in _NOT_SEQUENTIAL:
+                raise Fail(_not_sequential(layer.type))
+            shape, deriv = apply(layer, shape)
+            if type(shape) is Outputs:
+                raise Fail(f"it returns {len(shape)} tensors ({_what_multi(layer)}), which a Sequential "
+                           f"model cannot pass on; use a graph spec (\"inputs\", \"outputs\")")
+        except Fail as exc:
             raise SpecError(str(exc), index, _where(layer, exc)) from None
-        total = deriv.total
+        expr = deriv.expr  # deriv.total, inlined: once per row
+        total = 0 if expr is None else expr if type(expr) is int else expr.value
         nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
         base = KERAS_NAMES[layer.type]
         seen = counts.get(base, 0)
         counts[base] = seen + 1
         rows.append(LayerResult(index, layer.type, base if not seen else f"{base}_{seen}",
-                                shape, total, total - nt, nt, deriv))
+                                shape, total, total - nt, nt, deriv, (), layer))
     trainable = sum(r.trainable for r in rows)
     non_trainable = sum(r.non_trainable for r in rows)
     return Solution(spec.input_shape, tuple(rows), trainable + non_trainable, trainable, non_trainable)
 
 
-def _where(layer: LayerSpec, exc: _Fail) -> str:
+# Layers called on a list or on several tensors (merge layers, attention): no Sequential step.
+_NOT_SEQUENTIAL = frozenset(t for t, k in KINDS.items() if k.call.list_input or k.call.required > 1)
+
+
+def _not_sequential(layer_type: str) -> str:
+    if KINDS[layer_type].call.list_input:
+        return (f"{layer_type} is called on a list of tensors, so it cannot be one step of a Sequential model; "
+                f"use a graph spec (\"inputs\", \"outputs\")")
+    return (f"{layer_type} is called on several tensors, so it cannot be one step of a Sequential model; "
+            f"use a graph spec (\"inputs\", \"outputs\")")
+
+
+def _what_multi(layer: LayerSpec) -> str:
+    inner = layer.inner if layer.type == "Bidirectional" else layer
+    if inner is not None and inner.args.get("return_state"):
+        return "return_state=true: the output, then the states"
+    return "merge_mode=null: the forward and the backward output"
+
+
+def _where(layer: LayerSpec, exc: Fail) -> str:
     inner = getattr(exc, "inner", None)
     return f"{layer.type} > {inner}" if inner else layer.type
 
 
-def _rank(shape: Shape, ndim: int, what: str) -> None:
-    if len(shape) != ndim:
-        raise _Fail(f"expects {ndim}-D input {what}, got {format_shape(shape)} ({len(shape)}-D)")
+def _solve_graph(spec: Any) -> Solution:
+    from .graph import layout, walk
 
-
-def _known(dim: int | None, what: str, shape: Shape) -> int:
-    if dim is None:
-        raise _Fail(f"the {what} of its input {format_shape(shape)} is unknown (None), so Keras cannot size its weights")
-    return dim
-
-
-# ---------------------------------------------------------------- layer rules
-
-def _embedding(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    v, e = layer.get("input_dim"), layer.get("output_dim")
-    return (*s, e), Derivation("Embedding", mul(Sym("V", v, "vocab_size"), Sym("E", e, "embedding_dim")),
-                               notes=("embedding_mask_zero",) if layer.get("mask_zero") else ())
-
-
-_RNN_INPUT = "(batch, timesteps, features)"
-
-
-def _recurrent(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    _rank(s, 3, _RNN_INPUT)
-    d = _known(s[2], "feature dimension", s)
-    if layer.get("stateful") and s[0] is None:
-        raise _Fail('stateful=true needs a fixed batch size; give the input as {"batch_shape": [...]}')
-    units = layer.get("units")
-    h, x = Sym("h", units, "hidden_size"), Sym("d", d, "input_dim")
-    bias = layer.get("use_bias")
-    notes: list[str] = []
-    if layer.type == "SimpleRNN":
-        expr: Expr = mul(h, add(h, x, 1) if bias else add(h, x))
-    elif layer.type == "LSTM":
-        expr = mul(4, h, add(h, x, 1) if bias else add(h, x))
-        notes.append("lstm_gates")
-    else:
-        if bias and layer.get("reset_after"):
-            expr = mul(3, h, add(h, x, 2))
-            notes.append("gru_reset_after")
-        else:
-            expr = mul(3, h, add(h, x, 1) if bias else add(h, x))
-            notes.append("gru_gates")
-    if not bias:
-        notes.append("no_bias")
-    if layer.get("return_sequences"):
-        notes.append("rnn_all_steps")
-        out: Shape = (s[0], s[1], units)
-    else:
-        notes.append("rnn_last_step")
-        out = (s[0], units)
-    return out, Derivation(layer.type, expr, notes=tuple(notes))
-
-
-def _bidirectional(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    inner = layer.inner
-    assert inner is not None
-    try:
-        out, deriv = _recurrent(inner, s)
-    except _Fail as exc:
-        exc.inner = inner.type  # type: ignore[attr-defined]
-        raise
-    if layer.get("merge_mode") == "concat":
-        out = (*out[:-1], 2 * out[-1])
-        note = "bidi_concat"
-    else:
-        note = "bidi_merge"
-    assert deriv.expr is not None
-    return out, Derivation(f"Bidirectional({inner.type})", mul(2, deriv.expr),
-                           notes=("bidi_doubles", *deriv.notes, note))
-
-
-def _time_distributed(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    inner = layer.inner
-    assert inner is not None
-    if len(s) < 3:
-        raise _Fail(f"expects input with at least 3 dimensions (batch, timesteps, ...), got {format_shape(s)}")
-    try:
-        inner_out, deriv = _layer(inner, (s[0], *s[2:]))
-    except _Fail as exc:
-        exc.inner = inner.type  # type: ignore[attr-defined]
-        raise
-    return (s[0], s[1], *inner_out[1:]), Derivation(
-        f"TimeDistributed({deriv.layer_type})", deriv.expr, deriv.non_trainable,
-        notes=(*deriv.notes, "td_shared"))
-
-
-def _dense(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    if len(s) < 2:
-        raise _Fail(f"expects input with at least 2 dimensions (batch, features), got {format_shape(s)}")
-    d = _known(s[-1], "last dimension", s)
-    units = layer.get("units")
-    x, u = Sym("d", d, "input_dim"), Sym("u", units, "units")
-    expr = add(mul(x, u), u) if layer.get("use_bias") else mul(x, u)
-    notes = ("dense_per_step",) if len(s) > 2 else ()
-    if not layer.get("use_bias"):
-        notes += ("no_bias",)
-    return (*s[:-1], units), Derivation("Dense", expr, notes=notes)
-
-
-def _no_params(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    if layer.type == "SpatialDropout1D":
-        _rank(s, 3, _RNN_INPUT)
-    return s, Derivation(layer.type, None)
-
-
-def _flatten(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    flat: int | None = 1
-    for d in s[1:]:
-        flat = None if d is None or flat is None else flat * d
-    return (s[0], flat), Derivation("Flatten", None, notes=("flatten",))
-
-
-def _steps_channels(layer: LayerSpec, s: Shape) -> tuple[int | None, int | None, bool]:
-    _rank(s, 3, _RNN_INPUT if layer.type != "Conv1D" else "(batch, steps, channels)")
-    first = layer.get("data_format") == "channels_first"
-    return (s[2], s[1], first) if first else (s[1], s[2], first)
-
-
-def _global_pool(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    _, channels, first = _steps_channels(layer, s)
-    if layer.get("keepdims"):
-        out: Shape = (s[0], channels, 1) if first else (s[0], 1, channels)
-    else:
-        out = (s[0], channels)
-    return out, Derivation(layer.type, None, notes=("global_pool",))
-
-
-def _join(batch: int | None, steps: int | None, channels: int | None, first: bool) -> Shape:
-    return (batch, channels, steps) if first else (batch, steps, channels)
-
-
-def _conv1d(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    steps, channels, first = _steps_channels(layer, s)
-    c = _known(channels, "channel dimension", s)
-    f, k = layer.get("filters"), layer.get("kernel_size")
-    stride, dil, groups = layer.get("strides"), layer.get("dilation_rate"), layer.get("groups")
-    if stride > 1 and dil > 1:
-        raise _Fail(f"strides > 1 is not supported together with dilation_rate > 1 (strides={stride}, dilation_rate={dil})")
-    if f % groups:
-        raise _Fail(f"filters ({f}) must be divisible by groups ({groups})")
-    if c % groups:
-        raise _Fail(f"the input's {c} channels must be divisible by groups ({groups})")
-    out_steps = _window_steps(steps, (k - 1) * dil + 1, stride, layer.get("padding"), "kernel")
-    kk, ff = Sym("k", k, "kernel_size"), Sym("f", f, "filters")
-    cc = Sym("c", c, "in_channels") if groups == 1 else Sym("c/g", c // groups, "in_channels_per_group")
-    expr = add(mul(kk, cc, ff), ff) if layer.get("use_bias") else mul(kk, cc, ff)
-    notes = ("conv_valid",) if layer.get("padding") == "valid" else ("conv_same",)
-    if not layer.get("use_bias"):
-        notes += ("no_bias",)
-    return _join(s[0], out_steps, f, first), Derivation("Conv1D", expr, notes=notes)
-
-
-def _window_steps(steps: int | None, window: int, stride: int, padding: str, what: str) -> int | None:
-    if steps is None:
-        return None
-    if padding == "valid":
-        out = (steps - window) // stride + 1
-    else:
-        out = -(-steps // stride)
-    if out <= 0:
-        raise _Fail(f"the {what} spans {window} steps but the input has only {steps}: "
-                    f"the output length would be {out} (padding='{padding}')")
-    return out
-
-
-def _max_pool(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    steps, channels, first = _steps_channels(layer, s)
-    pool = layer.get("pool_size")
-    stride = layer.get("strides") or pool
-    out_steps = _window_steps(steps, pool, stride, layer.get("padding"), "pool")
-    return _join(s[0], out_steps, channels, first), Derivation("MaxPooling1D", None, notes=("pool",))
-
-
-def _norm_size(layer: LayerSpec, s: Shape) -> int:
-    axes = layer.get("axis")
-    axes = axes if isinstance(axes, tuple) else (axes,)
-    size = 1
-    for a in axes:
-        if not -len(s) <= a < len(s):
-            raise _Fail(f"axis {a} is out of range for input {format_shape(s)}")
-        size *= _known(s[a], f"size of axis {a}", s)
-    return size
-
-
-def _batch_norm(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    c = Sym("c", _norm_size(layer, s), "norm_channels")
-    learned = int(bool(layer.get("center"))) + int(bool(layer.get("scale")))
-    return s, Derivation("BatchNormalization", mul(learned + 2, c), non_trainable=mul(2, c),
-                         notes=("bn_stats",))
-
-
-def _layer_norm(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    c = Sym("c", _norm_size(layer, s), "norm_channels")
-    if layer.get("rms_scaling"):
-        return s, Derivation("LayerNormalization", mul(1, c), notes=("ln_rms",))
-    learned = int(bool(layer.get("center"))) + int(bool(layer.get("scale")))
-    if learned == 0:
-        return s, Derivation("LayerNormalization", None)
-    return s, Derivation("LayerNormalization", mul(learned, c), notes=("ln_params",))
-
-
-_RULES: dict[str, Callable[[LayerSpec, Shape], tuple[Shape, Derivation]]] = {
-    "Embedding": _embedding, "SimpleRNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent,
-    "Bidirectional": _bidirectional, "TimeDistributed": _time_distributed, "Dense": _dense,
-    "Dropout": _no_params, "SpatialDropout1D": _no_params, "Flatten": _flatten,
-    "GlobalAveragePooling1D": _global_pool, "GlobalMaxPooling1D": _global_pool,
-    "Conv1D": _conv1d, "MaxPooling1D": _max_pool,
-    "BatchNormalization": _batch_norm, "LayerNormalization": _layer_norm,
-}
-
-
-# A layer's result depends only on its arguments and its input shape, and textbook
-# models repeat the same layers constantly (Dense(1, sigmoid) after 128 units...),
-# so results are remembered. Derivations are shared between solutions: values, never
-# mutated (their rendered text is cached inside them, the same for every sharer).
-_MEMO: dict[tuple[Any, ...], tuple[Shape, Derivation]] = {}
-_MEMO_LIMIT = 100_000
-memo_enabled = True
-
-
-def clear_cache() -> None:
-    _MEMO.clear()
-
-
-def _layer(layer: LayerSpec, s: Shape) -> tuple[Shape, Derivation]:
-    if not memo_enabled:
-        return _RULES[layer.type](layer, s)
-    try:
-        key = (layer.key(), s)
-        hit = _MEMO.get(key)
-    except TypeError:  # an unhashable argument (an initializer given as a dict)
-        return _RULES[layer.type](layer, s)
-    if hit is None:
-        hit = _RULES[layer.type](layer, s)
-        if len(_MEMO) >= _MEMO_LIMIT:
-            _MEMO.clear()
-        _MEMO[key] = hit
-    return hit
+    _, solved = walk(spec)
+    lay = layout(spec)
+    layers = spec.layers
+    rows = []
+    trainable = non_trainable = 0
+    for i in lay.rows:
+        gl = layers[i]
+        out, deriv = solved[i]
+        expr = deriv.expr  # deriv.total, inlined: once per row
+        total = 0 if expr is None else expr if type(expr) is int else expr.value
+        nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
+        trainable += total - nt
+        non_trainable += nt
+        rows.append(LayerResult(len(rows) + 1, gl.layer.type, gl.name, out, total, total - nt, nt, deriv,
+                                gl.inbound, gl.layer))
+    rows_t = tuple(rows)
+    inputs = {i.name: i.shape for i in spec.inputs}
+    return Solution(spec.inputs[0].shape, rows_t, trainable + non_trainable, trainable, non_trainable,
+                    GraphLayout(lay.order, inputs, lay.depth, rows_t))
 
 
 def solve_raw(raw: object) -> Solution:
@@ -351,7 +280,9 @@ def solve_raw(raw: object) -> Solution:
 
 
 def solve_generated(raw: dict[str, Any]) -> Solution:
-    """Solve a spec that quizgen's generator built itself (see spec.spec_from_generator)."""
+    """Solve a spec that quizgen's generator built itself for the first eight kinds (see
+    spec.spec_from_generator): arguments already in their canonical form. The later kinds
+    (questions/zoo.py) write arguments as code does (``kernel_size=3``) and use solve_raw."""
     from .spec import spec_from_generator
 
     return solve(spec_from_generator(raw))

@@ -33,6 +33,11 @@ SIZE_LISTS: dict[str, tuple[int, ...]] = {
     "tags": (5, 9, 17, 45),
     "batch": (1, 4, 8, 16, 32, 64),
     "dense": (16, 32, 64, 128, 256),
+    # the later kinds (questions/zoo.py)
+    "chars": (50, 70, 79, 80, 100, 105),  # character vocabularies of character-level translators
+    "model_dim": (64, 128, 256, 512),  # a transformer's embed_dim / d_model
+    "heads": (2, 4, 8),
+    "image": (28, 32, 64),  # image side: MNIST, CIFAR-10...
 }
 RNNS = ("SimpleRNN", "LSTM", "GRU")
 FAMILIES = ("classifier", "tagger", "conv", "numeric", "normalized")
@@ -49,6 +54,17 @@ class Sizes:
 
     def __call__(self, name: str) -> int:
         return self.rng.choice(self._lists[name])
+
+    def allowed(self, name: str) -> tuple[int, ...]:
+        """The values of ``name`` the instructor's ranges allow."""
+        return tuple(self._lists[name])
+
+    def choice_where(self, name: str, fits: Any) -> int:
+        """One of the allowed values of ``name`` for which ``fits(value)`` holds."""
+        options = [v for v in self._lists[name] if fits(v)]
+        if not options:
+            raise GenerationError(f"no {name} in the allowed range fits this model; widen --range {name}")
+        return self.rng.choice(options)
 
     def choice(self, name: str, options: tuple[int, ...]) -> int:
         """One of ``options`` that the range for ``name`` allows (all of them if none does)."""

@@ -20,14 +20,16 @@ from typing import Any, Callable, Mapping
 from .architectures import RNNS, Sizes, embedding_layer, normalized_body, output_layer, random_spec
 from ..nn.derivation import texts as derivation_texts
 from ..errors import GenerationError, SpecError
+from . import zoo
 from .render import keras_code, ko_ro, listing, numpy_rnn_code
-from ..resources import load_json
 from ..nn.shapes import format_shape
 from ..nn.solver import Solution, seed_weight_shapes
 from ..nn.solver import solve_generated as solve_raw  # specs built here are valid by construction
 from ..nn.summary import format_working
 
 from .catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS  # noqa: F401 - re-exported
+from .prompts import count as _count, fenced as _fenced, part as _part, parts_prompt as _parts_prompt
+from .prompts import shape as _shape, t as _t, with_hint as _with_hint
 _MAX_TRIES = 40
 
 
@@ -55,11 +57,8 @@ class Question:
     solution: Solution | None = field(default=None, repr=False, compare=False)
 
 
-def _t(lang: str) -> dict[str, Any]:
-    return load_json("templates.json")[lang]
-
-
-def _breakdown(solution: Solution) -> dict[str, Any]:
+def breakdown_of(solution: Solution) -> dict[str, Any]:
+    """The per-layer key stored with a question (what ``quizgen verify`` compares with Keras)."""
     return {
         "layers": [{"name": r.name, "type": r.type, "output_shape": list(r.output_shape), "params": r.params,
                     "trainable": r.trainable, "non_trainable": r.non_trainable} for r in solution.layers],
@@ -67,34 +66,6 @@ def _breakdown(solution: Solution) -> dict[str, Any]:
         "trainable_params": solution.trainable_params,
         "non_trainable_params": solution.non_trainable_params,
     }
-
-
-def _count(value: int) -> dict[str, Any]:
-    return {"type": "count", "value": value}
-
-
-def _shape(value: tuple[int | None, ...] | list[int | None]) -> dict[str, Any]:
-    return {"type": "shape", "value": list(value)}
-
-
-def _part(key: str, answer: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
-    return {"key": key, **answer, "label": labels}
-
-
-def _with_hint(text: str, lang: str, answer_type: str) -> str:
-    return f"{text}\n{_t(lang)['answer_hint'][answer_type]}"
-
-
-def _fenced(body: str, language: str = "") -> str:
-    """A code block: prompts are Markdown, so worksheets and terminals both show them intact."""
-    return f"```{language}\n{body}\n```"
-
-
-def _parts_prompt(head: str, body: str, parts: list[dict[str, Any]], lang: str) -> str:
-    lines = [head, "", body, ""]
-    lines += [f"({i}) {p['label'][lang]}" for i, p in enumerate(parts, start=1)]
-    lines.append(_t(lang)["answer_hint"]["parts"])
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- the 점검 퀴즈 model
@@ -180,19 +151,20 @@ def _numbered(intro: str, facts: list[str]) -> str:
 
 # ---------------------------------------------------------------- kinds
 
-# What a builder returns: template name, spec, answer, prompt(lang), and the solution.
-_Built = tuple[str, dict, dict, Callable[[str], str], Solution]
+# What a builder returns: template name, spec, what it asks (see asked_of), prompt(lang, answer),
+# and the solution. The answer itself is right_answer's, made from the solution.
+_Built = tuple[str, dict, dict, Callable[[str, dict], str], Solution]
 
 def _total_params(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
     model = _check_model(srng, sizes, difficulty)
     spec = model.spec()
     solution = solve_raw(spec)
 
-    def prompt(lang: str) -> str:
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
         t = _t(lang)["total-params"]
         return _with_hint(_numbered(t["intro"], model.facts(lang)), lang, "count")
 
-    return "checkquiz", spec, _count(solution.total_params), prompt, solution
+    return "checkquiz", spec, {}, prompt, solution
 
 
 def _pick_model(srng: random.Random, sizes: Sizes, difficulty: str, families: tuple[str, ...],
@@ -209,8 +181,8 @@ def _pick_model(srng: random.Random, sizes: Sizes, difficulty: str, families: tu
 
 
 def _listing_prompt(kind: str, template: str, spec: dict[str, Any], answer_type: str,
-                    **values: Any) -> Callable[[str], str]:
-    def prompt(lang: str) -> str:
+                    **values: Any) -> Callable[[str, dict], str]:
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
         t = _t(lang)
         head = t[kind][template].format(**values)
         return _with_hint(f"{head}\n\n{_fenced(listing(spec, t['input_label']))}", lang, answer_type)
@@ -221,7 +193,7 @@ def _layer_params(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
     spec, solution = _pick_model(srng, sizes, difficulty, ("classifier", "tagger", "conv", "numeric", "normalized"))
     index = srng.choice([r.index for r in solution.layers if r.params > 0])
     row = solution.layers[index - 1]
-    return "model", spec, {**_count(row.params), "layer": index}, _listing_prompt(
+    return "model", spec, {"layer": index}, _listing_prompt(
         "layer-params", "model", spec, "count", index=index, layer=row.type), solution
 
 
@@ -238,14 +210,14 @@ def _output_shape(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
         solution = solve_raw(spec)
         code = keras_code(spec, seed_style=True)
 
-        def prompt(lang: str) -> str:
+        def prompt(lang: str, answer: dict[str, Any]) -> str:
             return _with_hint(f"{_t(lang)['output-shape']['seed-cell']}\n\n{_fenced(code, 'python')}", lang, "shape")
 
-        return "seed-cell", spec, _shape(solution.output_shape), prompt, solution
+        return "seed-cell", spec, {}, prompt, solution
     spec, solution = _pick_model(srng, sizes, difficulty, ("classifier", "tagger", "conv", "numeric"))
     index = srng.randrange(1, len(solution.layers) + 1)
     row = solution.layers[index - 1]
-    return "model", spec, {**_shape(row.output_shape), "layer": index}, _listing_prompt(
+    return "model", spec, {"layer": index}, _listing_prompt(
         "output-shape", "model", spec, "shape", index=index, layer=row.type), solution
 
 
@@ -263,34 +235,28 @@ def _summary_parts(solution: Solution) -> list[dict[str, Any]]:
 
 def _summary(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
     spec, solution = _pick_model(srng, sizes, difficulty, ("classifier", "tagger", "conv", "numeric"), max_layers=5)
-    parts = _summary_parts(solution)
 
-    def prompt(lang: str) -> str:
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
         t = _t(lang)
-        return _parts_prompt(t["summary"]["model"], _fenced(listing(spec, t["input_label"])), parts, lang)
+        return _parts_prompt(t["summary"]["model"], _fenced(listing(spec, t["input_label"])), answer["parts"], lang)
 
-    return "model", spec, {"type": "parts", "parts": parts}, prompt, solution
+    return "model", spec, {}, prompt, solution
 
 
 def _weight_shapes(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
     timesteps = sizes.choice("seq_len", (5, 10, 20, 30, 50))
     input_dim = sizes.choice("features", (2, 3, 4, 5, 8, 10, 16))
     hidden = sizes.choice("hidden", (8, 16, 32, 64, 100, 128))
-    shapes = seed_weight_shapes(timesteps, input_dim, hidden)
     spec = {"input": {"shape": [timesteps, input_dim]},
             "layers": [{"type": "SimpleRNN", "units": hidden, "return_sequences": True}]}
-    labels = {lang: _t(lang)["parts"] for lang in LANGS}
-    parts = [_part(key, _shape(shapes[key]), {lang: labels[lang][key] for lang in LANGS})
-             for key in ("W_x", "W_h", "b", "hidden_state_t", "total_hidden_states")]
     code = numpy_rnn_code(timesteps, input_dim, hidden)
 
-    def prompt(lang: str) -> str:
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
         head = _t(lang)["weight-shapes"]["seed-numpy"].format(timesteps=timesteps, input_dim=input_dim,
                                                                hidden_units=hidden)
-        return _parts_prompt(head, _fenced(code, "python"), parts, lang)
+        return _parts_prompt(head, _fenced(code, "python"), answer["parts"], lang)
 
-    answer = {"type": "parts", "parts": parts, "sizes": [timesteps, input_dim, hidden]}
-    return "seed-numpy", spec, answer, prompt, solve_raw(spec)
+    return "seed-numpy", spec, {}, prompt, solve_raw(spec)
 
 
 def _trainable_split(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
@@ -306,16 +272,13 @@ def _trainable_split(srng: random.Random, sizes: Sizes, difficulty: str) -> _Bui
             continue
     else:
         raise GenerationError("the size ranges cannot produce a valid model")
-    labels = {lang: _t(lang)["parts"] for lang in LANGS}
-    parts = [_part("trainable", _count(solution.trainable_params), {lang: labels[lang]["trainable"] for lang in LANGS}),
-             _part("non_trainable", _count(solution.non_trainable_params),
-                   {lang: labels[lang]["non_trainable"] for lang in LANGS})]
 
-    def prompt(lang: str) -> str:
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
         t = _t(lang)
-        return _parts_prompt(t["trainable-split"]["model"], _fenced(listing(spec, t["input_label"])), parts, lang)
+        return _parts_prompt(t["trainable-split"]["model"], _fenced(listing(spec, t["input_label"])),
+                             answer["parts"], lang)
 
-    return "model", spec, {"type": "parts", "parts": parts}, prompt, solution
+    return "model", spec, {}, prompt, solution
 
 
 def polynomial(f: Callable[[int], int], known: tuple[int, int] | None = None) -> tuple[int, int, int] | None:
@@ -366,66 +329,81 @@ def _inverse(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
     if srng.random() < 0.6:
         model = _check_model(srng, sizes, difficulty, single_layer=True)
         unknown = srng.choice(("hidden", "embed", "vocab"))
-        symbol = {"hidden": "h", "embed": "E", "vocab": "V"}[unknown]
-        answer = {"hidden": model.hiddens[0], "embed": model.embed, "vocab": model.vocab}[unknown]
-
-        def solution_for(x: int) -> Solution:
-            trial = CheckModel(**{**_fields(model), **({"hiddens": [x]} if unknown == "hidden" else {unknown: x})})
-            return solve_raw(trial.spec())
-
-        solution = solution_for(answer)
-        total = solution.total_params
         spec = model.spec()
-        poly = polynomial(lambda x: solution_for(x).total_params, (answer, total))
-        if poly is None or positive_roots(*poly, total) != [answer]:
-            raise GenerationError("internal: inverse question without a unique answer")
-        equation = _poly_text(*poly, symbol)
 
-        def prompt(lang: str) -> str:
+        def prompt(lang: str, answer: dict[str, Any]) -> str:
             t = _t(lang)
-            head = t["inverse"]["total"].format(total=total, unknown_object=t["inverse"]["unknown"][unknown],
+            head = t["inverse"]["total"].format(total=answer["given"]["total"],
+                                                unknown_object=t["inverse"]["unknown"][unknown],
                                                 unknown_name=t["inverse"]["unknown"][unknown])
             return _with_hint(_numbered(head, model.facts(lang, unknown)), lang, "count")
 
-        params = {"unknown": unknown, "symbol": symbol, "total": total, "equation": equation}
-        return "total", spec, {**_count(answer), "given": params}, prompt, solution
+        return "total", spec, {"unknown": unknown}, prompt, solve_raw(spec)
 
     rnn_or_dense = srng.choice((*RNNS, "Dense"))
     input_dim = sizes("embed")
     units = sizes("hidden")
     if rnn_or_dense == "Dense":
-        make = lambda x: {"input": {"shape": [input_dim]}, "layers": [{"type": "Dense", "units": x}]}  # noqa: E731
+        spec = {"input": {"shape": [input_dim]}, "layers": [{"type": "Dense", "units": units}]}
     else:
-        make = lambda x: {"input": {"shape": [sizes.choice("seq_len", (10, 30)), input_dim]},  # noqa: E731
-                          "layers": [{"type": rnn_or_dense, "units": x}]}
-    seq_spec = make(units)
-    fixed_shape = seq_spec["input"]["shape"]
-
-    def params_for(x: int) -> int:
-        return solve_raw({"input": {"shape": fixed_shape}, "layers": [{**seq_spec["layers"][0], "units": x}]}).total_params
-
-    solution = solve_raw(seq_spec)
-    params = solution.total_params
-    poly = polynomial(params_for, (units, params))
-    if poly is None or positive_roots(*poly, params) != [units]:
-        raise GenerationError("internal: inverse question without a unique answer")
-    symbol = "u" if rnn_or_dense == "Dense" else "h"
-    equation = _poly_text(*poly, symbol)
+        spec = {"input": {"shape": [sizes.choice("seq_len", (10, 30)), input_dim]},
+                "layers": [{"type": rnn_or_dense, "units": units}]}
     template = "layer-dense" if rnn_or_dense == "Dense" else "layer-rnn"
 
-    def prompt(lang: str) -> str:
+    def layer_prompt(lang: str, answer: dict[str, Any]) -> str:
         t = _t(lang)["inverse"]
         note = t["gru_note"] if rnn_or_dense == "GRU" else ""
         rnn_name = _t(lang)["rnn_names"].get(rnn_or_dense, rnn_or_dense)
-        return _with_hint(t[template].format(input_dim=input_dim, params=params, rnn=rnn_name, note=note),
-                          lang, "count")
+        return _with_hint(t[template].format(input_dim=input_dim, params=answer["given"]["params"], rnn=rnn_name,
+                                             note=note), lang, "count")
 
-    given = {"unknown": "units", "symbol": symbol, "params": params, "equation": equation}
-    return template, seq_spec, {**_count(units), "given": given}, prompt, solution
+    return template, spec, {"unknown": "units"}, layer_prompt, solve_raw(spec)
 
 
-def _fields(model: CheckModel) -> dict[str, Any]:
-    return {name: getattr(model, name) for name in CheckModel.__dataclass_fields__}
+_UNKNOWN_SYMBOLS = {"hidden": "h", "embed": "E", "vocab": "V"}
+
+
+def _size_path(spec: dict[str, Any], unknown: str) -> tuple[int, str]:
+    """Where an inverse question's unknown size sits in its spec: (layer index, argument name).
+    The 점검 퀴즈 model is Embedding → one recurrent layer (maybe Bidirectional) → ...; a
+    layer question has one layer."""
+    if unknown in ("embed", "vocab"):
+        return 0, "output_dim" if unknown == "embed" else "input_dim"
+    if unknown in ("hidden", "units"):
+        return (1 if unknown == "hidden" else 0), "units"
+    raise GenerationError(f"unknown inverse question unknown {unknown!r}")
+
+
+def _size_of(spec: dict[str, Any], unknown: str) -> Any:
+    index, name = _size_path(spec, unknown)
+    layer = spec["layers"][index]
+    return layer.get("layer", layer)[name]
+
+
+def _with_size(spec: dict[str, Any], unknown: str, x: int) -> dict[str, Any]:
+    """The spec with the unknown size set to ``x`` (copied along the way; the spec is unchanged)."""
+    index, name = _size_path(spec, unknown)
+    layers = list(spec["layers"])
+    layer = layers[index]
+    layers[index] = {**layer, "layer": {**layer["layer"], name: x}} if "layer" in layer else {**layer, name: x}
+    return {**spec, "layers": layers}
+
+
+def _inverse_answer(template: str, spec: dict[str, Any], solution: Solution, unknown: str) -> dict[str, Any]:
+    """The size hidden in the spec, with the total and the equation the question states; only
+    a size that is the equation's one positive root is ever asked."""
+    answer = _size_of(spec, unknown)
+    total = solution.total_params
+    poly = polynomial(lambda x: solve_raw(_with_size(spec, unknown, x)).total_params, (answer, total))
+    if poly is None or positive_roots(*poly, total) != [answer]:
+        raise GenerationError("internal: inverse question without a unique answer")
+    if template == "total":
+        symbol = _UNKNOWN_SYMBOLS[unknown]
+        given = {"unknown": unknown, "symbol": symbol, "total": total, "equation": _poly_text(*poly, symbol)}
+    else:
+        symbol = "u" if template == "layer-dense" else "h"
+        given = {"unknown": "units", "symbol": symbol, "params": total, "equation": _poly_text(*poly, symbol)}
+    return {**_count(answer), "given": given}
 
 
 def _code(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
@@ -433,26 +411,79 @@ def _code(srng: random.Random, sizes: Sizes, difficulty: str) -> _Built:
     code = keras_code(spec)
     ask_total = srng.random() < 0.6
     template = "total" if ask_total else "shape"
-    answer = _count(solution.total_params) if ask_total else _shape(solution.output_shape)
 
-    def prompt(lang: str) -> str:
+    def prompt(lang: str, answer: dict[str, Any]) -> str:
         return _with_hint(f"{_t(lang)['code'][template]}\n\n{_fenced(code, 'python')}", lang,
                           "count" if ask_total else "shape")
 
-    return template, spec, answer, prompt, solution
+    return template, spec, {}, prompt, solution
 
 
 _BUILDERS: dict[str, Callable[[random.Random, Sizes, str], _Built]] = {
     "total-params": _total_params, "layer-params": _layer_params, "output-shape": _output_shape,
     "summary": _summary, "weight-shapes": _weight_shapes, "trainable-split": _trainable_split,
     "inverse": _inverse, "code": _code,
+    **zoo.BUILDERS,
 }
+
+
+# ---------------------------------------------------------------- right answers
+
+def right_answer(kind: str, template: str, spec: dict[str, Any], solution: Solution,
+                 asked: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A question's right answer, made from its solved spec and what it asks (asked_of).
+
+    Every answer the generator stores is made here, and ``quizgen verify`` calls it
+    again on the stored spec: one derivation, so a stored answer that no longer follows
+    from its spec is found."""
+    asked = asked or {}
+    if kind == "total-params" or (kind == "code" and template == "total"):
+        return _count(solution.total_params)
+    if kind == "code" or (kind == "output-shape" and template == "seed-cell"):
+        return _shape(solution.output_shape)
+    if kind in ("layer-params", "output-shape"):
+        index = asked.get("layer")
+        if not isinstance(index, int) or not 1 <= index <= len(solution.layers):
+            raise GenerationError(f"the question asks about layer {index!r}, which the model does not have")
+        row = solution.layers[index - 1]
+        return {**(_count(row.params) if kind == "layer-params" else _shape(row.output_shape)), "layer": index}
+    if kind == "summary":
+        return {"type": "parts", "parts": _summary_parts(solution)}
+    if kind == "weight-shapes":
+        (timesteps, input_dim), hidden = spec["input"]["shape"], spec["layers"][0]["units"]
+        shapes = seed_weight_shapes(timesteps, input_dim, hidden)
+        labels = {lang: _t(lang)["parts"] for lang in LANGS}
+        parts = [_part(key, _shape(shapes[key]), {lang: labels[lang][key] for lang in LANGS})
+                 for key in ("W_x", "W_h", "b", "hidden_state_t", "total_hidden_states")]
+        return {"type": "parts", "parts": parts, "sizes": [timesteps, input_dim, hidden]}
+    if kind == "trainable-split":
+        labels = {lang: _t(lang)["parts"] for lang in LANGS}
+        return {"type": "parts", "parts": [
+            _part("trainable", _count(solution.trainable_params), {lang: labels[lang]["trainable"] for lang in LANGS}),
+            _part("non_trainable", _count(solution.non_trainable_params),
+                  {lang: labels[lang]["non_trainable"] for lang in LANGS})]}
+    if kind == "inverse":
+        return _inverse_answer(template, spec, solution, asked.get("unknown", "units"))
+    raise GenerationError(f"unknown question kind {kind!r}; kinds are {', '.join(KINDS)}")
+
+
+def asked_of(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """What a stored answer says the question asks, beyond its kind, template and spec:
+    the layer it is about, or the size an inverse question hides."""
+    asked: dict[str, Any] = {}
+    if "layer" in answer:
+        asked["layer"] = answer["layer"]
+    if isinstance(answer.get("given"), Mapping) and "unknown" in answer["given"]:
+        asked["unknown"] = answer["given"]["unknown"]
+    return asked
 
 
 # ---------------------------------------------------------------- worked answers
 
 def _working(kind: str, template: str, spec: dict[str, Any], answer: dict[str, Any], solution: Solution,
              lang: str) -> str:
+    if kind in zoo.BUILDERS:
+        return zoo.working(kind, template, answer, solution, lang)
     t = _t(lang)["explain"]
     if kind == "weight-shapes":
         timesteps, input_dim, hidden = answer["sizes"]
@@ -506,14 +537,15 @@ def generate_question(quiz_seed: int, slot: int, kind: str, student: str | None 
         raise GenerationError(f"unknown difficulty {difficulty!r}; expected easy, medium or hard")
     srng = _structure_rng(quiz_seed, slot, kind, attempt)
     sizes = Sizes(random.Random(derive_seed("sizes", quiz_seed, student or "", slot, kind, attempt)), ranges)
-    template, spec, answer, prompt, solution = _BUILDERS[kind](srng, sizes, difficulty)
+    template, spec, asked, prompt, solution = _BUILDERS[kind](srng, sizes, difficulty)
+    answer = right_answer(kind, template, spec, solution, asked)
     return Question(
         slot=slot, kind=kind, template=template,
         params={"difficulty": difficulty, "student": student, "attempt": attempt, "ranges": dict(ranges or {})},
         spec=spec,
-        prompt={lang: prompt(lang) for lang in langs},
+        prompt={lang: prompt(lang, answer) for lang in langs},
         answer=answer,
-        breakdown=_breakdown(solution),
+        breakdown=breakdown_of(solution),
         derivation={lang: _working(kind, template, spec, answer, solution, lang) for lang in langs},
         points=2 if answer["type"] == "parts" else 1,
         solution=solution,

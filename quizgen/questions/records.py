@@ -13,6 +13,20 @@ from typing import Any
 from ..nn.shapes import format_shape
 
 
+# What an instructor may add to a stored answer (or to one part of it): values also
+# accepted as right (``quizgen quiz accept``), and, when ``quizgen quiz correct`` set a value
+# other than the one the question's solution gives, that solution's value (``analytic``).
+ACCEPTED_FIELD, ANALYTIC_FIELD = "accepted", "analytic"
+
+
+def answer_units(answer: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    """(part key, the part) for each part of a multi-part answer, else [(None, answer)]:
+    the pieces that carry a value."""
+    if answer["type"] == "parts":
+        return [(p["key"], p) for p in answer["parts"]]
+    return [(None, answer)]
+
+
 def response_of(answer: dict[str, Any]) -> dict[str, Any]:
     """The answer without values (mirrors migration 0002's backfill)."""
     if answer["type"] == "parts":
@@ -99,7 +113,24 @@ def format_answer(answer: dict[str, Any], lang: str) -> str:
         return f"{answer['value']:,}"
     if answer["type"] == "shape":
         return format_shape(tuple(answer["value"]))
+    if answer["type"] == "memory":
+        return answer["value"]
     lines = []
     for i, part in enumerate(answer["parts"], start=1):
         lines.append(f"({i}) {part['label'][lang]}: {format_answer(part, lang)}")
     return "\n".join(lines)
+
+
+def instructor_notes(answer: dict[str, Any]) -> list[str]:
+    """What the instructor changed in an answer, one line each: values also accepted,
+    and an answer set over the one the question's own working gives."""
+    notes = []
+    for key, unit in answer_units(answer):
+        where = f"part {key}: " if key else ""
+        if unit.get(ACCEPTED_FIELD):
+            shown = ", ".join(format_answer({**unit, "value": v}, "en") for v in unit[ACCEPTED_FIELD])
+            notes.append(f"{where}also accepted: {shown}")
+        if ANALYTIC_FIELD in unit:
+            notes.append(f"{where}answer set by the instructor; the working gives "
+                         f"{format_answer({**unit, 'value': unit[ANALYTIC_FIELD]}, 'en')}")
+    return notes

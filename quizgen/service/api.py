@@ -74,6 +74,7 @@ class SubmissionResponse(BaseModel):
     quiz: int
     student: str
     attempt: int
+    language: str
     answers: int
     received_at: str
     received_local: str
@@ -96,6 +97,10 @@ def credentials(authorization: str | None) -> tuple[str, str]:
     """(student id, token) from ``Authorization: Bearer <student id>:<token>``."""
     if not authorization:
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <student id>:<token>")
+    try:  # HTTP headers arrive decoded as latin-1: a student id in Hangul was sent as UTF-8 bytes
+        authorization = authorization.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise ApiError(401, "unauthorized", "the Authorization header is not UTF-8 text") from None
     scheme, _, value = authorization.partition(" ")
     student, sep, token = value.strip().rpartition(":")
     if scheme.lower() != "bearer" or not sep or not student or not token:
@@ -170,11 +175,16 @@ async def submit(quiz: str, request: Request, authorization: str | None = Header
     return JSONResponse(done.response, status_code=200 if done.replayed else 201, headers=headers)
 
 
+def idempotency_key_ok(value: str) -> bool:
+    """Whether ``value`` can be an idempotency key: 1 to 200 printable ASCII characters."""
+    return 0 < len(value) <= 200 and set(value) <= _KEY_CHARS
+
+
 def _idempotency_key(value: str | None) -> str:
     if value is None or not value:
         raise ApiError(400, "idempotency_key_required", "send an Idempotency-Key header: one value per submission, "
                        "reused when the same submission is sent again")
-    if len(value) > 200 or not set(value) <= _KEY_CHARS:
+    if not idempotency_key_ok(value):
         raise ApiError(400, "bad_request", "the Idempotency-Key must be 1 to 200 printable ASCII characters")
     return value
 

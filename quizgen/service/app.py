@@ -3,6 +3,9 @@ request shares (the store, the receipt signer, the settings)."""
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
 from fastapi import FastAPI
 
 from .. import __version__
@@ -20,7 +23,12 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     store = open_store(settings.db, create=False)
     signer = load_signer(settings.key_file)
     register_key(store, signer)
-    app = FastAPI(title="quizgen", version=__version__, docs_url="/api/docs", redoc_url=None,
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.dispose()
+
+    app = FastAPI(title="quizgen", version=__version__, docs_url="/api/docs", redoc_url=None, lifespan=lifespan,
                   openapi_url="/api/v1/openapi.json",
                   description="Students submit parameter-count quiz answers and get signed receipts. See docs/api.md.")
     app.state.quizgen = Context(store, signer, settings)
@@ -29,10 +37,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(pages.router)
     app.add_middleware(BodyLimit, limit=settings.max_body)
     app.add_middleware(SecurityHeaders)
-
-    @app.on_event("shutdown")
-    def _dispose() -> None:
-        store.dispose()
 
     return app
 

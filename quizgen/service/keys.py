@@ -22,9 +22,17 @@ class KeyFileError(QuizgenError):
 
 
 def default_key_file(db: str | None) -> str:
-    """Beside a SQLite database (``class.db.receipt-key``); in the current folder for a server database."""
-    path = sqlite_path(resolve_url(db))
-    return f"{path}.receipt-key" if path is not None else "quizgen-receipt.key"
+    """Beside a SQLite database (``class.db.receipt-key``); for a server database, in the user's
+    config folder, named for the database (servers on several hosts share one with --key-file)."""
+    url = resolve_url(db)
+    path = sqlite_path(url)
+    if path is not None:
+        return f"{path}.receipt-key"
+    import hashlib
+
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "quizgen"
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return str(base / f"receipt-{hashlib.sha256(redact_url(url).encode()).hexdigest()[:16]}.key")
 
 
 def load_signer(path: str, create: bool = True) -> Signer:

@@ -12,14 +12,18 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
+# No script may run on any page (there is no script-src, so default-src 'none' forbids
+# them all); the only thing a page loads is the Hangul font from this server; forms
+# post only here; nothing may frame a page.
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
     (b"content-security-policy",
-     b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+     b"default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; form-action 'self'; "
+     b"frame-ancestors 'none'; base-uri 'none'"),
 ]
+NO_STORE = (b"cache-control", b"no-store")  # unless the route said otherwise (the font)
 
 
 class _TooLarge(Exception):
@@ -73,7 +77,8 @@ class BodyLimit:
 
 
 class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every HTTP response."""
+    """Adds SECURITY_HEADERS to every HTTP response, and ``Cache-Control: no-store`` to
+    every one that does not set its own (pages hold the token in their forms)."""
 
     def __init__(self, app: Any):
         self.app = app
@@ -85,7 +90,10 @@ class SecurityHeaders:
 
         async def with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+                headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append(NO_STORE)
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -3,188 +3,258 @@ cannot be driven cross-site.
 
 There is no cookie and no session: the student id and token travel in the form's own
 fields (POST bodies, never the URL), so a page on another site cannot submit for a
-student without their token, and nothing lingers in the browser. The idempotency key
-is minted when the form is drawn, so a double click or a resent form replays the same
-attempt instead of spending a second one. Every response carries a strict
-Content-Security-Policy (no scripts at all) and refuses to be framed.
+student without their token, and nothing lingers in the browser. A browser's own
+word that a form came from another site (``Sec-Fetch-Site``) is refused outright,
+before any token is looked at. The idempotency key is minted when the form is drawn,
+so a double click or a resent form replays the same attempt instead of spending a
+second one. Every response carries a strict Content-Security-Policy (no scripts at
+all) and refuses to be framed (service.middleware).
+
+Routes only parse the form, call the library every front end calls
+(``quiz_for_student``, ``submit_attempt``, through ``api.as_student`` so failed logins
+are throttled alike) and draw its answer (service.page_views). When a submission is
+not taken, the student's answers are drawn again with the reason; an answer the
+library cannot read is marked where it was typed, by the library's own parser.
 """
 
 from __future__ import annotations
 
-import html
-import json
+import logging
 import uuid
-from typing import Any, Callable
+from typing import Callable
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..classroom.attempts import Submitted, submit_attempt
+from ..classroom.attempts import submit_attempt
 from ..classroom.submissions import StudentQuiz, quiz_for_student
 from ..errors import QuizgenError, one_line
-from ..resources import load_json
-from .api import as_student
+from ..grading.answers import AnswerError, parse_answer
+from .api import as_student, idempotency_key_ok
 from .context import Context, context
 from .errors import ApiError, describe
+from .page_views import (FONT_PATH, LANGS, Draft, Notice, answer_fields, error_page, login_page, questions_page,
+                         receipt_page, words)
+from .webfont import hangul_woff
 
+log = logging.getLogger("quizgen.service")
 router = APIRouter(include_in_schema=False)
-MAX_FORM = 64 * 1024
-
-_STYLE = """
-body{font-family:system-ui,'Noto Sans KR','Nanum Gothic',sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;
-line-height:1.5;color:#1d2430}h1{font-size:1.5rem}label{display:block;margin:.6rem 0 .2rem;font-weight:600}
-input[type=text],input[type=password]{width:100%;padding:.45rem;font-size:1rem;box-sizing:border-box}
-button{margin-top:1rem;padding:.55rem 1.4rem;font-size:1rem}pre{background:#f4f6f8;padding:.8rem;overflow-x:auto;
-white-space:pre-wrap}.q{border-top:1px solid #d5dae1;margin-top:1.2rem;padding-top:.6rem}.meta{color:#556}
-.err{color:#a1261b}.ok{color:#176b32}table{border-collapse:collapse}td,th{padding:.2rem .6rem;text-align:left}
-"""
+MAX_FIELDS = 500
+# The library's sentence is worth showing under the page's own where it names something
+# the student can act on (the deadline, which answer, how many attempts).
+_DETAILED = frozenset({"quiz_closed", "attempts_exhausted", "refused", "invalid_answers", "not_on_quiz"})
+_FORM_ERRORS = frozenset({"bad_request", "unsupported_media_type", "payload_too_large", "cross_site"})
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+# ---------------------------------------------------------------- reading a request
+
+def _lang(value: str | None) -> str | None:
+    return value if value in LANGS else None
 
 
-def _words(lang: str) -> dict[str, str]:
-    table = load_json("pages.json")
-    return table.get(lang, table["en"])  # type: ignore[no-any-return]
+def preferred_lang(request: Request) -> str:
+    """``?lang=``, else the first of ko/en the browser's Accept-Language names, else ko."""
+    chosen = _lang(request.query_params.get("lang"))
+    if chosen:
+        return chosen
+    ranked = []
+    for n, item in enumerate((request.headers.get("accept-language") or "").split(",")[:20]):
+        tag, _, params = item.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGS and q > 0:
+            ranked.append((-q, n, primary))
+    return min(ranked)[2] if ranked else "ko"
 
 
-def _page(title: str, body: str, lang: str = "ko", status: int = 200) -> HTMLResponse:
-    doc = (f'<!doctype html><html lang="{_e(lang)}"><head><meta charset="utf-8">'
-           f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-           f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>")
-    return HTMLResponse(doc, status_code=status)
-
-
-def _login_form(lang: str, student: str = "", quiz: str = "", message: str | None = None) -> str:
-    w = _words(lang)
-    error = f'<p class="err" role="alert">{_e(message)}</p>' if message else ""
-    return (f"<h1>{_e(w['login_heading'])}</h1><p>{_e(w['login_intro'])}</p>{error}"
-            f'<form method="post" action="/quiz">'
-            f'<label for="student">{_e(w["student"])}</label>'
-            f'<input type="text" id="student" name="student" required autocomplete="username" value="{_e(student)}">'
-            f'<label for="token">{_e(w["token"])}</label>'
-            f'<input type="password" id="token" name="token" required autocomplete="current-password">'
-            f'<label for="quiz">{_e(w["quiz"])}</label>'
-            f'<input type="text" id="quiz" name="quiz" required inputmode="numeric" value="{_e(quiz)}">'
-            f'<button type="submit">{_e(w["open"])}</button></form>')
-
-
-@router.get("/", response_class=HTMLResponse)
-def index(request: Request) -> HTMLResponse:
-    lang = "en" if request.query_params.get("lang") == "en" else "ko"
-    other = "ko" if lang == "en" else "en"
-    switch = f'<p class="meta"><a href="/?lang={other}">{"한국어" if other == "ko" else "English"}</a></p>'
-    return _page(_words(lang)["title"], _login_form(lang) + switch, lang)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    if (request.headers.get("content-type") or "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+async def _read_form(request: Request) -> dict[str, str]:
+    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
         raise ApiError(415, "unsupported_media_type", "the page sends forms as application/x-www-form-urlencoded")
     body = await request.body()
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=500, strict_parsing=False)
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
         raise ApiError(400, "bad_request", "the form could not be read") from None
-    return {k: v for k, v in pairs}
+    return dict(pairs)
 
 
-def _questions_form(view: StudentQuiz, student: str, token: str) -> str:
-    w = _words(view.language)
-    rules = [f"{_e(w['deadline'])}: {_e(view.to_json()['quiz']['deadline_local'] or w['no_deadline'])}"]
-    left = view.to_json()["quiz"]["attempts_left"]
-    rules.append(f"{_e(w['attempts_left'])}: {_e(w['unlimited'] if left is None else left)}")
-    head = (f"<h1>{_e(view.title)}</h1><p class=\"meta\">{_e(w['quiz'])} {view.quiz_id} · {_e(student)}<br>"
-            + "<br>".join(rules) + "</p>")
-    if not view.open:
-        return head + f'<p class="err">{_e(w["closed"])}</p>'
-    fields = [f'<input type="hidden" name="student" value="{_e(student)}">',
-              f'<input type="hidden" name="token" value="{_e(token)}">',
-              f'<input type="hidden" name="quiz" value="{view.quiz_id}">',
-              f'<input type="hidden" name="idempotency_key" value="{uuid.uuid4()}">']
-    for q in view.questions:
-        fields.append(f'<div class="q"><h2>{_e(w["question"])} {q.slot} '
-                      f'<span class="meta">({q.points} {_e(w["points"])})</span></h2>'
-                      f"<pre>{_e(q.prompt)}</pre>")
-        if q.response.get("type") == "parts":
-            for n, part in enumerate(q.response["parts"], start=1):
-                label = part["label"].get(view.language) or part["key"]
-                fields.append(f'<label for="a{q.slot}_{n}">({n}) {_e(label)}</label>'
-                              f'<input type="text" id="a{q.slot}_{n}" name="a:{q.slot}.{n}" maxlength="200">')
-        else:
-            fields.append(f'<label for="a{q.slot}">{_e(w["question"])} {q.slot}</label>'
-                          f'<input type="text" id="a{q.slot}" name="a:{q.slot}" maxlength="200">')
-        fields.append("</div>")
-    return (head + f'<form method="post" action="/submit">{"".join(fields)}'
-            f'<p class="meta">{_e(w["hint"])}</p><button type="submit">{_e(w["submit"])}</button></form>')
+def _refuse_cross_site(request: Request) -> None:
+    """A form another site's page sent (the browser says so in Sec-Fetch-Site) is refused.
+    Browsers that send no such header (plain HTTP off loopback) still need the token."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise ApiError(403, "cross_site", f"a form sent from another site ({one_line(site, 20)}) is refused")
 
 
-def _receipt_page(done: Submitted, lang: str, student: str, token: str, quiz: str) -> str:
-    w = _words(lang)
-    r = done.response
-    rows = [f"<tr><th>{_e(w['attempt'])}</th><td>{r['attempt']}</td></tr>",
-            f"<tr><th>{_e(w['received'])}</th><td>{_e(r['received_local'])}"
-            f"{' — ' + _e(w['late']) if r.get('late') else ''}</td></tr>"]
-    if r.get("score") is not None:
-        rows.append(f"<tr><th>{_e(w['score'])}</th><td>{r['score']:g} / {r['max_score']}</td></tr>")
-    out = [f'<h1 class="ok">{_e(w["receipt_heading"])}</h1><table>{"".join(rows)}</table>']
-    if r.get("questions"):
-        items = []
-        for q in r["questions"]:
-            mark = w["right"] if q["correct"] else w["wrong"]
-            extra = f" — {_e(q['feedback'])}" if q.get("feedback") else ""
-            items.append(f"<li>{_e(w['question'])} {q['slot']}: {_e(mark)} ({q['score']:g}/{q['points']}){extra}</li>")
-        out.append(f"<ul>{''.join(items)}</ul>")
-    elif r.get("graded") is False:
-        out.append(f"<p>{_e(w['graded_later'])}</p>")
-    if r.get("receipt"):
-        out.append(f"<h2>{_e(w['receipt'])}</h2><pre>{_e(json.dumps(r['receipt'], ensure_ascii=False, indent=1))}</pre>")
-    out.append(f'<form method="post" action="/quiz"><input type="hidden" name="student" value="{_e(student)}">'
-               f'<input type="hidden" name="token" value="{_e(token)}"><input type="hidden" name="quiz" '
-               f'value="{_e(quiz)}"><button type="submit">{_e(w["back"])}</button></form>')
-    return "".join(out)
+def _notice(exc: BaseException, lang: str, *, login: bool = False,
+            answered: bool = True) -> tuple[int, str, Notice, dict[str, str]]:
+    """(status, code, what the student reads, headers) for a failure."""
+    status, code, message, retry = describe(exc)
+    key = code
+    if code == "rate_limited" and login:
+        key = "login_throttled"
+    elif code == "invalid_answers" and not answered:
+        key = "no_answers"
+    elif code in _FORM_ERRORS - {"cross_site"}:
+        key = "bad_form"
+    table = words(lang)["errors"]
+    text = table.get(key, table["internal"]).format(seconds=retry or 1)
+    headers = {"Retry-After": str(retry)} if retry is not None else {}
+    return status, code, Notice(text, one_line(message) if code in _DETAILED else None), headers
 
 
-async def _guarded(request: Request, lang: str, draw: Callable[[], Any]) -> HTMLResponse:
-    """Run ``draw`` (a page's work, in the thread pool); an error becomes a page with one sentence."""
+def _log_unexpected(exc: BaseException) -> None:
+    if describe(exc)[0] == 500:
+        log.error("the students' page failed", exc_info=exc)
+
+
+def _with(response: HTMLResponse, headers: dict[str, str]) -> HTMLResponse:
+    response.headers.update(headers)
+    return response
+
+
+def _new_key() -> str:
+    return str(uuid.uuid4())
+
+
+def _view(ctx: Context, request: Request, student: str, token: str, quiz: str) -> StudentQuiz:
+    return as_student(ctx, request, student, lambda: quiz_for_student(ctx.store, quiz, student, token))
+
+
+async def _handle(request: Request, draw: Callable[[dict[str, str], str], HTMLResponse]) -> HTMLResponse:
+    """Read the form and run ``draw(form, lang)`` in the thread pool; a form that cannot
+    be read, or came from another site, gets an error page in the best language known."""
+    lang = preferred_lang(request)
     try:
-        return await run_in_threadpool(draw)  # type: ignore[no-any-return]
-    except (QuizgenError, ApiError) as exc:
-        status, _, message, _ = describe(exc)
-        w = _words(lang)
-        body = (f'<h1>{_e(w["error_heading"])}</h1><p class="err" role="alert">{_e(one_line(message))}</p>'
-                f'<p><a href="/?lang={_e(lang)}">{_e(w["start_over"])}</a></p>')
-        return _page(w["error_heading"], body, lang, status)
+        form = await _read_form(request)
+        lang = _lang(form.get("lang")) or lang
+        _refuse_cross_site(request)
+    except ApiError as exc:
+        status, _, notice, headers = _notice(exc, lang)
+        return _with(error_page(lang, notice, status), headers)
+    return await run_in_threadpool(draw, form, lang)  # type: ignore[no-any-return]
+
+
+def _who(form: dict[str, str]) -> tuple[str, str, str]:
+    return form.get("student", "").strip(), form.get("token", "").strip(), form.get("quiz", "").strip()
+
+
+# ---------------------------------------------------------------- routes
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    return login_page(preferred_lang(request))
+
+
+@router.get("/quiz")
+@router.get("/submit")
+def back_to_start(request: Request) -> Response:
+    """A bookmarked or retyped address of a form's answer: there is no session to show
+    it again from, so the student starts over (their token is never in a URL)."""
+    return RedirectResponse("./", status_code=303)
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204)
+
+
+@router.get("/" + FONT_PATH)
+def hangul_font() -> Response:
+    """Hangul for browsers that have no Korean font (service.webfont); cacheable, unlike
+    every page."""
+    data = hangul_woff()
+    if data is None:
+        return Response(status_code=404)
+    return Response(data, media_type="font/woff", headers={"Cache-Control": "public, max-age=604800, immutable"})
 
 
 @router.post("/quiz", response_class=HTMLResponse)
 async def quiz_page(request: Request) -> HTMLResponse:
-    form = await _form(request)
+    """The student's questions, or the first page again with the reason."""
     ctx: Context = context(request)
-    student, token, quiz = form.get("student", "").strip(), form.get("token", "").strip(), form.get("quiz", "").strip()
 
-    def draw() -> HTMLResponse:
-        view = as_student(ctx, request, student, lambda: quiz_for_student(ctx.store, quiz, student, token))
-        return _page(view.title, _questions_form(view, student, token), view.language)
+    def draw(form: dict[str, str], lang: str) -> HTMLResponse:
+        student, token, quiz = _who(form)
+        try:
+            view = _view(ctx, request, student, token, quiz)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a page
+            _log_unexpected(exc)
+            status, code, notice, headers = _notice(exc, lang, login=True)
+            keep = "" if code in ("unauthorized", "rate_limited") else token
+            return _with(login_page(lang, student, quiz, keep, notice, status), headers)
+        return questions_page(view, token, _new_key())
 
-    return await _guarded(request, "ko", draw)
+    return await _handle(request, draw)
 
 
 @router.post("/submit", response_class=HTMLResponse)
 async def submit_page(request: Request) -> HTMLResponse:
-    form = await _form(request)
+    """Record the attempt and show the receipt; otherwise the form again, answers kept."""
     ctx: Context = context(request)
-    student, token, quiz = form.get("student", "").strip(), form.get("token", "").strip(), form.get("quiz", "").strip()
-    key = form.get("idempotency_key", "")[:200] or None
-    answers = {k[2:]: v for k, v in form.items() if k.startswith("a:") and v.strip()}
 
-    def draw() -> HTMLResponse:
-        done = as_student(ctx, request, student, lambda: submit_attempt(
-            ctx.store, quiz, student, token, answers, source="http", idempotency_key=key, signer=ctx.signer,
-            grade_on_arrival=True, rate_limit=ctx.settings.rate_limit))
-        lang = quiz_for_student(ctx.store, quiz, student, token).language
-        return _page(_words(lang)["receipt_heading"], _receipt_page(done, lang, student, token, quiz), lang)
+    def draw(form: dict[str, str], lang: str) -> HTMLResponse:
+        student, token, quiz = _who(form)
+        key = form.get("idempotency_key", "")
+        values = {k: v for k, v in form.items() if k.startswith("a:")}
+        answers = {k[2:]: v for k, v in values.items() if v.strip()}
+        try:
+            if not idempotency_key_ok(key):
+                raise ApiError(400, "bad_request", "the form has no valid idempotency key; open the quiz again")
+            done = as_student(ctx, request, student, lambda: submit_attempt(
+                ctx.store, quiz, student, token, answers, source="http", idempotency_key=key, signer=ctx.signer,
+                grade_on_arrival=True, rate_limit=ctx.settings.rate_limit))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a page
+            return _not_taken(ctx, request, exc, form, lang, values, bool(answers))
+        try:
+            view: StudentQuiz | None = _view(ctx, request, student, token, quiz)
+        except QuizgenError:
+            view = None  # the attempt is stored and its receipt made: show it without the quiz's state
+        return receipt_page(done, view, view.language if view else lang, token, values)
 
-    return await _guarded(request, "ko", draw)
+    return await _handle(request, draw)
+
+
+def _not_taken(ctx: Context, request: Request, exc: BaseException, form: dict[str, str], lang: str,
+               values: dict[str, str], answered: bool) -> HTMLResponse:
+    """The questions again with the student's answers and the reason (each unreadable
+    answer marked where it was typed); the first page for a wrong token; an error page
+    when the quiz cannot be shown."""
+    student, token, quiz = _who(form)
+    _log_unexpected(exc)
+    status, code, notice, headers = _notice(exc, lang, answered=answered)
+    if code == "unauthorized":
+        return _with(login_page(lang, student, quiz, "", notice, status), headers)
+    if code in _FORM_ERRORS:
+        return _with(error_page(lang, notice, status), headers)
+    try:
+        view = _view(ctx, request, student, token, quiz)
+    except Exception:  # noqa: BLE001 - the first failure is the one to tell
+        return _with(error_page(lang, notice, status), headers)
+    notice = _notice(exc, view.language, answered=answered)[2]  # in the quiz's language
+    errors = _unreadable(view, values) if code == "invalid_answers" else {}
+    # A key the library has stored another answer set under cannot be used again.
+    key = _new_key() if code == "idempotency_key_reused" else form.get("idempotency_key", "")
+    return _with(questions_page(view, token, key, Draft(values, errors, notice), status), headers)
+
+
+def _unreadable(view: StudentQuiz, values: dict[str, str]) -> dict[str, str]:
+    """Field name → why the library's parser cannot read what was typed there."""
+    out = {}
+    for fields in answer_fields(view).values():
+        for f in fields:
+            text = values.get(f.name, "")
+            if text.strip():
+                try:
+                    parse_answer(f.kind, text)
+                except AnswerError as exc:
+                    out[f.name] = one_line(str(exc))
+    return out
+

@@ -1,0 +1,160 @@
+"""The server's signed receipts: checked on arrival, kept, and checkable again later.
+
+A receipt (docs/api.md) is Ed25519-signed over the canonical JSON of its other fields.
+On arrival it must verify against a key pinned for that server, and say what was sent:
+the same quiz, student and attempt as the response, and ``answers_sha256`` equal to
+the hash of the answers this client sent, in the form the server stores and hashes
+them (quizgen.receipts, shared with the server and ``quizgen audit``: one rule, one
+home). A receipt that fails any of these is not evidence of anything; it is kept
+aside, in ``receipts/suspicious/``, with the reason, and the command says so loudly.
+
+A verified receipt is kept in ``receipts/`` (one file per logical submission, named
+by its idempotency key), together with the answers it covers, so ``quizgen receipts
+--verify`` can check it again, signature and answers, at any time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import QuizgenError, clip
+from ..receipts import RECEIPT_VERSION, answers_sha256 as stored_sha256, canonical_json, signed_bytes, stored_answers
+from .credentials import ReceiptKey
+from .storage import StorageError, data_dir, read_json, write_json
+
+FORMAT = 1  # of the files kept here
+FIELDS = ("v", "quiz", "student", "attempt", "received_at", "answers_sha256", "chain_sha256", "key_id",
+          "signature")
+
+
+class ReceiptError(QuizgenError):
+    """A receipt that does not prove what it should: bad signature, unknown key, or other content."""
+
+
+def request_body(answers: Mapping[str, str]) -> bytes:
+    """The POST body for the answers: canonical, so every resend is byte for byte the same."""
+    return canonical_json({"answers": dict(answers)}).encode("utf-8")
+
+
+def answers_sha256(answers: Mapping[str, str]) -> str:
+    """What a receipt's ``answers_sha256`` must be for answers sent as ``{"1": ..., "4.2": ...}``."""
+    return stored_sha256(stored_answers(answers))
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a receipt must say: what this client sent, and the attempt the server reported."""
+
+    quiz: int
+    student: str
+    answers: Mapping[str, str]
+    attempt: int | None = None
+    received_at: str | None = None
+
+
+def verify_signature(receipt: Any, keys: Mapping[str, ReceiptKey]) -> ReceiptKey:
+    """The pinned key whose signature the receipt carries (ReceiptError: missing fields,
+    an unknown key, or a signature that does not verify)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    if not isinstance(receipt, dict) or any(name not in receipt for name in FIELDS):
+        raise ReceiptError("the receipt is missing or lacks fields")
+    key = keys.get(receipt["key_id"]) if isinstance(receipt["key_id"], str) else None
+    if key is None:
+        raise ReceiptError(f"the receipt is signed with key {clip(str(receipt['key_id']), 40)!r}, which is not "
+                           "a key pinned for this server (at login or first use)")
+    try:
+        signature = base64.b64decode(receipt["signature"], validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise ReceiptError("the receipt's signature is not base64") from None
+    try:
+        Ed25519PublicKey.from_public_bytes(key.public_key).verify(signature, signed_bytes(receipt))
+    except InvalidSignature:
+        raise ReceiptError(f"the receipt's signature does not verify against the pinned key "
+                           f"{clip(key.key_id, 40)!r}: it was altered or not made by that server") from None
+    return key
+
+
+def verify(receipt: Any, keys: Mapping[str, ReceiptKey], expected: Expected) -> ReceiptKey:
+    """The key that signed the receipt, if it is genuine and says what it should: the
+    quiz, student and answers sent, the attempt and time answered (ReceiptError: what is wrong)."""
+    key = verify_signature(receipt, keys)
+    wrong = [name for name, want in (("v", RECEIPT_VERSION), ("quiz", expected.quiz), ("student", expected.student),
+                                     ("attempt", expected.attempt), ("received_at", expected.received_at),
+                                     ("answers_sha256", answers_sha256(expected.answers)))
+             if want is not None and (receipt[name] != want or type(receipt[name]) is not type(want))]
+    if wrong:
+        raise ReceiptError(f"the receipt is signed but does not match this submission ({', '.join(wrong)} "
+                           "differ from what was sent and answered)")
+    return key
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A receipt kept on this machine."""
+
+    path: Path
+    server: str
+    receipt: dict[str, Any]
+    expected: Expected
+    suspicious: str | None  # why it was set aside, if it was
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.receipt if isinstance(self.receipt, dict) else {}
+        return {"server": self.server, "quiz": r.get("quiz"), "student": r.get("student"),
+                "attempt": r.get("attempt"), "received_at": r.get("received_at"), "key_id": r.get("key_id"),
+                "suspicious": self.suspicious, "file": str(self.path), "receipt": self.receipt}
+
+
+def receipts_dir() -> Path:
+    return data_dir() / "receipts"
+
+
+def suspicious_dir() -> Path:
+    return receipts_dir() / "suspicious"
+
+
+def keep(server: str, idempotency_key: str, receipt: Any, expected: Expected, suspicious: str | None = None) -> Path:
+    """Write a receipt down (with the answers it covers); ``suspicious``: set it aside, with why."""
+    folder = suspicious_dir() if suspicious else receipts_dir()
+    path = folder / f"{idempotency_key}.json"
+    record = {"v": FORMAT, "server": server, "idempotency_key": idempotency_key, "receipt": receipt,
+              "sent": {"quiz": expected.quiz, "student": expected.student, "answers": dict(expected.answers),
+                       "attempt": expected.attempt, "received_at": expected.received_at},
+              "kept_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if suspicious:
+        record["suspicious"] = suspicious
+    write_json(path, record)
+    return path
+
+
+def _load(path: Path, suspicious: bool) -> Kept:
+    data = read_json(path)
+    try:
+        sent = data["sent"]
+        expected = Expected(sent["quiz"], sent["student"], sent["answers"], sent.get("attempt"),
+                            sent.get("received_at"))
+        return Kept(path, data["server"], data["receipt"], expected,
+                    (data.get("suspicious") or "set aside") if suspicious else None)
+    except (KeyError, TypeError):
+        raise StorageError(f"{clip(str(path), 120)} is not a receipt quizgen kept; move it aside") from None
+
+
+def kept(server: str | None = None) -> list[Kept]:
+    """Every kept receipt (for one server, if given), oldest first, suspicious ones too."""
+    out = []
+    for folder, suspicious in ((receipts_dir(), False), (suspicious_dir(), True)):
+        if not folder.is_dir():
+            continue
+        for path in folder.glob("*.json"):
+            item = _load(path, suspicious)
+            if server is None or item.server == server:
+                out.append(item)
+    return sorted(out, key=lambda k: (str(k.receipt.get("received_at", "")) if isinstance(k.receipt, dict) else "",
+                                      k.path.name))

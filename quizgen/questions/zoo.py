@@ -1,0 +1,583 @@
+"""The question kinds of the textbook's later chapters.
+
+seq2seq translators (an encoder's ``return_state`` feeding the decoder's
+``initial_state``), the shapes those states have, text CNNs that concatenate three
+kernel sizes, transformer encoder blocks (MultiHeadAttention with ``key_dim = d/H``
+and with ``key_dim = d``, the two conventions teachers use), image CNNs, the memory
+``model.summary()`` prints, and "how many more parameters does B have than A".
+
+Like the first kinds (generator.py): structure from the slot's stream ``srng``,
+sizes from the student's ``sizes``, wording in data/templates.json. Functional
+models are shown as the Keras code that builds them (questions/functional.py), and
+that code reads back to the stored spec.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Any, Callable
+
+from ..errors import GenerationError, SpecError
+from ..nn.memory import BYTES_PER_PARAM, printed_memory, weight_bytes
+from ..nn.shapes import format_shape
+from ..nn.solver import Solution, solve_raw
+from ..nn.summary import format_working
+from ..nn.derivation import texts as derivation_texts
+from .architectures import RNNS, Sizes, output_layer
+from .functional import Functional
+from .prompts import count, fenced, labels, memory, part, parts_prompt, shape, t, with_hint
+from .render import keras_code, listing
+
+Built = tuple[str, dict, dict, Callable[[str], str], Solution]
+_MAX_TRIES = 40
+
+
+# ---------------------------------------------------------------- seq2seq translator
+
+_STATE_VARS = {
+    ("LSTM", False): ["encoder_outputs", "state_h", "state_c"],
+    ("GRU", False): ["encoder_outputs", "state_h"],
+    ("SimpleRNN", False): ["encoder_outputs", "state_h"],
+    ("LSTM", True): ["encoder_outputs", "forward_h", "forward_c", "backward_h", "backward_c"],
+    ("GRU", True): ["encoder_outputs", "forward_h", "backward_h"],
+    ("SimpleRNN", True): ["encoder_outputs", "forward_h", "backward_h"],
+}
+
+
+def seq2seq(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
+    """An encoder-decoder translator: the encoder's final states start the decoder."""
+    cell = "LSTM" if difficulty == "easy" else srng.choice(("LSTM", "GRU"))
+    words = difficulty == "easy" or srng.random() < 0.6  # word-level (Embedding) or character-level (one-hot)
+    masking = words and difficulty != "easy" and srng.random() < 0.4
+    bidi = difficulty == "hard" and srng.random() < 0.5
+    decoder_states = srng.random() < 0.5  # the textbook's decoder also returns its states (for inference)
+    units = sizes("hidden")
+    if words:
+        src, tar, embed = sizes("vocab"), sizes("vocab"), sizes("embed")
+    else:
+        src, tar, embed = sizes("chars"), sizes("chars"), 0
+
+    b = Functional()
+    b.input("encoder_inputs", [None] if words else [None, src])
+    x = "encoder_inputs"
+    if words:
+        b.call("enc_emb", {"type": "Embedding", "input_dim": src, "output_dim": embed}, [x])
+        x = "enc_emb"
+        if masking:
+            b.call("enc_masking", {"type": "Masking", "mask_value": 0.0}, [x])
+            x = "enc_masking"
+    encoder: dict[str, Any] = {"type": cell, "units": units, "return_state": True}
+    state_vars = _STATE_VARS[(cell, bidi)]
+    b.call(state_vars, {"type": "Bidirectional", "layer": encoder} if bidi else encoder, [x])
+    if bidi:
+        halves = len(state_vars[1:]) // 2
+        states = []
+        for i, name in enumerate(("state_h", "state_c")[:halves]):
+            b.call(name, {"type": "Concatenate"}, [[state_vars[1 + i], state_vars[1 + halves + i]]])
+            states.append(name)
+    else:
+        states = state_vars[1:]
+    if len(states) > 1:
+        b.line(f"encoder_states = [{', '.join(states)}]")
+        b.alias("encoder_states", b.ref(states))
+        initial = "encoder_states"
+    else:
+        initial = states[0]
+    b.line()
+    b.input("decoder_inputs", [None] if words else [None, tar])
+    y = "decoder_inputs"
+    if words:
+        b.call("dec_emb", {"type": "Embedding", "input_dim": tar, "output_dim": embed}, [y])
+        y = "dec_emb"
+        if masking:
+            b.call("dec_masking", {"type": "Masking", "mask_value": 0.0}, [y])
+            y = "dec_masking"
+    decoder: dict[str, Any] = {"type": cell, "units": units * 2 if bidi else units, "return_sequences": True}
+    if decoder_states:
+        decoder["return_state"] = True
+        target: Any = ["decoder_outputs"] + ["_"] * (2 if cell == "LSTM" else 1)
+    else:
+        target = "decoder_outputs"
+    b.call(target, decoder, [y], {"initial_state": initial})
+    b.call("decoder_outputs", {"type": "Dense", "units": tar, "activation": "softmax"}, ["decoder_outputs"])
+    b.line()
+    b.model(["encoder_inputs", "decoder_inputs"], "decoder_outputs")
+    spec, code, solution = b.finish()
+    template = "words" if words else "chars"
+
+    def prompt(lang: str) -> str:
+        return with_hint(f"{t(lang)['seq2seq'][template]}\n\n{fenced(code, 'python')}", lang, "count")
+
+    return template, spec, count(solution.total_params), prompt, solution
+
+
+# ---------------------------------------------------------------- return_state shapes
+
+def return_state(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
+    """The shapes of every tensor an encoder RNN with return_state returns."""
+    cell = "LSTM" if difficulty == "easy" else srng.choice(RNNS)
+    bidi = srng.random() < {"easy": 0.0, "medium": 0.3, "hard": 0.6}[difficulty]
+    sequences = srng.random() < 0.5
+    text = difficulty == "easy" or srng.random() < 0.6
+    batched = not text and difficulty == "hard" and srng.random() < 0.5
+    units = sizes("hidden")
+    b = Functional()
+    if text:
+        seq_len = sizes("seq_len")
+        b.input("encoder_inputs", [seq_len])
+        b.call("x", {"type": "Embedding", "input_dim": sizes("vocab"), "output_dim": sizes("embed")},
+               ["encoder_inputs"])
+        x = "x"
+    else:
+        dims = [sizes.choice("seq_len", (5, 10, 20, 30, 50)), sizes("features")]
+        b.input("encoder_inputs", dims, batch=sizes("batch") if batched else None)
+        x = "encoder_inputs"
+    layer: dict[str, Any] = {"type": cell, "units": units}
+    if sequences:
+        layer["return_sequences"] = True
+    layer["return_state"] = True
+    state_vars = _STATE_VARS[(cell, bidi)]
+    b.call(state_vars, {"type": "Bidirectional", "layer": layer} if bidi else layer, [x])
+    joined = []
+    if bidi:  # the textbook joins each direction's state for a decoder twice as wide
+        halves = len(state_vars[1:]) // 2
+        for i, name in enumerate(("state_h", "state_c")[:halves]):
+            b.call(name, {"type": "Concatenate"}, [[state_vars[1 + i], state_vars[1 + halves + i]]])
+            joined.append(name)
+    b.line()
+    b.model(["encoder_inputs"], [state_vars[0], *joined] if joined else state_vars, var="encoder")
+    spec, code, solution = b.finish()
+    row = next(r for r in solution.layers if r.type in ("Bidirectional", *RNNS))
+    shapes = {var: s for var, s in zip(state_vars, row.output_shape)}
+    shapes.update({r_name: r.output_shape for r_name, r in zip(joined, _rows_of(solution, "Concatenate"))})
+    parts = [part(var, shape(s), labels("tensor_shape", var=var)) for var, s in shapes.items()]
+
+    def prompt(lang: str) -> str:
+        return parts_prompt(t(lang)["return-state"]["unpacked"], fenced(code, "python"), parts, lang)
+
+    return "unpacked", spec, {"type": "parts", "parts": parts}, prompt, solution
+
+
+def _rows_of(solution: Solution, layer_type: str) -> list[Any]:
+    return [r for r in solution.layers if r.type == layer_type]
+
+
+# ---------------------------------------------------------------- text CNN
+
+def text_cnn(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
+    """Kim's CNN: one Conv1D per kernel size over the same embeddings, max-pooled and joined."""
+    kernels = [3, 4, 5] if difficulty == "easy" else list(srng.choice(((3, 4, 5), (2, 3, 4), (3, 5, 7))))
+    hidden = difficulty != "easy" and srng.random() < 0.4
+    binary = srng.random() < 0.5
+    ask_conv = difficulty == "hard"
+    vocab, embed = sizes("vocab"), sizes("embed")
+    max_len = sizes.choice("seq_len", tuple(v for v in (20, 30, 50, 60, 80, 100, 200, 500) if v >= max(kernels)))
+    filters = sizes("filters")
+    b = Functional()
+    b.const("vocab_size", vocab)
+    b.const("embedding_dim", embed)
+    b.const("max_len", max_len)
+    b.const("num_filters", filters)
+    b.line()
+    b.input("inputs", [max_len], code="Input(shape=(max_len,))")
+    b.call("embedded", {"type": "Embedding", "input_dim": vocab, "output_dim": embed}, ["inputs"],
+           ctor="Embedding(vocab_size, embedding_dim)")
+    b.line()
+    b.line("conv_blocks = []")
+    b.line(f"for kernel_size in {kernels}:")
+    b.line("    conv = Conv1D(filters=num_filters, kernel_size=kernel_size, padding='valid', activation='relu', "
+           "strides=1)(embedded)")
+    b.line("    conv = GlobalMaxPooling1D()(conv)")
+    b.line("    conv_blocks.append(conv)")
+    pooled = []
+    for k in kernels:
+        b.call("conv", {"type": "Conv1D", "filters": filters, "kernel_size": k, "padding": "valid",
+                        "activation": "relu", "strides": 1}, ["embedded"], code=False)
+        pooled.append(b.call("conv", {"type": "GlobalMaxPooling1D"}, ["conv"], code=False))
+    b.alias("conv_blocks", list(pooled))
+    b.line()
+    b.call("merged", {"type": "Concatenate"}, ["conv_blocks"])
+    b.call("dropout", {"type": "Dropout", "rate": 0.5}, ["merged"])
+    last = "dropout"
+    if hidden:
+        b.call("hidden", {"type": "Dense", "units": sizes("dense"), "activation": "relu"}, [last])
+        last = "hidden"
+    out = {"type": "Dense", "units": 1, "activation": "sigmoid"} if binary else \
+        {"type": "Dense", "units": sizes("classes"), "activation": "softmax"}
+    b.call("outputs", out, [last])
+    b.model(["inputs"], "outputs")
+    spec, code, solution = b.finish()
+    rows = {r.name: r for r in solution.layers}
+    parts = []
+    if ask_conv:
+        name = f"conv1d_{len(kernels) - 1}"
+        parts.append(part("conv", shape(rows[name].output_shape), labels("conv_shape", k=kernels[-1])))
+    parts.append(part("concat", shape(rows["concatenate"].output_shape), labels("concat_shape", n=len(kernels))))
+    parts.append(part("total", count(solution.total_params), labels("total")))
+
+    def prompt(lang: str) -> str:
+        return parts_prompt(t(lang)["text-cnn"]["loop"], fenced(code, "python"), parts, lang)
+
+    return "loop", spec, {"type": "parts", "parts": parts}, prompt, solution
+
+
+# ---------------------------------------------------------------- transformer encoder block
+
+def _transformer_block(b: Functional, x: str, heads_code: str, key_code: str, heads: int, key_dim: int,
+                       ff_dim: int, d: int) -> str:
+    """The keras.io encoder block (post-norm): attention, add & norm, feed-forward, add & norm."""
+    b.call("attn_output", {"type": "MultiHeadAttention", "num_heads": heads, "key_dim": key_dim}, [x, x],
+           ctor=f"MultiHeadAttention(num_heads={heads_code}, key_dim={key_code})")
+    b.call("attn_output", {"type": "Dropout", "rate": 0.1}, ["attn_output"])
+    b.call("out1", {"type": "Add"}, [[x, "attn_output"]])
+    b.call("out1", {"type": "LayerNormalization", "epsilon": 1e-6}, ["out1"])
+    b.call("ffn_output", {"type": "Dense", "units": ff_dim, "activation": "relu"}, ["out1"],
+           ctor="Dense(ff_dim, activation='relu')")
+    b.call("ffn_output", {"type": "Dense", "units": d}, ["ffn_output"], ctor="Dense(embed_dim)")
+    b.call("ffn_output", {"type": "Dropout", "rate": 0.1}, ["ffn_output"])
+    b.call("out2", {"type": "Add"}, [["out1", "ffn_output"]])
+    b.call("out2", {"type": "LayerNormalization", "epsilon": 1e-6}, ["out2"])
+    return "out2"
+
+
+def transformer_model(srng: random.Random, sizes: Sizes, difficulty: str,
+                      convention: str | None = None) -> tuple[str, dict[str, Any], str, Solution]:
+    """(convention, spec, code, solution) of an encoder block on embeddings, maybe with a classifier head."""
+    convention = convention or srng.choice(("split", "full"))
+    embedded = difficulty == "easy" or srng.random() < 0.7
+    head = difficulty != "easy" and srng.random() < 0.5
+    ff_mult = srng.choice((2, 4))
+    d, heads = sizes("model_dim"), sizes("heads")
+    key_dim = d // heads if convention == "split" else d
+    b = Functional(package="keras")
+    if embedded:
+        b.const("vocab_size", sizes("vocab"))
+    b.const("maxlen", sizes.choice("seq_len", (50, 100, 200)))
+    b.const("embed_dim", d)
+    b.const("num_heads", heads)
+    b.const("ff_dim", ff_mult * d)
+    b.line()
+    if embedded:
+        b.input("inputs", [b.consts["maxlen"]], code="Input(shape=(maxlen,))")
+        b.call("x", {"type": "Embedding", "input_dim": b.consts["vocab_size"], "output_dim": d}, ["inputs"],
+               ctor="Embedding(vocab_size, embed_dim)")
+        x = "x"
+    else:
+        b.input("inputs", [b.consts["maxlen"], d], code="Input(shape=(maxlen, embed_dim))")
+        x = "inputs"
+    key_code = "embed_dim // num_heads" if convention == "split" else "embed_dim"
+    out = _transformer_block(b, x, "num_heads", key_code, heads, key_dim, ff_mult * d, d)
+    if head:
+        b.call("x", {"type": "GlobalAveragePooling1D"}, [out])
+        b.call("x", {"type": "Dropout", "rate": 0.1}, ["x"])
+        b.call("outputs", {"type": "Dense", "units": sizes.choice("classes", (2, 3, 4, 5, 10)),
+                           "activation": "softmax"}, ["x"])
+        out = "outputs"
+    b.model(["inputs"], out)
+    spec, code, solution = b.finish()
+    return convention, spec, code, solution
+
+
+def transformer(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
+    convention, spec, code, solution = transformer_model(srng, sizes, difficulty)
+    mha = next(r for r in solution.layers if r.type == "MultiHeadAttention")
+    parts = [part("mha", count(mha.params), labels("mha_params")),
+             part("total", count(solution.total_params), labels("total"))]
+
+    def prompt(lang: str) -> str:
+        return parts_prompt(t(lang)["transformer"][convention], fenced(code, "python"), parts, lang)
+
+    return convention, spec, {"type": "parts", "parts": parts}, prompt, solution
+
+
+# ---------------------------------------------------------------- image CNN
+
+def _cnn_plan(srng: random.Random, difficulty: str, padding: str | None = None) -> list[tuple[dict, dict]]:
+    """(Conv2D, MaxPooling2D) pairs without sizes: the structure of an image CNN."""
+    blocks = {"easy": 1, "medium": 2, "hard": srng.choice((2, 3))}[difficulty]
+    plan = []
+    for _ in range(blocks):
+        conv: dict[str, Any] = {"type": "Conv2D", "kernel_size": 3 if difficulty == "easy" else srng.choice((3, 5))}
+        if difficulty == "hard" and srng.random() < 0.25:
+            conv["strides"] = 2
+        pad = padding or ("same" if difficulty != "easy" and srng.random() < 0.4 else None)
+        if pad is not None:
+            conv["padding"] = pad
+        conv["activation"] = "relu"
+        pool: dict[str, Any] = {"type": "MaxPooling2D"}
+        r = srng.random()
+        if difficulty == "hard" and r < 0.3:
+            pool.update(pool_size=3, strides=2)
+        elif difficulty != "easy" and r < 0.6:
+            pool["pool_size"] = 2
+        if difficulty == "hard" and srng.random() < 0.2:
+            pool["padding"] = "same"
+        plan.append((conv, pool))
+    return plan
+
+
+def _cnn_spec(plan: list[tuple[dict, dict]], side: int, channels: int, filters: list[int],
+              tail: list[dict[str, Any]]) -> dict[str, Any]:
+    layers: list[dict[str, Any]] = []
+    for (conv, pool), f in zip(plan, filters):
+        layers += [{"type": "Conv2D", "filters": f, **{k: v for k, v in conv.items() if k != "type"}}, dict(pool)]
+    return {"input": {"shape": [side, side, channels]}, "layers": [*layers, {"type": "Flatten"}, *tail]}
+
+
+def _flat(plan: list[tuple[dict, dict]], side: int) -> int | None:
+    """The width after Flatten of the plan on an image of ``side`` (one filter a layer), or
+    None if a window does not fit."""
+    try:
+        return solve_raw(_cnn_spec(plan, side, 1, [1] * len(plan), [{"type": "Dense", "units": 1}])).layers[-2] \
+            .output_shape[1]
+    except SpecError:
+        return None
+
+
+def _fits(plan: list[tuple[dict, dict]], side: int) -> bool:
+    return _flat(plan, side) is not None
+
+
+def _fit_plan(plan: list[tuple[dict, dict]], side: int, keep_padding: bool = False) -> list[tuple[dict, dict]]:
+    """The plan made to fit an image of ``side``: a window that would not fit gets padding='same'
+    (a convolution whose padding is the point of the question, ``keep_padding``, a 3×3 kernel
+    without strides instead). Decided by the structure and the smallest allowed side only, so
+    every student of a slot gets the same layers."""
+    fitted: list[tuple[dict, dict]] = []
+    for conv, pool in plan:
+        if not _fits(fitted + [(conv, pool)], side):
+            if keep_padding:
+                conv["kernel_size"] = 3
+                conv.pop("strides", None)
+            else:
+                conv["padding"] = "same"
+        if not _fits(fitted + [(conv, pool)], side):
+            pool["padding"] = "same"
+        fitted.append((conv, pool))
+    return fitted
+
+
+def image_cnn(srng: random.Random, sizes: Sizes, difficulty: str,
+              padding: str | None = None) -> tuple[list[tuple[dict, dict]], dict[str, Any]]:
+    """(plan, Sequential spec) of an MNIST/CIFAR-style CNN whose image side fits every window."""
+    plan = _cnn_plan(srng, difficulty, padding)
+    channels = 1 if srng.random() < 0.5 else 3
+    dense = difficulty == "easy" or srng.random() < 0.7
+    dropout = difficulty != "easy" and srng.random() < 0.4
+    smallest = min(sizes.allowed("image"))
+    if padding is None:
+        plan = valid = _fit_plan(plan, smallest)
+    else:  # a comparison of padding='valid' (model A) with padding='same' (model B): both must fit,
+        # without conv strides (with them, floor((L−k)/s)+1 and ceil(L/s) can meet and the models tie)
+        valid = _fit_plan([({**{k: v for k, v in c.items() if k != "strides"}, "padding": "valid"}, p)
+                           for c, p in plan], smallest, keep_padding=True)
+        plan = [({**c, "padding": padding}, p) for c, p in valid]
+    side = sizes.choice_where("image", lambda s: _fits(plan, s) and _fits(valid, s)
+                              and (plan is valid or _flat(valid, s) != _flat(plan, s)))
+    filters = [sizes("filters") for _ in plan]
+    tail: list[dict[str, Any]] = []
+    if dense:
+        tail.append({"type": "Dense", "units": sizes("dense"), "activation": "relu"})
+    if dropout:
+        tail.append({"type": "Dropout", "rate": 0.5})
+    tail.append({"type": "Dense", "units": sizes.choice("classes", (10, 2, 3, 4, 5, 20)), "activation": "softmax"})
+    return plan, _cnn_spec(plan, side, channels, filters, tail)
+
+
+def cnn(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
+    _, spec = image_cnn(srng, sizes, difficulty)
+    as_code = srng.random() < 0.5
+    solution = solve_raw(spec)
+    parts = []
+    for r in solution.layers:
+        if r.type in ("Conv2D", "MaxPooling2D", "Flatten"):
+            parts.append(part(f"L{r.index}.shape", shape(r.output_shape),
+                              labels("layer_shape", index=r.index, layer=r.type)))
+    parts.append(part("total", count(solution.total_params), labels("total")))
+    template = "code" if as_code else "listing"
+    code = keras_code(spec) if as_code else None
+
+    def prompt(lang: str) -> str:
+        body = fenced(code, "python") if code else fenced(listing(spec, t(lang)["input_label"]))
+        return parts_prompt(t(lang)["cnn"][template], body, parts, lang)
+
+    return template, spec, {"type": "parts", "parts": parts}, prompt, solution
+
+
+# ---------------------------------------------------------------- memory
+
+def _rnn_model(srng: random.Random, sizes: Sizes, difficulty: str, rnn: str | None = None,
+               bidirectional: bool = False, depth: int = 1) -> dict[str, Any]:
+    """Embedding → RNN layer(s) → (Dense) → output: the check quiz's model as a spec."""
+    rnn = rnn or srng.choice(RNNS)
+    hidden_dense = difficulty != "easy" and srng.random() < 0.4
+    out = output_layer(srng, sizes)
+    layers: list[dict[str, Any]] = [{"type": "Embedding", "input_dim": sizes("vocab"), "output_dim": sizes("embed")}]
+    for i in range(depth):
+        cell: dict[str, Any] = {"type": rnn, "units": sizes("hidden")}
+        if i < depth - 1:
+            cell["return_sequences"] = True
+        layers.append({"type": "Bidirectional", "layer": cell} if bidirectional else cell)
+    if hidden_dense:
+        layers.append({"type": "Dense", "units": sizes("dense"), "activation": "relu"})
+    layers.append(out)
+    return {"input": {"shape": [sizes("seq_len")]}, "layers": layers}
+
+
+def memory_question(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
+    """Total params, and the memory the summary prints for it at float32 and float16."""
+    if srng.random() < 0.5:
+        _, spec = image_cnn(srng, sizes, difficulty)
+    else:
+        depth = 1 if difficulty == "easy" else srng.choice((1, 2))
+        spec = _rnn_model(srng, sizes, difficulty, depth=depth,
+                          bidirectional=difficulty == "hard" and srng.random() < 0.4)
+    solution = solve_raw(spec)
+    total = solution.total_params
+    parts = [part("total", count(total), labels("total")),
+             part("float32", memory(printed_memory(total, "float32")), labels("memory_float32")),
+             part("float16", memory(printed_memory(total, "float16")), labels("memory_float16"))]
+
+    def prompt(lang: str) -> str:
+        return parts_prompt(t(lang)["memory"]["model"], fenced(listing(spec, t(lang)["input_label"])), parts, lang)
+
+    return "model", spec, {"type": "parts", "parts": parts}, prompt, solution
+
+
+# ---------------------------------------------------------------- B versus A
+
+COMPARE_PAIRS = {
+    "easy": ("lstm-gru", "rnn-lstm"),
+    "medium": ("lstm-gru", "rnn-lstm", "bidirectional", "stacked"),
+    "hard": ("lstm-gru", "bidirectional", "stacked", "key-dim", "padding"),
+}
+PREFIXES = ("a_", "b_")
+
+
+def _as_graph(spec: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """A spec (Sequential or graph) as a graph whose every name starts with ``prefix``."""
+    if "inputs" in spec:
+        def ref(value: Any) -> Any:
+            if isinstance(value, list):
+                return [ref(v) for v in value]
+            return prefix + value
+
+        layers = []
+        for layer in spec["layers"]:
+            obj = {**layer, "name": prefix + layer["name"], "call": ref(layer["call"])}
+            if "call_kwargs" in layer:
+                obj["call_kwargs"] = {k: ref(v) for k, v in layer["call_kwargs"].items()}
+            layers.append(obj)
+        return {"inputs": [{**i, "name": prefix + i["name"]} for i in spec["inputs"]], "layers": layers,
+                "outputs": [prefix + o for o in spec["outputs"]]}
+    rows = solve_raw(spec).layers  # Keras's layer names
+    previous = f"{prefix}input"
+    layers = []
+    for row, layer in zip(rows, spec["layers"]):
+        layers.append({"name": prefix + row.name, **layer, "call": [previous]})
+        previous = prefix + row.name
+    return {"inputs": [{"name": f"{prefix}input", **spec["input"]}], "layers": layers, "outputs": [previous]}
+
+
+def merged(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Models A and B as one graph spec with two inputs and two outputs (Keras confirms both at once)."""
+    ga, gb = _as_graph(a, PREFIXES[0]), _as_graph(b, PREFIXES[1])
+    return {"inputs": ga["inputs"] + gb["inputs"], "layers": ga["layers"] + gb["layers"],
+            "outputs": ga["outputs"] + gb["outputs"]}
+
+
+def part_solution(solution: Solution, prefix: str) -> Solution:
+    """One model's rows of a merged solution, with its own totals."""
+    rows = tuple(replace(r, index=i) for i, r in enumerate(
+        (r for r in solution.layers if r.name.startswith(prefix)), start=1))
+    trainable = sum(r.trainable for r in rows)
+    non_trainable = sum(r.non_trainable for r in rows)
+    graph = solution.graph
+    input_shape = next((s for n, s in graph.inputs.items() if n.startswith(prefix)), solution.input_shape) \
+        if graph is not None else solution.input_shape
+    return Solution(input_shape, rows, trainable + non_trainable, trainable, non_trainable)
+
+
+def compare(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
+    """How many more parameters model B has than model A (B is the bigger one)."""
+    pair = srng.choice(COMPARE_PAIRS[difficulty])
+    code = None
+    if pair == "key-dim":
+        _, a, code, sol_a = transformer_model(srng, sizes, difficulty, convention="split")
+        d = next(r for r in sol_a.layers if r.type == "MultiHeadAttention").derivation.symbol_values()["d"]
+        b = {**a, "layers": [{**layer, "key_dim": d} if layer["type"] == "MultiHeadAttention" else layer
+                             for layer in a["layers"]]}
+    elif pair == "padding":
+        _, b = image_cnn(srng, sizes, difficulty, padding="same")
+        a = {**b, "layers": [{**layer, "padding": "valid"} if layer["type"] == "Conv2D" else layer
+                             for layer in b["layers"]]}
+    else:
+        rnn_a, rnn_b = {"lstm-gru": ("GRU", "LSTM"), "rnn-lstm": ("SimpleRNN", "LSTM")}.get(pair, (None, None))
+        rnn = rnn_a or srng.choice(RNNS)
+        a = _rnn_model(srng, sizes, difficulty, rnn=rnn)
+        if pair in ("lstm-gru", "rnn-lstm"):
+            b = {**a, "layers": [{**layer, "type": rnn_b} if layer["type"] == rnn else layer for layer in a["layers"]]}
+        elif pair == "bidirectional":
+            b = {**a, "layers": [{"type": "Bidirectional", "layer": layer} if layer["type"] == rnn else layer
+                                 for layer in a["layers"]]}
+        else:  # stacked: a second layer of the same size under the first
+            i = next(i for i, layer in enumerate(a["layers"]) if layer["type"] == rnn)
+            below = {**a["layers"][i], "return_sequences": True}
+            b = {**a, "layers": [*a["layers"][:i], below, *a["layers"][i:]]}
+    spec = merged(a, b)
+    solution = solve_raw(spec)
+    sa, sb = part_solution(solution, PREFIXES[0]), part_solution(solution, PREFIXES[1])
+    if sb.total_params <= sa.total_params:
+        raise GenerationError("internal: model B of a comparison is not the bigger one")
+    answer = {**count(sb.total_params - sa.total_params), "models": list(PREFIXES)}
+
+    def prompt(lang: str) -> str:
+        words = t(lang)["compare"]
+        if code is not None:
+            body = f"{words['model_a']}\n\n{fenced(code, 'python')}"
+        else:
+            body = "\n\n".join([f"{words['model_a']}\n\n{fenced(listing(a, t(lang)['input_label']))}",
+                                f"{words['model_b']}\n\n{fenced(listing(b, t(lang)['input_label']))}"])
+        return with_hint(f"{words[pair]}\n\n{body}", lang, "count")
+
+    return pair, spec, answer, prompt, solution
+
+
+# ---------------------------------------------------------------- worked answers
+
+def working(kind: str, template: str, answer: dict[str, Any], solution: Solution, lang: str) -> str:
+    """The worked answer stored with a question of these kinds."""
+    words = t(lang)["explain"]
+    if kind == "return-state":
+        row = next(r for r in solution.layers if r.type in ("Bidirectional", *RNNS))
+        notes = derivation_texts(lang)["notes"]
+        n = len(row.output_shape)
+        lines = [words["return_state"].format(layer=row.derivation.layer_type, n=n)]
+        lines += [f"{i}. {p['key']} = {format_shape(p['value'])}" for i, p in enumerate(answer["parts"][:n], start=1)]
+        lines.append(" ".join(notes[k] for k in row.derivation.notes if k in notes and not k.startswith(
+            ("lstm_gates", "gru_", "bidi_doubles", "no_bias"))))
+        for p in answer["parts"][n:]:
+            lines.append(words["return_state_joined"].format(var=p["key"], shape=format_shape(p["value"])))
+        return "\n".join(lines)
+    if kind == "memory":
+        total = solution.total_params
+        lines = [format_working(solution, lang)]
+        for dtype in BYTES_PER_PARAM:
+            lines.append(words["memory"].format(dtype=dtype, total=total, size=BYTES_PER_PARAM[dtype],
+                                                bytes=weight_bytes(total, dtype),
+                                                printed=printed_memory(total, dtype)))
+        return "\n".join(lines)
+    if kind == "compare":
+        sa, sb = (part_solution(solution, p) for p in PREFIXES)
+        return "\n".join([derivation_texts(lang)["working"]["heading"],
+                          words["compare_model"].format(model="A"), format_working(sa, lang).split("\n", 1)[1],
+                          words["compare_model"].format(model="B"), format_working(sb, lang).split("\n", 1)[1],
+                          words["compare"].format(b=sb.total_params, a=sa.total_params, diff=answer["value"])])
+    return format_working(solution, lang)
+
+
+BUILDERS: dict[str, Callable[[random.Random, Sizes, str], Built]] = {
+    "seq2seq": seq2seq, "return-state": return_state, "text-cnn": text_cnn, "transformer": transformer,
+    "cnn": cnn, "memory": memory_question, "compare": compare,
+}

@@ -1,0 +1,600 @@
+"""Seeded random graph and Sequential specs over every layer and option quizgen knows.
+
+The tests hold the solver to real Keras on these (tests/test_graph_vs_keras.py) and
+the benchmark times them (bench/bench_graph.py). A spec grows one layer at a time;
+the generator picks what to call next from the shapes the solver computed so far
+(so most specs are valid and reach deep), and now and then deliberately proposes a
+layer Keras should refuse (a kernel longer than its input, widths that do not add,
+an initial state of the wrong size...), ending the spec there. A wrong solver rule
+cannot hide behind this: Keras is asked about every layer of the final spec.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable
+
+from quizgen.errors import SpecError
+from quizgen.nn.graph import call_shapes, parse_graph
+from quizgen.nn.layers import apply
+from quizgen.nn.layers.base import Fail, Outputs, is_multi
+from quizgen.nn.spec import parse_layer
+
+VOCAB = (1000, 5000, 10000)
+EMBED = (8, 16, 32, 64)
+UNITS = (4, 8, 16, 32)
+FILTERS = (4, 8, 16)
+SEQ = (None, 6, 10, 20)
+IMAGE = (8, 12, 16, 28)
+
+
+class _Builder:
+    """A graph spec under construction, with the solver's shapes of every tensor so far."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.inputs: list[dict[str, Any]] = []
+        self.layers: list[dict[str, Any]] = []
+        self.shapes: dict[str, Any] = {}   # ref text -> shape
+        self.multi: dict[str, int] = {}    # layer name -> number of outputs
+        self.counts: dict[str, int] = {}
+        self.failed = False
+
+    def name(self, base: str) -> str:
+        n = self.counts.get(base, 0)
+        self.counts[base] = n + 1
+        return f"{base}_{n}"
+
+    def add_input(self, shape: list[Any], batch: int | None = None) -> str:
+        name = self.name("in")
+        obj: dict[str, Any] = {"name": name}
+        if batch is not None:
+            obj["batch_shape"] = [batch, *shape]
+            self.shapes[name] = (batch, *shape)
+        else:
+            obj["shape"] = shape
+            self.shapes[name] = (None, *shape)
+        self.inputs.append(obj)
+        return name
+
+    def refs(self, rank: int | None = None, pred: Callable[[Any], bool] | None = None) -> list[str]:
+        out = []
+        for ref, shape in self.shapes.items():
+            if rank is not None and len(shape) != rank:
+                continue
+            if pred is not None and not pred(shape):
+                continue
+            out.append(ref)
+        return out
+
+    def call(self, layer: dict[str, Any], call: list[Any], kwargs: dict[str, Any] | None = None) -> str | None:
+        """Append the layer if the solver accepts it; a refused layer ends the spec (kept: Keras must refuse it too)."""
+        name = self.name(layer["type"].lower())
+        obj = {"name": name, **layer, "call": call}
+        if kwargs:
+            obj["call_kwargs"] = kwargs
+        self.layers.append(obj)
+        try:
+            spec = parse_graph({"inputs": self.inputs, "layers": self.layers, "outputs": [self._first_ref()]},
+                               parse_layer)
+            gl = spec.layers[-1]
+            tensors: dict[str, Any] = {}
+            for ref, shape in self.shapes.items():
+                base, _, index = ref.partition(":")
+                if base in self.multi:
+                    tensors.setdefault(base, [None] * self.multi[base])[int(index)] = shape
+                else:
+                    tensors[ref] = shape
+            tensors = {k: (Outputs(v) if k in self.multi else v) for k, v in tensors.items()}
+            out, _ = apply(gl.layer, call_shapes(gl, tensors))
+        except (SpecError, Fail):
+            self.failed = True
+            return None
+        if is_multi(out):
+            self.multi[name] = len(out)
+            for i, shape in enumerate(out):
+                self.shapes[f"{name}:{i}"] = shape
+        else:
+            self.shapes[name] = out
+        return name
+
+    def _first_ref(self) -> str:
+        return next(iter(self.shapes))
+
+    def spec(self, outputs: list[str]) -> dict[str, Any]:
+        return {"inputs": self.inputs, "layers": self.layers, "outputs": outputs}
+
+
+def _maybe(rng: random.Random, p: float) -> bool:
+    return rng.random() < p
+
+
+# ---------------------------------------------------------------- proposals by input rank
+
+def _ids_step(b: _Builder, ref: str) -> None:
+    rng = b.rng
+    b.call({"type": "Embedding", "input_dim": rng.choice(VOCAB), "output_dim": rng.choice(EMBED),
+            **({"mask_zero": True} if _maybe(rng, 0.15) else {})}, [ref])
+
+
+def _rnn_layer(rng: random.Random, units: int | None = None) -> dict[str, Any]:
+    cell = rng.choice(("SimpleRNN", "LSTM", "GRU"))
+    obj: dict[str, Any] = {"type": cell, "units": units or rng.choice(UNITS)}
+    if _maybe(rng, 0.4):
+        obj["return_sequences"] = True
+    if _maybe(rng, 0.4):
+        obj["return_state"] = True
+    if _maybe(rng, 0.1):
+        obj["use_bias"] = False
+    if cell == "GRU" and _maybe(rng, 0.2):
+        obj["reset_after"] = False
+    return obj
+
+
+def _seq_step(b: _Builder, ref: str, bad: bool) -> None:
+    rng = b.rng
+    shape = b.shapes[ref]
+    d = shape[-1]
+    t = shape[1]
+    choice = rng.randrange(24)
+    if choice < 4:
+        layer = _rnn_layer(rng)
+        if _maybe(rng, 0.35):
+            src = [r for r in b.multi if b.layers and _is_rnn_states(b, r)]
+            if src:
+                r = rng.choice(src)
+                n = b.multi[r]
+                state_refs = [f"{r}:{i}" for i in range(1, n)]
+                units = b.shapes[state_refs[0]][-1]
+                cell = {1: rng.choice(("SimpleRNN", "GRU")), 2: "LSTM"}.get(len(state_refs), "LSTM")
+                layer = {**_rnn_layer(rng, units), "type": cell}
+                if len(state_refs) == 4:  # a Bidirectional LSTM's states: take one direction's
+                    state_refs = state_refs[:2]
+                    layer["type"] = "LSTM"
+                if bad:
+                    layer["units"] = units * 2 if _maybe(rng, 0.5) else units
+                    if layer["units"] == units:
+                        state_refs = state_refs[:1] if len(state_refs) > 1 else state_refs * 2
+                b.call(layer, [ref], {"initial_state": state_refs})
+                return
+        b.call(layer, [ref])
+    elif choice < 6:
+        inner = _rnn_layer(rng)
+        mode = rng.choice(("concat", "concat", "sum", "ave", "mul", None))
+        obj: dict[str, Any] = {"type": "Bidirectional", "layer": inner, "merge_mode": mode}
+        b.call(obj, [ref])
+    elif choice < 8:
+        k = rng.choice((2, 3, 5))
+        if bad and t:
+            k = t + 1
+        obj = {"type": rng.choice(("Conv1D", "Conv1D", "SeparableConv1D")), "filters": rng.choice(FILTERS),
+               "kernel_size": k, "padding": rng.choice(("valid", "same"))}
+        if _maybe(rng, 0.2):
+            obj["strides"] = 2
+        elif _maybe(rng, 0.2):
+            obj["dilation_rate"] = 2
+        if obj["type"] == "Conv1D" and _maybe(rng, 0.15):
+            obj["padding"] = "causal"
+        if obj["type"] == "SeparableConv1D" and _maybe(rng, 0.3):
+            obj["depth_multiplier"] = 2
+        b.call(obj, [ref])
+    elif choice < 9:
+        b.call({"type": rng.choice(("MaxPooling1D", "AveragePooling1D")), "pool_size": rng.choice((2, 3)),
+                **({"strides": 1} if _maybe(rng, 0.3) else {}),
+                **({"padding": "same"} if _maybe(rng, 0.3) else {})}, [ref])
+    elif choice < 10:
+        b.call({"type": rng.choice(("GlobalMaxPooling1D", "GlobalAveragePooling1D")),
+                **({"keepdims": True} if _maybe(rng, 0.2) else {})}, [ref])
+    elif choice < 12:
+        others = b.refs(3, lambda s: s[-1] is not None)
+        other = rng.choice(others)
+        kind = rng.choice(("Attention", "Attention", "AdditiveAttention"))
+        obj = {"type": kind}
+        if kind == "Attention" and _maybe(rng, 0.3):
+            obj["use_scale"] = True
+        if kind == "Attention" and _maybe(rng, 0.3):
+            obj["score_mode"] = "concat"
+        if kind == "AdditiveAttention" and _maybe(rng, 0.3):
+            obj["use_scale"] = False
+        items = [ref, other] if _maybe(rng, 0.7) else [ref, other, other]
+        if not bad:
+            same_width = [r for r in others if b.shapes[r][-1] == d and b.shapes[r][1] == t]
+            items = [ref, rng.choice(same_width or [ref])]
+        kwargs = {"return_attention_scores": True} if _maybe(rng, 0.15) else None
+        b.call(obj, [items], kwargs)
+    elif choice < 14:
+        heads = rng.choice((1, 2, 4))
+        width = d or 8
+        key_dim = rng.choice((max(1, width // heads), width, 4))
+        obj = {"type": "MultiHeadAttention", "num_heads": heads, "key_dim": key_dim}
+        if _maybe(rng, 0.2):
+            obj["value_dim"] = rng.choice((4, 8))
+        if _maybe(rng, 0.15):
+            obj["use_bias"] = False
+        if _maybe(rng, 0.15):
+            obj["output_shape"] = rng.choice((8, [4, 2]))
+        if _maybe(rng, 0.1):
+            obj["use_gate"] = True
+        others = b.refs(3, lambda s: s[-1] is not None)
+        other = rng.choice(others)
+        call = [ref, ref] if _maybe(rng, 0.5) else [ref, other]
+        kwargs: dict[str, Any] = {}
+        if _maybe(rng, 0.2):
+            kwargs["key"] = rng.choice(others) if bad else call[1]
+        if _maybe(rng, 0.15):
+            kwargs["use_causal_mask"] = True
+        if _maybe(rng, 0.1) and call[0] == call[1]:
+            kwargs["return_attention_scores"] = True
+        b.call(obj, call, kwargs or None)
+    elif choice < 15:
+        b.call({"type": "Dense", "units": rng.choice(UNITS), **({"activation": "relu"} if _maybe(rng, 0.5) else {})},
+               [ref])
+    elif choice < 16:
+        b.call({"type": rng.choice(("LayerNormalization", "BatchNormalization")),
+                **({"epsilon": 1e-6} if _maybe(rng, 0.3) else {})}, [ref])
+    elif choice < 17:
+        b.call(_plain(rng), [ref])
+    elif choice < 18:
+        others = b.refs(3)
+        other = rng.choice(others)
+        if not bad:
+            same = [r for r in others if b.shapes[r] == shape]
+            other = rng.choice(same or [ref])
+        kind = rng.choice(("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"))
+        obj = {"type": kind}
+        if kind == "Concatenate" and _maybe(rng, 0.3):
+            obj["axis"] = 1
+        b.call(obj, [[ref, other]])
+    elif choice < 19:
+        b.call({"type": "TimeDistributed", "layer": {"type": "Dense", "units": rng.choice(UNITS)}}, [ref])
+    elif choice < 20:
+        b.call({"type": "Permute", "dims": [2, 1]}, [ref])
+    elif choice < 21:
+        if t and d:
+            target = [t * d // 2, 2] if (t * d) % 2 == 0 else [-1]
+            if bad:
+                target = [t * d + 1]
+            b.call({"type": "Reshape", "target_shape": target}, [ref])
+        else:
+            b.call({"type": "Reshape", "target_shape": [-1, 2] if not bad else [3, 3]}, [ref])
+    elif choice < 22:
+        b.call({"type": "Flatten"}, [ref])
+    elif choice < 23:
+        others = b.refs(3)
+        other = rng.choice(others)
+        b.call({"type": "Dot", "axes": rng.choice(([2, 2], [1, 1], -1, 2))}, [[ref, other]])
+    else:
+        b.call({"type": "Conv1D", "filters": rng.choice(FILTERS), "kernel_size": 3, "padding": "same",
+                "data_format": "channels_first"} if t else {"type": "Dense", "units": 4}, [ref])
+
+
+def _plain(rng: random.Random) -> dict[str, Any]:
+    kind = rng.choice(("Dropout", "SpatialDropout1D", "Masking", "Activation"))
+    if kind in ("Dropout", "SpatialDropout1D"):
+        return {"type": kind, "rate": rng.choice((0.1, 0.5))}
+    if kind == "Activation":
+        return {"type": kind, "activation": rng.choice(("relu", "tanh", "softmax"))}
+    return {"type": kind, "mask_value": 0.0}
+
+
+def _is_rnn_states(b: _Builder, name: str) -> bool:
+    layer = next((l for l in b.layers if l["name"] == name), None)
+    if layer is None:
+        return False
+    inner = layer.get("layer", layer)
+    return inner.get("type") in ("SimpleRNN", "LSTM", "GRU") and bool(inner.get("return_state")) \
+        and layer.get("merge_mode", "concat") is not None
+
+
+def _vec_step(b: _Builder, ref: str, bad: bool) -> None:
+    rng = b.rng
+    shape = b.shapes[ref]
+    d = shape[-1]
+    choice = rng.randrange(10)
+    if choice < 3:
+        b.call({"type": "Dense", "units": rng.choice(UNITS), **({"use_bias": False} if _maybe(rng, 0.1) else {})},
+               [ref])
+    elif choice < 4:
+        b.call({"type": "RepeatVector", "n": rng.choice((3, 5))}, [ref] if not bad else [rng.choice(b.refs())])
+    elif choice < 5:
+        b.call(_plain(rng) if _maybe(rng, 0.5) else {"type": "BatchNormalization"}, [ref])
+    elif choice < 7:
+        others = b.refs(2, lambda s: s[-1] is not None)
+        same = [r for r in others if b.shapes[r][-1] == d]
+        other = rng.choice(others if bad else (same or [ref]))
+        kind = rng.choice(("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"))
+        items = [ref, other] if kind == "Subtract" or _maybe(rng, 0.7) else [ref, other, rng.choice(same or [ref])]
+        b.call({"type": kind}, [items])
+    elif choice < 8:
+        others = b.refs(2, lambda s: s[-1] is not None)
+        same = [r for r in others if b.shapes[r][-1] == d]
+        other = rng.choice(others if bad else (same or [ref]))
+        b.call({"type": "Dot", "axes": rng.choice((1, -1, [1, 1])), **({"normalize": True} if _maybe(rng, 0.2) else {})},
+               [[ref, other]])
+    elif choice < 9:
+        if d and d % 2 == 0:
+            b.call({"type": "Reshape", "target_shape": [d // 2, 2] if not bad else [d, 2]}, [ref])
+        else:
+            b.call({"type": "Reshape", "target_shape": [-1, 1]}, [ref])
+    else:
+        b.call({"type": "Activation", "activation": "softmax"}, [ref])
+
+
+def _img_step(b: _Builder, ref: str, bad: bool) -> None:
+    rng = b.rng
+    shape = b.shapes[ref]
+    choice = rng.randrange(10)
+    if choice < 4:
+        k = rng.choice((1, 3, 5, [3, 1], [2, 2]))
+        if bad:
+            k = (shape[1] or 8) + 1
+        kind = rng.choice(("Conv2D", "Conv2D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D"))
+        obj: dict[str, Any] = {"type": kind, "kernel_size": k}
+        if kind != "DepthwiseConv2D":
+            obj["filters"] = rng.choice(FILTERS)
+        if kind != "Conv2D" and _maybe(rng, 0.3):
+            obj["depth_multiplier"] = 2
+        if _maybe(rng, 0.3):
+            obj["padding"] = "same"
+        if _maybe(rng, 0.25):
+            obj["strides"] = rng.choice((2, [2, 1]))
+        elif _maybe(rng, 0.15):
+            obj["dilation_rate"] = 2
+        if kind == "Conv2D" and _maybe(rng, 0.1) and shape[-1] and shape[-1] % 2 == 0:
+            obj["groups"] = 2
+            obj["filters"] = 8
+        if _maybe(rng, 0.2):
+            obj["activation"] = "relu"
+        if _maybe(rng, 0.1):
+            obj["data_format"] = "channels_first"
+        b.call(obj, [ref])
+    elif choice < 6:
+        kind = rng.choice(("MaxPooling2D", "MaxPooling2D", "AveragePooling2D"))
+        obj = {"type": kind}
+        if kind == "AveragePooling2D" or _maybe(rng, 0.4):
+            obj["pool_size"] = rng.choice((2, 3, [2, 1]))
+        if _maybe(rng, 0.3):
+            obj["strides"] = rng.choice((1, 2, [1, 2]))
+        if _maybe(rng, 0.3):
+            obj["padding"] = "same"
+        if _maybe(rng, 0.1):
+            obj["data_format"] = "channels_first"
+        b.call(obj, [ref])
+    elif choice < 7:
+        b.call({"type": rng.choice(("GlobalAveragePooling2D", "GlobalMaxPooling2D")),
+                **({"keepdims": True} if _maybe(rng, 0.2) else {}),
+                **({"data_format": "channels_first"} if _maybe(rng, 0.15) else {})}, [ref])
+    elif choice < 8:
+        b.call({"type": "Flatten"}, [ref])
+    elif choice < 9:
+        b.call({"type": "BatchNormalization"} if _maybe(rng, 0.5) else {"type": "Dropout", "rate": 0.25}, [ref])
+    else:
+        b.call({"type": "Permute", "dims": [3, 1, 2] if not bad else [2, 1]}, [ref])
+
+
+def random_graph(rng: random.Random, n_layers: int = 8, bad_rate: float = 0.08, chain: bool = False) -> dict[str, Any]:
+    """One graph spec of up to ``n_layers`` layers (fewer when a refused layer ends it)."""
+    b = _Builder(rng)
+    theme = rng.choice(("text", "text", "seq", "image", "image", "vector", "multi"))
+    batch = rng.choice((None, None, None, None, 4)) if not chain else None
+    if theme == "text":
+        b.add_input([rng.choice(SEQ)], batch)
+    elif theme == "seq":
+        b.add_input([rng.choice(SEQ), rng.choice((4, 8, 16))], batch)
+    elif theme == "image":
+        side = rng.choice(IMAGE)
+        b.add_input([side, rng.choice((side, side // 2)), rng.choice((1, 3))], batch)
+    elif theme == "vector":
+        b.add_input([rng.choice((8, 16, 32))], batch)
+    else:
+        b.add_input([rng.choice(SEQ)], batch)
+        b.add_input([rng.choice(SEQ)], batch)
+        if _maybe(rng, 0.5):
+            b.add_input([rng.choice((8, 16))], batch)
+    last: str | None = None
+    while len(b.layers) < n_layers and not b.failed:
+        bad = _maybe(rng, bad_rate)
+        pool = [last] if chain and last else b.refs()
+        if not chain and _maybe(rng, 0.6) and last is not None:
+            ref = last
+        else:
+            ref = rng.choice(pool)
+        shape = b.shapes[ref]
+        if len(shape) == 2 and ref in {i["name"] for i in b.inputs} and theme in ("text", "multi"):
+            _ids_step(b, ref)
+        elif len(shape) == 3:
+            _seq_step(b, ref, bad)
+        elif len(shape) == 2:
+            _vec_step(b, ref, bad)
+        elif len(shape) == 4:
+            _img_step(b, ref, bad)
+        else:
+            b.call({"type": "Flatten"}, [ref])
+        if b.failed or not b.layers:
+            break
+        newest = b.layers[-1]["name"]
+        if newest in b.multi:
+            last = f"{newest}:{rng.randrange(b.multi[newest])}" if not chain else None
+            if chain:
+                break
+        else:
+            last = newest
+    if not b.layers:
+        b.call({"type": "Flatten"}, [b.inputs[0]["name"]])
+    outputs = _outputs(b, rng)
+    return b.spec(outputs)
+
+
+def _outputs(b: _Builder, rng: random.Random) -> list[str]:
+    newest = b.layers[-1]["name"]
+    main = f"{newest}:0" if newest in b.multi else newest
+    out = [main]
+    if _maybe(rng, 0.3):
+        others = [r for r in b.shapes if r != main and r.split(":")[0] not in {i["name"] for i in b.inputs}]
+        if others:
+            extra = rng.choice(others)
+            if extra not in out:
+                out.append(extra)
+    return out
+
+
+def as_sequential(graph: dict[str, Any]) -> dict[str, Any] | None:
+    """The same model as a Sequential spec, when it is one chain from a single input to its output."""
+    if len(graph["inputs"]) != 1 or len(graph["outputs"]) != 1:
+        return None
+    previous = graph["inputs"][0]["name"]
+    layers = []
+    for obj in graph["layers"]:
+        if obj.get("call") != [previous] or obj.get("call_kwargs"):
+            return None
+        layers.append({k: v for k, v in obj.items() if k not in ("name", "call", "call_kwargs")})
+        previous = obj["name"]
+    if graph["outputs"] != [previous]:
+        return None
+    inp = {k: v for k, v in graph["inputs"][0].items() if k != "name"}
+    return {"input": inp, "layers": layers}
+
+
+def random_specs(n: int, seed: int, n_layers: int = 8) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    return [random_graph(rng, n_layers) for _ in range(n)]
+
+
+# ---------------------------------------------------------------- textbook models
+# The functional models the textbooks build, with sizes drawn from textbook lists;
+# each has exactly 10 layers (the benchmark's unit). Every call returns a valid spec.
+
+TEXT_VOCAB = (5000, 10000, 20000, 30000)
+TEXT_EMBED = (64, 100, 128, 256)
+TEXT_UNITS = (64, 128, 256, 512)
+TEXT_LEN = (None, 50, 100, 200)
+
+
+def _layer(name: str, call: list[Any], kwargs: dict[str, Any] | None = None, **ctor: Any) -> dict[str, Any]:
+    obj = {"name": name, **ctor, "call": call}
+    if kwargs:
+        obj["call_kwargs"] = kwargs
+    return obj
+
+
+def seq2seq_attention(rng: random.Random) -> dict[str, Any]:
+    units, embed = rng.choice(TEXT_UNITS), rng.choice(TEXT_EMBED)
+    src, tgt = rng.choice(TEXT_VOCAB), rng.choice(TEXT_VOCAB)
+    cell = rng.choice(("LSTM", "GRU"))
+    n_states = 2 if cell == "LSTM" else 1
+    states = [f"enc_rnn:{i}" for i in range(1, n_states + 1)]
+    return {"inputs": [{"name": "enc_in", "shape": [rng.choice(TEXT_LEN)]},
+                       {"name": "dec_in", "shape": [rng.choice(TEXT_LEN)]}],
+            "layers": [
+                _layer("enc_emb", ["enc_in"], type="Embedding", input_dim=src, output_dim=embed),
+                _layer("enc_rnn", ["enc_emb"], type=cell, units=units, return_sequences=True, return_state=True),
+                _layer("dec_emb", ["dec_in"], type="Embedding", input_dim=tgt, output_dim=embed),
+                _layer("dec_rnn", ["dec_emb"], {"initial_state": states}, type=cell, units=units,
+                       return_sequences=True),
+                _layer("attention", [["dec_rnn", "enc_rnn:0"]], type="Attention",
+                       **({"use_scale": True} if rng.random() < 0.3 else {})),
+                _layer("context", [["dec_rnn", "attention"]], type="Concatenate"),
+                _layer("hidden", ["context"], type="Dense", units=units, activation="tanh"),
+                _layer("norm", ["hidden"], type="LayerNormalization"),
+                _layer("drop", ["norm"], type="Dropout", rate=rng.choice((0.1, 0.2, 0.5))),
+                _layer("out", ["drop"], type="Dense", units=tgt, activation="softmax")],
+            "outputs": ["out"]}
+
+
+def text_cnn(rng: random.Random) -> dict[str, Any]:
+    filters = rng.choice((64, 100, 128, 256))
+    sizes = rng.choice(((3, 4, 5), (2, 3, 4), (3, 5, 7)))
+    layers = [_layer("emb", ["ids"], type="Embedding", input_dim=rng.choice(TEXT_VOCAB),
+                     output_dim=rng.choice(TEXT_EMBED))]
+    for k in sizes:
+        layers.append(_layer(f"conv{k}", ["emb"], type="Conv1D", filters=filters, kernel_size=k, activation="relu"))
+    for k in sizes:
+        layers.append(_layer(f"pool{k}", [f"conv{k}"], type="GlobalMaxPooling1D"))
+    layers += [_layer("concat", [[f"pool{k}" for k in sizes]], type="Concatenate"),
+               _layer("drop", ["concat"], type="Dropout", rate=0.5),
+               _layer("out", ["drop"], type="Dense", units=rng.choice((1, 2, 5, 46)),
+                      activation=rng.choice(("sigmoid", "softmax")))]
+    return {"inputs": [{"name": "ids", "shape": [rng.choice((50, 100, 200, 400))]}], "layers": layers,
+            "outputs": ["out"]}
+
+
+def bilstm_attention(rng: random.Random) -> dict[str, Any]:
+    units = rng.choice((32, 64, 128, 256))
+    cell = rng.choice(("LSTM", "GRU"))
+    forward, backward = ("bi:1", "bi:3") if cell == "LSTM" else ("bi:1", "bi:2")
+    return {"inputs": [{"name": "ids", "shape": [rng.choice(TEXT_LEN)]}],
+            "layers": [
+                _layer("emb", ["ids"], type="Embedding", input_dim=rng.choice(TEXT_VOCAB),
+                       output_dim=rng.choice(TEXT_EMBED), mask_zero=rng.random() < 0.3),
+                _layer("bi", ["emb"], type="Bidirectional",
+                       layer={"type": cell, "units": units, "return_sequences": True, "return_state": True}),
+                _layer("state", [[forward, backward]], type="Concatenate"),
+                _layer("query", ["state"], type="Reshape", target_shape=[1, 2 * units]),
+                _layer("attention", [["query", "bi:0"]], type=rng.choice(("Attention", "AdditiveAttention"))),
+                _layer("context", ["attention"], type="Flatten"),
+                _layer("drop1", ["context"], type="Dropout", rate=0.3),
+                _layer("hidden", ["drop1"], type="Dense", units=rng.choice((32, 64, 128)), activation="relu"),
+                _layer("drop2", ["hidden"], type="Dropout", rate=0.3),
+                _layer("out", ["drop2"], type="Dense", units=1, activation="sigmoid")],
+            "outputs": ["out"]}
+
+
+def transformer_block(rng: random.Random) -> dict[str, Any]:
+    d = rng.choice((64, 128, 256, 512))
+    heads = rng.choice((2, 4, 8))
+    key_dim = rng.choice((d // heads, d))
+    return {"inputs": [{"name": "ids", "shape": [rng.choice((50, 100, 200))]}],
+            "layers": [
+                _layer("emb", ["ids"], type="Embedding", input_dim=rng.choice(TEXT_VOCAB), output_dim=d),
+                _layer("mha", ["emb", "emb"], type="MultiHeadAttention", num_heads=heads, key_dim=key_dim),
+                _layer("drop1", ["mha"], type="Dropout", rate=0.1),
+                _layer("add1", [["emb", "drop1"]], type="Add"),
+                _layer("ln1", ["add1"], type="LayerNormalization", epsilon=1e-6),
+                _layer("ffn1", ["ln1"], type="Dense", units=rng.choice((2, 4)) * d, activation="relu"),
+                _layer("ffn2", ["ffn1"], type="Dense", units=d),
+                _layer("drop2", ["ffn2"], type="Dropout", rate=0.1),
+                _layer("add2", [["ln1", "drop2"]], type="Add"),
+                _layer("ln2", ["add2"], type="LayerNormalization", epsilon=1e-6)],
+            "outputs": ["ln2"]}
+
+
+def mnist_cnn(rng: random.Random) -> dict[str, Any]:
+    side = rng.choice((28, 32))
+    c1, c2 = rng.choice(((32, 64), (16, 32), (64, 128)))
+    k = rng.choice((3, 5))
+    pad = rng.choice(("valid", "same"))
+    return {"inputs": [{"name": "image", "shape": [side, side, rng.choice((1, 3))]}],
+            "layers": [
+                _layer("conv1", ["image"], type="Conv2D", filters=c1, kernel_size=k, activation="relu", padding=pad),
+                _layer("pool1", ["conv1"], type="MaxPooling2D"),
+                _layer("conv2", ["pool1"], type="Conv2D", filters=c2, kernel_size=3, activation="relu"),
+                _layer("pool2", ["conv2"], type="MaxPooling2D", pool_size=2),
+                _layer("bn", ["pool2"], type="BatchNormalization"),
+                _layer("flat", ["bn"], type="Flatten"),
+                _layer("drop1", ["flat"], type="Dropout", rate=0.5),
+                _layer("hidden", ["drop1"], type="Dense", units=rng.choice((64, 128)), activation="relu"),
+                _layer("drop2", ["hidden"], type="Dropout", rate=0.5),
+                _layer("out", ["drop2"], type="Dense", units=10, activation="softmax")],
+            "outputs": ["out"]}
+
+
+TEXTBOOK = (seq2seq_attention, text_cnn, bilstm_attention, transformer_block, mnist_cnn)
+
+
+def textbook_graphs(n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` distinct 10-layer textbook graph specs."""
+    import json
+
+    rng = random.Random(seed)
+    seen, out = set(), []
+    attempts = 0
+    while len(out) < n:
+        attempts += 1
+        if attempts > 50 * n:
+            raise RuntimeError(f"only {len(out)} distinct textbook graphs found")
+        spec = rng.choice(TEXTBOOK)(rng)
+        key = json.dumps(spec, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(spec)
+    return out
