@@ -29,6 +29,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/bench_cli_solve.py
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_grading.py
+	$(BIN)/python bench/bench_service.py
 	$(BIN)/python bench/bench_client.py
 
 clean:

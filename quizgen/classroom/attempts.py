@@ -83,17 +83,24 @@ class Submitted:
 
 def lock_for_attempts(session: Any, quiz_id: int, student_pk: int) -> None:
     """The locks an attempt needs, in the one order every writer takes them (see module doc)."""
-    lock_grading(session, quiz_id)
+    lock_grading(session, quiz_id)  # on SQLite, this starts the transaction (BEGIN IMMEDIATE)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks (it drops FOR UPDATE): the database's write lock, held
+        # since BEGIN IMMEDIATE, already covers both rows, and the two reads would only
+        # lengthen the time every other writer waits for it.
+        return
     session.execute(select(Quiz.id).where(Quiz.id == quiz_id).with_for_update())
     session.execute(select(Student.id).where(Student.id == student_pk).with_for_update())
 
 
 def record_attempt(session: Any, quiz_id: int, student_pk: int, student_id: str, slots: Mapping[int, Slot],
                    parsed: Mapping[int, tuple[str, Any]], at: datetime, source: str,
-                   idempotency_key: str | None = None, request_hash: str | None = None) -> Attempt:
+                   idempotency_key: str | None = None, request_hash: str | None = None,
+                   used: int | None = None) -> Attempt:
     """Append one attempt (its row, its place in the chain, its answers) in the caller's
-    transaction, which holds lock_for_attempts; returns the new row."""
-    attempt = attempts_used(session, quiz_id, student_pk) + 1
+    transaction, which holds lock_for_attempts; returns the new row. ``used``: the
+    student's attempts so far, if the caller has just counted them under the same locks."""
+    attempt = (attempts_used(session, quiz_id, student_pk) if used is None else used) + 1
     last = session.execute(select(Attempt.seq, Attempt.chain_sha256).where(Attempt.quiz_id == quiz_id)
                            .order_by(Attempt.seq.desc()).limit(1)).first()
     seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
@@ -159,26 +166,29 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
                 return seen
         quiz_row = get_quiz_row(session, quiz_id)
         late = refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at, quiz_row.late_until, lang)
-        refuse_if_spent(quiz_id, quiz_row.attempt_limit, attempts_used(session, quiz_id, student_pk), lang)
+        used = attempts_used(session, quiz_id, student_pk)
+        refuse_if_spent(quiz_id, quiz_row.attempt_limit, used, lang)
         seen_policy = visibility(quiz_row.feedback)
         grading = grade_on_arrival and seen_policy.score
         if grading and rate_limit is not None:
             _refuse_if_rate_limited(session, quiz_id, student_pk, at, rate_limit)
         row = record_attempt(session, quiz_id, student_pk, student_id, slots, parsed, at, source,
-                             idempotency_key, digest)
+                             idempotency_key, digest, used)
         receipt = Receipt(quiz_id, student_id, row.attempt, len(parsed), at, zone, shown, language=lang, late=late,
                           feedback=quiz_row.feedback)
         if signer is None and not grading:
             return Submitted(receipt)
         results = _grade(session, slots, parsed, row) if grading else None
+        # read before the row is changed below, so that the receipt and the response reach
+        # it in one UPDATE at the commit (a query in between would flush the first half)
+        max_score = session.scalar(select(func.sum(Question.points))
+                                   .where(Question.id.in_([s.question_id for s in slots.values()]))) or 0
         signed = None
         if signer is not None:
             signed = signer.sign({"v": RECEIPT_VERSION, "quiz": quiz_id, "student": student_id,
                                   "attempt": row.attempt, "received_at": as_utc(at).isoformat(),
                                   "answers_sha256": row.answers_sha256, "chain_sha256": row.chain_sha256})
             row.receipt, row.key_id = json.dumps(signed, ensure_ascii=False), signer.key_id
-        max_score = session.scalar(select(func.sum(Question.points))
-                                   .where(Question.id.in_([s.question_id for s in slots.values()]))) or 0
         response = _response(receipt, quiz_row, max_score, results, seen_policy, late, signed, slots)
         row.response = json.dumps(response, ensure_ascii=False)
         return Submitted(receipt, response)

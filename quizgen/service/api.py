@@ -7,12 +7,13 @@ same library functions the CLI uses."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any, Callable, TypeVar
 
+import anyio.to_thread
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..classroom import logins
@@ -167,9 +168,9 @@ async def submit(quiz: str, request: Request, authorization: str | None = Header
     student, token = credentials(authorization)
     key = _idempotency_key(idempotency_key)
     answers = _answers(request.headers.get("content-type"), await request.body())
-    done = await run_in_threadpool(as_student, ctx, request, student, lambda: submit_attempt(
+    done = await anyio.to_thread.run_sync(partial(as_student, ctx, request, student, lambda: submit_attempt(
         ctx.store, quiz, student, token, answers, source="http", idempotency_key=key, signer=ctx.signer,
-        grade_on_arrival=True, rate_limit=ctx.settings.rate_limit))
+        grade_on_arrival=True, rate_limit=ctx.settings.rate_limit)), limiter=ctx.submitters())
     headers = {"Idempotent-Replayed": "true"} if done.replayed else None
     return JSONResponse(done.response, status_code=200 if done.replayed else 201, headers=headers)
 
