@@ -18,16 +18,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from keras_timing import bench_keras  # noqa: E402
 from quizgen.nn.solver import clear_cache, solve_raw  # noqa: E402
 from tests.graph_specs import random_graph, textbook_graphs  # noqa: E402
-
-
-def rss_mb() -> float:
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
 
 
 def bench_analytic(n: int) -> float:
@@ -73,61 +69,14 @@ def bench_analytic(n: int) -> float:
     return best / n
 
 
-def bench_keras(n: int, n_memory: int, per_spec_analytic: float) -> None:
-    from quizgen.nn.keras_check import KerasChecker, versions
-
-    t = time.perf_counter()
-    naive = KerasChecker(naive=True)
-    print(f"Keras {versions()['keras']} / TensorFlow {versions()['tensorflow']} import: {time.perf_counter() - t:.2f} s")
-    for spec in textbook_graphs(10, seed=99):  # warm up both paths (imports, first traces)
-        naive.check(spec)
-        KerasChecker().check(spec)
-
-    specs = textbook_graphs(n, seed=2)
-    gc.collect()
-    t = time.perf_counter()
-    slow = [naive.check(s) for s in specs]
-    naive_s = time.perf_counter() - t
-
-    fast_checker = KerasChecker()
-    gc.collect()
-    t = time.perf_counter()
-    fast = [fast_checker.check(s) for s in specs]
-    fast_s = time.perf_counter() - t
-    same = all(a.agree == b.agree and a.observed == b.observed and (a.keras_error is None) == (b.keras_error is None)
-               for a, b in zip(slow, fast))
-    agree = sum(v.agree for v in fast)
-    print(f"Keras confirmation of {n:,} distinct graph specs: naive {naive_s:.1f} s ({naive_s / n * 1000:.1f} ms/spec, "
-          f"a functional keras.Model each), memoised {fast_s:.1f} s ({fast_s / n * 1000:.2f} ms/spec, "
-          f"{fast_checker.builds:,} layer builds, {fast_checker.probes:,} forward-pass probes): "
-          f"{naive_s / fast_s:.1f}x faster (aim >= 5x); identical verdicts: {same}; "
-          f"solver agrees with Keras on {agree}/{n}")
-    per_spec_keras = naive_s / n
-    print(f"analytic vs building the functional model in Keras: {per_spec_keras * 1e3:.1f} ms vs "
-          f"{per_spec_analytic * 1e6:.1f} us per spec = {per_spec_keras / per_spec_analytic:,.0f}x (aim >= 1,000x)")
-
-    gc.collect()
-    checker = KerasChecker()
-    more = textbook_graphs(n_memory, seed=3)
-    before = rss_mb()
-    mid = before
-    for i, s in enumerate(more, 1):
-        checker.check(s)
-        if i == n_memory // 2:
-            mid = rss_mb()
-    gc.collect()
-    after = rss_mb()
-    print(f"memory over {n_memory:,} graph confirmations: RSS {before:.0f} -> {mid:.0f} (halfway) -> {after:.0f} MB, "
-          f"growth {after - before:.0f} MB (limit 300 MB)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     per_spec = bench_analytic(20000 // scale)
-    bench_keras(500 // scale, 2000 // scale, per_spec)
+    bench_keras(textbook_graphs(10, seed=99), textbook_graphs(500 // scale, seed=2),
+                textbook_graphs(2000 // scale, seed=3), per_spec, "graph specs", "a functional keras.Model")
 
 
 if __name__ == "__main__":

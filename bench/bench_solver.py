@@ -8,7 +8,6 @@ are flaky on a shared 2-core machine). Run with ``make bench`` or
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import random
@@ -20,10 +19,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from quizgen.questions.architectures import random_spec  # noqa: E402
 from quizgen.errors import SpecError  # noqa: E402
+from keras_timing import bench_keras  # noqa: E402
 from quizgen.nn.solver import solve_raw  # noqa: E402
 
 
@@ -41,12 +42,6 @@ def distinct_specs(n: int, seed: int, layers: int | None = None, exotic: bool = 
     return out
 
 
-def rss_mb() -> float:
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
-
-
 def bench_analytic(n: int) -> float:
     specs = distinct_specs(n, seed=1, layers=4)
     best = float("inf")
@@ -62,52 +57,6 @@ def bench_analytic(n: int) -> float:
     print(f"analytic solving: {n:,} distinct four-layer specs, best of 5: {best:.3f} s "
           f"= {rate:,.0f} specs/s (target >= 20,000: {rate / 20000:.2f}x)")
     return best / n
-
-
-def bench_keras(n_confirm: int, n_memory: int, per_spec_analytic: float) -> None:
-    from quizgen.nn.keras_check import KerasChecker, versions
-
-    t = time.perf_counter()
-    naive = KerasChecker(naive=True)
-    print(f"Keras {versions()['keras']} / TensorFlow {versions()['tensorflow']} import: {time.perf_counter() - t:.2f} s")
-    warm = distinct_specs(20, seed=99)
-    for spec in warm:
-        naive.check(spec)
-
-    specs = distinct_specs(n_confirm, seed=2, exotic=True)
-    t = time.perf_counter()
-    slow = [naive.check(spec) for spec in specs]
-    naive_s = time.perf_counter() - t
-
-    fast_checker = KerasChecker()
-    t = time.perf_counter()
-    fast = [fast_checker.check(spec) for spec in specs]
-    fast_s = time.perf_counter() - t
-    same = all(a.agree == b.agree and a.observed == b.observed and (a.keras_error is None) == (b.keras_error is None)
-               for a, b in zip(slow, fast))
-    agree = sum(v.agree for v in fast)
-    print(f"Keras confirmation of {n_confirm:,} distinct specs: naive {naive_s:.1f} s "
-          f"({naive_s / n_confirm * 1000:.1f} ms/spec), memoised {fast_s:.1f} s "
-          f"({fast_s / n_confirm * 1000:.2f} ms/spec, {fast_checker.builds:,} layer builds): "
-          f"{naive_s / fast_s:.1f}x faster (target >= 5x); identical verdicts: {same}; "
-          f"solver agrees with Keras on {agree}/{n_confirm}")
-
-    per_spec_keras = naive_s / n_confirm
-    print(f"analytic vs building the Keras model: {per_spec_keras * 1e3:.1f} ms vs "
-          f"{per_spec_analytic * 1e6:.1f} us per spec = {per_spec_keras / per_spec_analytic:,.0f}x (target >= 1,000x)")
-
-    gc.collect()
-    checker = KerasChecker()
-    more = distinct_specs(n_memory, seed=3, exotic=True)
-    before = rss_mb()
-    for i, spec in enumerate(more, 1):
-        checker.check(spec)
-        if i in (n_memory // 2,):
-            mid = rss_mb()
-    gc.collect()
-    after = rss_mb()
-    print(f"memory over {n_memory:,} confirmations: RSS {before:.0f} -> {mid:.0f} (halfway) -> {after:.0f} MB, "
-          f"growth {after - before:.0f} MB (limit 300 MB)")
 
 
 def median_wall(cmd: list[str], runs: int = 7) -> float:
@@ -140,7 +89,8 @@ def main() -> None:
     scale = 10 if args.quick else 1
     per_spec = bench_analytic(20000 // scale)
     bench_startup()
-    bench_keras(1000 // scale, 2000 // scale, per_spec)
+    bench_keras(distinct_specs(20, seed=99), distinct_specs(1000 // scale, seed=2, exotic=True),
+                distinct_specs(2000 // scale, seed=3, exotic=True), per_spec, "Sequential specs")
 
 
 if __name__ == "__main__":
