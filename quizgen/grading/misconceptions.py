@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from typing import Any, Iterable
+from typing import Any
 
 from ..nn.layers import KINDS
 from ..nn.solver import LayerResult, Solution, seed_weight_shapes, solve_raw
@@ -217,9 +217,3 @@ def _question_slips(kind: str) -> Any:
     from .question_slips import QUESTION_SLIPS
 
     return QUESTION_SLIPS[kind]
-
-
-def all_slip_keys() -> Iterable[str]:
-    from ..resources import load_json
-
-    return load_json("misconceptions.json")["en"].keys()
