@@ -37,7 +37,7 @@ def load_json(name: str) -> Any:
         return json.load(fh)
 
 
-def message(lang: str, key: str, **values: object) -> str:
+def message(lang: str, key: str, /, **values: object) -> str:
     """A sentence from data/messages.json in ``lang`` (English when quizgen has no such language)."""
     table = load_json("messages.json")
     return str(table.get(lang, table["en"])[key]).format(**values)

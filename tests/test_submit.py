@@ -92,46 +92,69 @@ def _slot_of(klass, kind: str) -> int:
 
 
 MALFORMED = [
-    # (extra args, message)  — {t} is student 20260001's token, {S} the summary slot, {O} the output-shape slot
-    (["--student", "20260001", "--token", "wrong", "--answer", "1=1"], "wrong token"),
-    (["--student", "nobody", "--token", "{t}", "--answer", "1=1"], "unknown student id or wrong token"),
-    (["--student", "20260001", "--answer", "1=1"], "a token is required"),
-    (["--student", "20260001", "--token", "", "--answer", "1=1"], "a token is required"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1"], "should look like N=VALUE"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "=5"], "should look like N=VALUE"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "9=5"], "there is no question 9"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "x=5"], "is not a question number"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1=529.441"], "not a whole number"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1=5.3e5"], "not a whole number"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1=NaN"], "not a number"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1="], "empty answer"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1=" + "9" * 40], "longer than 32"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1=52,9441"], "misplaced separators"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1=-5"], "negative"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1=1", "--answer", "1=2"], "answered twice"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1.2=5"], "takes one answer"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "{S}=5"], "parts"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "{S}.99=5"], "has no part '99'"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "{O}=((None, 3))"], "nested brackets"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "{O}=(None, x)"], "is not a shape"),
-    (["--student", "20260001", "--token", "{t}", "--answer", "1=1", "--answer", "{O}=(8, 3]"], "unbalanced"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{missing}"], "no such file"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{dir}"], "is a directory"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{badjson}"], "malformed JSON"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{dupjson}"], "duplicate key"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{listjson}"], "needs objects with"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{objjson}"], "must be text or a whole number"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{badcsv}"], "header must be question,answer"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{raggedcsv}"], "expected 2 cells"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{latin1}"], "not UTF-8"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{huge}"], "larger than"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{emptyjson}"], "no answers given"),
-    (["--student", "20260001", "--token", "{t}", "--file", "{longnumber}"], "more than 4,300 digits"),
+    # (extra args, message on an English quiz, on a Korean one: None where it is the same)
+    # {t} is student 20260001's token, {S} the summary slot, {O} the output-shape slot. What the
+    # answers say is in the quiz's language; the command line's and the files' own syntax, the
+    # token and the file system speak English, as click does.
+    (["--student", "20260001", "--token", "wrong", "--answer", "1=1"], "wrong token", None),
+    (["--student", "nobody", "--token", "{t}", "--answer", "1=1"], "unknown student id or wrong token", None),
+    (["--student", "20260001", "--answer", "1=1"], "a token is required", None),
+    (["--student", "20260001", "--token", "", "--answer", "1=1"], "a token is required", None),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1"], "should look like N=VALUE", None),
+    (["--student", "20260001", "--token", "{t}", "--answer", "=5"], "should look like N=VALUE", None),
+    (["--student", "20260001", "--token", "{t}", "--answer", "9=5"], "there is no question 9",
+     "문제 9은(는) 없습니다 (이 퀴즈의 문제는 6개입니다)"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "x=5"], "is not a question number",
+     "'x'은(는) 문제 번호가 아닙니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=529.441"], "not a whole number",
+     "'529.441'은(는) 정수가 아닙니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=5.3e5"], "not a whole number",
+     "'5.3e5'은(는) 정수가 아닙니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=NaN"], "not a number",
+     "'NaN'은(는) 숫자가 아닙니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1="], "empty answer",
+     "답이 비어 있습니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=" + "9" * 40], "longer than 32",
+     "답이 32자보다 깁니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=52,9441"], "misplaced separators",
+     "자릿수 구분 기호 위치가 맞지 않습니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=-5"], "negative",
+     "'-5'은(는) 음수입니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=1", "--answer", "1=2"], "answered twice", None),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1.2=5"], "takes one answer",
+     "문제 1의 답은 하나입니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "{S}=5"], "parts",
+     "부분으로 되어 있습니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "{S}.99=5"], "has no part '99'",
+     "'99' 부분이 없습니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "{O}=((None, 3))"], "nested brackets",
+     "괄호가 겹쳐 있습니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "{O}=(None, x)"], "is not a shape",
+     "은(는) 모양이 아닙니다"),
+    (["--student", "20260001", "--token", "{t}", "--answer", "1=1", "--answer", "{O}=(8, 3]"], "unbalanced",
+     "괄호 짝이 맞지 않습니다"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{missing}"], "no such file", None),
+    (["--student", "20260001", "--token", "{t}", "--file", "{dir}"], "is a directory", None),
+    (["--student", "20260001", "--token", "{t}", "--file", "{badjson}"], "malformed JSON", None),
+    (["--student", "20260001", "--token", "{t}", "--file", "{dupjson}"], "duplicate key", None),
+    (["--student", "20260001", "--token", "{t}", "--file", "{listjson}"], "needs objects with", None),
+    (["--student", "20260001", "--token", "{t}", "--file", "{objjson}"], "must be text or a whole number", None),
+    (["--student", "20260001", "--token", "{t}", "--file", "{badcsv}"], "header must be question,answer", None),
+    (["--student", "20260001", "--token", "{t}", "--file", "{raggedcsv}"], "expected 2 cells", None),
+    (["--student", "20260001", "--token", "{t}", "--file", "{latin1}"], "not UTF-8", None),
+    (["--student", "20260001", "--token", "{t}", "--file", "{huge}"], "larger than", None),
+    (["--student", "20260001", "--token", "{t}", "--file", "{emptyjson}"], "no answers given",
+     "답이 없습니다"),
+    (["--student", "20260001", "--token", "{t}", "--file", "{longnumber}"], "more than 4,300 digits", None),
 ]
 
 
-@pytest.mark.parametrize("args,message", MALFORMED, ids=[m for _, m in MALFORMED])
-def test_malformed_submissions_write_nothing(klass, tmp_path, args, message):
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("args,message,korean", MALFORMED, ids=[m for _, m, _ in MALFORMED])
+def test_malformed_submissions_write_nothing(tmp_path, lang, args, message, korean):
+    klass = make_class(tmp_path, "--attempts", "3", "--deadline", "2099-01-01 00:00", "--lang", lang)
+    if lang == "ko" and korean is not None:
+        message = korean  # what the answers say is in the quiz's language
     files = {
         "missing": tmp_path / "none.json", "dir": tmp_path,
         "badjson": ("answers.json", '{"1": "5",'), "dupjson": ("dup.json", '{"1": "5", "1": "6"}'),

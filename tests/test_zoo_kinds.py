@@ -464,7 +464,7 @@ def test_a_refused_memory_answer_is_one_line_and_uses_no_attempt(tmp_path):
     assert run("generate", "--title", "M", "--count", "1", "--seed", "3", "--kind", "memory", "--students",
                str(roster), "--no-verify").exit_code == 0
     out = run("submit", "1", "--student", "20260001", "--token", tokens["20260001"], "--answer", "1.2=4,82 KB")
-    assert out.exit_code == 1 and out.output.count("\n") == 1 and "decimal point" in out.output
+    assert out.exit_code == 1 and out.output.count("\n") == 1 and "소수점을 쓰고" in out.output  # a Korean quiz
     status = json.loads(run("status", "1", "--student", "20260001", "--token", tokens["20260001"], "--json").stdout)
     assert status["attempts"] == []
 

@@ -150,7 +150,7 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
         student_pk, zone = student.id, quiz_row.time_zone
         if idempotency_key is None:  # a replay is answered even after the quiz has closed
             refuse_if_closed(quiz_id, quiz_row.deadline, zone, at, quiz_row.late_until, lang)
-    parsed = parse_submission(slots, answers)  # before any lock: a typo costs nothing
+    parsed = parse_submission(slots, answers, lang)  # before any lock: a typo costs nothing
     digest = request_sha256(answers)
     with store.write() as session:
         lock_for_attempts(session, quiz_id, student_pk)

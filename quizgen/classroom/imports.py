@@ -27,6 +27,7 @@ from ..store.lookup import parse_quiz_id
 from ..store.tables import Attempt, Quiz, Student
 from .policies import SubmissionRefused, refuse_if_closed, refuse_if_spent
 from ..receipts import request_sha256
+from ..resources import message
 from .attempts import lock_for_attempts, record_attempt
 from .submissions import Slot, attempts_used, load_slots, parse_submission
 
@@ -163,7 +164,8 @@ def import_submissions(store: Store, quiz: str | int, path: str, ignore_deadline
             try:
                 entry.parsed = parse_submission(entry.slots, entry.answers)
             except AnswerError as exc:
-                refused.append(f"student {clip(sid, 40)!r}: {str(exc).removesuffix(' (nothing was submitted)')}")
+                problems = str(exc).removesuffix(message("en", "nothing_submitted"))  # said once, for the file
+                refused.append(f"student {clip(sid, 40)!r}: {problems}")
     _refuse(refused)
     at = now()
     imported = students_new = skipped = late = over = 0

@@ -89,8 +89,10 @@ def _shown(key: str) -> str:
     return repr(clip(key, 20))
 
 
-def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str]) -> dict[int, tuple[str, Any]]:
-    """slot → (raw text, parsed value); every problem reported together in one line.
+def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str],
+                     lang: str = "en") -> dict[int, tuple[str, Any]]:
+    """slot → (raw text, parsed value); every problem reported together in one line, in
+    ``lang`` (the quiz's, for a student; the instructor's tools keep English).
 
     Question and part numbers are plain integers (``3``, ``3.1``; ``03.01`` is the same
     part, and giving it twice under two spellings is refused as a duplicate)."""
@@ -99,17 +101,17 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str]) -> d
     for key, raw in answers.items():
         number, dot, part = key.strip().partition(".")
         if not _NUMBER.fullmatch(number) or (dot and not part):
-            errors.append(f"{_shown(key)} is not a question number (write 3 or 3.1)")
+            errors.append(message(lang, "submission_not_a_question", given=_shown(key)))
             continue
         slot = int(number)
         if slot not in slots:
-            errors.append(f"there is no question {slot} (this quiz has {len(slots)})")
+            errors.append(message(lang, "submission_no_question", slot=slot, count=len(slots)))
             continue
         label = part_label(part)
         given = by_slot.setdefault(slot, {})
         if label in given:
-            errors.append(f"question {slot}{'.' + label if label else ''} is answered twice "
-                          f"(as {_shown(given[label][0])} and {_shown(key)})")
+            errors.append(message(lang, "submission_answered_twice", question=f"{slot}{'.' + label if label else ''}",
+                                  first=_shown(given[label][0]), second=_shown(key)))
             continue
         given[label] = (key, raw)
     parsed: dict[int, tuple[str, Any]] = {}
@@ -117,40 +119,40 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str]) -> d
         response = slots[slot].response
         if response["type"] != "parts":
             if set(given) != {""}:
-                errors.append(f"question {slot} takes one answer: write {slot}=VALUE")
+                errors.append(message(lang, "submission_one_answer", slot=slot))
                 continue
             raw = given[""][1]
             try:
-                parsed[slot] = (raw, parse_answer(response["type"], raw))
+                parsed[slot] = (raw, parse_answer(response["type"], raw, lang))
             except AnswerError as exc:
-                errors.append(f"answer {slot}: {exc}")
+                errors.append(message(lang, "submission_answer", label=slot, problem=exc))
             continue
         parts = response["parts"]
         if "" in given:
-            errors.append(f"question {slot} has {len(parts)} parts: answer them as {slot}.1=..., {slot}.2=...")
+            errors.append(message(lang, "submission_has_parts", slot=slot, count=len(parts)))
             continue
         values: dict[str, Any] = {}
         texts: dict[str, str] = {}
         for label, (_, raw) in given.items():
             part = _find_part(parts, label)
             if part is None:
-                errors.append(f"question {slot} has no part {_shown(label)} (parts 1-{len(parts)})")
+                errors.append(message(lang, "submission_no_part", slot=slot, part=_shown(label), count=len(parts)))
                 continue
             if part["key"] in values:
-                errors.append(f"question {slot}, part {part['key']} is answered twice")
+                errors.append(message(lang, "submission_part_twice", slot=slot, part=part["key"]))
                 continue
             try:
-                values[part["key"]] = parse_answer(part["type"], raw)
+                values[part["key"]] = parse_answer(part["type"], raw, lang)
                 texts[label] = raw
             except AnswerError as exc:
-                errors.append(f"answer {slot}.{label}: {exc}")
+                errors.append(message(lang, "submission_answer", label=f"{slot}.{label}", problem=exc))
         # in the key's part order, so a right answer's stored text equals the key's expected text
         in_order = {p["key"]: values[p["key"]] for p in parts if p["key"] in values}
         parsed[slot] = (parts_text(texts), in_order)
     if errors:
-        raise AnswerError("; ".join(errors) + " (nothing was submitted)")
+        raise AnswerError("; ".join(errors) + message(lang, "nothing_submitted"))
     if not parsed:
-        raise AnswerError("no answers given (use --answer N=VALUE or --file)")
+        raise AnswerError(message(lang, "submission_no_answers"))
     return parsed
 
 

@@ -7,6 +7,9 @@ European thousands mark?), ``52,9441`` (misplaced grouping), ``5.3e5``, ``NaN``.
 Shapes accept ``(None, 30, 100)``, ``[None, 30, 100]``, ``None, 30, 100``, ``(8, 3)``.
 Memory figures are what Keras's summary prints after ``Total params``: ``4.82 KB``
 (see parse_memory).
+
+Every refusal is one sentence from data/messages.json in the language asked for
+(``lang``: the quiz's, where a student reads it; English by default).
 """
 
 from __future__ import annotations
@@ -16,25 +19,34 @@ import unicodedata
 from typing import Any
 
 from ..errors import QuizgenError, clip
+from ..resources import message
 
 MAX_ANSWER = 32
 MAX_SHAPE = 80
 
 
 class AnswerError(QuizgenError):
-    """An answer that is not a well-formed count or shape."""
+    """An answer that is not a well-formed count, shape or memory figure (the sentence is
+    in the language the parser was asked for)."""
+
+
+def _refused(lang: str, key: str, hint: str | None = None, **values: object) -> AnswerError:
+    """The refusal ``key`` in ``lang``; ``hint``: the kind of answer (count, shape, memory)
+    whose well-formed example ends the sentence."""
+    if hint is not None:
+        values["hint"] = message(lang, f"answer_{hint}_hint")
+    return AnswerError(message(lang, key, **values))
 
 
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2009\u2007\u3000"), " ")
 _PLAIN = re.compile(r"[0-9]+")
 _GROUPED = re.compile(r"[0-9]{1,3}(?:(?P<sep>[, _])[0-9]{3})(?:(?P=sep)[0-9]{3})*")
-_COUNT_HINT = "expected a whole number such as 529441 or 529,441"
 
 
 _FULL_WIDTH_DIGITS = frozenset("０１２３４５６７８９")
 
 
-def _normalise(text: str) -> str:
+def _normalise(text: str, lang: str) -> str:
     """Full-width digits and punctuation become ASCII (NFKC), odd spaces plain ones.
 
     NFKC would also turn superscripts and circled digits into digits (``10³`` into
@@ -42,105 +54,103 @@ def _normalise(text: str) -> str:
     ０-９ is refused before it can change the number."""
     for ch in text:
         if unicodedata.category(ch) in ("Nd", "Nl", "No") and not ("0" <= ch <= "9" or ch in _FULL_WIDTH_DIGITS):
-            raise AnswerError(f"'{ch}' ({unicodedata.name(ch, 'a numeric character').lower()}) is not a "
-                              "digit quizgen reads; write numbers with the digits 0-9")
+            raise _refused(lang, "answer_not_a_digit", char=ch,
+                           name=unicodedata.name(ch, "a numeric character").lower())
     return unicodedata.normalize("NFKC", text.translate(_SPACES)).strip()
 
 
-def parse_count(text: str) -> int:
-    """An exact, non-negative integer count."""
+def parse_count(text: str, lang: str = "en") -> int:
+    """An exact, non-negative integer count; AnswerError says why not, in ``lang``."""
     if not isinstance(text, str):
-        raise AnswerError(f"{_COUNT_HINT}, got {type(text).__name__}")
+        raise _refused(lang, "answer_wrong_type", "count", type=type(text).__name__)
     if len(text) > MAX_ANSWER:
-        raise AnswerError(f"answer is longer than {MAX_ANSWER} characters; {_COUNT_HINT}")
-    value = _normalise(text)
+        raise _refused(lang, "answer_too_long", "count", limit=MAX_ANSWER)
+    value = _normalise(text, lang)
     if value.endswith("개"):
         value = value[:-1].rstrip()
     if not value:
-        raise AnswerError(f"empty answer; {_COUNT_HINT}")
+        raise _refused(lang, "answer_empty", "count")
     if _PLAIN.fullmatch(value) or _GROUPED.fullmatch(value):
         return int(re.sub(r"[, _]", "", value))
     if value.startswith(("-", "−")):
-        raise AnswerError(f"{text.strip()!r} is negative; parameter counts and sizes are never negative")
+        raise _refused(lang, "answer_count_negative", answer=repr(text.strip()))
     if re.fullmatch(r"[0-9]+\.[0-9]+", value) or re.search(r"[0-9][eE][+-]?[0-9]", value):
-        raise AnswerError(f"{text.strip()!r} is not a whole number; {_COUNT_HINT} (no decimal point or exponent)")
+        raise _refused(lang, "answer_count_not_whole", "count", answer=repr(text.strip()))
     if re.fullmatch(r"[0-9][0-9, _]*", value):
-        raise AnswerError(f"{text.strip()!r} has misplaced separators; {_COUNT_HINT} (groups of three digits)")
-    raise AnswerError(f"{_shorten(text)!r} is not a number; {_COUNT_HINT}")
+        raise _refused(lang, "answer_count_misplaced", "count", answer=repr(text.strip()))
+    raise _refused(lang, "answer_count_not_number", "count", answer=repr(_shorten(text)))
 
 
-_SHAPE_HINT = "expected a shape such as (None, 30, 100)"
 _DIM = re.compile(r"(?:none|null|[0-9]+)", re.I)
 
 
-def parse_shape(text: str) -> list[int | None]:
-    """A shape: dimensions (``None`` for unknown) separated by commas, brackets optional."""
+def parse_shape(text: str, lang: str = "en") -> list[int | None]:
+    """A shape: dimensions (``None`` for unknown) separated by commas, brackets optional;
+    AnswerError says why not, in ``lang``."""
     if not isinstance(text, str):
-        raise AnswerError(f"{_SHAPE_HINT}, got {type(text).__name__}")
+        raise _refused(lang, "answer_wrong_type", "shape", type=type(text).__name__)
     if len(text) > MAX_SHAPE:
-        raise AnswerError(f"answer is longer than {MAX_SHAPE} characters; {_SHAPE_HINT}")
-    value = _normalise(text)
+        raise _refused(lang, "answer_too_long", "shape", limit=MAX_SHAPE)
+    value = _normalise(text, lang)
     if not value:
-        raise AnswerError(f"empty answer; {_SHAPE_HINT}")
+        raise _refused(lang, "answer_empty", "shape")
     if value[0] in "([":
         close = ")" if value[0] == "(" else "]"
         if value[-1] != close:
-            raise AnswerError(f"{_shorten(text)!r} has unbalanced brackets; {_SHAPE_HINT}")
+            raise _refused(lang, "answer_shape_unbalanced", "shape", answer=repr(_shorten(text)))
         value = value[1:-1].strip()
     if any(c in value for c in "()[]{}"):
-        raise AnswerError(f"{_shorten(text)!r} has nested brackets; {_SHAPE_HINT}")
+        raise _refused(lang, "answer_shape_nested", "shape", answer=repr(_shorten(text)))
     items = [item.strip() for item in value.split(",")]
     if items and items[-1] == "" and len(items) > 1:
         items.pop()  # a trailing comma, as in (8,)
     if not items or any(not _DIM.fullmatch(item) for item in items):
-        raise AnswerError(f"{_shorten(text)!r} is not a shape; {_SHAPE_HINT} (numbers or None, separated by commas)")
+        raise _refused(lang, "answer_shape_not_shape", "shape", answer=repr(_shorten(text)))
     return [None if item.lower() in ("none", "null") else int(item) for item in items]
 
 
-_MEMORY_HINT = "expected the figure model.summary() prints, such as 4.82 KB"
 _MEMORY = re.compile(r"\(?\s*(?P<number>[0-9][0-9, _]*(?:\.[0-9]*)?)\s*(?P<unit>[^\s0-9().,]*)\s*\)?")
 _UNITS = {"b": "B", "byte": "B", "bytes": "B", "바이트": "B",
           **{u.lower(): u for u in ("KB", "MB", "GB", "TB", "PB")},
           **{f"{u[0].lower()}ib": u for u in ("KB", "MB", "GB", "TB", "PB")}}
 
 
-def parse_memory(text: str) -> str:
+def parse_memory(text: str, lang: str = "en") -> str:
     """A memory figure as Keras 3's summary prints it: the canonical text ``"4.82 KB"``.
 
     The number has at most two decimals (Keras prints two; more would need a rounding
     rule that could disagree with Keras's) and a unit: B, KB, MB, GB, TB or PB in any
     case, KiB... or bytes/바이트 for B (Keras's KB is 1,024 bytes). An exact byte count
     (``4936 B``, ``4,936 bytes``) is accepted and printed as Keras would print it
-    (``4.82 KB``); parentheses around the figure, as the summary shows it, are allowed."""
+    (``4.82 KB``); parentheses around the figure, as the summary shows it, are allowed.
+    AnswerError says why not, in ``lang``."""
     if not isinstance(text, str):
-        raise AnswerError(f"{_MEMORY_HINT}, got {type(text).__name__}")
+        raise _refused(lang, "answer_wrong_type", "memory", type=type(text).__name__)
     if len(text) > MAX_ANSWER:
-        raise AnswerError(f"answer is longer than {MAX_ANSWER} characters; {_MEMORY_HINT}")
-    value = _normalise(text)
+        raise _refused(lang, "answer_too_long", "memory", limit=MAX_ANSWER)
+    value = _normalise(text, lang)
     if not value:
-        raise AnswerError(f"empty answer; {_MEMORY_HINT}")
+        raise _refused(lang, "answer_empty", "memory")
     if value.startswith(("-", "−")):
-        raise AnswerError(f"{text.strip()!r} is negative; {_MEMORY_HINT}")
+        raise _refused(lang, "answer_memory_negative", "memory", answer=repr(text.strip()))
     match = _MEMORY.fullmatch(value)
     if match is None or (value.startswith("(") != value.endswith(")")):
-        raise AnswerError(f"{_shorten(text)!r} is not a memory figure; {_MEMORY_HINT}")
+        raise _refused(lang, "answer_memory_not_figure", "memory", answer=repr(_shorten(text)))
     number, unit_text = match.group("number").strip(), match.group("unit")
     if not unit_text:
-        raise AnswerError(f"{_shorten(text)!r} has no unit; {_MEMORY_HINT} (B, KB, MB or GB)")
+        raise _refused(lang, "answer_memory_no_unit", "memory", answer=repr(_shorten(text)))
     unit = _UNITS.get(unit_text.lower())
     if unit is None:
-        raise AnswerError(f"unknown unit {_shorten(unit_text)!r}; {_MEMORY_HINT} (B, KB, MB or GB)")
+        raise _refused(lang, "answer_memory_unknown_unit", "memory", unit=repr(_shorten(unit_text)))
     whole, point, decimals = number.partition(".")
     if re.search(r"[, _]", whole):
         if unit != "B" or point or not _GROUPED.fullmatch(whole):
-            raise AnswerError(f"{_shorten(text)!r}: write the number as the summary does, with a decimal "
-                              f"point and no separators; {_MEMORY_HINT}")
+            raise _refused(lang, "answer_memory_separators", "memory", answer=repr(_shorten(text)))
         whole = re.sub(r"[, _]", "", whole)
     if point and not decimals:
-        raise AnswerError(f"{_shorten(text)!r} ends in a decimal point; {_MEMORY_HINT}")
+        raise _refused(lang, "answer_memory_trailing_point", "memory", answer=repr(_shorten(text)))
     if len(decimals) > 2:
-        raise AnswerError(f"{_shorten(text)!r} has more than two decimals; Keras prints two, "
-                          f"e.g. 4.82 KB (round the same way)")
+        raise _refused(lang, "answer_memory_decimals", answer=repr(_shorten(text)))
     if unit == "B" and not decimals.strip("0"):
         from ..nn.memory import readable_size
 
@@ -148,15 +158,15 @@ def parse_memory(text: str) -> str:
     return f"{int(whole)}.{decimals.ljust(2, '0')} {unit}"
 
 
-def parse_answer(kind: str, text: str) -> Any:
-    """Parse by answer type: ``count``, ``shape`` or ``memory``."""
+def parse_answer(kind: str, text: str, lang: str = "en") -> Any:
+    """Parse by answer type: ``count``, ``shape`` or ``memory``; refusals in ``lang``."""
     if kind == "count":
-        return parse_count(text)
+        return parse_count(text, lang)
     if kind == "shape":
-        return parse_shape(text)
+        return parse_shape(text, lang)
     if kind == "memory":
-        return parse_memory(text)
-    raise AnswerError(f"unknown answer type {kind!r}")
+        return parse_memory(text, lang)
+    raise _refused(lang, "answer_unknown_type", kind=repr(kind))
 
 
 def format_count(value: int) -> str:

@@ -246,14 +246,14 @@ def _not_taken(ctx: Context, request: Request, exc: BaseException, form: dict[st
 
 
 def _unreadable(view: StudentQuiz, values: dict[str, str]) -> dict[str, str]:
-    """Field name → why the library's parser cannot read what was typed there."""
+    """Field name → why the library's parser cannot read what was typed there (in the quiz's language)."""
     out = {}
     for fields in answer_fields(view).values():
         for f in fields:
             text = values.get(f.name, "")
             if text.strip():
                 try:
-                    parse_answer(f.kind, text)
+                    parse_answer(f.kind, text, view.language)
                 except AnswerError as exc:
                     out[f.name] = one_line(str(exc))
     return out
