@@ -43,3 +43,49 @@ def test_sixteen_processes_submit_at_once(tmp_path):
     assert con.execute("SELECT count(DISTINCT student_id) FROM submissions").fetchone()[0] == 16
     con.close()
 
+
+
+def test_threads_of_one_process_take_turns_and_time_out_as_busy(tmp_path, monkeypatch):
+    """Writers in one process queue on the store's own lock before SQLite's (so only one of
+    them polls the file's lock); a writer that waits past the busy timeout gets the usual
+    'database is busy', and every write that got its turn is committed."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from quizgen.errors import BusyError
+    from quizgen.store.db import open_store
+
+    store = open_store(str(tmp_path / "t.db"))
+    with store.write() as session:
+        session.execute(text("CREATE TABLE n (i INTEGER)"))
+    monkeypatch.setenv("QUIZGEN_BUSY_TIMEOUT_MS", "200")
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.write() as session:
+            session.execute(text("INSERT INTO n VALUES (0)"))
+            inside.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(5)
+    started = time.monotonic()
+    with pytest.raises(BusyError, match="database is busy"):
+        with store.write() as session:
+            session.execute(text("INSERT INTO n VALUES (-1)"))
+    assert 0.15 < time.monotonic() - started < 2
+    release.set()
+    holder.join()
+
+    def add(i: int) -> None:
+        with store.write() as session:
+            session.execute(text("INSERT INTO n VALUES (:i)"), {"i": i})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(add, range(1, 41)))
+    with store.read() as session:
+        assert sorted(session.execute(text("SELECT i FROM n")).scalars()) == list(range(41))
+    store.dispose()

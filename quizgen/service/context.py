@@ -16,16 +16,15 @@ from ..store.db import Store
 from .settings import ServiceSettings
 
 
-# Submissions one server process records at once on SQLite. Each needs the database's
-# write lock, which one writer holds at a time across every process; the threads waiting
-# for it poll BEGIN IMMEDIATE and, like those doing their first reads, take Python's GIL
-# from the thread that holds the lock, so it is held longer. bench/bench_service.py, 64
-# clients: with the thread pool's 40 threads the server spent 11-14 ms of CPU per submit,
-# with 4 threads 7-9 ms, and p99 fell from about 2 s to 0.8-1.5 s (on a 2-core machine
-# shared with other jobs). PostgreSQL keeps the pool's 40: its writers wait for their
-# quiz's lock inside the database server, holding no GIL, and with 4 threads per process
-# the same benchmark served fewer submits/s (40-55 against 54-66).
-SQLITE_SUBMIT_THREADS = 4
+# Submissions one server process records at once on SQLite: one. Each needs the file's
+# write lock, which one writer holds at a time across every process, and every other
+# thread of the process doing Python work takes the GIL from the one that holds it, so it
+# is held longer. bench/bench_service.py, 64 clients, 2 workers, quiet 2-core machine:
+# 4 threads 139-154 submits/s (8.1-9.1 ms of server CPU per submit), 2 threads 164-186,
+# 1 thread 198-210 (6.4-6.9 ms); the pool's 40 threads were worse still (11-14 ms).
+# PostgreSQL keeps the pool's 40: its writers wait for their quiz's lock inside the
+# database server, and 2, 8 and 40 threads served the same 98-103 submits/s.
+SQLITE_SUBMIT_THREADS = 1
 
 
 @dataclass

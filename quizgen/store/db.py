@@ -21,9 +21,10 @@ import re
 import shutil
 import sqlite3
 import stat
+import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from functools import cache
 from typing import Iterator
@@ -85,6 +86,9 @@ class Store:
     engine: Engine
     write_engine: Engine
     path: Path | None  # the SQLite file, or None for a server database
+    # SQLite: this process's writers queue here for the file's one write lock, instead of
+    # each polling BEGIN IMMEDIATE (see write)
+    _writers: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -98,10 +102,26 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: committed whole on success, rolled back whole on any error."""
-        with translate_errors(self), Session(self.write_engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        """One write transaction: committed whole on success, rolled back whole on any error.
+
+        On SQLite one writer at a time holds the file's write lock, whatever the process.
+        Threads of one process (the service's submission threads) take turns on a lock of
+        their own first, so that only one of them at a time polls for the file's lock: the
+        others sleep, and the writer holding it is not slowed by their polling for Python's
+        GIL. Waiting here counts against the same busy timeout."""
+        if self.path is None:
+            with translate_errors(self), Session(self.write_engine, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+            return
+        if not self._writers.acquire(timeout=busy_timeout_ms() / 1000):
+            raise BusyError(f"database is busy ({self.path}); try again")
+        try:
+            with translate_errors(self), Session(self.write_engine, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+        finally:
+            self._writers.release()
 
     def checkpoint(self) -> None:
         """Copy the WAL back into the database now (SQLite; a no-op elsewhere).
@@ -256,7 +276,7 @@ def _refuse_if_not_sqlite(path: Path) -> None:
         probe.close()
 
 
-_SHORT_BUSY_MS = 5
+_SHORT_BUSY_MS = 0  # BEGIN IMMEDIATE fails at once while another writer holds the lock: _begin_write retries
 
 
 def _begin_write(dbapi_conn: sqlite3.Connection, busy_ms: int) -> None:
@@ -264,10 +284,15 @@ def _begin_write(dbapi_conn: sqlite3.Connection, busy_ms: int) -> None:
 
     SQLite's own busy handler backs off to 100 ms sleeps, so under many writers a
     waiting process polls rarely and can lose the lock again and again (seconds of
-    tail latency with 8 concurrent submitters). Here SQLite waits only a few
-    milliseconds and quizgen retries with short random sleeps until the timeout.
+    tail latency with 8 concurrent submitters). Here quizgen retries itself: every
+    0.1-0.6 ms for the first 50 ms (the service's transactions hold the lock for a few
+    milliseconds, and each sleep longer than that leaves the lock idle:
+    bench/bench_service.py served 160-165 submits/s with 0.5-3 ms sleeps, 198-210 with
+    these), then every 0.5-3 ms (a batch holding the lock for seconds is waited for
+    without spinning), until the timeout.
     """
-    deadline = time.monotonic() + busy_ms / 1000
+    started = time.monotonic()
+    deadline = started + busy_ms / 1000
     dbapi_conn.execute(f"PRAGMA busy_timeout = {_SHORT_BUSY_MS}")
     try:
         while True:
@@ -275,11 +300,12 @@ def _begin_write(dbapi_conn: sqlite3.Connection, busy_ms: int) -> None:
                 dbapi_conn.execute(WRITE_BEGIN)
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
+                if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) not in _SQLITE_BUSY:
                     raise
-                if time.monotonic() >= deadline:
+                waited = time.monotonic() - started
+                if started + waited >= deadline:
                     raise
-                time.sleep(random.uniform(0.0005, 0.003))
+                time.sleep(random.uniform(0.0001, 0.0006) if waited < 0.05 else random.uniform(0.0005, 0.003))
     finally:
         # everything else (reads, and statements inside the transaction) waits the full timeout
         dbapi_conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
