@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -110,3 +111,41 @@ def test_a_database_password_is_never_printed():
     result = CliRunner().invoke(cli, ["--db", url, "list"])
     assert result.exit_code == 1 and "s3cr3t-pw" not in result.output
     assert "***" in result.stderr or "quizuser" in result.stderr
+
+
+@pytest.mark.parametrize("feedback", ["none", "score", "full"])
+def test_the_library_itself_hides_what_the_feedback_policy_hides(tmp_path, feedback):
+    """classroom.submissions.status, called as any front end calls it (no CLI in between):
+    under 'none' no score and no question results, under 'score' the score but no
+    per-question correctness, slips or feedback, under 'full' everything."""
+    from quizgen.classroom.submissions import status
+    from quizgen.store.db import open_store
+
+    klass = make_class(tmp_path, "--feedback", feedback)
+    sid = "20260001"
+    right = right_answers(klass.key(sid))
+    first = sorted(right)[0]
+    args = [a for k, v in right.items() for a in ("--answer", f"{k}={'1' if k == first else v}")]
+    assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args).exit_code == 0
+    assert klass.run("grade", str(klass.quiz)).exit_code == 0
+    store = open_store(str(klass.db))
+    try:
+        report = status(store, klass.quiz, sid, klass.tokens[sid])
+    finally:
+        store.dispose()
+    shown = json.dumps(report.to_json(), ensure_ascii=False)
+    assert report.graded
+    if feedback == "none":
+        assert report.score is None and report.questions is None
+        assert report.to_json()["score"] is None and report.to_json()["questions"] is None
+    elif feedback == "score":
+        assert report.score is not None and 0 < report.score < report.max_score
+        assert report.questions is not None
+        assert all(q.correct is None and q.misconception is None and q.parts is None and q.feedback is None
+                   for q in report.questions)
+        assert report.to_json()["questions"] is None
+    else:
+        assert report.score is not None and 0 < report.score < report.max_score
+        assert [q.correct for q in report.questions][0] is False and all(q.correct for q in report.questions[1:])
+    if feedback != "full":
+        assert '"correct": false' not in shown and "misconception" not in shown.replace('"misconception": null', "")
