@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from keras_timing import bench_keras  # noqa: E402
+from timing import bench_keras, best_pass  # noqa: E402
 from quizgen.nn.solver import clear_cache, solve_raw  # noqa: E402
 from tests.graph_specs import random_graph, textbook_graphs  # noqa: E402
 
@@ -37,12 +37,7 @@ def bench_analytic(n: int) -> float:
     for s in specs:
         solve_raw(s)
     cold = time.perf_counter() - t
-    best = cold
-    for _ in range(5):
-        t = time.perf_counter()
-        for s in specs:
-            solve_raw(s)
-        best = min(best, time.perf_counter() - t)
+    best = min(cold, best_pass(specs, 5))
     rate = n / best
     print(f"analytic solving: {n:,} distinct 10-layer textbook graph specs, best of 5: {best:.3f} s "
           f"= {rate:,.0f} specs/s (aim >= 20,000: {rate / 20000:.2f}x); first pass from empty caches "
@@ -55,15 +50,7 @@ def bench_analytic(n: int) -> float:
         g = random_graph(rng, 10, bad_rate=0)
         if len(g["layers"]) == 10:
             mixed.append(g)
-    best_mixed = float("inf")
-    for _ in range(3):
-        t = time.perf_counter()
-        for s in mixed:
-            try:
-                solve_raw(s)
-            except Exception:
-                pass
-        best_mixed = min(best_mixed, time.perf_counter() - t)
+    best_mixed = best_pass(mixed, 3)
     print(f"  (random 10-layer graphs over every layer kind, mostly distinct layers: "
           f"{len(mixed) / best_mixed:,.0f} specs/s)")
     return best / n

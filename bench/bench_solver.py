@@ -23,9 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from quizgen.questions.architectures import random_spec  # noqa: E402
-from quizgen.errors import SpecError  # noqa: E402
-from keras_timing import bench_keras  # noqa: E402
-from quizgen.nn.solver import solve_raw  # noqa: E402
+from timing import bench_keras, best_pass  # noqa: E402
 
 
 def distinct_specs(n: int, seed: int, layers: int | None = None, exotic: bool = False) -> list[dict]:
@@ -44,15 +42,7 @@ def distinct_specs(n: int, seed: int, layers: int | None = None, exotic: bool = 
 
 def bench_analytic(n: int) -> float:
     specs = distinct_specs(n, seed=1, layers=4)
-    best = float("inf")
-    for _ in range(5):
-        t = time.perf_counter()
-        for spec in specs:
-            try:
-                solve_raw(spec)
-            except SpecError:
-                pass
-        best = min(best, time.perf_counter() - t)
+    best = best_pass(specs, 5)
     rate = n / best
     print(f"analytic solving: {n:,} distinct four-layer specs, best of 5: {best:.3f} s "
           f"= {rate:,.0f} specs/s (target >= 20,000: {rate / 20000:.2f}x)")
