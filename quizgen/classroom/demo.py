@@ -71,7 +71,8 @@ def _command_name() -> str:
 
     beside = Path(sys.executable).parent / "quizgen"
     if beside.exists() and shutil.which("quizgen") != str(beside):
-        return os.path.relpath(beside)
+        relative = os.path.relpath(beside)
+        return str(beside) if relative.startswith("..") else relative  # a path to climb is no help
     return "quizgen"
 
 
