@@ -136,6 +136,10 @@ def _bad_requests(klass):  # type: ignore[no-untyped-def]
         ("an answer too long", dict(url=url, json={"answers": {"1": "1" * 300}}, headers=auth), 422,
          "invalid_answers"),
         ("an object answer", dict(url=url, json={"answers": {"1": {"x": 1}}}, headers=auth), 422, "invalid_answers"),
+        ("one question twice", dict(url=url, content=b'{"answers": {"1": "529,441", "1": "5"}}',
+                                    headers={**auth, **json_type}), 422, "invalid_answers"),
+        ("the answers twice", dict(url=url, content=b'{"answers": {"1": "5"}, "answers": {"2": "5"}}',
+                                   headers={**auth, **json_type}), 400, "bad_request"),
     ]
 
 

@@ -189,11 +189,24 @@ def _idempotency_key(value: str | None) -> str:
     return value
 
 
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: with a key given twice, JSON leaves it open which
+    value counts (Python keeps the last), so such a body is refused, as an answers file is."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            if key == "answers":
+                raise ApiError(400, "bad_request", 'the body gives "answers" twice; send one object of answers')
+            raise ApiError(422, "invalid_answers", f"the answer to {json.dumps(key)[:30]} is given twice")
+        out[key] = value
+    return out
+
+
 def _answers(content_type: str | None, body: bytes) -> dict[str, str]:
     if (content_type or "").split(";")[0].strip().lower() != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the answers as application/json")
     try:
-        data = decode_json(body.decode("utf-8"))
+        data = decode_json(body.decode("utf-8"), _once)
     except UnicodeDecodeError:
         raise ApiError(400, "bad_request", "the body is not UTF-8 text") from None
     except MalformedJSON as exc:
