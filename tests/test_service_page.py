@@ -438,6 +438,9 @@ def test_a_form_sent_twice_is_one_attempt(visit, site):
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
     assert key not in body
     assert site.attempts(quiz, sid) == 1
+    # a form that gives one field twice (the page never does): neither value is taken
+    twice = visit.context.request.post(site.url + "/submit", data=changed + "&a%3A1=5", headers=headers)
+    assert twice.status == 400 and site.attempts(quiz, sid) == 1
     visit.assert_clean(site.url)
 
 

@@ -82,7 +82,10 @@ async def _read_form(request: Request) -> dict[str, str]:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
         raise ApiError(400, "bad_request", "the form could not be read") from None
-    return dict(pairs)
+    fields = dict(pairs)
+    if len(fields) != len(pairs):  # the page never sends a field twice; which value would count?
+        raise ApiError(400, "bad_request", "a field of the form is given twice")
+    return fields
 
 
 def _refuse_cross_site(request: Request) -> None:
