@@ -28,7 +28,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         yield
         store.dispose()
 
-    app = FastAPI(title="quizgen", version=__version__, docs_url="/api/docs", redoc_url=None, lifespan=lifespan,
+    # No Swagger page: it runs scripts from a CDN, which the pages' CSP (no scripts at all)
+    # forbids, so it would be a blank page; the OpenAPI document itself is served.
+    app = FastAPI(title="quizgen", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
                   openapi_url="/api/v1/openapi.json",
                   description="Students submit parameter-count quiz answers and get signed receipts. See docs/api.md.")
     app.state.quizgen = Context(store, signer, settings)
