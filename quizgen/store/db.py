@@ -108,7 +108,8 @@ class Store:
         Threads of one process (the service's submission threads) take turns on a lock of
         their own first, so that only one of them at a time polls for the file's lock: the
         others sleep, and the writer holding it is not slowed by their polling for Python's
-        GIL. Waiting here counts against the same busy timeout."""
+        GIL. Waiting here is bounded by the busy timeout too (then "database is busy"), as
+        is the wait for the file's lock that follows it."""
         if self.path is None:
             with translate_errors(self), Session(self.write_engine, expire_on_commit=False) as session:
                 with session.begin():
