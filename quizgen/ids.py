@@ -3,15 +3,27 @@
 
 from __future__ import annotations
 
-from .errors import NotFoundError
+import re
+
+from .errors import NotFoundError, clip
+
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_FULL_WIDTH = {0xFF10 + d: 0x30 + d for d in range(10)} | {0xFF03: ord("#")}  # as answers take them
 
 
 def parse_quiz_id(text: str | int) -> int:
-    """A quiz id as a positive integer below 2**63 (``#3`` and `` 3 `` are quiz 3)."""
-    try:
-        value = int(str(text).strip().lstrip("#"))
-    except ValueError:
-        raise NotFoundError(f"{text!r} is not a quiz id (quiz ids are numbers; see 'quizgen list')") from None
+    """A quiz id as a positive integer below 2**63 (``#3`` and `` 3 `` are quiz 3). Only
+    ASCII and full-width digits, as in answers: Python's int() would also read ``1_0`` as
+    10, and digits of other scripts."""
+    digits = str(text).translate(_FULL_WIDTH).strip().lstrip("#")
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    elif _DIGITS.fullmatch(digits) or (digits.startswith("-") and _DIGITS.fullmatch(digits[1:])):
+        if len(digits.lstrip("-0")) > 19:  # beyond 2**63 (and int() refuses 4,300 digits and more)
+            raise NotFoundError(f"there is no quiz {clip(digits, 30)} (see 'quizgen list')")
+        value = int(digits)
+    else:
+        raise NotFoundError(f"{text!r} is not a quiz id (quiz ids are numbers; see 'quizgen list')")
     if value <= 0:
         raise NotFoundError(f"{text!r} is not a quiz id (quiz ids are positive numbers)")
     if value >= 2**63:  # no database holds such an id, and the drivers refuse to send it

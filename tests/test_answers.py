@@ -129,3 +129,19 @@ def test_question_and_part_numbers_that_are_fine():
 
     parsed = parse_submission(_slots(), {"01": "5", "3.2": "7", "3.a": "6"})
     assert parsed[1][1] == 5 and parsed[3][1] == {"a": 6, "b": 7}
+
+
+@pytest.mark.parametrize("text, expected", [("3", 3), (" #3 ", 3), ("３", 3), ("＃１２", 12), (7, 7),
+                                            ("1_0", None), ("١٢", None), ("+3", None), ("3.0", None), ("0", None),
+                                            ("-1", None), (str(2**63), None), ("9" * 5000, None), ("", None), (True, None)])
+def test_quiz_ids_are_plain_integers_too(text, expected):
+    """Quiz ids take the digits answers take (ASCII and full-width); Python's int() alone
+    would read '1_0' as quiz 10 and Arabic-Indic digits as a number."""
+    from quizgen.errors import NotFoundError
+    from quizgen.ids import parse_quiz_id
+
+    if expected is None:
+        with pytest.raises(NotFoundError):
+            parse_quiz_id(text)
+    else:
+        assert parse_quiz_id(text) == expected
