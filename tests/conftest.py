@@ -11,6 +11,15 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as keras_check sets it (T
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
+# Hypothesis draws the same examples on every run (`make test`, CI), so a run's result
+# depends on the code, not on the draw; HYPOTHESIS_PROFILE=explore draws new ones (how
+# the Canvas row of semicolons was found) and prints the seed of any failure.
+from hypothesis import settings as _hypothesis  # noqa: E402
+
+_hypothesis.register_profile("repeatable", derandomize=True)
+_hypothesis.register_profile("explore", derandomize=False, print_blob=True)
+_hypothesis.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
 
 @pytest.fixture(scope="session")
 def checker():

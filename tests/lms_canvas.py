@@ -56,11 +56,29 @@ class Upload:
         return [c for c in self.columns if not c.read_only]
 
 
+def _rows_kept(text: str) -> list[list[str]]:
+    """The rows Ruby's CSV yields with skip_lines: /^[;, ]*$/: a row whose raw text (its
+    physical lines, quotes and all, without the line ending) is only semicolons, commas
+    and spaces is skipped before it is parsed."""
+    consumed: list[str] = []
+
+    def lines():  # type: ignore[no-untyped-def]
+        for line in io.StringIO(text, newline=""):
+            consumed.append(line)
+            yield line
+
+    kept = []
+    for row in csv.reader(lines()):
+        raw = "".join(consumed).rstrip("\r\n")
+        consumed.clear()
+        if not re.fullmatch(r"[;, ]*", raw):
+            kept.append(row)
+    return kept
+
+
 def import_csv(text: str) -> Upload:
     """Read a gradebook CSV as GradebookImporter#parse! does, up to the grades it would apply."""
-    rows = [[_decimal_comma_to_period(c if c != "" else None) for c in row]
-            for row in csv.reader(io.StringIO(text))]
-    rows = [row for row in rows if not all(re.fullmatch(r"[;, ]*", c or "") for c in row)]  # skip_lines
+    rows = [[_decimal_comma_to_period(c if c != "" else None) for c in row] for row in _rows_kept(text)]
     header = [c or "" for c in rows[0]]
     assert len(header) > 3 and "Student" in header[0] and "ID" in header[1], "Canvas: invalid header row"
     student_columns = 3

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from quizgen.exports.gradebook import Gradebook, GradebookRow, gradebook_csv
@@ -101,6 +101,9 @@ _AWKWARD = st.lists(st.sampled_from(list("()0123456789 \n\t/:#{}~=\\ab가나,;\"
 @settings(max_examples=150, deadline=None)
 @given(title=_AWKWARD, student=_AWKWARD.filter(str.strip), name=_AWKWARD.filter(str.strip), submitted=st.booleans(),
        questions=st.booleans())
+# found by Hypothesis in CI: a row that is only ';' and ',' is one Canvas skips unread
+@example(title="(", student=";", name=";", submitted=False, questions=False)
+@example(title="x", student=", ;", name=";;", submitted=False, questions=True)
 def test_awkward_titles_and_ids(title, student, name, submitted, questions):
     # names are never blank (roster.make_entry requires one); Canvas skips a row with a blank name
     info = dataclasses.replace(_INFO, title=title)

@@ -92,16 +92,24 @@ def column_titles(book: Gradebook, questions: bool = False) -> list[str]:
     return [_defuse(t) for t in titles]
 
 
+# Canvas's importer drops every line that is only semicolons, commas and spaces
+# (GradebookImporter's CSV option skip_lines: /^[;, ]*$/), read before the line is
+# parsed: a student whose name and id are such characters, with no grade, would vanish.
+_CANVAS_SKIPS = re.compile(r"[;, ]*")
+
+
 def gradebook_csv(book: Gradebook, questions: bool = False) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
+    quoted = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     titles = column_titles(book, questions)
     w.writerow([safe_cell(c) for c in ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles]])
     w.writerow(["Points Possible", "", "", "", "", book.max_score, *([READ_ONLY] * (len(titles) - 1))])
     for r in book.rows:
         total = r.total if r.graded else None
-        cells = [_defuse(r.name), "", r.student, r.email or r.student, "", total, *(r.scores if questions else [])]
-        w.writerow([safe_cell(c) for c in cells])
+        cells = [safe_cell(c) for c in
+                 [_defuse(r.name), "", r.student, r.email or r.student, "", total, *(r.scores if questions else [])]]
+        (quoted if _CANVAS_SKIPS.fullmatch(",".join(cells)) else w).writerow(cells)
     return out.getvalue()
 
 
