@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,23 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo-installed
 	$(BIN)/quizgen demo
 
-test: $(VENV)/.test-installed
+# The suite's PostgreSQL tests start a throwaway server from Debian's postgresql package,
+# and its browser tests drive Debian's chromium (Playwright never downloads a browser).
+# Installed here when missing and apt-get can; otherwise those tests are skipped, saying why.
+system-packages:
+	@for pkg in postgresql chromium; do \
+	  case $$pkg in postgresql) present="$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)";; \
+	                chromium) present="$$(command -v chromium 2>/dev/null)";; esac; \
+	  if [ -z "$$present" ]; then \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	      echo "installing $$pkg (Debian package) for the tests"; \
+	      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkg >/dev/null) \
+	        || echo "$$pkg could not be installed; its tests will be skipped"; \
+	    else echo "$$pkg is not installed (apt-get as root is needed); its tests will be skipped"; fi; \
+	  fi; \
+	done
+
+test: system-packages $(VENV)/.test-installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test-installed
