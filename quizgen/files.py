@@ -152,6 +152,25 @@ class MalformedJSON(ValueError):
     """JSON text that could not be decoded; the message is one line, without the file's name."""
 
 
+class DuplicateKey(MalformedJSON):
+    """An object that gives one key twice: JSON leaves open which value counts (Python's
+    json keeps the last), so text a user hands over is refused instead."""
+
+    def __init__(self, key: str):
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An ``object_pairs_hook`` for decode_json that refuses a key given twice (DuplicateKey)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def decode_json(text: str, object_pairs_hook: Any = None) -> Any:
     """json.loads for text a user handed over. Besides syntax errors, Python's own limits
     fail it: nesting deeper than the recursion limit, and integers of more than 4,300

@@ -121,6 +121,15 @@ def read_request(conn: socket.socket) -> dict[str, Any] | None:
     return {"method": method, "path": path, "headers": headers, "body": body, "raw": head + b"\r\n\r\n" + body}
 
 
+def _listening(backlog: int) -> tuple[socket.socket, int, str]:
+    """A socket listening on 127.0.0.1 at a port the OS chose: (socket, port, URL)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(backlog)
+    port = sock.getsockname()[1]
+    return sock, port, f"http://127.0.0.1:{port}"
+
+
 @dataclass
 class Listener:
     """A dead network path on 127.0.0.1: accepts, reads each request, then drops the
@@ -130,11 +139,7 @@ class Listener:
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.sock, self.port, self.url = _listening(16)
         self.held: list[socket.socket] = []
         self.arrived = threading.Event()
         threading.Thread(target=self._serve, daemon=True).start()
@@ -184,11 +189,7 @@ class Proxy:
         self.upstream = upstream_port
         self.decide = decide
         self.seen: list[tuple[str, dict[str, Any], bytes | None]] = []  # (action, request, server's answer)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.sock, self.port, self.url = _listening(64)
         self.held: list[socket.socket] = []
         self.lock = threading.Lock()
         threading.Thread(target=self._serve, daemon=True).start()

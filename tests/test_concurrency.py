@@ -57,10 +57,10 @@ def test_threads_of_one_process_take_turns_and_time_out_as_busy(tmp_path, monkey
     from quizgen.errors import BusyError
     from quizgen.store.db import open_store
 
+    monkeypatch.setenv("QUIZGEN_BUSY_TIMEOUT_MS", "200")  # read when the store is opened
     store = open_store(str(tmp_path / "t.db"))
     with store.write() as session:
         session.execute(text("CREATE TABLE n (i INTEGER)"))
-    monkeypatch.setenv("QUIZGEN_BUSY_TIMEOUT_MS", "200")
     inside, release = threading.Event(), threading.Event()
 
     def hold() -> None:

@@ -11,7 +11,7 @@ import io
 from typing import Any
 
 from ..errors import InputFileError, clip
-from ..files import MalformedJSON, decode_json, read_text_file
+from ..files import DuplicateKey, MalformedJSON, decode_json, read_text_file, unique_keys
 from ..grading.answers import AnswerError
 
 MAX_FILE_BYTES = 1_000_000
@@ -42,12 +42,14 @@ def read_answers_file(path: str) -> dict[str, str]:
 def _decode(text: str, path: str, object_pairs_hook: Any = None) -> Any:
     try:
         return decode_json(text, object_pairs_hook)
+    except DuplicateKey as exc:
+        raise InputFileError(f"duplicate key {exc.key!r} in the answers file") from None
     except MalformedJSON as exc:
         raise InputFileError(f"{path}: malformed JSON ({exc})") from None
 
 
 def _answers_from_json(text: str, path: str) -> dict[str, str]:
-    data = _decode(text, path, _no_duplicates)
+    data = _decode(text, path, unique_keys)
     if isinstance(data, dict) and isinstance(data.get("answers"), (dict, list)):
         data = data["answers"]
     if isinstance(data, list):
@@ -68,15 +70,6 @@ def _answers_from_json(text: str, path: str) -> dict[str, str]:
             raise InputFileError(f"{path}: the answer to {key} must be text or a whole number")
         out[str(key)] = str(value)
     return out
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise InputFileError(f"duplicate key {key!r} in the answers file")
-        seen[key] = value
-    return seen
 
 
 def _answers_from_csv(text: str, path: str) -> dict[str, str]:

@@ -59,13 +59,19 @@ def _normalise(text: str, lang: str) -> str:
     return unicodedata.normalize("NFKC", text.translate(_SPACES)).strip()
 
 
+def _prepared(text: str, lang: str, hint: str, limit: int) -> str:
+    """The answer text normalised (see _normalise), once it is text of at most ``limit``
+    characters; the refusals carry the hint of the answer type ``hint``."""
+    if not isinstance(text, str):
+        raise _refused(lang, "answer_wrong_type", hint, type=type(text).__name__)
+    if len(text) > limit:
+        raise _refused(lang, "answer_too_long", hint, limit=limit)
+    return _normalise(text, lang)
+
+
 def parse_count(text: str, lang: str = "en") -> int:
     """An exact, non-negative integer count; AnswerError says why not, in ``lang``."""
-    if not isinstance(text, str):
-        raise _refused(lang, "answer_wrong_type", "count", type=type(text).__name__)
-    if len(text) > MAX_ANSWER:
-        raise _refused(lang, "answer_too_long", "count", limit=MAX_ANSWER)
-    value = _normalise(text, lang)
+    value = _prepared(text, lang, "count", MAX_ANSWER)
     if value.endswith("개"):
         value = value[:-1].rstrip()
     if not value:
@@ -87,11 +93,7 @@ _DIM = re.compile(r"(?:none|null|[0-9]+)", re.I)
 def parse_shape(text: str, lang: str = "en") -> list[int | None]:
     """A shape: dimensions (``None`` for unknown) separated by commas, brackets optional;
     AnswerError says why not, in ``lang``."""
-    if not isinstance(text, str):
-        raise _refused(lang, "answer_wrong_type", "shape", type=type(text).__name__)
-    if len(text) > MAX_SHAPE:
-        raise _refused(lang, "answer_too_long", "shape", limit=MAX_SHAPE)
-    value = _normalise(text, lang)
+    value = _prepared(text, lang, "shape", MAX_SHAPE)
     if not value:
         raise _refused(lang, "answer_empty", "shape")
     if value[0] in "([":
@@ -124,11 +126,7 @@ def parse_memory(text: str, lang: str = "en") -> str:
     (``4936 B``, ``4,936 bytes``) is accepted and printed as Keras would print it
     (``4.82 KB``); parentheses around the figure, as the summary shows it, are allowed.
     AnswerError says why not, in ``lang``."""
-    if not isinstance(text, str):
-        raise _refused(lang, "answer_wrong_type", "memory", type=type(text).__name__)
-    if len(text) > MAX_ANSWER:
-        raise _refused(lang, "answer_too_long", "memory", limit=MAX_ANSWER)
-    value = _normalise(text, lang)
+    value = _prepared(text, lang, "memory", MAX_ANSWER)
     if not value:
         raise _refused(lang, "answer_empty", "memory")
     if value.startswith(("-", "−")):

@@ -21,13 +21,18 @@ UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
 BYTES_PER_PARAM = {"float32": 4, "float16": 2}
 
 
+def _sized(n_bytes: float, base: int) -> str:
+    """``n_bytes`` in units of ``base`` (each unit ``base`` times the last), two decimals."""
+    for unit in UNITS:
+        if n_bytes / base < 1:
+            return f"{n_bytes:.2f} {unit}"
+        n_bytes /= base
+    return f"{n_bytes:.2f} PB"
+
+
 def readable_size(n_bytes: float) -> str:
     """Keras's ``readable_memory_size``: 1,024-based units with two decimals (``4.82 KB``)."""
-    for unit in UNITS:
-        if n_bytes / 1024 < 1:
-            return f"{n_bytes:.2f} {unit}"
-        n_bytes /= 1024
-    return f"{n_bytes:.2f} PB"
+    return _sized(n_bytes, 1024)
 
 
 def weight_bytes(params: int, dtype: str) -> int:
@@ -42,11 +47,7 @@ def printed_memory(params: int, dtype: str) -> str:
 
 def _decimal_size(n_bytes: float) -> str:
     """The same figure in 1,000-based units (what a student who divides by 1,000 writes)."""
-    for unit in UNITS:
-        if n_bytes / 1000 < 1:
-            return f"{n_bytes:.2f} {unit}"
-        n_bytes /= 1000
-    return f"{n_bytes:.2f} PB"
+    return _sized(n_bytes, 1000)
 
 
 def _one_unit_short(n_bytes: int) -> str | None:

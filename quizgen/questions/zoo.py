@@ -47,6 +47,21 @@ _STATE_VARS = {
 }
 
 
+def _sequence_input(b: Functional, name: str, prefix: str, size: int, embed: int, words: bool,
+                    masking: bool) -> str:
+    """An encoder's or decoder's input: word ids embedded (and masked), or one-hot characters
+    of ``size`` classes; returns the tensor the RNN reads."""
+    b.input(name, [None] if words else [None, size])
+    x = name
+    if words:
+        b.call(f"{prefix}_emb", {"type": "Embedding", "input_dim": size, "output_dim": embed}, [x])
+        x = f"{prefix}_emb"
+        if masking:
+            b.call(f"{prefix}_masking", {"type": "Masking", "mask_value": 0.0}, [x])
+            x = f"{prefix}_masking"
+    return x
+
+
 def seq2seq(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     """An encoder-decoder translator: the encoder's final states start the decoder."""
     cell = "LSTM" if difficulty == "easy" else srng.choice(("LSTM", "GRU"))
@@ -61,14 +76,7 @@ def seq2seq(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
         src, tar, embed = sizes("chars"), sizes("chars"), 0
 
     b = Functional()
-    b.input("encoder_inputs", [None] if words else [None, src])
-    x = "encoder_inputs"
-    if words:
-        b.call("enc_emb", {"type": "Embedding", "input_dim": src, "output_dim": embed}, [x])
-        x = "enc_emb"
-        if masking:
-            b.call("enc_masking", {"type": "Masking", "mask_value": 0.0}, [x])
-            x = "enc_masking"
+    x = _sequence_input(b, "encoder_inputs", "enc", src, embed, words, masking)
     encoder: dict[str, Any] = {"type": cell, "units": units, "return_state": True}
     state_vars = _STATE_VARS[(cell, bidi)]
     b.call(state_vars, {"type": "Bidirectional", "layer": encoder} if bidi else encoder, [x])
@@ -87,14 +95,7 @@ def seq2seq(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     else:
         initial = states[0]
     b.line()
-    b.input("decoder_inputs", [None] if words else [None, tar])
-    y = "decoder_inputs"
-    if words:
-        b.call("dec_emb", {"type": "Embedding", "input_dim": tar, "output_dim": embed}, [y])
-        y = "dec_emb"
-        if masking:
-            b.call("dec_masking", {"type": "Masking", "mask_value": 0.0}, [y])
-            y = "dec_masking"
+    y = _sequence_input(b, "decoder_inputs", "dec", tar, embed, words, masking)
     decoder: dict[str, Any] = {"type": cell, "units": units * 2 if bidi else units, "return_sequences": True}
     if decoder_states:
         decoder["return_state"] = True

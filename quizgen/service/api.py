@@ -22,7 +22,7 @@ from ..classroom.students import AuthError
 from ..classroom.submissions import quiz_for_student, status
 from ..clock import now
 from ..errors import StoreError
-from ..files import MalformedJSON, decode_json
+from ..files import DuplicateKey, MalformedJSON, decode_json, unique_keys
 from .context import Context, context
 from .errors import ApiError
 
@@ -189,26 +189,17 @@ def _idempotency_key(value: str | None) -> str:
     return value
 
 
-def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose keys are unique: with a key given twice, JSON leaves it open which
-    value counts (Python keeps the last), so such a body is refused, as an answers file is."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            if key == "answers":
-                raise ApiError(400, "bad_request", 'the body gives "answers" twice; send one object of answers')
-            raise ApiError(422, "invalid_answers", f"the answer to {json.dumps(key)[:30]} is given twice")
-        out[key] = value
-    return out
-
-
 def _answers(content_type: str | None, body: bytes) -> dict[str, str]:
     if (content_type or "").split(";")[0].strip().lower() != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the answers as application/json")
     try:
-        data = decode_json(body.decode("utf-8"), _once)
+        data = decode_json(body.decode("utf-8"), unique_keys)  # a key given twice is refused, as in a file
     except UnicodeDecodeError:
         raise ApiError(400, "bad_request", "the body is not UTF-8 text") from None
+    except DuplicateKey as exc:
+        if exc.key == "answers":
+            raise ApiError(400, "bad_request", 'the body gives "answers" twice; send one object of answers') from None
+        raise ApiError(422, "invalid_answers", f"the answer to {json.dumps(exc.key)[:30]} is given twice") from None
     except MalformedJSON as exc:
         raise ApiError(400, "bad_request", f"malformed JSON: {exc}") from None
     answers = data.get("answers") if isinstance(data, dict) else None

@@ -86,6 +86,7 @@ class Store:
     engine: Engine
     write_engine: Engine
     path: Path | None  # the SQLite file, or None for a server database
+    busy_ms: int = field(default_factory=busy_timeout_ms)  # QUIZGEN_BUSY_TIMEOUT_MS, read when opened
     # SQLite: this process's writers queue here for the file's one write lock, instead of
     # each polling BEGIN IMMEDIATE (see write)
     _writers: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -115,7 +116,7 @@ class Store:
                 with session.begin():
                     yield session
             return
-        if not self._writers.acquire(timeout=busy_timeout_ms() / 1000):
+        if not self._writers.acquire(timeout=self.busy_ms / 1000):
             raise BusyError(f"database is busy ({self.path}); try again")
         try:
             with translate_errors(self), Session(self.write_engine, expire_on_commit=False) as session:
