@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench clean system-packages
+.PHONY: demo test lint bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,12 @@ system-packages:
 	  fi; \
 	done
 
-test: system-packages $(VENV)/.test-installed
+# ruff and mypy under pyproject.toml's own configuration: 0 findings, or the suite does not start.
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: system-packages $(VENV)/.test-installed lint
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test-installed

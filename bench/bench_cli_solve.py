@@ -79,10 +79,13 @@ def main() -> None:
             wall, cpu, digest = run(args.quizgen, path, out, runs)
             rate = n / wall
             lines = out.read_bytes().count(b"\n")
-            print(f"quizgen solve FILE.jsonl --json, {n:,} {label} textbook specs ({path.stat().st_size / 1e6:.1f} MB in, "
-                  f"{lines:,} lines out), median of {runs} fresh processes: {wall:.2f} s = {rate:,.0f} specs/s "
-                  f"(aim >= {AIM:,}: {rate / AIM:.2f}x); CPU {cpu:.2f} s = {n / cpu:,.0f} specs/s of CPU; "
-                  f"output sha256 {digest[:16]}")
+            print(
+                f"quizgen solve FILE.jsonl --json, {n:,} {label} textbook specs "
+                f"({path.stat().st_size / 1e6:.1f} MB in, "
+                f"{lines:,} lines out), median of {runs} fresh processes: {wall:.2f} s = {rate:,.0f} specs/s "
+                f"(aim >= {AIM:,}: {rate / AIM:.2f}x); CPU {cpu:.2f} s = {n / cpu:,.0f} specs/s of CPU; "
+                f"output sha256 {digest[:16]}"
+            )
     t = time.perf_counter()
     subprocess.run([args.quizgen, "--help"], capture_output=True, check=True)
     print(f"  (start-up alone, quizgen --help: {(time.perf_counter() - t) * 1000:.0f} ms; "

@@ -69,7 +69,7 @@ def heavy_modules(args: list[str], env: dict[str, str]) -> list[str]:
     return json.loads(done.stderr.strip().splitlines()[-1])
 
 
-def served_class(work: Path):  # type: ignore[no-untyped-def]
+def served_class(work: Path):
     """A class database and a real ``quizgen serve`` on it (the tests' own launcher), or None
     when this quizgen has no ``serve``."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -36,9 +36,9 @@ def bench_generation(students: int) -> None:
 
 
 def bench_store(students: int) -> None:
-    from quizgen.store.db import open_store
     from quizgen.classroom.quizzes import QuizPlan, create_quiz
     from quizgen.classroom.roster import RosterEntry
+    from quizgen.store.db import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(str(Path(tmp) / "q.db"))

@@ -27,15 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from quizgen.store.db import now, open_store  # noqa: E402
-from quizgen.questions.generator import KINDS  # noqa: E402
-from quizgen.grading.batch import grade_quiz  # noqa: E402
-from quizgen.store.tables import Question, Submission, Variant  # noqa: E402
 from quizgen.classroom.quizzes import QuizPlan, create_quiz  # noqa: E402
 from quizgen.classroom.roster import RosterEntry  # noqa: E402
+from quizgen.grading.batch import grade_quiz  # noqa: E402
+from quizgen.questions.generator import KINDS  # noqa: E402
+from quizgen.store.db import now, open_store  # noqa: E402
+from quizgen.store.tables import Question, Submission, Variant  # noqa: E402
 
 
-def _wrong(value, rng):  # type: ignore[no-untyped-def]
+def _wrong(value, rng):
     if isinstance(value, list):
         return value[1:] if rng.random() < 0.5 else [None, *value]
     return value + rng.choice((1, 30, 100))
@@ -57,7 +57,9 @@ def build_class(path: Path, students: int, questions: int) -> tuple[int, float]:
     subs = []
     for qid, answer, student in rows:
         if answer["type"] == "parts":
-            parsed = {p["key"]: (p["value"] if rng.random() < 0.75 else _wrong(p["value"], rng)) for p in answer["parts"]}
+            parsed = {
+                p["key"]: (p["value"] if rng.random() < 0.75 else _wrong(p["value"], rng)) for p in answer["parts"]
+            }
         else:
             parsed = answer["value"] if rng.random() < 0.7 else _wrong(answer["value"], rng)
         subs.append({"quiz_id": quiz_id, "student_id": student, "question_id": qid, "attempt": 1,
@@ -82,9 +84,11 @@ def raw_insert_baseline(path: Path) -> float:
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA synchronous = FULL")
     # the same columns and index as quizgen's grades table, without the foreign key
-    con.execute("CREATE TABLE grades_raw (id INTEGER PRIMARY KEY, submission_id INTEGER NOT NULL, score FLOAT NOT NULL, "
-                "max_score FLOAT NOT NULL, correct BOOLEAN NOT NULL, misconception VARCHAR(64), details JSON NOT NULL, "
-                "grader_version VARCHAR(32) NOT NULL, current BOOLEAN NOT NULL, graded_at DATETIME NOT NULL)")
+    con.execute(
+        "CREATE TABLE grades_raw (id INTEGER PRIMARY KEY, submission_id INTEGER NOT NULL, score FLOAT NOT NULL, "
+        "max_score FLOAT NOT NULL, correct BOOLEAN NOT NULL, misconception VARCHAR(64), details JSON NOT NULL, "
+        "grader_version VARCHAR(32) NOT NULL, current BOOLEAN NOT NULL, graded_at DATETIME NOT NULL)"
+    )
     con.execute("CREATE INDEX ix_grades_raw_submission_id ON grades_raw (submission_id)")
     t = time.perf_counter()
     with con:
@@ -108,8 +112,8 @@ def raw_read_baseline(path: Path, quiz_id: int) -> float:
     return dt
 
 
-def _timed(phases: dict[str, float], name: str, f):  # type: ignore[no-untyped-def]
-    def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+def _timed(phases: dict[str, float], name: str, f):
+    def timed(*args, **kwargs):
         t = time.perf_counter()
         try:
             return f(*args, **kwargs)
@@ -188,17 +192,27 @@ def bench_submit() -> None:
         db = str(Path(tmp) / "s.db")
         roster = Path(tmp) / "r.csv"
         roster.write_text("id,name\ns1,학생\n", encoding="utf-8")
-        token = json.loads(CliRunner().invoke(cli, ["--db", db, "roster", "import", str(roster), "--json"]).stdout)[0]["token"]
+        token = json.loads(CliRunner().invoke(cli, ["--db", db, "roster", "import", str(roster), "--json"]).stdout)[0][
+            "token"
+        ]
         CliRunner().invoke(cli, ["--db", db, "generate", "--title", "t", "--count", "3", "--seed", "1",
                                  "--students", str(roster), "--no-verify"])
         base = median_wall([str(exe), "-c", "import click, sqlalchemy"])
         cmd = [str(exe.parent / "quizgen"), "--db", db, "submit", "1", "--student", "s1", "--token", token,
                "--answer", "1=12345"]
         sub = median_wall(cmd)
-        probe = subprocess.run([str(exe), "-c", "import sys, runpy; sys.argv = " + repr(["quizgen", *cmd[1:]]) +
-                                "\ntry:\n    runpy.run_module('quizgen', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-                                "print('HEAVY', sorted(m for m in ('tensorflow', 'numpy') if m in sys.modules))"],
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            [
+                str(exe),
+                "-c",
+                "import sys, runpy; sys.argv = "
+                + repr(["quizgen", *cmd[1:]])
+                + "\ntry:\n    runpy.run_module('quizgen', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+                "print('HEAVY', sorted(m for m in ('tensorflow', 'numpy') if m in sys.modules))",
+            ],
+            capture_output=True,
+            text=True,
+        )
         heavy = probe.stdout.strip().splitlines()[-1]
     print(f"quizgen submit (median of 7): {sub * 1000:.0f} ms vs python -c 'import click, sqlalchemy' "
           f"{base * 1000:.0f} ms ({sub / base:.2f}x); modules loaded: {heavy}")

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from timing import bench_keras, best_pass  # noqa: E402
+
 from quizgen.nn.solver import clear_cache, solve_raw  # noqa: E402
 from tests.graph_specs import random_graph, textbook_graphs  # noqa: E402
 
@@ -45,7 +46,7 @@ def bench_analytic(n: int) -> float:
     import random
 
     rng = random.Random(5)
-    mixed = []
+    mixed: list[dict] = []
     while len(mixed) < n // 4:
         g = random_graph(rng, 10, bad_rate=0)
         if len(g["layers"]) == 10:

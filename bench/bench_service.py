@@ -86,7 +86,7 @@ def _as_text(part: dict) -> str:
     return format_shape(part["value"]) if part["type"] == "shape" else f"{part['value']:,}"
 
 
-def _answers(entries, rng: random.Random) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _answers(entries, rng: random.Random) -> dict[str, str]:
     out = {}
     for e in entries:
         parts = e.answer["parts"] if e.answer["type"] == "parts" else [dict(e.answer, key=None)]
@@ -184,7 +184,7 @@ class DurablePg:
 
         self.inner = PgServer()
 
-    def start(self) -> "DurablePg":
+    def start(self) -> DurablePg:
         pg = self.inner
         pg._run(str(pg.bindir / "initdb"), "-D", str(pg.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
         options = f"-p {pg.port} -k {pg.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
@@ -321,13 +321,13 @@ TRANSPORT_ERRORS = (httpx.HTTPError, OSError, asyncio.IncompleteReadError, async
                     asyncio.TimeoutError, KeyError, ValueError)
 
 
-async def _post(client, quiz: int, s: Student, key: str):  # type: ignore[no-untyped-def]
+async def _post(client, quiz: int, s: Student, key: str):
     return await asyncio.wait_for(client.post(
         f"/api/v1/quizzes/{quiz}/submissions", {"answers": s.answers},
         {"Authorization": f"Bearer {s.id}:{s.token}", "Idempotency-Key": key}), 30)
 
 
-async def _one(client, quiz: int, s: Student, load: Load, replay: bool, measured: bool,  # type: ignore[no-untyped-def]
+async def _one(client, quiz: int, s: Student, load: Load, replay: bool, measured: bool,
                scheduled: float | None = None) -> None:
     key = uuid.uuid4().hex
     load.sent_keys.add((s.id, key))
@@ -410,7 +410,8 @@ def check_database(db: str, quiz: int, load: Load, public_key: str) -> Check:
     from quizgen.classroom.audit import audit_quiz
     from quizgen.receipts import verify_receipt
     from quizgen.store.db import open_store
-    from quizgen.store.tables import Attempt, Student as StudentRow
+    from quizgen.store.tables import Attempt
+    from quizgen.store.tables import Student as StudentRow
 
     store = open_store(db, create=False)
     try:
@@ -421,7 +422,7 @@ def check_database(db: str, quiz: int, load: Load, public_key: str) -> Check:
         report = audit_quiz(store, quiz)
     finally:
         store.dispose()
-    by_key: dict[tuple[str, str], int] = {}
+    by_key: dict[tuple[str, str | None], int] = {}
     receipts = {}
     for student, attempt, key, receipt in rows:
         by_key[(student, key)] = by_key.get((student, key), 0) + 1
@@ -477,7 +478,7 @@ def run_once(backend: str, args: argparse.Namespace, tmp: Path, pg: DurablePg | 
         # warm-up (every worker's imports, pools, caches): checked afterwards, not timed
         asyncio.run(_drive(server.url, quiz, students[::-1], args.clients, 2 * args.clients, 60, 0, load, False))
         procs = server.processes()
-        db_procs = pg.processes() if backend == "postgresql" else []
+        db_procs = pg.processes() if pg is not None and backend == "postgresql" else []
         before, db_before = _cpu(procs), _cpu(db_procs)
         me = psutil.Process()
         mine = me.cpu_times()

@@ -22,13 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from quizgen.questions.architectures import random_spec  # noqa: E402
 from timing import bench_keras, best_pass  # noqa: E402
+
+from quizgen.questions.architectures import random_spec  # noqa: E402
 
 
 def distinct_specs(n: int, seed: int, layers: int | None = None, exotic: bool = False) -> list[dict]:
     rng = random.Random(seed)
-    seen, out = set(), []
+    seen: set[str] = set()
+    out: list[dict] = []
     while len(out) < n:
         spec = random_spec(rng, rng.choice(("easy", "medium", "hard")), exotic=exotic)
         if layers is not None and len(spec["layers"]) != layers:

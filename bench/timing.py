@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def best_pass(specs: Sequence[Any], passes: int) -> float:
@@ -45,7 +46,9 @@ def bench_keras(warm: Sequence[Any], specs: Sequence[Any], more: Sequence[Any], 
 
     t = time.perf_counter()
     naive = KerasChecker(naive=True)
-    print(f"Keras {versions()['keras']} / TensorFlow {versions()['tensorflow']} import: {time.perf_counter() - t:.2f} s")
+    print(
+        f"Keras {versions()['keras']} / TensorFlow {versions()['tensorflow']} import: {time.perf_counter() - t:.2f} s"
+    )
     for spec in warm:  # warm up both paths
         naive.check(spec)
         KerasChecker().check(spec)

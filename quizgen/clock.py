@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import QuizgenError, clip
 
-UTC = timezone.utc
+UTC = UTC
 # A deadline outside these years is a typo; the bounds also keep every conversion
 # (into any zone, ±14 h) inside datetime's range.
 MIN_YEAR, MAX_YEAR = 1971, 9998

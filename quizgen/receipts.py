@@ -21,7 +21,8 @@ import base64
 import hashlib
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 RECEIPT_VERSION = 1
 GENESIS = "0" * 64

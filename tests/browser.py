@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,9 @@ def launched_browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (Debian package 'chromium'; .ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install quizgen[test])")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install quizgen[test])"
+    )
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=path, args=LAUNCH_ARGS)
         try:

@@ -9,6 +9,9 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as keras_check sets it (TensorFlow may be imported first here)
 
+# The client-side fixtures (home, listener) are a plugin, so test modules need not import them.
+pytest_plugins = ["tests.clientside"]
+
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 # Hypothesis draws the same examples on every run (`make test`, CI), so a run's result

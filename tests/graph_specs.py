@@ -12,7 +12,8 @@ cannot hide behind this: Keras is asked about every layer of the final spec.
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from quizgen.errors import SpecError
 from quizgen.nn.graph import call_shapes, parse_graph
@@ -278,7 +279,7 @@ def _plain(rng: random.Random) -> dict[str, Any]:
 
 
 def _is_rnn_states(b: _Builder, name: str) -> bool:
-    layer = next((l for l in b.layers if l["name"] == name), None)
+    layer = next((lay for lay in b.layers if lay["name"] == name), None)
     if layer is None:
         return False
     inner = layer.get("layer", layer)
@@ -309,8 +310,10 @@ def _vec_step(b: _Builder, ref: str, bad: bool) -> None:
         others = b.refs(2, lambda s: s[-1] is not None)
         same = [r for r in others if b.shapes[r][-1] == d]
         other = rng.choice(others if bad else (same or [ref]))
-        b.call({"type": "Dot", "axes": rng.choice((1, -1, [1, 1])), **({"normalize": True} if _maybe(rng, 0.2) else {})},
-               [[ref, other]])
+        b.call(
+            {"type": "Dot", "axes": rng.choice((1, -1, [1, 1])), **({"normalize": True} if _maybe(rng, 0.2) else {})},
+            [[ref, other]],
+        )
     elif choice < 9:
         if d and d % 2 == 0:
             b.call({"type": "Reshape", "target_shape": [d // 2, 2] if not bad else [d, 2]}, [ref])

@@ -22,7 +22,7 @@ class Klass:
     tokens: dict[str, str]
     quiz: int
 
-    def run(self, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    def run(self, *args: str, env: dict[str, str] | None = None):
         return CliRunner().invoke(cli, ["--db", str(self.db), *args], env=env)
 
     def key(self, student: str) -> list[dict]:

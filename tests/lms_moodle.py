@@ -40,7 +40,7 @@ class Imported:
     tolerances: list[float] = field(default_factory=list)
     mark: float = 1.0
     category: str = ""
-    sub: list["Imported"] = field(default_factory=list)  # cloze parts
+    sub: list[Imported] = field(default_factory=list)  # cloze parts
 
 
 # ------------------------------------------------------------------ question/format.php

@@ -37,7 +37,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise AssertionError("quizgen serve did not stop within 30 s of SIGTERM")
+                raise AssertionError("quizgen serve did not stop within 30 s of SIGTERM") from None
         if expect_clean and sig == signal.SIGTERM:
             assert self.proc.returncode == 0, f"serve exited {self.proc.returncode}: {self.log.read_text()[-2000:]}"
         return self.proc.returncode
@@ -45,7 +45,7 @@ class Server:
 
 def start_server(db: str, tmp: Path, *args: str, env: dict[str, str] | None = None, wait: float = 60) -> Server:
     log = tmp / f"serve-{time.monotonic_ns()}.log"
-    handle = open(log, "w")
+    handle = open(log, "w")  # noqa: SIM115 - the server process writes it until stop() closes it
     key = [] if "--key-file" in args else ["--key-file", str(tmp / "receipt.key")]  # one key per test class
     proc = subprocess.Popen([sys.executable, "-m", "quizgen", "--db", db, "serve", "--port", "0", "--log-level",
                              "warning", *key, *args], stdout=handle, stderr=subprocess.STDOUT,

@@ -15,7 +15,6 @@ import pytest
 from quizgen.grading.answers import AnswerError, parse_answer
 from quizgen.resources import load_json
 
-from .clientside import home  # noqa: F401  (fixture)
 from .helpers import Klass, make_class
 from .server import bearer, start_server
 
@@ -71,7 +70,10 @@ def test_the_korean_wording():
             parse_answer(kind, text, "ko")
         return str(info.value)
 
-    assert ko("count", "12.5") == "'12.5'은(는) 정수가 아닙니다; 529441이나 529,441처럼 정수로 쓰세요 (소수점이나 지수 표기 없이)"
+    assert (
+        ko("count", "12.5")
+        == "'12.5'은(는) 정수가 아닙니다; 529441이나 529,441처럼 정수로 쓰세요 (소수점이나 지수 표기 없이)"
+    )
     assert ko("shape", "(None, 3") == "'(None, 3'의 괄호 짝이 맞지 않습니다; (None, 30, 100)처럼 모양을 쓰세요"
     assert ko("memory", "4 XB") == ("'XB'은(는) 알 수 없는 단위입니다; model.summary()가 출력하는 값처럼 "
                                     "4.82 KB 형식으로 쓰세요 (B, KB, MB 또는 GB)")
@@ -116,7 +118,9 @@ def test_a_korean_quiz_refuses_malformed_answers_in_korean(tmp_path):
     assert count == ("문제 1: '12.5'은(는) 정수가 아닙니다; 529441이나 529,441처럼 정수로 쓰세요 "
                      "(소수점이나 지수 표기 없이)" + KO_NOTHING)
     shaped = _refused_line(_submit(klass, f"{shape}=(None, 3"))
-    assert shaped == f"문제 {shape}: '(None, 3'의 괄호 짝이 맞지 않습니다; (None, 30, 100)처럼 모양을 쓰세요" + KO_NOTHING
+    assert (
+        shaped == f"문제 {shape}: '(None, 3'의 괄호 짝이 맞지 않습니다; (None, 30, 100)처럼 모양을 쓰세요" + KO_NOTHING
+    )
     sized = _refused_line(_submit(memory, "1.1=438340", "1.2=1.671 MB", "1.3=856.13 KB"))
     assert sized == ("문제 1.2: '1.671 MB'은(는) 소수점 아래가 두 자리를 넘습니다; Keras는 두 자리까지 출력합니다 "
                      "(예: 4.82 KB, 같은 방식으로 반올림하세요)" + KO_NOTHING)
@@ -168,7 +172,7 @@ def served_two(tmp_path):
     server.stop()
 
 
-def test_the_api_refuses_in_the_quizs_language_and_the_client_prints_it(served_two, home):  # noqa: F811
+def test_the_api_refuses_in_the_quizs_language_and_the_client_prints_it(served_two, home):
     from click.testing import CliRunner
 
     from quizgen.cli.main import cli

@@ -131,9 +131,26 @@ def test_question_and_part_numbers_that_are_fine():
     assert parsed[1][1] == 5 and parsed[3][1] == {"a": 6, "b": 7}
 
 
-@pytest.mark.parametrize("text, expected", [("3", 3), (" #3 ", 3), ("３", 3), ("＃１２", 12), (7, 7),
-                                            ("1_0", None), ("١٢", None), ("+3", None), ("3.0", None), ("0", None),
-                                            ("-1", None), (str(2**63), None), ("9" * 5000, None), ("", None), (True, None)])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("3", 3),
+        (" #3 ", 3),
+        ("３", 3),
+        ("＃１２", 12),
+        (7, 7),
+        ("1_0", None),
+        ("١٢", None),
+        ("+3", None),
+        ("3.0", None),
+        ("0", None),
+        ("-1", None),
+        (str(2**63), None),
+        ("9" * 5000, None),
+        ("", None),
+        (True, None),
+    ],
+)
 def test_quiz_ids_are_plain_integers_too(text, expected):
     """Quiz ids take the digits answers take (ASCII and full-width); Python's int() alone
     would read '1_0' as quiz 10 and Arabic-Indic digits as a number."""

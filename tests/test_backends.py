@@ -104,8 +104,8 @@ def test_concurrent_submissions(db_url, tmp_path):
 def test_upgrade_to_the_grading_keys_backfills_them(db_url, tmp_path):
     """Migration 0003 on a class with questions: the keys it writes are quizgen 0.1's (its
     backfill is frozen); ``grade --regrade --apply`` makes them the live rule's again."""
-    from quizgen.store.db import downgrade_store, upgrade_store
     from quizgen.grading.misconceptions import grading_key
+    from quizgen.store.db import downgrade_store, upgrade_store
 
     klass = make_class(tmp_path, db=db_url)
     store = open_store(db_url)
@@ -133,7 +133,10 @@ def test_upgrade_to_the_grading_keys_backfills_them(db_url, tmp_path):
     assert refreshed["refreshed_keys"] == stale
     store = open_store(db_url)
     with store.engine.connect() as conn:
-        now_stored = {r.id: (r.expected, _decoded(r.slips)) for r in conn.execute(text("SELECT id, expected, slips FROM questions"))}
+        now_stored = {
+            r.id: (r.expected, _decoded(r.slips))
+            for r in conn.execute(text("SELECT id, expected, slips FROM questions"))
+        }
     store.dispose()
     assert now_stored == {qid: (e, _decoded(sl)) for qid, (e, sl) in stored.items()}
 

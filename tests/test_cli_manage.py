@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -248,9 +248,13 @@ def test_set_changes_each_setting_and_shows_before_and_after(db_url, tmp_path):
     lowered = run(db, "quiz", "set", q, "--attempts", "1", "--feedback", "none", "--counting", "best")
     assert lowered.stdout.splitlines() == ["attempt_limit: 3 -> 1", "feedback: full -> none", "counting: last -> best"]
     assert "2 student(s) have used every attempt" in lowered.stderr and "20260001, 20260002" in lowered.stderr
-    refused = run(db, "submit", q, "--student", "20260001", "--answer", "1=3", env={"QUIZGEN_TOKEN": tokens["20260001"]})
+    refused = run(
+        db, "submit", q, "--student", "20260001", "--answer", "1=3", env={"QUIZGEN_TOKEN": tokens["20260001"]}
+    )
     assert refused.exit_code == 1 and "제출 기회 1번을 모두 사용했습니다" in refused.stderr  # the quiz is Korean
-    assert sql(db, "SELECT attempt_limit, feedback, counting FROM quizzes WHERE id = :q", q=quiz) == [(1, "none", "best")]
+    assert sql(db, "SELECT attempt_limit, feedback, counting FROM quizzes WHERE id = :q", q=quiz) == [
+        (1, "none", "best")
+    ]
 
     unchanged = run(db, "quiz", "set", q, "--attempts", "1")
     assert unchanged.exit_code == 0 and unchanged.stdout == "" and "Nothing changed" in unchanged.stderr
@@ -259,7 +263,7 @@ def test_set_changes_each_setting_and_shows_before_and_after(db_url, tmp_path):
     assert [(c["setting"], c["after"]) for c in removed["changes"]] == [("deadline", None), ("attempt_limit", None)]
     _submit(db, quiz, "20260001", tokens["20260001"], {"1": "3"})
 
-    past = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    past = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
     closed = run(db, "quiz", "set", q, "--deadline", past, "--tz", "UTC")
     assert "closed to submissions" in closed.stderr
     late = run(db, "submit", q, "--student", "20260002", "--answer", "1=3", env={"QUIZGEN_TOKEN": tokens["20260002"]})
@@ -316,7 +320,9 @@ def test_accept_a_value_for_one_student_dry_run_then_apply(db_url, tmp_path):
     given = {"20260001": right1["20260001"] - 128, "20260002": right1["20260002"] - 128,
              "20260003": right1["20260003"], "20260004": right1["20260004"] + 7}
     for sid in STUDENTS:
-        klass.run("submit", q, "--student", sid, "--answer", f"1={given[sid]}", env={"QUIZGEN_TOKEN": klass.tokens[sid]})
+        klass.run(
+            "submit", q, "--student", sid, "--answer", f"1={given[sid]}", env={"QUIZGEN_TOKEN": klass.tokens[sid]}
+        )
     assert klass.run("grade", q).exit_code == 0
     before = _current_grades(klass)
     grades_before = klass.count("grades")
@@ -350,7 +356,9 @@ def test_accept_a_value_for_one_student_dry_run_then_apply(db_url, tmp_path):
     assert again["changed_grades"] == 0 and again["refreshed_keys"] == 0
     repeat = json.loads(klass.run("quiz", "accept", q, "1", str(given["20260001"]), "--student", "20260001",
                                   "--apply", "--json").stdout)
-    assert repeat["answers"] == [] and repeat["regrade"] is None and "already accepted" in repeat["skipped"][0]["reason"]
+    assert (
+        repeat["answers"] == [] and repeat["regrade"] is None and "already accepted" in repeat["skipped"][0]["reason"]
+    )
 
     # later submissions of the accepted value are graded right by plain grading (the stored key)
     klass.run("submit", q, "--student", "20260001", "--answer", f"1={given['20260001']}",
@@ -417,8 +425,12 @@ def test_correct_replaces_a_wrong_answer_and_verify_lists_the_override(db_url, t
     q = str(klass.quiz)
     right = keys["20260003"][0]["answer"]["value"]
     other = right + 1000
-    klass.run("submit", q, "--student", "20260003", "--answer", f"1={right}", env={"QUIZGEN_TOKEN": klass.tokens["20260003"]})
-    klass.run("submit", q, "--student", "20260004", "--answer", f"1={other}", env={"QUIZGEN_TOKEN": klass.tokens["20260004"]})
+    klass.run(
+        "submit", q, "--student", "20260003", "--answer", f"1={right}", env={"QUIZGEN_TOKEN": klass.tokens["20260003"]}
+    )
+    klass.run(
+        "submit", q, "--student", "20260004", "--answer", f"1={other}", env={"QUIZGEN_TOKEN": klass.tokens["20260004"]}
+    )
     klass.run("grade", q)
     dry = json.loads(klass.run("quiz", "correct", q, "1", str(other), "--student", "20260003", "--json").stdout)
     assert [(c["student"], c["old"], c["new"]) for c in dry["regrade"]["changes"]] == [("20260003", 1.0, 0.0)]

@@ -53,7 +53,12 @@ def test_json_output_is_only_json(tmp_path):
 
 
 def test_jsonl_keeps_order_and_reports_each_bad_line(tmp_path):
-    lines = [json.dumps(QUIZ), "{not json", json.dumps({"input": {"shape": [4]}, "layers": [{"type": "SimpleRNN", "units": 3}]}), json.dumps(BN)]
+    lines = [
+        json.dumps(QUIZ),
+        "{not json",
+        json.dumps({"input": {"shape": [4]}, "layers": [{"type": "SimpleRNN", "units": 3}]}),
+        json.dumps(BN),
+    ]
     path = _write(tmp_path, "many.jsonl", "\n".join(lines) + "\n")
     result = _runner().invoke(cli, ["solve", path, "--json"])
     assert result.exit_code == 1
@@ -77,29 +82,50 @@ def test_verify_reports_agreement(tmp_path, checker):
     assert data["keras"]["agree"] is True
 
 
-@pytest.mark.parametrize("args,content,message", [
-    (["solve", "{path}"], "{not json", "malformed JSON"),
-    (["solve", "{path}"], '{"input": {"shape": [3]}, "layers": [{"type": "Conv3D", "filters": 1}]}', "unknown layer type 'Conv3D'"),
-    (["solve", "{path}"], '{"input": {"shape": [3, 4]}, "layers": [{"type": "SimpleRNN"}]}', "missing required argument 'units'"),
-    (["solve", "{path}"], '{"input": {"shape": [3, 4]}, "layers": [{"type": "SimpleRNN", "units": "128"}]}', "units: expected a positive integer, got '128'"),
-    (["solve", "{path}"], '{"input": {"shape": [3, 4]}, "layers": []}', '"layers" must be a non-empty list'),
-    (["solve", "{path}"], '[1, 2', "malformed JSON"),
-    (["solve", "{path}"], "", "is empty"),
-    (["solve", "{path}"], '"just a string"', "a spec is a JSON object"),
-    (["solve", "{path}"], '{"input": {"shape": 3}, "layers": [{"type": "Dense", "units": 1}]}', "input shape must be a list"),
-    (["solve", "{path}"], '{"layers": [{"type": "Dense", "units": 1}]}', 'needs an "input"'),
-    (["solve", "{dir}"], None, "is a directory"),
-    (["solve", "{missing}"], None, "no such file"),
-    (["solve", "{long}"], None, "File name too long"),
-    (["solve", "--from-code", ""], None, "is a directory"),
-    (["solve", "--from-code", "{path}"], "model = Sequential(", "not valid Python"),
-    # Python's own JSON limits: an integer of more than 4,300 digits is a ValueError of its own
-    (["solve", "{path}"], '{"input": {"shape": [' + "9" * 5000 + ']}, "layers": []}', "more than 4,300 digits"),
-])
+@pytest.mark.parametrize(
+    "args,content,message",
+    [
+        (["solve", "{path}"], "{not json", "malformed JSON"),
+        (
+            ["solve", "{path}"],
+            '{"input": {"shape": [3]}, "layers": [{"type": "Conv3D", "filters": 1}]}',
+            "unknown layer type 'Conv3D'",
+        ),
+        (
+            ["solve", "{path}"],
+            '{"input": {"shape": [3, 4]}, "layers": [{"type": "SimpleRNN"}]}',
+            "missing required argument 'units'",
+        ),
+        (
+            ["solve", "{path}"],
+            '{"input": {"shape": [3, 4]}, "layers": [{"type": "SimpleRNN", "units": "128"}]}',
+            "units: expected a positive integer, got '128'",
+        ),
+        (["solve", "{path}"], '{"input": {"shape": [3, 4]}, "layers": []}', '"layers" must be a non-empty list'),
+        (["solve", "{path}"], "[1, 2", "malformed JSON"),
+        (["solve", "{path}"], "", "is empty"),
+        (["solve", "{path}"], '"just a string"', "a spec is a JSON object"),
+        (
+            ["solve", "{path}"],
+            '{"input": {"shape": 3}, "layers": [{"type": "Dense", "units": 1}]}',
+            "input shape must be a list",
+        ),
+        (["solve", "{path}"], '{"layers": [{"type": "Dense", "units": 1}]}', 'needs an "input"'),
+        (["solve", "{dir}"], None, "is a directory"),
+        (["solve", "{missing}"], None, "no such file"),
+        (["solve", "{long}"], None, "File name too long"),
+        (["solve", "--from-code", ""], None, "is a directory"),
+        (["solve", "--from-code", "{path}"], "model = Sequential(", "not valid Python"),
+        # Python's own JSON limits: an integer of more than 4,300 digits is a ValueError of its own
+        (["solve", "{path}"], '{"input": {"shape": [' + "9" * 5000 + ']}, "layers": []}', "more than 4,300 digits"),
+    ],
+)
 def test_bad_input_gives_one_clear_line(tmp_path, args, content, message):
     path = _write(tmp_path, "in.json", content) if content is not None else ""
-    args = [a.format(path=path, dir=str(tmp_path), missing=str(tmp_path / "nope.json"), long=str(tmp_path / ("x" * 300)))
-            for a in args]
+    args = [
+        a.format(path=path, dir=str(tmp_path), missing=str(tmp_path / "nope.json"), long=str(tmp_path / ("x" * 300)))
+        for a in args
+    ]
     result = _runner().invoke(cli, args)
     assert result.exit_code != 0
     assert result.stdout == ""
@@ -146,9 +172,13 @@ def test_every_command_has_help_with_an_example():
 
 def test_real_subprocess_exit_codes(tmp_path):
     path = _write(tmp_path, "quiz.json", json.dumps(QUIZ))
-    ok = subprocess.run([sys.executable, "-m", "quizgen.cli.main", "solve", path, "--json"], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "quizgen.cli.main", "solve", path, "--json"], capture_output=True, text=True
+    )
     assert ok.returncode == 0 and json.loads(ok.stdout)["total_params"] == 529_441
-    bad = subprocess.run([sys.executable, "-m", "quizgen.cli.main", "solve", str(tmp_path / "none.json")], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "quizgen.cli.main", "solve", str(tmp_path / "none.json")], capture_output=True, text=True
+    )
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
 
 

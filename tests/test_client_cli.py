@@ -15,8 +15,6 @@ from click.testing import CliRunner
 from quizgen.cli.main import LAZY_COMMANDS, cli
 from quizgen.client.servers import ServerURLError, check_transport, is_loopback, parse_server
 
-from .clientside import home  # noqa: F401  (fixture)
-
 
 @pytest.mark.parametrize("given, canonical, loopback", [
     ("HTTPS://Quiz.Example.ac.kr:443/", "https://quiz.example.ac.kr", False),

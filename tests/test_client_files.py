@@ -17,11 +17,11 @@ from click.testing import CliRunner
 
 from quizgen.cli.main import cli
 from quizgen.client import storage
-from quizgen.client.credentials import CredentialsError, Credentials, resolve, save_login, saved_login
+from quizgen.client.credentials import Credentials, CredentialsError, resolve, save_login, saved_login
 from quizgen.client.servers import parse_server
 from quizgen.client.storage import StorageError
 
-from .clientside import home, listener, wait_for  # noqa: F401  (fixtures)
+from .clientside import wait_for
 
 TOKEN = "Zk3xQ9vLr2s8TtYwq0AbCd"  # shaped like secrets.token_urlsafe(16)
 SERVER = "https://quiz.example.ac.kr"

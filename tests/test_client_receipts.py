@@ -16,7 +16,7 @@ from quizgen.client.delivery import SuspiciousReceipt, accept
 from quizgen.client.receipts import Expected, ReceiptError, answers_sha256, canonical_json, keep, kept, verify
 from quizgen.client.servers import parse_server
 
-from .clientside import home, new_key, public_json, signed  # noqa: F401  (fixture)
+from .clientside import new_key, public_json, signed
 
 ANSWERS = {"1": "529,441", "3": "(None, 30, 100)", "4.2": "500000"}
 EXPECTED = Expected(3, "20260001", ANSWERS, attempt=2, received_at="2026-11-29T12:00:01.250000+00:00")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -17,8 +17,6 @@ from quizgen.client.credentials import Credentials
 from quizgen.client.delivery import Undelivered, send
 from quizgen.client.retry import RETRYABLE_STATUS, RetryPolicy, next_wait, parse_retry_after, retryable
 from quizgen.client.servers import parse_server
-
-from .clientside import home, listener  # noqa: F401  (fixtures)
 
 TOKEN = "tok-abcdefghijklmnop"
 
@@ -42,7 +40,7 @@ def test_two_clients_that_failed_together_do_not_come_back_together():
     assert [policy.backoff(n, a) for n in range(1, 5)] != [policy.backoff(n, b) for n in range(1, 5)]
 
 
-NOW = datetime(2015, 10, 21, 7, 27, 30, tzinfo=timezone.utc)
+NOW = datetime(2015, 10, 21, 7, 27, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("header, seconds", [
@@ -66,7 +64,7 @@ def test_retry_after_is_a_floor_under_the_jittered_wait():
 
 
 def test_only_transient_statuses_are_retried():
-    assert RETRYABLE_STATUS == {408, 429, 502, 503, 504}
+    assert {408, 429, 502, 503, 504} == RETRYABLE_STATUS
     assert not any(retryable(s) for s in (400, 401, 403, 404, 409, 413, 415, 422, 500, 501))
 
 

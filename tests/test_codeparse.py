@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from quizgen.nn.codeparse import models_from_code
 from quizgen.errors import CodeParseError
+from quizgen.nn.code import models_from_code
 from quizgen.nn.solver import solve_raw
 
 
@@ -25,7 +26,10 @@ model = keras.Sequential([
 """
     (model,) = models_from_code(code)
     assert model.spec["input"] == {"shape": [50]}
-    assert model.spec["layers"][1] == {"type": "Bidirectional", "layer": {"type": "LSTM", "units": 64, "return_sequences": True}}
+    assert model.spec["layers"][1] == {
+        "type": "Bidirectional",
+        "layer": {"type": "LSTM", "units": 64, "return_sequences": True},
+    }
     solution = solve_raw(model.spec)
     assert solution.output_shape == (None, 50, 9)
     assert solution.total_params == 10000 * 128 + 2 * 4 * 64 * (64 + 128 + 1) + (128 * 9 + 9)
@@ -57,8 +61,12 @@ def test_code_is_never_executed(tmp_path):
 
 
 def test_notebook_cells(tmp_path):
-    nb = {"cells": [{"cell_type": "markdown", "source": ["# hi"]},
-                    {"cell_type": "code", "source": ["model = Sequential()\n", "model.add(SimpleRNN(3, input_shape=(2,10)))"]}]}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["# hi"]},
+            {"cell_type": "code", "source": ["model = Sequential()\n", "model.add(SimpleRNN(3, input_shape=(2,10)))"]},
+        ]
+    }
     (model,) = models_from_code(json.dumps(nb), "quiz.ipynb")
     assert solve_raw(model.spec).total_params == 42
 
@@ -119,16 +127,22 @@ model = Model(inputs=enc_in, outputs=out)
     }
 
 
-@pytest.mark.parametrize("prelude,model_call", [
-    ("from keras import Input, Model\nfrom keras.layers import Dense", "Model(inp, Dense(1)(inp))"),
-    ("import keras", "keras.Model(inputs=inp, outputs=keras.layers.Dense(1)(inp))"),
-    ("import tensorflow as tf", "tf.keras.Model(inp, tf.keras.layers.Dense(1)(inp))"),
-    ("from tensorflow import keras\nfrom tensorflow.keras import layers", "keras.models.Model(inp, layers.Dense(1)(inp))"),
-    ("from tensorflow.keras import layers, models", "models.Model(inp, layers.Dense(1)(inp))"),
-    ("from tensorflow.keras.layers import *\nfrom tensorflow.keras.models import *", "Model(inp, Dense(1)(inp))"),
-    ("import tensorflow.keras.layers as L\nimport tensorflow.keras as K", "K.Model(inp, L.Dense(1)(inp))"),
-    ("", "Model(inp, Dense(1)(inp))"),  # a cell pasted without its imports
-])
+@pytest.mark.parametrize(
+    "prelude,model_call",
+    [
+        ("from keras import Input, Model\nfrom keras.layers import Dense", "Model(inp, Dense(1)(inp))"),
+        ("import keras", "keras.Model(inputs=inp, outputs=keras.layers.Dense(1)(inp))"),
+        ("import tensorflow as tf", "tf.keras.Model(inp, tf.keras.layers.Dense(1)(inp))"),
+        (
+            "from tensorflow import keras\nfrom tensorflow.keras import layers",
+            "keras.models.Model(inp, layers.Dense(1)(inp))",
+        ),
+        ("from tensorflow.keras import layers, models", "models.Model(inp, layers.Dense(1)(inp))"),
+        ("from tensorflow.keras.layers import *\nfrom tensorflow.keras.models import *", "Model(inp, Dense(1)(inp))"),
+        ("import tensorflow.keras.layers as L\nimport tensorflow.keras as K", "K.Model(inp, L.Dense(1)(inp))"),
+        ("", "Model(inp, Dense(1)(inp))"),  # a cell pasted without its imports
+    ],
+)
 def test_every_spelling_of_keras(prelude, model_call):
     spec = _graph(f"{prelude}\ninp = Input(shape=(4,))\nm = {model_call}\n")
     assert spec["layers"] == [{"name": "dense", "type": "Dense", "units": 1, "call": ["inp"]}]
@@ -180,7 +194,9 @@ m = Model([enc, dec], [y, z, w])
 """)
     assert _layer(spec, "lstm_1")["call_kwargs"] == {"initial_state": ["lstm:1", "lstm:2"]}
     assert _layer(spec, "gru_1")["call_kwargs"] == {"initial_state": ["gru:1"]}
-    assert _layer(spec, "gru_2")["call"] == ["dec"] and _layer(spec, "gru_2")["call_kwargs"] == {"initial_state": ["gru:1"]}
+    assert _layer(spec, "gru_2")["call"] == ["dec"] and _layer(spec, "gru_2")["call_kwargs"] == {
+        "initial_state": ["gru:1"]
+    }
 
 
 def test_attention_calls():
@@ -298,49 +314,82 @@ print(model.evaluate(X, data['v1'])[1])
     assert [layer["type"] for layer in model.spec["layers"]] == ["Embedding", "GRU", "Dense"]
 
 
-@pytest.mark.parametrize("code,message", [
-    # what skipped code sets is not a constant afterwards
-    ("n = 0\nwhile n < 3:\n    n += 1\nmodel = Sequential([Input(shape=(4,)), Dense(n)])\n",
-     r"line 4: 'n' is not a constant quizgen can read \(set at line 2\)"),
-    ("import sys\nsizes = []\nfor a in sys.argv:\n    sizes.append(int(a))\n"
-     "model = Sequential([Input(shape=(4,)), Dense(len(sizes))])\n", "line 5: 'sizes' is not a constant"),
-    # Keras code quizgen cannot follow
-    ("import sys\nn = int(sys.argv[1])\ninp = Input(shape=(4,))\nx = inp\nfor i in range(n):\n    x = Dense(4)(x)\n",
-     r"line 5: a for loop over range\(n\), which quizgen cannot know without running the code"),
-    ("import sys\ninp = Input(shape=(4,))\nif sys.argv[1] == 'big':\n    x = Dense(64)(inp)\n",
-     "line 3: an if on sys.argv"),
-    ("x = Input(shape=(4,))\nwhile True:\n    x = Dense(4)(x)\n", "line 2: a while loop that builds layers"),
-    ("x = Input(shape=(4,))\ny = Dense(4)(x)\nz = y[:, 0]\n", r"line 3: indexing a tensor \(y\[:, 0\]\)"),
-    ("x = Input(shape=(4,))\nm = Sequential([Input(shape=(4,)), Dense(2)])\ny = m(x)\n",
-     "line 3: a model called as a layer"),
-    ("x = Input(shape=(4,))\ny = Dense(4)(x)\nz = Dense(y.shape[-1])(y)\n",
-     "line 3: y.shape.*only known by solving the model"),
-    ("x = Input(shape=(4,))\ny = Dense(x)\n", "line 2: Dense's units is given a tensor"),
-    ("y = Dense(4)(features)\n", "line 1: a layer called on a tensor quizgen cannot trace: Dense 'dense' gets inputs from "
-                                 "line 1 \\(name 'features' is not assigned"),
-    ("x = Input(shape=(4,))\ny = Dense(4)(x, mask_zero=True)\n", "called with an argument 'mask_zero' it does not take"),
-    ("x = Input(shape=(4,))\na, b = Dense(4)(x)\n", "line 2: Dense 'dense' returns 1 tensor here, not 2"),
-    ("x = Input(shape=(4, 3))\na, b = LSTM(4, return_state=True)(x)\n", "line 2: LSTM 'lstm' returns 3 tensors here, not 2"),
-    ("x = Input(shape=(4,))\ny = Dense(4)\nm = Model(x, y)\n", "line 3: the model's outputs must be tensors"),
-    ("x = Input(shape=(4,))\ny = Dense(4)(x)\nm = Model(y, Dense(1)(y))\n",
-     "line 3: the model's inputs must be Input"),
-    ("a = Input(shape=(4,))\nb = Input(shape=(4,))\ny = Add()([a, b])\nm = Model(a, y)\n",
-     r"line 4: the model's outputs depend on the Input at line 2, which is not among the model's inputs"),
-    ("a = Input(shape=(4,))\nd = Dense(4)\ny = d(d(a))\nm = Model(a, y)\n",
-     r"line 4: layer 'dense' is called twice in this model \(line 3 and line 3\)"),
-    ("a = Input(shape=(4,))\ny = Dense(4, name='h')(Dense(4, name='h')(a))\nm = Model(a, y)\n",
-     'line 3: the name "h" is used 2 times in the model'),
-    ("x = Input(4)\ny = Dense(4)(x, **{})\n", r"line 2: \*\*kwargs cannot be read"),
-    ("x = Input()\n", r"line 1: Input\(...\) needs a shape"),
-    ("m = Model()\n", "line 1: Model\\(...\\) needs inputs and outputs"),
-    ("class Block(layers.Layer):\n    pass\n", "line 1: subclassed layers are not supported"),
-    ("class Net(tf.keras.Model):\n    pass\nnet = Net()\n", "line 3: subclassed models are not supported"),
-    ("x = Input(shape=(4,))\ny = Lambda(lambda t: t * 2)(x)\n", r"line 2: unsupported call Lambda\(...\)"),
-    ("x = Input(shape=(4,))\ny = tf.nn.relu(x)\n", r"line 2: unsupported call tf.nn.relu\(...\) on a Keras tensor"),
-    ("def f(x):\n    return f(x)\nx = Input(shape=(4,))\ny = f(x)\n", "more than 50 deep"),
-    ("for i in range(1000):\n    for j in range(1000):\n        x = Dense(1)\n", "more than 200,000 steps"),
-    ("for i in range(10**6):\n    x = Dense(1)\n", r"range\(\) too long to read"),
-])
+@pytest.mark.parametrize(
+    "code,message",
+    [
+        # what skipped code sets is not a constant afterwards
+        (
+            "n = 0\nwhile n < 3:\n    n += 1\nmodel = Sequential([Input(shape=(4,)), Dense(n)])\n",
+            r"line 4: 'n' is not a constant quizgen can read \(set at line 2\)",
+        ),
+        (
+            "import sys\nsizes = []\nfor a in sys.argv:\n    sizes.append(int(a))\n"
+            "model = Sequential([Input(shape=(4,)), Dense(len(sizes))])\n",
+            "line 5: 'sizes' is not a constant",
+        ),
+        # Keras code quizgen cannot follow
+        (
+            "import sys\nn = int(sys.argv[1])\ninp = Input(shape=(4,))\nx = inp\nfor i in range(n):\n    x = Dense(4)(x)\n",
+            r"line 5: a for loop over range\(n\), which quizgen cannot know without running the code",
+        ),
+        (
+            "import sys\ninp = Input(shape=(4,))\nif sys.argv[1] == 'big':\n    x = Dense(64)(inp)\n",
+            "line 3: an if on sys.argv",
+        ),
+        ("x = Input(shape=(4,))\nwhile True:\n    x = Dense(4)(x)\n", "line 2: a while loop that builds layers"),
+        ("x = Input(shape=(4,))\ny = Dense(4)(x)\nz = y[:, 0]\n", r"line 3: indexing a tensor \(y\[:, 0\]\)"),
+        (
+            "x = Input(shape=(4,))\nm = Sequential([Input(shape=(4,)), Dense(2)])\ny = m(x)\n",
+            "line 3: a model called as a layer",
+        ),
+        (
+            "x = Input(shape=(4,))\ny = Dense(4)(x)\nz = Dense(y.shape[-1])(y)\n",
+            "line 3: y.shape.*only known by solving the model",
+        ),
+        ("x = Input(shape=(4,))\ny = Dense(x)\n", "line 2: Dense's units is given a tensor"),
+        (
+            "y = Dense(4)(features)\n",
+            "line 1: a layer called on a tensor quizgen cannot trace: Dense 'dense' gets inputs from "
+            "line 1 \\(name 'features' is not assigned",
+        ),
+        (
+            "x = Input(shape=(4,))\ny = Dense(4)(x, mask_zero=True)\n",
+            "called with an argument 'mask_zero' it does not take",
+        ),
+        ("x = Input(shape=(4,))\na, b = Dense(4)(x)\n", "line 2: Dense 'dense' returns 1 tensor here, not 2"),
+        (
+            "x = Input(shape=(4, 3))\na, b = LSTM(4, return_state=True)(x)\n",
+            "line 2: LSTM 'lstm' returns 3 tensors here, not 2",
+        ),
+        ("x = Input(shape=(4,))\ny = Dense(4)\nm = Model(x, y)\n", "line 3: the model's outputs must be tensors"),
+        (
+            "x = Input(shape=(4,))\ny = Dense(4)(x)\nm = Model(y, Dense(1)(y))\n",
+            "line 3: the model's inputs must be Input",
+        ),
+        (
+            "a = Input(shape=(4,))\nb = Input(shape=(4,))\ny = Add()([a, b])\nm = Model(a, y)\n",
+            r"line 4: the model's outputs depend on the Input at line 2, which is not among the model's inputs",
+        ),
+        (
+            "a = Input(shape=(4,))\nd = Dense(4)\ny = d(d(a))\nm = Model(a, y)\n",
+            r"line 4: layer 'dense' is called twice in this model \(line 3 and line 3\)",
+        ),
+        (
+            "a = Input(shape=(4,))\ny = Dense(4, name='h')(Dense(4, name='h')(a))\nm = Model(a, y)\n",
+            'line 3: the name "h" is used 2 times in the model',
+        ),
+        ("x = Input(4)\ny = Dense(4)(x, **{})\n", r"line 2: \*\*kwargs cannot be read"),
+        ("x = Input()\n", r"line 1: Input\(...\) needs a shape"),
+        ("m = Model()\n", "line 1: Model\\(...\\) needs inputs and outputs"),
+        ("class Block(layers.Layer):\n    pass\n", "line 1: subclassed layers are not supported"),
+        ("class Net(tf.keras.Model):\n    pass\nnet = Net()\n", "line 3: subclassed models are not supported"),
+        ("x = Input(shape=(4,))\ny = Lambda(lambda t: t * 2)(x)\n", r"line 2: unsupported call Lambda\(...\)"),
+        ("x = Input(shape=(4,))\ny = tf.nn.relu(x)\n", r"line 2: unsupported call tf.nn.relu\(...\) on a Keras tensor"),
+        ("def f(x):\n    return f(x)\nx = Input(shape=(4,))\ny = f(x)\n", "more than 50 deep"),
+        ("for i in range(1000):\n    for j in range(1000):\n        x = Dense(1)\n", "more than 200,000 steps"),
+        ("for i in range(10**6):\n    x = Dense(1)\n", r"range\(\) too long to read"),
+    ],
+)
 def test_unreadable_functional_code_is_explained_in_one_line(code, message):
     with pytest.raises(CodeParseError, match=message) as info:
         models_from_code(code)
@@ -354,14 +403,17 @@ def test_errors_inside_helpers_name_the_call():
 
 
 def test_hostile_code_ends_in_one_line():
-    for code in ["x = " + "(" * 300 + "1" + ")" * 300, "x = " + "-" * 100_000 + "1",
-                 "x = 'a' * 10**9\nm = Sequential([Input(shape=(4,)), Dense(len(x))])",
-                 "x = 9**64\nfor i in range(10):\n    x = x * x\nm = Sequential([Input(shape=(4,)), Dense(x)])",
-                 "x = f'{1:999999999}'\nm = Sequential([Input(shape=(4,)), Dense(1, name=x)])",
-                 "x = list(range(10**9))\nm = Sequential([Input(shape=(4,)), Dense(len(x))])",
-                 "m = Sequential([Input(shape=(4,)), Dense(1 // 0)])",
-                 "l = []\nfor i in range(1000):\n    l.extend([0] * 100000)\nm = Sequential([Input(shape=(4,)), Dense(len(l))])",
-                 "l = []\nfor i in range(1000):\n    l.append([0] * 100000)\nm = Sequential([Input(shape=(4,)), Dense(len(l))])"]:
+    for code in [
+        "x = " + "(" * 300 + "1" + ")" * 300,
+        "x = " + "-" * 100_000 + "1",
+        "x = 'a' * 10**9\nm = Sequential([Input(shape=(4,)), Dense(len(x))])",
+        "x = 9**64\nfor i in range(10):\n    x = x * x\nm = Sequential([Input(shape=(4,)), Dense(x)])",
+        "x = f'{1:999999999}'\nm = Sequential([Input(shape=(4,)), Dense(1, name=x)])",
+        "x = list(range(10**9))\nm = Sequential([Input(shape=(4,)), Dense(len(x))])",
+        "m = Sequential([Input(shape=(4,)), Dense(1 // 0)])",
+        "l = []\nfor i in range(1000):\n    l.extend([0] * 100000)\nm = Sequential([Input(shape=(4,)), Dense(len(l))])",
+        "l = []\nfor i in range(1000):\n    l.append([0] * 100000)\nm = Sequential([Input(shape=(4,)), Dense(len(l))])",
+    ]:
         with pytest.raises(CodeParseError) as info:
             models_from_code(code)
         assert "\n" not in str(info.value), code[:40]
@@ -373,10 +425,16 @@ def _notebook(*cells: tuple[str, str]) -> str:
 
 
 def test_notebook_models_are_located_by_cell(tmp_path):
-    text = _notebook(("markdown", "# 제목"), ("code", "!pip install tensorflow\n%matplotlib inline\nimport keras"),
-                     ("code", "%%bash\nls -al"),
-                     ("code", "x = keras.Input(shape=(4,))\nif True:\n    !nvidia-smi\ny = keras.layers.Dense(2)(x)\nm = keras.Model(x, y)"),
-                     ("code", "model.summary?"))
+    text = _notebook(
+        ("markdown", "# 제목"),
+        ("code", "!pip install tensorflow\n%matplotlib inline\nimport keras"),
+        ("code", "%%bash\nls -al"),
+        (
+            "code",
+            "x = keras.Input(shape=(4,))\nif True:\n    !nvidia-smi\ny = keras.layers.Dense(2)(x)\nm = keras.Model(x, y)",
+        ),
+        ("code", "model.summary?"),
+    )
     (model,) = models_from_code(text, "quiz.ipynb")
     assert model.location == "cell 4, line 5"
     assert model.spec["layers"][0]["call"] == ["x"]
@@ -391,7 +449,9 @@ def test_a_notebook_cell_that_does_not_parse_is_named():
     text = _notebook(("code", "import keras"), ("markdown", "text"), ("code", "x = 1\nmodel = Sequential(\n"))
     with pytest.raises(CodeParseError, match=r"^cell 3, line 2: not valid Python"):
         models_from_code(text, "quiz.ipynb")
-    text = _notebook(("code", "import keras\n\n"), ("code", "inp = keras.Input(shape=(4,))\ny = keras.layers.Dense(2)(inp + 1)"))
+    text = _notebook(
+        ("code", "import keras\n\n"), ("code", "inp = keras.Input(shape=(4,))\ny = keras.layers.Dense(2)(inp + 1)")
+    )
     with pytest.raises(CodeParseError, match=r"^cell 2, line 2: arithmetic on tensors"):
         models_from_code(text, "quiz.ipynb")
 
@@ -402,7 +462,7 @@ def test_mangled_textbook_code_never_crashes_the_reader():
     import random
 
     folder = os.path.join(os.path.dirname(__file__), "fixtures", "code")
-    texts = [open(os.path.join(root, f), encoding="utf-8").read()
+    texts = [Path(root, f).read_text(encoding="utf-8")
              for root, _, files in os.walk(folder) for f in sorted(files) if f.endswith(".py")]
     tokens = ["x", "(", ")", "[", "]", "*", "**kw", "0", "None", "-1", "'a'", ",", ".shape", "[0]", "+",
               "lambda: 1", "Dense", "LSTM(3)", "return_state=True", "if", "for", "range(3)", "_", "\\d"]

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from quizgen.nn import keras_api
-from quizgen.nn.codeparse import models_from_code
-from quizgen.nn.notebook import parse_notebook
+from quizgen.nn.code import keras_names as keras_api
+from quizgen.nn.code import models_from_code
+from quizgen.nn.code.notebook import parse_notebook
 from quizgen.nn.solver import solve_raw
 
 CODE = os.path.join(os.path.dirname(__file__), "fixtures", "code")
@@ -101,7 +101,9 @@ def assert_same_layer_args(obj: dict[str, Any], class_name: str, config: dict[st
         assert _same_value(value, config[key]), f"{where}.{key}: spec {value!r}, Keras {config[key]!r}"
 
 
-def _history_ref(item: Any, input_names: dict[str, str], layer_names: set[str], multi: frozenset[str] = frozenset()) -> Any:
+def _history_ref(
+    item: Any, input_names: dict[str, str], layer_names: set[str], multi: frozenset[str] = frozenset()
+) -> Any:
     """A serialized call argument as the spec writes it: a tensor's layer name, with ":i" for
     output i of a layer that returns several tensors."""
     if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
@@ -138,7 +140,9 @@ def assert_same_graph(spec: dict[str, Any], model: Any) -> None:
     config = model.get_config()
     assert [list(t.shape) for t in model.inputs] == [
         [None, *i["shape"]] if "shape" in i else i["batch_shape"] for i in spec["inputs"]]
-    input_names = {entry[0]: spec_in["name"] for entry, spec_in in zip(_entries(config["input_layers"]), spec["inputs"])}
+    input_names = {
+        entry[0]: spec_in["name"] for entry, spec_in in zip(_entries(config["input_layers"]), spec["inputs"])
+    }
     # model.layers: Keras's order; config["layers"] also lists the ops masks are computed with.
     order = [layer.name for layer in model.layers if type(layer).__name__ != "InputLayer"]
     assert order == [obj["name"] for obj in spec["layers"]]
@@ -296,8 +300,9 @@ model = keras.Model(inputs, layers.Dense(1)(x))
 }
 
 
-SNIPPETS.update({  # every new layer type, its arguments and call forms
-"misc layers": """
+SNIPPETS.update(
+    {  # every new layer type, its arguments and call forms
+        "misc layers": """
 import keras
 from keras import layers
 a = keras.Input(shape=(6, 8)); b = keras.Input(shape=(6, 8))
@@ -313,7 +318,7 @@ td = layers.TimeDistributed(layers.Dense(2))(bi)
 rs = layers.Reshape((-1,))(td)
 model = keras.Model([a, b], [p, rv, d, rs])
 """,
-"mha options": """
+        "mha options": """
 import keras
 from keras import layers
 q = keras.Input(shape=(5, 16)); v = keras.Input(shape=(7, 12))
@@ -321,7 +326,7 @@ x = layers.MultiHeadAttention(num_heads=3, key_dim=4, value_dim=6, output_shape=
 y = layers.MultiHeadAttention(2, 8, attention_axes=(1,))(q, v, v)
 model = keras.Model([q, v], [x, y])
 """,
-"conv options": """
+        "conv options": """
 import keras
 from keras import layers
 x = keras.Input(shape=(64, 64, 3))
@@ -337,7 +342,7 @@ t = layers.AveragePooling1D(pool_size=3, strides=1, padding='same')(t)
 t = layers.Conv1D(4, 3, groups=2)(t)
 model = keras.Model([x, s], [g, layers.GlobalAveragePooling1D()(t)])
 """,
-"rnn stack with states": """
+        "rnn stack with states": """
 import tensorflow as tf
 inp = tf.keras.Input(shape=(None, 10), batch_size=16)
 x, h1 = tf.keras.layers.SimpleRNN(8, return_sequences=True, return_state=True, stateful=True)(inp)
@@ -345,7 +350,7 @@ x, h2, c2 = tf.keras.layers.LSTM(8, return_sequences=True, return_state=True, go
 out = tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(4), backward_layer=tf.keras.layers.LSTM(4, go_backwards=True))(x)
 model = tf.keras.Model(inp, [out, h2, c2])
 """,
-"norm layers": """
+        "norm layers": """
 from tensorflow.keras.layers import *
 from tensorflow.keras.models import Model
 i = Input((20, 4))
@@ -359,7 +364,7 @@ x = Dropout(0.3)(x, training=True)
 o = Dense(2, activation="softmax", use_bias=False)(x)
 model = Model(i, o)
 """,
-"attention variants": """
+        "attention variants": """
 from tensorflow.keras import layers, Model, Input
 q = Input(shape=(4, 8)); v = Input(shape=(6, 8))
 a1 = layers.Attention(use_scale=True, score_mode="concat", dropout=0.1)([q, v])
@@ -367,7 +372,8 @@ a2, w = layers.AdditiveAttention(use_scale=False)([q, v], return_attention_score
 a3 = layers.Attention()([q, v, v], use_causal_mask=False)
 model = Model([q, v], [a1, a2, w, a3])
 """,
-})
+    }
+)
 
 SNIPPETS["Inputs named by Keras after a Sequential model built from input_shape"] = """
 from keras import Input, Model, Sequential, layers
@@ -385,7 +391,11 @@ def test_graph_shapes_keras_orders_and_wires_the_same(keras, title):
     theirs = keras_models(keras, "snippet.py", SNIPPETS[title])[-1]
     assert_same_graph(ours.spec, theirs)
     if title.startswith("Inputs named by Keras"):
-        assert [i["name"] for i in ours.spec["inputs"]] == [t._keras_history.operation.name for t in theirs.inputs] == ["input_layer_1", "input_layer_2"]
+        assert (
+            [i["name"] for i in ours.spec["inputs"]]
+            == [t._keras_history.operation.name for t in theirs.inputs]
+            == ["input_layer_1", "input_layer_2"]
+        )
 
 
 def test_seq2seq_training_encoder_and_decoder_models():
@@ -396,7 +406,11 @@ def test_seq2seq_training_encoder_and_decoder_models():
     assert dec_lstm["call_kwargs"] == {"initial_state": ["lstm:1", "lstm:2"]}
     assert training["outputs"] == ["dense"]
     assert encoder["outputs"] == ["lstm:1", "lstm:2"]
-    assert [i["name"] for i in decoder["inputs"]] == ["decoder_inputs", "decoder_state_input_h", "decoder_state_input_c"]
+    assert [i["name"] for i in decoder["inputs"]] == [
+        "decoder_inputs",
+        "decoder_state_input_h",
+        "decoder_state_input_c",
+    ]
     assert [layer["name"] for layer in decoder["layers"]] == ["embedding_1", "lstm_1", "dense"]
     assert decoder["layers"][1]["call"] == ["embedding_1"]
     assert decoder["outputs"] == ["dense", "lstm_1:1", "lstm_1:2"]

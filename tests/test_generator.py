@@ -8,13 +8,12 @@ import re
 
 import pytest
 
-from quizgen.questions.architectures import SIZE_LISTS, parse_range
-from quizgen.nn.codeparse import models_from_code
 from quizgen.errors import GenerationError
-from quizgen.questions.generator import KINDS, generate_question, generate_variant, polynomial, positive_roots
+from quizgen.nn.code import models_from_code
 from quizgen.nn.solver import solve_raw
+from quizgen.questions.architectures import SIZE_LISTS, parse_range
 from quizgen.questions.catalog import FIRST_KINDS
-
+from quizgen.questions.generator import KINDS, generate_question, generate_variant, polynomial, positive_roots
 
 _GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 
@@ -266,7 +265,7 @@ def test_code_shown_to_students_reads_back_to_the_stored_spec():
 
 def test_inverse_answers_are_unique_by_brute_force():
     rng = random.Random(3)
-    for i in range(40):
+    for _ in range(40):
         q = generate_question(rng.randrange(10**6), 1, "inverse", None, "medium")
         given = q.answer["given"]
         if "total" not in given:
@@ -274,7 +273,7 @@ def test_inverse_answers_are_unique_by_brute_force():
         unknown = given["unknown"]
         hits = []
         for x in range(1, 1200):
-            spec = {**q.spec, "layers": [dict(l) for l in q.spec["layers"]]}
+            spec = {**q.spec, "layers": [dict(layer) for layer in q.spec["layers"]]}
             if unknown == "hidden":
                 layer = spec["layers"][1]
                 spec["layers"][1] = {**layer, "units": x}
@@ -303,14 +302,13 @@ def test_generated_keys_are_confirmed_by_keras(checker):
                 verdict = checker.check(q.spec)
                 assert verdict.agree and verdict.keras_error is None, (kind, verdict.describe())
                 layers = q.breakdown["layers"]
-                assert [json.dumps(l["output_shape"]) for l in layers] == [
+                assert [json.dumps(row["output_shape"]) for row in layers] == [
                     json.dumps(o.output_shape) for o in verdict.observed]  # a layer with several outputs: nested
-                assert [l["trainable"] for l in layers] == [o.trainable for o in verdict.observed]
+                assert [row["trainable"] for row in layers] == [o.trainable for o in verdict.observed]
 
 
 def test_generator_fast_path_solves_exactly_like_the_validating_parser():
     from quizgen.nn.solver import solve_generated
-
     from quizgen.questions.catalog import FIRST_KINDS  # the kinds that solve with the fast path
 
     rng = random.Random(21)

@@ -6,12 +6,10 @@ import json
 import random
 import sqlite3
 
-import pytest
-
-from quizgen.store.db import open_store
-from quizgen.questions.generator import KINDS, generate_question
 from quizgen.grading.batch import GRADER_VERSION, grade_quiz
 from quizgen.grading.misconceptions import canonical, diagnose_table
+from quizgen.questions.generator import KINDS, generate_question
+from quizgen.store.db import open_store
 
 from .helpers import make_class, right_answers
 
@@ -31,12 +29,24 @@ def test_the_seed_quiz_slips():
     assert table[529471] == "adds_seq_len"       # + 30
     lstm = {**SEED_QUIZ, "layers": [SEED_QUIZ["layers"][0], {"type": "LSTM", "units": 128}, SEED_QUIZ["layers"][2]]}
     right = 500000 + 4 * 128 * 229 + 129
-    assert diagnose_table("total-params", "", lstm, {"type": "count", "value": right})[None][529441] == "lstm_one_gate@2:LSTM"
+    assert (
+        diagnose_table("total-params", "", lstm, {"type": "count", "value": right})[None][529441]
+        == "lstm_one_gate@2:LSTM"
+    )
     gru = {**SEED_QUIZ, "layers": [SEED_QUIZ["layers"][0], {"type": "GRU", "units": 128}, SEED_QUIZ["layers"][2]]}
     right = 500000 + 3 * 128 * 230 + 129
-    assert diagnose_table("total-params", "", gru, {"type": "count", "value": right})[None][500000 + 3 * 128 * 229 + 129] == "gru_reset_after@2:GRU"
-    bidi = {**SEED_QUIZ, "layers": [SEED_QUIZ["layers"][0], {"type": "Bidirectional", "layer": {"type": "SimpleRNN", "units": 128}},
-                                    SEED_QUIZ["layers"][2]]}
+    assert (
+        diagnose_table("total-params", "", gru, {"type": "count", "value": right})[None][500000 + 3 * 128 * 229 + 129]
+        == "gru_reset_after@2:GRU"
+    )
+    bidi = {
+        **SEED_QUIZ,
+        "layers": [
+            SEED_QUIZ["layers"][0],
+            {"type": "Bidirectional", "layer": {"type": "SimpleRNN", "units": 128}},
+            SEED_QUIZ["layers"][2],
+        ],
+    }
     right = 500000 + 2 * 29312 + 257
     assert (diagnose_table("total-params", "", bidi, {"type": "count", "value": right})[None][500000 + 29312 + 257]
             == "bidi_not_doubled@2:Bidirectional")
@@ -121,7 +131,7 @@ def test_misconception_named_in_full_feedback(tmp_path):
     klass.run("grade", str(klass.quiz))
     text = klass.run("status", str(klass.quiz), "--student", "20260002", "--token", klass.tokens["20260002"])
     from quizgen.exports.analysis import slip_name
-    from quizgen.grading.feedback import slip_feedback
+    from quizgen.grading.slip_messages import slip_feedback
 
     assert slip_feedback(slip, "ko") in text.stdout  # a slip reference: the layer named, in Korean
     report = klass.run("report", str(klass.quiz))
@@ -138,7 +148,11 @@ def _spec_of(klass, sid, slot):
 
 
 def test_feedback_policies(tmp_path):
-    for policy, expect_score, expect_questions in (("none", False, False), ("score", True, False), ("full", True, True)):
+    for policy, expect_score, expect_questions in (
+        ("none", False, False),
+        ("score", True, False),
+        ("full", True, True),
+    ):
         (tmp_path / policy).mkdir()
         klass = make_class(tmp_path / policy, "--feedback", policy)
         _submit(klass, "20260001", right_answers(klass.key("20260001")))
@@ -167,8 +181,10 @@ def test_regrade_dry_run_then_apply_keeps_old_grades(tmp_path):
     klass.run("grade", str(klass.quiz))
     # The instructor corrects question 1's key for student 20260001 (say it had been entered wrong).
     con = sqlite3.connect(klass.db)
-    qid, answer = con.execute("SELECT q.id, q.answer FROM questions q JOIN variants v ON q.variant_id = v.id "
-                              "JOIN students s ON v.student_id = s.id WHERE s.external_id = '20260001' AND q.slot = 1").fetchone()
+    qid, answer = con.execute(
+        "SELECT q.id, q.answer FROM questions q JOIN variants v ON q.variant_id = v.id "
+        "JOIN students s ON v.student_id = s.id WHERE s.external_id = '20260001' AND q.slot = 1"
+    ).fetchone()
     answer = json.loads(answer)
     answer["value"] += 1
     con.execute("UPDATE questions SET answer = ? WHERE id = ?", (json.dumps(answer), qid))
@@ -183,8 +199,11 @@ def test_regrade_dry_run_then_apply_keeps_old_grades(tmp_path):
     applied = json.loads(klass.run("grade", str(klass.quiz), "--regrade", "--apply", "--json").stdout)
     assert applied["applied"] is True
     con = sqlite3.connect(klass.db)
-    rows = con.execute("SELECT current, grader_version, score FROM grades g JOIN submissions s ON g.submission_id = s.id "
-                       "WHERE s.question_id = ? ORDER BY g.id", (qid,)).fetchall()
+    rows = con.execute(
+        "SELECT current, grader_version, score FROM grades g JOIN submissions s ON g.submission_id = s.id "
+        "WHERE s.question_id = ? ORDER BY g.id",
+        (qid,),
+    ).fetchall()
     con.close()
     assert rows == [(0, GRADER_VERSION, 1.0), (1, GRADER_VERSION, 0.0)]
     again = json.loads(klass.run("grade", str(klass.quiz), "--regrade", "--json").stdout)
@@ -286,7 +305,9 @@ def test_stored_keys_grade_exactly_as_a_fresh_solve_does():
             for _ in range(12):
                 keys = [k for k in choices if rng.random() < 0.85]
                 rng.shuffle(keys)
-                answers.append({k: (lambda v: list(v) if isinstance(v, tuple) else v)(rng.choice(choices[k])) for k in keys})
+                answers.append(
+                    {k: (lambda v: list(v) if isinstance(v, tuple) else v)(rng.choice(choices[k])) for k in keys}
+                )
             answers += [{p["key"]: p["value"] for p in q.answer["parts"]}, 5, None]
         else:
             answers = [list(v) if isinstance(v, tuple) else v

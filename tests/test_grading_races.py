@@ -4,8 +4,6 @@ SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path

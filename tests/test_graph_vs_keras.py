@@ -159,68 +159,191 @@ STATES = [{"name": "x", "shape": [7, 16]}, {"name": "h", "shape": [32]}, {"name"
 
 ACCEPTED = [
     ("unused input is kept", _graph([_l("d", ["x"], type="Dense", units=3)], TWO)),
-    ("a layer no output needs is left out", _graph([_l("a", ["x"], type="Dense", units=3),
-                                                    _l("b", ["x"], type="Dense", units=2)], outputs=["b"])),
-    ("an input as the output", {"inputs": SEQ, "layers": [_l("d", ["x"], type="Dense", units=3)], "outputs": ["x", "d"]}),
-    ("Bidirectional merge_mode None", _graph([_l("bi", ["x"], type="Bidirectional", merge_mode=None,
-                                                 layer={"type": "GRU", "units": 4}),
-                                              _l("add", [["bi:0", "bi:1"]], type="Add")])),
-    ("Bidirectional LSTM return_state: 5 tensors", _graph([_l("bi", ["x"], type="Bidirectional",
-                                                              layer={"type": "LSTM", "units": 4, "return_state": True})],
-                                                          outputs=["bi:0", "bi:4"])),
-    ("Bidirectional GRU return_state: 3 tensors", _graph([_l("bi", ["x"], type="Bidirectional", merge_mode="sum",
-                                                             layer={"type": "GRU", "units": 4, "return_state": True})],
-                                                         outputs=["bi:2"])),
-    ("LSTM initial_state from inputs", _graph([_l("l", ["x"], {"initial_state": ["h", "c"]}, type="LSTM", units=32)], STATES)),
+    (
+        "a layer no output needs is left out",
+        _graph([_l("a", ["x"], type="Dense", units=3), _l("b", ["x"], type="Dense", units=2)], outputs=["b"]),
+    ),
+    (
+        "an input as the output",
+        {"inputs": SEQ, "layers": [_l("d", ["x"], type="Dense", units=3)], "outputs": ["x", "d"]},
+    ),
+    (
+        "Bidirectional merge_mode None",
+        _graph(
+            [
+                _l("bi", ["x"], type="Bidirectional", merge_mode=None, layer={"type": "GRU", "units": 4}),
+                _l("add", [["bi:0", "bi:1"]], type="Add"),
+            ]
+        ),
+    ),
+    (
+        "Bidirectional LSTM return_state: 5 tensors",
+        _graph(
+            [_l("bi", ["x"], type="Bidirectional", layer={"type": "LSTM", "units": 4, "return_state": True})],
+            outputs=["bi:0", "bi:4"],
+        ),
+    ),
+    (
+        "Bidirectional GRU return_state: 3 tensors",
+        _graph(
+            [
+                _l(
+                    "bi",
+                    ["x"],
+                    type="Bidirectional",
+                    merge_mode="sum",
+                    layer={"type": "GRU", "units": 4, "return_state": True},
+                )
+            ],
+            outputs=["bi:2"],
+        ),
+    ),
+    (
+        "LSTM initial_state from inputs",
+        _graph([_l("l", ["x"], {"initial_state": ["h", "c"]}, type="LSTM", units=32)], STATES),
+    ),
     ("GRU initial_state as one tensor", _graph([_l("g", ["x"], {"initial_state": "h"}, type="GRU", units=32)], STATES)),
-    ("initial_state positionally", _graph([_l("g", ["x", ["h"]], type="SimpleRNN", units=32, return_state=True)],
-                                          STATES, outputs=["g:1"])),
-    ("Bidirectional initial_state: 4 tensors", _graph([_l("bi", ["x"], {"initial_state": ["h", "c", "h", "c"]},
-                                                          type="Bidirectional", layer={"type": "LSTM", "units": 32})],
-                                                      STATES)),
-    ("Attention with scale and concat scores", _graph([_l("a", [["x", "x"]], type="Attention", use_scale=True,
-                                                          score_mode="concat")])),
+    (
+        "initial_state positionally",
+        _graph([_l("g", ["x", ["h"]], type="SimpleRNN", units=32, return_state=True)], STATES, outputs=["g:1"]),
+    ),
+    (
+        "Bidirectional initial_state: 4 tensors",
+        _graph(
+            [
+                _l(
+                    "bi",
+                    ["x"],
+                    {"initial_state": ["h", "c", "h", "c"]},
+                    type="Bidirectional",
+                    layer={"type": "LSTM", "units": 32},
+                )
+            ],
+            STATES,
+        ),
+    ),
+    (
+        "Attention with scale and concat scores",
+        _graph([_l("a", [["x", "x"]], type="Attention", use_scale=True, score_mode="concat")]),
+    ),
     ("Attention query and value of different lengths", _graph([_l("a", [["x", "y"]], type="Attention")], TWO)),
-    ("Attention returns its scores", _graph([_l("a", [["x", "y", "y"]], {"return_attention_scores": True},
-                                                type="Attention")], TWO, outputs=["a:1"])),
-    ("AdditiveAttention without scale", _graph([_l("a", [["x", "y"]], type="AdditiveAttention", use_scale=False)], TWO)),
-    ("MultiHeadAttention cross attention", _graph([_l("m", ["x", "y"], {"key": "y"}, type="MultiHeadAttention",
-                                                      num_heads=4, key_dim=8, value_dim=6, output_shape=[4, 2])], TWO)),
-    ("MultiHeadAttention of different widths", _graph(
-        [_l("m", ["x", "y"], type="MultiHeadAttention", num_heads=2, key_dim=3, use_bias=False, use_gate=True)],
-        [{"name": "x", "shape": [7, 16]}, {"name": "y", "shape": [9, 5]}])),
-    ("MultiHeadAttention scores, equal lengths", _graph([_l("m", ["x", "x"], {"return_attention_scores": True,
-                                                                              "use_causal_mask": True},
-                                                            type="MultiHeadAttention", num_heads=2, key_dim=4)],
-                                                        outputs=["m:1"])),
+    (
+        "Attention returns its scores",
+        _graph([_l("a", [["x", "y", "y"]], {"return_attention_scores": True}, type="Attention")], TWO, outputs=["a:1"]),
+    ),
+    (
+        "AdditiveAttention without scale",
+        _graph([_l("a", [["x", "y"]], type="AdditiveAttention", use_scale=False)], TWO),
+    ),
+    (
+        "MultiHeadAttention cross attention",
+        _graph(
+            [
+                _l(
+                    "m",
+                    ["x", "y"],
+                    {"key": "y"},
+                    type="MultiHeadAttention",
+                    num_heads=4,
+                    key_dim=8,
+                    value_dim=6,
+                    output_shape=[4, 2],
+                )
+            ],
+            TWO,
+        ),
+    ),
+    (
+        "MultiHeadAttention of different widths",
+        _graph(
+            [_l("m", ["x", "y"], type="MultiHeadAttention", num_heads=2, key_dim=3, use_bias=False, use_gate=True)],
+            [{"name": "x", "shape": [7, 16]}, {"name": "y", "shape": [9, 5]}],
+        ),
+    ),
+    (
+        "MultiHeadAttention scores, equal lengths",
+        _graph(
+            [
+                _l(
+                    "m",
+                    ["x", "x"],
+                    {"return_attention_scores": True, "use_causal_mask": True},
+                    type="MultiHeadAttention",
+                    num_heads=2,
+                    key_dim=4,
+                )
+            ],
+            outputs=["m:1"],
+        ),
+    ),
     ("Concatenate along time", _graph([_l("c", [["x", "y"]], type="Concatenate", axis=1)], TWO)),
-    ("Add broadcasts a length of 1", _graph([_l("g", ["x"], type="GlobalAveragePooling1D", keepdims=True),
-                                             _l("a", [["g", "x"]], type="Add")])),
+    (
+        "Add broadcasts a length of 1",
+        _graph([_l("g", ["x"], type="GlobalAveragePooling1D", keepdims=True), _l("a", [["g", "x"]], type="Add")]),
+    ),
     ("Add of one tensor", _graph([_l("a", [["x"]], type="Add")])),
     ("Dot over the feature axes", _graph([_l("d", [["x", "y"]], type="Dot", axes=[2, 2])], TWO)),
-    ("Dot of vectors, normalized", _graph([_l("d", [["x", "x"]], type="Dot", axes=1, normalize=True)],
-                                          [{"name": "x", "shape": [8]}])),
-    ("Reshape on an unknown length", _graph([_l("r", ["x"], type="Reshape", target_shape=[-1, 4])],
-                                            [{"name": "x", "shape": [None, 8]}])),
+    (
+        "Dot of vectors, normalized",
+        _graph([_l("d", [["x", "x"]], type="Dot", axes=1, normalize=True)], [{"name": "x", "shape": [8]}]),
+    ),
+    (
+        "Reshape on an unknown length",
+        _graph([_l("r", ["x"], type="Reshape", target_shape=[-1, 4])], [{"name": "x", "shape": [None, 8]}]),
+    ),
     ("Permute 4-D", _graph([_l("p", ["x"], type="Permute", dims=[3, 1, 2])], [{"name": "x", "shape": [4, 5, 6]}])),
     ("RepeatVector", _graph([_l("r", ["x"], type="RepeatVector", n=3)], [{"name": "x", "shape": [8]}])),
-    ("Masking then LSTM", _graph([_l("m", ["x"], type="Masking", mask_value=0.0), _l("l", ["m"], type="LSTM", units=3)])),
+    (
+        "Masking then LSTM",
+        _graph([_l("m", ["x"], type="Masking", mask_value=0.0), _l("l", ["m"], type="LSTM", units=3)]),
+    ),
     ("Activation", _graph([_l("a", ["x"], type="Activation", activation="softmax")])),
-    ("Conv2D channels_first", _graph([_l("c", ["x"], type="Conv2D", filters=4, kernel_size=3,
-                                         data_format="channels_first")], [{"name": "x", "shape": [3, 12, 12]}])),
-    ("DepthwiseConv2D strides and dilation", _graph([_l("c", ["x"], type="DepthwiseConv2D", kernel_size=3, strides=2,
-                                                        dilation_rate=2)], [{"name": "x", "shape": [20, 20, 3]}])),
+    (
+        "Conv2D channels_first",
+        _graph(
+            [_l("c", ["x"], type="Conv2D", filters=4, kernel_size=3, data_format="channels_first")],
+            [{"name": "x", "shape": [3, 12, 12]}],
+        ),
+    ),
+    (
+        "DepthwiseConv2D strides and dilation",
+        _graph(
+            [_l("c", ["x"], type="DepthwiseConv2D", kernel_size=3, strides=2, dilation_rate=2)],
+            [{"name": "x", "shape": [20, 20, 3]}],
+        ),
+    ),
     ("SeparableConv1D", _graph([_l("c", ["x"], type="SeparableConv1D", filters=4, kernel_size=3, depth_multiplier=2)])),
-    ("pooling with same padding", _graph([_l("p", ["x"], type="AveragePooling2D", pool_size=3, strides=2,
-                                             padding="same")], [{"name": "x", "shape": [9, 9, 2]}])),
-    ("Flatten of an image of unknown width", _graph([_l("f", ["x"], type="Flatten")],
-                                                    [{"name": "x", "shape": [4, None, 3]}])),
-    ("a fixed batch", _graph([_l("l", ["x"], {"initial_state": ["h"]}, type="GRU", units=32)],
-                             [{"name": "x", "batch_shape": [4, 7, 16]}, {"name": "h", "batch_shape": [4, 32]}])),
-    ("Sequential Conv2D stack", {"input": {"shape": [32, 32, 3]}, "layers": [
-        {"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same"},
-        {"type": "MaxPooling2D"}, {"type": "SeparableConv2D", "filters": 4, "kernel_size": [3, 1]},
-        {"type": "GlobalAveragePooling2D", "keepdims": True}, {"type": "Flatten"}]}),
+    (
+        "pooling with same padding",
+        _graph(
+            [_l("p", ["x"], type="AveragePooling2D", pool_size=3, strides=2, padding="same")],
+            [{"name": "x", "shape": [9, 9, 2]}],
+        ),
+    ),
+    (
+        "Flatten of an image of unknown width",
+        _graph([_l("f", ["x"], type="Flatten")], [{"name": "x", "shape": [4, None, 3]}]),
+    ),
+    (
+        "a fixed batch",
+        _graph(
+            [_l("l", ["x"], {"initial_state": ["h"]}, type="GRU", units=32)],
+            [{"name": "x", "batch_shape": [4, 7, 16]}, {"name": "h", "batch_shape": [4, 32]}],
+        ),
+    ),
+    (
+        "Sequential Conv2D stack",
+        {
+            "input": {"shape": [32, 32, 3]},
+            "layers": [
+                {"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same"},
+                {"type": "MaxPooling2D"},
+                {"type": "SeparableConv2D", "filters": 4, "kernel_size": [3, 1]},
+                {"type": "GlobalAveragePooling2D", "keepdims": True},
+                {"type": "Flatten"},
+            ],
+        },
+    ),
 ]
 
 
@@ -232,34 +355,70 @@ def test_edge_cases_keras_accepts(checker, label, spec):
 
 
 REJECTED = [
-    ("LSTM initial_state with one state", _graph([_l("l", ["x"], {"initial_state": ["h"]}, type="LSTM", units=32)], STATES),
-     "initial_state needs 2 tensors"),
-    ("LSTM initial_state of the wrong width", _graph([_l("l", ["x"], {"initial_state": ["h", "c"]}, type="LSTM", units=16)],
-                                                     STATES), "initial_state[0] must have shape (None, 16)"),
-    ("Bidirectional LSTM with two states", _graph([_l("bi", ["x"], {"initial_state": ["h", "c"]}, type="Bidirectional",
-                                                      layer={"type": "LSTM", "units": 32})], STATES),
-     "initial_state needs 4 tensors"),
-    ("SimpleRNN with two states", _graph([_l("s", ["x"], {"initial_state": ["h", "c"]}, type="SimpleRNN", units=32)],
-                                         STATES), "initial_state needs 1 tensor"),
-    ("Attention widths differ", _graph([_l("a", [["x", "y"]], type="Attention")],
-                                       [{"name": "x", "shape": [7, 16]}, {"name": "y", "shape": [9, 8]}]),
-     "query and key must have the same last dimension"),
-    ("Attention key and value lengths differ", _graph([_l("a", [["x", "x", "y"]], type="Attention")], TWO),
-     "key and value must have the same length"),
+    (
+        "LSTM initial_state with one state",
+        _graph([_l("l", ["x"], {"initial_state": ["h"]}, type="LSTM", units=32)], STATES),
+        "initial_state needs 2 tensors",
+    ),
+    (
+        "LSTM initial_state of the wrong width",
+        _graph([_l("l", ["x"], {"initial_state": ["h", "c"]}, type="LSTM", units=16)], STATES),
+        "initial_state[0] must have shape (None, 16)",
+    ),
+    (
+        "Bidirectional LSTM with two states",
+        _graph(
+            [_l("bi", ["x"], {"initial_state": ["h", "c"]}, type="Bidirectional", layer={"type": "LSTM", "units": 32})],
+            STATES,
+        ),
+        "initial_state needs 4 tensors",
+    ),
+    (
+        "SimpleRNN with two states",
+        _graph([_l("s", ["x"], {"initial_state": ["h", "c"]}, type="SimpleRNN", units=32)], STATES),
+        "initial_state needs 1 tensor",
+    ),
+    (
+        "Attention widths differ",
+        _graph(
+            [_l("a", [["x", "y"]], type="Attention")], [{"name": "x", "shape": [7, 16]}, {"name": "y", "shape": [9, 8]}]
+        ),
+        "query and key must have the same last dimension",
+    ),
+    (
+        "Attention key and value lengths differ",
+        _graph([_l("a", [["x", "x", "y"]], type="Attention")], TWO),
+        "key and value must have the same length",
+    ),
     ("Attention on one tensor", _graph([_l("a", ["x"], type="Attention")]), "is called on ONE list"),
-    ("MultiHeadAttention key and value lengths differ", _graph([_l("m", ["x", "x"], {"key": "y"},
-                                                                   type="MultiHeadAttention", num_heads=2, key_dim=4)],
-                                                               TWO), "all dimensions of value and key"),
-    ("MultiHeadAttention on 2-D", _graph([_l("m", ["x", "x"], type="MultiHeadAttention", num_heads=2, key_dim=4)],
-                                         [{"name": "x", "shape": [8]}]), "at least 3 dimensions"),
-    ("MultiHeadAttention scores of different lengths", _graph([_l("m", ["x", "y"], {"return_attention_scores": True},
-                                                                  type="MultiHeadAttention", num_heads=2, key_dim=4)],
-                                                              TWO), "scores"),
-    ("Concatenate of different lengths", _graph([_l("c", [["x", "y"]], type="Concatenate")], TWO),
-     "must match on every axis except"),
-    ("Add of different widths", _graph([_l("a", [["x", "y"]], type="Add")],
-                                       [{"name": "x", "shape": [7, 16]}, {"name": "y", "shape": [7, 8]}]),
-     "incompatible shapes"),
+    (
+        "MultiHeadAttention key and value lengths differ",
+        _graph([_l("m", ["x", "x"], {"key": "y"}, type="MultiHeadAttention", num_heads=2, key_dim=4)], TWO),
+        "all dimensions of value and key",
+    ),
+    (
+        "MultiHeadAttention on 2-D",
+        _graph([_l("m", ["x", "x"], type="MultiHeadAttention", num_heads=2, key_dim=4)], [{"name": "x", "shape": [8]}]),
+        "at least 3 dimensions",
+    ),
+    (
+        "MultiHeadAttention scores of different lengths",
+        _graph(
+            [_l("m", ["x", "y"], {"return_attention_scores": True}, type="MultiHeadAttention", num_heads=2, key_dim=4)],
+            TWO,
+        ),
+        "scores",
+    ),
+    (
+        "Concatenate of different lengths",
+        _graph([_l("c", [["x", "y"]], type="Concatenate")], TWO),
+        "must match on every axis except",
+    ),
+    (
+        "Add of different widths",
+        _graph([_l("a", [["x", "y"]], type="Add")], [{"name": "x", "shape": [7, 16]}, {"name": "y", "shape": [7, 8]}]),
+        "incompatible shapes",
+    ),
     ("Subtract of three", _graph([_l("s", [["x", "x", "x"]], type="Subtract")]), "exactly 2"),
     ("Dot of different sizes", _graph([_l("d", [["x", "y"]], type="Dot", axes=1)], TWO), "differ"),
     ("Dot over the batch axis", _graph([_l("d", [["x", "x"]], type="Dot", axes=0)]), "batch axis"),
@@ -267,24 +426,55 @@ REJECTED = [
     ("Permute of the wrong rank", _graph([_l("p", ["x"], type="Permute", dims=[3, 2, 1])]), "expects 4-D"),
     ("RepeatVector on 3-D", _graph([_l("r", ["x"], type="RepeatVector", n=2)]), "expects 2-D"),
     ("Conv2D on a sequence", _graph([_l("c", ["x"], type="Conv2D", filters=2, kernel_size=3)]), "expects 4-D"),
-    ("Conv2D kernel larger than the image", _graph([_l("c", ["x"], type="Conv2D", filters=2, kernel_size=[3, 9])],
-                                                   [{"name": "x", "shape": [8, 8, 1]}]), "spans 9 columns"),
-    ("Conv2D strides with dilation", _graph([_l("c", ["x"], type="Conv2D", filters=2, kernel_size=3, strides=[1, 2],
-                                                dilation_rate=[2, 1])], [{"name": "x", "shape": [20, 20, 1]}]),
-     "strides > 1"),
-    ("Conv2D groups", _graph([_l("c", ["x"], type="Conv2D", filters=4, kernel_size=1, groups=2)],
-                             [{"name": "x", "shape": [5, 5, 3]}]), "divisible by groups"),
-    ("MaxPooling2D larger than the image", _graph([_l("p", ["x"], type="MaxPooling2D", pool_size=3)],
-                                                  [{"name": "x", "shape": [2, 2, 1]}]), "pool spans 3"),
+    (
+        "Conv2D kernel larger than the image",
+        _graph([_l("c", ["x"], type="Conv2D", filters=2, kernel_size=[3, 9])], [{"name": "x", "shape": [8, 8, 1]}]),
+        "spans 9 columns",
+    ),
+    (
+        "Conv2D strides with dilation",
+        _graph(
+            [_l("c", ["x"], type="Conv2D", filters=2, kernel_size=3, strides=[1, 2], dilation_rate=[2, 1])],
+            [{"name": "x", "shape": [20, 20, 1]}],
+        ),
+        "strides > 1",
+    ),
+    (
+        "Conv2D groups",
+        _graph(
+            [_l("c", ["x"], type="Conv2D", filters=4, kernel_size=1, groups=2)], [{"name": "x", "shape": [5, 5, 3]}]
+        ),
+        "divisible by groups",
+    ),
+    (
+        "MaxPooling2D larger than the image",
+        _graph([_l("p", ["x"], type="MaxPooling2D", pool_size=3)], [{"name": "x", "shape": [2, 2, 1]}]),
+        "pool spans 3",
+    ),
     ("GlobalAveragePooling2D on a sequence", _graph([_l("g", ["x"], type="GlobalAveragePooling2D")]), "expects 4-D"),
-    ("AdditiveAttention on an unknown width", _graph([_l("a", [["x", "x"]], type="AdditiveAttention")],
-                                                     [{"name": "x", "shape": [7, None]}]), "unknown"),
-    ("Concatenate in a Sequential model", {"input": {"shape": [4]}, "layers": [{"type": "Concatenate"}]},
-     "cannot be one step of a Sequential model"),
-    ("MultiHeadAttention in a Sequential model", {"input": {"shape": [3, 4]}, "layers": [
-        {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 2}]}, "cannot be one step of a Sequential model"),
-    ("Bidirectional merge_mode None in a Sequential model", {"input": {"shape": [3, 4]}, "layers": [
-        {"type": "Bidirectional", "layer": {"type": "GRU", "units": 2}, "merge_mode": None}]}, "returns 2 tensors"),
+    (
+        "AdditiveAttention on an unknown width",
+        _graph([_l("a", [["x", "x"]], type="AdditiveAttention")], [{"name": "x", "shape": [7, None]}]),
+        "unknown",
+    ),
+    (
+        "Concatenate in a Sequential model",
+        {"input": {"shape": [4]}, "layers": [{"type": "Concatenate"}]},
+        "cannot be one step of a Sequential model",
+    ),
+    (
+        "MultiHeadAttention in a Sequential model",
+        {"input": {"shape": [3, 4]}, "layers": [{"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 2}]},
+        "cannot be one step of a Sequential model",
+    ),
+    (
+        "Bidirectional merge_mode None in a Sequential model",
+        {
+            "input": {"shape": [3, 4]},
+            "layers": [{"type": "Bidirectional", "layer": {"type": "GRU", "units": 2}, "merge_mode": None}],
+        },
+        "returns 2 tensors",
+    ),
 ]
 
 

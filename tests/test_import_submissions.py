@@ -60,7 +60,9 @@ def test_the_attempt_limit_applies_unless_overridden(tmp_path):
                      "--answer", "1=5").exit_code == 0
     path = _file(klass, tmp_path)
     refused = klass.run("import-submissions", str(klass.quiz), str(path))
-    assert refused.exit_code == 1 and "all 1 attempt(s)" in refused.stderr and "--ignore-attempt-limit" in refused.stderr
+    assert (
+        refused.exit_code == 1 and "all 1 attempt(s)" in refused.stderr and "--ignore-attempt-limit" in refused.stderr
+    )
     assert klass.count("submissions") == 1  # all or nothing: 20260002's rows were not imported either
     forced = klass.run("import-submissions", str(klass.quiz), str(path), "--ignore-attempt-limit", "--json")
     report = json.loads(forced.stdout)

@@ -35,8 +35,8 @@ def test_layer_arguments_match_keras_signatures(checker, layer_type):
 def test_name_tables_match_keras(checker):
     from keras.src import activations, constraints, initializers, regularizers
 
-    assert spec.ACTIVATIONS == set(activations.ALL_OBJECTS_DICT)
+    assert set(activations.ALL_OBJECTS_DICT) == spec.ACTIVATIONS
     bases = {"Initializer", "initializer", "Regularizer", "regularizer", "Constraint", "constraint"}
-    assert spec.INITIALIZERS == set(initializers.ALL_OBJECTS_DICT) - bases
-    assert spec.REGULARIZERS == set(regularizers.ALL_OBJECTS_DICT) - bases
-    assert spec.CONSTRAINTS == set(constraints.ALL_OBJECTS_DICT) - bases
+    assert set(initializers.ALL_OBJECTS_DICT) - bases == spec.INITIALIZERS
+    assert set(regularizers.ALL_OBJECTS_DICT) - bases == spec.REGULARIZERS
+    assert set(constraints.ALL_OBJECTS_DICT) - bases == spec.CONSTRAINTS

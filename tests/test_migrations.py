@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from quizgen.store.db import downgrade_store, open_store, schema_head, upgrade_store
 from quizgen.errors import OutdatedDatabaseError, StoreError
+from quizgen.store.db import downgrade_store, open_store, schema_head, upgrade_store
 from quizgen.store.tables import Base
 
 from .helpers import grading_key_0_1
@@ -48,7 +48,9 @@ def test_downgrade_to_base_and_up_again(tmp_path):
     store.dispose()
     store = open_store(str(path))  # an emptied database is migrated again
     with store.engine.connect() as conn:
-        assert {"quizzes", "questions", "students", "variants", "submissions", "grades"} <= set(inspect(conn).get_table_names())
+        assert {"quizzes", "questions", "students", "variants", "submissions", "grades"} <= set(
+            inspect(conn).get_table_names()
+        )
     store.dispose()
 
 
@@ -149,15 +151,19 @@ def _quiz_at_0001(path):
 def test_upgrade_from_0001_backs_up_backfills_and_keeps_data(tmp_path):
     from click.testing import CliRunner
 
+    from quizgen.classroom.quizzes import response_of, show_quiz
     from quizgen.cli.main import cli
     from quizgen.grading.misconceptions import grading_key
-    from quizgen.classroom.quizzes import response_of, show_quiz
 
     path = tmp_path / "q.db"
     _quiz_at_0001(path)
     refused = CliRunner().invoke(cli, ["--db", str(path), "show", "1"])
     assert refused.exit_code == 1
-    assert "revision 0001" in refused.stderr and f"expects {schema_head()}" in refused.stderr and "quizgen db upgrade" in refused.stderr
+    assert (
+        "revision 0001" in refused.stderr
+        and f"expects {schema_head()}" in refused.stderr
+        and "quizgen db upgrade" in refused.stderr
+    )
     result = CliRunner().invoke(cli, ["--db", str(path), "db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "Backed up to" in result.stderr and f"from revision 0001 to {schema_head()}" in result.stderr

@@ -43,10 +43,12 @@ def layout() -> str:
                 continue
             name = str(p.relative_to(PACKAGE / area))
             lines.append(f"    {name:<{width - 2}}{_summary(p)}")
-    lines += [f"{'migrations/':<{width + 2}}Alembic environment and versions (shipped in the wheel as quizgen/_migrations)",
-              f"{'data/':<{width + 2}}templates and wording (ko, en), sample roster (shipped as quizgen/_data)",
-              f"{'docs/api.md':<{width + 2}}the HTTP API's contract",
-              "tests/  bench/"]
+    lines += [
+        f"{'migrations/':<{width + 2}}Alembic environment and versions (shipped in the wheel as quizgen/_migrations)",
+        f"{'data/':<{width + 2}}templates and wording (ko, en), sample roster (shipped as quizgen/_data)",
+        f"{'docs/api.md':<{width + 2}}the HTTP API's contract",
+        "tests/  bench/",
+    ]
     return "\n".join(lines)
 
 

@@ -23,7 +23,9 @@ def _class_with_submissions(tmp_path):
         if n % 2:
             answers["1"] = "1"
         args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
-        assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args).exit_code == 0
+        assert (
+            klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args).exit_code == 0
+        )
     assert klass.run("grade", str(klass.quiz)).exit_code == 0
     return klass
 
@@ -135,7 +137,10 @@ def test_text_report_in_english(graded):
     row = next(line for line in lines if line.split()[:1] == ["1"])
     assert row.split()[3] == "40%"  # 2 slips and 1 unexplained of 5
     assert "bias left out" in result.stdout
-    assert "commonest slips:" in result.stdout and "bias left out: 2 wrong answers, 2 students (questions 1)" in result.stdout
+    assert (
+        "commonest slips:" in result.stdout
+        and "bias left out: 2 wrong answers, 2 students (questions 1)" in result.stdout
+    )
     assert "score distribution:" in result.stdout and "█" in result.stdout
 
 
@@ -333,7 +338,9 @@ def test_html_report_shows_in_chromium(graded, tmp_path, browser):
             box = charts.nth(i).bounding_box()
             assert box is not None and box["width"] > 300 and box["height"] > 150, box
             assert charts.nth(i).locator("path, rect, use").count() > 10  # bars and axes were drawn
-        chart_text = page.evaluate("Array.from(document.querySelectorAll('.charts svg text')).map(t => t.textContent).join(' ')")
+        chart_text = page.evaluate(
+            "Array.from(document.querySelectorAll('.charts svg text')).map(t => t.textContent).join(' ')"
+        )
         for word in ("점수 분포", "문항별 정답률", "문항별 변별도", "자주 나온 실수", "편향 누락"):
             assert word in chart_text
         body = page.inner_text("body")
@@ -343,7 +350,9 @@ def test_html_report_shows_in_chromium(graded, tmp_path, browser):
         # Korean is drawn with the embedded font, whatever fonts this machine has
         page.evaluate("document.fonts.ready")
         assert page.evaluate("document.fonts.check('16px NanumGothic', '문항별 정답률')")
-        assert page.evaluate("Array.from(document.fonts).some(f => f.family.includes('NanumGothic') && f.status == 'loaded')")
+        assert page.evaluate(
+            "Array.from(document.fonts).some(f => f.family.includes('NanumGothic') && f.status == 'loaded')"
+        )
         shot = tmp_path / "report-screenshot.png"
         page.screenshot(path=str(shot), full_page=True)
     finally:

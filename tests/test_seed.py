@@ -8,7 +8,7 @@ import re
 from click.testing import CliRunner
 
 from quizgen.cli.main import cli
-from quizgen.nn.codeparse import models_from_code
+from quizgen.nn.code import models_from_code
 from quizgen.nn.shapes import format_shape
 from quizgen.nn.solver import solve_raw
 

@@ -110,38 +110,94 @@ def _bad_requests(klass):  # type: ignore[no-untyped-def]
     auth = {**bearer(sid, token), "Idempotency-Key": "k"}
     json_type = {"Content-Type": "application/json"}
     return [
-        ("malformed JSON", dict(url=url, content=b'{"answers": {"1": ', headers={**auth, **json_type}), 400, "bad_request"),
+        (
+            "malformed JSON",
+            dict(url=url, content=b'{"answers": {"1": ', headers={**auth, **json_type}),
+            400,
+            "bad_request",
+        ),
         ("not an object", dict(url=url, content=b"[1, 2]", headers={**auth, **json_type}), 400, "bad_request"),
         ("no answers", dict(url=url, json={"answers": {}}, headers=auth), 400, "bad_request"),
-        ("wrong content type", dict(url=url, content=b'{"answers": {"1": "5"}}',
-                                    headers={**auth, "Content-Type": "text/plain"}), 415, "unsupported_media_type"),
-        ("huge body", dict(url=url, content=b'{"answers": {"1": "' + b"5" * 200_000 + b'"}}',
-                           headers={**auth, **json_type}), 413, "payload_too_large"),
-        ("huge body, no length", dict(url=url, content=iter([b'{"answers": {"1": "'] + [b"5" * 8192] * 20 + [b'"}}']),
-                                      headers={**auth, **json_type}), 413, "payload_too_large"),
-        ("no idempotency key", dict(url=url, json={"answers": {"1": "5"}}, headers=bearer(sid, token)), 400,
-         "idempotency_key_required"),
-        ("unknown quiz", dict(url="/api/v1/quizzes/999/submissions", json={"answers": {"1": "5"}}, headers=auth), 404,
-         "not_found"),
-        ("no credentials", dict(url=url, json={"answers": {"1": "5"}}, headers={"Idempotency-Key": "k"}), 401,
-         "unauthorized"),
-        ("wrong token", dict(url=url, json={"answers": {"1": "5"}}, headers={**bearer(sid, "nope"),
-                                                                             "Idempotency-Key": "k"}), 401, "unauthorized"),
-        ("someone else's token", dict(url=url, json={"answers": {"1": "5"}},
-                                      headers={**bearer(sid, other), "Idempotency-Key": "k"}), 401, "unauthorized"),
-        ("token in the URL only", dict(url=url + f"?token={token}", json={"answers": {"1": "5"}},
-                                       headers={"Idempotency-Key": "k"}), 401, "unauthorized"),
+        (
+            "wrong content type",
+            dict(url=url, content=b'{"answers": {"1": "5"}}', headers={**auth, "Content-Type": "text/plain"}),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "huge body",
+            dict(url=url, content=b'{"answers": {"1": "' + b"5" * 200_000 + b'"}}', headers={**auth, **json_type}),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "huge body, no length",
+            dict(
+                url=url,
+                content=iter([b'{"answers": {"1": "'] + [b"5" * 8192] * 20 + [b'"}}']),
+                headers={**auth, **json_type},
+            ),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "no idempotency key",
+            dict(url=url, json={"answers": {"1": "5"}}, headers=bearer(sid, token)),
+            400,
+            "idempotency_key_required",
+        ),
+        (
+            "unknown quiz",
+            dict(url="/api/v1/quizzes/999/submissions", json={"answers": {"1": "5"}}, headers=auth),
+            404,
+            "not_found",
+        ),
+        (
+            "no credentials",
+            dict(url=url, json={"answers": {"1": "5"}}, headers={"Idempotency-Key": "k"}),
+            401,
+            "unauthorized",
+        ),
+        (
+            "wrong token",
+            dict(url=url, json={"answers": {"1": "5"}}, headers={**bearer(sid, "nope"), "Idempotency-Key": "k"}),
+            401,
+            "unauthorized",
+        ),
+        (
+            "someone else's token",
+            dict(url=url, json={"answers": {"1": "5"}}, headers={**bearer(sid, other), "Idempotency-Key": "k"}),
+            401,
+            "unauthorized",
+        ),
+        (
+            "token in the URL only",
+            dict(url=url + f"?token={token}", json={"answers": {"1": "5"}}, headers={"Idempotency-Key": "k"}),
+            401,
+            "unauthorized",
+        ),
         ("no such question", dict(url=url, json={"answers": {"99": "5"}}, headers=auth), 422, "invalid_answers"),
         ("not a number", dict(url=url, json={"answers": {"1": "5.3e5"}}, headers=auth), 422, "invalid_answers"),
-        ("too many answers", dict(url=url, json={"answers": {str(n): "1" for n in range(1, 400)}}, headers=auth), 422,
-         "invalid_answers"),
-        ("an answer too long", dict(url=url, json={"answers": {"1": "1" * 300}}, headers=auth), 422,
-         "invalid_answers"),
+        (
+            "too many answers",
+            dict(url=url, json={"answers": {str(n): "1" for n in range(1, 400)}}, headers=auth),
+            422,
+            "invalid_answers",
+        ),
+        ("an answer too long", dict(url=url, json={"answers": {"1": "1" * 300}}, headers=auth), 422, "invalid_answers"),
         ("an object answer", dict(url=url, json={"answers": {"1": {"x": 1}}}, headers=auth), 422, "invalid_answers"),
-        ("one question twice", dict(url=url, content=b'{"answers": {"1": "529,441", "1": "5"}}',
-                                    headers={**auth, **json_type}), 422, "invalid_answers"),
-        ("the answers twice", dict(url=url, content=b'{"answers": {"1": "5"}, "answers": {"2": "5"}}',
-                                   headers={**auth, **json_type}), 400, "bad_request"),
+        (
+            "one question twice",
+            dict(url=url, content=b'{"answers": {"1": "529,441", "1": "5"}}', headers={**auth, **json_type}),
+            422,
+            "invalid_answers",
+        ),
+        (
+            "the answers twice",
+            dict(url=url, content=b'{"answers": {"1": "5"}, "answers": {"2": "5"}}', headers={**auth, **json_type}),
+            400,
+            "bad_request",
+        ),
     ]
 
 
@@ -209,7 +265,9 @@ def test_failed_logins_are_throttled(served):
                  for n in range(25)]
         right = c.get(f"/api/v1/quizzes/{klass.quiz}", headers=bearer("20260001", klass.tokens["20260001"]))
     assert codes[:20] == [401] * 20 and set(codes[20:]) == {429}
-    assert right.status_code == 429 and int(right.headers["retry-after"]) > 0  # the id is throttled, not only the guesses
+    assert (
+        right.status_code == 429 and int(right.headers["retry-after"]) > 0
+    )  # the id is throttled, not only the guesses
 
 
 def test_the_access_log_holds_no_token_and_no_answer(db_url, tmp_path):
@@ -265,7 +323,7 @@ def test_a_student_id_in_hangul_logs_in_over_http(tmp_path):
     server = start_server(str(klass.db), tmp_path)
     try:
         with server.client() as c:
-            auth = {"Authorization": f"Bearer 학번가01:{token}".encode("utf-8")}
+            auth = {"Authorization": f"Bearer 학번가01:{token}".encode()}
             view = c.get(f"/api/v1/quizzes/{klass.quiz}", headers=auth)
             sent = c.post(f"/api/v1/quizzes/{klass.quiz}/submissions", json={"answers": {"1": "5"}},
                           headers={**auth, "Idempotency-Key": "k"})

@@ -7,17 +7,20 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
+from datetime import UTC
 
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .helpers import make_class, right_answers
 from .server import bearer, start_server
 
 
-def _submit(url: str, quiz: int, sid: str, token: str, answers: dict[str, str], key: str | None = None) -> httpx.Response:
+def _submit(
+    url: str, quiz: int, sid: str, token: str, answers: dict[str, str], key: str | None = None
+) -> httpx.Response:
     return httpx.post(f"{url}/api/v1/quizzes/{quiz}/submissions", json={"answers": answers}, timeout=60,
                       trust_env=False, headers={**bearer(sid, token), "Idempotency-Key": key or str(uuid.uuid4())})
 
@@ -178,7 +181,10 @@ def audited(tmp_path):
     try:
         for n, sid in enumerate(sorted(klass.tokens)):
             for attempt in range(2):
-                assert _submit(server.url, klass.quiz, sid, klass.tokens[sid], {"1": str(100 * n + attempt)}).status_code == 201
+                assert (
+                    _submit(server.url, klass.quiz, sid, klass.tokens[sid], {"1": str(100 * n + attempt)}).status_code
+                    == 201
+                )
     finally:
         server.stop()
     ok = klass.run("audit", str(klass.quiz), "--json")
@@ -219,9 +225,9 @@ def test_audit_names_a_rewritten_chain_by_its_signature(audited):
     for aid, quiz, sid, attempt, seq, received, digest in con.execute(
             "SELECT a.id, a.quiz_id, s.external_id, a.attempt, a.seq, a.received_at, a.answers_sha256 FROM attempts a "
             "JOIN students s ON s.id = a.student_id ORDER BY a.seq").fetchall():
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        stamp = datetime.fromisoformat(received).replace(tzinfo=timezone.utc).isoformat()
+        stamp = datetime.fromisoformat(received).replace(tzinfo=UTC).isoformat()
         previous = chain_next(previous, chain_record(quiz, sid, attempt, seq, stamp, digest))
         con.execute("UPDATE attempts SET chain_sha256 = ? WHERE id = ?", (previous, aid))
     con.commit()

@@ -15,10 +15,11 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -36,9 +37,26 @@ HOSTILE = "<script>alert(1)</script>"
 HOSTILE_ID = "<script>alert(1)</script>\"'&"  # a valid student id: printable, no spaces
 HOSTILE_TITLE = "<script>alert(1)</script> \"따옴표\" & 'apos' 퀴즈"
 HOSTILE_NAME = "<img src=x onerror=alert(2)> 김&이"
-STUDENTS = [(f"202600{n:02d}", name) for n, name in enumerate(
-    ["김민준", "이서연", "박지후", "최수아", "정예준", "강하은", "조도윤", "윤지아", "장시우", "임서준", "한지민", "오하린"],
-    start=1)] + [(HOSTILE_ID, HOSTILE_NAME)]
+STUDENTS = [
+    (f"202600{n:02d}", name)
+    for n, name in enumerate(
+        [
+            "김민준",
+            "이서연",
+            "박지후",
+            "최수아",
+            "정예준",
+            "강하은",
+            "조도윤",
+            "윤지아",
+            "장시우",
+            "임서준",
+            "한지민",
+            "오하린",
+        ],
+        start=1,
+    )
+] + [(HOSTILE_ID, HOSTILE_NAME)]
 WORDS = load_json("pages.json")
 # A 4xx answer is the page telling the student something; Chromium logs every one.
 _STATUS_LOG = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")

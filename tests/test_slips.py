@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from quizgen.cli.main import cli
-from quizgen.grading.feedback import parse_slip, score_text, slip_feedback
 from quizgen.grading.misconceptions import diagnose_table, grading_key
 from quizgen.grading.scoring import grade_answer
+from quizgen.grading.slip_messages import parse_slip, score_text, slip_feedback
 
 CHECK_QUIZ = {"input": {"shape": [30]}, "layers": [
     {"type": "Embedding", "input_dim": 5000, "output_dim": 100},
@@ -194,7 +194,9 @@ def test_status_names_each_part_right_or_wrong_and_its_slip(tmp_path, lang):
         else:  # the single answer: its slip with the layer named
             assert f" — {slip_feedback(slip, lang)}" in text
     layer = parse_slip(expected[next(n for n in expected if "." in n and expected[n][1])][1])
-    assert (f"{layer.layer}번째 층({layer.layer_type})" if lang == "ko" else f"layer {layer.layer} ({layer.layer_type})") in text
+    assert (
+        f"{layer.layer}번째 층({layer.layer_type})" if lang == "ko" else f"layer {layer.layer} ({layer.layer_type})"
+    ) in text
 
     status = json.loads(_run(db, "status", "1", "--student", "20260001", "--token", token, "--json").stdout)
     question = next(q for q in status["questions"] if q["slot"] == summary["slot"])

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from quizgen.questions.architectures import FAMILIES, random_spec
 from quizgen.errors import SpecError
 from quizgen.nn.solver import solve_raw
+from quizgen.questions.architectures import FAMILIES, random_spec
 
 SEED_QUIZ = {"input": {"shape": [30]}, "layers": [
     {"type": "Embedding", "input_dim": 5000, "output_dim": 100},
@@ -69,30 +69,104 @@ def test_seed_quiz_is_529441(checker):
 ACCEPTED_EDGES = [
     ("Dense(True) is one unit", {"input": {"shape": [4]}, "layers": [{"type": "Dense", "units": True}]}),
     ("Dropout rate 1.0", {"input": {"shape": [4]}, "layers": [{"type": "Dropout", "rate": 1.0}]}),
-    ("RNN dropout is clipped", {"input": {"shape": [3, 4]}, "layers": [{"type": "SimpleRNN", "units": 3, "dropout": 1.5}]}),
-    ("conv kernel equals length", {"input": {"shape": [3, 4]}, "layers": [{"type": "Conv1D", "filters": 2, "kernel_size": 3}]}),
+    (
+        "RNN dropout is clipped",
+        {"input": {"shape": [3, 4]}, "layers": [{"type": "SimpleRNN", "units": 3, "dropout": 1.5}]},
+    ),
+    (
+        "conv kernel equals length",
+        {"input": {"shape": [3, 4]}, "layers": [{"type": "Conv1D", "filters": 2, "kernel_size": 3}]},
+    ),
     ("pool equals length", {"input": {"shape": [3, 4]}, "layers": [{"type": "MaxPooling1D", "pool_size": 3}]}),
-    ("causal stride", {"input": {"shape": [30, 4]}, "layers": [{"type": "Conv1D", "filters": 2, "kernel_size": 3, "padding": "causal", "strides": 2}]}),
-    ("conv kernel as list", {"input": {"shape": [7, 4]}, "layers": [{"type": "Conv1D", "filters": 3, "kernel_size": [2]}]}),
-    ("conv on unknown length", {"input": {"shape": [None, 4]}, "layers": [{"type": "Conv1D", "filters": 6, "kernel_size": 3}]}),
+    (
+        "causal stride",
+        {
+            "input": {"shape": [30, 4]},
+            "layers": [{"type": "Conv1D", "filters": 2, "kernel_size": 3, "padding": "causal", "strides": 2}],
+        },
+    ),
+    (
+        "conv kernel as list",
+        {"input": {"shape": [7, 4]}, "layers": [{"type": "Conv1D", "filters": 3, "kernel_size": [2]}]},
+    ),
+    (
+        "conv on unknown length",
+        {"input": {"shape": [None, 4]}, "layers": [{"type": "Conv1D", "filters": 6, "kernel_size": 3}]},
+    ),
     ("flatten unknown", {"input": {"shape": [None, 4]}, "layers": [{"type": "Flatten"}]}),
     ("embedding rank 0", {"input": {"shape": []}, "layers": [{"type": "Embedding", "input_dim": 5, "output_dim": 2}]}),
-    ("embedding on 2-D ids", {"input": {"shape": [4, 5]}, "layers": [{"type": "Embedding", "input_dim": 50, "output_dim": 3}]}),
+    (
+        "embedding on 2-D ids",
+        {"input": {"shape": [4, 5]}, "layers": [{"type": "Embedding", "input_dim": 50, "output_dim": 3}]},
+    ),
     ("dense on 4-D", {"input": {"shape": [2, 3, 4]}, "layers": [{"type": "Dense", "units": 5}]}),
-    ("TD over LSTM", {"input": {"shape": [3, 10, 4]}, "layers": [{"type": "TimeDistributed", "layer": {"type": "LSTM", "units": 2}}]}),
-    ("TD over Conv1D", {"input": {"shape": [3, 10, 4]}, "layers": [{"type": "TimeDistributed", "layer": {"type": "Conv1D", "filters": 2, "kernel_size": 3}}]}),
-    ("TD over Embedding", {"input": {"shape": [3, 4]}, "layers": [{"type": "TimeDistributed", "layer": {"type": "Embedding", "input_dim": 10, "output_dim": 2}}]}),
-    ("stateful bidirectional", {"input": {"batch_shape": [8, 3, 4]}, "layers": [{"type": "Bidirectional", "layer": {"type": "GRU", "units": 3, "stateful": True}}]}),
-    ("LN rms without scale", {"input": {"shape": [3, 4]}, "layers": [{"type": "LayerNormalization", "rms_scaling": True, "scale": False}]}),
+    (
+        "TD over LSTM",
+        {
+            "input": {"shape": [3, 10, 4]},
+            "layers": [{"type": "TimeDistributed", "layer": {"type": "LSTM", "units": 2}}],
+        },
+    ),
+    (
+        "TD over Conv1D",
+        {
+            "input": {"shape": [3, 10, 4]},
+            "layers": [{"type": "TimeDistributed", "layer": {"type": "Conv1D", "filters": 2, "kernel_size": 3}}],
+        },
+    ),
+    (
+        "TD over Embedding",
+        {
+            "input": {"shape": [3, 4]},
+            "layers": [{"type": "TimeDistributed", "layer": {"type": "Embedding", "input_dim": 10, "output_dim": 2}}],
+        },
+    ),
+    (
+        "stateful bidirectional",
+        {
+            "input": {"batch_shape": [8, 3, 4]},
+            "layers": [{"type": "Bidirectional", "layer": {"type": "GRU", "units": 3, "stateful": True}}],
+        },
+    ),
+    (
+        "LN rms without scale",
+        {"input": {"shape": [3, 4]}, "layers": [{"type": "LayerNormalization", "rms_scaling": True, "scale": False}]},
+    ),
     ("LN over two axes", {"input": {"shape": [3, 4]}, "layers": [{"type": "LayerNormalization", "axis": [1, 2]}]}),
     ("BN on the time axis", {"input": {"shape": [3, 4]}, "layers": [{"type": "BatchNormalization", "axis": 1}]}),
-    ("GAP channels_first keepdims", {"input": {"shape": [4, 30]}, "layers": [{"type": "GlobalMaxPooling1D", "data_format": "channels_first", "keepdims": True}]}),
-    ("pool channels_first", {"input": {"shape": [4, 30]}, "layers": [{"type": "MaxPooling1D", "data_format": "channels_first"}]}),
+    (
+        "GAP channels_first keepdims",
+        {
+            "input": {"shape": [4, 30]},
+            "layers": [{"type": "GlobalMaxPooling1D", "data_format": "channels_first", "keepdims": True}],
+        },
+    ),
+    (
+        "pool channels_first",
+        {"input": {"shape": [4, 30]}, "layers": [{"type": "MaxPooling1D", "data_format": "channels_first"}]},
+    ),
     ("zero batch", {"input": {"batch_shape": [0, 3, 4]}, "layers": [{"type": "SimpleRNN", "units": 2}]}),
     ("Keras 2 input_shape on the first layer", {"layers": [{"type": "SimpleRNN", "units": 3, "input_shape": [2, 10]}]}),
     ("Keras 2 input_dim on Dense", {"layers": [{"type": "Dense", "units": 3, "input_dim": 4}]}),
-    ("initializer and regularizer names", {"input": {"shape": [3, 4]}, "layers": [{"type": "Dense", "units": 2, "kernel_initializer": "he_normal", "kernel_regularizer": "l2", "bias_constraint": "non_neg"}]}),
-    ("GRU without reset_after and bias", {"input": {"shape": [3, 4]}, "layers": [{"type": "GRU", "units": 5, "reset_after": False, "use_bias": False}]}),
+    (
+        "initializer and regularizer names",
+        {
+            "input": {"shape": [3, 4]},
+            "layers": [
+                {
+                    "type": "Dense",
+                    "units": 2,
+                    "kernel_initializer": "he_normal",
+                    "kernel_regularizer": "l2",
+                    "bias_constraint": "non_neg",
+                }
+            ],
+        },
+    ),
+    (
+        "GRU without reset_after and bias",
+        {"input": {"shape": [3, 4]}, "layers": [{"type": "GRU", "units": 5, "reset_after": False, "use_bias": False}]},
+    ),
 ]
 
 
@@ -104,7 +178,10 @@ def test_edge_cases_keras_accepts(checker, label, spec):
 
 
 def _one(layer: dict, shape: list | None = None, batch: list | None = None) -> dict:
-    return {"input": {"batch_shape": batch} if batch else {"shape": [3, 4] if shape is None else shape}, "layers": [layer]}
+    return {
+        "input": {"batch_shape": batch} if batch else {"shape": [3, 4] if shape is None else shape},
+        "layers": [layer],
+    }
 
 
 REJECTED = [
@@ -125,14 +202,26 @@ REJECTED = [
     ("dropout rate 1.5", _one({"type": "Dropout", "rate": 1.5})),
     ("dropout rate -0.1", _one({"type": "Dropout", "rate": -0.1})),
     ("unknown merge mode", _one({"type": "Bidirectional", "layer": {"type": "LSTM", "units": 3}, "merge_mode": "foo"})),
-    ("merge_mode None returns two tensors", _one({"type": "Bidirectional", "layer": {"type": "LSTM", "units": 3}, "merge_mode": None})),
+    (
+        "merge_mode None returns two tensors",
+        _one({"type": "Bidirectional", "layer": {"type": "LSTM", "units": 3}, "merge_mode": None}),
+    ),
     ("Bidirectional over Dense", _one({"type": "Bidirectional", "layer": {"type": "Dense", "units": 3}})),
-    ("Bidirectional of go_backwards", _one({"type": "Bidirectional", "layer": {"type": "GRU", "units": 3, "go_backwards": True}})),
+    (
+        "Bidirectional of go_backwards",
+        _one({"type": "Bidirectional", "layer": {"type": "GRU", "units": 3, "go_backwards": True}}),
+    ),
     ("return_state in Sequential", _one({"type": "LSTM", "units": 5, "return_state": True})),
     ("kernel longer than sequence", _one({"type": "Conv1D", "filters": 2, "kernel_size": 5})),
     ("kernel one longer than sequence", _one({"type": "Conv1D", "filters": 2, "kernel_size": 4})),
-    ("dilated kernel longer than sequence", _one({"type": "Conv1D", "filters": 2, "kernel_size": 3, "dilation_rate": 4}, [8, 4])),
-    ("strides with dilation", _one({"type": "Conv1D", "filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, [30, 4])),
+    (
+        "dilated kernel longer than sequence",
+        _one({"type": "Conv1D", "filters": 2, "kernel_size": 3, "dilation_rate": 4}, [8, 4]),
+    ),
+    (
+        "strides with dilation",
+        _one({"type": "Conv1D", "filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, [30, 4]),
+    ),
     ("groups not dividing filters", _one({"type": "Conv1D", "filters": 5, "kernel_size": 3, "groups": 2}, [30, 4])),
     ("groups not dividing channels", _one({"type": "Conv1D", "filters": 6, "kernel_size": 3, "groups": 2}, [30, 3])),
     ("conv padding full", _one({"type": "Conv1D", "filters": 1, "kernel_size": 1, "padding": "full"})),

@@ -167,7 +167,10 @@ def test_malformed_submissions_write_nothing(tmp_path, lang, args, message, kore
     for name, spec in files.items():
         if isinstance(spec, tuple):
             path = tmp_path / spec[0]
-            (path.write_bytes if isinstance(spec[1], bytes) else lambda d: path.write_text(d, encoding="utf-8"))(spec[1])
+            if isinstance(spec[1], bytes):
+                path.write_bytes(spec[1])
+            else:
+                path.write_text(spec[1], encoding="utf-8")
             paths[name] = str(path)
         else:
             paths[name] = str(spec)
@@ -199,7 +202,9 @@ def test_usage_errors(klass):
 def test_attempt_limit_and_a_student_not_on_the_quiz(klass):
     sid, token = "20260001", klass.tokens["20260001"]
     for _ in range(3):
-        assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=1").exit_code == 0
+        assert (
+            klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=1").exit_code == 0
+        )
     spent = klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=1")
     assert spent.exit_code == 1 and "제출 기회 3번을 모두 사용했습니다" in spent.stderr
     assert klass.count("submissions") == 3

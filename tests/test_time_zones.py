@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -27,7 +27,7 @@ def test_a_deadline_is_read_in_the_machines_zone_and_refuses_exactly_then(tmp_pa
     monkeypatch.setenv("TZ", tz)
     klass = make_class(tmp_path, "--deadline", "2030-12-01 18:00")
     info = json.loads(klass.run("list", "--json").stdout)[0]
-    expected = datetime(2030, 12, 1, 18, 0, tzinfo=timezone(timedelta(hours=hours))).astimezone(timezone.utc)
+    expected = datetime(2030, 12, 1, 18, 0, tzinfo=timezone(timedelta(hours=hours))).astimezone(UTC)
     assert datetime.fromisoformat(info["deadline"]) == expected
     assert info["deadline_local"].startswith("2030-12-01T18:00")
     from quizgen.classroom.submissions import submit
@@ -90,7 +90,7 @@ def test_across_a_dst_change():
     with pytest.raises(clock.DeadlineError, match="does not exist"):
         clock.parse_deadline("2026-03-08 02:30", "America/New_York")
     repeated = clock.parse_deadline("2026-11-01 01:30", "America/New_York")
-    assert repeated == datetime(2026, 11, 1, 6, 30, tzinfo=timezone.utc)  # the later 01:30 (EST)
+    assert repeated == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # the later 01:30 (EST)
     assert clock.show(repeated, "America/New_York") == "2026-11-01 01:30 -05:00 (America/New_York)"
 
 

@@ -10,7 +10,7 @@ instructor's local wall-clock time on SQLite, with its zone dropped).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,9 @@ def class_at_head(tmp_path_factory) -> Path:
         if n == 1:
             answers["1"] = "7"  # a wrong one
         args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
-        assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args).exit_code == 0
+        assert (
+            klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args).exit_code == 0
+        )
         if n == 0:
             assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
                              "--answer", "1=12").exit_code == 0
@@ -124,7 +126,7 @@ def test_a_populated_database_upgrades_with_every_row_intact(db_url, class_at_he
         from quizgen.classroom.quizzes import quiz_info
 
         info = quiz_info(store, 1)
-        assert info.deadline == DEADLINE_WALL.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+        assert info.deadline == DEADLINE_WALL.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
         assert info.time_zone == zone
     finally:
         store.dispose()
@@ -172,7 +174,9 @@ def _regrade_refreshes_stale_keys(url: str, stale: int) -> None:
     after = _snapshot(url, ("quizzes", "questions"))
     assert after["quizzes"][0]["key_revision"] == revision + (1 if stale else 0)
     for q in after["questions"]:
-        assert (q["expected"], _decoded(q["slips"])) == grading_key(q["kind"], _decoded(q["spec"]), _decoded(q["answer"]))
+        assert (q["expected"], _decoded(q["slips"])) == grading_key(
+            q["kind"], _decoded(q["spec"]), _decoded(q["answer"])
+        )
 
 
 def test_doubled_current_grades_are_resolved_by_the_upgrade(tmp_path, class_at_head):

@@ -37,7 +37,9 @@ def _edit(db, column, change):
     qid, value = con.execute(f"SELECT id, {column} FROM questions").fetchone()
     decoded = json.loads(value) if column != "expected" else value
     new = change(decoded)
-    con.execute(f"UPDATE questions SET {column} = ? WHERE id = ?", (new if column == "expected" else json.dumps(new), qid))
+    con.execute(
+        f"UPDATE questions SET {column} = ? WHERE id = ?", (new if column == "expected" else json.dumps(new), qid)
+    )
     con.commit()
     con.close()
 

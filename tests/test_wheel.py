@@ -40,6 +40,8 @@ def test_wheel_installs_and_migrates_outside_the_checkout(tmp_path):
     assert where.stdout.startswith(str(target)), where.stdout
     for args in (["init"], ["generate", "--title", "wheel", "--count", "3", "--seed", "1", "--no-verify"],
                  ["show", "1"]):
-        out = subprocess.run([sys.executable, "-m", "quizgen", *args], cwd=work, env=env, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-m", "quizgen", *args], cwd=work, env=env, capture_output=True, text=True
+        )
         assert out.returncode == 0, (args, out.stderr)
     assert (work / "quizgen.db").exists()

@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from quizgen.cli.main import cli
 from quizgen.grading.answers import AnswerError, parse_memory
-from quizgen.grading.feedback import parse_slip, slip_feedback
 from quizgen.grading.misconceptions import diagnose_table, grading_key
-from quizgen.nn.codeparse import models_from_code
+from quizgen.grading.slip_messages import parse_slip, slip_feedback
+from quizgen.nn.code import models_from_code
 from quizgen.nn.shapes import format_shape
 from quizgen.nn.solver import solve_raw
 from quizgen.questions.catalog import DEFAULT_KINDS, FIRST_KINDS, KINDS, ZOO_KINDS
@@ -251,7 +251,7 @@ def test_memory_is_what_keras_summary_prints(checker):
                 model = keras.Sequential([keras.Input(**{key: tuple(dims)}),
                                           *[checker.build_layer(obj) for obj in q.spec["layers"]]])
                 lines: list[str] = []
-                model.summary(print_fn=lambda text, line_break=True: lines.append(text))
+                model.summary(print_fn=lambda text, line_break=True, out=lines: out.append(text))
             finally:
                 keras.config.set_dtype_policy("float32")
             printed = re.search(r"Total params: ([\d,]+) \(([^)]*)\)", "\n".join(lines))
@@ -404,8 +404,10 @@ def test_generate_submit_grade_status_name_each_slip(tmp_path):
 
     # every (question, part, slip) stored for student 2, one slip per question and attempt
     con = sqlite3.connect(db)
-    rows = con.execute("SELECT q.slot, q.answer, q.slips FROM questions q JOIN variants v ON q.variant_id = v.id "
-                       "JOIN students s ON v.student_id = s.id WHERE s.external_id = '20260002' ORDER BY q.slot").fetchall()
+    rows = con.execute(
+        "SELECT q.slot, q.answer, q.slips FROM questions q JOIN variants v ON q.variant_id = v.id "
+        "JOIN students s ON v.student_id = s.id WHERE s.external_id = '20260002' ORDER BY q.slot"
+    ).fetchall()
     con.close()
     todo: dict[int, list[tuple[str | None, str, str]]] = {}
     for slot, answer, slips in rows:
@@ -441,7 +443,9 @@ def test_generate_submit_grade_status_name_each_slip(tmp_path):
                         ("20260001",)).fetchone()
     con.close()
     assert right[0] == right[1] == sum(a["points"] for a in key)
-    by = {(attempt, slot): (slip, json.loads(details), score, top) for attempt, slot, slip, details, score, top in graded}
+    by = {
+        (attempt, slot): (slip, json.loads(details), score, top) for attempt, slot, slip, details, score, top in graded
+    }
     for attempt, slot, part, slip in expected:
         named, details, score, top = by[(attempt, slot)]
         assert named == slip and score < top, (slot, part, slip, named)

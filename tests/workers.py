@@ -20,9 +20,9 @@ import time
 
 
 def submit_loop(db: str, quiz: str, student: str, token: str, count: int, until: str | None) -> None:
-    from quizgen.store.db import open_store
-    from quizgen.errors import QuizgenError
     from quizgen.classroom.submissions import submit
+    from quizgen.errors import QuizgenError
+    from quizgen.store.db import open_store
 
     if os.environ.get("QUIZGEN_TEST_WRITE_BEGIN"):  # the negative control: SQLite's default DEFERRED begin
         import quizgen.store.db

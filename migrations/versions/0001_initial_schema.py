@@ -1,14 +1,13 @@
 """initial schema: quizzes, students, variants, questions, submissions, grades
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 07:55:44.326037
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -57,26 +56,29 @@ def upgrade() -> None:
     with op.batch_alter_table('variants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_variants_quiz_id'), ['quiz_id'], unique=False)
 
-    op.create_table('questions',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('variant_id', sa.Integer(), nullable=False),
-    sa.Column('slot', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('template', sa.String(length=64), nullable=False),
-    sa.Column('params', sa.JSON(), nullable=False),
-    sa.Column('spec', sa.JSON(), nullable=False),
-    sa.Column('prompt', sa.JSON(), nullable=False),
-    sa.Column('answer', sa.JSON(), nullable=False),
-    sa.Column('breakdown', sa.JSON(), nullable=False),
-    sa.Column('derivation', sa.JSON(), nullable=False),
-    sa.Column('points', sa.Integer(), nullable=False),
-    sa.Column('generator_version', sa.String(length=32), nullable=False),
-    sa.Column('keras_version', sa.String(length=32), nullable=True),
-    sa.Column('tensorflow_version', sa.String(length=32), nullable=True),
-    sa.Column('verified_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['variant_id'], ['variants.id'], name=op.f('fk_questions_variant_id_variants'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_questions')),
-    sa.UniqueConstraint('variant_id', 'slot', name=op.f('uq_questions_variant_id'))
+    op.create_table(
+        "questions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("variant_id", sa.Integer(), nullable=False),
+        sa.Column("slot", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("template", sa.String(length=64), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("spec", sa.JSON(), nullable=False),
+        sa.Column("prompt", sa.JSON(), nullable=False),
+        sa.Column("answer", sa.JSON(), nullable=False),
+        sa.Column("breakdown", sa.JSON(), nullable=False),
+        sa.Column("derivation", sa.JSON(), nullable=False),
+        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("generator_version", sa.String(length=32), nullable=False),
+        sa.Column("keras_version", sa.String(length=32), nullable=True),
+        sa.Column("tensorflow_version", sa.String(length=32), nullable=True),
+        sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["variant_id"], ["variants.id"], name=op.f("fk_questions_variant_id_variants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_questions")),
+        sa.UniqueConstraint("variant_id", "slot", name=op.f("uq_questions_variant_id")),
     )
     with op.batch_alter_table('questions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_questions_variant_id'), ['variant_id'], unique=False)

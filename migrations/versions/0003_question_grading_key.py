@@ -134,7 +134,9 @@ def _part_slips(kind: str, part: dict[str, Any], answer: dict[str, Any], first: 
     key = part["key"]
     if kind == "weight-shapes":
         t, d, h = answer["sizes"]
-        return {"W_x": {"keras_kernel_shape": (d, h)}, "total_hidden_states": {"transposed_states": (h, t)}}.get(key, {})
+        return {"W_x": {"keras_kernel_shape": (d, h)}, "total_hidden_states": {"transposed_states": (h, t)}}.get(
+            key, {}
+        )
     if kind == "trainable-split":
         return {"bn_stats_trainable": breakdown["total_params"] if key == "trainable" else 0}
     if key == "total":

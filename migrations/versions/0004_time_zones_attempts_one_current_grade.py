@@ -23,7 +23,7 @@ Create Date: 2026-11-29
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -46,7 +46,7 @@ def _zone(name: str):  # type: ignore[no-untyped-def]
     if m:
         delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
         return timezone(-delta if m.group(1) == "-" else delta)
-    return timezone.utc if name == "UTC" else ZoneInfo(name)
+    return UTC if name == "UTC" else ZoneInfo(name)
 
 
 def _naive(value):  # type: ignore[no-untyped-def]
@@ -68,7 +68,7 @@ def upgrade() -> None:
         raw = sa.table("quizzes", sa.column("id", sa.Integer), sa.column("deadline", sa.String))
         for qid, deadline in conn.execute(sa.select(raw.c.id, raw.c.deadline).where(raw.c.deadline.is_not(None))).all():
             wall = _naive(deadline)
-            instant = wall.replace(tzinfo=zone, fold=1).astimezone(timezone.utc).replace(tzinfo=None)
+            instant = wall.replace(tzinfo=zone, fold=1).astimezone(UTC).replace(tzinfo=None)
             conn.execute(raw.update().where(raw.c.id == qid).values(deadline=f"{instant:%Y-%m-%d %H:%M:%S.%f}"))
     conn.execute(quizzes.update().values(time_zone=zone_name))
     with op.batch_alter_table("quizzes", schema=None) as batch_op:
@@ -129,7 +129,7 @@ def downgrade() -> None:
                        sa.column("time_zone", sa.String))
         for qid, deadline, zone_name in conn.execute(
                 sa.select(raw.c.id, raw.c.deadline, raw.c.time_zone).where(raw.c.deadline.is_not(None))).all():
-            instant = _naive(deadline).replace(tzinfo=timezone.utc)
+            instant = _naive(deadline).replace(tzinfo=UTC)
             wall = instant.astimezone(_zone(zone_name)).replace(tzinfo=None)
             conn.execute(raw.update().where(raw.c.id == qid).values(deadline=f"{wall:%Y-%m-%d %H:%M:%S.%f}"))
     with op.batch_alter_table("quizzes", schema=None) as batch_op:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from datetime import UTC
 
 import sqlalchemy as sa
 from alembic import op
@@ -44,13 +45,13 @@ def _sha256(text: str) -> str:
 
 def _stamp(value) -> str:  # type: ignore[no-untyped-def]
     """An instant as quizgen 0.2 writes it into a chain record: ISO 8601 in UTC."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat()
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
 
 
 def upgrade() -> None:

@@ -10,7 +10,7 @@ import csv
 import io
 from typing import Any
 
-from ..errors import InputFileError, clip
+from ..errors import InputFileError
 from ..files import DuplicateKey, MalformedJSON, decode_json, read_text_file, unique_keys
 from ..grading.answers import AnswerError
 

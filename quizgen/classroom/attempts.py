@@ -23,23 +23,23 @@ can fail after it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import Text, cast, func, insert, select
 
 from ..clock import as_utc, now, show
 from ..errors import QuizgenError, clip
 from ..grading.batch import GRADER_VERSION, insert_grades, lock_grading
-from ..grading.feedback import shown_score
 from ..grading.scoring import compute_grades
-from ..receipts import (GENESIS, RECEIPT_VERSION, Signer, answers_sha256, chain_next, chain_record,
-                        request_sha256)
+from ..grading.slip_messages import shown_score
+from ..ids import parse_quiz_id
+from ..receipts import GENESIS, RECEIPT_VERSION, Signer, answers_sha256, chain_next, chain_record, request_sha256
 from ..store.db import Store
-from ..store.lookup import parse_quiz_id
 from ..store.tables import Attempt, Question, Quiz, Student, Submission
-from .feedback import part_results, parts_json, question_feedback
+from .answer_results import part_results, parts_json, question_feedback
 from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, visibility
 from .students import authenticate
 from .submissions import Receipt, Slot, attempts_used, get_quiz_row, load_slots, parse_submission
@@ -241,11 +241,10 @@ def _response(receipt: Receipt, quiz: Quiz, points: int, results: dict[int, tupl
     """The API's response body for a recorded attempt, filtered by the feedback policy:
     this attempt's score out of every point of the student's variant (rounded as shown;
     the grades hold it exactly), and under full feedback each answer's feedback, part by
-    part for a multi-part answer (classroom.feedback)."""
-    graded = results is not None
+    part for a multi-part answer (classroom.answer_results)."""
     questions = None
     score = max_score = None
-    if graded and seen.score:
+    if results is not None and seen.score:
         score = shown_score(sum(g[1] for g in results.values()))
         max_score = int(points)
         if seen.details:
@@ -258,7 +257,7 @@ def _response(receipt: Receipt, quiz: Quiz, points: int, results: dict[int, tupl
                                   "parts": parts_json(parts)})
     return {"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt, "language": quiz.language,
             "answers": receipt.answered, "received_at": as_utc(receipt.submitted_at).isoformat(),
-            "received_local": receipt.submitted_local, "late": late, "replayed": False, "graded": graded,
+            "received_local": receipt.submitted_local, "late": late, "replayed": False, "graded": results is not None,
             "score": score, "max_score": max_score, "questions": questions, "receipt": signed}
 
 

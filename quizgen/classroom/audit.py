@@ -21,8 +21,7 @@ from sqlalchemy import select
 from ..clock import as_utc
 from ..receipts import GENESIS, answers_sha256, chain_next, chain_record, verify_receipt
 from ..store.db import Store
-from ..store.lookup import get_quiz
-from ..store.tables import Attempt, Question, ServerKey, Student, Submission
+from ..store.tables import Attempt, Question, ServerKey, Student, Submission, get_quiz
 
 
 @dataclass(frozen=True)
@@ -63,10 +62,10 @@ def audit_quiz(store: Store, quiz: str | int) -> AuditReport:
         names = dict(session.execute(select(Student.id, Student.external_id)).all())
         rows = session.execute(select(Attempt).where(Attempt.quiz_id == quiz_id).order_by(Attempt.seq)).scalars().all()
         stored: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
-        for student, attempt, slot, raw in session.execute(
+        for student_pk, attempt, slot, raw in session.execute(
                 select(Submission.student_id, Submission.attempt, Question.slot, Submission.raw)
                 .join(Question, Question.id == Submission.question_id).where(Submission.quiz_id == quiz_id)):
-            stored[(student, attempt)][str(slot)] = raw
+            stored[(student_pk, attempt)][str(slot)] = raw
         keys = dict(session.execute(select(ServerKey.key_id, ServerKey.public_key)).all())
     problems: list[AuditProblem] = []
     previous, expected_seq, previous_time = GENESIS, 1, None

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+from ..grading.misconceptions import diagnose_table
 from ..nn.shapes import format_shape
 from ..store.db import open_store
-from ..grading.misconceptions import diagnose_table
 from .quizzes import QuizPlan, create_quiz, quiz_key
 from .roster import RosterEntry
 from .students import add_students
@@ -38,7 +38,7 @@ def _as_text(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) and random.random() < 0.5 else str(value)
 
 
-def _student_answers(rng: random.Random, entries, skill: float) -> tuple[dict[str, str], dict[str, str]]:  # type: ignore[no-untyped-def]
+def _student_answers(rng: random.Random, entries, skill: float) -> tuple[dict[str, str], dict[str, str]]:
     """(first try, possibly malformed; corrected retry) answers for one simulated student."""
     first: dict[str, str] = {}
     retry: dict[str, str] = {}

@@ -22,13 +22,13 @@ from ..clock import MAX_YEAR, MIN_YEAR, DeadlineError, as_utc, deadline_from_wal
 from ..errors import InputFileError, NotFoundError, QuizgenError, clip
 from ..files import MalformedJSON, decode_json, read_file_bytes
 from ..grading.answers import AnswerError
-from ..store.db import Store
-from ..store.lookup import parse_quiz_id
-from ..store.tables import Attempt, Quiz, Student
-from .policies import SubmissionRefused, refuse_if_closed, refuse_if_spent
+from ..ids import parse_quiz_id
 from ..receipts import request_sha256
 from ..resources import message
+from ..store.db import Store
+from ..store.tables import Attempt, Student, get_quiz
 from .attempts import lock_for_attempts, record_attempt
+from .policies import SubmissionRefused, refuse_if_closed, refuse_if_spent
 from .submissions import Slot, attempts_used, load_slots, parse_submission
 
 MAX_IMPORT_BYTES = 50_000_000
@@ -84,7 +84,7 @@ def _rows(path: str, data: bytes) -> list[_Row]:
         for n, row in enumerate(rows[1:], start=2):
             if not any(c.strip() for c in row):
                 continue
-            out.append(_Row(n, *row) if len(row) == width else _Row(n, malformed=True))
+            out.append(_Row(n, *row) if len(row) == width else _Row(n, malformed=True))  # type: ignore[arg-type]
         return out
     try:
         data_ = decode_json(text)
@@ -124,7 +124,7 @@ def import_submissions(store: Store, quiz: str | int, path: str, ignore_deadline
         raise ImportRefused(f"{clip(path, 80)} has no rows to import")
     file_key = "import:" + hashlib.sha256(data).hexdigest()
     with store.read() as session:
-        quiz_row = session.get(Quiz, quiz_id)
+        quiz_row = get_quiz(session, quiz_id)
         if quiz_row is None:
             raise NotFoundError(f"no quiz {quiz_id}")
         zone = quiz_row.time_zone
@@ -170,7 +170,7 @@ def import_submissions(store: Store, quiz: str | int, path: str, ignore_deadline
     at = now()
     imported = students_new = skipped = late = over = 0
     with store.write() as session:
-        quiz_row = session.get(Quiz, quiz_id)
+        quiz_row = get_quiz(session, quiz_id)
         for sid, entry in pending.items():
             assert entry.parsed is not None and entry.slots is not None
             lock_for_attempts(session, quiz_id, entry.pk)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import func, insert, select
 
@@ -28,8 +29,7 @@ from ..grading.scoring import COUNTING_POLICIES
 from ..questions.catalog import GENERATOR_VERSION
 from ..questions.records import ACCEPTED_FIELD, ANALYTIC_FIELD, answer_units, format_answer
 from ..store.db import Store
-from ..store.lookup import get_quiz
-from ..store.tables import Attempt, Question, Quiz, Student, Variant
+from ..store.tables import Attempt, Question, Quiz, Student, Variant, get_quiz
 from .policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
 from .quizzes import Confirmation, confirm_drafts, draft_variants, plan_of, question_rows
 from .roster import RosterEntry
@@ -286,7 +286,7 @@ class Target:
     part: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "Target":
+    def parse(cls, text: str) -> Target:
         number, dot, part = text.strip().partition(".")
         if not number.isascii() or not number.isdigit() or not 1 <= len(number) <= 9 or (dot and not part):
             raise ManageError(f"{clip(text, 20)!r} is not a question: write 4, or 4.2 for a part")

@@ -9,26 +9,25 @@ Without a list of students, every student on the stored roster gets a variant.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import func, insert, select
 
 from ..clock import now
-from ..store.db import Store
 from ..errors import GenerationError, NotFoundError
+from ..grading.scoring import COUNTING_POLICIES
+from ..ids import parse_quiz_id
 from ..questions.catalog import DEFAULT_KINDS, DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS, MAX_QUESTIONS
+from ..questions.records import KeyEntry, QuizInfo, ShownQuestion, VariantKey, format_answer, response_of  # noqa: F401
+from ..store.db import Store
 from ..store.tables import Question as QuestionRow
 from ..store.tables import Quiz, Student, Variant
-from ..questions.records import (KeyEntry, QuizInfo, ShownQuestion, VariantKey, format_answer,  # noqa: F401
-                                 response_of)
-from ..store.lookup import parse_quiz_id
-from ..grading.scoring import COUNTING_POLICIES
 from .policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
 from .roster import RosterEntry
 from .students import IssuedToken, roster_entries, sync_students
-
 
 MAX_REGENERATE = 3
 
@@ -64,7 +63,9 @@ class QuizPlan:
             raise GenerationError("--seed must be a non-negative integer below 2**63")
         unknown = [k for k in self.kinds if k not in KINDS]
         if unknown or not self.kinds:
-            raise GenerationError(f"unknown question kind {unknown[0] if unknown else ''!r}; kinds are {', '.join(KINDS)}")
+            raise GenerationError(
+                f"unknown question kind {unknown[0] if unknown else ''!r}; kinds are {', '.join(KINDS)}"
+            )
         if self.difficulty not in DIFFICULTIES:
             raise GenerationError(f"unknown difficulty {self.difficulty!r}; expected easy, medium or hard")
         if self.language not in LANGS:
@@ -218,13 +219,24 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
     """Write the quiz, its students and all questions in one transaction."""
     stamp = now()
     with store.write() as session:
-        quiz = Quiz(title=plan.title, seed=plan.seed, language=plan.language, difficulty=plan.difficulty,
-                    kinds=list(plan.kinds), ranges={k: list(v) for k, v in plan.ranges.items()},
-                    question_count=plan.count, deadline=plan.deadline, time_zone=plan.time_zone, late_until=plan.late_until,
-                    attempt_limit=plan.attempt_limit,
-                    feedback=plan.feedback, counting=plan.counting,
-                    status="ready" if confirmation else "unverified",
-                    generator_version=GENERATOR_VERSION, created_at=stamp)
+        quiz = Quiz(
+            title=plan.title,
+            seed=plan.seed,
+            language=plan.language,
+            difficulty=plan.difficulty,
+            kinds=list(plan.kinds),
+            ranges={k: list(v) for k, v in plan.ranges.items()},
+            question_count=plan.count,
+            deadline=plan.deadline,
+            time_zone=plan.time_zone,
+            late_until=plan.late_until,
+            attempt_limit=plan.attempt_limit,
+            feedback=plan.feedback,
+            counting=plan.counting,
+            status="ready" if confirmation else "unverified",
+            generator_version=GENERATOR_VERSION,
+            created_at=stamp,
+        )
         session.add(quiz)
         session.flush()
         roster = sync_students(session, [d.student for d in drafts if d.student], stamp)
@@ -318,7 +330,7 @@ def quiz_key(store: Store, quiz_id: str | int, student: str | None = None,
         else:
             vid = _variant_id(session, info.id, student)
             name = session.scalar(select(Student.name).where(Student.external_id == student)) if student else None
-            variants = [(vid, student, name)]
+            variants = [(vid, student, name)]  # type: ignore[list-item]  # rows of the same three columns
         out = []
         for vid, sid, name in variants:
             rows = session.scalars(select(QuestionRow).where(QuestionRow.variant_id == vid)

@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select
 
 from ..clock import now
-from ..store.db import Store
 from ..errors import NotFoundError, QuizgenError
+from ..store.db import Store
 from ..store.tables import Student
 from .roster import RosterEntry
 
@@ -153,7 +154,7 @@ _DUMMY_HASH = hash_token(new_token())
 AUTH_FAILED = "unknown student id or wrong token"
 
 
-def authenticate(session, student_id: str, token: str | None) -> Student:  # type: ignore[no-untyped-def]
+def authenticate(session, student_id: str, token: str | None) -> Student:
     """The student whose token this is; AuthError otherwise, with one message whether the
     id or the token was wrong (so ids cannot be probed for), after the same hashing work."""
     if not token:

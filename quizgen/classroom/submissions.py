@@ -14,22 +14,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import func, select
 
 from ..clock import as_utc, now, show
 from ..errors import clip
 from ..grading.answers import AnswerError, parse_answer
-from ..grading.feedback import shown_score
-from ..store.db import Store
-from ..store.lookup import parse_quiz_id
-from ..store.tables import Attempt, Question, Quiz, Submission, Variant
+from ..grading.slip_messages import shown_score
+from ..ids import parse_quiz_id
 from ..receipts import part_label, parts_text
 from ..resources import message
-from .feedback import PartResult, part_results, parts_json, question_feedback
+from ..store.db import Store
+from ..store.tables import Attempt, Question, Quiz, Submission, Variant
+from .answer_results import PartResult, part_results, parts_json, question_feedback
 from .policies import attempts_left, is_open, not_on_quiz, visibility
 from .students import authenticate
 
@@ -121,9 +122,9 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str],
             if set(given) != {""}:
                 errors.append(message(lang, "submission_one_answer", slot=slot))
                 continue
-            raw = given[""][1]
+            text = given[""][1]
             try:
-                parsed[slot] = (raw, parse_answer(response["type"], raw, lang))
+                parsed[slot] = (text, parse_answer(response["type"], text, lang))
             except AnswerError as exc:
                 errors.append(message(lang, "submission_answer", label=slot, problem=exc))
             continue
@@ -134,15 +135,15 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str],
         values: dict[str, Any] = {}
         texts: dict[str, str] = {}
         for label, (_, raw) in given.items():
-            part = _find_part(parts, label)
-            if part is None:
+            found = _find_part(parts, label)
+            if found is None:
                 errors.append(message(lang, "submission_no_part", slot=slot, part=_shown(label), count=len(parts)))
                 continue
-            if part["key"] in values:
-                errors.append(message(lang, "submission_part_twice", slot=slot, part=part["key"]))
+            if found["key"] in values:
+                errors.append(message(lang, "submission_part_twice", slot=slot, part=found["key"]))
                 continue
             try:
-                values[part["key"]] = parse_answer(part["type"], raw, lang)
+                values[found["key"]] = parse_answer(found["type"], raw, lang)
                 texts[label] = raw
             except AnswerError as exc:
                 errors.append(message(lang, "submission_answer", label=f"{slot}.{label}", problem=exc))

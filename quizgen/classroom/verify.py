@@ -24,8 +24,9 @@ confirmation until they are checked again.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import select, update
 

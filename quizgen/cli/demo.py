@@ -83,7 +83,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def _submit_all(url: str, klass) -> tuple[int, int, int, int]:  # type: ignore[no-untyped-def]
+def _submit_all(url: str, klass) -> tuple[int, int, int, int]:
     import httpx
 
     from ..receipts import verify_receipt
@@ -114,7 +114,7 @@ def _submit_all(url: str, klass) -> tuple[int, int, int, int]:  # type: ignore[n
     return api, page, refused, receipts
 
 
-def _instructor(ctx: click.Context, klass) -> None:  # type: ignore[no-untyped-def]
+def _instructor(ctx: click.Context, klass) -> None:
     from ..classroom.audit import audit_quiz
     from ..classroom.results import gradebook
     from ..exports.analysis import format_report, item_analysis

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import (Bar, emit_json, json_option, lang_option, open_store, output_options, quiz_argument,
-                      write_outputs)
+from .options import Bar, emit_json, json_option, lang_option, open_store, output_options, quiz_argument, write_outputs
 
 
 @click.command()
@@ -23,7 +22,8 @@ def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, as_
       quizgen grade 1 --regrade          # after correcting a key: what would change
       quizgen grade 1 --regrade --apply
     """
-    from ..grading.batch import grade_quiz, regrade as do_regrade
+    from ..grading.batch import grade_quiz
+    from ..grading.batch import regrade as do_regrade
 
     store = open_store(ctx)
     if apply_changes and not regrade:

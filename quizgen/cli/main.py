@@ -19,40 +19,55 @@ from typing import Any
 import click
 
 from .. import __version__
-from .options import Bar as _Bar
+from ..errors import QuizgenError, SpecError, one_line, undecodable
 from .options import emit_json as _emit_json
 from .options import json_option, lang_option
-from ..errors import QuizgenError, SpecError, one_line, undecodable
-
 
 # The commands defined in other modules, loaded when invoked: name → (module in quizgen.cli,
 # attribute, the first paragraph of the command's help, which ``quizgen --help`` lists;
 # a test holds each to the command's own docstring).
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "generate": ("quiz", "generate", 'Generate a quiz, a variant per student, and confirm its key with Keras.'),
+    "generate": ("quiz", "generate", "Generate a quiz, a variant per student, and confirm its key with Keras."),
     "list": ("quiz", "list_cmd", "List the quizzes in the store."),
     "show": ("quiz", "show", "Show a quiz's questions (never the answers), from the store or a quiz server."),
     "key": ("quiz", "key", "Show a quiz's answer key with worked derivations."),
     "export": ("quiz", "export", "Export a quiz: Markdown worksheet + key, JSON, Moodle XML or GIFT."),
-    "verify": ("quiz", "verify", "Check a quiz's whole key: answers and grading keys against a fresh solution, and Keras."),
-    "demo": ("demo", "demo", 'A class of 30 end to end: roster, Keras-confirmed quiz, students submitting to a real\nquizgen serve on 127.0.0.1 (API and page), grading, audit, gradebook and report.'),
+    "verify": (
+        "quiz",
+        "verify",
+        "Check a quiz's whole key: answers and grading keys against a fresh solution, and Keras.",
+    ),
+    "demo": (
+        "demo",
+        "demo",
+        "A class of 30 end to end: roster, Keras-confirmed quiz, students submitting to a real\n"
+        "quizgen serve on 127.0.0.1 (API and page), grading, audit, gradebook and report.",
+    ),
     "roster": ("students", "roster", "The class roster and submission tokens."),
     "submit": ("students", "submit", "Submit answers to a quiz (one attempt), locally or to a quiz server."),
     "status": ("students", "status", "Your attempts on a quiz and, as the quiz allows, your scores and feedback."),
     "grade": ("grades", "grade", "Grade every ungraded submission of a quiz (safe to rerun or interrupt)."),
-    "import-submissions": ("grades", "import_submissions", "Import answers collected elsewhere "
-                           "(student,question,answer[,submitted_at]); all rows or none."),
-    "gradebook": ("grades", "gradebook",
-                  "A row per student with the quiz total (CSV imports into Canvas; JSON has every question)."),
-    "report": ("grades", "report", "Item analysis: correct rate, discrimination, common wrong answers and slips, "
-                                   "score distribution."),
+    "import-submissions": (
+        "grades",
+        "import_submissions",
+        "Import answers collected elsewhere (student,question,answer[,submitted_at]); all rows or none.",
+    ),
+    "gradebook": (
+        "grades",
+        "gradebook",
+        "A row per student with the quiz total (CSV imports into Canvas; JSON has every question).",
+    ),
+    "report": (
+        "grades",
+        "report",
+        "Item analysis: correct rate, discrimination, common wrong answers and slips, score distribution.",
+    ),
     "serve": ("serve", "serve", "Serve the checking service: students submit over HTTP and are graded on arrival."),
     "audit": ("serve", "audit", "Recompute a quiz's hash chain of attempts and check every signed receipt."),
     "login": ("remote", "login", "Save your student id and token for a quiz server, and pin its receipt key."),
     "sync": ("remote", "sync", "Send the submissions waiting in the outbox (same idempotency keys)."),
-    "receipts": ("remote", "receipts",
-                 "List the receipts the quiz servers signed for you (--verify: check them)."),
-    "quiz": ("manage", "quiz_group", 'Manage a generated quiz: its students, settings and answers.'),
+    "receipts": ("remote", "receipts", "List the receipts the quiz servers signed for you (--verify: check them)."),
+    "quiz": ("manage", "quiz_group", "Manage a generated quiz: its students, settings and answers."),
 }
 
 

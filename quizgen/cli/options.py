@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -122,7 +123,7 @@ def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
-def open_store(ctx: click.Context, create: bool = False):  # type: ignore[no-untyped-def]
+def open_store(ctx: click.Context, create: bool = False):
     """The opened store; opened on first use so --help never touches a database.
     Only the commands that build a class (``create=True``) may create a new database."""
     from ..store.db import open_store as _open
@@ -147,7 +148,7 @@ def protected_paths(ctx: click.Context) -> tuple[Path, ...]:
     return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")))
 
 
-def write_outputs(ctx: click.Context, files: list[tuple[str, str | bytes]], force: bool) -> list[str]:
+def write_outputs(ctx: click.Context, files: Sequence[tuple[str, str | bytes]], force: bool) -> list[str]:
     """Write every file (each atomically), after checking them all first: none is written
     if any would be refused."""
     from ..files import check_target, write_file
@@ -163,7 +164,7 @@ class Bar:
 
     def __init__(self, label: str):
         self.label = label
-        self.bar = None
+        self.bar: Any = None  # click's ProgressBar, entered on the first call
         self.done = 0
 
     def __call__(self, done: int, total: int) -> None:

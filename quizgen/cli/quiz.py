@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -12,8 +13,16 @@ from ..grading.scoring import COUNTING_POLICIES
 from ..questions.catalog import DEFAULT_KINDS, DIFFICULTIES, KINDS, MAX_QUESTIONS
 from .options import Bar as _Bar
 from .options import emit_json as _emit_json
-from .options import (json_option, lang_option, output_options, parsed_by, quiz_argument, server_options,
-                      token_option, write_outputs)
+from .options import (
+    json_option,
+    lang_option,
+    output_options,
+    parsed_by,
+    quiz_argument,
+    server_options,
+    token_option,
+    write_outputs,
+)
 from .options import open_store as _store
 
 
@@ -254,15 +263,15 @@ def export(ctx: click.Context, quiz: str, fmt: str, student: str | None, key_onl
     """
     from functools import partial
 
-    from ..exports.markdown import markdown_key
     from ..classroom.quizzes import quiz_key
+    from ..exports.markdown import markdown_key
 
     if categories is not None and fmt not in ("moodle-xml", "gift"):
         raise click.UsageError("--categories goes with --format moodle-xml or gift")
     if as_json and output is None:
         raise click.UsageError("--json reports the files written: it goes with -o FILE")
     info, variants = quiz_key(_store(ctx), quiz, student, all_variants=student is None)
-    render = markdown_key if (fmt == "markdown" and key_only) else FORMATS[fmt]
+    render: Any = markdown_key if (fmt == "markdown" and key_only) else FORMATS[fmt]
     if categories is not None:
         render = partial(render, categories=categories)
     text = render(info, variants)

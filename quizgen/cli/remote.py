@@ -9,9 +9,8 @@ from typing import Any
 
 import click
 
-from ..resources import message
-
 from ..client.servers import Server
+from ..resources import message
 from .options import emit_json, json_option, token_option, tries_option, warn_command_line_token
 
 
@@ -36,14 +35,14 @@ def _prompt(label: str) -> str | None:
     return click.prompt(label, hide_input=True, default="", show_default=False) or None
 
 
-def _credentials(server: Server, student: str | None, token: str | None):  # type: ignore[no-untyped-def]
+def _credentials(server: Server, student: str | None, token: str | None):
     from ..client.credentials import resolve
 
     warn_command_line_token()
     return resolve(server, student, token, _prompt)
 
 
-def _policy(tries: int = 1):  # type: ignore[no-untyped-def]
+def _policy(tries: int = 1):
     from ..client.retry import RetryPolicy
 
     return RetryPolicy(tries=tries)
@@ -91,9 +90,8 @@ def submit_remote(server_url: str, insecure_http: bool, student: str | None, tok
                   answers: dict[str, str], tries: int, as_json: bool) -> None:
     """``quizgen submit --server``: outbox, send (with retries), verify and keep the receipt."""
     from ..client.delivery import submit
-    from ..ids import parse_quiz_id
-
     from ..client.outbox import pending
+    from ..ids import parse_quiz_id
 
     server = _server(server_url, insecure_http)
     quiz_id = parse_quiz_id(quiz)
@@ -113,9 +111,8 @@ def submit_remote(server_url: str, insecure_http: bool, student: str | None, tok
 def show_remote(server_url: str, insecure_http: bool, student: str | None, token: str | None, quiz: str,
                 as_json: bool) -> None:
     """``quizgen show --server``: this student's questions and the quiz's rules."""
-    from ..ids import parse_quiz_id
-
     from ..client.api import Api
+    from ..ids import parse_quiz_id
 
     server = _server(server_url, insecure_http)
     credentials = _credentials(server, student, token)
@@ -236,8 +233,15 @@ def login(server: str, student_id: str, token: str | None, quiz: str | None, ins
       quizgen login --server https://quiz.example.ac.kr --student 20260001 --quiz 3
     """
     from ..client.api import Api
-    from ..client.credentials import (Credentials, CredentialsError, check_token, parse_receipt_key, pin_key,
-                                      pinned_keys, save_login)
+    from ..client.credentials import (
+        Credentials,
+        CredentialsError,
+        check_token,
+        parse_receipt_key,
+        pin_key,
+        pinned_keys,
+        save_login,
+    )
     from ..ids import parse_quiz_id
 
     where = _server(server, insecure_http)
@@ -291,7 +295,8 @@ def sync(server: str | None, student_id: str | None, token: str | None, insecure
       quizgen sync
     """
     from ..client import outbox
-    from ..client.delivery import SuspiciousReceipt, Undelivered, sync as send_all
+    from ..client.delivery import SuspiciousReceipt, Undelivered
+    from ..client.delivery import sync as send_all
     from ..client.servers import parse_server
 
     only = parse_server(server).url if server is not None else None

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import click
 
-from .options import (emit_json, json_option, open_store, parsed_by, quiz_argument, require_student, server_options,
-                      student_options, tries_option)
+from .options import (
+    emit_json,
+    json_option,
+    open_store,
+    parsed_by,
+    quiz_argument,
+    require_student,
+    server_options,
+    student_options,
+    tries_option,
+)
 
 
 @click.group()
@@ -18,7 +27,7 @@ def roster() -> None:
     """
 
 
-def _print_tokens(issued, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _print_tokens(issued, as_json: bool) -> None:
     if as_json:
         emit_json([t.to_json() for t in issued])
         return
@@ -145,6 +154,7 @@ def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
         return
     from ..classroom.submissions import submit as do_submit
 
+    assert student_id is not None  # require_student above
     receipt = do_submit(open_store(ctx), quiz, student_id, token, given)
     if as_json:
         emit_json(receipt.to_json())
@@ -176,7 +186,7 @@ def status(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
         status_remote(server, insecure_http, student_id, token, quiz, as_json)
         return
     from ..classroom.submissions import status as get_status
-    from ..grading.feedback import score_text
+    from ..grading.slip_messages import score_text
 
     student_id = require_student(student_id)
     report = get_status(open_store(ctx), quiz, student_id, token)

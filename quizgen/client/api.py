@@ -14,8 +14,9 @@ Answers are read up to a bound, so a hostile or broken server cannot fill memory
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .. import __version__
 from ..errors import QuizgenError, clip, one_line
@@ -90,7 +91,7 @@ class Api:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> "Api":
+    def __enter__(self) -> Api:
         return self
 
     def __exit__(self, *exc: Any) -> None:

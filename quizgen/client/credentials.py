@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import QuizgenError, clip
 from .servers import Server
@@ -98,7 +99,7 @@ def save_login(credentials: Credentials) -> str:
     path = credentials_path()
     servers = _servers(read_json(path, private=True), path)
     servers[credentials.server.url] = {"student": credentials.student, "token": credentials.token,
-                                       "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                                       "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}
     write_json(path, {"v": FORMAT, "servers": servers})
     return str(path)
 
@@ -139,7 +140,7 @@ def pin_key(server: Server, key: ReceiptKey) -> bool:
         raise CredentialsError(f"{server.url} now offers another public key under the pinned key id "
                                f"{clip(key.key_id, 40)!r}; that is what an impostor would do; ask your "
                                "instructor before trusting it")
-    keys[key.key_id] = {**key.to_json(), "pinned_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    keys[key.key_id] = {**key.to_json(), "pinned_at": datetime.now(UTC).isoformat(timespec="seconds")}
     servers[server.url] = {"keys": keys, "current": key.key_id}
     write_json(path, {"v": FORMAT, "servers": servers})
     return new

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import clip
 from .storage import StorageError, data_dir, read_json, remove, write_json
@@ -51,7 +52,7 @@ def outbox_dir() -> Path:
 def new_entry(server: str, student: str, quiz: int, answers: Mapping[str, str]) -> Entry:
     """A new logical submission, with its own idempotency key (not yet written)."""
     return Entry(str(uuid.uuid4()), server, student, quiz, dict(answers),
-                 datetime.now(timezone.utc).isoformat(timespec="microseconds"))
+                 datetime.now(UTC).isoformat(timespec="microseconds"))
 
 
 def put(entry: Entry) -> Entry:

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import QuizgenError, clip
-from ..receipts import RECEIPT_VERSION, answers_sha256 as stored_sha256, canonical_json, signed_bytes, stored_answers
+from ..receipts import RECEIPT_VERSION, canonical_json, signed_bytes, stored_answers
+from ..receipts import answers_sha256 as stored_sha256
 from .credentials import ReceiptKey
 from .storage import StorageError, data_dir, read_json, write_json
 
@@ -127,7 +129,7 @@ def keep(server: str, idempotency_key: str, receipt: Any, expected: Expected, su
     record = {"v": FORMAT, "server": server, "idempotency_key": idempotency_key, "receipt": receipt,
               "sent": {"quiz": expected.quiz, "student": expected.student, "answers": dict(expected.answers),
                        "attempt": expected.attempt, "received_at": expected.received_at},
-              "kept_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+              "kept_at": datetime.now(UTC).isoformat(timespec="seconds")}
     if suspicious:
         record["suspicious"] = suspicious
     write_json(path, record)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 RETRYABLE_STATUS = frozenset({408, 429, 502, 503, 504})
@@ -68,8 +68,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when is None:
         return None
     if when.tzinfo is None:  # an HTTP date is always GMT
-        when = when.replace(tzinfo=timezone.utc)
-    seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 

@@ -3,20 +3,17 @@ exports.gradebook) without touching the store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..errors import InputFileError
-from ..questions.records import QuizInfo, VariantKey
-
-
 from .gift import gift  # noqa: E402 - after the imports the formats share
 from .json_export import json_export  # noqa: E402
 from .markdown import markdown_worksheet  # noqa: E402
 from .moodle import moodle_xml  # noqa: E402
 
 # Quiz export formats by the name ``export --format`` takes.
-FORMATS: dict[str, Callable[[QuizInfo, list[VariantKey]], str]] = {
+FORMATS: dict[str, Callable[..., str]] = {  # (info, variants[, categories=...]) -> text
     "markdown": markdown_worksheet, "json": json_export, "moodle-xml": moodle_xml, "gift": gift}
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import clip
-from ..grading.feedback import layer_name, parse_slip, score_text, slip_feedback
+from ..grading.slip_messages import layer_name, parse_slip, score_text, slip_feedback
 from ..resources import load_json
 from .gradebook import Gradebook
 from .textwidth import table
@@ -153,7 +153,7 @@ def words(lang: str) -> dict[str, Any]:
 
 def slip_explanation(key: str, lang: str) -> str:
     """The feedback sentence a student gets for this slip, or for a slip made in one layer
-    (``no_bias@2:SimpleRNN``, grading.feedback); wording in data/misconceptions.json."""
+    (``no_bias@2:SimpleRNN``, grading.slip_messages); wording in data/misconceptions.json."""
     if parse_slip(key).layer is not None:
         return slip_feedback(key, lang) or ""
     return load_json("misconceptions.json")[lang].get(key, "")

@@ -26,10 +26,11 @@ import io
 import re
 import textwrap
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .analysis import Report, heading, score_text, slip_name, words
 from .textwidth import fit
@@ -105,7 +106,11 @@ def installed_hangul_font(fonts: Iterable[Any]) -> Path | None:
     ranked = sorted(fonts, key=lambda f: (
         PREFERRED_FONTS.index(f.name) if f.name in PREFERRED_FONTS else len(PREFERRED_FONTS), f.name, f.fname))
     for font in ranked:
-        if font.name.startswith("Last Resort") or font.style != "normal" or font.weight not in (400, "normal", "regular"):
+        if (
+            font.name.startswith("Last Resort")
+            or font.style != "normal"
+            or font.weight not in (400, "normal", "regular")
+        ):
             continue
         if _covers(font.fname, HANGUL_PROBE):
             return Path(font.fname)
@@ -151,7 +156,7 @@ def _drawn(draw: Callable[[], bytes]) -> Drawing:
     return Drawing(data, tuple(missing))
 
 
-def _style(**extra: Any) -> dict[str, Any]:
+def _style(**extra: Any) -> Any:  # rcParams (matplotlib types its keys as a long Literal)
     return {"font.family": list(_font_family()), "font.size": 10, "axes.unicode_minus": True,
             "text.parse_math": False,  # a title with two $ signs is text, not a formula
             "axes.spines.top": False, "axes.spines.right": False, "axes.titleweight": "bold",
@@ -171,7 +176,8 @@ def report_png(report: Report, lang: str | None = None, dpi: int = 100) -> Drawi
             fig = Figure(figsize=(12, 8), dpi=dpi, layout="constrained")
             fig.suptitle(fit(title, TITLE_CELLS), fontsize=15, fontweight="bold", x=0.01, ha="left", color=INK)
             # a subfigure each, so the slips' long labels do not push the other panels aside
-            for sub, panel in zip(fig.subfigures(2, 2, wspace=0.02, hspace=0.02).flat, PNG_ORDER):
+            grid: Any = fig.subfigures(2, 2, wspace=0.02, hspace=0.02)  # a 2×2 array of SubFigures
+            for sub, panel in zip(grid.flat, PNG_ORDER):
                 DRAW[panel](sub.subplots(), report, lang)
             out = io.BytesIO()
             fig.savefig(out, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
@@ -220,7 +226,8 @@ def _scores(ax: Axes, report: Report, lang: str) -> None:
     ax.set_xlim(edges[0], edges[-1])
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max((b.students for b in bins), default=0) * 1.25 + 1)
-    ax.set_title(f"{w['score_distribution_title']} ({w['summary'].format(students=len(report.totals), max=report.book.max_score)})")
+    summary = w["summary"].format(students=len(report.totals), max=report.book.max_score)
+    ax.set_title(f"{w['score_distribution_title']} ({summary})")
     ax.set_xlabel(w["score"])
     ax.set_ylabel(w["students"])
 

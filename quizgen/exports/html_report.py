@@ -18,8 +18,8 @@ from html import escape, unescape
 from pathlib import Path
 
 from .. import __version__
-from .analysis import Report, heading, score_text, slip_explanation, slip_name, words
 from . import charts  # by module, so the page always uses the font the charts use
+from .analysis import Report, heading, score_text, slip_explanation, slip_name, words
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:"
 

@@ -20,17 +20,17 @@ from __future__ import annotations
 import gc
 import json
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Text, and_, cast, exists, func, insert, select, update
 
 from ..clock import now
 from ..errors import QuizgenError
 from ..store.db import GRADING_LOCK, Store, lock_for_writing
-from ..store.tables import Grade, Question, Quiz, Student, Submission, Variant
-from ..store.lookup import get_quiz
+from ..store.tables import Grade, Question, Quiz, Student, Submission, Variant, get_quiz
 from .scoring import Row, compute_grades, counts_over, grade_answer
 
 # 2: slips named per layer (no_bias@2:SimpleRNN), partial credit stored exactly (1: rounded to 4 decimals)
@@ -108,7 +108,7 @@ def _key_revision(session: Any, quiz_id: int) -> int:
     return session.scalar(select(Quiz.key_revision).where(Quiz.id == quiz_id)) or 0
 
 
-def _chunk_query(quiz_id: int):  # type: ignore[no-untyped-def]
+def _chunk_query(quiz_id: int):
     return (select(Submission.id, cast(Submission.parsed, Text), Question.points, Question.expected,
                    cast(Question.slips, Text))
             .join(Question, Question.id == Submission.question_id)
@@ -169,12 +169,13 @@ def insert_grades(conn: Any, grades: list[tuple[Any, ...]], stamp: Any) -> None:
     cost more than the insert itself.
     """
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(Grade.__table__), [
+        conn.execute(insert(Grade), [
             dict(zip(_GRADE_COLUMNS, (sid, score, top, ok, slip, json.loads(details), GRADER_VERSION, True, stamp)))
             for sid, score, top, ok, slip, details in grades])
         return
     # the column's SQLite type formats the stamp (once per chunk) as it does through the ORM
-    stamp = Grade.__table__.c.graded_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)(stamp)
+    bind: Any = Grade.__table__.c.graded_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    stamp = bind(stamp)
     values = [(sid, score, top, int(ok), slip, details, GRADER_VERSION, 1, stamp)
               for sid, score, top, ok, slip, details in grades]
     columns = ", ".join(_GRADE_COLUMNS)

@@ -10,7 +10,7 @@ also produces (then the wrong answer could have come from either).
 A count slip is made in one layer at a time (the others right), or in every layer
 that can have it: the 점검 퀴즈's 529,313 is the SimpleRNN's bias forgotten, 529,440
 the Dense's, 529,312 both. A slip in one layer is stored as a reference that names
-the layer (``no_bias@2:SimpleRNN``, see grading.feedback); a slip that only one
+the layer (``no_bias@2:SimpleRNN``, see grading.slip_messages); a slip that only one
 layer can make is that layer's.
 """
 
@@ -22,10 +22,10 @@ from typing import Any
 
 from ..nn.layers import KINDS
 from ..nn.solver import LayerResult, Solution, seed_weight_shapes, solve_raw
-from ..questions.records import ACCEPTED_FIELD, answer_units
 from ..questions.catalog import FIRST_KINDS
-from .feedback import parse_slip, slip_ref
+from ..questions.records import ACCEPTED_FIELD, answer_units
 from .scoring import ACCEPTED
+from .slip_messages import parse_slip, slip_ref
 
 # The slips the first eight question kinds were graded with. The layer families have
 # learned more since (PyTorch's RNN biases, pooling strides...), but a stored key is
@@ -124,7 +124,9 @@ def slip_tables(kind: str, answer: dict[str, Any], solution: Solution | None) ->
     return {key: slip_table(kind, answer, solution, key) for key in keys}  # type: ignore[arg-type]
 
 
-def diagnose_table(kind: str, template: str, spec: dict[str, Any], answer: dict[str, Any]) -> dict[str | None, dict[Any, str]]:
+def diagnose_table(
+    kind: str, template: str, spec: dict[str, Any], answer: dict[str, Any]
+) -> dict[str | None, dict[Any, str]]:
     """slip_tables for a stored question, solving its spec."""
     return slip_tables(kind, answer, None if kind == "inverse" else solve_raw(spec))
 

@@ -10,7 +10,8 @@ explains. Each function takes (part or None for a single answer, answer, solutio
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..nn.layers import KINDS
 from ..nn.layers.recurrent import output_slips
@@ -28,7 +29,8 @@ def _graph_shape_slips(solution: Solution, row: LayerResult) -> dict[str, Any]:
     out: dict[str, Any] = {"no_batch_axis": tuple(row.output_shape)[1:]}
     kind = KINDS.get(row.type)
     if kind is not None and kind.shape_slips is not None:
-        out.update(kind.shape_slips(row, incoming if len(incoming) > 1 else incoming[0]))
+        shapes: Any = incoming if len(incoming) > 1 else incoming[0]
+        out.update(kind.shape_slips(row, shapes))
     return out
 
 

@@ -7,7 +7,8 @@ scoring can be read and tested on plain values.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 Row = tuple[int, Any, int, str, Any]  # submission id, parsed, points, expected text, slips
 
@@ -85,7 +86,7 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
                 continue
             first_slip = first_slip or slip
             results.append(_part_json(key, slip or _WRONG))
-    score = points * right_count / len(right)  # stored exactly; shown rounded (grading.feedback.shown_score)
+    score = points * right_count / len(right)  # stored exactly; shown rounded (grading.slip_messages.shown_score)
     return score, right_count == len(right), first_slip, '{"parts": {' + ", ".join(results) + "}}"
 
 
@@ -101,14 +102,14 @@ def _part_json(key: str, state: str) -> str:
     (part, result): dumping every student's details was a fifth of grading."""
     text = _PART_JSON.get((key, state))
     if text is None:
-        result = _PART_RESULTS.get(state) or {"correct": False, "misconception": state}
+        result: dict[str, Any] = _PART_RESULTS.get(state) or {"correct": False, "misconception": state}
         text = _PART_JSON[(key, state)] = json.dumps({key: result})[1:-1]
     return text
 
 
 def compute_grades(rows: Iterable[Row]) -> list[tuple[Any, ...]]:
     """(submission id, score, max score, correct, misconception, details text) for each row."""
-    out = []
+    out: list[tuple[Any, ...]] = []
     append = out.append
     for sid, parsed, points, expected, slips in rows:
         if parsed == expected and expected[:1] != "{":  # grade_answer's first line, inlined: most rows

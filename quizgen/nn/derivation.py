@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 # Hot-path records are slotted but not frozen: a frozen dataclass costs three times as
 # much to construct, and the generator builds millions of these. Treat them as values.
-
 from ..resources import load_json
 
 
@@ -32,11 +31,11 @@ class Op:
     """``+`` or ``×`` over two or more operands; ``value`` is computed once, on construction."""
 
     op: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
     value: int
 
 
-Expr = Union[Sym, Op, int]
+Expr = Sym | Op | int
 
 
 def add(*args: Expr) -> Op:
@@ -90,8 +89,8 @@ def symbols(expr: Expr) -> list[Sym]:
 
 def _collect(expr: Expr, found: dict[str, Sym]) -> None:
     kind = type(expr)
-    if kind is Sym:
-        found.setdefault(expr.name, expr)  # type: ignore[union-attr]
+    if isinstance(expr, Sym):
+        found.setdefault(expr.name, expr)
     elif kind is Op:
         for a in expr.args:  # type: ignore[union-attr]
             _collect(a, found)

@@ -27,12 +27,13 @@ on are checked (Keras calls them too) but, as in Keras, are not in the model.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..errors import SpecError
 from .layers import KINDS, apply
-from .layers.base import Bound, Fail, MAX_DIM, Outputs, short
+from .layers.base import MAX_DIM, Bound, Fail, Outputs, short
 from .shapes import Shape
 
 _GRAPH_KEYS = {"inputs", "layers", "outputs", "name"}
@@ -45,7 +46,7 @@ class Ref(NamedTuple):
     """A reference to a tensor: a name, and which of its tensors (None: it returns one)."""
 
     name: str
-    index: int | None = None
+    index: int | None = None  # type: ignore[assignment]  # the field shadows tuple.index, as NamedTuple allows
 
     def text(self) -> str:
         return self.name if self.index is None else f"{self.name}:{self.index}"
@@ -117,8 +118,10 @@ class GraphSpec:
             if gl.kwargs:
                 obj["call_kwargs"] = {k: ref_json(v) for k, v in gl.kwargs}
             layers.append(obj)
-        inputs = [{"name": i.name, **({"batch_shape": list(i.shape)} if i.batch_fixed else {"shape": list(i.shape[1:])})}
-                  for i in self.inputs]
+        inputs = [
+            {"name": i.name, **({"batch_shape": list(i.shape)} if i.batch_fixed else {"shape": list(i.shape[1:])})}
+            for i in self.inputs
+        ]
         out: dict[str, Any] = {"inputs": inputs, "layers": layers, "outputs": [r.text() for r in self.outputs]}
         if self.name is not None:
             out["name"] = self.name
@@ -537,7 +540,8 @@ def _visit(name: str, parents: dict[str, Any], index: dict[str, int], post: list
     post.append(name)
 
 
-def _visit_iteratively(spec: GraphSpec, parents: dict[str, list[str]], index: dict[str, int], post: list[str]) -> None:
+def _visit_iteratively(spec: GraphSpec, parents: Mapping[str, Sequence[str]], index: dict[str, int],
+                       post: list[str]) -> None:
     """layout()'s depth-first walk without recursion, for graphs deeper than Python's stack."""
     for out in spec.outputs:
         if out[0] in index:

@@ -306,7 +306,9 @@ class KerasChecker:
                     f"when data flows (unknown sizes set to {fill})")
         return None
 
-    def build_model(self, raw: dict[str, Any], name: str | None = None, probe: bool = False) -> tuple[Any, dict[str, Any]]:
+    def build_model(
+        self, raw: dict[str, Any], name: str | None = None, probe: bool = False
+    ) -> tuple[Any, dict[str, Any]]:
         """(keras.Model, the value each layer's call returned by name) for a raw graph spec,
         built as textbook code builds it: Input(...), layers called in spec order, Model(inputs,
         outputs). ``probe``: also run each runtime-checked layer once on zeros (see module docstring)."""
@@ -380,7 +382,9 @@ def _diffs(solution: Solution, observed: tuple[Observed, ...]) -> tuple[LayerDif
             diffs.append(LayerDiff(where, "position in model.layers", row.name, seen.name))
             continue
         if row.output_shape != seen.output_shape:
-            diffs.append(LayerDiff(where, "output shape", _shape_text(row.output_shape), _shape_text(seen.output_shape)))
+            diffs.append(
+                LayerDiff(where, "output shape", _shape_text(row.output_shape), _shape_text(seen.output_shape))
+            )
         if row.trainable != seen.trainable:
             diffs.append(LayerDiff(where, "trainable", row.trainable, seen.trainable))
         if row.non_trainable != seen.non_trainable:
@@ -451,7 +455,7 @@ def _resolve(ref: Any, values: dict[str, Any], several: Any) -> Any:
 
 
 def _resolve_shape(ref: Any, shapes: dict[str, Any]) -> Shape:
-    return _resolve(ref, shapes, _is_several)  # type: ignore[no-any-return]
+    return _resolve(ref, shapes, _is_several)
 
 
 def _resolve_tensor(ref: Any, tensors: dict[str, Any]) -> Any:

@@ -16,8 +16,8 @@ from json.encoder import encode_basestring as _enc  # what json.dumps(..., ensur
 from typing import Any
 
 from ..errors import SpecError
-from .derivation import Derivation, evaluate
 from . import layers as _layers
+from .derivation import Derivation, evaluate
 from .layers import KERAS_NAMES, KINDS, apply
 from .layers.base import Fail, Outputs, is_multi
 from .spec import LayerSpec, Shape, Spec
@@ -57,7 +57,7 @@ class GraphLayout:
     order: tuple[str, ...]
     inputs: dict[str, Shape]
     depth: dict[str, int]
-    rows: tuple["LayerResult", ...]
+    rows: tuple[LayerResult, ...]
 
     @property
     def chain(self) -> bool:
@@ -115,7 +115,7 @@ class Solution:
         graph = self.graph is not None
         rows = []
         for r in self.layers:
-            hit = r.derivation._rows
+            hit: Any = r.derivation._rows
             if hit is not None:  # _row_json's cache lookup, inlined: once per row
                 hit = hit.get(r.name)
             if (hit is None or hit[2] != lang or not (hit[0] is r.output_shape or hit[0] == r.output_shape)
@@ -212,7 +212,7 @@ def solve(spec: Any) -> Solution:
         except Fail as exc:
             raise SpecError(str(exc), index, _where(layer, exc)) from None
         expr = deriv.expr  # deriv.total, inlined: once per row
-        total = 0 if expr is None else expr if type(expr) is int else expr.value
+        total = 0 if expr is None else expr if isinstance(expr, int) else expr.value
         nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
         base = KERAS_NAMES[layer.type]
         seen = counts.get(base, 0)
@@ -254,7 +254,7 @@ def _solve_graph(spec: Any) -> Solution:
     _, solved = walk(spec)
     lay = layout(spec)
     layers = spec.layers
-    rows = []
+    rows: list[Any] = []
     trainable = non_trainable = 0
     for i in lay.rows:
         gl = layers[i]

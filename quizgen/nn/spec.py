@@ -13,21 +13,22 @@ than the sequence) live in the families' rules, which the solver applies.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .. import files
 from ..errors import SpecError
-
-from .layers import KINDS, LAYER_ARGS, POSITIONAL, REQUIRED_ARGS
-from .layers.base import (ACTIVATIONS, BASE_ARGS as _BASE_ARGS, CONSTRAINTS, INITIALIZERS, MAX_DIM,  # noqa: F401
-                          REGULARIZERS, REQUIRED, short as _short)
+from .layers import KINDS, LAYER_ARGS, REQUIRED_ARGS
+from .layers.base import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, MAX_DIM, REGULARIZERS, REQUIRED  # noqa: F401
+from .layers.base import short as _short
 from .layers.recurrent import MERGE_MODES, RNN_TYPES  # noqa: F401
 from .shapes import Shape
 
 # Keras 2 arguments that Keras 3 dropped: named so the message can say what to do instead.
 _KERAS2_ONLY = {
-    "batch_input_shape": 'Keras 3 no longer accepts batch_input_shape on a layer; put it in the spec\'s "input": {"batch_shape": [...]}',
+    "batch_input_shape": 'Keras 3 no longer accepts batch_input_shape on a layer; '
+    'put it in the spec\'s "input": {"batch_shape": [...]}',
     "input_length": "input_length is only an Embedding argument",
     "batch_size": 'Keras 3 no longer accepts batch_size on a layer; use "input": {"batch_shape": [...]}',
 }
@@ -39,7 +40,7 @@ class LayerSpec:
 
     type: str
     args: Mapping[str, Any] = field(default_factory=dict)
-    inner: "LayerSpec | None" = None
+    inner: LayerSpec | None = None
     _key: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
     _token: int | None = field(default=None, repr=False, compare=False)
 
@@ -150,7 +151,11 @@ def _parse_layer(obj: Any, index: int | str, inside: str | None, skip: frozenset
             hint = _KERAS2_ONLY.get(name)
             if hint is None and name in ("call", "call_kwargs"):
                 hint = f"{name!r} belongs to a graph spec (one with \"inputs\"), not a Sequential one"
-            raise SpecError(hint or f"unrecognized keyword argument {name!r} (not a Keras 3 {layer_type} argument)", index, where_type)
+            raise SpecError(
+                hint or f"unrecognized keyword argument {name!r} (not a Keras 3 {layer_type} argument)",
+                index,
+                where_type,
+            )
         if name == "layer":
             inner = _parse_layer(value, index, where_type, frozenset())
             continue
@@ -181,7 +186,9 @@ def parse_spec(obj: Any) -> Any:
     unknown = set(obj) - {"input", "layers", "name"}
     if unknown:
         hint = ' (a graph spec has "inputs", "layers" and "outputs")' if "outputs" in unknown else ""
-        raise SpecError(f"unknown top-level key(s) {', '.join(sorted(map(repr, unknown)))} (expected \"input\" and \"layers\"){hint}")
+        raise SpecError(
+            f'unknown top-level key(s) {", ".join(sorted(map(repr, unknown)))} (expected "input" and "layers"){hint}'
+        )
     raw_layers = obj.get("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
         raise SpecError('"layers" must be a non-empty list of layer objects')

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ..errors import InputFileError, QuizgenError, SpecError
 from ..files import read_text_file
@@ -31,7 +32,7 @@ def read_text(path: str, stdin_text: str | None = None) -> str:
     return read_text_file(path, max_bytes=JSONL_MAX_BYTES if path.endswith(".jsonl") else None)
 
 
-def read_specs(path: str, stdin_text: str | None = None) -> Sequence[SpecInput]:
+def read_specs(path: str, stdin_text: str | None = None) -> Sequence[SpecInput] | JsonLines:
     """The specs in a file; a bad line of a .jsonl file becomes an error entry, not an abort
     (decoded as it is reached: see JsonLines)."""
     text = read_text(path, stdin_text)
@@ -103,7 +104,7 @@ def _jsonl(text: str) -> JsonLines:
 
 
 def read_code(path: str, stdin_text: str | None = None) -> list[SpecInput]:
-    from .codeparse import models_from_code
+    from .code import models_from_code
 
     text = read_text(path, stdin_text)
     return [SpecInput(f"model at {m.location}", m.spec) for m in models_from_code(text, path)]

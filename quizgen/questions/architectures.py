@@ -15,7 +15,8 @@ supported surface.
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import GenerationError
 from ..nn.spec import MAX_DIM
@@ -275,12 +276,11 @@ def conv_block(rng: random.Random, sizes: Sizes, exotic: bool, depth: int,
                 conv["use_bias"] = False
             if _maybe(rng, 0.1):
                 conv["data_format"] = "channels_first"
-        elif length is not None:
-            if conv.get("padding", "valid") == "valid":
-                if conv["kernel_size"] > length:
-                    conv["padding"] = "same"
-                else:
-                    length -= conv["kernel_size"] - 1
+        elif length is not None and conv.get("padding", "valid") == "valid":
+            if conv["kernel_size"] > length:
+                conv["padding"] = "same"
+            else:
+                length -= conv["kernel_size"] - 1
         layers.append(conv)
         if _maybe(rng, 0.6):
             pool: dict[str, Any] = {"type": "MaxPooling1D", "pool_size": rng.choice((2, 3))}

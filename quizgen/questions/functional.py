@@ -6,16 +6,17 @@ at once: every ``call`` adds one line of code and one spec layer, named as Keras
 names layers in a fresh session (``lstm``, ``lstm_1``...: the order the code
 creates them in, a wrapped layer before its wrapper, and the sub-layers Keras names
 when a layer is first called, as MultiHeadAttention's dropout). ``finish`` lists the layers in the order of Keras's
-``model.layers``, which is how the code reader (nn/codeparse.py) reads the code
+``model.layers``, which is how the code reader (nn/code/) reads the code
 back, so the code shown and the spec stored are the same model (the tests read
 every generated code back).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from ..nn.keras_api import BUILD_TIME_NAMES
+from ..nn.code.keras_names import BUILD_TIME_NAMES
 from ..nn.layers import KERAS_NAMES
 from ..nn.solver import Solution, solve_raw
 from .render import layer_call, py

@@ -14,22 +14,28 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from .architectures import RNNS, Sizes, embedding_layer, normalized_body, output_layer, random_spec
-from ..nn.derivation import texts as derivation_texts
 from ..errors import GenerationError, SpecError
-from . import zoo
-from .render import keras_code, ko_ro, listing, numpy_rnn_code
+from ..nn.derivation import texts as derivation_texts
 from ..nn.shapes import format_shape
 from ..nn.solver import Solution, seed_weight_shapes
 from ..nn.solver import solve_generated as solve_raw  # specs built here are valid by construction
 from ..nn.summary import format_working
-
+from . import zoo
+from .architectures import RNNS, Sizes, embedding_layer, normalized_body, output_layer, random_spec
 from .catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS  # noqa: F401 - re-exported
-from .prompts import count as _count, fenced as _fenced, part as _part, parts_prompt as _parts_prompt
-from .prompts import shape as _shape, t as _t, with_hint as _with_hint
+from .prompts import count as _count
+from .prompts import fenced as _fenced
+from .prompts import part as _part
+from .prompts import parts_prompt as _parts_prompt
+from .prompts import shape as _shape
+from .prompts import t as _t
+from .prompts import with_hint as _with_hint
+from .render import keras_code, ko_ro, listing, numpy_rnn_code
+
 _MAX_TRIES = 40
 
 
@@ -322,7 +328,7 @@ def positive_roots(a: int, b: int, c: int, target: int) -> list[int]:
 
 
 def _poly_text(a: int, b: int, c: int, symbol: str) -> str:
-    terms = []
+    terms: list[str] = []
     for coef, power in ((a, f"{symbol}²"), (b, symbol), (c, "")):
         if coef == 0:
             continue

@@ -12,7 +12,6 @@ from typing import Any
 
 from ..nn.shapes import format_shape
 
-
 # What an instructor may add to a stored answer (or to one part of it): values also
 # accepted as right (``quizgen quiz accept``), and, when ``quizgen quiz correct`` set a value
 # other than the one the question's solution gives, that solution's value (``analytic``).

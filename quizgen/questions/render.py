@@ -1,6 +1,6 @@
 """Models shown to students: numbered layer listings and Keras code, from spec objects.
 
-Everything rendered here reads back to the same spec through ``codeparse`` (the
+Everything rendered here reads back to the same spec through ``nn.code`` (the
 tests check it), so a question's code and its stored answer cannot disagree.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from ..resources import data_dir
 from ..nn.spec import REQUIRED_ARGS
+from ..resources import data_dir
 
 
 def py(value: Any, as_tuple: bool = False) -> str:

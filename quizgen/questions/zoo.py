@@ -15,15 +15,16 @@ that code reads back to the stored spec.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..errors import GenerationError, SpecError
+from ..nn.derivation import texts as derivation_texts
 from ..nn.memory import BYTES_PER_PARAM, printed_memory, weight_bytes
 from ..nn.shapes import format_shape
 from ..nn.solver import Solution, solve_raw
 from ..nn.summary import format_working
-from ..nn.derivation import texts as derivation_texts
 from .architectures import RNNS, Sizes, output_layer
 from .functional import Functional
 from .prompts import count, fenced, labels, memory, part, parts_prompt, shape, t, with_hint

@@ -7,8 +7,9 @@ same library functions the CLI uses."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, Header, Request
@@ -57,7 +58,9 @@ class ReceiptKey(BaseModel):
 
 
 class SubmissionRequest(BaseModel):
-    answers: dict[str, str] = Field(description='{"1": "529,441", "4.2": "500000"}: as `quizgen submit --answer` takes them')
+    answers: dict[str, str] = Field(
+        description='{"1": "529,441", "4.2": "500000"}: as `quizgen submit --answer` takes them'
+    )
 
 
 class QuestionResult(BaseModel):
@@ -204,7 +207,9 @@ def _answers(content_type: str | None, body: bytes) -> dict[str, str]:
         raise ApiError(400, "bad_request", f"malformed JSON: {exc}") from None
     answers = data.get("answers") if isinstance(data, dict) else None
     if not isinstance(answers, dict) or not answers:
-        raise ApiError(400, "bad_request", 'the body must be {"answers": {"1": "529,441", ...}} with at least one answer')
+        raise ApiError(
+            400, "bad_request", 'the body must be {"answers": {"1": "529,441", ...}} with at least one answer'
+        )
     out = {}
     for k, v in answers.items():
         if isinstance(v, bool) or not isinstance(v, (str, int)):

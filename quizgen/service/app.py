@@ -3,8 +3,8 @@ request shares (the store, the receipt signer, the settings)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 

@@ -15,7 +15,6 @@ from ..receipts import Signer
 from ..store.db import Store
 from .settings import ServiceSettings
 
-
 # Submissions one server process records at once on SQLite: one. Each needs the file's
 # write lock, which one writer holds at a time across every process, and every other
 # thread of the process doing Python work takes the GIL from the one that holds it, so it
@@ -39,7 +38,7 @@ class Context:
         if self._submitters is None:
             self._submitters = (anyio.CapacityLimiter(SQLITE_SUBMIT_THREADS) if self.store.is_sqlite
                                 else anyio.to_thread.current_default_thread_limiter())
-        return self._submitters  # type: ignore[no-any-return]
+        return self._submitters
 
     def ping(self) -> None:
         """Read the database once (StoreError if it cannot be read)."""
@@ -48,4 +47,4 @@ class Context:
 
 
 def context(request: Request) -> Context:
-    return request.app.state.quizgen  # type: ignore[no-any-return]
+    return request.app.state.quizgen

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ..clock import now
 from ..errors import QuizgenError, clip
 from ..receipts import Signer
-from ..store.db import Store, redact_url, sqlite_path, resolve_url
+from ..store.db import Store, redact_url, resolve_url, sqlite_path
 from ..store.tables import ServerKey
 
 

@@ -4,13 +4,15 @@ response carries."""
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from .errors import ApiError, error_response
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+# ASGI's types, as Starlette spells them
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 # No script may run on any page (there is no script-src, so default-src 'none' forbids
 # them all); the only thing a page loads is the Hangul font from this server; forms
@@ -54,7 +56,7 @@ class BodyLimit:
         received = 0
         started = False
 
-        async def limited() -> dict[str, Any]:
+        async def limited() -> MutableMapping[str, Any]:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -63,7 +65,7 @@ class BodyLimit:
                     raise _TooLarge
             return message
 
-        async def tracking(message: dict[str, Any]) -> None:
+        async def tracking(message: MutableMapping[str, Any]) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from fastapi.responses import HTMLResponse
 
@@ -75,7 +76,7 @@ def _e(value: Any) -> str:
 def words(lang: str) -> dict[str, Any]:
     """The page's wording in ``lang`` (data/pages.json); English for a language it lacks."""
     table = load_json("pages.json")
-    return table.get(lang, table["en"])  # type: ignore[no-any-return]
+    return table.get(lang, table["en"])
 
 
 def number(value: float) -> str:
@@ -236,7 +237,7 @@ def questions_page(view: StudentQuiz, token: str, key: str, draft: Draft | None 
     head = _heading(view) + _alert(draft.notice, summary) + _state(view)
     if not view.open:
         return document(view.title, head, lang, status)
-    out = [f'<form method="post" action="submit">',
+    out = ['<form method="post" action="submit">',
            _hidden(student=view.student, token=token, quiz=view.quiz_id, lang=lang, idempotency_key=key)]
     for q in view.questions:
         out.append(f'<section class="q" aria-labelledby="q{q.slot}"><h2 id="q{q.slot}">{_e(w["question"])} {q.slot} '

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
@@ -35,8 +35,18 @@ from ..grading.answers import AnswerError, parse_answer
 from .api import as_student, idempotency_key_ok
 from .context import Context, context
 from .errors import ApiError, describe
-from .page_views import (FONT_PATH, LANGS, Draft, Notice, answer_fields, error_page, login_page, questions_page,
-                         receipt_page, words)
+from .page_views import (
+    FONT_PATH,
+    LANGS,
+    Draft,
+    Notice,
+    answer_fields,
+    error_page,
+    login_page,
+    questions_page,
+    receipt_page,
+    words,
+)
 from .webfont import hangul_woff
 
 log = logging.getLogger("quizgen.service")
@@ -142,7 +152,7 @@ async def _handle(request: Request, draw: Callable[[dict[str, str], str], HTMLRe
     except ApiError as exc:
         status, _, notice, headers = _notice(exc, lang)
         return _with(error_page(lang, notice, status), headers)
-    return await run_in_threadpool(draw, form, lang)  # type: ignore[no-any-return]
+    return await run_in_threadpool(draw, form, lang)
 
 
 def _who(form: dict[str, str]) -> tuple[str, str, str]:

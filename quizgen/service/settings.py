@@ -25,7 +25,7 @@ class ServiceSettings:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_env(cls) -> "ServiceSettings":
+    def from_env(cls) -> ServiceSettings:
         """The settings a worker process was started with (uvicorn imports the app by name)."""
         data = json.loads(os.environ[ENV])
         return cls(db=data["db"], key_file=data["key_file"], rate_limit=RateLimit(**data["rate_limit"]),

@@ -23,11 +23,11 @@ import sqlite3
 import stat
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from functools import cache
-from typing import Iterator
+from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -211,7 +211,7 @@ def _message_line(exc: BaseException, store: Store | None) -> str:
 
 def _password(url: str) -> str | None:
     try:
-        return make_url(url).password  # type: ignore[return-value]
+        return make_url(url).password
     except Exception:  # a path, not a URL
         return None
 
@@ -325,7 +325,7 @@ def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, 
         engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn, _record) -> None:
         # Driver autocommit: SQLAlchemy's "begin" event below issues BEGIN itself,
         # so quizgen (not pysqlite) decides when and how a transaction starts.
         dbapi_conn.isolation_level = None
@@ -339,7 +339,7 @@ def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get("quizgen_write"):
-            _begin_write(conn.connection.dbapi_connection, busy_ms)
+            _begin_write(conn.connection.dbapi_connection, busy_ms)  # type: ignore[arg-type]  # sqlite3's
         else:
             conn.exec_driver_sql("BEGIN")
 
@@ -478,7 +478,7 @@ def lock_for_writing(conn: Connection, key: int, sub: int = 0) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k, :s)"), {"k": key, "s": sub})
 
 
-def _alembic_config(connection: Connection | None = None, time_zone: str | None = None):  # type: ignore[no-untyped-def]
+def _alembic_config(connection: Connection | None = None, time_zone: str | None = None):
     from alembic.config import Config
 
     config = Config()

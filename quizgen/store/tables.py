@@ -7,14 +7,30 @@ database, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from ..errors import NotFoundError
+from ..ids import parse_quiz_id
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,12 +57,12 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("quizgen stores instants, not wall-clock times: give an aware datetime")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -81,7 +97,7 @@ class Quiz(Base):
     # before the change notices before it writes grades made with them.
     key_revision: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
-    variants: Mapped[list["Variant"]] = relationship(back_populates="quiz", cascade="all, delete-orphan",
+    variants: Mapped[list[Variant]] = relationship(back_populates="quiz", cascade="all, delete-orphan",
                                                      order_by="Variant.id")
 
 
@@ -108,7 +124,7 @@ class Variant(Base):
 
     quiz: Mapped[Quiz] = relationship(back_populates="variants")
     student: Mapped[Student | None] = relationship()
-    questions: Mapped[list["Question"]] = relationship(back_populates="variant", cascade="all, delete-orphan",
+    questions: Mapped[list[Question]] = relationship(back_populates="variant", cascade="all, delete-orphan",
                                                       order_by="Question.slot")
 
 
@@ -229,3 +245,12 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject: Mapped[str] = mapped_column(String(200), index=True)
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def get_quiz(session: Any, quiz: str | int) -> Quiz:
+    """The quiz row a user's id names (parsed by ``ids.parse_quiz_id``), or NotFoundError."""
+    quiz_id = parse_quiz_id(quiz)
+    row = session.get(Quiz, quiz_id)
+    if row is None:
+        raise NotFoundError(f"no quiz {quiz_id} (see 'quizgen list')")
+    return row

@@ -22,8 +22,25 @@ from typing import Any
 
 from ..derivation import Derivation, Expr, Sym, add, mul
 from ..shapes import Shape, format_shape
-from .base import (REQUIRED, Bound, CallSig, Fail, Outputs, boolean, choice, is_int, kind, known, must_be_none,
-                   number, optional_positive_int, positive_int, rate, short)
+from .base import (
+    REQUIRED,
+    Bound,
+    CallSig,
+    Fail,
+    Outputs,
+    boolean,
+    choice,
+    is_int,
+    kind,
+    known,
+    must_be_none,
+    number,
+    optional_positive_int,
+    positive_int,
+    rate,
+    short,
+)
+
 
 def _flag(v: Any) -> bool | None:
     return None if v is None else boolean(v)

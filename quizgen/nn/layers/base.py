@@ -11,8 +11,9 @@ only dispatch to them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ...errors import clip
 from ..derivation import Derivation
@@ -31,21 +32,88 @@ BASE_ARGS: dict[str, Any] = {
 # Names accepted by keras.activations.get / initializers.get / ... in Keras 3.15
 # (tests/test_keras_contract.py compares them with the installed Keras).
 ACTIVATIONS = frozenset(
-    "celu elu exponential gelu glu hard_shrink hard_sigmoid hard_silu hard_swish hard_tanh "
-    "leaky_relu linear log_sigmoid log_softmax mish relu relu6 selu sigmoid silu soft_shrink "
-    "softmax softplus softsign sparse_plus sparse_sigmoid sparsemax squareplus swish tanh "
-    "tanh_shrink threshold".split()
+    [
+        "celu",
+        "elu",
+        "exponential",
+        "gelu",
+        "glu",
+        "hard_shrink",
+        "hard_sigmoid",
+        "hard_silu",
+        "hard_swish",
+        "hard_tanh",
+        "leaky_relu",
+        "linear",
+        "log_sigmoid",
+        "log_softmax",
+        "mish",
+        "relu",
+        "relu6",
+        "selu",
+        "sigmoid",
+        "silu",
+        "soft_shrink",
+        "softmax",
+        "softplus",
+        "softsign",
+        "sparse_plus",
+        "sparse_sigmoid",
+        "sparsemax",
+        "squareplus",
+        "swish",
+        "tanh",
+        "tanh_shrink",
+        "threshold",
+    ]
 )
 INITIALIZERS = frozenset(
-    "Constant GlorotNormal GlorotUniform HeNormal HeUniform Identity IdentityInitializer "
-    "LecunNormal LecunUniform Ones Orthogonal OrthogonalInitializer RandomNormal RandomUniform "
-    "STFT STFTInitializer TruncatedNormal VarianceScaling Zeros constant glorot_normal "
-    "glorot_uniform he_normal he_uniform identity lecun_normal lecun_uniform normal one ones "
-    "orthogonal random_normal random_uniform stft truncated_normal uniform variance_scaling "
-    "zero zeros".split()
+    [
+        "Constant",
+        "GlorotNormal",
+        "GlorotUniform",
+        "HeNormal",
+        "HeUniform",
+        "Identity",
+        "IdentityInitializer",
+        "LecunNormal",
+        "LecunUniform",
+        "Ones",
+        "Orthogonal",
+        "OrthogonalInitializer",
+        "RandomNormal",
+        "RandomUniform",
+        "STFT",
+        "STFTInitializer",
+        "TruncatedNormal",
+        "VarianceScaling",
+        "Zeros",
+        "constant",
+        "glorot_normal",
+        "glorot_uniform",
+        "he_normal",
+        "he_uniform",
+        "identity",
+        "lecun_normal",
+        "lecun_uniform",
+        "normal",
+        "one",
+        "ones",
+        "orthogonal",
+        "random_normal",
+        "random_uniform",
+        "stft",
+        "truncated_normal",
+        "uniform",
+        "variance_scaling",
+        "zero",
+        "zeros",
+    ]
 )
-REGULARIZERS = frozenset("L1 L1L2 L2 OrthogonalRegularizer l1 l1l2 l2 orthogonal_regularizer".split())
-CONSTRAINTS = frozenset("MaxNorm MinMaxNorm NonNeg UnitNorm max_norm min_max_norm non_neg unit_norm".split())
+REGULARIZERS = frozenset(["L1", "L1L2", "L2", "OrthogonalRegularizer", "l1", "l1l2", "l2", "orthogonal_regularizer"])
+CONSTRAINTS = frozenset(
+    ["MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_max_norm", "non_neg", "unit_norm"]
+)
 
 
 # ---------------------------------------------------------------- shape rules

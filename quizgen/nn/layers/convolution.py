@@ -15,7 +15,7 @@ from typing import Any
 
 from ..derivation import Derivation, Expr, Sym, add, mul
 from ..shapes import Shape
-from .base import (REQUIRED, Fail, choice, int_tuple1, int_tuple2, kind, known, positive_int, rank)
+from .base import REQUIRED, Fail, choice, int_tuple1, int_tuple2, kind, known, positive_int, rank
 
 _KERNEL_ARGS = {
     "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros",
@@ -83,7 +83,9 @@ def conv(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
     f, groups = layer.get("filters"), layer.get("groups")
     stride, dil = _tuple(layer.get("strides"), n), _tuple(layer.get("dilation_rate"), n)
     if max(stride) > 1 and max(dil) > 1:
-        shown = (lambda t: t[0] if n == 1 else t)
+        def shown(t: tuple[int, ...]) -> object:
+            return t[0] if n == 1 else t
+
         raise Fail(f"strides > 1 is not supported together with dilation_rate > 1 "
                    f"(strides={shown(stride)}, dilation_rate={shown(dil)})")
     if f % groups:
@@ -142,7 +144,7 @@ def _dims_with(layer: Any, dims: tuple[int | None, ...], n: int, padding: str | 
     kernel, dilation = _tuple(layer.get("kernel_size"), n), _tuple(layer.get("dilation_rate"), n)
     strides = strides or _tuple(layer.get("strides"), n)
     padding = padding or layer.get("padding")
-    out = []
+    out: list[int | None] = []
     for d, k, st, r in zip(dims, kernel, strides, dilation):
         if d is None:
             out.append(None)

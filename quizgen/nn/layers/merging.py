@@ -97,7 +97,7 @@ def _axes(v: Any) -> int | tuple[int, int]:
     if isinstance(v, (list, tuple)):
         if len(v) != 2 or not all(is_int(a) and not isinstance(a, bool) for a in v):
             raise ValueError(f"expected an integer or a list of 2 integers, got {short(v)}")
-        return tuple(v)  # type: ignore[return-value]
+        return tuple(v)
     return axis(v)
 
 
@@ -133,14 +133,30 @@ def dot(layer: Any, xs: tuple[Shape, ...]) -> tuple[Shape, Derivation]:
 
 
 KINDS = (
-    kind("Concatenate", {"axis": -1}, concatenate, "concatenate", ("axis",), call=_LIST, checks={"axis": axis},
-         shape_slips=concat_shape_slips),
+    kind(
+        "Concatenate",
+        {"axis": -1},
+        concatenate,
+        "concatenate",
+        ("axis",),
+        call=_LIST,
+        checks={"axis": axis},
+        shape_slips=concat_shape_slips,
+    ),
     kind("Add", {}, elementwise, "add", call=_LIST),
     kind("Subtract", {}, elementwise, "subtract", call=_LIST),
     kind("Multiply", {}, elementwise, "multiply", call=_LIST),
     kind("Average", {}, elementwise, "average", call=_LIST),
     kind("Maximum", {}, elementwise, "maximum", call=_LIST),
     kind("Minimum", {}, elementwise, "minimum", call=_LIST),
-    kind("Dot", {"axes": REQUIRED, "normalize": False}, dot, "dot", ("axes", "normalize"), call=_LIST, runtime_checked=True,
-         checks={"axes": _axes, "normalize": boolean}),
+    kind(
+        "Dot",
+        {"axes": REQUIRED, "normalize": False},
+        dot,
+        "dot",
+        ("axes", "normalize"),
+        call=_LIST,
+        runtime_checked=True,
+        checks={"axes": _axes, "normalize": boolean},
+    ),
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..derivation import Derivation
 from ..shapes import Shape
-from .base import (REQUIRED, boolean, int_tuple1, int_tuple2, kind, optional_int_tuple1, optional_int_tuple2)
+from .base import REQUIRED, boolean, int_tuple1, int_tuple2, kind, optional_int_tuple1, optional_int_tuple2
 from .convolution import AXIS_WORDS, join, spatial, window
 from .core import RNN_INPUT
 
@@ -49,7 +49,7 @@ def pool_shape_slips(row: Any, incoming: Shape) -> dict[str, tuple[Any, ...]]:
     shape = tuple(row.output_shape)
 
     def sized(stride_of: Any, round_up: bool = False) -> tuple[Any, ...] | None:
-        out = []
+        out: list[int | None] = []
         for d, p, st in zip(dims, sizes, strides):
             st = stride_of(st)
             if d is None:

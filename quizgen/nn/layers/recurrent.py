@@ -16,8 +16,7 @@ from typing import Any
 
 from ..derivation import Derivation, Expr, Sym, add, mul
 from ..shapes import Shape, format_shape
-from .base import (REQUIRED, Bound, CallSig, Fail, Outputs, boolean, choice, is_multi, kind, known,
-                   must_be_none, rank)
+from .base import REQUIRED, Bound, CallSig, Fail, Outputs, boolean, choice, is_multi, kind, known, must_be_none, rank
 from .core import RNN_INPUT
 
 GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
@@ -78,7 +77,7 @@ def cell(layer: Any, s: Shape) -> tuple[Shape, Derivation, list[Shape]]:
         out = (s[0], units)
     if layer.get("return_state"):
         notes.append("lstm_return_state" if layer.type == "LSTM" else "rnn_return_state")
-    states = [(s[0], units)] * len(STATES[layer.type])
+    states: list[Shape] = [(s[0], units)] * len(STATES[layer.type])
     return out, Derivation(layer.type, expr, notes=tuple(notes)), states
 
 
@@ -116,11 +115,13 @@ def bidirectional(layer: Any, x: Any) -> tuple[Any, Derivation]:
     if given is not None:
         # Keras gives the first half of the list to the forward layer, the rest to the backward one
         names = STATES[inner.type]
-        check_states(given, states + states, ", ".join([f"{n} forward" for n in names] + [f"{n} backward" for n in names]))
+        check_states(
+            given, states + states, ", ".join([f"{n} forward" for n in names] + [f"{n} backward" for n in names])
+        )
         notes.append("rnn_initial_state")
     mode = layer.get("merge_mode")
     if mode == "concat":
-        merged: Any = (*out[:-1], 2 * out[-1])
+        merged: Any = (*out[:-1], None if out[-1] is None else 2 * out[-1])
         notes.append("bidi_concat")
     elif mode is None:
         merged = (out, out)

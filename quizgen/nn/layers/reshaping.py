@@ -13,7 +13,7 @@ from typing import Any
 
 from ..derivation import Derivation
 from ..shapes import Shape, format_shape
-from .base import MAX_DIM, REQUIRED, Fail, DATA_FORMAT, is_int, kind, rank, short
+from .base import DATA_FORMAT, MAX_DIM, REQUIRED, Fail, is_int, kind, rank, short
 
 
 def flatten(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
@@ -47,7 +47,7 @@ def reshape(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
     deriv = Derivation("Reshape", None, notes=("reshape",))
     if None in inner:
         return (s[0], *[None if d == -1 else d for d in target]), deriv
-    size = math.prod(inner)
+    size = math.prod(d for d in inner if d is not None)  # every one is known here
     if -1 not in target:
         if size != math.prod(target):
             raise Fail(f"cannot reshape {format_shape(s)} ({size:,} values per sample) "

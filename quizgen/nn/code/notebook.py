@@ -14,8 +14,8 @@ import re
 import warnings
 from dataclasses import dataclass
 
-from ..errors import CodeParseError
-from ..files import MalformedJSON, decode_json
+from ...errors import CodeParseError
+from ...files import MalformedJSON, decode_json
 
 # Cell magics whose body is still Python; any other (%%bash, %%writefile...) is not.
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
@@ -87,7 +87,7 @@ def parse_notebook(text: str, filename: str = "<notebook>") -> Program:
     return Program(tuple(modules), tuple(starts), tuple(numbers))
 
 
-def _parse(source: str, filename: str, where) -> ast.Module:  # type: ignore[no-untyped-def]
+def _parse(source: str, filename: str, where) -> ast.Module:
     try:
         with warnings.catch_warnings():  # "invalid escape sequence" in a regex string is not the user's question
             warnings.simplefilter("ignore")

@@ -9,10 +9,11 @@ answer form (part numbers and labels), never from a key column.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from ..grading.feedback import slip_feedback
+from ..grading.slip_messages import slip_feedback
 from ..resources import load_json
 
 

@@ -1,6 +1,6 @@
 """Read Keras model-building code (as in textbook cells and notebooks) into specs.
 
-The code is parsed with ``ast`` and interpreted symbolically (``code_reader``); it
+The code is parsed with ``ast`` and interpreted symbolically (``reader``); it
 is never run. Sequential models (``Sequential()`` with ``model.add``,
 ``Sequential([...])``) become ``{"input", "layers"}`` specs as they always have,
 Keras 2's ``input_shape`` / ``batch_input_shape`` / ``input_dim`` / an Embedding's
@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import CodeParseError
-from .code_reader import Reader, sequential_spec
-from .code_values import SequentialModel
+from ...errors import CodeParseError
 from .notebook import parse_notebook, parse_python
+from .reader import Reader, sequential_spec
+from .values import SequentialModel
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ order met. Doing the same here makes the spec's table read like Keras's.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ..errors import CodeParseError
-from .code_values import InputNode, Layer, Node, Tensor
-from .keras_api import DROPPED_CALL_ARGS, TENSOR_CALL_ARGS, call_params, primary_call_args
+from ...errors import CodeParseError
+from .keras_names import DROPPED_CALL_ARGS, TENSOR_CALL_ARGS, call_params, primary_call_args
+from .values import InputNode, Layer, Node, Tensor
 
 
 def functional_spec(inputs: list[Tensor], outputs: list[Tensor], line: int,
@@ -24,7 +25,7 @@ def functional_spec(inputs: list[Tensor], outputs: list[Tensor], line: int,
     def fail(text: str) -> CodeParseError:
         return CodeParseError(f"{where(line)}: {text}")
 
-    input_nodes = [t.node for t in inputs]
+    input_nodes: list[Any] = [t.node for t in inputs]  # InputNodes (checked below, against the graph)
     if len(set(map(id, input_nodes))) != len(input_nodes):
         raise fail("the same Input is given twice in the model's inputs")
     nodes = _nodes_in_keras_order(outputs)
@@ -60,7 +61,7 @@ def functional_spec(inputs: list[Tensor], outputs: list[Tensor], line: int,
     }
 
 
-def _input_names(input_nodes: list[InputNode], layer_names: set[str]) -> dict[int, str]:
+def _input_names(input_nodes: list[Any], layer_names: set[str]) -> dict[int, str]:
     """Each Input's name: name= if given, else its variable's name unless a layer or
     another Input already has that name, in which case Keras's own (input_layer_1...)."""
     names: dict[int, str] = {}
@@ -104,7 +105,8 @@ def _nodes_in_keras_order(outputs: list[Tensor]) -> list[Node | InputNode]:
     depth: dict[int, int] = {}
     for node in reversed(ordered):
         d = depth.setdefault(id(node), 0)
-        for parent in (node.keras_parents if isinstance(node, Node) else ()):
+        keras_parents: Any = node.keras_parents if isinstance(node, Node) else ()
+        for parent in keras_parents:
             depth[id(parent.node)] = max(d + 1, depth.get(id(parent.node), 0))
     return sorted(ordered, key=lambda n: (-depth[id(n)], first_met[_operation(n)]))
 

@@ -10,8 +10,9 @@ training loops) and becomes an error only where a model needs it.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,8 @@ class Unknown:
 
 @dataclass(frozen=True)
 class ModuleRef:
-    """A module or an attribute path in one (``numpy``, ``tensorflow.nn.relu``) that is not a Keras name the reader knows."""
+    """A module or an attribute path in one (``numpy``, ``tensorflow.nn.relu``) that is not a Keras name
+    the reader knows."""
 
     path: str
 
@@ -72,9 +74,6 @@ class InputNode:
     keras_name: str  # what Keras calls it without a name= (input_layer, input_layer_1...)
     var_name: str | None = None  # the variable it was first assigned to
 
-    def spec_name(self) -> str:
-        return self.name or self.var_name or self.keras_name
-
 
 @dataclass(eq=False)
 class Node:
@@ -90,7 +89,7 @@ class Node:
     args: dict[str, Any]
     line: int
     outputs: int
-    keras_parents: tuple["Tensor", ...]
+    keras_parents: tuple[Tensor, ...]
 
 
 @dataclass(frozen=True, eq=False)

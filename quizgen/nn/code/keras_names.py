@@ -9,9 +9,12 @@ Nothing here imports Keras: the reader never runs the code it reads.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from .spec import LAYER_ARGS, POSITIONAL, RNN_TYPES
+from ..layers import LAYER_ARGS, POSITIONAL
+from ..layers.recurrent import RNN_TYPES
+
 
 def snake_case(class_name: str) -> str:
     """keras.src.utils.naming.to_snake_case: SimpleRNN → simple_rnn, Conv1D → conv1d, HeNormal → he_normal."""
@@ -88,7 +91,9 @@ MODEL_BUILDERS = frozenset({"Model", "Functional"})
 SESSION_RESETS = frozenset({"clear_session"})
 SUBCLASS_BASES = frozenset({"Layer", "Model", "Sequential", "Functional"})
 # Bare names pasted without their import still mean Keras, as the textbook cells assume.
-KNOWN_NAMES = LAYER_TYPES | {"Input", "InputLayer", "Sequential"} | MODEL_BUILDERS | frozenset(MERGE_HELPERS) | SESSION_RESETS
+KNOWN_NAMES = (
+    LAYER_TYPES | {"Input", "InputLayer", "Sequential"} | MODEL_BUILDERS | frozenset(MERGE_HELPERS) | SESSION_RESETS
+)
 # Module names a pasted cell uses without importing them.
 DEFAULT_MODULES = {"tf": "tensorflow", "tensorflow": "tensorflow", "keras": "keras",
                    "layers": "keras.layers", "models": "keras.models", "K": "keras.backend"}
@@ -208,7 +213,7 @@ def output_count(layer_type: str, args: Mapping[str, Any], call_kwargs: Mapping[
         inner = args.get("layer")
         inner_type = inner.get("type") if isinstance(inner, dict) else None
         outputs = 2 if "merge_mode" in args and args["merge_mode"] is None else 1
-        if inner_type in RNN_TYPES and inner.get("return_state"):
+        if isinstance(inner, dict) and inner_type in RNN_TYPES and inner.get("return_state"):
             return outputs + 2 * _STATE_COUNT[inner_type]
         return outputs
     if layer_type in ("MultiHeadAttention", "Attention", "AdditiveAttention"):

@@ -2,7 +2,7 @@
 
 It evaluates what a cell computes from constants (sizes, lists, loops over literal
 lists and ranges, conditional expressions, f-strings, helper functions) and hands
-everything else to a subclass (:class:`quizgen.nn.code_reader.Reader` follows Keras).
+everything else to a subclass (:class:`quizgen.nn.code.reader.Reader` follows Keras).
 What cannot be known without running the code becomes :class:`Unknown`, carrying why;
 code the reader skips (a ``while`` loop, an ``if`` it cannot decide, a long loop over
 data) leaves the names it sets Unknown, so nothing stale is ever read as a constant.
@@ -14,11 +14,12 @@ from __future__ import annotations
 import ast
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
-from ..errors import CodeParseError, clip
-from .code_values import Builtin, BoundMethod, ModuleRef, OpaqueClass, Unknown, UserFunction, first_unknown, leaves
+from ...errors import CodeParseError, clip
+from .values import BoundMethod, Builtin, ModuleRef, OpaqueClass, Unknown, UserFunction, first_unknown, leaves
 
 MAX_STEPS = 200_000  # statements and calls read; a loop of textbook size takes hundreds
 MAX_CALL_DEPTH = 50
@@ -37,12 +38,34 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
     ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
 }
-_PURE_BUILTINS = frozenset("len range str int float bool min max abs round sum list tuple sorted "
-                           "reversed enumerate zip print dict isinstance".split())
-_STRUCTURAL_BUILTINS = frozenset("len list tuple zip enumerate reversed dict".split())
-_LIST_METHODS = frozenset("append extend insert pop copy index count".split())
-_STR_METHODS = frozenset("format join upper lower replace strip".split())
-_DICT_METHODS = frozenset("get keys values items copy".split())
+_PURE_BUILTINS = frozenset(
+    [
+        "len",
+        "range",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "min",
+        "max",
+        "abs",
+        "round",
+        "sum",
+        "list",
+        "tuple",
+        "sorted",
+        "reversed",
+        "enumerate",
+        "zip",
+        "print",
+        "dict",
+        "isinstance",
+    ]
+)
+_STRUCTURAL_BUILTINS = frozenset(["len", "list", "tuple", "zip", "enumerate", "reversed", "dict"])
+_LIST_METHODS = frozenset(["append", "extend", "insert", "pop", "copy", "index", "count"])
+_STR_METHODS = frozenset(["format", "join", "upper", "lower", "replace", "strip"])
+_DICT_METHODS = frozenset(["get", "keys", "values", "items", "copy"])
 _TRY_STATEMENTS = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
 
 class _Return(Exception):
@@ -67,7 +90,7 @@ class Scope:
     """Variables of the module or of one function call (globals reached through ``parent``)."""
 
     vars: dict[str, Any] = field(default_factory=dict)
-    parent: "Scope | None" = None
+    parent: Scope | None = None
     global_names: set[str] = field(default_factory=set)
 
     def lookup(self, name: str) -> tuple[bool, Any]:
@@ -78,7 +101,7 @@ class Scope:
             scope = scope.parent
         return False, None
 
-    def module(self) -> "Scope":
+    def module(self) -> Scope:
         scope = self
         while scope.parent is not None:
             scope = scope.parent
@@ -182,7 +205,9 @@ class Interpreter:
             for item in stmt.items:
                 self.expr(item.context_expr, scope)
                 if item.optional_vars is not None:
-                    self.assign(item.optional_vars, Unknown(stmt.lineno, "a with-statement's value"), scope, stmt.lineno)
+                    self.assign(
+                        item.optional_vars, Unknown(stmt.lineno, "a with-statement's value"), scope, stmt.lineno
+                    )
             self.run(stmt.body, scope)
         elif isinstance(stmt, _TRY_STATEMENTS):
             self.run(stmt.body, scope)  # the except handlers run only when something fails
@@ -215,7 +240,12 @@ class Interpreter:
             self.fail(line, self.unpack_message([value], len(names), star is not None))
         if not isinstance(value, (list, tuple, str)):
             for elt in names:
-                self.assign(elt, value if isinstance(value, Unknown) else Unknown(line, f"{ast.unparse(target)} cannot be unpacked"), scope, line)
+                self.assign(
+                    elt,
+                    value if isinstance(value, Unknown) else Unknown(line, f"{ast.unparse(target)} cannot be unpacked"),
+                    scope,
+                    line,
+                )
             return
         items = list(value)
         fits = len(items) >= len(names) - 1 if star is not None else len(items) == len(names)
@@ -237,9 +267,13 @@ class Interpreter:
         owner = self.expr(target.value, scope)
         key = self.expr(target.slice, scope)
         try:
-            if isinstance(owner, dict) and not isinstance(key, Unknown):
-                owner[key] = value
-            elif isinstance(owner, list) and isinstance(key, int) and not isinstance(key, bool):
+            if (
+                isinstance(owner, dict)
+                and not isinstance(key, Unknown)
+                or isinstance(owner, list)
+                and isinstance(key, int)
+                and not isinstance(key, bool)
+            ):
                 owner[key] = value
         except (IndexError, TypeError):
             pass
@@ -559,7 +593,7 @@ class Interpreter:
                 continue
             assert isinstance(part, ast.FormattedValue)
             value = self.expr(part.value, scope)
-            spec = self.joined_str(part.format_spec, scope) if part.format_spec is not None else ""
+            spec = self.joined_str(part.format_spec, scope) if isinstance(part.format_spec, ast.JoinedStr) else ""
             for v in (value, spec):
                 if isinstance(v, Unknown):
                     return v
@@ -675,7 +709,7 @@ class Interpreter:
                 r = range(*values)
                 return self.made(list(r), node.lineno) if len(r) <= MAX_SEQUENCE else \
                     Unknown(node.lineno, "range() too long to read")
-            fn = {"str": str, "int": int, "float": float, "bool": bool, "min": min, "max": max, "abs": abs,
+            fn: Any = {"str": str, "int": int, "float": float, "bool": bool, "min": min, "max": max, "abs": abs,
                   "round": round, "sum": sum, "list": list, "tuple": tuple, "sorted": sorted, "dict": dict,
                   "reversed": lambda x: list(reversed(x)), "enumerate": lambda *a, **k: list(enumerate(*a, **k)),
                   "zip": lambda *a: list(zip(*a))}[name]
@@ -698,7 +732,9 @@ class Interpreter:
                     if isinstance(more, Unknown) or len(owner) + len(more) > MAX_SEQUENCE or \
                             isinstance(self.made(more, node.lineno), Unknown):
                         # What the list holds now is unknown: say so wherever it is used.
-                        owner[:] = [more if isinstance(more, Unknown) else Unknown(node.lineno, "a list too long to read")]
+                        owner[:] = [
+                            more if isinstance(more, Unknown) else Unknown(node.lineno, "a list too long to read")
+                        ]
                     else:
                         owner.extend(more)
                     return None
@@ -791,7 +827,9 @@ class Interpreter:
         return Unknown(node.lineno, f"unsupported call {quote(ast.unparse(node.func))}(...)")
 
 
-_MUTATING_METHODS = frozenset("append extend insert pop remove clear update setdefault add sort reverse".split())
+_MUTATING_METHODS = frozenset(
+    ["append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "add", "sort", "reverse"]
+)
 
 
 def _names_changed(body: list[ast.stmt]) -> set[str]:

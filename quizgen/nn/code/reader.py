@@ -4,7 +4,7 @@ A layer constructed is a :class:`Layer` named as Keras would name it in a fresh
 session; a layer called on tensors records a :class:`Node` and returns
 :class:`Tensor` values (a list of them when it returns several, as Keras does);
 ``Model(...)`` and ``Sequential(...)`` become models in source order. The Python
-around them is read by :class:`quizgen.nn.code_python.Interpreter`. Anything the
+around them is read by :class:`quizgen.nn.code.python.Interpreter`. Anything the
 reader cannot know is an Unknown that matters only where a model needs it: then
 one line names the line and what is not supported.
 """
@@ -13,19 +13,49 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ..errors import CodeParseError
-from .code_graph import functional_spec, json_value, layer_args_json, layer_object
-from .code_python import CallArgs, Interpreter, Scope, is_constant, quote, short
-from .code_values import (
-    BoundMethod, FunctionalModel, InputNode, KerasName, Layer, ModelMethod, ModuleRef, Node, OpaqueClass,
-    SequentialModel, SubclassDef, Tensor, Unknown, UserFunction, first_unknown, holds_keras, leaves,
+from ...errors import CodeParseError
+from .graph import functional_spec, json_value, layer_args_json, layer_object
+from .keras_names import (
+    BUILD_TIME_NAMES,
+    DEFAULT_MODULES,
+    INPUT_POSITIONAL,
+    KNOWN_NAMES,
+    LAYER_TYPES,
+    MERGE_HELPERS,
+    MODEL_BUILDERS,
+    SESSION_RESETS,
+    SUBCLASS_BASES,
+    TENSOR_CALL_ARGS,
+    activation_name,
+    call_params,
+    config_object,
+    constructor_positional,
+    keras_name,
+    output_count,
+    snake_case,
 )
-from .keras_api import (
-    BUILD_TIME_NAMES, DEFAULT_MODULES, INPUT_POSITIONAL, KNOWN_NAMES, LAYER_TYPES, MERGE_HELPERS,
-    MODEL_BUILDERS, SESSION_RESETS, SUBCLASS_BASES, TENSOR_CALL_ARGS, activation_name, call_params,
-    config_object, constructor_positional, keras_name, output_count, snake_case,
+from .python import CallArgs, Interpreter, Scope, is_constant, quote, short
+from .values import (
+    BoundMethod,
+    FunctionalModel,
+    InputNode,
+    KerasName,
+    Layer,
+    ModelMethod,
+    ModuleRef,
+    Node,
+    OpaqueClass,
+    SequentialModel,
+    SubclassDef,
+    Tensor,
+    Unknown,
+    UserFunction,
+    first_unknown,
+    holds_keras,
+    leaves,
 )
 
 _KERAS2_INPUT_ARGS = ("batch_input_shape", "input_shape", "input_dim", "input_length")
@@ -74,7 +104,9 @@ class Reader(Interpreter):
             if node.attr == "shape" and isinstance(owner.node, InputNode):
                 dims = owner.node.dims
                 return tuple(dims) if owner.node.key == "batch_shape" else (None, *dims)
-            return Unknown(node.lineno, f"{quote(ast.unparse(node))}: a layer's output is only known by solving the model")
+            return Unknown(
+                node.lineno, f"{quote(ast.unparse(node))}: a layer's output is only known by solving the model"
+            )
         if isinstance(owner, SequentialModel) and node.attr == "add":
             return BoundMethod(owner, node.attr)
         if isinstance(owner, (SequentialModel, FunctionalModel, Layer)):
@@ -108,7 +140,9 @@ class Reader(Interpreter):
         else:
             line, reason = node.lineno, f"unsupported call {quote(ast.unparse(node.func))}(...)"
         if holds_keras(args.positional) or holds_keras(list(args.keywords.values())):
-            self.fail(line, reason if made_unsupported else reason + " on a Keras tensor; quizgen traces Keras layers only")
+            self.fail(
+                line, reason if made_unsupported else reason + " on a Keras tensor; quizgen traces Keras layers only"
+            )
         return Unknown(line, reason)
 
     def auto_name(self, prefix: str) -> str:
@@ -214,7 +248,9 @@ class Reader(Interpreter):
         if args.double_starred:
             self.fail(node.lineno, f"**kwargs cannot be read without running the code ({quote(ast.unparse(node))})")
         if args.starred:
-            self.fail(node.lineno, f"*args in {what} cannot be read without running the code ({quote(ast.unparse(node))})")
+            self.fail(
+                node.lineno, f"*args in {what} cannot be read without running the code ({quote(ast.unparse(node))})"
+            )
 
     def constant_arg(self, value: Any, what: str, node: ast.Call) -> Any:
         """A constructor argument: a constant (tuples kept), or an error saying why not."""
