@@ -27,6 +27,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterable
+from datetime import UTC
 from typing import Any
 
 from fastapi import FastAPI, Header, Request
@@ -55,13 +56,13 @@ def make_floor_db(url: str, students: Iterable[tuple[str, str]]) -> None:
             with con.cursor() as cur:
                 cur.executemany("INSERT INTO students VALUES (%s, %s)", rows)
         return
-    con = sqlite3.connect(url)
-    con.execute("PRAGMA journal_mode = WAL")
+    lite = sqlite3.connect(url)
+    lite.execute("PRAGMA journal_mode = WAL")
     for stmt in SCHEMA:
-        con.execute(stmt.format(serial="INTEGER"))
-    con.executemany("INSERT INTO students VALUES (?, ?)", rows)
-    con.commit()
-    con.close()
+        lite.execute(stmt.format(serial="INTEGER"))
+    lite.executemany("INSERT INTO students VALUES (?, ?)", rows)
+    lite.commit()
+    lite.close()
 
 
 class _Connections(threading.local):
@@ -111,9 +112,9 @@ def make_app(url: str) -> Any:
         if not hmac.compare_digest(hashlib.sha256((salt + token).encode()).hexdigest(), digest):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         answers = json.loads(body)["answers"]
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        at = datetime.now(timezone.utc).isoformat()
+        at = datetime.now(UTC).isoformat()
         c.execute(f"INSERT INTO submissions (student, quiz, body, received_at) VALUES ({mark}, {mark}, {mark}, "
                   f"{mark})", (student, quiz, json.dumps(answers), at))  # autocommit: durable when it returns
         return JSONResponse({"quiz": quiz, "student": student, "received_at": at}, status_code=201)
