@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from ..clock import as_utc, now, show
 from ..errors import clip
-from ..grading.answers import AnswerError, parse_answer
+from ..grading.answers import AnswerError, find_part, parse_answer
 from ..grading.slip_messages import shown_score
 from ..ids import parse_quiz_id
 from ..receipts import part_label, parts_text
@@ -33,6 +33,7 @@ from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from .answer_results import PartResult, part_results, parts_json, question_feedback
 from .policies import attempts_left, is_open, not_on_quiz, visibility
 from .students import authenticate
+from .tlog import Signing
 
 _NUMBER = re.compile(r"[0-9]{1,9}")  # question and part numbers: plain ASCII integers
 
@@ -135,7 +136,7 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str],
         values: dict[str, Any] = {}
         texts: dict[str, str] = {}
         for label, (_, raw) in given.items():
-            found = _find_part(parts, label)
+            found = find_part(parts, label)
             if found is None:
                 errors.append(message(lang, "submission_no_part", slot=slot, part=_shown(label), count=len(parts)))
                 continue
@@ -155,13 +156,6 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str],
     if not parsed:
         raise AnswerError(message(lang, "submission_no_answers"))
     return parsed
-
-
-def _find_part(parts: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
-    if _NUMBER.fullmatch(label):
-        n = int(label)
-        return parts[n - 1] if 1 <= n <= len(parts) else None
-    return next((p for p in parts if p["key"] == label), None)
 
 
 def attempts_used(session: Any, quiz_id: int, student_pk: int) -> int:
@@ -251,12 +245,18 @@ def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str 
 
 
 def submit(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str],
-           at: datetime | None = None) -> Receipt:
-    """Record one attempt from the local command line: all its answers, or nothing.
-    (The HTTP service calls classroom.attempts.submit_attempt, which this wraps.)"""
+           signing: Signing, at: datetime | None = None) -> Receipt:
+    """Record one attempt from the local command line: all its answers, or nothing; signed
+    as the service signs, and integrated into the quiz's log after the commit (or left
+    for the next sequencer when the database is busy). (The HTTP service calls
+    classroom.attempts.submit_attempt, which this wraps.)"""
     from .attempts import submit_attempt
+    from .tlog import sequence_quietly
 
-    return submit_attempt(store, quiz, student_id, token, answers, source="cli", at=at).receipt
+    receipt = submit_attempt(store, quiz, student_id, token, answers, source="cli", signer=signing.signer,
+                             at=at).receipt
+    sequence_quietly(store, signing, [receipt.quiz_id])
+    return receipt
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import socket
 
 import click
 
-from .options import emit_json, json_option, open_store, quiz_argument
+from .options import emit_json, json_option, key_file_option, open_store, quiz_argument
 
 
 def _rate(value: str) -> tuple[int, int]:
@@ -28,8 +28,7 @@ def _rate(value: str) -> tuple[int, int]:
               help="Port to listen on (0: any free port, printed at start).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes sharing the port (and the database).")
-@click.option("--key-file", metavar="FILE",
-              help="The receipt-signing key (made on first start, mode 0600) [default: beside the database].")
+@key_file_option
 @click.option("--rate-limit", default="30/600", show_default=True, metavar="COUNT/SECONDS",
               help="Graded submissions a student may make to one quiz within SECONDS.")
 @click.option("--ssl-certfile", metavar="FILE", help="TLS certificate (PEM), to serve HTTPS.")
@@ -52,7 +51,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str 
       quizgen --db class.db serve --port 8080 --workers 2
     """
     from ..classroom.attempts import RateLimit
-    from ..service.keys import default_key_file, load_signer, register_key
+    from ..classroom.keys import default_key_file, load_signer, register_key
     from ..service.settings import ENV, ServiceSettings
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
@@ -120,28 +119,63 @@ def _run(sock: socket.socket, workers: int, log_level: str, certfile: str | None
 
 @click.command()
 @quiz_argument
+@key_file_option
 @json_option
 @click.pass_context
-def audit(ctx: click.Context, quiz: str, as_json: bool) -> None:
-    """Recompute a quiz's hash chain of attempts and check every signed receipt.
+def audit(ctx: click.Context, quiz: str, key_file: str | None, as_json: bool) -> None:
+    """Rebuild a quiz's transparency log from its rows; check every checkpoint and receipt.
 
-    Names each attempt whose row was changed, deleted, inserted or back-dated since it
-    was recorded; exit 1 when there is any.
+    Names each attempt changed, removed, inserted, reordered or relabelled since it was
+    logged, every attempt without a valid signature, and every checkpoint the server
+    signed that is gone; lists attempts not yet in a checkpoint as pending. Signatures
+    are checked against the server's key file (--key-file), not the database's keys.
+    Exit 1 when anything is found.
 
     \b
     Example:
-      quizgen audit 1
+      quizgen audit 1 --key-file /srv/quizgen/class.key
     """
     from ..classroom.audit import audit_quiz
+    from ..classroom.keys import trust_for
 
-    report = audit_quiz(open_store(ctx), quiz)
+    store = open_store(ctx)
+    report = audit_quiz(store, quiz, trust_for(store, ctx.find_root().obj["db"], key_file))
     if as_json:
         emit_json(report.to_json())
     else:
         for problem in report.problems:
             click.echo(f"quiz {report.quiz_id}, {problem}")
+        for waiting in report.pending:
+            click.echo(f"quiz {report.quiz_id}, pending: {waiting}")
         verdict = "intact" if report.intact else f"BROKEN ({len(report.problems)} problem(s))"
-        click.echo(f"Quiz {report.quiz_id}: {report.attempts} attempt(s), {report.signed} signed receipt(s) checked; "
-                   f"chain {verdict}; head {report.head[:16]}…", err=True)
+        click.echo(f"Quiz {report.quiz_id}: {report.attempts} attempt(s), {report.signed} signed receipt(s) and "
+                   f"{report.checkpoints} signed checkpoint(s) checked against {report.trust}; log {verdict}; "
+                   f"{len(report.pending)} pending; latest checkpoint: size {report.size}, root {report.head[:16]}…",
+                   err=True)
     if not report.intact:
         ctx.exit(1)
+
+
+@click.command()
+@quiz_argument
+@json_option
+@click.pass_context
+def checkpoints(ctx: click.Context, quiz: str, as_json: bool) -> None:
+    """Print a quiz's signed checkpoints (size, root, time, signed note), for publishing.
+
+    Anyone holding a published checkpoint can later ask the server for a consistency
+    proof (GET /api/v1/quizzes/QUIZ/proof?from=M&to=N): a log rewritten under it shows.
+
+    
+    Example:
+      quizgen checkpoints 1 --json > quiz1-checkpoints.json
+    """
+    from ..classroom.tlog import checkpoints as quiz_checkpoints
+
+    found = quiz_checkpoints(open_store(ctx), quiz)
+    if as_json:
+        emit_json([c.to_json() for c in found])
+        return
+    for c in found:
+        click.echo(c.note.rstrip("\n") + "\n" if c.note else
+                   f"(size {c.size}, root {c.root}: the upgrade's base, signed when the server next starts)\n")

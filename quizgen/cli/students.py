@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from .options import (
     emit_json,
     json_option,
+    open_signing,
     open_store,
     parsed_by,
     quiz_argument,
@@ -155,7 +158,9 @@ def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
     from ..classroom.submissions import submit as do_submit
 
     assert student_id is not None  # require_student above
-    receipt = do_submit(open_store(ctx), quiz, student_id, token, given)
+    # signed with the server's key, as the service would (QUIZGEN_KEY_FILE, else the default place)
+    receipt = do_submit(open_store(ctx), quiz, student_id, token, given,
+                        open_signing(ctx, os.environ.get("QUIZGEN_KEY_FILE")))
     if as_json:
         emit_json(receipt.to_json())
         return

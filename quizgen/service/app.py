@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from .. import __version__
+from ..classroom.keys import load_signer, register_key
 from ..store.db import open_store
-from . import api, errors, pages
+from . import api, errors, pages, sequencer
 from .context import Context
-from .keys import load_signer, register_key
 from .middleware import BodyLimit, SecurityHeaders
 from .settings import ServiceSettings
 
@@ -23,9 +24,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     store = open_store(settings.db, create=False)
     signer = load_signer(settings.key_file)
     register_key(store, signer)
+    ctx = Context(store, signer, settings)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(sequencer.run, ctx)
+            yield
+            tasks.cancel_scope.cancel()
+        await sequencer.last_round(ctx)  # what was acknowledged before the stop is integrated now
         store.dispose()
 
     # No Swagger page: it runs scripts from a CDN, which the pages' CSP (no scripts at all)
@@ -33,7 +40,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app = FastAPI(title="quizgen", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
                   openapi_url="/api/v1/openapi.json",
                   description="Students submit parameter-count quiz answers and get signed receipts. See docs/api.md.")
-    app.state.quizgen = Context(store, signer, settings)
+    app.state.quizgen = ctx
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -1,6 +1,9 @@
-"""The server's receipt-signing key: a 0600 file the service creates once, and its
-public half registered in the database so that ``quizgen audit`` and every other
-server process can check receipts. The private key never enters the database."""
+"""The server's signing key: a 0600 file the service creates once, and its public half
+registered in the database so that every server process can check receipts. The
+private key never enters the database. It signs every attempt's receipt (whoever
+records it: the service, a local ``quizgen submit``, an import) and the transparency
+log's checkpoints; ``quizgen audit`` trusts the key in this file, not the database's
+list, which anyone who can edit the database could extend."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from ..errors import QuizgenError, clip
 from ..receipts import Signer
 from ..store.db import Store, redact_url, resolve_url, sqlite_path
 from ..store.tables import ServerKey
+from .audit import Trust, trust_from_database
+from .tlog import Signing, checkpoints_file
 
 
 class KeyFileError(QuizgenError):
@@ -64,6 +69,32 @@ def load_signer(path: str, create: bool = True) -> Signer:
     return Signer(raw)
 
 
+def key_file_for(db: str | None, key_file: str | None) -> str:
+    """The key file a command uses: the one given (--key-file, QUIZGEN_KEY_FILE), else the default."""
+    return key_file or default_key_file(db)
+
+
+def open_signing(store: Store, db: str | None, key_file: str | None) -> Signing:
+    """The key that signs attempts recorded through ``store`` (made if absent, and
+    registered), and the file its checkpoints are appended to."""
+    path = key_file_for(db, key_file)
+    signer = load_signer(path)
+    register_key(store, signer)
+    return Signing(signer, checkpoints_file(path))
+
+
+def trust_for(store: Store, db: str | None, key_file: str | None) -> Trust:
+    """What ``quizgen audit`` trusts: the key in the key file (and the checkpoints appended
+    beside it) when that file is here; otherwise, saying so, the database's registered keys."""
+    path = key_file_for(db, key_file)
+    if not Path(path).exists():
+        if key_file:
+            raise KeyFileError(f"no key file at {clip(path, 80)}")
+        return trust_from_database(store)
+    signer = load_signer(path, create=False)
+    return Trust({signer.key_id: signer.public_b64}, f"the key file {clip(path, 80)}", checkpoints_file(path))
+
+
 def register_key(store: Store, signer: Signer) -> None:
     """Record the public key in the database (once), so receipts it signs can be checked."""
     with store.write() as session:
@@ -72,4 +103,5 @@ def register_key(store: Store, signer: Signer) -> None:
                                   created_at=now()))
 
 
-__all__ = ["load_signer", "register_key", "default_key_file", "KeyFileError", "redact_url"]
+__all__ = ["load_signer", "register_key", "default_key_file", "key_file_for", "open_signing", "trust_for",
+           "KeyFileError", "redact_url"]
