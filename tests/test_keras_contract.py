@@ -10,6 +10,7 @@ import inspect
 import pytest
 
 from quizgen.nn import spec
+from quizgen.nn.layers.base import BASE_ARGS
 
 SIGNATURE_ONLY = {"self", "kwargs"}
 KWARG_EXTRAS = {  # accepted through **kwargs by the class or Layer itself
@@ -22,7 +23,7 @@ def test_layer_arguments_match_keras_signatures(checker, layer_type):
     cls = getattr(checker.keras.layers, layer_type)
     params = inspect.signature(cls.__init__).parameters
     keras_args = {k for k in params if k not in SIGNATURE_ONLY}
-    base = set(spec._BASE_ARGS)
+    base = set(BASE_ARGS)
     ours = set(spec.LAYER_ARGS[layer_type]) - base - KWARG_EXTRAS.get(layer_type, set())
     assert ours == keras_args - base
     for name, default in spec.LAYER_ARGS[layer_type].items():

@@ -276,10 +276,14 @@ def test_korean_text_is_drawn_with_a_hangul_font(visit, site):
     root = cdp.send("DOM.getDocument")["root"]["nodeId"]
     for selector in ("h1", "main > p", "label[for=student]", "button"):
         node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
-        hangul = sum("\uac00" <= ch <= "\ud7a3" for ch in visit.page.inner_text(selector))
+        text = visit.page.inner_text(selector)
+        hangul = sum("\uac00" <= ch <= "\ud7a3" for ch in text)
         fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
         drawn = sum(f["glyphCount"] for f in fonts if f["isCustomFont"] or _HANGUL_FONT.search(f["familyName"]))
-        assert hangul > 0 and drawn == hangul, (selector, fonts)
+        # a Hangul font may draw the spaces and Latin letters too (when the machine has one installed);
+        # what must never happen is a font without Hangul drawing more than the text's other characters
+        others = sum(f["glyphCount"] for f in fonts) - drawn
+        assert hangul > 0 and drawn >= hangul and others <= len(text) - hangul, (selector, fonts)
     visit.assert_clean(site.url)
 
 
