@@ -35,11 +35,15 @@ def _rate(value: str) -> tuple[int, int]:
 @click.option("--ssl-keyfile", metavar="FILE", help="TLS private key (PEM).")
 @click.option("--insecure-http", is_flag=True,
               help="Allow plain HTTP on a non-loopback address (tokens then cross the network unencrypted).")
+@click.option("--forwarded-allow-ips", default="", metavar="ADDRESSES",
+              help="Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the "
+                   "client [default: none; behind nginx on this machine: 127.0.0.1].")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info"]), default="info",
               show_default=True, help="How much the server logs (info includes the access log).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str | None, rate_limit: str,
-          ssl_certfile: str | None, ssl_keyfile: str | None, insecure_http: bool, log_level: str) -> None:
+          ssl_certfile: str | None, ssl_keyfile: str | None, insecure_http: bool, forwarded_allow_ips: str,
+          log_level: str) -> None:
     """Serve the checking service: students submit over HTTP and are graded on arrival.
 
     It never creates or migrates a database: run 'quizgen db upgrade' first. Put it
@@ -52,6 +56,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str 
     """
     from ..classroom.attempts import RateLimit
     from ..classroom.keys import default_key_file, load_signer, register_key
+    from ..service.addresses import TrustedProxies
     from ..service.settings import ENV, ServiceSettings
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
@@ -66,7 +71,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str 
             "or pass --insecure-http if the network is trusted")
     db = ctx.find_root().obj["db"]
     count, seconds = _rate(rate_limit)
-    settings = ServiceSettings(db=db, key_file=key_file or default_key_file(db), rate_limit=RateLimit(count, seconds))
+    proxies = TrustedProxies.parse(forwarded_allow_ips)  # a bad entry: one line, before anything starts
+    settings = ServiceSettings(db=db, key_file=key_file or default_key_file(db), rate_limit=RateLimit(count, seconds),
+                               forwarded_allow_ips=tuple(proxies.as_text()))
     store = open_store(ctx)  # refuses a missing, empty or outdated database now, in one line
     register_key(store, load_signer(settings.key_file))
     store.dispose()
@@ -104,8 +111,10 @@ def _run(sock: socket.socket, workers: int, log_level: str, certfile: str | None
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("quizgen.service.app:app_from_env", factory=True, workers=workers, log_level=log_level,
-                            ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=True,
-                            forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=10, server_header=False)
+                            ssl_certfile=certfile, ssl_keyfile=keyfile,
+                            # the client's address is read by quizgen itself (service.addresses), from
+                            # the proxies --forwarded-allow-ips names; uvicorn's reading trusted loopback
+                            proxy_headers=False, timeout_graceful_shutdown=10, server_header=False)
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again with the
     # handlers it found installed: these make that a normal exit (status 0), not a kill.

@@ -25,6 +25,7 @@ from ..classroom.tlog import consistency, inclusion, latest_checkpoint
 from ..clock import now
 from ..errors import StoreError
 from ..files import DuplicateKey, MalformedJSON, decode_json, unique_keys
+from .addresses import client_address
 from .context import Context, context
 from .errors import ApiError
 
@@ -113,13 +114,16 @@ def credentials(authorization: str | None) -> tuple[str, str]:
 
 
 def as_student(ctx: Context, request: Request, student: str, call: Callable[[], T]) -> T:
-    """Run ``call`` (which authenticates), throttling clients and ids that keep failing."""
-    who = logins.subjects(request.client.host if request.client else None, student)
-    logins.refuse_if_throttled(ctx.store, who, ctx.settings.login_throttle)
+    """Run ``call`` (which authenticates). A right token always goes through; a wrong one
+    from a client or for an id that keeps failing is answered 429 instead of 401."""
     try:
         return call()
     except AuthError:
-        logins.record_failure(ctx.store, who, ctx.settings.login_throttle)
+        peer = request.client.host if request.client else None
+        address = client_address(peer, request.headers.getlist("x-forwarded-for"), ctx.settings.proxies())
+        refusal = logins.failed_login(ctx.store, logins.subjects(address, student), ctx.settings.login_throttle)
+        if refusal is not None:
+            raise refusal from None
         raise
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..classroom.attempts import RateLimit
 from ..classroom.logins import LoginThrottle
+from .addresses import TrustedProxies
 
 ENV = "QUIZGEN_SERVICE_SETTINGS"
 MAX_BODY = 64 * 1024  # bytes: a quiz of 200 answers of 200 characters fits with room to spare
@@ -20,6 +21,10 @@ class ServiceSettings:
     rate_limit: RateLimit = field(default_factory=RateLimit)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     max_body: int = MAX_BODY
+    forwarded_allow_ips: tuple[str, ...] = ()  # reverse proxies whose X-Forwarded-For is believed
+
+    def proxies(self) -> TrustedProxies:
+        return TrustedProxies.parse(self.forwarded_allow_ips)
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -29,4 +34,5 @@ class ServiceSettings:
         """The settings a worker process was started with (uvicorn imports the app by name)."""
         data = json.loads(os.environ[ENV])
         return cls(db=data["db"], key_file=data["key_file"], rate_limit=RateLimit(**data["rate_limit"]),
-                   login_throttle=LoginThrottle(**data["login_throttle"]), max_body=data["max_body"])
+                   login_throttle=LoginThrottle(**data["login_throttle"]), max_body=data["max_body"],
+                   forwarded_allow_ips=tuple(data.get("forwarded_allow_ips", ())))
