@@ -19,7 +19,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,11 @@ from .credentials import ReceiptKey
 from .storage import StorageError, data_dir, read_json, write_json
 
 FORMAT = 1  # of the files kept here
-FIELDS = ("v", "quiz", "student", "attempt", "received_at", "answers_sha256", "chain_sha256", "key_id",
-          "signature")
+FIELDS = ("v", "quiz", "student", "attempt", "source", "received_at", "answers_sha256", "leaf_hash", "integrate_by",
+          "request", "key_id", "signature")
+# How far a fresh receipt's time may be from this machine's clock (a server stamping
+# attempts at another time than it received them, or a receipt saved up and replayed).
+CLOCK_SKEW = timedelta(minutes=10)
 
 
 class ReceiptError(QuizgenError):
@@ -57,6 +60,7 @@ class Expected:
     answers: Mapping[str, str]
     attempt: int | None = None
     received_at: str | None = None
+    request: str | None = None  # the Idempotency-Key it was sent under: the receipt must answer this request
 
 
 def verify_signature(receipt: Any, keys: Mapping[str, ReceiptKey]) -> ReceiptKey:
@@ -89,12 +93,28 @@ def verify(receipt: Any, keys: Mapping[str, ReceiptKey], expected: Expected) -> 
     key = verify_signature(receipt, keys)
     wrong = [name for name, want in (("v", RECEIPT_VERSION), ("quiz", expected.quiz), ("student", expected.student),
                                      ("attempt", expected.attempt), ("received_at", expected.received_at),
-                                     ("answers_sha256", answers_sha256(expected.answers)))
+                                     ("answers_sha256", answers_sha256(expected.answers)),
+                                     ("request", expected.request))
              if want is not None and (receipt[name] != want or type(receipt[name]) is not type(want))]
     if wrong:
         raise ReceiptError(f"the receipt is signed but does not match this submission ({', '.join(wrong)} "
                            "differ from what was sent and answered)")
     return key
+
+
+def check_time(receipt: Mapping[str, Any], replayed: bool, at: datetime | None = None) -> None:
+    """A fresh receipt was made within CLOCK_SKEW of now, by this machine's clock; a replayed
+    one (the original answer to an earlier send) at least not in the future. ReceiptError if not."""
+    at = at or datetime.now(UTC)
+    try:
+        made = datetime.fromisoformat(str(receipt["received_at"]))
+    except (KeyError, ValueError):
+        raise ReceiptError("the receipt's time is not an ISO 8601 instant") from None
+    if made.tzinfo is None:
+        raise ReceiptError("the receipt's time has no zone")
+    if made - at > CLOCK_SKEW or (not replayed and at - made > CLOCK_SKEW):
+        raise ReceiptError(f"the receipt says the server received it at {made.isoformat()}, which is more than "
+                           f"{CLOCK_SKEW.seconds // 60} minutes from this computer's clock ({at.isoformat()})")
 
 
 @dataclass(frozen=True)
