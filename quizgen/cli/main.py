@@ -64,7 +64,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "serve": ("serve", "serve", "Serve the checking service: students submit over HTTP and are graded on arrival."),
     "audit": ("serve", "audit", "Rebuild a quiz's transparency log from its rows; check every checkpoint and receipt."),
-    "checkpoints": ("serve", "checkpoints", "Print a quiz's signed checkpoints (size, root, time, note), for publishing."),
+    "checkpoints": ("serve", "checkpoints", "Print a quiz's signed checkpoints, for publishing."),
     "login": ("remote", "login", "Save your student id and token for a quiz server, and pin its receipt key."),
     "sync": ("remote", "sync", "Send the submissions waiting in the outbox (same idempotency keys)."),
     "receipts": ("remote", "receipts", "List the receipts the quiz servers signed for you (--verify: check them)."),

@@ -170,7 +170,7 @@ def audit(ctx: click.Context, quiz: str, key_file: str | None, as_json: bool) ->
 @json_option
 @click.pass_context
 def checkpoints(ctx: click.Context, quiz: str, as_json: bool) -> None:
-    """Print a quiz's signed checkpoints (size, root, time, note), for publishing.
+    """Print a quiz's signed checkpoints, for publishing.
 
     Anyone holding a published checkpoint can later ask the server for a consistency
     proof (GET /api/v1/quizzes/QUIZ/proof?from=M&to=N): a log rewritten under it shows.
