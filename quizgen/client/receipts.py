@@ -102,7 +102,7 @@ def verify(receipt: Any, keys: Mapping[str, ReceiptKey], expected: Expected) -> 
     return key
 
 
-def check_time(receipt: Mapping[str, Any], replayed: bool, at: datetime | None = None) -> None:
+def check_time(receipt: Any, replayed: bool, at: datetime | None = None) -> None:
     """A fresh receipt was made within CLOCK_SKEW of now, by this machine's clock; a replayed
     one (the original answer to an earlier send) at least not in the future. ReceiptError if not."""
     at = at or datetime.now(UTC)
