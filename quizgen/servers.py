@@ -111,3 +111,15 @@ def check_transport(server: Server, insecure_http: bool) -> str | None:
         raise ServerURLError(f"refusing to send your token: {reason}; use the https:// address, or add "
                              "--insecure-http if you accept that")
     return f"Warning: {reason} (--insecure-http)"
+
+
+def handed_out_server(text: str, option: str, insecure_http: bool) -> Server:
+    """The server an instructor tells students to use (by e-mail, on paper), checked as the
+    students' client will check it: plain HTTP to another machine is refused unless the
+    instructor accepted it (the client would refuse it too without --insecure-http)."""
+    server = parse_server(text, option)
+    if not insecure_http and not (server.secure or server.loopback):
+        raise ServerURLError(f"{option} {server.url} is plain http to another machine: students' tokens would "
+                             "cross the network in clear text, and their quizgen client refuses it; give the "
+                             "https:// address, or add --insecure-http if the network is trusted")
+    return server
