@@ -69,6 +69,14 @@ class Sheet:
 
 
 @dataclass(frozen=True)
+class Printed:
+    """A PDF and how many pages it has."""
+
+    data: bytes
+    pages: int
+
+
+@dataclass(frozen=True)
 class Handouts:
     quiz: QuizInfo
     server_url: str | None  # None: answers are handed in on paper
@@ -205,19 +213,24 @@ class _Doc:
         self.pdf.set_line_width(width)
         self.pdf.line(MARGIN, y, PAGE_W - MARGIN, y)
 
-    def footer(self, left: str, page: str) -> None:
+    def footer(self, template: str, title: str, values: dict[str, Any], page: str) -> None:
+        """The footer: ``template`` with the title cut short first, so the student's name and
+        id stay whole beside the page number."""
         y = PAGE_H - MARGIN - 4.0
         self.rule(y - 1.5, LIGHT, 0.2)
         page_w = self.fonts.width(page, TEXT, 8)
-        self.line_at(MARGIN, y, self.clipped(left, TEXT, 8, CONTENT_W - page_w - 6), TEXT, 8, GREY, 4.0)
+        room = CONTENT_W - page_w - 6
+        rest = self.fonts.width(template.format(title="", **values), TEXT, 8)
+        left = template.format(title=self.clipped(title, TEXT, 8, max(room - rest, 20.0)), **values)
+        self.line_at(MARGIN, y, self.clipped(left, TEXT, 8, room), TEXT, 8, GREY, 4.0)
         self.line_at(PAGE_W - MARGIN - page_w, y, page, TEXT, 8, GREY, 4.0)
 
     def qr(self, url: str, x: float, y: float, size: float) -> None:
         """The URL as a QR code (a PNG embedded once, however many pages show it)."""
         self.pdf.image(io.BytesIO(_qr_png(url)), x=x, y=y, w=size, h=size)
 
-    def place(self, blocks: Sequence[Block], footer_left: str, page_text: str, slip: Any = None,
-              slip_page: dict[str, int] | None = None) -> None:
+    def place(self, blocks: Sequence[Block], footer: tuple[str, str, dict[str, Any]], page_text: str,
+              slip: Any = None, slip_page: dict[str, int] | None = None) -> None:
         """Lay one student's blocks out on new pages, then draw them with their footers, and
         ``slip(y)`` at the foot of the last page with room for it (one more page if none
         has); ``slip_page["page"]`` tells the blocks which page that is when they are drawn."""
@@ -238,7 +251,7 @@ class _Doc:
                 item.draw(y)
             if n == where:
                 slip(BOTTOM - SLIP_H)
-            self.footer(footer_left, page_text.format(page=n, pages=total))
+            self.footer(*footer, page_text.format(page=n, pages=total))
 
 
 @cache
@@ -252,7 +265,7 @@ def _qr_png(url: str) -> bytes:
 
 # ------------------------------------------------------------------ the students' handouts
 
-def handout_pdf(handouts: Handouts) -> bytes:
+def handout_pdf(handouts: Handouts) -> Printed:
     """Every sheet, each student from a new page, as one PDF."""
     quiz = handouts.quiz
     doc = _Doc(quiz.title, quiz.language)
@@ -262,12 +275,12 @@ def handout_pdf(handouts: Handouts) -> bytes:
         blocks = [_header(doc, quiz, sheet, handouts.server_url, paper),
                   *(_question(doc, q, paper) for q in sheet.questions),
                   _how_to_submit(doc, quiz, sheet, handouts.server_url, paper, slip_page)]
-        footer = paper["footer"].format(title=_one_line(quiz.title), quiz=quiz.id, name=_one_line(sheet.name),
-                                        student=sheet.student)
+        footer = (paper["footer"], _one_line(quiz.title),
+                  {"quiz": quiz.id, "name": _one_line(sheet.name), "student": sheet.student})
         slip = (lambda y, sheet=sheet: _slip(doc, quiz, sheet, handouts.server_url or "", paper, y)) \
             if sheet.token else None
         doc.place(blocks, footer, paper["page"], slip, slip_page)
-    return pdf_bytes(doc.pdf)
+    return Printed(pdf_bytes(doc.pdf), doc.pdf.pages_count)
 
 
 def _one_line(text: str) -> str:
@@ -459,7 +472,7 @@ def _slip(doc: _Doc, quiz: QuizInfo, sheet: Sheet, url: str, paper: dict[str, st
 
 # ------------------------------------------------------------------ the answer key
 
-def key_pdf(quiz: QuizInfo, variants: Sequence[VariantKey]) -> bytes:
+def key_pdf(quiz: QuizInfo, variants: Sequence[VariantKey]) -> Printed:
     """Each variant's answers with their derivations, each student from a new page,
     marked on every page as the instructor's."""
     doc = _Doc(f"{quiz.title} — key", quiz.language)
@@ -470,9 +483,9 @@ def key_pdf(quiz: QuizInfo, variants: Sequence[VariantKey]) -> bytes:
         blocks = [_key_header(doc, quiz, name, student, paper)]
         for entry in variant.entries:
             blocks.append(_key_entry(doc, quiz, entry, paper))
-        doc.place(blocks, paper["key_footer"].format(title=_one_line(quiz.title), quiz=quiz.id, name=name,
-                                                     student=student), paper["page"])
-    return pdf_bytes(doc.pdf)
+        doc.place(blocks, (paper["key_footer"], _one_line(quiz.title), {"quiz": quiz.id, "name": name,
+                                                                         "student": student}), paper["page"])
+    return Printed(pdf_bytes(doc.pdf), doc.pdf.pages_count)
 
 
 def _key_header(doc: _Doc, quiz: QuizInfo, name: str, student: str, paper: dict[str, str]) -> Block:
@@ -490,7 +503,7 @@ def _key_header(doc: _Doc, quiz: QuizInfo, name: str, student: str, paper: dict[
         doc.text_item(block, MARGIN, line, BOLD, 15.0, INK, 6.8)
     info = " · ".join([f"{paper['quiz']} {quiz.id}", *_deadline_lines(quiz, paper)])
     doc.paragraph(block, info, TEXT, 9.5, 5.0, GREY)
-    doc.paragraph(block, f"{paper['name']}: {name}    {paper['student']}: {student}", BOLD, 11.0, 6.0)
+    doc.paragraph(block, f"{paper['name']}: {name} · {paper['student']}: {student}", BOLD, 11.0, 6.0)
     return block
 
 

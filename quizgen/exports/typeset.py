@@ -264,11 +264,9 @@ class Item:
 
 @dataclass
 class Block:
-    """Items that belong together (a question with its answer boxes), in groups: a block
-    that fits on a page is never split; one that does not fit where it would start is
-    moved to a new page unless that would leave much of the page empty, and is then split
-    between groups (a question breaks only before a code block, so its answer boxes stay
-    with the code they are about)."""
+    """Items that belong together (a question with its code and answer boxes): a block that
+    fits on a page is never split; it starts a new page when it does not fit where it
+    would start. A block taller than a page breaks between its groups (``group()``)."""
 
     groups: list[list[Item]] = field(default_factory=lambda: [[]])
     space_before: float = 0.0
@@ -299,9 +297,6 @@ class Placed:
 
 
 PAGE_ROOM = BOTTOM - TOP
-# A block that does not fit where it would start goes to the next page whole, unless more
-# than this share of the page would stay empty: then it is split between its groups.
-MOST_LEFT_EMPTY = 0.45
 
 
 def paginate(blocks: Sequence[Block]) -> Placed:
@@ -329,7 +324,7 @@ def paginate(blocks: Sequence[Block]) -> Placed:
         if y + height <= BOTTOM:
             put([i for g in block.groups for i in g])
             continue
-        if height <= PAGE_ROOM and BOTTOM - y < MOST_LEFT_EMPTY * PAGE_ROOM:
+        if height <= PAGE_ROOM:
             new_page()
             put([i for g in block.groups for i in g])
             continue
