@@ -269,6 +269,26 @@ def test_hangul_comments_in_code_in_either_monospace_font(monkeypatch, coding):
     assert any(("Coding" if coding else "DejaVuSansMono") in f for f in fonts), fonts
 
 
+def test_duplex_pads_an_odd_page_count_with_a_blank_page():
+    short = Sheet("s1", "김하늘", (SheetQuestion(1, 1, "짧은 문제", ()),))
+    long = Sheet("s2", "이서연", tuple(SheetQuestion(n, 1, COMMENTED, ()) for n in range(1, 9)))
+    for duplex, counts in ((False, [1, 2]), (True, [2, 2])):
+        printed = handout_pdf(Handouts(QUIZ, None, (short, long), duplex))
+        texts = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(printed.data)).pages]
+        assert [len(g) for _, g in groups_by(texts, r"\((s\d)\) (\d+)/(\d+)쪽$")] == counts, texts
+
+
+def groups_by(texts: list[str], footer: str) -> list[tuple[str, list[str]]]:
+    out: list[tuple[str, list[str]]] = []
+    for text in texts:
+        m = re.search(footer, text.rstrip())
+        assert m, text
+        if m.group(2) == "1":
+            out.append((m.group(1), []))
+        out[-1][1].append(text)
+    return out
+
+
 def test_prompt_segments_keep_code_and_drop_part_lines():
     prompt = "설명\n\n```\n입력: Input(shape=(30,))\n```\n\n(1) A의 크기\n(2) B의 크기\n(각 항목마다 답을 쓰세요)"
     assert prompt_segments(prompt, ("A의 크기", "B의 크기")) == [

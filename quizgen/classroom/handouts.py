@@ -44,6 +44,7 @@ class HandoutRequest:
     insecure_http: bool
     with_tokens: bool
     answer_key: bool
+    duplex: bool = False  # pad each student's pages to an even count, for two-sided printing
 
 
 @dataclass(frozen=True)
@@ -104,14 +105,14 @@ def print_handouts(store: Store, request: HandoutRequest, save: Save) -> Handout
     if request.with_tokens:
         fresh = [fresh_token(s.student, s.name) for s in sheets]
         sheets = [Sheet(s.student, s.name, s.questions, f.token) for s, f in zip(sheets, fresh)]
-    printed = handout_pdf(Handouts(quiz, url, tuple(sheets)))
+    printed = handout_pdf(Handouts(quiz, url, tuple(sheets), request.duplex))
     files = [(request.output, printed.data)]
     key_pages = None
     if request.answer_key:
         chosen = {s.student for s in sheets}
         _, variants = quiz_key(store, quiz.id, all_variants=True)
         rendered = key_pdf(quiz, sorted((v for v in variants if v.student in chosen),
-                                        key=lambda v: v.student or ""))
+                                        key=lambda v: v.student or ""), request.duplex)
         files.append((key_path(request.output), rendered.data))
         key_pages = rendered.pages
     written = save(files, 0o600 if fresh or request.answer_key else 0o644)

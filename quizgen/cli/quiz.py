@@ -342,10 +342,14 @@ def verify(ctx: click.Context, quiz: str, force: bool, as_json: bool) -> None:
               help="Add a tear-off slip with a NEW token for each student: their old token stops working.")
 @click.option("--answer-key", is_flag=True,
               help="Also write the key with derivations beside FILE, as NAME.key.pdf (for the instructor).")
+@click.option("--duplex", is_flag=True,
+              help="For two-sided printing: a blank page after a student's odd page count, so each student "
+                   "starts on a sheet of their own.")
 @json_option
 @click.pass_context
 def handout(ctx: click.Context, quiz: str, output: str, force: bool, students: tuple[str, ...],
-            server_url: str | None, insecure_http: bool, with_tokens: bool, answer_key: bool, as_json: bool) -> None:
+            server_url: str | None, insecure_http: bool, with_tokens: bool, answer_key: bool, duplex: bool,
+            as_json: bool) -> None:
     """Print a quiz: one PDF, each student's questions from a new page, with answer boxes.
 
     Each student's pages carry the quiz's title, number and deadline, the student's
@@ -366,7 +370,7 @@ def handout(ctx: click.Context, quiz: str, output: str, force: bool, students: t
     from ..classroom.handouts import HandoutRequest, print_handouts
 
     request = HandoutRequest(quiz, output, tuple(dict.fromkeys(students)) or None, server_url, insecure_http,
-                             with_tokens, answer_key)
+                             with_tokens, answer_key, duplex)
     result = print_handouts(_store(ctx), request, lambda files, mode: write_outputs(ctx, files, force, mode))
     if as_json:
         _emit_json(result.to_json())

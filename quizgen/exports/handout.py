@@ -81,6 +81,7 @@ class Handouts:
     quiz: QuizInfo
     server_url: str | None  # None: answers are handed in on paper
     sheets: tuple[Sheet, ...]
+    duplex: bool = False  # each student's pages made even, for printing on both sides
 
 
 # ------------------------------------------------------------------ sizes (pt) and spacing (mm)
@@ -230,10 +231,11 @@ class _Doc:
         self.pdf.image(io.BytesIO(_qr_png(url)), x=x, y=y, w=size, h=size)
 
     def place(self, blocks: Sequence[Block], footer: tuple[str, str, dict[str, Any]], page_text: str,
-              slip: Any = None, slip_page: dict[str, int] | None = None) -> None:
+              slip: Any = None, slip_page: dict[str, int] | None = None, duplex: bool = False) -> None:
         """Lay one student's blocks out on new pages, then draw them with their footers, and
         ``slip(y)`` at the foot of the last page with room for it (one more page if none
-        has); ``slip_page["page"]`` tells the blocks which page that is when they are drawn."""
+        has); ``slip_page["page"]`` tells the blocks which page that is when they are drawn.
+        ``duplex``: an even number of pages (a blank one last if need be)."""
         pages = paginate(blocks).pages
         where = 0
         if slip is not None:
@@ -244,6 +246,8 @@ class _Doc:
             where = roomy[-1] if roomy else len(pages)
             if slip_page is not None:
                 slip_page["page"] = where
+        if duplex and len(pages) % 2:  # printed on both sides, the next student starts on a sheet of their own
+            pages.append([])
         total = len(pages)
         for n, page in enumerate(pages, start=1):
             self.pdf.add_page()
@@ -279,7 +283,7 @@ def handout_pdf(handouts: Handouts) -> Printed:
                   {"quiz": quiz.id, "name": _one_line(sheet.name), "student": sheet.student})
         slip = (lambda y, sheet=sheet: _slip(doc, quiz, sheet, handouts.server_url or "", paper, y)) \
             if sheet.token else None
-        doc.place(blocks, footer, paper["page"], slip, slip_page)
+        doc.place(blocks, footer, paper["page"], slip, slip_page, handouts.duplex)
     return Printed(pdf_bytes(doc.pdf), doc.pdf.pages_count)
 
 
@@ -472,7 +476,7 @@ def _slip(doc: _Doc, quiz: QuizInfo, sheet: Sheet, url: str, paper: dict[str, st
 
 # ------------------------------------------------------------------ the answer key
 
-def key_pdf(quiz: QuizInfo, variants: Sequence[VariantKey]) -> Printed:
+def key_pdf(quiz: QuizInfo, variants: Sequence[VariantKey], duplex: bool = False) -> Printed:
     """Each variant's answers with their derivations, each student from a new page,
     marked on every page as the instructor's."""
     doc = _Doc(f"{quiz.title} — key", quiz.language)
@@ -484,7 +488,8 @@ def key_pdf(quiz: QuizInfo, variants: Sequence[VariantKey]) -> Printed:
         for entry in variant.entries:
             blocks.append(_key_entry(doc, quiz, entry, paper))
         doc.place(blocks, (paper["key_footer"], _one_line(quiz.title), {"quiz": quiz.id, "name": name,
-                                                                         "student": student}), paper["page"])
+                                                                         "student": student}), paper["page"],
+                  duplex=duplex)
     return Printed(pdf_bytes(doc.pdf), doc.pdf.pages_count)
 
 
