@@ -88,7 +88,10 @@ class Handouts:
 
 BODY, BODY_LH = 10.0, 5.0
 SMALL, SMALL_LH = 8.5, 4.2
-CODE_PT, CODE_LH = 8.6, 4.05
+# NanumGothicCoding's letters are small for their size (half an em wide): it is set larger
+# than DejaVu Sans Mono so both look the same size beside 10 pt text.
+CODE_PT = {True: 9.2, False: 8.6}  # by whether NanumGothicCoding is the code face
+CODE_LH = 4.1
 CODE_PAD = 2.2  # inside the code box, left and right
 HEAD_PT = 11.5
 TITLE_PT, TITLE_LH = 17.0, 7.6
@@ -195,7 +198,7 @@ class _Doc:
         pad = 1.6
         block.add(pad, lambda y: self._code_ground(y, pad))
         for line in lines:
-            for n, piece in enumerate(wrap_code(self.fonts, line.expandtabs(4), CODE_PT, inner)):
+            for n, piece in enumerate(wrap_code(self.fonts, line.expandtabs(4), CODE_PT[self.fonts.coding], inner)):
                 block.add(CODE_LH, partial(self._code_line, text=piece, continued=n > 0))
         block.add(pad, lambda y: self._code_ground(y, pad))
 
@@ -207,7 +210,7 @@ class _Doc:
         self._code_ground(y, CODE_LH)
         if continued:
             self.line_at(MARGIN + 0.4, y, "↪", TEXT, 6.5, GREY, CODE_LH)
-        self.line_at(MARGIN + CODE_PAD, y, text, CODE, CODE_PT, INK, CODE_LH)
+        self.line_at(MARGIN + CODE_PAD, y, text, CODE, CODE_PT[self.fonts.coding], INK, CODE_LH)
 
     def rule(self, y: float, color: int = LIGHT, width: float = 0.3) -> None:
         self.pdf.set_draw_color(color)
