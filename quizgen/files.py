@@ -123,16 +123,18 @@ def check_target(path: str | Path, force: bool = False, protect: tuple[Path, ...
     return target
 
 
-def write_file(path: str | Path, data: str | bytes, force: bool = False, protect: tuple[Path, ...] = ()) -> str:
+def write_file(path: str | Path, data: str | bytes, force: bool = False, protect: tuple[Path, ...] = (),
+               mode: int = 0o644) -> str:
     """Write a file the user named, whole or not at all (a temporary file, then a rename);
     returns the path. ``protect``: files that must never be replaced (the open store and
-    its journals). Every way that fails is an InputFileError naming the path."""
+    its journals). ``mode``: 0o600 for a file that holds secrets (it is never readable by
+    others, not even for a moment). Every way that fails is an InputFileError naming the path."""
     target = check_target(path, force, protect)
     try:
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         payload = data if isinstance(data, bytes) else data.encode("utf-8")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
                 fh.flush()

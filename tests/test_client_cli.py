@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from quizgen.cli.main import LAZY_COMMANDS, cli
-from quizgen.client.servers import ServerURLError, check_transport, is_loopback, parse_server
+from quizgen.servers import ServerURLError, check_transport, is_loopback, parse_server
 
 
 @pytest.mark.parametrize("given, canonical, loopback", [

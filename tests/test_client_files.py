@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from quizgen.cli.main import cli
 from quizgen.client import storage
 from quizgen.client.credentials import Credentials, CredentialsError, resolve, save_login, saved_login
-from quizgen.client.servers import parse_server
 from quizgen.client.storage import StorageError
+from quizgen.servers import parse_server
 
 from .clientside import wait_for
 

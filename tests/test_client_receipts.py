@@ -15,7 +15,7 @@ from quizgen.client import outbox
 from quizgen.client.credentials import parse_receipt_key, pin_key, pinned_keys
 from quizgen.client.delivery import SuspiciousReceipt, accept
 from quizgen.client.receipts import Expected, ReceiptError, answers_sha256, canonical_json, keep, kept, verify
-from quizgen.client.servers import parse_server
+from quizgen.servers import parse_server
 
 from .clientside import new_key, public_json, signed
 

@@ -16,7 +16,7 @@ from quizgen.client.api import Api, ServerRefused, ServerUnavailable
 from quizgen.client.credentials import Credentials
 from quizgen.client.delivery import Undelivered, send
 from quizgen.client.retry import RETRYABLE_STATUS, RetryPolicy, next_wait, parse_retry_after, retryable
-from quizgen.client.servers import parse_server
+from quizgen.servers import parse_server
 
 TOKEN = "tok-abcdefghijklmnop"
 

@@ -315,7 +315,7 @@ def test_a_receipt_that_does_not_verify_is_loud_and_kept_aside(served_sqlite, ho
     """The server is real but the key pinned for it is not its key (an impostor's key was
     pinned, or the server's key was swapped): every receipt must be refused."""
     from quizgen.client.credentials import parse_receipt_key, pin_key
-    from quizgen.client.servers import parse_server
+    from quizgen.servers import parse_server
 
     from .clientside import new_key, public_json
 

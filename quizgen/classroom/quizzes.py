@@ -274,7 +274,7 @@ def create_quiz(store: Store, plan: QuizPlan, students: Sequence[RosterEntry] | 
 def _info(quiz: Quiz, students: int) -> QuizInfo:
     return QuizInfo(quiz.id, quiz.title, quiz.seed, quiz.language, quiz.difficulty, list(quiz.kinds),
                     quiz.question_count, students, quiz.status, quiz.created_at, quiz.deadline,
-                    quiz.attempt_limit, quiz.feedback, quiz.counting, quiz.time_zone)
+                    quiz.attempt_limit, quiz.feedback, quiz.counting, quiz.time_zone, quiz.late_until)
 
 
 def list_quizzes(store: Store) -> list[QuizInfo]:

@@ -134,6 +134,36 @@ def reset_token(store: Store, student_id: str) -> IssuedToken:
         return IssuedToken(student.external_id, student.name, token)
 
 
+@dataclass(frozen=True)
+class FreshToken:
+    """A token made for a student but not yet saved: it replaces the old one only when
+    ``commit_tokens`` writes its hash, after it reached the student (a message the mail
+    server accepted, a PDF written). Until then the old token keeps working."""
+
+    student: str
+    name: str
+    token: str
+    token_hash: str
+
+
+def fresh_token(student: str, name: str) -> FreshToken:
+    token = new_token()
+    return FreshToken(student, name, token, hash_token(token))
+
+
+def commit_tokens(store: Store, fresh: Sequence[FreshToken]) -> None:
+    """Save fresh tokens in one transaction (the students' old tokens stop working); all or
+    none: a student no longer on the roster is an error and nothing is saved."""
+    with store.write() as session:
+        students = {s.external_id: s for s in session.scalars(
+            select(Student).where(Student.external_id.in_([f.student for f in fresh])))}
+        for f in fresh:
+            student = students.get(f.student)
+            if student is None:
+                raise NotFoundError(f"no student {f.student!r} on the roster")
+            student.token_hash = f.token_hash
+
+
 def roster_entries(store: Store) -> list[RosterEntry]:
     """Every student on the stored roster, in id order, as roster entries."""
     with store.read() as session:

@@ -37,6 +37,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "verify",
         "Check a quiz's whole key: answers and grading keys against a fresh solution, and Keras.",
     ),
+    "handout": (
+        "quiz",
+        "handout",
+        "Print a quiz: one PDF, each student's questions from a new page, with answer boxes.",
+    ),
     "demo": (
         "demo",
         "demo",

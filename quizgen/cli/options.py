@@ -164,15 +164,16 @@ def protected_paths(ctx: click.Context) -> tuple[Path, ...]:
     return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")))
 
 
-def write_outputs(ctx: click.Context, files: Sequence[tuple[str, str | bytes]], force: bool) -> list[str]:
+def write_outputs(ctx: click.Context, files: Sequence[tuple[str, str | bytes]], force: bool,
+                  mode: int = 0o644) -> list[str]:
     """Write every file (each atomically), after checking them all first: none is written
-    if any would be refused."""
+    if any would be refused. ``mode`` 0o600: files that hold secrets (printed tokens)."""
     from ..files import check_target, write_file
 
     protect = protected_paths(ctx)
     for path, _ in files:
         check_target(path, force, protect)
-    return [write_file(path, data, force=force, protect=protect) for path, data in files]
+    return [write_file(path, data, force=force, protect=protect, mode=mode) for path, data in files]
 
 
 class Bar:

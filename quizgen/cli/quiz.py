@@ -326,3 +326,60 @@ def verify(ctx: click.Context, quiz: str, force: bool, as_json: bool) -> None:
             click.echo(f"  note: {override.line()}", err=True)
     if report.problems:
         sys.exit(1)
+
+
+@click.command()
+@quiz_argument
+@click.option("-o", "--output", required=True, metavar="FILE.pdf", help="The PDF to write.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (never a database, link or device).")
+@click.option("--student", "students", multiple=True, metavar="ID",
+              help="Only this student (repeatable) [default: every student on the quiz].")
+@click.option("--server-url", metavar="URL",
+              help="The quiz server students submit to (https://...): printed with its QR code [default: answers "
+                   "are handed in on paper].")
+@click.option("--insecure-http", is_flag=True, help="Allow a plain http:// server URL for another machine.")
+@click.option("--with-tokens", is_flag=True,
+              help="Add a tear-off slip with a NEW token for each student: their old token stops working.")
+@click.option("--answer-key", is_flag=True,
+              help="Also write the key with derivations beside FILE, as NAME.key.pdf (for the instructor).")
+@click.option("--duplex", is_flag=True,
+              help="For two-sided printing: a blank page after a student's odd page count, so each student "
+                   "starts on a sheet of their own.")
+@json_option
+@click.pass_context
+def handout(ctx: click.Context, quiz: str, output: str, force: bool, students: tuple[str, ...],
+            server_url: str | None, insecure_http: bool, with_tokens: bool, answer_key: bool, duplex: bool,
+            as_json: bool) -> None:
+    """Print a quiz: one PDF, each student's questions from a new page, with answer boxes.
+
+    Each student's pages carry the quiz's title, number and deadline, the student's
+    name and id, their questions (code in monospace), a box per answer part and how
+    to submit (with --server-url: the URL and its QR code; never a token in a URL).
+
+    Tokens are stored hashed and cannot be printed as they are: --with-tokens issues
+    each printed student a NEW token on a tear-off slip, and their old token (and any
+    'quizgen login' saved with it) stops working. The new tokens are saved only after
+    the PDF is written, which is then readable by you alone; keep it safe until it
+    is handed out.
+
+    \b
+    Example:
+      quizgen handout 1 -o handouts.pdf --server-url https://quiz.example.ac.kr --with-tokens
+      quizgen handout 1 -o handouts.pdf --student 20260001 --answer-key
+    """
+    from ..classroom.handouts import HandoutRequest, print_handouts
+
+    request = HandoutRequest(quiz, output, tuple(dict.fromkeys(students)) or None, server_url, insecure_http,
+                             with_tokens, answer_key, duplex)
+    result = print_handouts(_store(ctx), request, lambda files, mode: write_outputs(ctx, files, force, mode))
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    click.echo(f"Wrote {result.written[0]}: {len(result.students)} student(s), {result.pages} page(s).", err=True)
+    if result.key_pages is not None:
+        click.echo(f"Wrote {result.written[1]}: the answer key, {result.key_pages} page(s); for the instructor "
+                   "only.", err=True)
+    if result.tokens_issued:
+        click.echo(f"Issued {result.tokens_issued} new token(s), printed only in {result.written[0]} (readable by "
+                   "you alone): the old tokens of these students no longer work. Keep the PDF safe until it is "
+                   "handed out.", err=True)

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from ..client.servers import Server
 from ..resources import message
+from ..servers import Server
 from .options import emit_json, json_option, token_option, tries_option, warn_command_line_token
 
 
@@ -19,7 +19,7 @@ def _note(message: str) -> None:
 
 
 def _server(url: str, insecure_http: bool) -> Server:
-    from ..client.servers import check_transport, parse_server
+    from ..servers import check_transport, parse_server
 
     server = parse_server(url)
     warning = check_transport(server, insecure_http)
@@ -297,7 +297,7 @@ def sync(server: str | None, student_id: str | None, token: str | None, insecure
     from ..client import outbox
     from ..client.delivery import SuspiciousReceipt, Undelivered
     from ..client.delivery import sync as send_all
-    from ..client.servers import parse_server
+    from ..servers import parse_server
 
     only = parse_server(server).url if server is not None else None
     entries = [e for e in outbox.pending(only) if student_id is None or e.student == student_id]
@@ -360,7 +360,7 @@ def receipts(server: str | None, check: bool, as_json: bool) -> None:
     """
     from ..client.credentials import pinned_keys
     from ..client.receipts import ReceiptError, kept, verify
-    from ..client.servers import parse_server
+    from ..servers import parse_server
 
     only = parse_server(server).url if server is not None else None
     items = kept(only)

@@ -62,7 +62,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise click.UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
     tls = ssl_certfile is not None
-    from ..client.servers import is_loopback
+    from ..servers import is_loopback
 
     if not is_loopback(host) and not tls and not insecure_http:
         raise click.UsageError(

@@ -6,7 +6,10 @@ import os
 
 import click
 
+from ..errors import one_line
+from ..questions.catalog import LANGS
 from .options import (
+    Bar,
     emit_json,
     json_option,
     open_signing,
@@ -110,6 +113,94 @@ def roster_reset_token(ctx: click.Context, student_id: str, as_json: bool) -> No
     from ..classroom.students import reset_token
 
     _print_tokens([reset_token(open_store(ctx), student_id)], as_json)
+
+
+@roster.command("send-tokens")
+@click.option("--all", "everyone", is_flag=True, help="Every student on the quiz (with --quiz), else on the roster.")
+@click.option("--student", "students", multiple=True, metavar="ID", help="A student to mail (repeatable).")
+@click.option("--smtp-host", required=True, metavar="HOST", help="The SMTP server that takes the messages.")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="Its port [default: 587 with --starttls, 465 with --ssl, else 25].")
+@click.option("--starttls", "security", flag_value="starttls", help="Upgrade the connection with STARTTLS.")
+@click.option("--ssl", "security", flag_value="ssl", help="TLS from the start (SMTPS).")
+@click.option("--smtp-user", metavar="USER",
+              help="Log in as USER; the password is read from QUIZGEN_SMTP_PASSWORD (never from the command line).")
+@click.option("--from", "sender", required=True, metavar="ADDR",
+              help='The sender: quiz@example.ac.kr or "Name <quiz@example.ac.kr>".')
+@click.option("--server-url", required=True, metavar="URL", help="The quiz server students submit to (https://...).")
+@click.option("--insecure-http", is_flag=True, help="Allow a plain http:// server URL for another machine.")
+@click.option("--quiz", metavar="QUIZ", help="Mention this quiz (title, deadline) and mail only students on it.")
+@click.option("--lang", type=click.Choice(LANGS), help="The messages' language [default: the quiz's].")
+@click.option("--yes", is_flag=True, help="Send (default: list who would get a message and send nothing).")
+@json_option
+@click.pass_context
+def roster_send_tokens(ctx: click.Context, everyone: bool, students: tuple[str, ...], smtp_host: str,
+                       smtp_port: int | None, security: str | None, smtp_user: str | None, sender: str,
+                       server_url: str, insecure_http: bool, quiz: str | None, lang: str | None, yes: bool,
+                       as_json: bool) -> None:
+    """E-mail each chosen student a fresh token (their old token stops working).
+
+    Without --yes, lists who would get a message. With --yes, each student with an
+    address gets a new token in a message of their own (the server URL, their id, the
+    token, how to log in from the page and with 'quizgen login', and with --quiz the
+    quiz's title and deadline). A new token is saved only after the SMTP server accepted
+    its message, so a student whose message failed keeps their old token; failures and
+    students without an address are named at the end (exit 1 if any message failed).
+
+    \b
+    Example:
+      quizgen roster send-tokens --all --quiz 1 --smtp-host smtp.example.ac.kr --starttls \\
+          --smtp-user quiz --from quiz@example.ac.kr --server-url https://quiz.example.ac.kr --yes
+    """
+    import os
+
+    from ..classroom.mailing import MailRequest, SmtpServer, mail_tokens
+
+    if everyone == bool(students):
+        raise click.UsageError("choose the students: --all, or --student ID (repeatable)")
+    password = os.environ.get("QUIZGEN_SMTP_PASSWORD")
+    if smtp_user is not None and not password:
+        raise click.UsageError("--smtp-user needs the password in QUIZGEN_SMTP_PASSWORD")
+    smtp = SmtpServer(smtp_host, smtp_port, security or "plain", sender, smtp_user,
+                      password if smtp_user is not None else None)
+    request = MailRequest(server_url, insecure_http, None if everyone else tuple(dict.fromkeys(students)), quiz,
+                          lang)
+    bar = Bar("Sending")
+    try:
+        report = mail_tokens(open_store(ctx), request, smtp, send=yes, progress=None if as_json else bar)
+    finally:
+        bar.close()
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        _print_mail_report(report)
+    if report.failed:
+        ctx.exit(1)
+
+
+def _print_mail_report(report) -> None:
+    where = f" (quiz {report.quiz.id})" if report.quiz else ""
+    if report.dry_run:
+        click.echo(f"Would send {len(report.chosen)} message(s) in {report.lang}{where}, each with a new token "
+                   "(the old one stops working):", err=True)
+        for a in report.chosen:
+            click.echo(f"{a.student}\t{a.name}\t{a.email}")
+    else:
+        click.echo(f"Sent {len(report.sent)} of {len(report.chosen)} message(s){where}; each of these students "
+                   "now has a new token (the old one no longer works):", err=True)
+        for a in report.sent:
+            click.echo(f"{a.student}\t{a.name}\t{a.email}")
+    if report.failed:
+        click.echo(f"Not sent ({len(report.failed)}; their old tokens still work):", err=True)
+        for a, why in report.failed:
+            click.echo(f"  {a.student}\t{a.name}\t{a.email}: {one_line(why, 300)}", err=True)
+    if report.no_address:
+        click.echo(f"No e-mail address ({len(report.no_address)}; put their addresses in a roster CSV and run "
+                   "'quizgen quiz add-students QUIZ --students FILE', which updates them):", err=True)
+        for a in report.no_address:
+            click.echo(f"  {a.student}\t{a.name}", err=True)
+    if report.dry_run:
+        click.echo("Nothing was sent. Add --yes to send.", err=True)
 
 
 def _pairs(values: tuple[str, ...]) -> dict[str, str]:

@@ -21,9 +21,9 @@ from typing import Any
 from .. import __version__
 from ..errors import QuizgenError, clip, one_line
 from ..files import MalformedJSON, decode_json
+from ..servers import Server
 from .credentials import Credentials
 from .retry import RetryPolicy, parse_retry_after, retryable
-from .servers import Server
 
 MAX_ANSWER_BYTES = 1_000_000  # far above any quizgen answer (a quiz with 200 questions is ~100 kB)
 

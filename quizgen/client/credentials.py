@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import QuizgenError, clip
-from .servers import Server
+from ..servers import Server
 from .storage import config_dir, read_json, write_json
 
 FORMAT = 1

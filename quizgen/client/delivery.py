@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import QuizgenError, clip
+from ..servers import Server, ServerURLError
 from . import outbox
 from .api import Api, ServerRefused, ServerUnavailable
 from .credentials import Credentials, CredentialsError, ReceiptKey, parse_receipt_key, pin_key, pinned_keys
 from .outbox import Entry
 from .receipts import Expected, ReceiptError, check_time, keep, request_body, verify
 from .retry import RetryPolicy, next_wait
-from .servers import Server, ServerURLError
 
 Note = Callable[[str], None]
 

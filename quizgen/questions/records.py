@@ -51,6 +51,7 @@ class QuizInfo:
     feedback: str
     counting: str
     time_zone: str = "UTC"  # the zone the deadline was given in, and is shown in
+    late_until: datetime | None = None  # late submissions accepted (and marked late) until then
 
     def to_json(self) -> dict[str, Any]:
         """Instants in UTC (ISO 8601 with +00:00); ``deadline_local`` as the quiz's people read it."""

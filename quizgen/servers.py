@@ -1,4 +1,4 @@
-"""Server URLs: which ones the client will send a token to, and one spelling for each.
+"""Server URLs: which ones a token may be sent to, and one spelling for each.
 
 A token goes only to the URL the student gave, so the URL is checked before anything
 is sent: http or https, a host, no user name or password in it, no query or fragment.
@@ -10,6 +10,10 @@ The canonical spelling (lower-case scheme and host, no default port, no trailing
 slash) is the key under which credentials, pinned receipt keys, outbox entries and
 receipts are filed, so ``https://Quiz.example.ac.kr:443/`` and
 ``https://quiz.example.ac.kr`` are one server.
+
+It is a base module because both sides read server URLs: the student's client before
+sending a token, and the instructor's commands that hand a URL to students (tokens by
+e-mail, printed handouts), which must not point students at a URL their client refuses.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from ..errors import QuizgenError, clip
+from .errors import QuizgenError, clip
 
 API = "/api/v1"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -58,27 +62,28 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def parse_server(text: str) -> Server:
-    """The canonical Server for a URL a student typed (ServerURLError: why not)."""
+def parse_server(text: str, option: str = "--server") -> Server:
+    """The canonical Server for a URL a student (or, as ``option``, an instructor) typed
+    (ServerURLError: why not)."""
     shown = clip(text, 80)
     try:
         parts = urlsplit(text.strip())
         port = parts.port
     except ValueError as exc:
-        raise ServerURLError(f"--server {shown!r} is not a URL ({exc})") from None
+        raise ServerURLError(f"{option} {shown!r} is not a URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise ServerURLError(f"--server {shown!r} must start with https:// (or http:// for this machine)")
+        raise ServerURLError(f"{option} {shown!r} must start with https:// (or http:// for this machine)")
     host = (parts.hostname or "").lower()
     if not host:
-        raise ServerURLError(f"--server {shown!r} names no host")
+        raise ServerURLError(f"{option} {shown!r} names no host")
     if parts.username is not None or parts.password is not None:
-        raise ServerURLError(f"--server {shown!r} holds a user name or password; give the token with "
+        raise ServerURLError(f"{option} {shown!r} holds a user name or password; give the token with "
                              "QUIZGEN_TOKEN or 'quizgen login' instead")
     if parts.query or parts.fragment:
-        raise ServerURLError(f"--server {shown!r} has a query or fragment; give the server's base URL")
+        raise ServerURLError(f"{option} {shown!r} has a query or fragment; give the server's base URL")
     if any(ord(c) < 33 or ord(c) == 127 for c in text.strip()) or not text.isascii():
-        raise ServerURLError(f"--server {shown!r} holds spaces, control or non-ASCII characters; "
+        raise ServerURLError(f"{option} {shown!r} holds spaces, control or non-ASCII characters; "
                              "give the URL as the instructor wrote it (punycode for a non-ASCII host)")
     path = parts.path.rstrip("/")
     if path.endswith(API):  # someone pasted the API's own base
@@ -106,3 +111,15 @@ def check_transport(server: Server, insecure_http: bool) -> str | None:
         raise ServerURLError(f"refusing to send your token: {reason}; use the https:// address, or add "
                              "--insecure-http if you accept that")
     return f"Warning: {reason} (--insecure-http)"
+
+
+def handed_out_server(text: str, option: str, insecure_http: bool) -> Server:
+    """The server an instructor tells students to use (by e-mail, on paper), checked as the
+    students' client will check it: plain HTTP to another machine is refused unless the
+    instructor accepted it (the client would refuse it too without --insecure-http)."""
+    server = parse_server(text, option)
+    if not insecure_http and not (server.secure or server.loopback):
+        raise ServerURLError(f"{option} {server.url} is plain http to another machine: students' tokens would "
+                             "cross the network in clear text, and their quizgen client refuses it; give the "
+                             "https:// address, or add --insecure-http if the network is trusted")
+    return server
