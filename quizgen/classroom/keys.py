@@ -96,11 +96,21 @@ def trust_for(store: Store, db: str | None, key_file: str | None) -> Trust:
 
 
 def register_key(store: Store, signer: Signer) -> None:
-    """Record the public key in the database (once), so receipts it signs can be checked."""
+    """Record the public key in the database (once), so receipts it signs can be checked.
+    Several processes may register the same key at once (local submits in parallel): the
+    insert does nothing when the key is there, rather than failing on the primary key."""
+    with store.read() as session:
+        if session.scalar(select(ServerKey.key_id).where(ServerKey.key_id == signer.key_id)) is not None:
+            return  # the usual case: no write transaction, no wait for the write lock
     with store.write() as session:
-        if session.scalar(select(ServerKey.key_id).where(ServerKey.key_id == signer.key_id)) is None:
-            session.add(ServerKey(key_id=signer.key_id, algorithm="ed25519", public_key=signer.public_b64,
-                                  created_at=now()))
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+        session.execute(upsert(ServerKey).values(key_id=signer.key_id, algorithm="ed25519",
+                                                 public_key=signer.public_b64, created_at=now())
+                        .on_conflict_do_nothing(index_elements=["key_id"]))
 
 
 __all__ = ["load_signer", "register_key", "default_key_file", "key_file_for", "open_signing", "trust_for",
