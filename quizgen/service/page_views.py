@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,9 +69,14 @@ vertical-align:top}
 """
 
 
+_UNDRAWABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _e(value: Any) -> str:
-    """``value`` as HTML text or an attribute value (quotes escaped too)."""
-    return html.escape(str(value), quote=True)
+    """``value`` as HTML text or an attribute value (quotes escaped too); NUL and lone
+    surrogates, which no HTML document may hold (and UTF-8 cannot encode), become U+FFFD
+    as a browser would show them."""
+    return html.escape(_UNDRAWABLE.sub("\ufffd", str(value)), quote=True)
 
 
 def words(lang: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from ..errors import QuizgenError, one_line
 from ..grading.answers import AnswerError, parse_answer
 from .api import as_student, idempotency_key_ok
 from .context import Context, context
-from .errors import ApiError, describe
+from .errors import ApiError, describe, require_media_type
 from .page_views import (
     FONT_PATH,
     LANGS,
@@ -85,8 +85,8 @@ def preferred_lang(request: Request) -> str:
 
 
 async def _read_form(request: Request) -> dict[str, str]:
-    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
-        raise ApiError(415, "unsupported_media_type", "the page sends forms as application/x-www-form-urlencoded")
+    require_media_type(request.headers.get("content-type"), "application/x-www-form-urlencoded",
+                       "the page sends forms as application/x-www-form-urlencoded")
     body = await request.body()
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
@@ -202,6 +202,8 @@ async def quiz_page(request: Request) -> HTMLResponse:
             _log_unexpected(exc)
             status, code, notice, headers = _notice(exc, lang, login=True)
             keep = "" if code in ("unauthorized", "rate_limited") else token
+            if code == "unstorable_text":  # typed again, not drawn back (a browser shows NUL as U+FFFD)
+                student = ""
             return _with(login_page(lang, student, quiz, keep, notice, status), headers)
         return questions_page(view, token, _new_key())
 
