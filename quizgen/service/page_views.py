@@ -63,7 +63,7 @@ font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,QuizgenHangul,monospa
 code{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,QuizgenHangul,monospace}
 fieldset{border:0;padding:0;margin:0}legend{padding:0}
 .q{border-top:1px solid #d5dae1;margin-top:1.4rem;padding-top:.8rem}
-.meta{color:#4d5666}.rules{margin:.4rem 0 1rem}
+.meta{color:#4d5666}.rules{margin:.4rem 0 1rem}.rules th{white-space:nowrap}
 .note{background:#fff8e1;border-left:4px solid #c9a227;padding:.5rem .8rem}
 .fielderr{color:#a1261b;margin:.2rem 0 0;font-size:.95rem}
 .alert{background:#fdecea;border-left:4px solid #a1261b;padding:.5rem .8rem}
@@ -71,7 +71,8 @@ fieldset{border:0;padding:0;margin:0}legend{padding:0}
 .detail{color:#4d5666;font-size:.9rem}
 table{border-collapse:collapse;margin:.4rem 0}td,th{padding:.25rem .7rem .25rem 0;text-align:left;
 vertical-align:top}
-.results tr.qrow{border-top:1px solid #d5dae1}.results th{white-space:nowrap}
+.results tr.qrow{border-top:1px solid #d5dae1}.results tr.qrow th{white-space:nowrap}
+.results code{white-space:pre-wrap;overflow-wrap:break-word;word-break:normal}.summary th{white-space:nowrap}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .results td.part{padding-left:1rem;color:#4d5666}
 .right{color:#176b32}.wrong{color:#a1261b}.slip{color:#4d5666;font-size:.93rem}
@@ -384,18 +385,22 @@ def review_page(view: StudentQuiz, token: str, key: str, values: Mapping[str, st
     fields = answer_fields(view)
     blank_keys = {b.key for b in blanks}
     rows = []
-    for f in (f for fs in fields.values() for f in fs):
-        typed = values.get(f.name, "").strip()
-        shown = (f"<code>{_e(values.get(f.name, ''))}</code>" if typed
-                 else f'<span class="wrong">{_e(w["blank"])}</span>')
-        rows.append(f'<tr><th scope="row">{_field_name(f, lang) if f.part is not None else _e(field_title(f, lang))}'
-                    f"</th><td>{shown}</td></tr>")
+    for fs in fields.values():
+        if fs[0].part is not None:  # the question's own row, then its parts'
+            rows.append(f'<tr class="qrow"><th scope="row">{_e(w["question"])} {fs[0].slot}</th><td></td></tr>')
+        for f in fs:
+            typed = values.get(f.name, "").strip()
+            shown = (f"<code>{_e(values.get(f.name, ''))}</code>" if typed
+                     else f'<span class="wrong">{_e(w["blank"])}</span>')
+            header = (f'<span class="part">{_field_name(f, lang)}</span>' if f.part is not None
+                      else _e(field_title(f, lang)))
+            start = "<tr>" if f.part is not None else '<tr class="qrow">'
+            rows.append(f'{start}<th scope="row">{header}</th><td>{shown}</td></tr>')
     table = (f'<table class="results"><caption>{_e(w["review_caption"])}</caption><thead><tr>'
-             f'<th scope="col">{_e(w["question_col"])}</th><th scope="col">{_e(w["your_answers"])}</th></tr></thead>'
+             f'<th scope="col">{_e(w["question_col"])}</th><th scope="col">{_e(w["answer"])}</th></tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table>')
-    by_key = {f.key: f for fs in fields.values() for f in fs}
     if blanks:
-        named = ", ".join(field_title(by_key[b.key], lang) for b in blanks if b.key in by_key)
+        named = _blank_names(blanks, fields, lang)
         ask = (f'<div class="note" role="status" id="blanks"><p>'
                f'{_e(w["blanks_note"].format(count=len(blanks), blanks=named))}</p></div>')
         button = w["submit_blanks"].format(count=len(blanks))
@@ -415,6 +420,29 @@ def review_page(view: StudentQuiz, token: str, key: str, values: Mapping[str, st
             f'<form method="post" action="quiz">{who}{answers}'
             f'<button type="submit">{_e(w["edit"])}</button></form></div>')
     return document(title, body, lang)
+
+
+def _blank_names(blanks: list[Blank], fields: dict[int, list[AnswerField]], lang: str) -> str:
+    """The blanks as a sentence names them: a question whose every part is blank by its
+    number alone, others with their blank parts, runs shortened ("문제 3의 (2)–(7)")."""
+    w = words(lang)
+    by_slot: dict[int, list[int]] = {}
+    for b in blanks:
+        by_slot.setdefault(b.slot, []).append(b.part or 0)
+    named = []
+    for slot, parts in by_slot.items():
+        if parts == [0] or len(parts) == len(fields.get(slot, [])):
+            named.append(f"{w['question']} {slot}")
+            continue
+        runs: list[list[int]] = []
+        for n in parts:
+            if runs and n == runs[-1][-1] + 1:
+                runs[-1].append(n)
+            else:
+                runs.append([n])
+        text = ", ".join(f"({r[0]})" if len(r) == 1 else f"({r[0]})–({r[-1]})" for r in runs)
+        named.append(w["blank_parts_of"].format(slot=slot, parts=text))
+    return ", ".join(named)
 
 
 def confirmed_blanks(form: Mapping[str, str]) -> list[str]:
