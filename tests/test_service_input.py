@@ -89,7 +89,11 @@ def test_unstorable_text_in_every_page_field_is_a_4xx_sentence(served):
     klass, server = served
     sid, token, quiz = "20260001", klass.tokens["20260001"], str(klass.quiz)
     login = {"student": sid, "token": token, "quiz": quiz, "lang": "en"}
-    submit = {**login, "idempotency_key": "k-1", "a:1": "5"}
+    with server.client() as c:  # the blanks the review page would have shown, so the library is reached
+        view = c.get(f"/api/v1/quizzes/{quiz}", headers=bearer(sid, token)).json()
+    keys = [f"{q['slot']}.{n}" if q["response"]["type"] == "parts" else str(q["slot"])
+            for q in view["questions"] for n in range(1, len(q["response"].get("parts") or [1]) + 1)]
+    submit = {**login, "idempotency_key": "k-1", "a:1": "5", "blank": ",".join(sorted(set(keys) - {"1"}))}
     expected = {  # field → (status on /quiz, status on /submit): the same on both backends
         "student": (400, 400), "token": (401, 401), "quiz": (404, 404), "lang": (200, 200),
         "idempotency_key": (None, 400), "a:1": (None, 422), "a:3.1": (None, 422), "a:9\x00": (None, 422)}
