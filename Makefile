@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean system-packages
+.PHONY: demo test lint bench clean system-packages axe
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,11 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: system-packages $(VENV)/.test-installed lint
+# axe-core (npm) for the accessibility tests of the students' page and the report.
+axe: $(VENV)/.test-installed
+	@$(BIN)/python -m tests.axe || echo "axe-core could not be installed from npm; its tests will be skipped"
+
+test: system-packages $(VENV)/.test-installed lint axe
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test-installed

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 
 from ..clock import as_utc, now
+from ..errors import refuse_unstorable
 from ..store.db import Store
 from ..store.tables import LoginFailure
 from .attempts import RateLimited
@@ -26,11 +27,13 @@ class LoginThrottle:
 
 
 def subjects(address: str | None, student_id: str | None) -> list[str]:
-    """What failures are counted against: the client's address and the student id tried."""
+    """What failures are counted against: the client's address and the student id tried
+    (UnstorableText for an id no database could store: the failure is recorded under it)."""
     out = []
     if address:
         out.append(f"ip:{address}"[:200])
     if student_id:
+        refuse_unstorable(student_id, "the student id")
         out.append(f"student:{student_id}"[:200])
     return out
 

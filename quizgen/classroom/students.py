@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..clock import now
-from ..errors import NotFoundError, QuizgenError
+from ..errors import NotFoundError, QuizgenError, refuse_unstorable
 from ..store.db import Store
 from ..store.tables import Student
 from .roster import RosterEntry
@@ -189,6 +189,7 @@ def authenticate(session, student_id: str, token: str | None) -> Student:
     id or the token was wrong (so ids cannot be probed for), after the same hashing work."""
     if not token:
         raise AuthError("a token is required (--token or QUIZGEN_TOKEN)")
+    refuse_unstorable(student_id, "the student id")
     student = session.scalar(select(Student).where(Student.external_id == student_id))
     stored = student.token_hash if student is not None else _DUMMY_HASH
     if not token_matches(stored, token) or student is None:

@@ -27,7 +27,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..questions.records import QuizInfo
@@ -50,11 +50,21 @@ class GradebookRow:
 
 
 @dataclass(frozen=True)
+class SlotAbout:
+    """What a question slot asks, the same for every student (each gets other numbers):
+    its kind and the model of the first student's variant, for the report to name."""
+
+    kind: str
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Gradebook:
     info: QuizInfo
     points: list[int]  # per slot
     rows: list[GradebookRow]
     misconceptions: dict[str, dict[int, list[tuple[str, Any]]]]  # internal for the report
+    about: list[SlotAbout] = field(default_factory=list)  # per slot, for the report (may be empty)
 
     @property
     def max_score(self) -> int:

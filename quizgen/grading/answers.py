@@ -18,7 +18,7 @@ import re
 import unicodedata
 from typing import Any
 
-from ..errors import QuizgenError, clip
+from ..errors import QuizgenError, clip, unstorable
 from ..resources import message
 
 MAX_ANSWER = 32
@@ -66,6 +66,8 @@ def _prepared(text: str, lang: str, hint: str, limit: int) -> str:
         raise _refused(lang, "answer_wrong_type", hint, type=type(text).__name__)
     if len(text) > limit:
         raise _refused(lang, "answer_too_long", hint, limit=limit)
+    if unstorable(text):
+        raise _refused(lang, "answer_unstorable", hint)
     return _normalise(text, lang)
 
 

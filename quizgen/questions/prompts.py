@@ -51,3 +51,31 @@ def parts_prompt(head: str, body: str, parts: list[dict[str, Any]], lang: str) -
     lines += [f"({i}) {p['label'][lang]}" for i, p in enumerate(parts, start=1)]
     lines.append(t(lang)["answer_hint"]["parts"])
     return "\n".join(lines)
+
+
+def answer_hint(lang: str, answer_type: str) -> str:
+    """How an answer of ``answer_type`` is written (``답: 정수, 예: 529441 또는 529,441``),
+    without the brackets a prompt's last line puts round it."""
+    return _unbracketed(t(lang)["answer_hint"].get(answer_type, ""))
+
+
+def _unbracketed(line: str) -> str:
+    line = line.strip()
+    return line[1:-1].strip() if line.startswith("(") and line.endswith(")") else line
+
+
+def prompt_sections(text: str, part_labels: list[str]) -> tuple[str, str | None]:
+    """(body, hint) of a stored prompt as with_hint and parts_prompt made it: the body
+    without the answer hint on its last line, and without the "(1) label" lines of a
+    multi-part question's parts (``part_labels``, in order: a form names each part at its
+    own field instead). A prompt that does not end as they make it is all body."""
+    lines = text.rstrip("\n").split("\n")
+    hint = None
+    last = lines[-1].strip() if lines else ""
+    if len(lines) > 1 and last.startswith("(") and last.endswith(")"):
+        hint = _unbracketed(last)
+        lines = lines[:-1]
+    listed = [f"({n}) {label}" for n, label in enumerate(part_labels, start=1)]
+    if listed and [line.strip() for line in lines[-len(listed):]] == listed:
+        lines = lines[:-len(listed)]
+    return "\n".join(lines).rstrip(), hint
