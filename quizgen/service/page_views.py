@@ -210,14 +210,15 @@ def _state(view: StudentQuiz) -> str:
         else:
             text = w["closed_deadline"].format(deadline=deadline)
         return f'<p class="alert" role="status">{_e(text)}</p>'
-    late = refuse_if_closed(view.quiz_id, view.deadline, view.time_zone, view.server_time, view.late_until)
+    late = refuse_if_closed(view.rules, view.server_time)
     return f'<p class="note" role="status">{_e(w["late_now"].format(deadline=deadline))}</p>' if late else ""
 
 
 def _heading(view: StudentQuiz) -> str:
     w = words(view.language)
     return (f"<h1>{_e(view.title)}</h1><p class=\"meta\">"
-            f"{_e(w['quiz_line'].format(quiz=view.quiz_id, student=view.student))}</p>{_rules(view)}")
+            f"{_e(w['quiz_line'].format(quiz=view.quiz_id, student=view.student))}</p>{_rules(view)}"
+            + (f'<p class="note">{_e(view.extension_line())}</p>' if view.rules.extension else ""))
 
 
 def questions_page(view: StudentQuiz, token: str, key: str, draft: Draft | None = None,
