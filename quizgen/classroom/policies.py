@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import select
+from typing import TYPE_CHECKING, Any
 
 from ..clock import as_utc, show
 from ..errors import QuizgenError, clip
 from ..grading.scoring import COUNTING_POLICIES
 from ..resources import message
-from ..store.tables import Extension as ExtensionRow
-from ..store.tables import Quiz
+
+if TYPE_CHECKING:  # the rows' types only: the command line's option lists import this module, not SQLAlchemy
+    from ..store.tables import Extension as ExtensionRow
+    from ..store.tables import Quiz
 
 FEEDBACK_POLICIES = ("none", "score", "full")
 MAX_ATTEMPTS = 1_000_000  # beyond it, leave --attempts out: no limit
@@ -166,6 +166,10 @@ def rules_of(quiz: Quiz, extension: ExtensionRow | None) -> Rules:
 
 def student_rules(session: Any, quiz: Quiz, student_pk: int) -> Rules:
     """The rules ``student_pk`` submits under on ``quiz``, their extension read in ``session``."""
+    from sqlalchemy import select
+
+    from ..store.tables import Extension as ExtensionRow
+
     row = session.scalar(select(ExtensionRow).where(ExtensionRow.quiz_id == quiz.id,
                                                     ExtensionRow.student_id == student_pk))
     return rules_of(quiz, row)
