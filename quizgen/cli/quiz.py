@@ -108,7 +108,7 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
     \b
     Example:
       quizgen generate --title "점검 퀴즈" --count 10 --seed 2026 --students class.csv \\
-          --deadline "2026-12-01 18:00" --tz Asia/Seoul --attempts 3
+          --deadline "2027-06-01 18:00" --tz Asia/Seoul --attempts 3
     """
     from ..classroom.quizzes import QuizPlan, create_quiz
     from ..classroom.roster import read_roster
