@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import urlencode
 
 from .helpers import make_class, right_answers
 from .server import bearer, start_server
@@ -88,6 +89,9 @@ def test_an_archived_quiz_takes_nothing_and_leaves_the_list(db_url, tmp_path):
             r = c.post(f"/api/v1/quizzes/{q}/submissions", json={"answers": {"1": "5"}},
                        headers={**bearer(B, klass.tokens[B]), "Idempotency-Key": str(uuid.uuid4())})
             assert r.status_code == 409 and r.json()["error"]["code"] == "quiz_archived"
+            page = c.post("/quiz", content=urlencode({"student": B, "token": klass.tokens[B], "quiz": q}),
+                          headers={"content-type": "application/x-www-form-urlencoded"})
+            assert "보관되어 더 이상 제출할 수 없습니다" in page.text and 'action="submit"' not in page.text
     finally:
         server.stop()
     assert sql(klass.db, "SELECT count(*) FROM attempts") == [(1,)]

@@ -24,7 +24,7 @@ from ..classroom.attempts import MAX_ANSWER_CHARS, Submitted
 from ..classroom.policies import attempts_left, refuse_if_closed
 from ..classroom.submissions import StudentQuiz
 from ..clock import show
-from ..resources import load_json
+from ..resources import load_json, message
 from .webfont import UNICODE_RANGE
 
 LANGS = ("ko", "en")
@@ -205,7 +205,9 @@ def _state(view: StudentQuiz) -> str:
     w = words(view.language)
     deadline = show(view.deadline, view.time_zone) if view.deadline else ""
     if not view.open:
-        if attempts_left(view.attempt_limit, view.attempts_used) == 0:
+        if view.rules.archived:  # the refusal submit gives, in the quiz's language
+            text = message(view.language, "archived", quiz=view.quiz_id)
+        elif attempts_left(view.attempt_limit, view.attempts_used) == 0:
             text = w["closed_attempts"].format(limit=view.attempt_limit)
         else:
             text = w["closed_deadline"].format(deadline=deadline)
