@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from ..clock import as_utc, show
 from ..errors import one_line
+from ..exports.textwidth import display_width, ljust
 from ..grading.slip_messages import score_text, shown_score
 from ..questions.records import QuizInfo
 from ..store.db import Store
@@ -74,10 +75,10 @@ class QuizProgress:
     def lines(self) -> list[str]:
         """The table ``quizgen progress`` prints (the instructor's English)."""
         q = self.quiz
-        deadline = show(q.deadline, q.time_zone) if q.deadline else "no deadline"
+        deadline = f"deadline {show(q.deadline, q.time_zone)}" if q.deadline else "no deadline"
         limit = f"{q.attempt_limit:,} attempt(s)" if q.attempt_limit is not None else "no attempt limit"
         late = sum(1 for s in self.students if s.late)
-        out = [f"Quiz {q.id}: {one_line(q.title, 80)}{' (archived)' if q.archived else ''} — deadline {deadline}, "
+        out = [f"Quiz {q.id}: {one_line(q.title, 80)}{' (archived)' if q.archived else ''} — {deadline}, "
                f"{limit}, counting {q.counting}",
                f"{len(self.students)} student(s): {len(self.submitted)} submitted, {len(self.not_submitted)} not yet, "
                f"{late} late",
@@ -90,8 +91,8 @@ class QuizProgress:
                 "not graded" if s.attempts else "-")
             ext = _extension_text(s.rules) if s.rules.extension else "-"
             rows.append((one_line(s.student, 64), one_line(s.name, 40), used, last, score, ext))
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        out += ["  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5] for r in rows]
+        widths = [max(display_width(r[i]) for r in rows) for i in range(5)]  # terminal cells: Hangul takes two
+        out += ["  ".join(ljust(c, w) for c, w in zip(r[:5], widths)) + "  " + r[5] for r in rows]
         if self.not_submitted:
             out += ["", "Not submitted yet: " + ", ".join(f"{one_line(s.student, 64)} {one_line(s.name, 40)}"
                                                           for s in self.not_submitted)]

@@ -185,14 +185,15 @@ def list_cmd(ctx: click.Context, include_archived: bool, as_json: bool) -> None:
         click.echo("No quizzes yet; create one with 'quizgen generate'." if not include_archived
                    else "No quizzes at all; create one with 'quizgen generate'.", err=True)
         return
+    deadlines = [show(q.deadline, q.time_zone) if q.deadline else "-" for q in quizzes]
+    wide = max(len("deadline"), *map(len, deadlines))
     click.echo(f"{'id':>4}  {'created':16}  {'lang':4}  {'questions':>9}  {'students':>8}  {'submitted':>9}  "
-               f"{'attempts':>8}  {'deadline':30}  {'status':10}  title")
-    for q in quizzes:
-        deadline = show(q.deadline, q.time_zone) if q.deadline else "-"
+               f"{'attempts':>8}  {'deadline':{wide}}  {'status':10}  title")
+    for q, deadline in zip(quizzes, deadlines):
         attempts = f"{q.attempt_limit:,}" if q.attempt_limit is not None else "-"
         status = "archived" if q.archived else q.status
         click.echo(f"{q.id:>4}  {q.created_at:%Y-%m-%d %H:%M}  {q.language:4}  {q.question_count:>9}  "
-                   f"{q.students:>8}  {q.submitted:>9}  {attempts:>8}  {deadline:30}  {status:10}  {q.title}")
+                   f"{q.students:>8}  {q.submitted:>9}  {attempts:>8}  {deadline:{wide}}  {status:10}  {q.title}")
 
 
 @click.command()
