@@ -151,17 +151,20 @@ def parse_deadline(text: str, zone: str) -> datetime:
     A time that does not exist in the zone (skipped by a DST change) is refused; a time
     that occurs twice (the hour repeated when DST ends) is taken at its later
     occurrence, the one that gives students the full time they were told."""
+    return deadline_from_wall(wall_clock(text), zone)
+
+
+def wall_clock(text: str) -> datetime:
+    """A typed date and time without its zone (``2026-12-01 18:00``, seconds optional, a
+    ``T`` for the space): the one reading, and the one refusal, of every typed time."""
     clean = text.strip()
     for fmt in DEADLINE_FORMATS:
         try:
-            wall = datetime.strptime(clean, fmt)
-            break
+            return datetime.strptime(clean, fmt)
         except ValueError:
             continue
-    else:
-        raise DeadlineError(f"deadline {clip(ascii(clean)[1:-1], 40)!r} is not a date and time; "
-                            "write it as YYYY-MM-DD HH:MM or HH:MM:SS, e.g. 2026-12-01 18:00")
-    return deadline_from_wall(wall, zone)
+    raise DeadlineError(f"deadline {clip(ascii(clean)[1:-1], 40)!r} is not a date and time; "
+                        "write it as YYYY-MM-DD HH:MM or HH:MM:SS, e.g. 2026-12-01 18:00")
 
 
 def deadline_from_wall(wall: datetime, zone: str) -> datetime:

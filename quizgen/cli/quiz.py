@@ -46,17 +46,10 @@ def _ranges(values: tuple[str, ...]) -> dict[str, tuple[int, int]]:
 
 def _wall_clock(value: str) -> str:
     """A deadline's form is checked here (a usage error); its meaning in a zone by clock.parse_deadline."""
-    from datetime import datetime
+    from ..clock import wall_clock
 
-    from ..clock import DEADLINE_FORMATS, DeadlineError
-
-    for fmt in DEADLINE_FORMATS:
-        try:
-            datetime.strptime(value.strip(), fmt)
-            return value
-        except ValueError:
-            continue
-    raise DeadlineError("write it as YYYY-MM-DD HH:MM (seconds optional: HH:MM:SS), e.g. 2026-12-01 18:00")
+    wall_clock(value)
+    return value
 
 
 @click.command()
