@@ -9,8 +9,8 @@ import sqlite3
 import threading
 import time
 
+from quizgen.classroom.attempts import submit
 from quizgen.classroom.audit import audit_quiz
-from quizgen.classroom.submissions import submit
 from quizgen.clock import as_utc, now
 from quizgen.store.db import open_store
 

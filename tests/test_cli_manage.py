@@ -553,7 +553,7 @@ def test_an_answer_changed_meanwhile_is_not_overwritten(tmp_path):
 def test_set_a_late_window(tmp_path):
     from .helpers import make_class
 
-    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00", "--tz", "UTC")
+    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00", "--allow-past", "--tz", "UTC")
     sid, token = "20260001", klass.tokens["20260001"]
     assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5").exit_code == 1
     opened = klass.run("quiz", "set", str(klass.quiz), "--late-until", "2099-01-01 00:00", "--json")

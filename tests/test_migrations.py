@@ -173,7 +173,8 @@ def test_upgrade_from_0001_backs_up_backfills_and_keeps_data(tmp_path):
     assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
     con.close()
     store = open_store(str(path))
-    info, questions = show_quiz(store, 1, "s1")
+    shown = show_quiz(store, 1, "s1")
+    info, questions = shown.info, shown.questions
     assert info.title == "old" and len(questions) == 8
     with store.engine.connect() as conn:
         stale = 0

@@ -129,9 +129,9 @@ QUIZZES = {
     "en_score": ["--title", "Parameter check", "--lang", "en", "--feedback", "score", "--attempts", "3"],
     "ko_none": ["--title", "비공개 퀴즈", "--feedback", "none"],
     "hostile": ["--title", HOSTILE_TITLE, "--feedback", "full"],
-    "late": ["--title", "지각 퀴즈", "--feedback", "full", "--deadline", "2020-01-01 00:00", "--late-until",
-             "2099-01-01 00:00", "--tz", "Asia/Seoul"],
-    "closed": ["--title", "마감된 퀴즈", "--deadline", "2020-01-01 00:00", "--tz", "Asia/Seoul"],
+    "late": ["--title", "지각 퀴즈", "--feedback", "full", "--deadline", "2020-01-01 00:00", "--allow-past",
+             "--late-until", "2099-01-01 00:00", "--tz", "Asia/Seoul"],
+    "closed": ["--title", "마감된 퀴즈", "--deadline", "2020-01-01 00:00", "--allow-past", "--tz", "Asia/Seoul"],
     "once": ["--title", "한 번만", "--feedback", "score", "--attempts", "1"],
 }
 

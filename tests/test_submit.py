@@ -215,7 +215,7 @@ def test_attempt_limit_and_a_student_not_on_the_quiz(klass):
 
 
 def test_a_closed_quiz_refuses(tmp_path):
-    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00")
+    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00", "--allow-past")
     result = klass.run("submit", str(klass.quiz), "--student", "20260001", "--token", klass.tokens["20260001"],
                        "--answer", "1=1")
     assert result.exit_code == 1 and "2020-01-01" in result.stderr and "마감되었습니다" in result.stderr

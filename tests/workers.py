@@ -20,7 +20,7 @@ import time
 
 
 def submit_loop(db: str, quiz: str, student: str, token: str, count: int, until: str | None) -> None:
-    from quizgen.classroom.submissions import submit
+    from quizgen.classroom.attempts import submit
     from quizgen.errors import QuizgenError
     from quizgen.store.db import open_store
 

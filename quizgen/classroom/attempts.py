@@ -40,7 +40,7 @@ from ..receipts import GENESIS, RECEIPT_VERSION, Signer, answers_sha256, chain_n
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Student, Submission
 from .answer_results import part_results, parts_json, question_feedback
-from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, visibility
+from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, student_rules, visibility
 from .students import authenticate
 from .submissions import Receipt, Slot, attempts_used, get_quiz_row, load_slots, parse_submission
 
@@ -149,7 +149,7 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
             raise not_on_quiz(quiz_id, student_id, lang)
         student_pk, zone = student.id, quiz_row.time_zone
         if idempotency_key is None:  # a replay is answered even after the quiz has closed
-            refuse_if_closed(quiz_id, quiz_row.deadline, zone, at, quiz_row.late_until, lang)
+            refuse_if_closed(student_rules(session, quiz_row, student_pk), at)
     parsed = parse_submission(slots, answers, lang)  # before any lock: a typo costs nothing
     digest = request_sha256(answers)
     with store.write() as session:
@@ -165,9 +165,10 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
             if seen is not None:
                 return seen
         quiz_row = get_quiz_row(session, quiz_id)
-        late = refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at, quiz_row.late_until, lang)
+        rules = student_rules(session, quiz_row, student_pk)  # read again under the lock, as the quiz row
+        late = refuse_if_closed(rules, at)
         used = attempts_used(session, quiz_id, student_pk)
-        refuse_if_spent(quiz_id, quiz_row.attempt_limit, used, lang)
+        refuse_if_spent(rules, used)
         seen_policy = visibility(quiz_row.feedback)
         grading = grade_on_arrival and seen_policy.score
         if grading and rate_limit is not None:
@@ -192,6 +193,13 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
         response = _response(receipt, quiz_row, max_score, results, seen_policy, late, signed, slots)
         row.response = json.dumps(response, ensure_ascii=False)
         return Submitted(receipt, response)
+
+
+def submit(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str],
+           at: datetime | None = None) -> Receipt:
+    """Record one attempt from the local command line: all its answers, or nothing
+    (submit_attempt with source "cli", no receipt signed, graded later)."""
+    return submit_attempt(store, quiz, student_id, token, answers, source="cli", at=at).receipt
 
 
 def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) -> Submitted | None:
@@ -261,5 +269,5 @@ def _response(receipt: Receipt, quiz: Quiz, points: int, results: dict[int, tupl
             "score": score, "max_score": max_score, "questions": questions, "receipt": signed}
 
 
-__all__ = ["submit_attempt", "record_attempt", "lock_for_attempts", "Submitted", "RateLimit", "RateLimited",
+__all__ = ["submit", "submit_attempt", "record_attempt", "lock_for_attempts", "Submitted", "RateLimit", "RateLimited",
            "IdempotencyConflict", "SubmissionTooLarge", "GRADER_VERSION"]

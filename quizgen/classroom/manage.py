@@ -25,12 +25,11 @@ from sqlalchemy import func, insert, select
 from ..clock import now, parse_deadline, show, zone_name
 from ..errors import NotFoundError, QuizgenError, clip
 from ..grading.batch import AnswerChange, RegradeReport, regrade
-from ..grading.scoring import COUNTING_POLICIES
 from ..questions.catalog import GENERATOR_VERSION
 from ..questions.records import ACCEPTED_FIELD, ANALYTIC_FIELD, answer_units, format_answer
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Student, Variant, get_quiz
-from .policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
+from .policies import QuizSettings, check_settings, settings_of
 from .quizzes import Confirmation, confirm_drafts, draft_variants, plan_of, question_rows
 from .roster import RosterEntry
 from .students import IssuedToken, sync_students
@@ -161,6 +160,13 @@ class _Keep:
 KEEP: Any = _Keep()
 
 
+class ChangeUsageError(ManageError):
+    """A settings change asked so that it cannot mean anything (nothing to change, a zone
+    without a deadline, a value and its --no-... flag together): a usage error."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class SettingsChange:
     """Settings to change; anything left at KEEP stays as it is."""
@@ -171,6 +177,24 @@ class SettingsChange:
     feedback: Any = KEEP  # one of FEEDBACK_POLICIES
     counting: Any = KEEP  # one of COUNTING_POLICIES
     late_until: Any = KEEP  # wall-clock text read like the deadline, or None: no late submissions
+
+    @classmethod
+    def from_options(cls, *, deadline: str | None, no_deadline: bool, time_zone: str | None, late_until: str | None,
+                     no_late: bool, attempt_limit: int | None, no_attempt_limit: bool, feedback: str | None,
+                     counting: str | None) -> SettingsChange:
+        """The change ``quiz set``'s options ask for: a value, or a ``--no-...`` flag for none."""
+        for value, none, names in ((deadline, no_deadline, "--deadline and --no-deadline"),
+                                   (late_until, no_late, "--late-until and --no-late"),
+                                   (attempt_limit, no_attempt_limit, "--attempts and --no-attempt-limit")):
+            if value is not None and none:
+                raise ChangeUsageError(f"{names} exclude each other")
+
+        def pick(value: Any, none: bool) -> Any:
+            return None if none else (KEEP if value is None else value)
+
+        return cls(deadline=pick(deadline, no_deadline), time_zone=time_zone,
+                   attempt_limit=pick(attempt_limit, no_attempt_limit), feedback=pick(feedback, False),
+                   counting=pick(counting, False), late_until=pick(late_until, no_late))
 
 
 @dataclass(frozen=True)
@@ -200,9 +224,31 @@ class SettingsReport:
         return {"quiz": self.quiz_id, "changes": [c.to_json() for c in self.changes],
                 "students_without_attempts_left": self.spent, "closed": self.closed}
 
+    def lines(self) -> list[str]:
+        """Each change, before -> after (what ``quiz set`` prints on stdout)."""
+        return [f"{c.name}: {c.before_text} -> {c.after_text}" for c in self.changes]
 
-def _deadline_text(deadline: datetime | None, zone: str) -> str:
-    return show(deadline, zone) if deadline is not None else "no deadline"
+    def notes(self) -> list[str]:
+        """What the change means for the class (``quiz set`` prints these on stderr)."""
+        names = {c.name for c in self.changes}
+        out = [] if self.changes else [f"Nothing changed: quiz {self.quiz_id} already has these settings."]
+        if "attempt_limit" in names and self.spent:
+            out.append(f"{len(self.spent)} student(s) have used every attempt the new limit allows and cannot "
+                       f"submit again (their attempts and grades stay): {listed(self.spent)}")
+        if names & {"deadline", "late_until"} and self.closed:
+            out.append("The new deadline has passed: the quiz is closed to submissions.")
+        if "counting" in names:
+            out.append("Totals follow at once: which attempt counts is decided when results are read.")
+        return out
+
+
+def listed(ids: Sequence[str], shown: int = 10) -> str:
+    """The first few ids of a list, and how many there are in all."""
+    return ", ".join(ids[:shown]) + (f" ... ({len(ids)} in all)" if len(ids) > shown else "")
+
+
+def _deadline_text(deadline: datetime | None, zone: str, none: str = "no deadline") -> str:
+    return show(deadline, zone) if deadline is not None else none
 
 
 def _attempts_text(limit: int | None) -> str:
@@ -210,46 +256,37 @@ def _attempts_text(limit: int | None) -> str:
 
 
 def change_settings(store: Store, quiz: str | int, change: SettingsChange) -> SettingsReport:
-    """Change a quiz's deadline, attempt limit, feedback or counting policy in one transaction.
+    """Change a quiz's deadline, late window, attempt limit, feedback or counting policy in
+    one transaction.
 
     A deadline is read in ``time_zone`` (recorded on the quiz) or else the quiz's own zone,
-    and stored as an instant. A limit below what students have used is allowed: they keep
-    their attempts and cannot submit more (``spent`` lists them). Which attempt counts and
-    what students see are decided when results are read, so they follow at once."""
+    and stored as an instant. The settings as they would be afterwards go through the one
+    validator ``generate`` uses (policies.check_settings): a deadline moved past the late
+    window, or removed under one, is refused in its words, never silently changed. A
+    limit below what students have used is allowed: they keep their attempts and cannot
+    submit more (``spent`` lists them). Which attempt counts and what students see are
+    decided when results are read, so they follow at once."""
     _check(change)
     with store.write() as session:
         row = _locked_quiz(session, quiz)
-        changes: list[SettingChanged] = []
+        before = settings_of(row)
         zone = zone_name(change.time_zone) if change.time_zone else row.time_zone
-        if change.deadline is not KEEP:
-            deadline = None if change.deadline is None else parse_deadline(change.deadline, zone)
-            if zone != row.time_zone:
-                changes.append(SettingChanged("time_zone", row.time_zone, zone, row.time_zone, zone))
-            if deadline != row.deadline:
-                changes.append(SettingChanged("deadline", row.deadline, deadline,
-                                              _deadline_text(row.deadline, row.time_zone),
-                                              _deadline_text(deadline, zone)))
-            row.deadline, row.time_zone = deadline, zone
-        if change.late_until is not KEEP:
-            late = None if change.late_until is None else parse_deadline(change.late_until, zone)
-            if late is not None and (row.deadline is None or late <= row.deadline):
-                raise ManageError("late submissions can only be accepted until a time after the deadline")
-            if late != row.late_until:
-                changes.append(SettingChanged("late_until", row.late_until, late,
-                                              _deadline_text(row.late_until, zone).replace("no deadline", "none"),
-                                              _deadline_text(late, zone).replace("no deadline", "none")))
-            row.late_until = late
-        elif row.late_until is not None and (row.deadline is None or row.late_until <= row.deadline):
-            row.late_until = None  # a moved deadline leaves no late window before it
-        if change.attempt_limit is not KEEP and change.attempt_limit != row.attempt_limit:
-            changes.append(SettingChanged("attempt_limit", row.attempt_limit, change.attempt_limit,
-                                          _attempts_text(row.attempt_limit), _attempts_text(change.attempt_limit)))
-            row.attempt_limit = change.attempt_limit
-        for name in ("feedback", "counting"):
-            value = getattr(change, name)
-            if value is not KEEP and value != getattr(row, name):
-                changes.append(SettingChanged(name, getattr(row, name), value, getattr(row, name), value))
-                setattr(row, name, value)
+
+        def instant(value: Any, kept: datetime | None) -> datetime | None:
+            return kept if value is KEEP else (None if value is None else parse_deadline(value, zone))
+
+        after = QuizSettings(
+            deadline=instant(change.deadline, before.deadline),
+            time_zone=before.time_zone if change.deadline is KEEP else zone,
+            late_until=instant(change.late_until, before.late_until),
+            attempt_limit=before.attempt_limit if change.attempt_limit is KEEP else change.attempt_limit,
+            feedback=before.feedback if change.feedback is KEEP else change.feedback,
+            counting=before.counting if change.counting is KEEP else change.counting)
+        check_settings(after, None)  # raising rolls the transaction back: nothing changes
+        changes = _changes(before, after)
+        (row.deadline, row.time_zone, row.late_until, row.attempt_limit, row.feedback,
+         row.counting) = (after.deadline, after.time_zone, after.late_until, after.attempt_limit, after.feedback,
+                          after.counting)
         spent: list[str] = []
         if any(c.name == "attempt_limit" for c in changes) and row.attempt_limit is not None:
             used = func.max(Attempt.attempt)
@@ -257,23 +294,41 @@ def change_settings(store: Store, quiz: str | int, change: SettingsChange) -> Se
                 select(Student.external_id).join(Attempt, Attempt.student_id == Student.id)
                 .where(Attempt.quiz_id == row.id).group_by(Student.external_id)
                 .having(used >= row.attempt_limit).order_by(Student.external_id)))
-        closed = row.deadline is not None and row.deadline <= now() and (
-            row.late_until is None or row.late_until <= now())
+        at = now()
+        closed = row.deadline is not None and row.deadline <= at and (row.late_until is None or row.late_until <= at)
         return SettingsReport(row.id, changes, spent, closed)
 
 
+def _changes(before: QuizSettings, after: QuizSettings) -> list[SettingChanged]:
+    """What differs, in the order ``quiz set`` reports it, each as stored and as people read it."""
+    out = []
+    if after.time_zone != before.time_zone:
+        out.append(SettingChanged("time_zone", before.time_zone, after.time_zone, before.time_zone, after.time_zone))
+    if after.deadline != before.deadline:
+        out.append(SettingChanged("deadline", before.deadline, after.deadline,
+                                  _deadline_text(before.deadline, before.time_zone),
+                                  _deadline_text(after.deadline, after.time_zone)))
+    if after.late_until != before.late_until:
+        out.append(SettingChanged("late_until", before.late_until, after.late_until,
+                                  _deadline_text(before.late_until, before.time_zone, "none"),
+                                  _deadline_text(after.late_until, after.time_zone, "none")))
+    if after.attempt_limit != before.attempt_limit:
+        out.append(SettingChanged("attempt_limit", before.attempt_limit, after.attempt_limit,
+                                  _attempts_text(before.attempt_limit), _attempts_text(after.attempt_limit)))
+    for name in ("feedback", "counting"):
+        old, new = getattr(before, name), getattr(after, name)
+        if new != old:
+            out.append(SettingChanged(name, old, new, old, new))
+    return out
+
+
 def _check(change: SettingsChange) -> None:
-    if all(getattr(change, f) is KEEP for f in ("deadline", "attempt_limit", "feedback", "counting", "late_until")):
-        raise ManageError("nothing to change: give a deadline, an attempt limit, a feedback or a counting policy")
+    """A change that asks for something; its values are checked with the settings they make."""
     if change.time_zone is not None and (change.deadline is KEEP or change.deadline is None):
-        raise ManageError("a time zone goes with a new deadline (it says how to read it)")
-    if change.attempt_limit is not KEEP and change.attempt_limit is not None and not (
-            isinstance(change.attempt_limit, int) and 1 <= change.attempt_limit <= MAX_ATTEMPTS):
-        raise ManageError(f"the attempt limit must be a number from 1 to {MAX_ATTEMPTS:,} (or no limit)")
-    if change.feedback is not KEEP and change.feedback not in FEEDBACK_POLICIES:
-        raise ManageError(f"unknown feedback policy {change.feedback!r}; expected {', '.join(FEEDBACK_POLICIES)}")
-    if change.counting is not KEEP and change.counting not in COUNTING_POLICIES:
-        raise ManageError(f"unknown counting policy {change.counting!r}; expected {', '.join(COUNTING_POLICIES)}")
+        raise ChangeUsageError("--tz goes with --deadline (it says how to read it)")
+    if all(getattr(change, f) is KEEP for f in ("deadline", "attempt_limit", "feedback", "counting", "late_until")):
+        raise ChangeUsageError("nothing to change: give --deadline/--no-deadline, --late-until/--no-late, "
+                               "--attempts/--no-attempt-limit, --feedback or --counting")
 
 
 # ---------------------------------------------------------------- answers

@@ -84,8 +84,12 @@ def import_submissions(ctx: click.Context, quiz: str, file: str, ignore_deadline
     if report.already_imported:
         click.echo(f"Skipped {report.already_imported} student(s) whose answers from this file were already "
                    "imported.", err=True)
-    if report.late:
-        click.echo(f"{report.late:,} answer(s) were given after the deadline (--ignore-deadline).", err=True)
+    if report.late > report.after_close:
+        click.echo(f"{report.late - report.after_close:,} answer(s) were given in the late window (marked late, as "
+                   "'submit' records them).", err=True)
+    if report.after_close:
+        click.echo(f"{report.after_close:,} answer(s) were given after the deadline and any late window "
+                   "(--ignore-deadline).", err=True)
     if report.over_limit:
         click.echo(f"{report.over_limit:,} answer(s) go past the attempt limit (--ignore-attempt-limit).", err=True)
 

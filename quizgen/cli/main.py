@@ -73,6 +73,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "sync": ("remote", "sync", "Send the submissions waiting in the outbox (same idempotency keys)."),
     "receipts": ("remote", "receipts", "List the receipts the quiz servers signed for you (--verify: check them)."),
     "quiz": ("manage", "quiz_group", "Manage a generated quiz: its students, settings and answers."),
+    "progress": (
+        "manage",
+        "progress",
+        "How a quiz is going: who submitted and who not yet, late, attempts, scores, extensions.",
+    ),
 }
 
 

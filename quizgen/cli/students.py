@@ -243,7 +243,7 @@ def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
 
         submit_remote(server, insecure_http, student_id, token, quiz, given, tries, as_json)
         return
-    from ..classroom.submissions import submit as do_submit
+    from ..classroom.attempts import submit as do_submit
 
     assert student_id is not None  # require_student above
     receipt = do_submit(open_store(ctx), quiz, student_id, token, given)

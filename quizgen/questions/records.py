@@ -51,7 +51,9 @@ class QuizInfo:
     feedback: str
     counting: str
     time_zone: str = "UTC"  # the zone the deadline was given in, and is shown in
-    late_until: datetime | None = None  # late submissions accepted (and marked late) until then
+    late_until: datetime | None = None  # late submissions accepted (marked late) until then
+    submitted: int = 0  # students who have made at least one attempt
+    archived: bool = False  # closed to submissions, left out of 'quizgen list'
 
     def to_json(self) -> dict[str, Any]:
         """Instants in UTC (ISO 8601 with +00:00); ``deadline_local`` as the quiz's people read it."""
@@ -63,7 +65,9 @@ class QuizInfo:
                 "deadline": self.deadline.isoformat() if self.deadline else None,
                 "deadline_local": in_zone(self.deadline, self.time_zone).isoformat() if self.deadline else None,
                 "time_zone": self.time_zone,
-                "attempt_limit": self.attempt_limit, "feedback": self.feedback, "counting": self.counting}
+                "late_until": self.late_until.isoformat() if self.late_until else None,
+                "attempt_limit": self.attempt_limit, "feedback": self.feedback, "counting": self.counting,
+                "submitted": self.submitted, "archived": self.archived}
 
 
 @dataclass(frozen=True)

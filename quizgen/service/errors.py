@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..classroom.attempts import IdempotencyConflict, RateLimited, SubmissionTooLarge
-from ..classroom.policies import AttemptsExhausted, NotOnQuiz, QuizClosed, SubmissionRefused
+from ..classroom.policies import AttemptsExhausted, NotOnQuiz, QuizArchived, QuizClosed, SubmissionRefused
 from ..classroom.students import AuthError
 from ..errors import BusyError, NotFoundError, QuizgenError, StoreError, UnstorableText, one_line
 from ..grading.answers import AnswerError
@@ -53,6 +53,7 @@ _MAPPING: tuple[tuple[type[BaseException], Mapped], ...] = (
     (NotFoundError, Mapped(404, "not_found")),
     (NotOnQuiz, Mapped(403, "not_on_quiz")),
     (QuizClosed, Mapped(409, "quiz_closed")),
+    (QuizArchived, Mapped(409, "quiz_archived")),
     (AttemptsExhausted, Mapped(409, "attempts_exhausted")),
     (SubmissionRefused, Mapped(409, "refused")),
     (AnswerError, Mapped(422, "invalid_answers")),

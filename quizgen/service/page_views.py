@@ -33,7 +33,7 @@ from ..classroom.policies import attempts_left, refuse_if_closed
 from ..classroom.submissions import StudentQuestion, StudentQuiz
 from ..clock import show
 from ..questions.prompts import answer_hint, prompt_sections
-from ..resources import load_json
+from ..resources import load_json, message
 from .prompt_html import prompt_html
 from .webfont import UNICODE_RANGE
 
@@ -285,19 +285,22 @@ def _state(view: StudentQuiz) -> str:
     w = words(view.language)
     deadline = show(view.deadline, view.time_zone) if view.deadline else ""
     if not view.open:
-        if attempts_left(view.attempt_limit, view.attempts_used) == 0:
+        if view.rules.archived:  # the refusal submit gives, in the quiz's language
+            text = message(view.language, "archived", quiz=view.quiz_id)
+        elif attempts_left(view.attempt_limit, view.attempts_used) == 0:
             text = w["closed_attempts"].format(limit=view.attempt_limit)
         else:
             text = w["closed_deadline"].format(deadline=deadline)
         return f'<p class="alert" role="status">{_e(text)}</p>'
-    late = refuse_if_closed(view.quiz_id, view.deadline, view.time_zone, view.server_time, view.late_until)
+    late = refuse_if_closed(view.rules, view.server_time)
     return f'<p class="note" role="status">{_e(w["late_now"].format(deadline=deadline))}</p>' if late else ""
 
 
 def _heading(view: StudentQuiz) -> str:
     w = words(view.language)
     return (f"<h1>{_e(view.title)}</h1><p class=\"meta\">"
-            f"{_e(w['quiz_line'].format(quiz=view.quiz_id, student=view.student))}</p>{_rules(view)}")
+            f"{_e(w['quiz_line'].format(quiz=view.quiz_id, student=view.student))}</p>{_rules(view)}"
+            + (f'<p class="note">{_e(view.extension_line())}</p>' if view.rules.extension else ""))
 
 
 def _question(q: StudentQuestion, fields: list[AnswerField], draft: Draft, lang: str, focus: str | None) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -96,6 +97,8 @@ class Quiz(Base):
     # Bumped whenever a question's grading key changes, so a grader that read keys
     # before the change notices before it writes grades made with them.
     key_revision: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Archived: closed to submissions and left out of ``quizgen list`` (``--all`` shows it).
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     variants: Mapped[list[Variant]] = relationship(back_populates="quiz", cascade="all, delete-orphan",
                                                      order_by="Variant.id")
@@ -224,6 +227,22 @@ class Attempt(Base):
     receipt: Mapped[str | None] = mapped_column(Text)  # the signed receipt a server gave (JSON)
     key_id: Mapped[str | None] = mapped_column(String(64))
     response: Mapped[str | None] = mapped_column(Text)  # what a replay of the same request returns (JSON)
+
+
+class Extension(Base):
+    """One student's own deadline, late window or attempt limit on one quiz (``quizgen quiz
+    extend``); a column left null keeps the quiz's. classroom.policies.rules_of applies it."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("quiz_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"))
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    late_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempt_limit: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ServerKey(Base):
