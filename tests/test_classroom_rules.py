@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -220,14 +221,17 @@ def test_an_extension_is_applied_by_every_front_end_and_shown_to_the_student(db_
             page = c.post("/quiz", content=urlencode({"student": A, "token": klass.tokens[A], "quiz": q}),
                           headers=form)
             assert page.status_code == 200 and "연장 적용: 마감 2099-01-01 00:00 +09:00 (Asia/Seoul)" in page.text
-            assert 'action="submit"' in page.text  # open for them
-            sent = c.post("/submit", content=urlencode({"student": A, "token": klass.tokens[A], "quiz": q,
-                                                        "idempotency_key": str(uuid.uuid4()), "a:1": "7"}),
+            assert 'action="review"' in page.text  # open for them
+            fields = {"student": A, "token": klass.tokens[A], "quiz": q, "idempotency_key": str(uuid.uuid4()),
+                      "a:1": "7"}
+            review = c.post("/review", content=urlencode(fields), headers=form)
+            blanks = re.search(r'name="blank" value="([^"]*)"', review.text)  # the blanks the student confirms
+            sent = c.post("/submit", content=urlencode({**fields, "blank": blanks.group(1) if blanks else ""}),
                           headers=form)
             assert sent.status_code == 200, sent.text
             closed = c.post("/quiz", content=urlencode({"student": C, "token": klass.tokens[C], "quiz": q}),
                             headers=form)
-            assert 'action="submit"' not in closed.text and "연장" not in closed.text
+            assert 'action="review"' not in closed.text and "연장" not in closed.text
     finally:
         server.stop()
     assert _attempts(klass, A) == 3 and _attempts(klass, C) == 0

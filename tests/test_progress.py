@@ -91,7 +91,7 @@ def test_an_archived_quiz_takes_nothing_and_leaves_the_list(db_url, tmp_path):
             assert r.status_code == 409 and r.json()["error"]["code"] == "quiz_archived"
             page = c.post("/quiz", content=urlencode({"student": B, "token": klass.tokens[B], "quiz": q}),
                           headers={"content-type": "application/x-www-form-urlencoded"})
-            assert "보관되어 더 이상 제출할 수 없습니다" in page.text and 'action="submit"' not in page.text
+            assert "보관되어 더 이상 제출할 수 없습니다" in page.text and 'action="review"' not in page.text
     finally:
         server.stop()
     assert sql(klass.db, "SELECT count(*) FROM attempts") == [(1,)]
