@@ -79,6 +79,11 @@ def read_text_file(path: str, kind: str = "file", max_bytes: int | None = None) 
 
 def _refuse_target(target: Path, force: bool, protect: tuple[Path, ...]) -> None:
     """Why ``target`` must not be written, if it must not (InputFileError)."""
+    if any(_same_name(target, kept) for kept in protect):
+        # by name too, existing or not: SQLite creates and deletes its journals as it goes
+        # (a -journal, or a -wal when the last connection closed), and would later take a
+        # file of that name for its own, or delete it
+        raise InputFileError(f"cannot write {_name(target)}: it is the quiz database in use or one of its files")
     try:
         st = os.lstat(target)
     except FileNotFoundError:
@@ -90,10 +95,11 @@ def _refuse_target(target: Path, force: bool, protect: tuple[Path, ...]) -> None
         raise InputFileError(f"cannot write {_name(target)}: it is a folder, not a file name")
     if not stat.S_ISREG(st.st_mode):
         raise InputFileError(f"cannot write {_name(target)}: it is a device, FIFO or socket, not a file")
-    for kept in protect:
+    for kept in protect:  # another name for one of them (a hard link)
         try:
             if os.path.samefile(target, kept):
-                raise InputFileError(f"cannot write {_name(target)}: it is the quiz database in use")
+                raise InputFileError(f"cannot write {_name(target)}: it is the quiz database in use or one of its "
+                                     "files")
         except OSError:
             continue
     try:
@@ -105,6 +111,12 @@ def _refuse_target(target: Path, force: bool, protect: tuple[Path, ...]) -> None
         raise InputFileError(f"cannot write {_name(target)}: it is an SQLite database; choose another file name")
     if not force:
         raise InputFileError(f"{_name(target)} already exists; add --force to replace it")
+
+
+def _same_name(target: Path, kept: Path) -> bool:
+    """Whether two paths name the same file, whether or not it exists (links in the
+    folders resolved)."""
+    return os.path.realpath(target) == os.path.realpath(kept)
 
 
 def check_target(path: str | Path, force: bool = False, protect: tuple[Path, ...] = ()) -> Path:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from .options import Bar, emit_json, json_option, lang_option, open_store, output_options, quiz_argument, write_outputs
+from .options import (
+    STDOUT,
+    Bar,
+    emit_json,
+    json_option,
+    lang_option,
+    open_store,
+    output_options,
+    quiz_argument,
+    write_outputs,
+)
 
 
 @click.command()
@@ -125,7 +135,8 @@ def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: 
 @quiz_argument
 @click.option("--png", "png_path", metavar="FILE", help="Also draw the charts into a PNG file.")
 @click.option("--html", "html_path", metavar="FILE",
-              help="Also write a self-contained HTML report (charts as inline SVG).")
+              help="Also write a self-contained HTML report (charts as inline SVG); - prints it instead of the "
+                   "text report.")
 @click.option("--force", is_flag=True, help="Replace the files if they exist (never a database, link or device).")
 @lang_option(None, help="Language of the report [default: the quiz's].")
 @json_option
@@ -142,6 +153,11 @@ def report(ctx: click.Context, quiz: str, png_path: str | None, html_path: str |
     from ..classroom.results import analysis as analyse
     from ..exports.analysis import format_report, report_json
 
+    if png_path == STDOUT:
+        raise click.BadParameter("a PNG is a binary file and stdout carries the report: give a file name",
+                                 param_hint="'--png'")
+    if html_path == STDOUT and as_json:
+        raise click.UsageError("--html - and --json would both print to stdout: give --html a file name")
     analysis = analyse(open_store(ctx), quiz)
     lang = lang or analysis.book.info.language
     # files first: a path that cannot be written fails before anything is printed
@@ -158,8 +174,10 @@ def report(ctx: click.Context, quiz: str, png_path: str | None, html_path: str |
         page = report_html(analysis, lang)
         _note_missing_glyphs(page.missing, html_path)
         files.append((html_path, page.html))
-    written = write_outputs(ctx, files, force)
-    if as_json:
+    written = write_outputs(ctx, [(path, data) for path, data in files if path != STDOUT], force)
+    if html_path == STDOUT:
+        click.echo(dict(files)[STDOUT], nl=False)
+    elif as_json:
         emit_json(report_json(analysis))
     else:
         click.echo(format_report(analysis, lang))

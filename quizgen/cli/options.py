@@ -90,10 +90,26 @@ def tries_option(fn: F) -> F:
                              "what is not delivered waits in the outbox.")(fn)
 
 
+STDOUT = "-"
+
+
+def _stdout_is_none(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value == STDOUT else value
+
+
 def output_options(fn: F) -> F:
-    """``-o/--output FILE`` and ``--force`` (replace an existing file)."""
+    """``-o/--output FILE`` and ``--force`` (replace an existing file). ``-o -`` is standard
+    output, the same as leaving ``-o`` out: the command sees None."""
     fn = click.option("--force", is_flag=True, help="Replace FILE if it exists (never a database, link or device).")(fn)
-    return click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")(fn)
+    return click.option("-o", "--output", metavar="FILE", callback=_stdout_is_none,
+                        help="Write to FILE instead of stdout (- is stdout).")(fn)
+
+
+def refuse_binary_on_terminal(what: str) -> None:
+    """Binary output (a PNG, an xlsx workbook) goes to a file or a redirected stdout, never
+    onto a terminal, where it would be noise that can garble the terminal."""
+    if sys.stdout.isatty():
+        raise click.UsageError(f"{what} is a binary file: give -o FILE, or redirect stdout to a file")
 
 
 def parsed_by(parse: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -145,7 +161,8 @@ def protected_paths(ctx: click.Context) -> tuple[Path, ...]:
         return ()
     if path is None:
         return ()
-    return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")))
+    # the journals SQLite keeps beside the database, and the service's receipt-signing key
+    return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal", ".receipt-key")))
 
 
 def write_outputs(ctx: click.Context, files: Sequence[tuple[str, str | bytes]], force: bool) -> list[str]:
