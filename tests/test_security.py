@@ -102,6 +102,92 @@ def test_unknown_student_and_wrong_token_get_the_same_answer(tmp_path):
         assert a.stderr == b.stderr
 
 
+def test_an_unknown_student_costs_the_same_hashing_as_a_wrong_token(tmp_path, monkeypatch):
+    """The same SHA-256 work, counted (not timed), whether the id or the token was wrong:
+    without the dummy hash an unknown id would skip hashing, and answer measurably sooner."""
+    import hashlib
+
+    from quizgen.classroom import students
+    from quizgen.store.db import open_store
+
+    klass = make_class(tmp_path)
+    hashed: list[int] = []
+
+    class CountingHashlib:
+        @staticmethod
+        def sha256(data: bytes = b""):  # type: ignore[no-untyped-def]
+            hashed.append(len(data))
+            return hashlib.sha256(data)
+
+    monkeypatch.setattr(students, "hashlib", CountingHashlib)
+    store = open_store(str(klass.db))
+
+    def work(student: str, token: str) -> tuple[list[int], str]:
+        hashed.clear()
+        with store.read() as session, pytest.raises(students.AuthError) as refused:
+            students.authenticate(session, student, token)
+        return list(hashed), str(refused.value)
+
+    try:
+        token = klass.tokens["20260001"]
+        wrong_token = work("20260001", token[::-1])
+        unknown_id = work("nobody", token)
+        assert wrong_token == unknown_id  # as many bytes hashed as many times, and the same words
+        assert len(wrong_token[0]) == 1 and wrong_token[0][0] > len(token)  # salt and token, hashed once
+        with store.read() as session:  # and the right token still works (the counter did not change hashing)
+            assert students.authenticate(session, "20260001", token).external_id == "20260001"
+    finally:
+        store.dispose()
+
+
+def test_every_response_carries_the_security_headers(tmp_path):
+    """Over HTTP from a real ``quizgen serve`` (no browser): pages, the API, errors, the font."""
+    import httpx
+
+    from quizgen.service.page_views import FONT_PATH
+
+    from .server import bearer, start_server
+
+    klass = make_class(tmp_path, "--deadline", "2099-01-01 00:00")
+    server = start_server(str(klass.db), tmp_path)
+    try:
+        with server.client() as client:
+            sid, token = "20260001", klass.tokens["20260001"]
+            responses = {
+                "page": client.get("/"),
+                "page in English": client.get("/?lang=en"),
+                "a quiz page": client.post("/quiz", data={"student": sid, "token": token, "quiz": str(klass.quiz)},
+                                           headers={"Origin": server.url}),
+                "a refused login": client.post("/quiz", data={"student": sid, "token": "wrong", "quiz": "1"},
+                                               headers={"Origin": server.url}),
+                "health": client.get("/api/v1/health"),
+                "the quiz": client.get(f"/api/v1/quizzes/{klass.quiz}", headers=bearer(sid, token)),
+                "401": client.get(f"/api/v1/quizzes/{klass.quiz}", headers=bearer(sid, "wrong")),
+                "404": client.get("/no/such/thing"),
+                "405": client.delete("/api/v1/health"),
+                "413": client.post(f"/api/v1/quizzes/{klass.quiz}/submissions", content=b"x" * 2_000_000,
+                                   headers={**bearer(sid, token), "Content-Type": "application/json"}),
+                "font": client.get("/" + FONT_PATH),
+            }
+    finally:
+        server.stop()
+    assert responses["page"].status_code == 200 and responses["a quiz page"].status_code == 200
+    assert responses["401"].status_code == 401 and responses["413"].status_code == 413
+    for what, response in responses.items():
+        headers = response.headers
+        csp = {d.split()[0]: d.strip() for d in headers.get("content-security-policy", "").split(";") if d.strip()}
+        assert csp.get("default-src") == "default-src 'none'" and "script-src" not in csp, what
+        assert csp.get("frame-ancestors") == "frame-ancestors 'none'", what
+        assert csp.get("form-action") == "form-action 'self'" and csp.get("base-uri") == "base-uri 'none'", what
+        assert headers.get("x-frame-options") == "DENY", what
+        assert headers.get("x-content-type-options") == "nosniff", what
+        assert headers.get("referrer-policy") == "no-referrer", what
+        assert "set-cookie" not in headers, what
+        if what != "font":  # pages carry the token in their forms: never cached
+            assert headers.get("cache-control") == "no-store", what
+    assert isinstance(responses["font"], httpx.Response) and responses["font"].status_code == 200
+
+
 def test_a_database_password_is_never_printed():
     from click.testing import CliRunner
 
