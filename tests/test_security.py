@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event
@@ -186,6 +187,47 @@ def test_every_response_carries_the_security_headers(tmp_path):
         if what != "font":  # pages carry the token in their forms: never cached
             assert headers.get("cache-control") == "no-store", what
     assert isinstance(responses["font"], httpx.Response) and responses["font"].status_code == 200
+
+
+def test_a_new_database_and_its_journals_are_private(tmp_path):
+    """Created 0600 whatever the umask lets through (the usual 022 here), the -wal and -shm
+    too, and the backup db upgrade makes: whoever reads them reads the answer key."""
+    import os
+    import stat
+
+    from quizgen.store.db import _backup, open_store
+
+    old = os.umask(0o022)
+    try:
+        klass = make_class(tmp_path)
+        store = open_store(str(klass.db))
+        try:
+            with store.write():
+                files = [klass.db, Path(f"{klass.db}-wal"), Path(f"{klass.db}-shm")]
+                assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
+            backup = _backup(store)
+            assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+        finally:
+            store.dispose()
+    finally:
+        os.umask(old)
+
+
+def test_a_world_readable_database_is_warned_about_once(tmp_path):
+    import os
+
+    klass = make_class(tmp_path)
+    quiet = klass.run("list", "--json")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    os.chmod(klass.db, 0o644)
+    for args in (["list", "--json"], ["gradebook", str(klass.quiz)], ["init"]):
+        warned = klass.run(*args)
+        assert warned.exit_code == 0, warned.output
+        lines = [line for line in warned.stderr.splitlines() if "every user of this machine can read" in line]
+        assert len(lines) == 1 and lines[0].startswith("Warning: ") and f"chmod 600 {klass.db}*" in lines[0], args
+    assert json.loads(klass.run("list", "--json").stdout) == json.loads(quiet.stdout)  # stdout is still data only
+    os.chmod(klass.db, 0o640)  # the group may read it (a course's TAs): not every user
+    assert klass.run("list", "--json").stderr == ""
 
 
 def test_a_database_password_is_never_printed():

@@ -13,6 +13,7 @@ from .options import (
     open_store,
     output_options,
     quiz_argument,
+    refuse_binary_on_terminal,
     write_outputs,
 )
 
@@ -102,33 +103,42 @@ def import_submissions(ctx: click.Context, quiz: str, file: str, ignore_deadline
 
 @click.command()
 @quiz_argument
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
-              help="Canvas CSV, or JSON with every question's score.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv", show_default=True,
+              help="Canvas CSV, JSON with every question's score, or an Excel workbook of the CSV's table.")
 @click.option("--questions/--no-questions", default=False, show_default=True,
-              help="CSV: also a column per question, marked read only, which Canvas's importer skips "
+              help="CSV and xlsx: also a column per question, marked read only, which Canvas's importer skips "
                    "(the quiz's own column is the one it grades).")
+@click.option("--excel", is_flag=True,
+              help="CSV: start with a UTF-8 byte order mark, so that Excel shows Korean names (give Canvas the "
+                   "CSV without it).")
 @output_options
 @json_option
 @click.pass_context
-def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: str | None, force: bool,
-              as_json: bool) -> None:
+def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, excel: bool, output: str | None,
+              force: bool, as_json: bool) -> None:
     """A row per student with the quiz total (CSV imports into Canvas; JSON has every question).
 
     \b
     Example:
       quizgen gradebook 1 -o grades.csv
+      quizgen gradebook 1 --format xlsx -o grades.xlsx
     """
     from ..classroom.results import gradebook as build
-    from ..exports.gradebook import gradebook_csv, gradebook_json
+    from ..exports.gradebook import gradebook_csv, gradebook_json, gradebook_xlsx
 
-    book = build(open_store(ctx), quiz)
     fmt = "json" if as_json else fmt  # --json is --format json, as on every other command
-    text = gradebook_csv(book, questions) if fmt == "csv" else gradebook_json(book)
+    if excel and fmt != "csv":
+        raise click.UsageError("--excel goes with --format csv (an xlsx workbook needs no byte order mark)")
+    if fmt == "xlsx" and not output:
+        refuse_binary_on_terminal("an xlsx workbook")
+    book = build(open_store(ctx), quiz)
+    data: str | bytes = (gradebook_csv(book, questions, excel) if fmt == "csv" else
+                         gradebook_xlsx(book, questions) if fmt == "xlsx" else gradebook_json(book))
     if output:
-        for path in write_outputs(ctx, [(output, text)], force):
+        for path in write_outputs(ctx, [(output, data)], force):
             click.echo(f"Wrote {path}", err=True)
     else:
-        click.echo(text, nl=False)
+        click.echo(data, nl=False)
 
 
 @click.command()

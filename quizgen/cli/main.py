@@ -356,6 +356,9 @@ def init(ctx: click.Context, as_json: bool) -> None:
 
     store, created = init_store(ctx.find_root().obj["db"])
     ctx.call_on_close(store.dispose)
+    from .options import warn_if_readable_by_others
+
+    warn_if_readable_by_others(store)
     from ..store.db import redact_url, schema_head
 
     where = str(store.path) if store.path else redact_url(store.url)

@@ -148,7 +148,25 @@ def open_store(ctx: click.Context, create: bool = False):
     if "store" not in obj:
         obj["store"] = _open(obj["db"], create=create)
         ctx.call_on_close(obj["store"].dispose)
+        warn_if_readable_by_others(obj["store"])
     return obj["store"]
+
+
+READABLE_BY_OTHERS = ("Warning: every user of this machine can read {path} (mode {mode:o}), which holds the quizzes' "
+                      "answers; make it private with: chmod 600 {pattern}")
+
+
+def warn_if_readable_by_others(store: Any) -> None:
+    """One line on stderr when the database file (or its -wal/-shm) is world-readable;
+    said once per command, when the store is opened."""
+    exposed = store.readable_by_others()
+    if exposed:
+        import os
+        import shlex
+
+        mode = os.stat(exposed[0]).st_mode & 0o777
+        pattern = shlex.quote(str(store.path)) + "*"  # the database, its journals and backups (.bak-...)
+        click.echo(READABLE_BY_OTHERS.format(path=exposed[0], mode=mode, pattern=pattern), err=True)
 
 
 def protected_paths(ctx: click.Context) -> tuple[Path, ...]:
