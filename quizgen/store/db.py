@@ -375,13 +375,14 @@ def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, 
     return engine, engine.execution_options(quizgen_write=True)
 
 
-def open_store(db: str | None = None, *, create: bool = True) -> Store:
+def open_store(db: str | None = None, *, create: bool = True, read_only: bool = False) -> Store:
     """Open and validate the store named by ``db``.
 
     ``create``: a missing, zero-byte or empty database is created at head (the
     commands that build a class: init, roster, generate, demo). Without it such a
     path is refused, so a mistyped ``--db`` on ``list`` or ``submit`` never leaves
-    an empty database behind."""
+    an empty database behind. ``read_only`` (SQLite): opened so that nothing, not even
+    the switch to WAL, is written (a backup being checked)."""
     busy_timeout_ms()  # a bad QUIZGEN_BUSY_TIMEOUT_MS is reported before anything else
     url = resolve_url(db)
     path = sqlite_path(url)
@@ -389,7 +390,7 @@ def open_store(db: str | None = None, *, create: bool = True) -> Store:
     if not create and path is not None and not _has_content(path):
         raise StoreError(f"there is no quizgen database at {clip(shown, 120)} (check --db / QUIZGEN_DB; "
                          "'quizgen init' creates one)")
-    writable = _check_sqlite_file(path) if path is not None else True
+    writable = _check_sqlite_file(path) and not read_only if path is not None else True
     if create and path is not None and writable and not path.exists():
         create_private_file(path)  # an empty file is a fresh database: migrated to head below
     try:
