@@ -205,3 +205,28 @@ def test_a_postgresql_backup_is_a_pg_dump_archive_that_restores(pg_server, tmp_p
     assert _quizgen(other, "grade", str(klass.quiz)).returncode == 0
     book = json.loads(_quizgen(other, "gradebook", str(klass.quiz), "--json").stdout)
     assert {s["id"]: s["total"] for s in book["students"]}[sid] == book["max_score"]
+
+
+def test_a_postgresql_role_without_createdb_gets_a_backup_checked_by_its_table_of_contents(pg_server, tmp_path):
+    import psycopg
+
+    from quizgen.store.backup import _tool
+
+    if _tool("pg_dump") is None:
+        pytest.skip("pg_dump is not installed (the refusal is checked in the test above)")
+    db = pg_server.new_database()
+    make_class(tmp_path, db=db)
+    role = "reader_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(db, autocommit=True) as conn:  # may read everything, may not create a database
+        conn.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB PASSWORD \'s3cret\'')
+        conn.execute(f'GRANT pg_read_all_data TO "{role}"')
+    as_role = db.replace("postgres@", f"{role}:s3cret@")
+    archive = tmp_path / "class.dump"
+    done = _quizgen(as_role, "db", "backup", "-o", str(archive), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["holds"] is None and "not restored" in report["checked"] and "entries" in report["checked"]
+    assert archive.read_bytes()[:5] == b"PGDMP"
+    assert "s3cret" not in done.stdout + done.stderr
+    shown = _quizgen(as_role, "db", "backup", "-o", str(tmp_path / "again.dump"))
+    assert shown.returncode == 0 and "not restored" in shown.stdout and "It holds" not in shown.stdout

@@ -25,9 +25,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from ..errors import StoreError, clip
-from .db import Store, open_store, redact_url, schema_head
+from .db import Store, open_store, redact_url, schema_head, translate_errors
 
 
 class BackupError(StoreError):
@@ -135,11 +136,12 @@ def restored_copy(store: Store, archive: Path) -> Iterator[Store | None]:
         try:
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # no CREATEDB: the archive is checked by its table of contents only
-            if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "42501":  # no CREATEDB: checked by its table of contents only
                 yield None
                 return
-            raise
+            with translate_errors(store):
+                raise
         try:
             url = make_url(store.url).set(database=name)
             uri, env = _libpq(url.render_as_string(hide_password=False))
@@ -151,7 +153,7 @@ def restored_copy(store: Store, archive: Path) -> Iterator[Store | None]:
             finally:
                 copy.dispose()
         finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            with admin.connect() as conn:  # every connection to it is closed by now
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     finally:
         admin.dispose()
