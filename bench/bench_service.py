@@ -570,8 +570,8 @@ def main() -> None:
           f"{args.students} students, one quiz of {len(KINDS)} questions, feedback full (graded on arrival, "
           f"signed receipts); up to {args.count:,} submissions or {args.seconds:.0f} s per run; "
           f"every {args.replay_every}th sent twice at once with one Idempotency-Key. Each round: a closed loop "
-          f"(every client sends again as soon as it is answered: the most the server does), then"
-          f"{' no' if args.no_paced else ''} a paced run offering the aim's rate (latency from when each was due)")
+          f"(every client sends again as soon as it is answered: the most the server does)"
+          + ("" if args.no_paced else ", then a paced run offering the aim's rate (latency from when each was due)"))
     results: dict[str, list[Result]] = {b: [] for b in backends}
     with tempfile.TemporaryDirectory(prefix="quizgen-bench-") as tmp:
         pg = DurablePg().start() if "postgresql" in backends else None
