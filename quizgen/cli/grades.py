@@ -182,7 +182,7 @@ def report(ctx: click.Context, quiz: str, png_path: str | None, html_path: str |
         from ..exports.html_report import report_html
 
         page = report_html(analysis, lang)
-        _note_missing_glyphs(page.missing, html_path)
+        _note_missing_glyphs(page.missing, "the HTML report" if html_path == STDOUT else html_path)
         files.append((html_path, page.html))
     written = write_outputs(ctx, [(path, data) for path, data in files if path != STDOUT], force)
     if html_path == STDOUT:
