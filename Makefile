@@ -48,15 +48,9 @@ axe: $(VENV)/.test-installed
 test: system-packages $(VENV)/.test-installed lint axe
 	$(BIN)/python -m pytest
 
+# Every bench/bench_*.py in its full mode (make test runs each with --quick: tests/test_benches.py).
 bench: $(VENV)/.test-installed
-	$(BIN)/python bench/bench_solver.py
-	$(BIN)/python bench/bench_graph.py
-	$(BIN)/python bench/bench_cli_solve.py
-	$(BIN)/python bench/bench_generate.py
-	$(BIN)/python bench/bench_grading.py
-	$(BIN)/python bench/bench_service.py
-	$(BIN)/python bench/bench_client.py
-	$(BIN)/python bench/bench_handout.py
+	@set -e; for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
