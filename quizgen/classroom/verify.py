@@ -284,12 +284,18 @@ def _keras_mismatches(row: Any, verdict: Any) -> list[Mismatch]:
                          "Keras")]
     out = []
     for i, (layer, seen) in enumerate(zip(layers, verdict.observed), start=1):
-        for field, keras_value in (("output_shape", list(seen.output_shape)), ("trainable", seen.trainable),
+        for field, keras_value in (("output_shape", _listed(seen.output_shape)), ("trainable", seen.trainable),
                                    ("non_trainable", seen.non_trainable)):
             if layer.get(field) != keras_value:
                 out.append(Mismatch(row.id, row.slot, row.student, f"breakdown layers[{i}] {field}",
                                     layer.get(field), keras_value, "Keras"))
     return out
+
+
+def _listed(shape: Any) -> Any:
+    """A shape as a stored breakdown holds it (JSON: lists all the way down). A layer that
+    returns several tensors has a shape per tensor, which Keras gives as tuples."""
+    return [_listed(s) for s in shape] if isinstance(shape, (list, tuple)) else shape
 
 
 def _shown(value: Any) -> str:
