@@ -17,15 +17,19 @@ layer can make is that layer's.
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any
 
-from ..nn.layers import KINDS
-from ..nn.solver import LayerResult, Solution, seed_weight_shapes, solve_raw
+from ..nn.solver import Solution, seed_weight_shapes, solve_raw
 from ..questions.catalog import FIRST_KINDS
 from ..questions.records import ACCEPTED_FIELD, answer_units
+from .question_slips import QUESTION_SLIPS
 from .scoring import ACCEPTED
-from .slip_messages import parse_slip, slip_ref
+from .slip_messages import parse_slip
+from .slip_values import layer_slips, seq_len, shape_slips, slips_in_layer, total_slips
+
+__all__ = ["layer_slips", "shape_slips", "slips_in_layer", "total_slips", "grading_key", "diagnose_table",
+           "slip_tables", "slip_table", "value_text", "expected_text", "canonical"]
 
 # The slips the first eight question kinds were graded with. The layer families have
 # learned more since (PyTorch's RNN biases, pooling strides...), but a stored key is
@@ -41,61 +45,6 @@ def _offered(kind: str, slips: dict[str, Any]) -> dict[str, Any]:
     if kind in FIRST_KINDS:
         return {k: v for k, v in slips.items() if parse_slip(k).slip in FIRST_SLIPS}
     return slips
-
-
-def layer_slips(row: LayerResult) -> dict[str, int]:
-    """Wrong parameter counts for one layer, by slip (each layer family knows its own)."""
-    kind = KINDS.get(row.type)
-    if kind is None or kind.slips is None:
-        return {}
-    return kind.slips(row)
-
-
-def _seq_len(solution: Solution) -> int | None:
-    shape = solution.input_shape
-    return shape[1] if 2 <= len(shape) <= 3 else None  # an image's height is no sequence length
-
-
-def slips_in_layer(row: LayerResult, index: int) -> dict[str, int]:
-    """layer_slips of the ``index``-th layer (1-based), keyed by slip references that name it."""
-    return {slip_ref(key, index, row.type): value for key, value in layer_slips(row).items()}
-
-
-def total_slips(solution: Solution, offered: frozenset[str] | None = None) -> dict[str, int]:
-    """Wrong totals: each layer slip made in one layer (the others right), keyed by a
-    reference naming the layer; each slip that two or more layers can make, made in all
-    of them (keyed by its name); and the whole-model slips. Only the layer slips named in
-    ``offered``, when given: a slip left out cannot make another slip's value ambiguous."""
-    rows = solution.layers
-    per_layer = [layer_slips(r) for r in rows]
-    if offered is not None:
-        per_layer = [{k: v for k, v in slips.items() if k in offered} for slips in per_layer]
-    right = sum(r.params for r in rows)
-    out = {}
-    for key, layers in Counter(k for slips in per_layer for k in slips).items():
-        if layers > 1:
-            out[key] = sum(slips.get(key, r.params) for r, slips in zip(rows, per_layer))
-    for index, (row, slips) in enumerate(zip(rows, per_layer), start=1):
-        for key, value in slips.items():
-            out[slip_ref(key, index, row.type)] = right - row.params + value
-    seq = _seq_len(solution)
-    if seq:
-        out["adds_seq_len"] = solution.total_params + seq
-    if solution.non_trainable_params:
-        out["trainable_only"] = solution.trainable_params
-    return out
-
-
-def shape_slips(solution: Solution, index: int) -> dict[str, tuple[Any, ...]]:
-    """Wrong output shapes for layer ``index`` (1-based)."""
-    row = solution.layers[index - 1]
-    shape = tuple(row.output_shape)
-    incoming = solution.input_shape if index == 1 else solution.layers[index - 2].output_shape
-    out: dict[str, tuple[Any, ...]] = {"no_batch_axis": shape[1:]}
-    kind = KINDS.get(row.type)
-    if kind is not None and kind.shape_slips is not None:
-        out.update(kind.shape_slips(row, incoming))
-    return out
 
 
 def _unique(right: Any, slips: dict[str, Any]) -> dict[Any, str]:
@@ -179,7 +128,7 @@ def slip_table(kind: str, answer: dict[str, Any], solution: Solution, part_key: 
         if kind == "layer-params":
             row = solution.layers[answer["layer"] - 1]
             slips = slips_in_layer(row, answer["layer"])
-            seq = _seq_len(solution)
+            seq = seq_len(solution)
             if seq:
                 slips["adds_seq_len"] = row.params + seq
         elif kind not in FIRST_KINDS:
@@ -215,7 +164,5 @@ def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dic
 
 
 def _question_slips(kind: str) -> Any:
-    """The slip function of a later question kind (grading/question_slips.py builds on this module)."""
-    from .question_slips import QUESTION_SLIPS
-
+    """The slip function of a later question kind (grading/question_slips.py)."""
     return QUESTION_SLIPS[kind]

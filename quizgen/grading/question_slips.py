@@ -18,7 +18,7 @@ from ..nn.layers.recurrent import output_slips
 from ..nn.memory import memory_slips
 from ..nn.solver import LayerResult, Solution
 from ..questions.zoo import PREFIXES, part_solution
-from .misconceptions import layer_slips, shape_slips, total_slips
+from .slip_values import layer_slips, shape_slips, total_slips
 
 
 def _graph_shape_slips(solution: Solution, row: LayerResult) -> dict[str, Any]:
