@@ -93,10 +93,12 @@ class Draft:
 
 
 def _generate(plan: QuizPlan, student: str | None, slot: int, kind: str, attempt: int = 0) -> Any:
+    """One student's question, drawn so that each slip it names gives its own number."""
+    from ..grading.misconceptions import slips_apart
     from ..questions.generator import generate_question
 
     return generate_question(plan.seed, slot, kind, student, plan.difficulty, plan.ranges, attempt,
-                             langs=(plan.language,))
+                             langs=(plan.language,), keep_apart=slips_apart)
 
 
 def draft_variants(plan: QuizPlan, students: Sequence[RosterEntry | None]) -> list[Draft]:

@@ -29,7 +29,7 @@ from .slip_messages import parse_slip
 from .slip_values import layer_slips, seq_len, shape_slips, slips_in_layer, total_slips
 
 __all__ = ["layer_slips", "shape_slips", "slips_in_layer", "total_slips", "grading_key", "diagnose_table",
-           "slip_tables", "slip_table", "value_text", "expected_text", "canonical"]
+           "slip_tables", "slip_table", "offered_slips", "slips_apart", "value_text", "expected_text", "canonical"]
 
 # The slips the first eight question kinds were graded with. The layer families have
 # learned more since (PyTorch's RNN biases, pooling strides...), but a stored key is
@@ -38,7 +38,7 @@ __all__ = ["layer_slips", "shape_slips", "slips_in_layer", "total_slips", "gradi
 FIRST_SLIPS = frozenset({
     "no_bias", "no_recurrent", "lstm_one_gate", "gru_reset_after", "bidi_not_doubled", "embedding_bias",
     "adds_seq_len", "trainable_only", "bn_stats_trainable", "keras_kernel_shape", "transposed_states",
-    "no_batch_axis", "return_sequences", "bidi_concat"})
+    "no_batch_axis", "return_sequences", "bidi_concat", "batch_none_for_fixed", "numpy_kernel_shape"})
 
 
 def _offered(kind: str, slips: dict[str, Any]) -> dict[str, Any]:
@@ -120,9 +120,17 @@ def slip_table(kind: str, answer: dict[str, Any], solution: Solution, part_key: 
     """wrong value → slip for one part (``None``: the single answer) of a solved question."""
     if kind == "inverse":
         return {}
+    return _unique(*offered_slips(kind, answer, solution, part_key))
+
+
+def offered_slips(kind: str, answer: dict[str, Any], solution: Solution,
+                  part_key: str | None) -> tuple[Any, dict[str, Any]]:
+    """(right value, slip → the wrong value it gives) for one part of a solved question:
+    every slip the question names, before the ambiguous ones are left out. The generator
+    draws sizes that keep these values apart; the tests hold it to that."""
     if answer["type"] == "parts":
         part = next(p for p in answer["parts"] if p["key"] == part_key)
-        return _unique(canonical(part["value"]), _offered(kind, _part_slips(kind, part, solution, answer)))
+        return canonical(part["value"]), _offered(kind, _part_slips(kind, part, solution, answer))
     right = canonical(answer["value"])
     if answer["type"] == "count":
         if kind == "layer-params":
@@ -135,9 +143,24 @@ def slip_table(kind: str, answer: dict[str, Any], solution: Solution, part_key: 
             slips = _question_slips(kind)(None, answer, solution)
         else:
             slips = total_slips(solution, FIRST_SLIPS)
-        return _unique(right, _offered(kind, slips))
+        return right, _offered(kind, slips)
     index = answer.get("layer", len(solution.layers))
-    return _unique(right, _offered(kind, shape_slips(solution, index)))
+    return right, _offered(kind, shape_slips(solution, index))
+
+
+def slips_apart(kind: str, answer: dict[str, Any], solution: Solution | None) -> bool:
+    """Whether every slip a question names gives its own wrong value in every part: none the
+    right answer, no two the same. The generator redraws a student's sizes until they are
+    (classroom.quizzes passes this to it), so feedback can name each slip it teaches."""
+    if kind == "inverse" or solution is None:
+        return True
+    keys = [p["key"] for p in answer["parts"]] if answer["type"] == "parts" else [None]
+    for key in keys:
+        right, slips = offered_slips(kind, answer, solution, key)
+        values = [canonical(v) for v in slips.values()]
+        if len(set(values)) < len(values) or any(_same(v, right) for v in values):
+            return False
+    return True
 
 
 def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +169,8 @@ def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dic
         t, d, h = answer["sizes"]
         if key == "W_x":
             return {"keras_kernel_shape": tuple(seed_weight_shapes(t, d, h)["keras_kernel"])}
+        if key == "keras_kernel":
+            return {"numpy_kernel_shape": tuple(seed_weight_shapes(t, d, h)["W_x"])}
         if key == "total_hidden_states":
             return {"transposed_states": (h, t)}
         return {}

@@ -92,16 +92,23 @@ def _compare(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solu
     """Each model slip made in both models (the difference of the slipped totals), model B's
     total for the difference, and only the changed layers compared (their successors left out)."""
     a, b = (part_solution(solution, p) for p in PREFIXES)
+    right = b.total_params - a.total_params
     slips_a, slips_b = total_slips(a), total_slips(b)
     out: dict[str, Any] = {}
     for key in sorted(set(slips_a) | set(slips_b)):
+        if "@" in key and ((key in slips_a) != (key in slips_b) or len(a.layers) != len(b.layers)):
+            continue  # a layer of one model only, or numbered differently in the other: no difference to take
         diff = slips_b.get(key, b.total_params) - slips_a.get(key, a.total_params)
-        if diff >= 0:
+        if diff >= 0 and diff != right:  # a slip made alike in both models cancels out
             out[key] = diff
+    whole = {value for key, value in out.items() if "@" not in key}
+    out = {key: value for key, value in out.items() if "@" not in key or value not in whole}  # as total_slips
     out["compare_total_not_difference"] = b.total_params
     if len(a.layers) == len(b.layers):
         changed = [(ra, rb) for ra, rb in zip(a.layers, b.layers) if ra.layer != rb.layer]
-        out["compare_downstream"] = sum(rb.params - ra.params for ra, rb in changed)
+        downstream = sum(rb.params - ra.params for ra, rb in changed)
+        if downstream != right:  # the changed layers are the whole difference when nothing after them changes
+            out["compare_downstream"] = downstream
     return out
 
 

@@ -63,7 +63,7 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
         slip = table.get(_dumps(value)) if table else None
         if slip == ACCEPTED:
             return float(points), True, None, "{}"
-        return 0.0, False, slip, "{}"
+        return 0.0, False, slip or rule_slip(right, value), "{}"
     given = value if isinstance(value, dict) else {}
     tables = None
     results = []
@@ -79,7 +79,7 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
         else:
             if tables is None:
                 tables = _loads(slips) or {}
-            slip = tables.get(key, {}).get(_dumps(v))
+            slip = tables.get(key, {}).get(_dumps(v)) or rule_slip(right_value, v)
             if slip == ACCEPTED:
                 right_count += 1
                 results.append(_part_json(key, _RIGHT))
@@ -88,6 +88,19 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
             results.append(_part_json(key, slip or _WRONG))
     score = points * right_count / len(right)  # stored exactly; shown rounded (grading.slip_messages.shown_score)
     return score, right_count == len(right), first_slip, '{"parts": {' + ", ".join(results) + "}}"
+
+
+BATCH_NUMBER_FOR_OPEN = "batch_number_for_open"
+
+
+def rule_slip(right: Any, value: Any) -> str | None:
+    """A slip no single wrong value stands for, named by a rule: any number written for a
+    batch axis that is None (the shape otherwise right). The value-by-value slips are in the
+    grading key (grading.misconceptions); this one would need a value for every number."""
+    if (isinstance(right, list) and isinstance(value, list) and len(right) == len(value) > 1
+            and right[0] is None and type(value[0]) is int and value[1:] == right[1:]):
+        return BATCH_NUMBER_FOR_OPEN
+    return None
 
 
 # A part's result in a grade's details: one of four forms, the last once per slip.

@@ -11,6 +11,6 @@ KINDS = FIRST_KINDS + ZOO_KINDS
 DEFAULT_KINDS = FIRST_KINDS
 LANGS = ("ko", "en")
 DIFFICULTIES = ("easy", "medium", "hard")
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: difficulty with meaning, conventions stated, textbook Korean (issue #19)
 
 MAX_QUESTIONS = 200  # per student, in one quiz
