@@ -23,7 +23,7 @@ from quizgen.grading.slip_messages import parse_slip, slip_feedback
 from quizgen.nn.code import models_from_code
 from quizgen.nn.shapes import format_shape
 from quizgen.nn.solver import solve_raw
-from quizgen.questions.catalog import DEFAULT_KINDS, FIRST_KINDS, KINDS, ZOO_KINDS
+from quizgen.questions.catalog import DEFAULT_KINDS, FIRST_KINDS, KINDS, NOTEBOOK_KINDS, ZOO_KINDS
 from quizgen.questions.generator import generate_question
 from quizgen.questions.prompts import t
 from quizgen.resources import load_json
@@ -45,7 +45,7 @@ def _outside_code(prompt: str) -> str:
 # ---------------------------------------------------------------- the catalogue
 
 def test_the_later_kinds_are_listed_but_not_asked_by_default():
-    assert KINDS == FIRST_KINDS + ZOO_KINDS and DEFAULT_KINDS == FIRST_KINDS
+    assert KINDS == FIRST_KINDS + ZOO_KINDS + NOTEBOOK_KINDS and DEFAULT_KINDS == FIRST_KINDS
     out = CliRunner().invoke(cli, ["generate", "--help"])
     assert out.exit_code == 0
     assert all(kind in " ".join(out.output.split()).replace("text- cnn", "text-cnn") for kind in ZOO_KINDS)

@@ -145,6 +145,7 @@ def confirm_drafts(plan: QuizPlan, drafts: list[Draft], progress: Progress | Non
     question that still disagrees after a few attempts stops the whole quiz.
     """
     from ..nn.keras_check import KerasChecker, versions
+    from ..questions.confirm import extra_mismatches
 
     checker = KerasChecker()
     v = versions()
@@ -154,9 +155,12 @@ def confirm_drafts(plan: QuizPlan, drafts: list[Draft], progress: Progress | Non
     for attempt in range(MAX_REGENERATE + 1):
         failed = []
         for n, (draft, i) in enumerate(pending, start=1):
-            verdict = checker.check(draft.questions[i].spec)
+            q = draft.questions[i]
+            verdict = checker.check(q.spec)
             if not verdict.agree or verdict.keras_error:
                 failed.append((draft, i, verdict.describe()))
+            elif extra := extra_mismatches(q.kind, q.spec, q.answer, checker):
+                failed.append((draft, i, "; ".join(f"{what}: {stored} != {seen}" for what, stored, seen in extra)))
             if progress and attempt == 0:
                 progress(n, total)
         if not failed:

@@ -11,7 +11,9 @@ checked in full:
 2. its grading key must equal the key made afresh from the stored answer
    (``grading.misconceptions.grading_key``), accepted alternatives included;
 3. its breakdown must equal what real Keras builds (for questions not yet confirmed
-   with the installed Keras, or all of them with ``force``).
+   with the installed Keras, or all of them with ``force``), and what a kind asks beyond
+   the model must be what confirms it: an rnn-step's hidden state the numpy reference's,
+   a gate-weights question's shapes the weights Keras makes (questions.confirm).
 
 Labels of parts are wording, not answers, and are not compared. An answer that
 ``quizgen quiz correct`` set to a value other than the solution's records the
@@ -116,6 +118,7 @@ def verify_quiz(store: Store, quiz_id: str | int, progress: Progress | None = No
     questions not yet confirmed with the installed version (all of them if ``force``).
     The quiz is ready only if nothing is wrong anywhere."""
     from ..nn.keras_check import KerasChecker, versions
+    from ..questions.confirm import extra_mismatches
 
     info = quiz_info(store, quiz_id)
     v = versions()
@@ -143,6 +146,10 @@ def verify_quiz(store: Store, quiz_id: str | int, progress: Progress | None = No
     confirmed = []
     for n, r in enumerate(todo, start=len(rows) + 1):
         found = _keras_mismatches(r, checker.check(r.spec))
+        if not found:
+            found = [Mismatch(r.id, r.slot, r.student, what, stored, seen, "Keras" if "Keras" in what else
+                              "numpy reference") for what, stored, seen in extra_mismatches(r.kind, r.spec, r.answer,
+                                                                                            checker)]
         if found:
             problems.setdefault(r.id, []).extend(found)
         elif r.id not in problems:

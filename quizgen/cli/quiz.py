@@ -69,7 +69,8 @@ def _wall_clock(value: str) -> str:
               help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: the first eight "
                    f"({DEFAULT_KINDS[0]} to {DEFAULT_KINDS[-1]}), in turn.")
 @click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="medium", show_default=True,
-              help="How big and varied the models are.")
+              help="easy: one idea with round textbook numbers; medium: the textbook's own models; hard: stacked, "
+                   "bidirectional, functional or inverse reasoning.")
 @lang_option(help="Language of the questions.")
 @click.option("--students", "roster", metavar="ROSTER.csv",
               help="Give every student on this roster a variant (new ones join the stored roster). "

@@ -17,8 +17,11 @@ from ..nn.layers import KINDS
 from ..nn.layers.recurrent import output_slips
 from ..nn.memory import memory_slips
 from ..nn.solver import LayerResult, Solution
+from ..questions.model_reading import change_slips
+from ..questions.rnn_inside import element_slips, gate_slips
+from ..questions.text_pipeline import positional_slips, tokenizer_slips
 from ..questions.zoo import PREFIXES, part_solution
-from .slip_values import layer_slips, shape_slips, total_slips
+from .slip_values import layer_slips, shape_slips, slips_in_layer, total_slips
 
 
 def _graph_shape_slips(solution: Solution, row: LayerResult) -> dict[str, Any]:
@@ -112,7 +115,70 @@ def _compare(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solu
     return out
 
 
+# ---------------------------------------------------------------- the notebook's exercises
+
+def _rnn_step(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    """The slips that show in this element of the hidden state (each shows in one at least)."""
+    return element_slips(answer["given"], int(part["key"][1:]))  # type: ignore[index]
+
+
+def _gate_weights(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    return gate_slips(part["key"], solution)  # type: ignore[index]
+
+
+def _changes_count(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    return change_slips(part["key"], answer["given"], solution)  # type: ignore[index]
+
+
+def _spot_bug(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    key = part["key"]  # type: ignore[index]
+    if key == "printed_total":
+        return {"counts_unbuilt": solution.total_params}
+    if key == "embedding_shape":  # (None, None, E): the batch axis or the time axis left out give one value
+        value = tuple(part["value"])  # type: ignore[index]
+        slips = {k: v for k, v in shape_slips(solution, 1).items() if k != "no_batch_axis"}
+        return {**slips, "no_time_axis": (value[0], value[-1])}
+    if key == "fails":
+        return {"fix_for_failure": answer["given"]["fix_layer"]}
+    if key == "fix":
+        return {"blames_failing_layer": answer["given"]["fix_layer"] + 1}
+    return total_slips(solution)
+
+
+def _tokenizer(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    key = part["key"]  # type: ignore[index]
+    if key == "total":
+        return total_slips(solution)
+    return tokenizer_slips(key, answer["given"], solution)
+
+
+def _tagging(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    key = part["key"]  # type: ignore[index]
+    last = solution.layers[-1]
+    if key == "rnn_shape":
+        rnn = next(r for r in reversed(solution.layers) if r.type in ("Bidirectional", "SimpleRNN", "LSTM", "GRU"))
+        return shape_slips(solution, rnn.index)
+    if key == "tags_shape":
+        return shape_slips(solution, last.index)
+    if key == "tags_params":
+        steps = last.output_shape[1]
+        return {**slips_in_layer(last, last.index), "td_per_timestep": last.params * steps}
+    return total_slips(solution)
+
+
+def _positional(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    key = part["key"]  # type: ignore[index]
+    if key == "token":
+        return layer_slips(solution.layers[0])
+    if key == "total":  # adding maxlen is the position table's bias: named as that
+        slips = {k: v for k, v in total_slips(solution).items() if k != "adds_seq_len"}
+        return {**slips, **positional_slips(key, solution)}
+    return positional_slips(key, solution)
+
+
 QUESTION_SLIPS: dict[str, Callable[[dict[str, Any] | None, dict[str, Any], Solution], dict[str, Any]]] = {
     "seq2seq": _total, "return-state": _return_state, "text-cnn": _text_cnn, "transformer": _transformer,
     "cnn": _cnn, "memory": _memory, "compare": _compare,
+    "rnn-step": _rnn_step, "gate-weights": _gate_weights, "changes-count": _changes_count, "spot-bug": _spot_bug,
+    "tokenizer": _tokenizer, "tagging": _tagging, "positional": _positional,
 }

@@ -22,9 +22,9 @@ from ..errors import GenerationError
 from ..nn.shapes import format_shape
 from ..nn.solver import Solution, seed_weight_shapes
 from ..nn.solver import solve_generated as solve_raw  # specs built here are valid by construction
-from . import zoo
+from . import model_reading, rnn_inside, text_pipeline, zoo
 from .architectures import RNNS, Sizes
-from .catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS  # noqa: F401 - re-exported
+from .catalog import DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS, NOTEBOOK_KINDS  # noqa: F401 - re-exported
 from .prompts import conventions
 from .prompts import count as _count
 from .prompts import fenced as _fenced
@@ -410,7 +410,7 @@ _BUILDERS: dict[str, Callable[[random.Random, Sizes, str], _Built]] = {
     "total-params": _total_params, "layer-params": _layer_params, "output-shape": _output_shape,
     "summary": _summary, "weight-shapes": _weight_shapes, "trainable-split": _trainable_split,
     "inverse": _inverse, "code": _code,
-    **zoo.BUILDERS,
+    **zoo.BUILDERS, **rnn_inside.BUILDERS, **model_reading.BUILDERS, **text_pipeline.BUILDERS,
 }
 
 
@@ -451,6 +451,21 @@ def right_answer(kind: str, template: str, spec: dict[str, Any], solution: Solut
         return _inverse_answer(template, spec, solution, asked.get("unknown", "units"))
     if kind in zoo.BUILDERS:
         return zoo.right_answer(kind, template, spec, solution, asked)
+    given = asked.get("given") or {}
+    if kind == "rnn-step":
+        return rnn_inside.step_answer(given)
+    if kind == "gate-weights":
+        return rnn_inside.gate_answer(spec)
+    if kind == "changes-count":
+        return model_reading.changes_answer(solution, given)
+    if kind == "spot-bug":
+        return model_reading.bug_answer(given, solution)
+    if kind == "tokenizer":
+        return text_pipeline.tokenizer_answer(given, solution, template)
+    if kind == "tagging":
+        return text_pipeline.tagging_answer(solution)
+    if kind == "positional":
+        return text_pipeline.positional_answer(solution)
     raise GenerationError(f"unknown question kind {kind!r}; kinds are {', '.join(KINDS)}")
 
 
@@ -460,8 +475,10 @@ def asked_of(answer: Mapping[str, Any]) -> dict[str, Any]:
     asked: dict[str, Any] = {}
     if "layer" in answer:
         asked["layer"] = answer["layer"]
-    if isinstance(answer.get("given"), Mapping) and "unknown" in answer["given"]:
-        asked["unknown"] = answer["given"]["unknown"]
+    if isinstance(answer.get("given"), Mapping):
+        if "unknown" in answer["given"]:
+            asked["unknown"] = answer["given"]["unknown"]
+        asked["given"] = dict(answer["given"])
     if answer.get("type") == "parts" and isinstance(answer.get("parts"), list):
         asked["parts"] = [p.get("key") for p in answer["parts"] if isinstance(p, Mapping)]
     return asked
@@ -473,6 +490,8 @@ def _working(kind: str, template: str, spec: dict[str, Any], answer: dict[str, A
              lang: str) -> str:
     if kind in zoo.BUILDERS:
         return zoo.working(kind, template, spec, answer, solution, lang)
+    if kind in NOTEBOOK_KINDS:
+        return _notebook_working(kind, template, spec, answer, solution, lang)
     t = _t(lang)["explain"]
     if kind == "weight-shapes":
         timesteps, input_dim, hidden = answer["sizes"]
@@ -491,6 +510,39 @@ def _working(kind: str, template: str, spec: dict[str, Any], answer: dict[str, A
     if kind == "summary":
         return _finish(flow(solution, len(solution.layers), lang) + "\n" + count_working(solution, lang), lang)
     return count_working(solution, lang)
+
+
+def _notebook_working(kind: str, template: str, spec: dict[str, Any], answer: dict[str, Any], solution: Solution,
+                      lang: str) -> str:
+    t = _t(lang)["explain"]
+    given = answer.get("given") or {}
+    if kind == "rnn-step":
+        return rnn_inside.step_working(given, lang)
+    if kind == "gate-weights":
+        return _finish(rnn_inside.gate_working(spec, lang) + "\n" + count_working(solution, lang), lang)
+    if kind == "changes-count":
+        return _finish("\n".join(model_reading.changes_working(solution, given, lang)), lang)
+    if kind == "spot-bug":
+        if given.get("bug") == "unbuilt":
+            lines = [t["unbuilt"], shape_working(spec, solution, 1, lang), count_working(solution, lang)]
+        else:
+            fix = given["fix_layer"]
+            lines = [t["stacked_bug"].format(fails=fix + 1, fix=fix, nth_fails=_nth(fix + 1, lang),
+                                             nth_fix=_nth(fix, lang)), count_working(solution, lang)]
+        return _finish("\n".join(lines), lang)
+    if kind == "tokenizer":
+        lines = [t["tokenizer_vocab"].format(words=given["words"], vocab=given["words"] + 1)]
+        if any(p["key"] == "X" for p in answer["parts"]):
+            key = "tokenizer_maxlen" if given["maxlen"] else "tokenizer_longest"
+            lines.append(t[key].format(sentences=given["sentences"], longest=given["longest"], maxlen=given["maxlen"]))
+        lines.append(count_working(solution, lang))
+        return _finish("\n".join(lines), lang)
+    if kind == "tagging":
+        rnn_index = next(r.index for r in reversed(solution.layers) if r.type in ("Bidirectional", *RNNS))
+        return _finish("\n".join([shape_working(spec, solution, [rnn_index, len(solution.layers)], lang),
+                                  count_working(solution, lang)]), lang)
+    lines = [t["positional"], count_working(solution, lang)]
+    return _finish("\n".join(lines), lang)
 
 
 def _inverse_working(template: str, spec: dict[str, Any], answer: dict[str, Any], solution: Solution,

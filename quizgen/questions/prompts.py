@@ -17,6 +17,7 @@ from typing import Any
 from ..resources import load_json
 from .catalog import LANGS
 from .korean import ordinal, particles
+from .render import listing
 
 
 def t(lang: str) -> dict[str, Any]:
@@ -124,6 +125,11 @@ def with_hint(text: str, lang: str, answer_type: str, spec: dict[str, Any] | Non
     """The prompt: its text, the conventions it needs (``notes``), then how to write the answer."""
     lines = [text, *notes, hint(lang, answer_type, spec)]
     return finish("\n".join(lines), lang)
+
+
+def listing_block(spec: dict[str, Any], lang: str) -> str:
+    """A Sequential spec as the numbered listing questions refer to ("layer 2"), fenced."""
+    return fenced(listing(spec, t(lang)["input_label"]))
 
 
 def fenced(body: str, language: str = "") -> str:

@@ -112,7 +112,7 @@ def format_answer(answer: dict[str, Any], lang: str) -> str:
         return f"{answer['value']:,}"
     if answer["type"] == "shape":
         return format_shape(tuple(answer["value"]))
-    if answer["type"] == "memory":
+    if answer["type"] in ("memory", "decimal"):
         return answer["value"]
     lines = []
     for i, part in enumerate(answer["parts"], start=1):

@@ -126,14 +126,19 @@ def shape_rule(row: LayerResult, incoming: Any, lang: str) -> str:
     return " ".join(said)
 
 
-def shape_working(spec: dict[str, Any], solution: Solution, index: int, lang: str) -> str:
-    """The shape of layer ``index`` (1-based): the flow up to it, its rule, the batch axis."""
-    row = solution.layers[index - 1]
-    incoming = solution.input_shape if index == 1 else solution.layers[index - 2].output_shape
+def shape_working(spec: dict[str, Any], solution: Solution, index: int | list[int], lang: str) -> str:
+    """The shape of layer ``index`` (1-based; or of several layers): the flow up to the last of
+    them, each one's shape and the rule that decides it, then the batch axis, once."""
+    indices = [index] if isinstance(index, int) else index
     words = t(lang)["explain"]
-    lines = [words["shape"].format(nth=nth(index, lang), index=index, layer=row.type,
-                                   shape=_shape_text(row.output_shape)),
-             flow(solution, index, lang), shape_rule(row, incoming, lang), batch_sentence(spec, lang)]
+    lines = [flow(solution, max(indices), lang)]
+    for i in indices:
+        row = solution.layers[i - 1]
+        incoming = solution.input_shape if i == 1 else solution.layers[i - 2].output_shape
+        lines.append(words["shape"].format(nth=nth(i, lang), index=i, layer=row.type,
+                                           shape=_shape_text(row.output_shape)))
+        lines.append(shape_rule(row, incoming, lang))
+    lines.append(batch_sentence(spec, lang))
     return finish("\n".join(line for line in lines if line), lang)
 
 
@@ -170,7 +175,7 @@ def _line_key(row: LayerResult, lang: str) -> str:
     return layer_line(row, lang, set(), shape_notes=False)
 
 
-def compare_working(a: Solution, b: Solution, answer: int, lang: str) -> str:
+def compare_working(a: Solution, b: Solution, answer: int, lang: str, heading: bool = True) -> str:
     """Only the layers that differ: A's, B's, and the difference of their sums."""
     words = t(lang)["explain"]
     keys_a = Counter(_line_key(r, lang) for r in a.layers)
@@ -178,7 +183,8 @@ def compare_working(a: Solution, b: Solution, answer: int, lang: str) -> str:
     only_a = [r for r in a.layers if _take(keys_b, _line_key(r, lang))]
     only_b = [r for r in b.layers if _take(keys_a, _line_key(r, lang))]
     said: set[str] = set()
-    lines = [derivation_texts(lang)["working"]["heading"], words["compare_intro"]]
+    lines = [derivation_texts(lang)["working"]["heading"]] if heading else []
+    lines.append(words["compare_intro"])
     for label, rows in (("A", only_a), ("B", only_b)):
         for r in rows:
             lines.append(words["compare_layer"].format(model=label, nth=nth(r.index, lang), index=r.index,

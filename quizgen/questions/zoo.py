@@ -269,7 +269,7 @@ def _text_cnn_parts(solution: Solution, asked: Mapping[str, Any]) -> list[dict[s
 
 # ---------------------------------------------------------------- transformer encoder block
 
-def _transformer_block(b: Functional, x: str, heads_code: str, key_code: str, heads: int, key_dim: int,
+def transformer_block(b: Functional, x: str, heads_code: str, key_code: str, heads: int, key_dim: int,
                        ff_dim: int, d: int) -> str:
     """The keras.io encoder block (post-norm): attention, add & norm, feed-forward, add & norm."""
     b.call("attn_output", {"type": "MultiHeadAttention", "num_heads": heads, "key_dim": key_dim}, [x, x],
@@ -317,7 +317,7 @@ def transformer_model(srng: random.Random, sizes: Sizes, difficulty: str,
         b.input("inputs", [b.consts["maxlen"], d], code="Input(shape=(maxlen, embed_dim))")
         x = "inputs"
     key_code = "embed_dim // num_heads" if convention == "split" else "embed_dim"
-    out = _transformer_block(b, x, "num_heads", key_code, heads, key_dim, ff_mult * d, d)
+    out = transformer_block(b, x, "num_heads", key_code, heads, key_dim, ff_mult * d, d)
     if head:
         b.call("x", {"type": "GlobalAveragePooling1D"}, [out])
         b.call("x", {"type": "Dropout", "rate": 0.1}, ["x"])
@@ -531,9 +531,14 @@ def _as_graph(spec: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 def merged(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Models A and B as one graph spec with two inputs and two outputs (Keras confirms both at once)."""
-    ga, gb = _as_graph(a, PREFIXES[0]), _as_graph(b, PREFIXES[1])
-    return {"inputs": ga["inputs"] + gb["inputs"], "layers": ga["layers"] + gb["layers"],
-            "outputs": ga["outputs"] + gb["outputs"]}
+    return merged_many([a, b], list(PREFIXES))
+
+
+def merged_many(specs: list[dict[str, Any]], prefixes: list[str]) -> dict[str, Any]:
+    """Several models as one graph spec, each model's names starting with its prefix."""
+    graphs = [_as_graph(spec, prefix) for spec, prefix in zip(specs, prefixes)]
+    return {"inputs": [i for g in graphs for i in g["inputs"]], "layers": [x for g in graphs for x in g["layers"]],
+            "outputs": [o for g in graphs for o in g["outputs"]]}
 
 
 def part_solution(solution: Solution, prefix: str) -> Solution:
