@@ -47,7 +47,8 @@ def _gate_weights(spec: dict[str, Any], answer: dict[str, Any], checker: Any) ->
     layer.build((None, *spec["input"]["shape"]))
     shapes = [list(w.shape) for w in layer.weights]
     stored = {p["key"]: p["value"] for p in answer["parts"]}
-    seen: dict[str, Any] = {"kernel": shapes[0], "recurrent_kernel": shapes[1 if len(shapes) == 3 else 4], "bias": shapes[2]}
+    backward = len(shapes) == 6  # a Bidirectional layer: forward's three arrays, then backward's
+    seen: dict[str, Any] = {"kernel": shapes[0], "recurrent_kernel": shapes[4 if backward else 1], "bias": shapes[2]}
     if "count" in stored:
         seen["count"] = len(shapes)
     return [(f"answer part {key} (Keras weights)", stored[key], value)
