@@ -289,3 +289,34 @@ def test_grading_and_questions_import_without_a_cycle():
 
     cycles = sorted(name for name in graph if reaches(name, name, set()))
     assert cycles == []
+
+
+def test_the_seed_lesson_on_a_fixed_batch_has_named_slips_and_a_matching_hint():
+    """Issue #21 item 7: batch_input_shape=(4, 20, 32) keeps the 4; None written for it is a named
+    slip, and so is a number written where the batch is None. The hint of a question with a
+    fixed batch shows no None example."""
+    fixed = {"input": {"batch_shape": [4, 20, 32]}, "layers": [{"type": "SimpleRNN", "units": 8,
+                                                                "return_sequences": True}]}
+    answer = {"type": "shape", "value": [4, 20, 8]}
+    table = diagnose_table("output-shape", "seed-cell", fixed, answer)[None]
+    assert table[(None, 20, 8)] == "batch_none_for_fixed"
+    expected, slips = grading_key("output-shape", fixed, answer)
+    assert grade_answer(json.dumps([None, 20, 8]), expected, json.dumps(slips), 1)[2] == "batch_none_for_fixed"
+    open_batch = {"input": {"shape": [20, 32]}, "layers": [{"type": "SimpleRNN", "units": 8}]}
+    expected, slips = grading_key("output-shape", open_batch, {"type": "shape", "value": [None, 8]})
+    for number in (4, 32, 1):
+        assert grade_answer(json.dumps([number, 8]), expected, json.dumps(slips), 1)[2] == "batch_number_for_open"
+    assert grade_answer(json.dumps([4, 9]), expected, json.dumps(slips), 1)[2] is None  # not only the batch wrong
+    for lang in ("ko", "en"):
+        assert slip_feedback("batch_none_for_fixed", lang) and slip_feedback("batch_number_for_open", lang)
+    from quizgen.questions.generator import generate_question
+
+    seen = 0
+    for seed in range(40):
+        q = generate_question(seed, 1, "output-shape", "s", "medium", langs=("ko", "en"))
+        if q.template == "seed-cell" and "batch_shape" in q.spec["input"]:
+            seen += 1
+            for lang in ("ko", "en"):
+                hint = q.prompt[lang].rsplit("\n", 1)[1]
+                assert "None" not in hint and ("(4, 20, 32)" in hint or "(16, 20, 32)" in hint), hint
+    assert seen >= 5

@@ -13,7 +13,8 @@ from .options import Bar, apply_option, emit_json, json_option, open_store, quiz
 
 
 def _slip_names() -> tuple[str, ...]:
-    """The known slips, by the keys their explanations are catalogued under."""
+    """The known slips, by the keys their explanations are catalogued under (for the help text;
+    classroom.manage.slip_rule checks what is given)."""
     return tuple(load_json("misconceptions.json")["en"])
 
 
@@ -213,9 +214,10 @@ def _value(value: Any) -> str:
 @click.argument("question", metavar="SLOT[.PART]", callback=_target)
 @click.argument("value", metavar="[VALUE]", required=False)
 @click.option("--student", help="Whose variant VALUE is for (each student's numbers differ).")
-@click.option("--slip", type=click.Choice(_slip_names()), metavar="SLIP",
+@click.option("--slip", metavar="SLIP[@LAYER]",
               help="Instead of VALUE: in every variant (or --student's), accept the value this known slip gives "
-                   f"there. Slips: {', '.join(_slip_names())}.")
+                   "there; SLIP@2 for the slip in layer 2, as feedback names it, SLIP@TYPE (no_bias@SimpleRNN) for "
+                   f"it in any layer of that type. Slips: {', '.join(_slip_names())}.")
 @apply_option
 @json_option
 @click.pass_context
@@ -230,6 +232,7 @@ def accept(ctx: click.Context, quiz: str, question: Any, value: str | None, stud
     Example:
       quizgen quiz accept 1 2 529,313 --student 20260001
       quizgen quiz accept 1 4.3 --slip gru_reset_after --apply
+      quizgen quiz accept 4 1 --slip no_bias@2 --apply
     """
     from ..classroom.manage import accept_answer
 
