@@ -79,3 +79,11 @@ def not_on_quiz(quiz_id: int, student_id: str, lang: str = "en") -> NotOnQuiz:
 def attempts_left(attempt_limit: int | None, used: int) -> int | None:
     """How many attempts remain (None: no limit)."""
     return None if attempt_limit is None else max(0, attempt_limit - used)
+
+
+def counting_rule(counting: str, lang: str) -> str:
+    """Which answer counts for a question, said to the student: under ``last`` the last answer
+    given to each question (a question left out of a later attempt keeps its earlier answer;
+    one answered again is graded on the new answer as a whole), under ``best`` the best-scoring
+    one. Per question, not per attempt: a student may send again only what they revise."""
+    return message(lang, f"counting_{counting}")

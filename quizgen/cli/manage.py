@@ -115,7 +115,10 @@ def _ids(ids: list[str], shown: int = 10) -> str:
 @click.option("--no-attempt-limit", is_flag=True, help="Remove the attempt limit.")
 @click.option("--feedback", type=click.Choice(FEEDBACK_POLICIES),
               help="What students see of their graded attempts: nothing, scores, or scores and slips.")
-@click.option("--counting", type=click.Choice(COUNTING_POLICIES), help="Which attempt counts for the grade.")
+@click.option("--counting", type=click.Choice(COUNTING_POLICIES),
+              help="Which answer to each question counts: last, the last answer given to it (a question left out "
+                   "of a later attempt keeps its earlier answer; one answered again counts as a whole); best, the "
+                   "best-scoring one.")
 @json_option
 @click.pass_context
 def set_settings(ctx: click.Context, quiz: str, deadline: str | None, time_zone: str | None, no_deadline: bool,

@@ -90,7 +90,8 @@ def _wall_clock(value: str) -> str:
 @click.option("--feedback", type=click.Choice(FEEDBACK_POLICIES), default="full", show_default=True,
               help="What students see of their graded attempts: nothing, scores, or scores and slips.")
 @click.option("--counting", type=click.Choice(COUNTING_POLICIES), default="last", show_default=True,
-              help="Which attempt counts for the grade.")
+              help="Which answer to each question counts: last, the last answer given to it (a question left "
+                   "out of a later attempt keeps its earlier answer); best, the best-scoring one.")
 @click.option("--no-verify", is_flag=True, help="Store without Keras confirmation (run 'quizgen verify' later).")
 @json_option
 @click.pass_context
@@ -210,7 +211,10 @@ def show(ctx: click.Context, quiz: str, student: str | None, token: str | None, 
     if as_json:
         _emit_json({"quiz": info.to_json(), "student": student, "questions": [q.to_json() for q in questions]})
         return
-    click.echo(f"# {info.title}  (quiz {info.id}{', student ' + student if student else ''})\n")
+    from ..classroom.policies import counting_rule
+
+    click.echo(f"# {info.title}  (quiz {info.id}{', student ' + student if student else ''})")
+    click.echo(counting_rule(info.counting, info.language) + "\n")
     for q in questions:
         click.echo(f"## {q.slot}. [{q.kind}, {q.points} pt]\n{q.prompt}\n")
 

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 
 from ..classroom.attempts import MAX_ANSWER_CHARS, Submitted
-from ..classroom.policies import attempts_left, refuse_if_closed
+from ..classroom.policies import attempts_left, counting_rule, refuse_if_closed
 from ..classroom.submissions import StudentQuiz
 from ..clock import show
 from ..resources import load_json
@@ -196,6 +196,7 @@ def _rules(view: StudentQuiz) -> str:
     rows.append((w["attempts"], w["attempts_unlimited"].format(used=view.attempts_used) if left is None else
                  w["attempts_limited"].format(used=view.attempts_used, limit=view.attempt_limit, left=left)))
     rows.append((w["policy"], w.get(f"policy_{view.feedback}", view.feedback)))
+    rows.append((w["counting"], counting_rule(view.counting, view.language)))
     return ('<table class="rules">' + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
             + "</table>")
 
