@@ -21,7 +21,16 @@ from ..errors import GenerationError, NotFoundError
 from ..grading.scoring import COUNTING_POLICIES
 from ..ids import parse_quiz_id
 from ..questions.catalog import DEFAULT_KINDS, DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS, MAX_QUESTIONS
-from ..questions.records import KeyEntry, QuizInfo, ShownQuestion, VariantKey, format_answer, response_of  # noqa: F401
+from ..questions.records import (  # noqa: F401
+    CARRY_FIELD,
+    CARRY_KINDS,
+    KeyEntry,
+    QuizInfo,
+    ShownQuestion,
+    VariantKey,
+    format_answer,
+    response_of,
+)
 from ..store.db import Store
 from ..store.tables import Question as QuestionRow
 from ..store.tables import Quiz, Student, Variant
@@ -51,6 +60,7 @@ class QuizPlan:
     attempt_limit: int | None = None
     feedback: str = "full"
     counting: str = "last"
+    carry_forward: bool = False  # a summary's total right by the student's own layer counts earns its part
 
     def validate(self) -> None:
         if not self.title.strip():
@@ -97,8 +107,11 @@ def _generate(plan: QuizPlan, student: str | None, slot: int, kind: str, attempt
     from ..grading.misconceptions import slips_apart
     from ..questions.generator import generate_question
 
-    return generate_question(plan.seed, slot, kind, student, plan.difficulty, plan.ranges, attempt,
-                             langs=(plan.language,), keep_apart=slips_apart)
+    question = generate_question(plan.seed, slot, kind, student, plan.difficulty, plan.ranges, attempt,
+                                 langs=(plan.language,), keep_apart=slips_apart)
+    if plan.carry_forward and kind in CARRY_KINDS:
+        question.answer[CARRY_FIELD] = True  # its grading key gets the follow-through rule
+    return question
 
 
 def draft_variants(plan: QuizPlan, students: Sequence[RosterEntry | None]) -> list[Draft]:
@@ -127,7 +140,7 @@ def plan_of(quiz: Quiz) -> QuizPlan:
                     difficulty=quiz.difficulty, language=quiz.language,
                     ranges={k: (int(v[0]), int(v[1])) for k, v in (quiz.ranges or {}).items()},
                     deadline=quiz.deadline, time_zone=quiz.time_zone, attempt_limit=quiz.attempt_limit,
-                    feedback=quiz.feedback, counting=quiz.counting)
+                    feedback=quiz.feedback, counting=quiz.counting, carry_forward=quiz.carry_forward)
 
 
 @dataclass
@@ -239,6 +252,7 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
             attempt_limit=plan.attempt_limit,
             feedback=plan.feedback,
             counting=plan.counting,
+            carry_forward=plan.carry_forward,
             status="ready" if confirmation else "unverified",
             generator_version=GENERATOR_VERSION,
             created_at=stamp,
@@ -280,7 +294,7 @@ def create_quiz(store: Store, plan: QuizPlan, students: Sequence[RosterEntry] | 
 def _info(quiz: Quiz, students: int) -> QuizInfo:
     return QuizInfo(quiz.id, quiz.title, quiz.seed, quiz.language, quiz.difficulty, list(quiz.kinds),
                     quiz.question_count, students, quiz.status, quiz.created_at, quiz.deadline,
-                    quiz.attempt_limit, quiz.feedback, quiz.counting, quiz.time_zone)
+                    quiz.attempt_limit, quiz.feedback, quiz.counting, quiz.time_zone, quiz.carry_forward)
 
 
 def list_quizzes(store: Store) -> list[QuizInfo]:

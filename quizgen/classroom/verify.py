@@ -34,14 +34,14 @@ from sqlalchemy import select, update
 
 from ..clock import now
 from ..errors import QuizgenError, clip
-from ..questions.records import ACCEPTED_FIELD, ANALYTIC_FIELD, answer_units
+from ..questions.records import ACCEPTED_FIELD, ANALYTIC_FIELD, CARRY_FIELD, answer_units
 from ..store.db import Store
 from ..store.tables import Question, Quiz, Student, Variant
 from .quizzes import quiz_info
 
 Progress = Callable[[int, int], None]  # (done, total)
 
-_NOT_ANSWERS = ("label", ACCEPTED_FIELD, ANALYTIC_FIELD, "value", "parts")
+_NOT_ANSWERS = ("label", ACCEPTED_FIELD, ANALYTIC_FIELD, CARRY_FIELD, "value", "parts")
 
 
 @dataclass(frozen=True)

@@ -92,13 +92,16 @@ def _wall_clock(value: str) -> str:
 @click.option("--counting", type=click.Choice(COUNTING_POLICIES), default="last", show_default=True,
               help="Which answer to each question counts: last, the last answer given to it (a question left "
                    "out of a later attempt keeps its earlier answer); best, the best-scoring one.")
+@click.option("--carry-forward", is_flag=True,
+              help="Follow-through credit in summary questions: a Total params that is the sum of the student's "
+                   "own layer counts earns its part, even when an earlier layer is wrong.")
 @click.option("--no-verify", is_flag=True, help="Store without Keras confirmation (run 'quizgen verify' later).")
 @json_option
 @click.pass_context
 def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple[str, ...], difficulty: str,
              lang: str, roster: str | None, shared_only: bool, ranges: dict[str, tuple[int, int]],
              deadline: str | None, time_zone: str | None, late_until: str | None, attempt_limit: int | None,
-             feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
+             feedback: str, counting: str, carry_forward: bool, no_verify: bool, as_json: bool) -> None:
     """Generate a quiz, a variant per student, and confirm its key with Keras.
 
     Who gets a variant: the students of --students ROSTER.csv; without it, every
@@ -120,7 +123,7 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
                     language=lang, ranges=ranges or {},
                     deadline=parse_deadline(deadline, zone) if deadline is not None else None, time_zone=zone,
                     late_until=parse_deadline(late_until, zone) if late_until is not None else None,
-                    attempt_limit=attempt_limit, feedback=feedback, counting=counting)
+                    attempt_limit=attempt_limit, feedback=feedback, counting=counting, carry_forward=carry_forward)
     plan.validate()
     if roster and shared_only:
         raise click.UsageError("--students and --shared-only exclude each other")

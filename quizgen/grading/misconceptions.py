@@ -22,9 +22,9 @@ from typing import Any
 
 from ..nn.solver import Solution, seed_weight_shapes, solve_raw
 from ..questions.catalog import FIRST_KINDS
-from ..questions.records import ACCEPTED_FIELD, answer_units
+from ..questions.records import ACCEPTED_FIELD, CARRY_FIELD, CARRY_KINDS, answer_units
 from .question_slips import QUESTION_SLIPS
-from .scoring import ACCEPTED
+from .scoring import ACCEPTED, CARRY
 from .slip_messages import parse_slip
 from .slip_values import layer_slips, seq_len, shape_slips, slips_in_layer, total_slips
 
@@ -105,7 +105,10 @@ def grading_key(kind: str, spec: dict[str, Any], answer: dict[str, Any],
     variant only once, and solving it again per wrong answer was half of grading.
 
     A value listed in the answer's (or a part's) ``accepted`` list is marked ACCEPTED in
-    its table, over any slip that produces it: scoring counts it as right."""
+    its table, over any slip that produces it: scoring counts it as right. A summary of a
+    quiz with follow-through credit (the answer's ``carry_forward``) lists its layer count
+    parts under CARRY in the total's table: scoring gives the total its part when it is the
+    sum of the student's own layer counts."""
     if solution is None and kind != "inverse":
         solution = solve_raw(spec)
     tables = slip_tables(kind, answer, solution)
@@ -113,6 +116,9 @@ def grading_key(kind: str, spec: dict[str, Any], answer: dict[str, Any],
     for part, unit in answer_units(answer):
         for value in unit.get(ACCEPTED_FIELD, ()):
             slips.setdefault(part or "", {})[value_text(value)] = ACCEPTED
+    if answer.get(CARRY_FIELD) and kind in CARRY_KINDS:
+        layers = [p["key"] for p in answer["parts"] if p["key"].endswith(".params")]
+        slips.setdefault("total", {})[CARRY] = layers  # type: ignore[assignment]
     return expected_text(answer), slips
 
 

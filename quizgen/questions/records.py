@@ -16,6 +16,10 @@ from ..nn.shapes import format_shape
 # accepted as right (``quizgen quiz accept``), and, when ``quizgen quiz correct`` set a value
 # other than the one the question's solution gives, that solution's value (``analytic``).
 ACCEPTED_FIELD, ANALYTIC_FIELD = "accepted", "analytic"
+# A quiz generated with --carry-forward marks its summary answers so: their grading keys then
+# give the total its part when it is the sum of the student's own layer counts.
+CARRY_FIELD = "carry_forward"
+CARRY_KINDS = ("summary",)
 
 
 def answer_units(answer: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
@@ -51,6 +55,7 @@ class QuizInfo:
     feedback: str
     counting: str
     time_zone: str = "UTC"  # the zone the deadline was given in, and is shown in
+    carry_forward: bool = False  # follow-through credit for a summary's total
 
     def to_json(self) -> dict[str, Any]:
         """Instants in UTC (ISO 8601 with +00:00); ``deadline_local`` as the quiz's people read it."""
@@ -62,7 +67,8 @@ class QuizInfo:
                 "deadline": self.deadline.isoformat() if self.deadline else None,
                 "deadline_local": in_zone(self.deadline, self.time_zone).isoformat() if self.deadline else None,
                 "time_zone": self.time_zone,
-                "attempt_limit": self.attempt_limit, "feedback": self.feedback, "counting": self.counting}
+                "attempt_limit": self.attempt_limit, "feedback": self.feedback, "counting": self.counting,
+                "carry_forward": self.carry_forward}
 
 
 @dataclass(frozen=True)
