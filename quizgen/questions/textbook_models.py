@@ -45,10 +45,14 @@ def text_sizes(sizes: Sizes, difficulty: str, distinct: bool = False) -> tuple[i
 
 
 def stack_sizes(sizes: Sizes, first: int, depth: int, rnn: str | None = None) -> list[int]:
-    """Hidden sizes of a stack, bottom first: distinct, each at most the one below and at
-    least a quarter of it (128 → 64 → 32), as far as the allowed sizes have such values. A
-    GRU stack never halves: a layer's second bias (3h) would then be the next layer's every
-    bias (6 × h/2), and the two slips would give one number."""
+    """Hidden sizes of a stack, bottom first: distinct, each narrower than the one below and at
+    least a quarter of it (128 → 64 → 32), as far as the allowed sizes have such values (the
+    bottom one is widened when the stack would otherwise run out of room). A GRU stack never
+    halves: a layer's second bias (3h) would then be the next layer's every bias (6 × h/2), and
+    the two slips would give one number."""
+    room = 16 * 2 ** (depth - 1)
+    if first < room and any(h >= room for h in sizes.allowed("hidden")):
+        first = sizes.pick("hidden", None, lambda h: room <= h <= 4 * room)
     out = [first]
     for _ in range(depth - 1):
         below = out[-1]
@@ -56,10 +60,13 @@ def stack_sizes(sizes: Sizes, first: int, depth: int, rnn: str | None = None) ->
         def apart(h: int, b: int = below) -> bool:
             return h not in out and not (rnn == "GRU" and (2 * h == b or 2 * b == h))
 
-        if any(apart(h) and b_fits(h, below) for h in sizes.allowed("hidden")):
-            out.append(sizes.pick("hidden", None, lambda h, b=below: apart(h, b) and b_fits(h, b)))
-        else:  # the ranges leave no narrower size: any other one
-            out.append(sizes.pick("hidden", None, apart))
+        for fits in (lambda h, b=below: apart(h, b) and b_fits(h, b), lambda h, b=below: apart(h, b) and h < b,
+                     apart):
+            if any(fits(h) for h in sizes.allowed("hidden")):
+                out.append(sizes.pick("hidden", None, fits))
+                break
+        else:  # the ranges allow one size only
+            out.append(below)
     return out
 
 

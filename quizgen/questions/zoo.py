@@ -290,10 +290,11 @@ def transformer_model(srng: random.Random, sizes: Sizes, difficulty: str,
                       convention: str | None = None) -> tuple[str, dict[str, Any], str, Solution]:
     """(convention, spec, code, solution) of an encoder block on embeddings, maybe with a classifier head."""
     # easy: d/H heads on embeddings; medium: keras.io's key_dim = d, maybe a classifier head;
-    # hard: either convention, always with the head, maybe on given vectors.
+    # hard: either convention, always with the head, on given vectors (the block's input is the
+    # width to reason from, with no Embedding to read it off).
     if convention is None:
         convention = {"easy": "split", "medium": "full"}.get(difficulty) or srng.choice(("split", "full"))
-    embedded = difficulty != "hard" or srng.random() < 0.7
+    embedded = difficulty != "hard"
     head = difficulty == "hard" or (difficulty == "medium" and srng.random() < 0.5)
     # With key_dim = d/H the attention's biases number 4d: a feed-forward layer of 4d units
     # would forget as many, so split heads get 2d (the count of each slip stays its own).
