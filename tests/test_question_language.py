@@ -11,8 +11,8 @@ import re
 import pytest
 
 from quizgen.grading.misconceptions import grading_key, slips_apart
-from quizgen.grading.slip_messages import slip_feedback
 from quizgen.grading.scoring import ACCEPTED, CARRY
+from quizgen.grading.slip_messages import slip_feedback
 from quizgen.questions.catalog import DIFFICULTIES, KINDS
 from quizgen.questions.generator import generate_question
 from quizgen.questions.korean import particle
