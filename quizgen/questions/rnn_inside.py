@@ -138,7 +138,8 @@ def rnn_step(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
 
     def prompt(lang: str, answer: dict[str, Any]) -> str:
         words = t(lang)["rnn-step"]
-        return parts_prompt(words[form].format(steps=steps), fenced(code, "python"), answer["parts"], lang)
+        return parts_prompt(words[form].format(steps=steps, s="" if steps == 1 else "s"), fenced(code, "python"),
+                            answer["parts"], lang)
 
     return form, spec, {"given": given}, prompt, solve_raw(spec)
 

@@ -468,7 +468,7 @@ def _rnn_model(srng: random.Random, sizes: Sizes, difficulty: str, rnn: str | No
         if i < depth - 1:
             cell["return_sequences"] = True
         layers.append({"type": "Bidirectional", "layer": cell} if bidirectional else cell)
-    dense = sizes.pick("dense", None, lambda u: u not in hiddens) if hidden_dense else None
+    dense = sizes.pick("dense", None, lambda u: u not in hiddens and u <= 2 * hiddens[-1]) if hidden_dense else None
     if dense:
         layers.append({"type": "Dense", "units": dense, "activation": "relu"})
     layers.append(output(sizes, binary, difficulty, avoid=(dense or 0, *hiddens)))
