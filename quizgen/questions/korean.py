@@ -122,17 +122,32 @@ def particle(word: str, pair: str) -> str:
     return after_vowel if final == 0 else after_consonant
 
 
-_MARKER = re.compile(r"(\S+?)(이\(가\)|은\(는\)|을\(를\)|과\(와\)|\(으\)로|이\(라\))")
+_MARKER = re.compile("|".join(re.escape(pair) for pair in _PAIRS))
 _FENCE = re.compile(r"(```.*?```)", re.S)
 
 
 def particles(text: str) -> str:
     """``text`` with each two-form particle after a word replaced by the form that word takes
     (``1,032이(가)`` → ``1,032가``); fenced code blocks are left as they are."""
+    if not any(pair in text for pair in _PAIRS):  # most texts, and every text already finished
+        return text
     pieces = _FENCE.split(text)
     for i in range(0, len(pieces), 2):
-        pieces[i] = _MARKER.sub(lambda m: m.group(1) + particle(_word_before(m.group(1)), m.group(2)), pieces[i])
+        pieces[i] = _resolved(pieces[i])
     return "".join(pieces)
+
+
+def _resolved(prose: str) -> str:
+    out, last = [], 0
+    for m in _MARKER.finditer(prose):
+        start = m.start()
+        word_start = max(prose.rfind(" ", 0, start), prose.rfind("\n", 0, start)) + 1
+        word = prose[word_start:start]
+        out.append(prose[last:start])
+        out.append(particle(_word_before(word), m.group()) if word else m.group())
+        last = m.end()
+    out.append(prose[last:])
+    return "".join(out)
 
 
 def _word_before(token: str) -> str:
