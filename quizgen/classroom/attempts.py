@@ -176,7 +176,7 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
         row = record_attempt(session, quiz_id, student_pk, student_id, slots, parsed, at, source,
                              idempotency_key, digest, used)
         receipt = Receipt(quiz_id, student_id, row.attempt, len(parsed), at, zone, shown, language=lang, late=late,
-                          feedback=quiz_row.feedback)
+                          feedback=quiz_row.feedback, counting=quiz_row.counting)
         if signer is None and not grading:
             return Submitted(receipt)
         results = _grade(session, slots, parsed, row) if grading else None
@@ -214,7 +214,7 @@ def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) ->
     quiz = session.get(Quiz, quiz_id)
     receipt = Receipt(quiz_id, response.get("student", ""), row.attempt, response.get("answers", 0),
                       row.received_at, quiz.time_zone, show(row.received_at, quiz.time_zone, seconds=True), True,
-                      quiz.language, bool(response.get("late")), quiz.feedback)
+                      quiz.language, bool(response.get("late")), quiz.feedback, quiz.counting)
     return Submitted(receipt, {**response, "replayed": True}, replayed=True)
 
 

@@ -25,8 +25,10 @@ from sqlalchemy import func, insert, select
 from ..clock import now, parse_deadline, show, zone_name
 from ..errors import NotFoundError, QuizgenError, clip
 from ..grading.batch import AnswerChange, RegradeReport, regrade
+from ..grading.slip_messages import SlipRef, parse_slip
 from ..questions.catalog import GENERATOR_VERSION
 from ..questions.records import ACCEPTED_FIELD, ANALYTIC_FIELD, answer_units, format_answer
+from ..resources import load_json
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Student, Variant, get_quiz
 from .policies import QuizSettings, check_settings, settings_of
@@ -466,6 +468,42 @@ def _shown(unit: dict[str, Any], value: Any, lang: str = "en") -> str:
     return format_answer({**unit, "value": value}, lang)
 
 
+def slip_rule(text: str) -> SlipRef:
+    """A slip as the instructor names it for ``quiz accept --slip``: ``no_bias`` (the slip's own
+    value: in every layer that can make it, for a count), ``no_bias@2`` (made in layer 2, as
+    feedback names it) or ``no_bias@SimpleRNN`` (made in any one SimpleRNN layer: each such
+    value). The slip must be one quizgen knows."""
+    name, at, where = text.strip().partition("@")
+    known = slip_names()
+    if name not in known:
+        raise ManageError(f"unknown slip {clip(name, 40)!r}; slips are {', '.join(known)}")
+    if not at:
+        return SlipRef(name)
+    if where.isascii() and where.isdigit() and 1 <= len(where) <= 4:
+        return SlipRef(name, int(where))
+    if where.isascii() and where.isidentifier():
+        return SlipRef(name, None, where)
+    raise ManageError(f"{clip(text, 60)!r}: name a layer as feedback does, e.g. {name}@2 (layer 2) or "
+                      f"{name}@SimpleRNN (every SimpleRNN layer)")
+
+
+def rule_matches(rule: SlipRef, stored: str) -> bool:
+    """Whether a grading key's slip reference ``stored`` is one the rule names."""
+    if rule.layer is None and rule.layer_type is None:
+        return stored == rule.slip
+    ref = parse_slip(stored)
+    if ref.slip != rule.slip:
+        return False
+    if rule.layer is not None:
+        return ref.layer == rule.layer
+    return ref.layer_type == rule.layer_type
+
+
+def slip_names() -> tuple[str, ...]:
+    """The slips quizgen knows, by the keys their explanations are catalogued under."""
+    return tuple(k for k in load_json("misconceptions.json")["en"])
+
+
 def accept_answer(store: Store, quiz: str | int, target: Target, value: str | None = None,
                   student: str | None = None, slip: str | None = None, apply: bool = False,
                   progress: Progress | None = None) -> AnswerReport:
@@ -474,7 +512,8 @@ def accept_answer(store: Store, quiz: str | int, target: Target, value: str | No
     Students' variants have different numbers, so a typed ``value`` is for one student's
     variant (``student``). ``slip`` is a rule instead: in every variant (or the one
     student's), accept the value that known slip produces there (e.g. ``gru_reset_after``
-    for the textbook's GRU count); variants where that slip has no value of its own are
+    for the textbook's GRU count; ``no_bias@2`` for layer 2's, ``no_bias@SimpleRNN`` for any
+    SimpleRNN layer's: see slip_rule); variants where that slip has no value of its own are
     skipped and listed. A dry run unless ``apply``."""
     if (value is None) == (slip is None):
         raise ManageError("give the value to accept, or --slip SLIP to accept a slip's value in every variant")
@@ -483,6 +522,7 @@ def accept_answer(store: Store, quiz: str | int, target: Target, value: str | No
                           "or accept a slip's value in every variant (--slip SLIP)")
     from ..grading.misconceptions import grading_key
 
+    rule = slip_rule(slip) if slip is not None else None
     with store.read() as session:
         quiz_id = get_quiz(session, quiz).id
         found = _questions(session, quiz_id, target.slot, student)
@@ -492,26 +532,30 @@ def accept_answer(store: Store, quiz: str | int, target: Target, value: str | No
         unit = _unit(answer, target)
         part = unit.get("key")
         if value is not None:
-            accepted = _parse_value(unit, value, target)
+            candidates = [_parse_value(unit, value, target)]
         else:
+            assert rule is not None and slip is not None
             _, slips = grading_key(q.kind, q.spec, q.answer)
             table = slips.get(part or "", {})
-            texts = [text for text, name in table.items() if name == slip]
-            if not texts:
+            candidates = [json.loads(text) for text, name in table.items() if rule_matches(rule, name)]
+            if not candidates:
                 skipped.append(Skipped(q.student, f"the slip {slip} gives no value of its own in this variant"))
                 continue
-            accepted = json.loads(texts[0])
-        if _same(accepted, unit["value"]):
-            if value is not None:
-                raise ManageError(f"{_shown(unit, accepted)} is already the right answer to question {target}"
-                                  + (f" for student {student}" if student else ""))
-            continue
-        if any(_same(accepted, v) for v in unit.get(ACCEPTED_FIELD, [])):
-            skipped.append(Skipped(q.student, f"{_shown(unit, accepted)} is already accepted"))
-            continue
-        unit[ACCEPTED_FIELD] = [*unit.get(ACCEPTED_FIELD, []), accepted]
-        edits.append(AnswerEdit(q.question_id, target.slot, q.student, part, unit["value"], accepted))
-        changes[q.question_id] = (q.answer, answer)
+        added = []
+        for accepted in candidates:
+            if _same(accepted, unit["value"]):
+                if value is not None:
+                    raise ManageError(f"{_shown(unit, accepted)} is already the right answer to question {target}"
+                                      + (f" for student {student}" if student else ""))
+                continue
+            if any(_same(accepted, v) for v in unit.get(ACCEPTED_FIELD, [])):
+                skipped.append(Skipped(q.student, f"{_shown(unit, accepted)} is already accepted"))
+                continue
+            unit[ACCEPTED_FIELD] = [*unit.get(ACCEPTED_FIELD, []), accepted]
+            edits.append(AnswerEdit(q.question_id, target.slot, q.student, part, unit["value"], accepted))
+            added.append(accepted)
+        if added:
+            changes[q.question_id] = (q.answer, answer)
     return _finish(store, quiz_id, "accept", target, edits, skipped, changes, apply, progress)
 
 

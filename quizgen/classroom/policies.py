@@ -244,3 +244,11 @@ class Visibility:
 def visibility(feedback: str) -> Visibility:
     """``none``: only that an attempt was recorded; ``score``: scores; ``full``: scores and feedback."""
     return Visibility(score=feedback in ("score", "full"), details=feedback == "full")
+
+
+def counting_rule(counting: str, lang: str) -> str:
+    """Which answer counts for a question, said to the student: under ``last`` the last answer
+    given to each question (a question left out of a later attempt keeps its earlier answer;
+    one answered again is graded on the new answer as a whole), under ``best`` the best-scoring
+    one. Per question, not per attempt: a student may send again only what they revise."""
+    return message(lang, f"counting_{counting}")

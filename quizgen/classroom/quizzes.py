@@ -20,7 +20,16 @@ from ..clock import now
 from ..errors import GenerationError, NotFoundError
 from ..ids import parse_quiz_id
 from ..questions.catalog import DEFAULT_KINDS, DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS, MAX_QUESTIONS
-from ..questions.records import KeyEntry, QuizInfo, ShownQuestion, VariantKey, format_answer, response_of  # noqa: F401
+from ..questions.records import (  # noqa: F401
+    CARRY_FIELD,
+    CARRY_KINDS,
+    KeyEntry,
+    QuizInfo,
+    ShownQuestion,
+    VariantKey,
+    format_answer,
+    response_of,
+)
 from ..store.db import Store
 from ..store.tables import Attempt, Quiz, Student, Variant, get_quiz
 from ..store.tables import Question as QuestionRow
@@ -50,6 +59,7 @@ class QuizPlan:
     attempt_limit: int | None = None
     feedback: str = "full"
     counting: str = "last"
+    carry_forward: bool = False  # a summary's total right by the student's own layer counts earns its part
 
     def validate(self) -> None:
         if not self.title.strip():
@@ -86,10 +96,15 @@ class Draft:
 
 
 def _generate(plan: QuizPlan, student: str | None, slot: int, kind: str, attempt: int = 0) -> Any:
+    """One student's question, drawn so that each slip it names gives its own number."""
+    from ..grading.misconceptions import slips_apart
     from ..questions.generator import generate_question
 
-    return generate_question(plan.seed, slot, kind, student, plan.difficulty, plan.ranges, attempt,
-                             langs=(plan.language,))
+    question = generate_question(plan.seed, slot, kind, student, plan.difficulty, plan.ranges, attempt,
+                                 langs=(plan.language,), keep_apart=slips_apart)
+    if plan.carry_forward and kind in CARRY_KINDS:
+        question.answer[CARRY_FIELD] = True  # its grading key gets the follow-through rule
+    return question
 
 
 def draft_variants(plan: QuizPlan, students: Sequence[RosterEntry | None]) -> list[Draft]:
@@ -118,7 +133,8 @@ def plan_of(quiz: Quiz) -> QuizPlan:
                     difficulty=quiz.difficulty, language=quiz.language,
                     ranges={k: (int(v[0]), int(v[1])) for k, v in (quiz.ranges or {}).items()},
                     deadline=quiz.deadline, time_zone=quiz.time_zone, late_until=quiz.late_until,
-                    attempt_limit=quiz.attempt_limit, feedback=quiz.feedback, counting=quiz.counting)
+                    attempt_limit=quiz.attempt_limit, feedback=quiz.feedback, counting=quiz.counting,
+                    carry_forward=quiz.carry_forward)
 
 
 @dataclass
@@ -136,6 +152,7 @@ def confirm_drafts(plan: QuizPlan, drafts: list[Draft], progress: Progress | Non
     question that still disagrees after a few attempts stops the whole quiz.
     """
     from ..nn.keras_check import KerasChecker, versions
+    from ..questions.confirm import extra_mismatches
 
     checker = KerasChecker()
     v = versions()
@@ -145,9 +162,12 @@ def confirm_drafts(plan: QuizPlan, drafts: list[Draft], progress: Progress | Non
     for attempt in range(MAX_REGENERATE + 1):
         failed = []
         for n, (draft, i) in enumerate(pending, start=1):
-            verdict = checker.check(draft.questions[i].spec)
+            q = draft.questions[i]
+            verdict = checker.check(q.spec)
             if not verdict.agree or verdict.keras_error:
                 failed.append((draft, i, verdict.describe()))
+            elif extra := extra_mismatches(q.kind, q.spec, q.answer, checker):
+                failed.append((draft, i, "; ".join(f"{what}: {stored} != {seen}" for what, stored, seen in extra)))
             if progress and attempt == 0:
                 progress(n, total)
         if not failed:
@@ -228,6 +248,7 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
             attempt_limit=plan.attempt_limit,
             feedback=plan.feedback,
             counting=plan.counting,
+            carry_forward=plan.carry_forward,
             status="ready" if confirmation else "unverified",
             generator_version=GENERATOR_VERSION,
             created_at=stamp,
@@ -273,7 +294,7 @@ def _info(quiz: Quiz, students: int, submitted: int) -> QuizInfo:
     return QuizInfo(quiz.id, quiz.title, quiz.seed, quiz.language, quiz.difficulty, list(quiz.kinds),
                     quiz.question_count, students, quiz.status, quiz.created_at, quiz.deadline,
                     quiz.attempt_limit, quiz.feedback, quiz.counting, quiz.time_zone, quiz.late_until, submitted,
-                    bool(quiz.archived))
+                    bool(quiz.archived), quiz.carry_forward)
 
 
 def _submitted(session: Any, quiz_id: int | None = None) -> dict[int, int]:

@@ -31,7 +31,16 @@ from ..resources import message
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from .answer_results import PartResult, part_results, parts_json, question_feedback
-from .policies import Rules, attempts_left, extension_line, is_open, not_on_quiz, student_rules, visibility
+from .policies import (
+    Rules,
+    attempts_left,
+    counting_rule,
+    extension_line,
+    is_open,
+    not_on_quiz,
+    student_rules,
+    visibility,
+)
 from .students import authenticate
 
 _NUMBER = re.compile(r"[0-9]{1,9}")  # question and part numbers: plain ASCII integers
@@ -53,6 +62,7 @@ class Receipt:
     language: str = "en"  # the quiz's, for what the student is told
     late: bool = False  # received after the deadline, inside the late window
     feedback: str = "full"  # the quiz's feedback policy, for what the student is told next
+    counting: str = "last"  # the quiz's counting policy: which answer to each question counts
 
     def lines(self) -> list[str]:
         """What a student is told, in the quiz's language and as its feedback policy allows."""
@@ -60,6 +70,7 @@ class Receipt:
         told = [message(self.language, key, attempt=self.attempt, quiz=self.quiz_id, answers=self.answered,
                         time=self.submitted_local)]
         told.append(message(self.language, "scores_later" if visibility(self.feedback).score else "scores_hidden"))
+        told.append(counting_rule(self.counting, self.language))
         return told
 
     def to_json(self) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from .options import Bar, apply_option, emit_json, json_option, open_store, quiz
 
 
 def _slip_names() -> tuple[str, ...]:
-    """The known slips, by the keys their explanations are catalogued under."""
+    """The known slips, by the keys their explanations are catalogued under (for the help text;
+    classroom.manage.slip_rule checks what is given)."""
     return tuple(load_json("misconceptions.json")["en"])
 
 
@@ -115,7 +116,10 @@ def _ids(ids: list[str], shown: int = 10) -> str:
 @click.option("--no-attempt-limit", is_flag=True, help="Remove the attempt limit.")
 @click.option("--feedback", type=click.Choice(FEEDBACK_POLICIES),
               help="What students see of their graded attempts: nothing, scores, or scores and slips.")
-@click.option("--counting", type=click.Choice(COUNTING_POLICIES), help="Which attempt counts for the grade.")
+@click.option("--counting", type=click.Choice(COUNTING_POLICIES),
+              help="Which answer to each question counts: last, the last answer given to it (a question left out "
+                   "of a later attempt keeps its earlier answer; one answered again counts as a whole); best, the "
+                   "best-scoring one.")
 @json_option
 @click.pass_context
 def set_settings(ctx: click.Context, quiz: str, as_json: bool, **options: Any) -> None:
@@ -293,9 +297,10 @@ def _value(value: Any) -> str:
 @click.argument("question", metavar="SLOT[.PART]", callback=_target)
 @click.argument("value", metavar="[VALUE]", required=False)
 @click.option("--student", help="Whose variant VALUE is for (each student's numbers differ).")
-@click.option("--slip", type=click.Choice(_slip_names()), metavar="SLIP",
+@click.option("--slip", metavar="SLIP[@LAYER]",
               help="Instead of VALUE: in every variant (or --student's), accept the value this known slip gives "
-                   f"there. Slips: {', '.join(_slip_names())}.")
+                   "there; SLIP@2 for the slip in layer 2, as feedback names it, SLIP@TYPE (no_bias@SimpleRNN) for "
+                   f"it in any layer of that type. Slips: {', '.join(_slip_names())}.")
 @apply_option
 @json_option
 @click.pass_context
@@ -310,6 +315,7 @@ def accept(ctx: click.Context, quiz: str, question: Any, value: str | None, stud
     Example:
       quizgen quiz accept 1 2 529,313 --student 20260001
       quizgen quiz accept 1 4.3 --slip gru_reset_after --apply
+      quizgen quiz accept 4 1 --slip no_bias@2 --apply
     """
     from ..classroom.manage import accept_answer
 

@@ -62,7 +62,8 @@ def _wall_clock(value: str) -> str:
               help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: the first eight "
                    f"({DEFAULT_KINDS[0]} to {DEFAULT_KINDS[-1]}), in turn.")
 @click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="medium", show_default=True,
-              help="How big and varied the models are.")
+              help="easy: one idea with round textbook numbers; medium: the textbook's own models; hard: stacked, "
+                   "bidirectional, functional or inverse reasoning.")
 @lang_option(help="Language of the questions.")
 @click.option("--students", "roster", metavar="ROSTER.csv",
               help="Give every student on this roster a variant (new ones join the stored roster). "
@@ -83,14 +84,19 @@ def _wall_clock(value: str) -> str:
 @click.option("--feedback", type=click.Choice(FEEDBACK_POLICIES), default="full", show_default=True,
               help="What students see of their graded attempts: nothing, scores, or scores and slips.")
 @click.option("--counting", type=click.Choice(COUNTING_POLICIES), default="last", show_default=True,
-              help="Which attempt counts for the grade.")
+              help="Which answer to each question counts: last, the last answer given to it (a question left "
+                   "out of a later attempt keeps its earlier answer); best, the best-scoring one.")
+@click.option("--carry-forward", is_flag=True,
+              help="Follow-through credit in summary questions: a Total params that is the sum of the student's "
+                   "own layer counts earns its part, even when an earlier layer is wrong.")
 @click.option("--no-verify", is_flag=True, help="Store without Keras confirmation (run 'quizgen verify' later).")
 @json_option
 @click.pass_context
 def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple[str, ...], difficulty: str,
              lang: str, roster: str | None, shared_only: bool, ranges: dict[str, tuple[int, int]],
              deadline: str | None, allow_past: bool, time_zone: str | None, late_until: str | None,
-             attempt_limit: int | None, feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
+             attempt_limit: int | None, feedback: str, counting: str, carry_forward: bool, no_verify: bool,
+             as_json: bool) -> None:
     """Generate a quiz, a variant per student, and confirm its key with Keras.
 
     Who gets a variant: the students of --students ROSTER.csv; without it, every
@@ -112,7 +118,7 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
                     language=lang, ranges=ranges or {},
                     deadline=parse_deadline(deadline, zone) if deadline is not None else None, time_zone=zone,
                     late_until=parse_deadline(late_until, zone) if late_until is not None else None,
-                    attempt_limit=attempt_limit, feedback=feedback, counting=counting)
+                    attempt_limit=attempt_limit, feedback=feedback, counting=counting, carry_forward=carry_forward)
     plan.validate()
     if roster and shared_only:
         raise click.UsageError("--students and --shared-only exclude each other")
@@ -218,7 +224,10 @@ def show(ctx: click.Context, quiz: str, student: str | None, token: str | None, 
     if as_json:
         _emit_json(shown.to_json())
         return
-    click.echo(f"# {info.title}  (quiz {info.id}{', student ' + student if student else ''})\n")
+    from ..classroom.policies import counting_rule
+
+    click.echo(f"# {info.title}  (quiz {info.id}{', student ' + student if student else ''})")
+    click.echo(counting_rule(info.counting, info.language) + "\n")
     if shown.extension_line is not None:
         click.echo(f"{shown.extension_line}\n")
     for q in questions:

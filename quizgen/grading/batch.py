@@ -34,7 +34,7 @@ from ..store.tables import Grade, Question, Quiz, Student, Submission, Variant, 
 from .scoring import Row, compute_grades, counts_over, grade_answer
 
 # 2: slips named per layer (no_bias@2:SimpleRNN), partial credit stored exactly (1: rounded to 4 decimals)
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
 CHUNK = 2000  # rows per write transaction: a submitter waits for at most one
 
 Progress = Callable[[int, int], None]

@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse
 
 from ..classroom.answersheets import Blank
 from ..classroom.attempts import MAX_ANSWER_CHARS, Submitted
-from ..classroom.policies import attempts_left, refuse_if_closed
+from ..classroom.policies import attempts_left, counting_rule, refuse_if_closed
 from ..classroom.submissions import StudentQuestion, StudentQuiz
 from ..clock import show
 from ..questions.prompts import answer_hint, prompt_sections
@@ -269,6 +269,7 @@ def _rules(view: StudentQuiz) -> str:
         rows.append((w["late_until"], show(view.late_until, zone)))
     rows.append((w["attempts"], _attempts_text(view)))
     rows.append((w["policy"], w.get(f"policy_{view.feedback}", view.feedback)))
+    rows.append((w["counting"], counting_rule(view.counting, view.language)))
     return ('<table class="rules">' + "".join(f'<tr><th scope="row">{_e(k)}</th><td>{_e(v)}</td></tr>'
                                               for k, v in rows) + "</table>")
 

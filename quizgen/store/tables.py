@@ -91,6 +91,9 @@ class Quiz(Base):
     attempt_limit: Mapped[int | None] = mapped_column(Integer)
     feedback: Mapped[str] = mapped_column(String(16), default="full")
     counting: Mapped[str] = mapped_column(String(16), default="last")
+    # Follow-through credit: a summary's total right by the student's own layer counts earns
+    # its part (migration 0008); the summary questions' grading keys carry the rule.
+    carry_forward: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16))  # "ready" or "unverified"
     generator_version: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
