@@ -32,7 +32,7 @@ from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from .answer_results import PartResult, part_results, parts_json, question_feedback
 from .policies import attempts_left, is_open, not_on_quiz, visibility
-from .students import authenticate
+from .students import Vouched, authenticate
 
 _NUMBER = re.compile(r"[0-9]{1,9}")  # question and part numbers: plain ASCII integers
 
@@ -229,12 +229,12 @@ class StudentQuiz:
                 "questions": [q.to_json() for q in self.questions]}
 
 
-def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str | None) -> StudentQuiz:
+def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str | Vouched | None) -> StudentQuiz:
     """What a student may see of a quiz (never a key column: only prompts and answer forms)."""
     quiz_id = parse_quiz_id(quiz)
     at = now()
     with store.read() as session:
-        student = authenticate(session, student_id, token)
+        student = authenticate(session, student_id, token, quiz_id)
         quiz_row = get_quiz_row(session, quiz_id)
         variant = session.scalar(select(Variant.id).where(Variant.quiz_id == quiz_id, Variant.student_id == student.id))
         if variant is None:
@@ -250,7 +250,7 @@ def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str 
                             for r in rows])
 
 
-def submit(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str],
+def submit(store: Store, quiz: str | int, student_id: str, token: str | Vouched | None, answers: Mapping[str, str],
            at: datetime | None = None) -> Receipt:
     """Record one attempt from the local command line: all its answers, or nothing.
     (The HTTP service calls classroom.attempts.submit_attempt, which this wraps.)"""
@@ -331,13 +331,13 @@ class StatusReport:
         }
 
 
-def status(store: Store, quiz: str | int, student_id: str, token: str | None) -> StatusReport:
+def status(store: Store, quiz: str | int, student_id: str, token: str | Vouched | None) -> StatusReport:
     """A student's own attempts and, as the quiz's feedback policy allows, their grades."""
     from .results import counted_results
 
     quiz_id = parse_quiz_id(quiz)
     with store.read() as session:
-        student = authenticate(session, student_id, token)
+        student = authenticate(session, student_id, token, quiz_id)
         quiz_row = get_quiz_row(session, quiz_id)
         slots = load_slots(session, quiz_id, student.id)
         if not slots:
