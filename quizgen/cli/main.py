@@ -68,6 +68,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "sync": ("remote", "sync", "Send the submissions waiting in the outbox (same idempotency keys)."),
     "receipts": ("remote", "receipts", "List the receipts the quiz servers signed for you (--verify: check them)."),
     "quiz": ("manage", "quiz_group", "Manage a generated quiz: its students, settings and answers."),
+    "lti": ("lti", "lti_group", "Bring a class in through an LMS (LTI 1.3): platforms, keys, roster, grade passback."),
 }
 
 

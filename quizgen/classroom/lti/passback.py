@@ -73,11 +73,14 @@ class SendReport:
 
 def _claim(store: Store, force: bool, limit: int) -> list[_Due]:
     stamp = now()
+    due = [LtiScore.sent_revision < LtiScore.revision,
+           or_(LtiScore.claimed_until.is_(None), LtiScore.claimed_until < stamp)]
+    if not force:
+        due.append(LtiScore.next_try_at <= stamp)
+    with store.read() as session:  # most rounds find nothing: no write lock for them
+        if session.execute(select(LtiScore.id).where(and_(*due)).limit(1)).first() is None:
+            return []
     with store.write() as session:
-        due = [LtiScore.sent_revision < LtiScore.revision,
-               or_(LtiScore.claimed_until.is_(None), LtiScore.claimed_until < stamp)]
-        if not force:
-            due.append(LtiScore.next_try_at <= stamp)
         rows = session.execute(
             select(LtiScore.id, LtiScore.revision, LtiScore.tries, LtiLineItem.platform_id, LtiLineItem.lineitem_url,
                    LtiScore.user_sub, LtiScore.score, LtiScore.max_score, LtiScore.received_at, LtiScore.activity,
@@ -179,7 +182,7 @@ class PendingScore:
                 "error": self.error}
 
 
-def pending(store: Store, quiz: int | None = None) -> list[PendingScore]:
+def pending(store: Store, quiz: str | int | None = None) -> list[PendingScore]:
     query = (select(LtiLineItem.quiz_id, Student.external_id, LtiPlatform.name, LtiScore.score, LtiScore.max_score,
                     LtiScore.tries, LtiScore.next_try_at, LtiScore.last_error)
              .join(LtiLineItem, LtiLineItem.id == LtiScore.line_item_id)
@@ -194,3 +197,43 @@ def pending(store: Store, quiz: int | None = None) -> list[PendingScore]:
 
 
 __all__ = ["send_due", "send_all", "pending", "PendingScore", "SendReport", "backoff", "scores_url"]
+
+
+class Sender:
+    """A server process's background sender: sends what is due, then waits a second (or
+    until ``wake`` says a score was just queued). Every process of a server runs one;
+    claims keep them from sending one row twice. Failures are recorded on the rows and
+    logged, and never stop the loop."""
+
+    def __init__(self, store: Store, keys: Callable[[], ToolKeys], client: LmsClient, interval_s: float = 1.0):
+        import threading
+
+        self.store, self.keys, self.client, self.interval_s = store, keys, client, interval_s
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, name="quizgen-lti-sender", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        import logging
+
+        log = logging.getLogger("quizgen.service")
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                report = send_all(self.store, self.keys(), self.client)
+                if report.failed or report.waiting:
+                    log.warning("LTI passback: %d score(s) sent, %d failed, %d without a column (see 'quizgen lti "
+                                "pending')", report.sent, report.failed, report.waiting)
+            except Exception:  # a busy or unreachable database: try again next round
+                log.exception("LTI passback: sending failed")
+            self._wake.wait(self.interval_s)

@@ -1,0 +1,61 @@
+"""A launched student's quiz and submissions: the same library calls as the students'
+page (``quiz_for_student``, ``submit_attempt``), authenticated by the short-lived
+credential the launch sealed for this student and quiz instead of their token. The
+credential travels in the page's form (no cookie: the page runs in the LMS's frame),
+and every page drawn carries a fresh one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ...receipts import Signer
+from ...store.db import Store
+from ..attempts import RateLimit, Submitted, submit_attempt
+from ..students import Vouched
+from ..submissions import StudentQuiz, quiz_for_student
+from .keys import ToolKeys
+from .launch import StudentPass, open_student, seal_student
+
+
+@dataclass(frozen=True)
+class LaunchedQuiz:
+    view: StudentQuiz
+    launched: StudentPass
+    credential: str  # a fresh one, for the page's form
+
+
+def launched_quiz(store: Store, keys: ToolKeys, credential: str) -> LaunchedQuiz:
+    """The student's questions for the quiz their credential is for."""
+    launched = open_student(store, keys, credential)
+    view = quiz_for_student(store, launched.quiz_id, launched.student, Vouched(launched.student, launched.quiz_id))
+    return LaunchedQuiz(view, launched, _renewed(keys, launched))
+
+
+@dataclass(frozen=True)
+class LaunchedSubmission:
+    done: Submitted
+    view: StudentQuiz | None  # the quiz after it (None if it could not be read again)
+    launched: StudentPass
+    credential: str
+
+
+def launched_submit(store: Store, keys: ToolKeys, credential: str, answers: Mapping[str, str], *,
+                    idempotency_key: str, signer: Signer, rate_limit: RateLimit) -> LaunchedSubmission:
+    """Record one attempt as the page does (graded on arrival where the policy shows scores,
+    a signed receipt); its grade queues the student's score for the LMS in the same
+    transaction (grading.passback)."""
+    launched = open_student(store, keys, credential)
+    vouched = Vouched(launched.student, launched.quiz_id)
+    done = submit_attempt(store, launched.quiz_id, launched.student, vouched, answers, source="http",
+                          idempotency_key=idempotency_key, signer=signer, grade_on_arrival=True,
+                          rate_limit=rate_limit)
+    try:
+        view: StudentQuiz | None = quiz_for_student(store, launched.quiz_id, launched.student, vouched)
+    except Exception:  # noqa: BLE001 - the attempt is stored: show its receipt without the quiz's state
+        view = None
+    return LaunchedSubmission(done, view, launched, _renewed(keys, launched))
+
+
+def _renewed(keys: ToolKeys, launched: StudentPass) -> str:
+    return seal_student(keys, launched.student, launched.quiz_id, launched.platform.id)
