@@ -176,7 +176,7 @@ async def submit_page(request: Request) -> Response:
         try:
             if not idempotency_key_ok(key):
                 raise ApiError(400, "bad_request", "the form has no valid idempotency key; open the quiz again")
-            done = launched_submit(ctx.store, tool.keys.get(), credential, answers, idempotency_key=key,
+            done = launched_submit(ctx.store, tool.keys.get(), credential, form.get("student", ""), answers, idempotency_key=key,
                                    signer=ctx.signer, rate_limit=ctx.settings.rate_limit)
         except LaunchRefused:
             raise

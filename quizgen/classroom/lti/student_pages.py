@@ -16,6 +16,7 @@ from ..students import Vouched
 from ..submissions import StudentQuiz, quiz_for_student
 from .keys import ToolKeys
 from .launch import StudentPass, open_student, seal_student
+from .refusals import LaunchRefused
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,14 @@ class LaunchedSubmission:
     credential: str
 
 
-def launched_submit(store: Store, keys: ToolKeys, credential: str, answers: Mapping[str, str], *,
+def launched_submit(store: Store, keys: ToolKeys, credential: str, student: str, answers: Mapping[str, str], *,
                     idempotency_key: str, signer: Signer, rate_limit: RateLimit) -> LaunchedSubmission:
     """Record one attempt as the page does (graded on arrival where the policy shows scores,
-    a signed receipt); its grade queues the student's score for the LMS in the same
-    transaction (grading.passback)."""
+    a signed receipt) for ``student``, who must be the one the credential stands for; its
+    grade queues the student's score for the LMS in the same transaction (grading.passback)."""
     launched = open_student(store, keys, credential)
+    if student != launched.student:
+        raise LaunchRefused("credential", "the form names another student than its credential")
     vouched = Vouched(launched.student, launched.quiz_id)
     done = submit_attempt(store, launched.quiz_id, launched.student, vouched, answers, source="http",
                           idempotency_key=idempotency_key, signer=signer, grade_on_arrival=True,
