@@ -19,7 +19,8 @@ from quizgen.service.lti_testplatform import TestPlatform
 from .helpers import Klass, make_class, right_answers
 from .server import Server, start_server
 
-STUDENTS = {"u-minjun": ("김민준", "a@example.ac.kr", "20260001"), "u-seoyeon": ("이서연", "b@example.ac.kr", "20260002"),
+STUDENTS = {"u-minjun": ("김민준", "a@example.ac.kr", "20260001"),
+            "u-seoyeon": ("이서연", "b@example.ac.kr", "20260002"),
             "u-jihu": ("박지후", "c@example.ac.kr", "20260003")}
 COUNTED = ("lti_nonces", "lti_users", "lti_line_items", "lti_scores", "attempts", "grades")
 

@@ -176,8 +176,8 @@ async def submit_page(request: Request) -> Response:
         try:
             if not idempotency_key_ok(key):
                 raise ApiError(400, "bad_request", "the form has no valid idempotency key; open the quiz again")
-            done = launched_submit(ctx.store, tool.keys.get(), credential, form.get("student", ""), answers, idempotency_key=key,
-                                   signer=ctx.signer, rate_limit=ctx.settings.rate_limit)
+            done = launched_submit(ctx.store, tool.keys.get(), credential, form.get("student", ""), answers,
+                                   idempotency_key=key, signer=ctx.signer, rate_limit=ctx.settings.rate_limit)
         except LaunchRefused:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a page
