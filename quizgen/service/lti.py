@@ -133,7 +133,7 @@ async def launch(request: Request) -> Response:
         if isinstance(result, launches.NeedsWindow):
             return framed(window_page(lang, result.relogin), result.platform)
         if isinstance(result, launches.DeepLinkLaunch):
-            return framed(deep_link_page(lang, result), result.platform)
+            return framed(deep_link_page(result.lang or lang, result), result.platform)
         if isinstance(result, launches.InstructorLaunch):
             from ..classroom.lti.people import progress
 
@@ -141,10 +141,10 @@ async def launch(request: Request) -> Response:
         if isinstance(result, launches.Unmatched):
             log.info("LTI launch by an LMS user not on the roster (%s; see 'quizgen lti unmatched')",
                      result.platform.name)
-            return framed(unmatched_page(lang, result.name), result.platform)
+            return framed(unmatched_page(result.lang or lang, result.name), result.platform)
         tool.sender.wake()  # a score may have been queued for a student graded before their first launch
         opened = launched_quiz(ctx.store, tool.keys.get(), result.credential)
-        return framed(questions_page(opened.view, opened.credential, _new_key()), result.platform)
+        return framed(questions_page(opened.view, opened.credential, _new_key(), home=False), result.platform)
 
     return await _guarded(request, work)
 
@@ -157,7 +157,7 @@ async def quiz_page(request: Request) -> Response:
 
     def work(form: dict[str, str], lang: str) -> Response:
         opened = launched_quiz(ctx.store, tool.keys.get(), form.get("token", ""))
-        return framed(questions_page(opened.view, opened.credential, _new_key()), opened.launched.platform)
+        return framed(questions_page(opened.view, opened.credential, _new_key(), home=False), opened.launched.platform)
 
     return await _guarded(request, work)
 
@@ -184,7 +184,7 @@ async def submit_page(request: Request) -> Response:
             return _not_taken(ctx, tool, exc, credential, form, lang, values, bool(answers))
         tool.sender.wake()
         shown = done.view.language if done.view else lang
-        return framed(receipt_page(done.done, done.view, shown, done.credential, values), done.launched.platform)
+        return framed(receipt_page(done.done, done.view, shown, done.credential, values, home=False), done.launched.platform)
 
     return await _guarded(request, work)
 
@@ -201,7 +201,8 @@ def _not_taken(ctx: Context, tool: LtiTool, exc: BaseException, credential: str,
     notice = _notice(exc, opened.view.language, answered=answered)[2]
     errors = _unreadable(opened.view, values) if code == "invalid_answers" else {}
     key = _new_key() if code == "idempotency_key_reused" else form.get("idempotency_key", "")
-    response = questions_page(opened.view, opened.credential, key, Draft(values, errors, notice), status)
+    response = questions_page(opened.view, opened.credential, key, Draft(values, errors, notice), status,
+                              home=False)
     response.headers.update(headers)
     return framed(response, opened.launched.platform)
 

@@ -226,6 +226,10 @@ class TestPlatform:
     def _make_app(self) -> FastAPI:
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
+        @app.get("/favicon.ico")
+        def favicon() -> Response:
+            return Response(status_code=204)
+
         @app.get("/jwks")
         def jwks() -> JSONResponse:
             self.jwks_fetches += 1

@@ -21,8 +21,10 @@ from .page_views import _e, document, number, words
 
 
 def csp(platform: Platform | None, post_to: str | None = None) -> str:
-    """The pages' policy with the LMS as the only frame ancestor besides this server."""
-    ancestors = " ".join(["'self'", *(platform.origins if platform else ())])
+    """The pages' policy with the LMS as the only frame ancestor besides this server. A page
+    for no known LMS (a refusal, an error: a sentence, no form) may be framed by any, so
+    the LMS that framed it shows why."""
+    ancestors = " ".join(["'self'", *platform.origins]) if platform else "*"
     form = "'self'"
     if post_to:
         parts = urlsplit(post_to)

@@ -221,9 +221,10 @@ def _heading(view: StudentQuiz) -> str:
 
 
 def questions_page(view: StudentQuiz, token: str, key: str, draft: Draft | None = None,
-                   status: int = 200) -> HTMLResponse:
+                   status: int = 200, home: bool = True) -> HTMLResponse:
     """The student's questions and, while the quiz is open, the form that submits them
-    (carrying the idempotency key minted when this form was first drawn)."""
+    (carrying the idempotency key minted when this form was first drawn). ``home``: the
+    link back to the first page (not on a page an LMS launched: its way back is the LMS)."""
     w = words(view.language)
     draft = draft or Draft()
     lang = view.language
@@ -236,7 +237,7 @@ def questions_page(view: StudentQuiz, token: str, key: str, draft: Draft | None 
         summary = f"<ul>{items}</ul>"
     head = _heading(view) + _alert(draft.notice, summary) + _state(view)
     if not view.open:
-        return document(view.title, head, lang, status)
+        return document(view.title, head, lang, status, home)
     out = ['<form method="post" action="submit">',
            _hidden(student=view.student, token=token, quiz=view.quiz_id, lang=lang, idempotency_key=key)]
     for q in view.questions:
@@ -261,7 +262,7 @@ def questions_page(view: StudentQuiz, token: str, key: str, draft: Draft | None 
             out.append("</fieldset>")
         out.append("</section>")
     out.append(f'<p class="meta">{_e(w["hint"])}</p><button type="submit">{_e(w["submit"])}</button></form>')
-    return document(view.title, head + "".join(out), lang, status)
+    return document(view.title, head + "".join(out), lang, status, home)
 
 
 def again_form(student: str, quiz: int | str, token: str, lang: str) -> str:
@@ -325,7 +326,7 @@ def _results(done: Submitted, fields: dict[int, list[AnswerField]], values: Mapp
 
 
 def receipt_page(done: Submitted, view: StudentQuiz | None, lang: str, token: str,
-                 values: Mapping[str, str]) -> HTMLResponse:
+                 values: Mapping[str, str], home: bool = True) -> HTMLResponse:
     """What the student is told once the attempt is stored (or found stored: a replay);
     ``view`` is the quiz as it stands after it (None if it could not be read again)."""
     w = words(lang)
@@ -359,7 +360,7 @@ def receipt_page(done: Submitted, view: StudentQuiz | None, lang: str, token: st
                    f"<pre>{_e(json.dumps(r['receipt'], ensure_ascii=False, indent=1))}</pre>")
     if view is not None and view.open:
         out.append(again_form(view.student, view.quiz_id, token, lang))
-    return document(w["receipt_heading"], "".join(out), lang)
+    return document(w["receipt_heading"], "".join(out), lang, home=home)
 
 
 # ---------------------------------------------------------------- errors

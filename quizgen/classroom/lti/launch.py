@@ -143,6 +143,7 @@ class Unmatched:
     platform: Platform
     name: str | None
     quiz_id: int
+    lang: str | None  # the LMS user's language, when quizgen has words in it
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class DeepLinkLaunch:
     platform: Platform
     credential: str  # seals the return URL, data and deployment for the choice that follows
     quizzes: list[tuple[int, str, int]]  # id, title, points
+    lang: str | None  # the instructor's language, when quizgen has words in it
 
 
 Launch = NeedsWindow | StudentLaunch | Unmatched | InstructorLaunch | DeepLinkLaunch
@@ -199,6 +201,13 @@ def _obj(claims: dict[str, Any], name: str) -> dict[str, Any]:
     """A claim that must be a JSON object, or {} when it is absent or is not one."""
     value = claims.get(name)
     return value if isinstance(value, dict) else {}
+
+
+def locale(claims: dict[str, Any]) -> str | None:
+    """ko or en from the launch's ``locale`` claim (BCP 47, e.g. ko-KR), or None."""
+    value = claims.get("locale")
+    primary = value.split("-")[0].split("_")[0].lower() if isinstance(value, str) else ""
+    return primary if primary in ("ko", "en") else None
 
 
 def _relogin(state: dict[str, Any]) -> str:
@@ -259,7 +268,7 @@ def launch(store: Store, keys: ToolKeys, platform_keys: PlatformKeys, form: Mapp
             return InstructorLaunch(platform, quiz_id, context_id)
         student = _identify(session, platform, claims, stamp)
         if student is None:
-            return Unmatched(platform, claims.get("name"), quiz_id)
+            return Unmatched(platform, claims.get("name"), quiz_id, locale(claims))
         queue_students(session.connection(), quiz_id, [student.id], stamp)
         external = student.external_id
     return StudentLaunch(platform, external, quiz_id, seal_student(keys, external, quiz_id, platform.id))
@@ -404,7 +413,7 @@ def _deep_linking(store: Store, keys: ToolKeys, platform: Platform, claims: dict
     credential = keys.seal({"aud": "lti-deep-link", "pid": platform.id, "sub": str(claims["sub"]),
                             "dep": claims[LTI + "deployment_id"], "ret": return_url, "data": settings.get("data"),
                             "exp": now() + timedelta(seconds=DEEP_LINK_S)})
-    return DeepLinkLaunch(platform, credential, quizzes)
+    return DeepLinkLaunch(platform, credential, quizzes, locale(claims))
 
 
 def _quizzes(session: Any) -> list[tuple[int, str, int]]:
