@@ -184,7 +184,8 @@ async def submit_page(request: Request) -> Response:
             return _not_taken(ctx, tool, exc, credential, form, lang, values, bool(answers))
         tool.sender.wake()
         shown = done.view.language if done.view else lang
-        return framed(receipt_page(done.done, done.view, shown, done.credential, values, home=False), done.launched.platform)
+        page = receipt_page(done.done, done.view, shown, done.credential, values, home=False)
+        return framed(page, done.launched.platform)
 
     return await _guarded(request, work)
 
