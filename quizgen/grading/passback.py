@@ -51,7 +51,8 @@ def upsert(conn: Any, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence
                                           set_={c: getattr(stmt.excluded, c) for c in update})
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    return int(conn.execute(stmt, list(rows)).rowcount)
+    # counted from RETURNING: rowcount is -1 through psycopg here, and a conflict left alone returns no row
+    return len(conn.execute(stmt.returning(table.c[keys[0]]), list(rows)).all())
 
 
 def queue_for_submissions(conn: Any, quiz_id: int, submission_ids: Iterable[int], stamp: datetime) -> int:

@@ -104,6 +104,7 @@ class TestPlatform:
     deep_link_responses: list[dict[str, Any]] = field(default_factory=list)
     published: list[Signer] = field(default_factory=list)
     jwks_fetches: int = 0
+    tool_jwks: dict[str, Any] | None = None  # the tool's key set, when it is not served (in-process tests)
     member_pages: int = 0
     signing: Signer = field(default_factory=_signer)
     _tokens: dict[str, float] = field(default_factory=dict)
@@ -213,6 +214,9 @@ class TestPlatform:
         return jwt.encode(claims, signer.private, algorithm="RS256", headers={"kid": signer.kid})
 
     def _tool_key(self, token: str) -> Any:
+        if self.tool_jwks is not None:
+            kid = jwt.get_unverified_header(token).get("kid")
+            return next(k.key for k in jwt.PyJWKSet.from_dict(self.tool_jwks).keys if k.key_id == kid)
         client = jwt.PyJWKClient(f"{self.tool_url}/lti/jwks.json", cache_keys=False, cache_jwk_set=False)
         return client.get_signing_key_from_jwt(token).key
 
