@@ -88,6 +88,13 @@ class Site:
         raise AssertionError(f"{len(self.platform.scores)} score(s) reached the platform, expected {count}: "
                              f"{self.server.log.read_text()[-2000:]}")
 
+    def wait_for(self, query: str, expected: list[tuple[Any, ...]], timeout: float = 30) -> None:
+        """Until ``query`` returns ``expected`` (the sender records what it sent after sending)."""
+        deadline = time.monotonic() + timeout
+        while self.sql(query) != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.sql(query) == expected
+
     def stop(self) -> None:
         self.server.stop()
         self.platform.stop()

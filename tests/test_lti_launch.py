@@ -44,7 +44,7 @@ def test_a_student_launches_submits_and_the_score_reaches_the_lms(site):
     assert item == site.platform.links["link-1"].line_item
     # the token was asked for once, with an assertion signed by the key quizgen publishes
     assert len(site.platform.token_requests) == 1
-    assert site.sql("SELECT sent_revision = revision FROM lti_scores") == [(1,)]
+    site.wait_for("SELECT sent_revision = revision FROM lti_scores", [(1,)])
 
 
 def test_a_forged_credential_is_refused_and_nothing_is_recorded(site):

@@ -89,8 +89,8 @@ def test_a_platform_failing_then_recovering_gets_the_score_once(site):
     mine = [b for _, b in site.platform.scores[sent:] if b["userId"] == "u-seoyeon"]
     assert len(mine) == 1 and mine[0]["scoreGiven"] == _total(site, "20260002")
     assert site.platform.fail_scores == []  # the 503 was answered, and the score went again after it
-    assert site.sql("SELECT tries, last_error FROM lti_scores JOIN students s ON s.id = student_id "
-                    "WHERE s.external_id = '20260002'") == [(0, None)]
+    site.wait_for("SELECT tries, last_error, sent_revision = revision FROM lti_scores JOIN students s "
+                  "ON s.id = student_id WHERE s.external_id = '20260002'", [(0, None, 1)])
 
 
 def test_pending_says_why_and_push_retries_now(site):
@@ -109,6 +109,7 @@ def test_pending_says_why_and_push_retries_now(site):
     site.platform.fail_scores = []
     pushed = site.klass.run("lti", "push", "--json")
     assert json.loads(pushed.stdout)["sent"] in (0, 1)  # the server's own sender may have won the race
+    site.wait_for("SELECT count(*) FROM lti_scores WHERE sent_revision < revision", [(0,)])
     assert json.loads(site.klass.run("lti", "pending", "--json").stdout) == []
     assert _latest(site, "u-jihu")["scoreGiven"] == _total(site, "20260003")
 
