@@ -52,6 +52,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/bench_grading.py
 	$(BIN)/python bench/bench_service.py
 	$(BIN)/python bench/bench_client.py
+	$(BIN)/python bench/bench_lti.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

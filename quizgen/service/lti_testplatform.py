@@ -406,3 +406,23 @@ class TestPlatform:
         if self._server is not None:
             self._server.should_exit = True
             self._thread.join(timeout=10)
+
+
+def main() -> None:  # pragma: no cover - run by bench/bench_lti.py in a process of its own
+    """``python -m quizgen.service.lti_testplatform [TOOL_JWKS.json]``: serve until stdin closes,
+    printing the URL; with a key set file, the token endpoint checks assertions against it."""
+    import sys
+
+    platform = TestPlatform()
+    if len(sys.argv) > 1:
+        with open(sys.argv[1], encoding="utf-8") as fh:
+            platform.tool_jwks = json.load(fh)
+    platform.serve()
+    platform.add_link("link-1", "column 1", 1, score_maximum=10)  # line item 1, for the scores posted to it
+    print(platform.url, flush=True)
+    sys.stdin.read()
+    platform.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
