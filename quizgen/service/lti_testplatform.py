@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import secrets
 import threading
 import time
@@ -67,6 +68,14 @@ class Signer:
     kid: str
     private: Any
     jwk: dict[str, Any]
+
+
+def form_of(page: str) -> tuple[str, dict[str, str]]:
+    """The first form of a page: its action and its hidden fields (what a browser would post)."""
+    action = html.unescape(re.search(r'<form [^>]*action="([^"]*)"', page).group(1))  # type: ignore[union-attr]
+    fields = {m.group(1): html.unescape(m.group(2))
+              for m in re.finditer(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)}
+    return action, fields
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -381,6 +390,28 @@ class TestPlatform:
                 "scoreMaximum": item.score_maximum, "resourceId": item.resource_id, "tag": item.tag,
                 "resourceLinkId": item.resource_link_id}
 
+    # ------------------------------------------------------------ a browser, for the demo
+
+    def visit(self, client: Any, user: str, hint: str) -> Any:
+        """What a browser does when ``user`` opens ``hint`` (a link id, or "deep-link") in the
+        course: the tool's login initiation, this platform's auth answer, the auto-posted
+        launch. ``client``: an httpx.Client that keeps cookies and follows no redirect."""
+        login = client.get(self.login_url(user, hint))
+        auth = client.get(login.headers["location"])
+        action, fields = form_of(auth.text)
+        return client.post(action, data=fields)
+
+    def add_by_deep_linking(self, client: Any, user: str, quiz: int) -> str:
+        """The instructor ``user`` adds ``quiz`` to the course through quizgen's deep-linking
+        pages; returns the new link's id (its line item made from the tool's content item)."""
+        chooser = self.visit(client, user, "deep-link")
+        forms = [f for f in re.findall(r"<form .*?</form>", chooser.text, re.S) if f'value="{quiz}"' in f]
+        action, fields = form_of(forms[0])
+        confirm = client.post(f"{self.tool_url}/lti/{action}", data=fields)
+        action, fields = form_of(confirm.text)
+        client.post(action, data=fields)
+        return next(reversed(self.links))
+
     # ------------------------------------------------------------ running
 
     def serve(self) -> TestPlatform:
@@ -393,7 +424,7 @@ class TestPlatform:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False)
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, log_config=None)  # leave logging be
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
         self._thread.start()
