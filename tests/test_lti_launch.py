@@ -73,6 +73,7 @@ def _wrong_key_signature(site, claims):
 
 
 REFUSALS = {
+    "bad_nonce": "nonce",
     "bad_signature": "signature",
     "wrong_audience": "aud",
     "expired": "exp",
@@ -92,6 +93,8 @@ def test_a_refused_launch_writes_nothing_and_logs_one_line(site, case):
             claims["azp"] = "another-tool"
         if case == "expired":
             claims["iat"], claims["exp"] = int(time.time()) - 900, int(time.time()) - 600
+        if case == "bad_nonce":
+            claims["nonce"] = "a-nonce-this-login-never-sent"
         if case == "unknown_deployment":
             claims[LTI + "deployment_id"] = "deployment-999"
         token = _wrong_key_signature(site, claims) if case == "bad_signature" else site.platform.sign(claims)

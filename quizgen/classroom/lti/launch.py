@@ -150,7 +150,7 @@ class Unmatched:
 class InstructorLaunch:
     platform: Platform
     quiz_id: int
-    context_id: str | None
+    context_id: str
 
 
 @dataclass(frozen=True)
@@ -257,13 +257,14 @@ def launch(store: Store, keys: ToolKeys, platform_keys: PlatformKeys, form: Mapp
         raise LaunchRefused("bad_token", "the launch has no target_link_uri")
     quiz_id = _quiz_of(store, claims)
     context = _obj(claims, LTI + "context")
-    context_id = str(context["id"]) if context.get("id") else None
+    # The context claim is optional (LTI Core 5.4.1): without it, the link itself is the "course"
+    # its gradebook column belongs to (lti1p3platform launches so unless told otherwise).
+    context_id = str(context["id"]) if context.get("id") else "link:" + str(_obj(claims, LTI + "resource_link")["id"])
     stamp = now()
     with store.write() as session:
         lock_grading(session, quiz_id)  # the queued score below is written as grading writes it
         _use_nonce(session, platform, str(claims["nonce"]), int(claims["exp"]))
-        if context_id is not None:
-            _record_column(session, platform, context_id, quiz_id, claims, stamp)
+        _record_column(session, platform, context_id, quiz_id, claims, stamp)
         if instructor:
             return InstructorLaunch(platform, quiz_id, context_id)
         student = _identify(session, platform, claims, stamp)
