@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..classroom.lti import launch as launches
 from ..classroom.lti.refusals import LaunchRefused
-from ..classroom.lti.student_pages import launched_quiz, launched_submit
+from ..classroom.lti.student_pages import just_launched, launched_quiz, launched_submit
 from .api import idempotency_key_ok
 from .context import Context, LtiTool, context
 from .errors import ApiError
@@ -143,7 +143,7 @@ async def launch(request: Request) -> Response:
                      result.platform.name)
             return framed(unmatched_page(result.lang or lang, result.name), result.platform)
         tool.sender.wake()  # a score may have been queued for a student graded before their first launch
-        opened = launched_quiz(ctx.store, tool.keys.get(), result.credential)
+        opened = just_launched(ctx.store, tool.keys.get(), result)
         return framed(questions_page(opened.view, opened.credential, _new_key(), home=False), result.platform)
 
     return await _guarded(request, work)

@@ -267,10 +267,11 @@ def launch(store: Store, keys: ToolKeys, platform_keys: PlatformKeys, form: Mapp
         _record_column(session, platform, context_id, quiz_id, claims, stamp)
         if instructor:
             return InstructorLaunch(platform, quiz_id, context_id)
-        student = _identify(session, platform, claims, stamp)
+        student, newly = _identify(session, platform, claims, stamp)
         if student is None:
             return Unmatched(platform, claims.get("name"), quiz_id, locale(claims))
-        queue_students(session.connection(), quiz_id, [student.id], stamp)
+        if newly:  # graded before quizgen knew their LMS account: their score is queued now
+            queue_students(session.connection(), quiz_id, [student.id], stamp)
         external = student.external_id
     return StudentLaunch(platform, external, quiz_id, seal_student(keys, external, quiz_id, platform.id))
 
@@ -293,14 +294,10 @@ def _use_nonce(session: Any, platform: Platform, nonce: str, exp: int) -> None:
     stamp = now()
     session.execute(delete(LtiNonce).where(LtiNonce.expires_at < stamp - timedelta(seconds=LEEWAY_S)))
     expires = datetime.fromtimestamp(exp, UTC) + timedelta(seconds=LEEWAY_S)
-    before = session.scalar(select(func.count()).select_from(LtiNonce).where(
-        LtiNonce.platform_id == platform.id, LtiNonce.nonce == nonce))
-    if before:
-        raise LaunchRefused("replayed", "this id_token was used for a launch already")
     inserted = upsert(session.connection(), LtiNonce.__table__,
                       [{"platform_id": platform.id, "nonce": nonce[:128], "expires_at": expires}],
                       ("platform_id", "nonce"))
-    if inserted != 1:  # another worker recorded it between the two statements
+    if inserted != 1:  # it was there: this launch was made before (on this or another worker)
         raise LaunchRefused("replayed", "this id_token was used for a launch already")
 
 
@@ -313,17 +310,10 @@ def _record_column(session: Any, platform: Platform, context_id: str, quiz_id: i
     nrps = _obj(claims, NRPS_CLAIM)
     values = {"lineitem_url": _url(ags.get("lineitem")), "lineitems_url": _url(ags.get("lineitems")),
               "memberships_url": _url(nrps.get("context_memberships_url"))}
+    known = [k for k, v in values.items() if v]  # a URL the LMS left out this time stays as it was
     upsert(session.connection(), LtiLineItem.__table__,
            [{"platform_id": platform.id, "context_id": context_id[:255], "quiz_id": quiz_id, "created_at": stamp,
-             **values}], ("platform_id", "context_id", "quiz_id"))
-    known = {k: v for k, v in values.items() if v}
-    if known:
-        row = session.scalar(select(LtiLineItem).where(LtiLineItem.platform_id == platform.id,
-                                                       LtiLineItem.context_id == context_id[:255],
-                                                       LtiLineItem.quiz_id == quiz_id))
-        for k, v in known.items():
-            setattr(row, k, v)
-        session.flush()
+             **values}], ("platform_id", "context_id", "quiz_id"), known)
 
 
 def _url(value: Any) -> str | None:
@@ -335,9 +325,10 @@ def _url(value: Any) -> str | None:
         return None
 
 
-def _identify(session: Any, platform: Platform, claims: dict[str, Any], stamp: Any) -> Student | None:
-    """The roster student this LMS user is, by the platform's rule; the user is recorded
-    either way (unmatched ones are listed by ``quizgen lti unmatched``)."""
+def _identify(session: Any, platform: Platform, claims: dict[str, Any], stamp: Any) -> tuple[Student | None, bool]:
+    """The roster student this LMS user is, by the platform's rule, and whether the two were
+    linked just now; the user is recorded either way (unmatched ones are listed by
+    ``quizgen lti unmatched``)."""
     sub = str(claims["sub"])[:255]
     custom = _obj(claims, LTI + "custom")
     lis = _obj(claims, LTI + "lis")
@@ -353,7 +344,7 @@ def _identify(session: Any, platform: Platform, claims: dict[str, Any], stamp: A
               "sourcedid": str(sourcedid)[:255] if sourcedid else None, "seen_at": stamp}
     upsert(session.connection(), LtiUser.__table__, [values], ("platform_id", "sub"),
            ("student_id", "name", "email", "sourcedid", "seen_at"))
-    return student
+    return student, student is not None and (known is None or known.student_id != student.id)
 
 
 def match_student(session: Any, rule: str, sub: str, sourcedid: str | None, email: str | None) -> Student | None:

@@ -15,7 +15,7 @@ from ..attempts import RateLimit, Submitted, submit_attempt
 from ..students import Vouched
 from ..submissions import StudentQuiz, quiz_for_student
 from .keys import ToolKeys
-from .launch import StudentPass, open_student, seal_student
+from .launch import StudentLaunch, StudentPass, open_student, seal_student
 from .refusals import LaunchRefused
 
 
@@ -28,7 +28,15 @@ class LaunchedQuiz:
 
 def launched_quiz(store: Store, keys: ToolKeys, credential: str) -> LaunchedQuiz:
     """The student's questions for the quiz their credential is for."""
-    launched = open_student(store, keys, credential)
+    return _questions(store, keys, open_student(store, keys, credential))
+
+
+def just_launched(store: Store, keys: ToolKeys, launch: StudentLaunch) -> LaunchedQuiz:
+    """The questions a student's launch opens on (its credential made a moment ago)."""
+    return _questions(store, keys, StudentPass(launch.student, launch.quiz_id, launch.platform))
+
+
+def _questions(store: Store, keys: ToolKeys, launched: StudentPass) -> LaunchedQuiz:
     view = quiz_for_student(store, launched.quiz_id, launched.student, Vouched(launched.student, launched.quiz_id))
     return LaunchedQuiz(view, launched, _renewed(keys, launched))
 
