@@ -74,3 +74,28 @@ def test_launch_submit_and_send_on_each_backend(db_url, tmp_path, platform):
     finally:
         client.close()
         store.dispose()
+
+
+def test_lms_users_are_matched_by_the_platforms_rule(tmp_path):
+    from quizgen.classroom.lti.launch import match_student
+
+    klass = make_class(tmp_path)
+    store = open_store(str(klass.db), create=False)
+    try:
+        with store.write() as session:
+            def who(rule, sourcedid=None, email=None):
+                found = match_student(session, rule, "sub-1", sourcedid, email)
+                return found.external_id if found else None
+
+            assert who("student-id", sourcedid="20260002") == "20260002"
+            assert who("student-id", email="b@example.ac.kr") is None  # the rule is the id, not the e-mail
+            assert who("email", email="B@Example.AC.KR") == "20260002"  # e-mail case does not matter
+            assert who("email", sourcedid="20260002") is None
+            assert who("sub", sourcedid="20260002", email="b@example.ac.kr") is None  # only a link made before
+            from quizgen.store.tables import Student
+
+            session.get(Student, 1).email = "b@example.ac.kr"  # two students with one e-mail: neither
+            assert who("email", email="b@example.ac.kr") is None
+            session.rollback()
+    finally:
+        store.dispose()

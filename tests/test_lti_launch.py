@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -183,3 +184,16 @@ def test_an_instructor_launch_shows_progress_not_a_quiz(site):
         r = site.launch_as(client, "u-teacher", "link-1")
     assert r.status_code == 200 and 'name="token"' not in r.text
     assert "20260001" in r.text and "김민준" in r.text
+
+
+def test_the_login_may_be_posted_and_an_unknown_platform_is_refused(site):
+    with site.client() as client:
+        params = dict(parse_qsl(urlsplit(site.platform.login_url("u-minjun", "link-1")).query))
+        r = client.post(f"{site.server.url}/lti/login", data=params)
+        assert r.status_code == 302 and r.headers["location"].startswith(f"{site.platform.url}/auth?")
+        cookie = r.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "Path=/lti/" in cookie and "Max-Age=600" in cookie
+        before = site.counts()
+        stranger = client.get(f"{site.server.url}/lti/login", params={**params, "iss": "https://lms.example.org"})
+    assert stranger.status_code == 403 and "set-cookie" not in stranger.headers and site.counts() == before
+    assert "refused (unknown_platform)" in site.server.log.read_text()
