@@ -197,3 +197,15 @@ def test_the_login_may_be_posted_and_an_unknown_platform_is_refused(site):
         stranger = client.get(f"{site.server.url}/lti/login", params={**params, "iss": "https://lms.example.org"})
     assert stranger.status_code == 403 and "set-cookie" not in stranger.headers and site.counts() == before
     assert "refused (unknown_platform)" in site.server.log.read_text()
+
+
+def test_the_lms_pages_origin_from_the_signed_launch_may_frame_the_quiz(site):
+    """Canvas's issuer is canvas.instructure.com while a course lives at the school's host:
+    the launch's return URL names where the LMS shows quizgen."""
+    with site.client() as client:
+        r = site.launch_as(client, "u-minjun", "link-1", **{
+            LTI + "launch_presentation": {"return_url": "https://school.example.ac.kr/courses/1/modules"}})
+        policy = r.headers["content-security-policy"]
+        assert f"frame-ancestors 'self' {site.platform.url} https://school.example.ac.kr;" in policy
+        again = client.post(f"{site.server.url}/lti/quiz", data={"token": hidden(r.text)["token"]})
+        assert "https://school.example.ac.kr" in again.headers["content-security-policy"]  # kept by the credential

@@ -131,20 +131,21 @@ async def launch(request: Request) -> Response:
     def work(form: dict[str, str], lang: str) -> Response:
         result = launches.launch(ctx.store, tool.keys.get(), tool.platform_keys, form, cookies)
         if isinstance(result, launches.NeedsWindow):
-            return framed(window_page(lang, result.relogin), result.platform)
+            return framed(window_page(lang, result.relogin), result.frames)
         if isinstance(result, launches.DeepLinkLaunch):
-            return framed(deep_link_page(result.lang or lang, result), result.platform)
+            return framed(deep_link_page(result.lang or lang, result), result.frames)
         if isinstance(result, launches.InstructorLaunch):
             from ..classroom.lti.people import progress
 
-            return framed(progress_page(progress(ctx.store, result.quiz_id, result.platform.id)), result.platform)
+            return framed(progress_page(progress(ctx.store, result.quiz_id, result.platform.id)),
+                          result.frames)
         if isinstance(result, launches.Unmatched):
             log.info("LTI launch by an LMS user not on the roster (%s; see 'quizgen lti unmatched')",
                      result.platform.name)
-            return framed(unmatched_page(result.lang or lang, result.name), result.platform)
+            return framed(unmatched_page(result.lang or lang, result.name), result.frames)
         tool.sender.wake()  # a score may have been queued for a student graded before their first launch
         opened = just_launched(ctx.store, tool.keys.get(), result)
-        return framed(questions_page(opened.view, opened.credential, _new_key(), home=False), result.platform)
+        return framed(questions_page(opened.view, opened.credential, _new_key(), home=False), result.frames)
 
     return await _guarded(request, work)
 
@@ -157,7 +158,8 @@ async def quiz_page(request: Request) -> Response:
 
     def work(form: dict[str, str], lang: str) -> Response:
         opened = launched_quiz(ctx.store, tool.keys.get(), form.get("token", ""))
-        return framed(questions_page(opened.view, opened.credential, _new_key(), home=False), opened.launched.platform)
+        return framed(questions_page(opened.view, opened.credential, _new_key(), home=False),
+                      opened.launched.frames)
 
     return await _guarded(request, work)
 
@@ -185,7 +187,7 @@ async def submit_page(request: Request) -> Response:
         tool.sender.wake()
         shown = done.view.language if done.view else lang
         page = receipt_page(done.done, done.view, shown, done.credential, values, home=False)
-        return framed(page, done.launched.platform)
+        return framed(page, done.launched.frames)
 
     return await _guarded(request, work)
 
@@ -205,7 +207,7 @@ def _not_taken(ctx: Context, tool: LtiTool, exc: BaseException, credential: str,
     response = questions_page(opened.view, opened.credential, key, Draft(values, errors, notice), status,
                               home=False)
     response.headers.update(headers)
-    return framed(response, opened.launched.platform)
+    return framed(response, opened.launched.frames)
 
 
 # ---------------------------------------------------------------- deep linking
@@ -217,6 +219,6 @@ async def deep_link(request: Request) -> Response:
     def work(form: dict[str, str], lang: str) -> Response:
         response = launches.deep_link_response(ctx.store, tool.keys.get(), form.get("credential", ""),
                                                form.get("quiz", ""), _launch_url(request))
-        return framed(deep_link_return_page(lang, response), response.platform, post_to=response.return_url)
+        return framed(deep_link_return_page(lang, response), response.frames, post_to=response.return_url)
 
     return await _guarded(request, work)

@@ -16,15 +16,14 @@ from fastapi.responses import HTMLResponse
 
 from ..classroom.lti.launch import DeepLinkLaunch, DeepLinkResponse
 from ..classroom.lti.people import Progress
-from ..classroom.lti.platforms import Platform
 from .page_views import _e, document, number, words
 
 
-def csp(platform: Platform | None, post_to: str | None = None) -> str:
-    """The pages' policy with the LMS as the only frame ancestor besides this server. A page
-    for no known LMS (a refusal, an error: a sentence, no form) may be framed by any, so
-    the LMS that framed it shows why."""
-    ancestors = " ".join(["'self'", *platform.origins]) if platform else "*"
+def csp(frames: tuple[str, ...] | None, post_to: str | None = None) -> str:
+    """The pages' policy with the LMS (``frames``: the origins it shows quizgen from) as the
+    only frame ancestors besides this server. A page for no known LMS (a refusal, an error:
+    a sentence, no form) may be framed by any, so the LMS that framed it shows why."""
+    ancestors = " ".join(["'self'", *frames]) if frames is not None else "*"
     form = "'self'"
     if post_to:
         parts = urlsplit(post_to)
@@ -33,9 +32,9 @@ def csp(platform: Platform | None, post_to: str | None = None) -> str:
             f"frame-ancestors {ancestors}; base-uri 'none'")
 
 
-def framed(response: HTMLResponse, platform: Platform | None, post_to: str | None = None) -> HTMLResponse:
+def framed(response: HTMLResponse, frames: tuple[str, ...] | None, post_to: str | None = None) -> HTMLResponse:
     """``response`` with the LMS's frame policy (service.middleware then adds no stricter one)."""
-    response.headers["content-security-policy"] = csp(platform, post_to)
+    response.headers["content-security-policy"] = csp(frames, post_to)
     return response
 
 

@@ -49,7 +49,7 @@ from ...store.db import Store
 from ...store.tables import LtiLineItem, LtiNonce, LtiUser, Question, Quiz, Student, Variant
 from .keys import ToolKeys
 from .platform_keys import PlatformKeys
-from .platforms import Platform, check_url, find_platform, get_platform
+from .platforms import Platform, check_url, find_platform, get_platform, origins_of
 from .refusals import LaunchRefused
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -126,6 +126,7 @@ class NeedsWindow:
 
     platform: Platform
     relogin: str
+    frames: tuple[str, ...]  # the origins that may frame the page (frame-ancestors)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class StudentLaunch:
     student: str  # the roster id
     quiz_id: int
     credential: str
+    frames: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class Unmatched:
     name: str | None
     quiz_id: int
     lang: str | None  # the LMS user's language, when quizgen has words in it
+    frames: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ class InstructorLaunch:
     platform: Platform
     quiz_id: int
     context_id: str
+    frames: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,7 @@ class DeepLinkLaunch:
     credential: str  # seals the return URL, data and deployment for the choice that follows
     quizzes: list[tuple[int, str, int]]  # id, title, points
     lang: str | None  # the instructor's language, when quizgen has words in it
+    frames: tuple[str, ...]
 
 
 Launch = NeedsWindow | StudentLaunch | Unmatched | InstructorLaunch | DeepLinkLaunch
@@ -203,6 +208,14 @@ def _obj(claims: dict[str, Any], name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def frame_origins(platform: Platform, claims: dict[str, Any]) -> tuple[str, ...]:
+    """Where the LMS shows quizgen's pages: its issuer's and login's origins, and the ones the
+    signed launch names (its return URL's, its tool_platform URL's): a Canvas course lives
+    at the school's own host, not at the issuer canvas.instructure.com."""
+    return origins_of([platform.issuer, platform.auth_url, _obj(claims, LTI + "launch_presentation").get("return_url"),
+                       _obj(claims, LTI + "tool_platform").get("url")])
+
+
 def locale(claims: dict[str, Any]) -> str | None:
     """ko or en from the launch's ``locale`` claim (BCP 47, e.g. ko-KR), or None."""
     value = claims.get("locale")
@@ -232,7 +245,7 @@ def launch(store: Store, keys: ToolKeys, platform_keys: PlatformKeys, form: Mapp
         platform = get_platform(session, state["pid"])
     binding = cookies.get(COOKIE_PREFIX + str(state.get("sid")))
     if binding is None:
-        return NeedsWindow(platform, _relogin(state))
+        return NeedsWindow(platform, _relogin(state), platform.origins)
     if not hmac.compare_digest(_digest(binding), str(state.get("bh"))):
         raise LaunchRefused("bad_state", "the state belongs to another browser's login")
     claims = _verify_id_token(token, platform, platform_keys)
@@ -247,8 +260,9 @@ def launch(store: Store, keys: ToolKeys, platform_keys: PlatformKeys, form: Mapp
     kind = claims.get(LTI + "message_type")
     roles = claims.get(LTI + "roles") or []
     instructor = isinstance(roles, list) and any(r in INSTRUCTOR_ROLES for r in roles)
+    frames = frame_origins(platform, claims)
     if kind == DEEP_LINKING:
-        return _deep_linking(store, keys, platform, claims, instructor)
+        return _deep_linking(store, keys, platform, claims, instructor, frames)
     if kind != RESOURCE_LINK:
         raise LaunchRefused("bad_message_type", f"message type {clip(str(kind), 40)} is not one quizgen handles")
     if not _obj(claims, LTI + "resource_link").get("id"):
@@ -266,14 +280,15 @@ def launch(store: Store, keys: ToolKeys, platform_keys: PlatformKeys, form: Mapp
         _use_nonce(session, platform, str(claims["nonce"]), int(claims["exp"]))
         _record_column(session, platform, context_id, quiz_id, claims, stamp)
         if instructor:
-            return InstructorLaunch(platform, quiz_id, context_id)
+            return InstructorLaunch(platform, quiz_id, context_id, frames)
         student, newly = _identify(session, platform, claims, stamp)
         if student is None:
-            return Unmatched(platform, claims.get("name"), quiz_id, locale(claims))
+            return Unmatched(platform, claims.get("name"), quiz_id, locale(claims), frames)
         if newly:  # graded before quizgen knew their LMS account: their score is queued now
             queue_students(session.connection(), quiz_id, [student.id], stamp)
         external = student.external_id
-    return StudentLaunch(platform, external, quiz_id, seal_student(keys, external, quiz_id, platform.id))
+    return StudentLaunch(platform, external, quiz_id, seal_student(keys, external, quiz_id, platform.id, frames),
+                         frames)
 
 
 def _quiz_of(store: Store, claims: dict[str, Any]) -> int:
@@ -365,8 +380,8 @@ STUDENT_S = 3 * 3600  # a student's credential: long enough to work through a qu
 DEEP_LINK_S = 3600
 
 
-def seal_student(keys: ToolKeys, student: str, quiz_id: int, platform_id: int) -> str:
-    return keys.seal({"aud": "lti-student", "sub": student, "quiz": quiz_id, "pid": platform_id,
+def seal_student(keys: ToolKeys, student: str, quiz_id: int, platform_id: int, frames: tuple[str, ...]) -> str:
+    return keys.seal({"aud": "lti-student", "sub": student, "quiz": quiz_id, "pid": platform_id, "fr": list(frames),
                       "exp": now() + timedelta(seconds=STUDENT_S)})
 
 
@@ -375,6 +390,7 @@ class StudentPass:
     student: str
     quiz_id: int
     platform: Platform
+    frames: tuple[str, ...]
 
 
 def open_student(store: Store, keys: ToolKeys, credential: str) -> StudentPass:
@@ -387,11 +403,11 @@ def open_student(store: Store, keys: ToolKeys, credential: str) -> StudentPass:
                             "LMS again") from None
     with store.read() as session:
         platform = get_platform(session, int(claims["pid"]))
-    return StudentPass(str(claims["sub"]), int(claims["quiz"]), platform)
+    return StudentPass(str(claims["sub"]), int(claims["quiz"]), platform, origins_of(claims.get("fr") or []))
 
 
 def _deep_linking(store: Store, keys: ToolKeys, platform: Platform, claims: dict[str, Any],
-                  instructor: bool) -> DeepLinkLaunch:
+                  instructor: bool, frames: tuple[str, ...]) -> DeepLinkLaunch:
     if not instructor:
         raise LaunchRefused("deep_linking_student", "only an instructor may add quizgen content to a course")
     settings = _obj(claims, DL_SETTINGS)
@@ -404,8 +420,8 @@ def _deep_linking(store: Store, keys: ToolKeys, platform: Platform, claims: dict
         quizzes = _quizzes(session)
     credential = keys.seal({"aud": "lti-deep-link", "pid": platform.id, "sub": str(claims["sub"]),
                             "dep": claims[LTI + "deployment_id"], "ret": return_url, "data": settings.get("data"),
-                            "exp": now() + timedelta(seconds=DEEP_LINK_S)})
-    return DeepLinkLaunch(platform, credential, quizzes, locale(claims))
+                            "fr": list(frames), "exp": now() + timedelta(seconds=DEEP_LINK_S)})
+    return DeepLinkLaunch(platform, credential, quizzes, locale(claims), frames)
 
 
 def _quizzes(session: Any) -> list[tuple[int, str, int]]:
@@ -427,6 +443,7 @@ class DeepLinkResponse:
     return_url: str
     jwt: str
     title: str
+    frames: tuple[str, ...]
 
 
 def deep_link_response(store: Store, keys: ToolKeys, credential: str, quiz: str, launch_url: str) -> DeepLinkResponse:
@@ -457,4 +474,4 @@ def deep_link_response(store: Store, keys: ToolKeys, credential: str, quiz: str,
         "https://purl.imsglobal.org/spec/lti-dl/claim/content_items": [item]}
     if sealed.get("data") is not None:
         claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] = sealed["data"]
-    return DeepLinkResponse(platform, sealed["ret"], keys.sign(claims), title)
+    return DeepLinkResponse(platform, sealed["ret"], keys.sign(claims), title, origins_of(sealed.get("fr") or []))

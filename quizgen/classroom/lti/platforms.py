@@ -3,6 +3,7 @@ administrator pastes into the LMS (``quizgen lti config``)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,20 +43,28 @@ class Platform:
 
     @property
     def origins(self) -> tuple[str, ...]:
-        """The web origins the LMS shows quizgen's pages from (its issuer's and its login's), for
-        the pages' ``frame-ancestors``."""
-        out: list[str] = []
-        for url in (self.issuer, self.auth_url):
-            parts = urlsplit(url)
-            origin = f"{parts.scheme}://{parts.netloc}"
-            if parts.scheme in ("http", "https") and parts.netloc and origin not in out:
-                out.append(origin)
-        return tuple(out)
+        """The web origins the LMS surely shows quizgen's pages from (its issuer's and its
+        login's), for the pages' ``frame-ancestors``; a launch adds the ones it names."""
+        return origins_of([self.issuer, self.auth_url])
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "issuer": self.issuer, "client_id": self.client_id, "auth_url": self.auth_url,
                 "token_url": self.token_url, "jwks_url": self.jwks_url, "match": self.match,
                 "deployments": list(self.deployments)}
+
+
+def origins_of(urls: Sequence[Any]) -> tuple[str, ...]:
+    """The distinct http(s) origins of ``urls`` (anything else is left out), in order."""
+    out: list[str] = []
+    for url in urls:
+        if not isinstance(url, str):
+            continue
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme in ("http", "https") and parts.netloc and origin not in out and \
+                re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", parts.netloc):
+            out.append(origin)
+    return tuple(out)
 
 
 def check_url(value: str, what: str) -> str:

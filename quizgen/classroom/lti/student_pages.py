@@ -33,7 +33,7 @@ def launched_quiz(store: Store, keys: ToolKeys, credential: str) -> LaunchedQuiz
 
 def just_launched(store: Store, keys: ToolKeys, launch: StudentLaunch) -> LaunchedQuiz:
     """The questions a student's launch opens on (its credential made a moment ago)."""
-    return _questions(store, keys, StudentPass(launch.student, launch.quiz_id, launch.platform))
+    return _questions(store, keys, StudentPass(launch.student, launch.quiz_id, launch.platform, launch.frames))
 
 
 def _questions(store: Store, keys: ToolKeys, launched: StudentPass) -> LaunchedQuiz:
@@ -69,4 +69,4 @@ def launched_submit(store: Store, keys: ToolKeys, credential: str, student: str,
 
 
 def _renewed(keys: ToolKeys, launched: StudentPass) -> str:
-    return seal_student(keys, launched.student, launched.quiz_id, launched.platform.id)
+    return seal_student(keys, launched.student, launched.quiz_id, launched.platform.id, launched.frames)
