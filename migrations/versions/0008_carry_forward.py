@@ -2,7 +2,7 @@
 because of an earlier wrong layer
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-07
 
 * ``quizzes.carry_forward``: whether the quiz was generated with ``--carry-forward``. Its
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -41,7 +41,7 @@ from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Student, Submission
 from .answer_results import part_results, parts_json, question_feedback
 from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, student_rules, visibility
-from .students import authenticate
+from .students import Vouched, authenticate
 from .submissions import Receipt, Slot, attempts_used, get_quiz_row, load_slots, parse_submission
 
 MAX_ANSWERS = 200
@@ -131,7 +131,7 @@ class SubmissionTooLarge(QuizgenError):
     """More answers, or longer ones, than one attempt can hold."""
 
 
-def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | None,
+def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | Vouched | None,
                    answers: Mapping[str, str], *, source: str, at: datetime | None = None,
                    idempotency_key: str | None = None, signer: Signer | None = None,
                    grade_on_arrival: bool = False, rate_limit: RateLimit | None = None) -> Submitted:
@@ -141,7 +141,7 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
     at = at or now()  # provisional (the quick refusal below); replaced once the write lock is held
     _check_request(answers)
     with store.read() as session:
-        student = authenticate(session, student_id, token)
+        student = authenticate(session, student_id, token, quiz_id)
         quiz_row = get_quiz_row(session, quiz_id)
         slots = load_slots(session, quiz_id, student.id)
         lang = quiz_row.language
@@ -240,7 +240,7 @@ def _grade(session: Any, slots: Mapping[int, Slot], parsed: Mapping[int, tuple[s
         .where(Submission.quiz_id == row.quiz_id, Submission.student_id == row.student_id,
                Submission.attempt == row.attempt)).all()
     grades = compute_grades([tuple(s[:5]) for s in subs])
-    insert_grades(session.connection(), grades, now())
+    insert_grades(session.connection(), row.quiz_id, grades, now())
     return {s[5]: g for s, g in zip(subs, grades)}
 
 

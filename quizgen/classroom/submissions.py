@@ -41,7 +41,7 @@ from .policies import (
     student_rules,
     visibility,
 )
-from .students import authenticate
+from .students import Vouched, authenticate
 
 _NUMBER = re.compile(r"[0-9]{1,9}")  # question and part numbers: plain ASCII integers
 
@@ -260,12 +260,12 @@ class StudentQuiz:
                 "questions": [q.to_json() for q in self.questions]}
 
 
-def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str | None) -> StudentQuiz:
+def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str | Vouched | None) -> StudentQuiz:
     """What a student may see of a quiz (never a key column: only prompts and answer forms)."""
     quiz_id = parse_quiz_id(quiz)
     at = now()
     with store.read() as session:
-        student = authenticate(session, student_id, token)
+        student = authenticate(session, student_id, token, quiz_id)
         quiz_row = get_quiz_row(session, quiz_id)
         variant = session.scalar(select(Variant.id).where(Variant.quiz_id == quiz_id, Variant.student_id == student.id))
         if variant is None:
@@ -358,13 +358,13 @@ class StatusReport:
         }
 
 
-def status(store: Store, quiz: str | int, student_id: str, token: str | None) -> StatusReport:
+def status(store: Store, quiz: str | int, student_id: str, token: str | Vouched | None) -> StatusReport:
     """A student's own attempts and, as the quiz's feedback policy allows, their grades."""
     from .results import counted_results
 
     quiz_id = parse_quiz_id(quiz)
     with store.read() as session:
-        student = authenticate(session, student_id, token)
+        student = authenticate(session, student_id, token, quiz_id)
         quiz_row = get_quiz_row(session, quiz_id)
         slots = load_slots(session, quiz_id, student.id)
         if not slots:

@@ -78,6 +78,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "progress",
         "How a quiz is going: who submitted and who not yet, late, attempts, scores, extensions.",
     ),
+    "lti": ("lti", "lti_group", "Bring a class in through an LMS (LTI 1.3): platforms, keys, roster, grade passback."),
 }
 
 

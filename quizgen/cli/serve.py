@@ -30,6 +30,8 @@ def _rate(value: str) -> tuple[int, int]:
               help="Server processes sharing the port (and the database).")
 @click.option("--key-file", metavar="FILE",
               help="The receipt-signing key (made on first start, mode 0600) [default: beside the database].")
+@click.option("--lti-key-file", metavar="FILE",
+              help="The LTI tool's key file (made on first start, mode 0600) [default: beside the database].")
 @click.option("--rate-limit", default="30/600", show_default=True, metavar="COUNT/SECONDS",
               help="Graded submissions a student may make to one quiz within SECONDS.")
 @click.option("--ssl-certfile", metavar="FILE", help="TLS certificate (PEM), to serve HTTPS.")
@@ -39,7 +41,8 @@ def _rate(value: str) -> tuple[int, int]:
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info"]), default="info",
               show_default=True, help="How much the server logs (info includes the access log).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str | None, rate_limit: str,
+def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str | None, lti_key_file: str | None,
+          rate_limit: str,
           ssl_certfile: str | None, ssl_keyfile: str | None, insecure_http: bool, log_level: str) -> None:
     """Serve the checking service: students submit over HTTP and are graded on arrival.
 
@@ -67,9 +70,15 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str 
             "or pass --insecure-http if the network is trusted")
     db = ctx.find_root().obj["db"]
     count, seconds = _rate(rate_limit)
-    settings = ServiceSettings(db=db, key_file=key_file or default_key_file(db), rate_limit=RateLimit(count, seconds))
+    from ..classroom.lti.keys import default_key_file as default_lti_key_file
+    from ..classroom.lti.keys import load_keys
+
+    lti_key_file = lti_key_file or default_lti_key_file(db)
+    settings = ServiceSettings(db=db, key_file=key_file or default_key_file(db), rate_limit=RateLimit(count, seconds),
+                               lti_key_file=lti_key_file)
     store = open_store(ctx)  # refuses a missing, empty or outdated database now, in one line
     register_key(store, load_signer(settings.key_file))
+    load_keys(lti_key_file)  # made once, before the workers start (they would race to make it)
     store.dispose()
     os.environ[ENV] = settings.to_env()
     sock = _bind(host, port)

@@ -9,9 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from .. import __version__
+from ..classroom.lti.keys import KeyRing, default_key_file
+from ..classroom.lti.passback import Sender
+from ..classroom.lti.platform_keys import PlatformKeys
+from ..classroom.lti.services import LmsClient
 from ..store.db import open_store
-from . import api, errors, pages
-from .context import Context
+from . import api, errors, lti, pages
+from .context import Context, LtiTool
 from .keys import load_signer, register_key
 from .middleware import BodyLimit, SecurityHeaders
 from .settings import ServiceSettings
@@ -23,9 +27,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     store = open_store(settings.db, create=False)
     signer = load_signer(settings.key_file)
     register_key(store, signer)
+    ring = KeyRing(settings.lti_key_file or default_key_file(settings.db))
+    client = LmsClient()
+    tool = LtiTool(ring, PlatformKeys(), client, Sender(store, ring.get, client))
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        tool.sender.start()
         yield
+        tool.sender.stop()
+        client.close()
         store.dispose()
 
     # No Swagger page: it runs scripts from a CDN, which the pages' CSP (no scripts at all)
@@ -33,10 +44,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app = FastAPI(title="quizgen", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
                   openapi_url="/api/v1/openapi.json",
                   description="Students submit parameter-count quiz answers and get signed receipts. See docs/api.md.")
-    app.state.quizgen = Context(store, signer, settings)
+    app.state.quizgen = Context(store, signer, settings, tool)
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(lti.router)
     app.add_middleware(BodyLimit, limit=settings.max_body)
     app.add_middleware(SecurityHeaders)
 

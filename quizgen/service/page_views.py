@@ -336,12 +336,13 @@ def _question(q: StudentQuestion, fields: list[AnswerField], draft: Draft, lang:
 
 
 def questions_page(view: StudentQuiz, token: str, key: str, draft: Draft | None = None,
-                   status: int = 200) -> HTMLResponse:
+                   status: int = 200, home: bool = True) -> HTMLResponse:
     """The student's questions and, while the quiz is open, the form that sends them to
     the review step (carrying the idempotency key minted when this form was first
     drawn). Pressing Enter in a field only reviews: no attempt is spent before the
     review page's own button. After a refusal the title starts with it and focus is on
-    the first answer to fix (or on the alert)."""
+    the first answer to fix (or on the alert). ``home``: the link back to the first page (not
+    on a page an LMS launched: its way back is the LMS)."""
     w = words(view.language)
     draft = draft or Draft()
     lang = view.language
@@ -361,13 +362,13 @@ def questions_page(view: StudentQuiz, token: str, key: str, draft: Draft | None 
     head = _heading(view) + _alert(draft.notice, summary, focus=draft.notice is not None and focus is None)
     head += _state(view)
     if not view.open:
-        return document(title, head, lang, status)
+        return document(title, head, lang, status, home)
     out = ['<form method="post" action="review">',
            _hidden(student=view.student, token=token, quiz=view.quiz_id, lang=lang, idempotency_key=key)]
     out += [_question(q, fields[q.slot], draft, lang, focus) for q in view.questions]
     out.append(f'<p class="meta" id="review_hint">{_e(w["hint"])}</p>'
                f'<button type="submit" aria-describedby="review_hint">{_e(w["review"])}</button></form>')
-    return document(title, head + "".join(out), lang, status)
+    return document(title, head + "".join(out), lang, status, home)
 
 
 def again_form(student: str, quiz: int | str, token: str, lang: str) -> str:
@@ -519,7 +520,7 @@ def _results(done: Submitted, fields: dict[int, list[AnswerField]], values: Mapp
 
 
 def receipt_page(done: Submitted, view: StudentQuiz | None, lang: str, token: str,
-                 values: Mapping[str, str]) -> HTMLResponse:
+                 values: Mapping[str, str], home: bool = True) -> HTMLResponse:
     """What the student is told once the attempt is stored (or found stored: a replay);
     ``view`` is the quiz as it stands after it (None if it could not be read again)."""
     w = words(lang)
@@ -552,7 +553,7 @@ def receipt_page(done: Submitted, view: StudentQuiz | None, lang: str, token: st
     if view is not None and view.open:
         out.append(again_form(view.student, view.quiz_id, token, lang))
     title = w["receipt_heading"] + (f" — {view.title}" if view is not None else "")
-    return document(title, "".join(out), lang)
+    return document(title, "".join(out), lang, home=home)
 
 
 # ---------------------------------------------------------------- errors

@@ -20,6 +20,7 @@ class ServiceSettings:
     rate_limit: RateLimit = field(default_factory=RateLimit)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     max_body: int = MAX_BODY
+    lti_key_file: str | None = None  # the LTI tool's keys [default: beside the database, classroom.lti.keys]
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -29,4 +30,5 @@ class ServiceSettings:
         """The settings a worker process was started with (uvicorn imports the app by name)."""
         data = json.loads(os.environ[ENV])
         return cls(db=data["db"], key_file=data["key_file"], rate_limit=RateLimit(**data["rate_limit"]),
-                   login_throttle=LoginThrottle(**data["login_throttle"]), max_body=data["max_body"])
+                   login_throttle=LoginThrottle(**data["login_throttle"]), max_body=data["max_body"],
+                   lti_key_file=data.get("lti_key_file"))
