@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean system-packages
+.PHONY: demo test lint bench clean system-packages axe
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,18 +41,16 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: system-packages $(VENV)/.test-installed lint
+# axe-core (npm) for the accessibility tests of the students' page and the report.
+axe: $(VENV)/.test-installed
+	@$(BIN)/python -m tests.axe || echo "axe-core could not be installed from npm; its tests will be skipped"
+
+test: system-packages $(VENV)/.test-installed lint axe
 	$(BIN)/python -m pytest
 
+# Every bench/bench_*.py in its full mode (make test runs each with --quick: tests/test_benches.py).
 bench: $(VENV)/.test-installed
-	$(BIN)/python bench/bench_solver.py
-	$(BIN)/python bench/bench_graph.py
-	$(BIN)/python bench/bench_cli_solve.py
-	$(BIN)/python bench/bench_generate.py
-	$(BIN)/python bench/bench_grading.py
-	$(BIN)/python bench/bench_service.py
-	$(BIN)/python bench/bench_client.py
-	$(BIN)/python bench/bench_handout.py
+	@set -e; for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

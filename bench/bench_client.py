@@ -13,7 +13,7 @@ Two kinds of real invocation are timed, interleaved with the baseline run for ru
   (Ed25519) and kept, outbox entry removed, exit 0.
 
 Prints medians and ratios; it does not assert (timed tests are flaky on a shared
-2-core machine). Run ``.venv/bin/python bench/bench_client.py [--runs N]``.
+2-core machine). Run ``.venv/bin/python bench/bench_client.py [--runs N | --quick]``.
 """
 
 from __future__ import annotations
@@ -113,8 +113,9 @@ def compare(label: str, argv: list[str], env: dict[str, str], ok: tuple[int, ...
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=21, help="runs of each command (median; at least 15)")
+    parser.add_argument("--quick", action="store_true", help="3 runs of each command, for a smoke run (seconds)")
     args = parser.parse_args()
-    runs = max(15, args.runs)
+    runs = 3 if args.quick else max(15, args.runs)
     work = Path(tempfile.mkdtemp(prefix="bench-client-"))
     env = {**os.environ, "XDG_CONFIG_HOME": str(work / "config"), "XDG_DATA_HOME": str(work / "data"),
            "QUIZGEN_TOKEN": "bench-token-not-real"}

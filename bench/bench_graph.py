@@ -59,11 +59,11 @@ def bench_analytic(n: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--quick", action="store_true", help="a twentieth of the sizes, for a smoke run (seconds)")
     args = parser.parse_args()
-    scale = 10 if args.quick else 1
+    scale = 20 if args.quick else 1
     per_spec = bench_analytic(20000 // scale)
-    bench_keras(textbook_graphs(10, seed=99), textbook_graphs(500 // scale, seed=2),
+    bench_keras(textbook_graphs(3 if args.quick else 10, seed=99), textbook_graphs(500 // scale, seed=2),
                 textbook_graphs(2000 // scale, seed=3), per_spec, "graph specs", "a functional keras.Model")
 
 

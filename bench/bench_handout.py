@@ -59,7 +59,7 @@ def make_class(db: Path, students: int) -> None:
     store = open_store(str(db), create=True)
     try:
         add_students(store, roster)
-        deadline = parse_deadline("2026-12-01 18:00", "Asia/Seoul")
+        deadline = parse_deadline("2027-12-01 18:00", "Asia/Seoul")
         plan = QuizPlan(title="점검 퀴즈", seed=2026, count=10, deadline=deadline, time_zone="Asia/Seoul")
         create_quiz(store, plan, roster, verify=False)
     finally:

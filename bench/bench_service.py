@@ -39,6 +39,7 @@ alternate between the backends, and the summary gives the range.
 
     python bench/bench_service.py                     # both backends, 3 rounds
     python bench/bench_service.py --backend sqlite --rounds 1 --seconds 10 --no-paced
+    python bench/bench_service.py --quick             # seconds: what make test runs
 """
 
 from __future__ import annotations
@@ -548,7 +549,13 @@ def main() -> None:
     parser.add_argument("--no-paced", action="store_true", help="only the closed-loop run (the most the server does)")
     parser.add_argument("--replay-every", type=int, default=50,
                         help="every Nth submission is sent twice at once with the same key (0: never)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run of seconds: one closed-loop run of about 2 s per backend, 16 clients, "
+                             "100 students (PostgreSQL too when its server is installed)")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.count, args.clients, args.students = 1, 2.0, 400, 16, 100
+        args.no_paced = True
     count = args.rate_limit.partition("/")[0]
     per_student = -(-(args.count + 2 * args.clients) // args.students)
     if per_student > min(args.attempts, int(count)):
@@ -563,8 +570,8 @@ def main() -> None:
           f"{args.students} students, one quiz of {len(KINDS)} questions, feedback full (graded on arrival, "
           f"signed receipts); up to {args.count:,} submissions or {args.seconds:.0f} s per run; "
           f"every {args.replay_every}th sent twice at once with one Idempotency-Key. Each round: a closed loop "
-          f"(every client sends again as soon as it is answered: the most the server does), then"
-          f"{' no' if args.no_paced else ''} a paced run offering the aim's rate (latency from when each was due)")
+          f"(every client sends again as soon as it is answered: the most the server does)"
+          + ("" if args.no_paced else ", then a paced run offering the aim's rate (latency from when each was due)"))
     results: dict[str, list[Result]] = {b: [] for b in backends}
     with tempfile.TemporaryDirectory(prefix="quizgen-bench-") as tmp:
         pg = DurablePg().start() if "postgresql" in backends else None

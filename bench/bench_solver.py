@@ -60,28 +60,28 @@ def median_wall(cmd: list[str], runs: int = 7) -> float:
     return statistics.median(times)
 
 
-def bench_startup() -> None:
+def bench_startup(runs: int) -> None:
     exe = Path(sys.executable)
     quizgen = exe.parent / "quizgen"
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "quiz.json"
         spec.write_text(json.dumps(random_spec(random.Random(0), "easy", "classifier")))
-        base = median_wall([str(exe), "-c", "import click, sqlalchemy"])
-        help_s = median_wall([str(quizgen), "--help"])
-        solve_s = median_wall([str(quizgen), "solve", str(spec)])
-    print(f"start-up (median of 7): python -c 'import click, sqlalchemy' {base * 1000:.0f} ms; "
+        base = median_wall([str(exe), "-c", "import click, sqlalchemy"], runs)
+        help_s = median_wall([str(quizgen), "--help"], runs)
+        solve_s = median_wall([str(quizgen), "solve", str(spec)], runs)
+    print(f"start-up (median of {runs}): python -c 'import click, sqlalchemy' {base * 1000:.0f} ms; "
           f"quizgen --help {help_s * 1000:.0f} ms ({help_s / base:.2f}x); "
           f"quizgen solve {solve_s * 1000:.0f} ms ({solve_s / base:.2f}x)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--quick", action="store_true", help="a twentieth of the sizes, for a smoke run (seconds)")
     args = parser.parse_args()
-    scale = 10 if args.quick else 1
+    scale = 20 if args.quick else 1
     per_spec = bench_analytic(20000 // scale)
-    bench_startup()
-    bench_keras(distinct_specs(20, seed=99), distinct_specs(1000 // scale, seed=2, exotic=True),
+    bench_startup(3 if args.quick else 7)
+    bench_keras(distinct_specs(5 if args.quick else 20, seed=99), distinct_specs(1000 // scale, seed=2, exotic=True),
                 distinct_specs(2000 // scale, seed=3, exotic=True), per_spec, "Sequential specs")
 
 

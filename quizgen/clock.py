@@ -28,7 +28,7 @@ UTC = UTC
 # A deadline outside these years is a typo; the bounds also keep every conversion
 # (into any zone, ±14 h) inside datetime's range.
 MIN_YEAR, MAX_YEAR = 1971, 9998
-DEADLINE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+DEADLINE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 
 
 class ZoneError(QuizgenError):
@@ -151,17 +151,20 @@ def parse_deadline(text: str, zone: str) -> datetime:
     A time that does not exist in the zone (skipped by a DST change) is refused; a time
     that occurs twice (the hour repeated when DST ends) is taken at its later
     occurrence, the one that gives students the full time they were told."""
+    return deadline_from_wall(wall_clock(text), zone)
+
+
+def wall_clock(text: str) -> datetime:
+    """A typed date and time without its zone (``2026-12-01 18:00``, seconds optional, a
+    ``T`` for the space): the one reading, and the one refusal, of every typed time."""
     clean = text.strip()
     for fmt in DEADLINE_FORMATS:
         try:
-            wall = datetime.strptime(clean, fmt)
-            break
+            return datetime.strptime(clean, fmt)
         except ValueError:
             continue
-    else:
-        raise DeadlineError(f"deadline {clip(ascii(clean)[1:-1], 40)!r} is not a date and time; "
-                            "write it as YYYY-MM-DD HH:MM, e.g. 2026-12-01 18:00")
-    return deadline_from_wall(wall, zone)
+    raise DeadlineError(f"deadline {clip(ascii(clean)[1:-1], 40)!r} is not a date and time; "
+                        "write it as YYYY-MM-DD HH:MM or HH:MM:SS, e.g. 2026-12-01 18:00")
 
 
 def deadline_from_wall(wall: datetime, zone: str) -> datetime:
@@ -171,7 +174,8 @@ def deadline_from_wall(wall: datetime, zone: str) -> datetime:
     tz = get_zone(zone)
     instant = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
     if instant.astimezone(tz).replace(tzinfo=None) != wall:  # a skipped time does not come back
-        raise DeadlineError(f"{wall:%Y-%m-%d %H:%M} does not exist in {zone} (the clocks skip it for "
+        typed = wall.strftime("%Y-%m-%d %H:%M:%S" if wall.second else "%Y-%m-%d %H:%M")
+        raise DeadlineError(f"{typed} does not exist in {zone} (the clocks skip it for "
                             "daylight saving time); choose another time")
     return instant
 
@@ -186,10 +190,12 @@ def in_zone(instant: datetime, zone: str) -> datetime:
 
 
 def show(instant: datetime, zone: str, seconds: bool = False) -> str:
-    """``2026-12-01 18:00 +09:00 (Asia/Seoul)``: an instant as its quiz's people read it."""
+    """``2026-12-01 18:00 +09:00 (Asia/Seoul)``: an instant as its quiz's people read it;
+    with its seconds when asked, or when it has any (a deadline typed as 18:00:30 is not
+    shown as 18:00)."""
     local = in_zone(instant, zone)
     offset = offset_name(timezone(local.utcoffset() or timedelta(0)))
-    stamp = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    stamp = local.strftime("%Y-%m-%d %H:%M:%S" if seconds or local.second else "%Y-%m-%d %H:%M")
     return f"{stamp} {offset}" + ("" if zone in ("UTC", offset) else f" ({zone})")
 
 

@@ -68,6 +68,25 @@ class GenerationError(QuizgenError):
     """Options under which no valid question can be generated."""
 
 
+class UnstorableText(QuizgenError):
+    """Text holding a character no database can store: NUL (PostgreSQL refuses it in text),
+    or half of a surrogate pair (neither backend can encode it as UTF-8)."""
+
+
+def unstorable(text: str) -> bool:
+    """Whether ``text`` holds NUL or a lone surrogate (see UnstorableText)."""
+    return "\x00" in text or undecodable(text)
+
+
+def refuse_unstorable(text: str, what: str) -> str:
+    """``text`` itself, or UnstorableText naming ``what`` ("the student id"): checked before
+    the text reaches a query, so both backends give the same answer instead of one of
+    them failing inside the driver."""
+    if unstorable(text):
+        raise UnstorableText(f"{what} holds a character that cannot be stored (NUL or an unpaired surrogate)")
+    return text
+
+
 MAX_MESSAGE = 500  # characters: an error is one line a person reads, not a dump of their input
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -14,6 +14,8 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -77,8 +79,14 @@ def read_text_file(path: str, kind: str = "file", max_bytes: int | None = None) 
         raise InputFileError(f"{_name(path)}: not UTF-8 text (save the {kind} as UTF-8)") from None
 
 
-def _refuse_target(target: Path, force: bool, protect: tuple[Path, ...]) -> None:
-    """Why ``target`` must not be written, if it must not (InputFileError)."""
+def _refuse_target(target: Path, force: bool, protect: tuple[Path, ...], database: bool = False) -> None:
+    """Why ``target`` must not be written, if it must not (InputFileError). ``database``: the
+    output is itself a database (a backup), which may replace another SQLite file with --force."""
+    if any(_same_name(target, kept) for kept in protect):
+        # by name too, existing or not: SQLite creates and deletes its journals as it goes
+        # (a -journal, or a -wal when the last connection closed), and would later take a
+        # file of that name for its own, or delete it
+        raise InputFileError(f"cannot write {_name(target)}: it is the quiz database in use or one of its files")
     try:
         st = os.lstat(target)
     except FileNotFoundError:
@@ -90,10 +98,11 @@ def _refuse_target(target: Path, force: bool, protect: tuple[Path, ...]) -> None
         raise InputFileError(f"cannot write {_name(target)}: it is a folder, not a file name")
     if not stat.S_ISREG(st.st_mode):
         raise InputFileError(f"cannot write {_name(target)}: it is a device, FIFO or socket, not a file")
-    for kept in protect:
+    for kept in protect:  # another name for one of them (a hard link)
         try:
             if os.path.samefile(target, kept):
-                raise InputFileError(f"cannot write {_name(target)}: it is the quiz database in use")
+                raise InputFileError(f"cannot write {_name(target)}: it is the quiz database in use or one of its "
+                                     "files")
         except OSError:
             continue
     try:
@@ -101,13 +110,19 @@ def _refuse_target(target: Path, force: bool, protect: tuple[Path, ...]) -> None
             head = fh.read(len(_SQLITE_MAGIC))
     except OSError:
         head = b""
-    if head == _SQLITE_MAGIC:
+    if head == _SQLITE_MAGIC and not database:
         raise InputFileError(f"cannot write {_name(target)}: it is an SQLite database; choose another file name")
     if not force:
         raise InputFileError(f"{_name(target)} already exists; add --force to replace it")
 
 
-def check_target(path: str | Path, force: bool = False, protect: tuple[Path, ...] = ()) -> Path:
+def _same_name(target: Path, kept: Path) -> bool:
+    """Whether two paths name the same file, whether or not it exists (links in the
+    folders resolved)."""
+    return os.path.realpath(target) == os.path.realpath(kept)
+
+
+def check_target(path: str | Path, force: bool = False, protect: tuple[Path, ...] = (), database: bool = False) -> Path:
     """The path, if quizgen may write a file there (see write_file); InputFileError otherwise."""
     target = Path(path)
     try:
@@ -115,7 +130,7 @@ def check_target(path: str | Path, force: bool = False, protect: tuple[Path, ...
             raise InputFileError(f"cannot write {_name(path)}: it is a folder, not a file name")
         if not target.parent.is_dir():
             raise InputFileError(f"cannot write {_name(target)}: folder {_name(target.parent)} does not exist")
-        _refuse_target(target, force, protect)
+        _refuse_target(target, force, protect, database)
     except OSError as exc:
         raise InputFileError(f"cannot write {_name(path)}: {exc.strerror}") from None
     except ValueError:  # a NUL byte
@@ -148,6 +163,48 @@ def write_file(path: str | Path, data: str | bytes, force: bool = False, protect
     except ValueError:  # a NUL byte
         raise InputFileError(f"cannot write {_name(path)!r}: not a usable file name") from None
     return str(target)
+
+
+@contextmanager
+def staged_file(path: str | Path, force: bool = False, protect: tuple[Path, ...] = (),
+                database: bool = False) -> Iterator[Path]:
+    """An empty private (0600) file beside ``path`` for the caller to fill; when the block
+    ends without an error it is fsynced and renamed onto ``path`` (checked again first),
+    otherwise removed: ``path`` is replaced whole or not at all. Refusals as write_file's."""
+    target = check_target(path, force, protect, database)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            os.close(fd)
+            yield tmp
+            check_target(path, force, protect, database)  # nothing that must stay appeared there meanwhile
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, target)
+            _fsync_folder(target.parent)
+        finally:
+            for leftover in (tmp, *(Path(f"{tmp}{s}") for s in ("-journal", "-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+    except OSError as exc:
+        raise InputFileError(f"cannot write {_name(path)}: {exc.strerror}") from None
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the platform allows opening a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 class MalformedJSON(ValueError):

@@ -8,9 +8,9 @@ import sqlite3
 import threading
 import time
 
-from quizgen.classroom.audit import audit_quiz
-from quizgen.classroom.keys import open_signing, trust_for
-from quizgen.classroom.submissions import submit
+from quizgen.classroom.attempts import submit
+from quizgen.classroom.audit import audit_quiz, trust_for
+from quizgen.classroom.keys import open_signing
 from quizgen.clock import as_utc, now
 from quizgen.store.db import open_store
 

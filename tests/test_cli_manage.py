@@ -484,7 +484,8 @@ def test_verify_accepts_instructor_changes_but_not_hand_edits(tmp_path, checker)
     (["accept", "{q}", "1", "5"], 2, "give --student ID with VALUE"),
     (["accept", "{q}", "1"], 2, "give VALUE (with --student) or --slip SLIP"),
     (["accept", "{q}", "1", "5", "--slip", "no_bias"], 2, "one of them"),
-    (["accept", "{q}", "1", "--slip", "nonsense"], 2, "--slip"),
+    (["accept", "{q}", "1", "--slip", "nonsense"], 1, "unknown slip 'nonsense'"),
+    (["accept", "{q}", "1", "--slip", "no_bias@two-layers"], 1, "name a layer as feedback does, e.g. no_bias@2"),
     (["accept", "{q}", "1.x.y", "5", "--student", "20260001"], 1, "no parts"),
     (["accept", "{q}", "one", "5", "--student", "20260001"], 2, "is not a question"),
     (["accept", "{q}", "99", "5", "--student", "20260001"], 1, "has no question 99 (it has 6)"),
@@ -553,7 +554,7 @@ def test_an_answer_changed_meanwhile_is_not_overwritten(tmp_path):
 def test_set_a_late_window(tmp_path):
     from .helpers import make_class
 
-    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00", "--tz", "UTC")
+    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00", "--allow-past", "--tz", "UTC")
     sid, token = "20260001", klass.tokens["20260001"]
     assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5").exit_code == 1
     opened = klass.run("quiz", "set", str(klass.quiz), "--late-until", "2099-01-01 00:00", "--json")
@@ -565,3 +566,31 @@ def test_set_a_late_window(tmp_path):
     closed = klass.run("quiz", "set", str(klass.quiz), "--no-late")
     assert closed.exit_code == 0 and "closed" in closed.stderr
     assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5").exit_code == 1
+
+
+SEED_QUIZ = ("--kind", "total-params", "--difficulty", "easy", "--range", "vocab=5000-5000", "--range",
+             "embed=100-100", "--range", "hidden=128-128", "--range", "seq_len=30-30")
+
+
+@pytest.mark.parametrize("rule, accepted", [("no_bias@2", 529_313), ("no_bias@SimpleRNN", 529_313),
+                                            ("no_bias@Dense", 529_440), ("no_bias", 529_312)])
+def test_accept_a_slip_made_in_one_layer_as_feedback_names_it(tmp_path, rule, accepted):
+    """Issue #21 item 7: 529,313 is fed back as "layer 2 (SimpleRNN): forgot the bias"; the
+    instructor accepts it for the whole class as --slip no_bias@2 (or no_bias@SimpleRNN, any
+    SimpleRNN layer), not one student at a time. The stored answers and the grades change."""
+    klass = make_class(tmp_path, *SEED_QUIZ)
+    q = str(klass.quiz)
+    for sid in STUDENTS:
+        klass.run("submit", q, "--student", sid, "--answer", f"1={accepted:,}", "--answer", "2=1",
+                  env={"QUIZGEN_TOKEN": klass.tokens[sid]})
+    klass.run("grade", q)
+    assert {_current_grades(klass)[(sid, 1, 1)] for sid in STUDENTS} == {0.0}
+    out = klass.run("quiz", "accept", q, "1", "--slip", rule, "--apply", "--json")
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert {a["value"] for a in report["answers"]} == {accepted} and report["applied"]
+    stored = sql(klass.db, "SELECT q.answer FROM questions q WHERE q.slot = 1")
+    for (answer,) in stored:
+        assert (answer if isinstance(answer, dict) else json.loads(answer))["accepted"] == [accepted]
+    assert {_current_grades(klass)[(sid, 1, 1)] for sid in STUDENTS} == {1.0}
+    _one_current_grade_each(klass)

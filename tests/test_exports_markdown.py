@@ -67,3 +67,26 @@ def test_titles_and_names_are_text_not_markup(exported):
         assert "<a " not in page and "<code>c</code>" not in page
         assert page.count("<h1>") == 1
         assert "&lt;b&gt;x&lt;/b&gt; *y* #1 [z](http://e) # z" in page
+
+
+@pytest.mark.parametrize("lang, quiz_word, deadline_word", [("ko", "퀴즈", "마감"), ("en", "Quiz", "Deadline")])
+def test_the_worksheet_says_which_quiz_when_it_is_due_and_how_to_submit(tmp_path, lang, quiz_word, deadline_word):
+    """Issue #21 item 12: a printed worksheet carries the quiz's number, title, deadline (with its
+    zone) and how to hand the answers in, on every student's page."""
+    from quizgen.clock import parse_deadline
+
+    store = open_store(str(tmp_path / "q.db"))
+    deadline = parse_deadline("2026-12-08 18:00", "Asia/Seoul")
+    plan = QuizPlan(title="점검 퀴즈 *3*", seed=5, count=2, language=lang, deadline=deadline, time_zone="Asia/Seoul")
+    quiz_id = create_quiz(store, plan, [RosterEntry("s1", "김민준"), RosterEntry("s2", "이서연")],
+                          verify=False).quiz_id
+    info, variants = quiz_key(store, quiz_id, all_variants=True)
+    store.dispose()
+    text = markdown_worksheet(info, variants)
+    pages = text.split('<div style="page-break-after: always"></div>')
+    assert len(pages) == 3
+    for page in pages:
+        html = MD.render(page)
+        assert f"{quiz_word} {quiz_id}: 점검 퀴즈 *3*" in html  # the title escaped, shown as written
+        assert f"{deadline_word}: 2026-12-08 18:00 +09:00 (Asia/Seoul)" in html
+        assert f"quizgen submit {quiz_id} --answer 1=" in html

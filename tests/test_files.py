@@ -49,6 +49,41 @@ def test_an_output_never_replaces_the_store_in_use(klass, template):
 
 
 @pytest.mark.parametrize("template", OUTPUT_COMMANDS, ids=lambda t: t[0])
+@pytest.mark.parametrize("suffix", ["-journal", "-wal", "-shm", ".receipt-key"])
+def test_the_stores_journals_are_refused_even_before_they_exist(klass, template, suffix):
+    """SQLite makes and deletes its journals as it goes: a file written under one of their names
+    would be taken for the journal (a hot -journal is played back into the database) or deleted."""
+    target = Path(f"{klass.db}{suffix}")
+    assert not target.exists()  # no quizgen has the database open: no WAL, no rollback journal
+    before = klass.db.read_bytes()
+    line = _one_line(_run(klass, template, target, "--force"))
+    assert "quiz database in use" in line
+    assert not target.exists() and klass.db.read_bytes() == before
+    via_folder = Path(klass.db.parent, ".", f"{klass.db.name}{suffix}")  # another spelling of the same name
+    assert "quiz database in use" in _one_line(_run(klass, template, via_folder, "--force"))
+    assert not target.exists()
+
+
+def test_dash_is_stdout_for_every_text_output(klass, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    q = str(klass.quiz)
+    for args in (["gradebook", q], ["gradebook", q, "--format", "json"], ["export", q, "--format", "json"],
+                 ["export", q, "--format", "markdown"], ["export", q, "--format", "moodle-xml"]):
+        plain, dashed = klass.run(*args), klass.run(*args, "-o", "-")
+        assert plain.exit_code == dashed.exit_code == 0, dashed.output
+        assert dashed.stdout == plain.stdout and dashed.stdout.strip(), args
+    html = klass.run("report", q, "--html", "-")
+    assert html.exit_code == 0, html.output
+    assert html.stdout.lstrip().lower().startswith("<!doctype html") and "</html>" in html.stdout
+    png = klass.run("report", q, "--png", "-")
+    assert png.exit_code == 2 and len(png.stderr.strip().splitlines()) == 1 and "binary" in png.stderr
+    both = klass.run("report", q, "--html", "-", "--json")
+    assert both.exit_code == 2 and both.stdout == ""
+    assert klass.run("export", q, "--format", "json", "-o", "-", "--json").exit_code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["class.db", "roster.csv"])  # no file named '-'
+
+
+@pytest.mark.parametrize("template", OUTPUT_COMMANDS, ids=lambda t: t[0])
 def test_an_output_never_replaces_another_sqlite_database(klass, tmp_path, template):
     import sqlite3
 

@@ -112,8 +112,9 @@ def _answer_from_solution(q):
     if q.kind == "weight-shapes":
         t, d, h = a["sizes"]
         parts = {p["key"]: p["value"] for p in a["parts"]}
-        return parts == {"W_x": [h, d], "W_h": [h, h], "b": [h], "hidden_state_t": [h], "total_hidden_states": [t, h]} \
-            and solution.layers[0].params == h * (h + d + 1)
+        full = {"W_x": [h, d], "W_h": [h, h], "b": [h], "hidden_state_t": [h], "total_hidden_states": [t, h],
+                "keras_kernel": [d, h], "keras_recurrent_kernel": [h, h], "keras_bias": [h]}
+        return parts == {k: full[k] for k in parts} and len(parts) >= 3 and solution.layers[0].params == h * (h + d + 1)
     if q.kind == "inverse":
         given = a["given"]
         if "total" in given:
@@ -216,7 +217,7 @@ def test_sizes_are_textbook_numbers():
 def test_the_check_quiz_reads_like_the_textbook():
     q = generate_question(1, 1, "total-params", None, "easy", langs=("ko", "en"))
     ko = q.prompt["ko"]
-    assert ko.startswith("모델에 대한 설명이 다음과 같을 때, 총 파라미터의 개수를 구하여라.")
+    assert ko.startswith("모델에 대한 설명이 다음과 같을 때, 총 파라미터의 개수를 구하세요.")
     assert "은닉 상태의 크기는" in ko and "샘플의 길이는" in ko and "은닉층은 1개입니다" in ko
     assert re.search(r"\n1\. Embedding을 사용하며", ko)
     assert "hidden state of size" in q.prompt["en"]

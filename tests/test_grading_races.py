@@ -97,3 +97,63 @@ def test_the_database_refuses_a_second_current_grade(db_url, tmp_path):
                            Grade.details, Grade.grader_version, Grade.current, Grade.graded_at).limit(1)))
     finally:
         store.dispose()
+
+
+def _rival_after_first_read(monkeypatch, rival) -> None:  # type: ignore[no-untyped-def]
+    """Let ``rival`` run once, right after the grader has read its first chunk and before it
+    writes it: the moment a concurrent grader would get in."""
+    import quizgen.grading.batch as batch
+
+    real = batch._read_chunk
+    pending = [rival]
+
+    def read_chunk(*args):  # type: ignore[no-untyped-def]
+        chunk = real(*args)
+        if chunk[1] and pending:
+            pending.pop()()
+        return chunk
+
+    monkeypatch.setattr(batch, "_read_chunk", read_chunk)
+
+
+def test_answers_graded_while_a_grader_held_them_are_not_graded_again(db_url, tmp_path, monkeypatch):
+    """The grader decides under the quiz's grading lock what is still ungraded: another
+    grader that got in between its read and its write leaves it nothing to write."""
+    klass = make_class(tmp_path, db=db_url)
+    _submit_all(klass, "a")
+    store, other = open_store(db_url), open_store(db_url)
+    try:
+        _rival_after_first_read(monkeypatch, lambda: grade_quiz(other, klass.quiz))
+        report = grade_quiz(store, klass.quiz)
+        assert (report.graded, report.remaining) == (0, 0)
+        assert set(_current_counts(store, klass.quiz)) == {1}
+    finally:
+        store.dispose()
+        other.dispose()
+
+
+def test_a_key_corrected_while_a_grader_held_its_chunk_is_the_key_it_grades_with(db_url, tmp_path, monkeypatch):
+    """Keys corrected (and stored by regrade) between a grader's read and its write: the
+    grader notices under the lock and grades with the corrected keys."""
+    klass = make_class(tmp_path, db=db_url)
+    _submit_all(klass, "a")  # right answers to question 1, by the key as it was
+    store, other = open_store(db_url), open_store(db_url)
+    try:
+        def correct_the_key() -> None:
+            _change_the_key(other, klass.quiz)
+            assert regrade(other, klass.quiz, apply=True).refreshed_keys > 0
+
+        _rival_after_first_read(monkeypatch, correct_the_key)
+        report = grade_quiz(store, klass.quiz)
+        assert report.graded > 0 and report.remaining == 0
+        after = regrade(store, klass.quiz)  # a dry run: nothing to change if every grade used the corrected key
+        assert (after.changed_grades, after.refreshed_keys) == (0, 0)
+        with store.read() as session:  # question 1's old right answers are wrong by the corrected key
+            wrong = session.scalar(select(func.count()).select_from(Grade)
+                                   .join(Submission, Submission.id == Grade.submission_id)
+                                   .join(Question, Question.id == Submission.question_id)
+                                   .where(Question.slot == 1, Grade.correct.is_(False)))
+        assert wrong == len(klass.tokens)
+    finally:
+        store.dispose()
+        other.dispose()

@@ -39,7 +39,7 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
 @pytest.fixture(scope="module")
 def klass(tmp_path_factory) -> Klass:
     tmp = tmp_path_factory.mktemp("handout")
-    k = make_class(tmp, "--deadline", "2026-12-01 18:00", "--tz", "Asia/Seoul")
+    k = make_class(tmp, "--deadline", "2027-12-01 18:00", "--tz", "Asia/Seoul")
     assert k.run("roster", "add", "--id", "20260005", "--name", LONG_NAME).exit_code == 0
     assert k.run("quiz", "add-students", str(k.quiz), "--student", "20260005", "--no-verify").exit_code == 0
     return k
@@ -96,7 +96,7 @@ def test_each_student_from_a_new_page_with_name_hangul_and_footers(klass, tmp_pa
     for student, group in grouped:
         first, whole = group[0], "\n".join(group)
         assert "점검 퀴즈" in first and f"퀴즈 {klass.quiz} · 6문항" in first
-        assert "마감: 2026-12-01 18:00 +09:00 (Asia/Seoul)" in first
+        assert "마감: 2027-12-01 18:00 +09:00 (Asia/Seoul)" in first
         assert everyone[student] in first and student in first
         assert everyone[student] in group[-1].rstrip().splitlines()[-1]  # the footer names them too
         for slot in range(1, 7):
@@ -203,13 +203,13 @@ def test_the_answer_key_goes_beside_and_only_there(klass, tmp_path):
 
 
 def test_an_english_quiz(tmp_path):
-    k = make_class(tmp_path, "--lang", "en", "--deadline", "2026-03-29 03:30", "--tz", "Europe/Berlin")
+    k = make_class(tmp_path, "--lang", "en", "--deadline", "2027-03-28 03:30", "--tz", "Europe/Berlin")
     out = tmp_path / "en.pdf"
     assert k.run("handout", str(k.quiz), "-o", str(out), "--server-url", "http://127.0.0.1:8080").exit_code == 0
     grouped = [(m, g) for m, g in _groups_en(pages(out))]
     assert len(grouped) == 4
     first = grouped[0][1][0]
-    assert "Question 1" in "\n".join(grouped[0][1]) and "Deadline: 2026-03-29 03:30 +02:00 (Europe/Berlin)" in first
+    assert "Question 1" in "\n".join(grouped[0][1]) and "Deadline: 2027-03-28 03:30 +02:00 (Europe/Berlin)" in first
     assert "김민준" in first and "How to submit" in "\n".join(grouped[0][1])
 
 

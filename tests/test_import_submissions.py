@@ -29,7 +29,7 @@ def test_importing_the_same_file_twice_adds_nothing(tmp_path):
     before = klass.count("submissions")
     again = klass.run("import-submissions", str(klass.quiz), str(path), "--json")
     assert again.exit_code == 0 and json.loads(again.stdout) == {
-        "imported": 0, "students": 0, "already_imported": 2, "late": 0, "over_attempt_limit": 0}
+        "imported": 0, "students": 0, "already_imported": 2, "late": 0, "after_close": 0, "over_attempt_limit": 0}
     assert klass.count("submissions") == before and klass.count("attempts") == 2
 
 
@@ -37,20 +37,21 @@ def test_the_deadline_applies_unless_overridden(tmp_path):
     klass = make_class(tmp_path, "--deadline", "2030-06-01 12:00", "--tz", "Asia/Seoul")
     late = _file(klass, tmp_path, when="2030-06-01 12:01")  # wall-clock time in the quiz's zone
     refused = klass.run("import-submissions", str(klass.quiz), str(late))
-    assert refused.exit_code == 1 and "closed at 2030-06-01 12:00" in refused.stderr
+    # in the quiz's language (Korean), as submit says it
+    assert refused.exit_code == 1 and "2030-06-01 12:00 +09:00 (Asia/Seoul)에 마감되었습니다" in refused.stderr
     assert "--ignore-deadline" in refused.stderr and klass.count("submissions") == 0
     on_time = _file(klass, tmp_path, when="2030-06-01T03:00:00Z", name="ontime.csv")  # 12:00 in Seoul
     assert klass.run("import-submissions", str(klass.quiz), str(on_time)).exit_code == 0
     forced = klass.run("import-submissions", str(klass.quiz), str(late), "--ignore-deadline", "--json")
     assert forced.exit_code == 0, forced.output
     report = json.loads(forced.stdout)
-    assert report["late"] == report["imported"] > 0
+    assert report["late"] == report["after_close"] == report["imported"] > 0
 
 
 def test_an_import_without_times_is_checked_at_the_time_of_import(tmp_path):
-    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00")
+    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00", "--allow-past")
     refused = klass.run("import-submissions", str(klass.quiz), str(_file(klass, tmp_path)))
-    assert refused.exit_code == 1 and "closed at 2020-01-01" in refused.stderr
+    assert refused.exit_code == 1 and "2020-01-01 00:00" in refused.stderr and "마감되었습니다" in refused.stderr
 
 
 def test_the_attempt_limit_applies_unless_overridden(tmp_path):
@@ -61,7 +62,8 @@ def test_the_attempt_limit_applies_unless_overridden(tmp_path):
     path = _file(klass, tmp_path)
     refused = klass.run("import-submissions", str(klass.quiz), str(path))
     assert (
-        refused.exit_code == 1 and "all 1 attempt(s)" in refused.stderr and "--ignore-attempt-limit" in refused.stderr
+        refused.exit_code == 1 and "제출 기회 1번을 모두 사용했습니다" in refused.stderr
+        and "--ignore-attempt-limit" in refused.stderr
     )
     assert klass.count("submissions") == 1  # all or nothing: 20260002's rows were not imported either
     forced = klass.run("import-submissions", str(klass.quiz), str(path), "--ignore-attempt-limit", "--json")

@@ -173,7 +173,8 @@ def test_upgrade_from_0001_backs_up_backfills_and_keeps_data(tmp_path):
     assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
     con.close()
     store = open_store(str(path))
-    info, questions = show_quiz(store, 1, "s1")
+    shown = show_quiz(store, 1, "s1")
+    info, questions = shown.info, shown.questions
     assert info.title == "old" and len(questions) == 8
     with store.engine.connect() as conn:
         stale = 0
@@ -215,3 +216,72 @@ def test_a_migration_failing_halfway_restores_the_backup(tmp_path):
     assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
     assert "response" not in [r[1] for r in con.execute("PRAGMA table_info(questions)")]
     con.close()
+
+
+_HALF_DONE = '''"""A migration that commits its first step before the second fails, as one with an
+autocommit step does (Alembic commits the transaction before such a step): SQLite's
+rollback undoes only the second step."""
+
+from alembic import op
+
+revision = "9999"
+down_revision = "{head}"
+
+
+def upgrade():
+    op.execute("UPDATE quizzes SET title = 'half-upgraded'")
+    op.execute("DELETE FROM grades")
+    bind = op.get_bind()
+    bind.exec_driver_sql("COMMIT")
+    bind.exec_driver_sql("BEGIN IMMEDIATE")
+    op.execute("UPDATE students SET name = 'second step'")
+    raise RuntimeError("the second step failed")
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_an_upgrade_failing_after_a_commit_is_undone_by_the_backup(tmp_path, monkeypatch):
+    """The restore is what undoes a failed upgrade whose work was partly committed (which
+    SQLite's rollback cannot undo): afterwards the database holds what it held before,
+    row for row, and quizgen works with it."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    import quizgen.store.db as db
+    from quizgen.cli.main import cli
+
+    from .helpers import make_class
+
+    klass = make_class(tmp_path)
+    sid = "20260001"
+    assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], "--answer",
+                     "1=1").exit_code == 0
+    assert klass.run("grade", str(klass.quiz)).exit_code == 0
+    before = _dump(klass.db)
+    assert klass.count("grades") == 1
+    scripts = tmp_path / "migrations"
+    shutil.copytree(db.migrations_dir(), scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "9999_half_done.py").write_text(_HALF_DONE.replace("{head}", schema_head()))
+    monkeypatch.setattr(db, "migrations_dir", lambda: scripts)
+    db._script_revisions.cache_clear()
+    db.schema_head.cache_clear()
+    try:
+        assert db.schema_head() == "9999"
+        with pytest.raises(StoreError):
+            upgrade_store(str(klass.db))
+    finally:
+        monkeypatch.undo()
+        db._script_revisions.cache_clear()
+        db.schema_head.cache_clear()
+    assert _dump(klass.db) == before
+    con = sqlite3.connect(klass.db)
+    assert con.execute("SELECT title FROM quizzes").fetchall() == [("점검 퀴즈",)]
+    assert con.execute("SELECT count(*) FROM grades").fetchone()[0] == 1
+    con.close()
+    book = CliRunner().invoke(cli, ["--db", str(klass.db), "gradebook", str(klass.quiz), "--format", "json"])
+    assert book.exit_code == 0, book.output
+    assert [s["id"] for s in json.loads(book.stdout)["students"] if s["total"] is not None] == [sid]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import sqlite3
 import unicodedata
@@ -126,6 +127,12 @@ def _column_ends(line: str) -> list[int]:
     return [sum(cells[:m.end()]) for m in re.finditer(r"\S+", line)]
 
 
+def _display_start(line: str, cell: str) -> int:
+    """Where ``cell`` starts in ``line``, in terminal cells."""
+    before = line[:line.index(cell)]
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in before)
+
+
 def test_text_report_in_english(graded):
     result = graded.run("report", str(graded.quiz), "--lang", "en")
     assert result.exit_code == 0, result.output
@@ -133,7 +140,7 @@ def test_text_report_in_english(graded):
     assert lines[0] == f"# {HOSTILE_TITLE} (quiz 1) — item analysis"
     assert lines[1].startswith("5 students, max 9; mean ")
     header = lines[3]
-    assert header.split() == ["Q", "points", "answered", "correct", "discrimination"]
+    assert header.split() == ["Q", "points", "answered", "correct", "discrimination", "about"]
     row = next(line for line in lines if line.split()[:1] == ["1"])
     assert row.split()[3] == "40%"  # 2 slips and 1 unexplained of 5
     assert "bias left out" in result.stdout
@@ -152,11 +159,12 @@ def test_text_report_header_lines_up_with_korean(graded):
     lines = result.stdout.splitlines()
     assert lines[0] == f"# {HOSTILE_TITLE} (퀴즈 1) — 문항 분석"
     header = lines[3]
-    assert header.split() == ["문항", "배점", "응답", "정답률", "변별도"]
+    assert header.split() == ["문항", "배점", "응답", "정답률", "변별도", "내용"]
     rows = [line for line in lines[4:] if re.match(r"\s*\d+\s+\d+\s+\d+\s+(\d+%|-)\s", line)]
     assert len(rows) == 6
-    for row in rows:
-        assert _column_ends(row) == _column_ends(header), (header, row)
+    for row in rows:  # the numbers end under their headers; what each question asks follows, left-aligned
+        assert _column_ends(row)[:5] == _column_ends(header)[:5], (header, row)
+        assert _display_start(row, row.split("  ")[-1]) == _display_start(header, "내용"), (header, row)
 
 
 def test_text_report_names_slips_and_wrong_parts_in_korean(graded):
@@ -372,3 +380,152 @@ def test_terminal_cells():
     assert rjust("정답률", 8) == "  정답률" and display_width(fit("가나다" * 50, 11)) <= 11
     assert fit("a\nb", 10) == "a b" and fit("가나다라", 5).endswith("…")
     assert [display_width(line) for line in table(["문항", "Q"], [["1", "12345"]])] == [11, 11]
+
+
+# ---------------------------------------------------------------- issue 21.8 and the report's accessibility
+
+def _book(points: list[int], totals: list[list[float | None]], wrong: dict | None = None):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from quizgen.exports.gradebook import Gradebook, GradebookRow, SlotAbout
+    from quizgen.questions.records import QuizInfo
+
+    info = QuizInfo(1, "t", 1, "ko", "normal", ["total-params"], len(points), len(totals), "ready",
+                    datetime(2026, 1, 1, tzinfo=UTC), None, None, "full", "last")
+    rows = [GradebookRow(f"s{n}", f"s{n}", None, list(scores), sum(s or 0 for s in scores),
+                         [s == p if s is not None else None for s, p in zip(scores, points)])
+            for n, scores in enumerate(totals)]
+    spec = {"input": {"shape": [80]}, "layers": [{"type": "Embedding", "input_dim": 10, "output_dim": 4},
+                                                 {"type": "SimpleRNN", "units": 8}, {"type": "Dropout", "rate": 0.2},
+                                                 {"type": "Dense", "units": 1}]}
+    return Gradebook(info, points, rows, wrong or {}, [SlotAbout("total-params", spec)] * len(points))
+
+
+def test_a_bin_per_possible_score_up_to_20_points():
+    from quizgen.exports.analysis import item_analysis
+
+    # 8 students at 2 and 4 at 1 on a 2-point quiz: two bars (and an empty one at 0), never "1-2 | 12"
+    report = item_analysis(_book([1, 1], [[1, 1]] * 8 + [[1, 0]] * 4))
+    assert [(b.label, b.students) for b in report.bins] == [("0", 0), ("1", 4), ("2", 8)]
+    # 20 points: 21 bins, one per score; a part's partial credit (13.5) in the whole score below it
+    report = item_analysis(_book([2] * 10, [[2] * 10, [2] * 6 + [1.5, 0, 0, 0], [0] * 10]))
+    assert len(report.bins) == 21 and all(b.exact for b in report.bins)
+    assert {b.label: b.students for b in report.bins if b.students} == {"0": 1, "13": 1, "20": 1}
+    # 21 points and more: ranges of a round width, at most 10 of them
+    report = item_analysis(_book([3] * 7, [[3] * 7, [0] * 7]))
+    assert [b.label for b in report.bins][:2] == ["0-4", "4-8"] and len(report.bins) == 6
+    assert sum(b.students for b in report.bins) == 2
+
+
+def test_unexplained_wrong_answers_come_last_and_questions_say_what_they_ask():
+    from quizgen.exports.analysis import format_report, item_analysis, report_json
+
+    wrong = {f"s{n}": {1: [("", "12,345")]} for n in range(3)}  # three unexplained, the commonest
+    wrong |= {f"s{n}": {1: [("no_bias", "9,000")]} for n in range(3, 5)}
+    report = item_analysis(_book([1], [[0]] * 5 + [[1]] * 3, wrong))
+    assert [(w.misconception, w.answers) for w in report.items[0].wrong] == [("no_bias", 2), (None, 3)]
+    text = format_report(report, "ko")
+    assert text.index("2× '9,000' — 편향 누락") < text.index("3× '12,345' — 원인 불명")
+    assert "총 파라미터 수 · Embedding → SimpleRNN → Dense" in text  # Dropout left out: a few words
+    item = report_json(report)["items"][0]
+    assert (item["kind"], item["model"]) == ("total-params", "Embedding → SimpleRNN → Dense")
+    assert "total parameters · Embedding → SimpleRNN → Dense" in format_report(report, "en")
+
+
+@pytest.fixture(scope="module")
+def two_points(tmp_path_factory) -> Klass:
+    """A 2-point quiz (two 1-point questions): 8 students got both right, 4 one of them."""
+    from click.testing import CliRunner
+
+    from quizgen.cli.main import cli
+
+    tmp = tmp_path_factory.mktemp("two")
+    roster = tmp / "roster.csv"
+    roster.write_text("id,name,email\n" + "".join(f"2026{n:04d},학생{n},s{n}@x.kr\n" for n in range(1, 13)),
+                      encoding="utf-8")
+    db = tmp / "class.db"
+    runner = CliRunner()
+    out = runner.invoke(cli, ["--db", str(db), "roster", "import", str(roster), "--json"])
+    tokens = {t["id"]: t["token"] for t in json.loads(out.stdout)}
+    made = runner.invoke(cli, ["--db", str(db), "generate", "--title", "두 문제", "--count", "2", "--seed", "5",
+                               "--kind", "total-params", "--students", str(roster), "--no-verify", "--json"])
+    klass = Klass(db, tokens, json.loads(made.stdout)["id"])
+    for n, sid in enumerate(sorted(tokens)):
+        answers = right_answers(klass.key(sid))
+        if n >= 8:
+            answers["2"] = "1"
+        args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
+        assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", tokens[sid], *args).exit_code == 0
+    assert klass.run("grade", str(klass.quiz)).exit_code == 0
+    return klass
+
+
+def _blue_runs(png: Path, box: tuple[int, int, int, int]) -> int:
+    """How many separate bars of the charts' blue stand in ``box`` of the PNG."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        crop = image.convert("RGB").crop(box)
+    width, height = crop.size
+    pixels = crop.load()
+    columns = [any(pixels[x, y] == (0x4C, 0x72, 0xB0) for y in range(height)) for x in range(width)]
+    return sum(1 for x in range(width) if columns[x] and (x == 0 or not columns[x - 1]))
+
+
+def test_whole_points_are_never_merged_in_text_png_and_html(two_points, tmp_path, browser):
+    from .browser import open_page
+
+    png, page_file = tmp_path / "two.png", tmp_path / "two.html"
+    result = two_points.run("report", str(two_points.quiz), "--png", str(png), "--html", str(page_file))
+    assert result.exit_code == 0, result.output
+    histogram = result.stdout.split("점수 분포:")[1].strip().splitlines()
+    assert [line.split("|")[0].strip() for line in histogram] == ["0", "1", "2"]
+    assert [line.split()[-1] for line in histogram] == ["0", "4", "8"]
+    data = json.loads(two_points.run("report", str(two_points.quiz), "--json").stdout)
+    assert [(b["from"], b["students"]) for b in data["score_distribution"]] == [(0, 0), (1, 4), (2, 8)]
+    assert _blue_runs(png, (0, 0, 600, 400)) == 2  # the score panel (top left): two bars, not one
+    page, logged = open_page(browser, page_file.as_uri())
+    try:
+        rows = page.evaluate("Array.from(document.querySelector('figure details').querySelectorAll('tbody tr'))"
+                             ".map(r => Array.from(r.cells).map(c => c.textContent))")
+        assert rows == [["0", "0"], ["1", "4"], ["2", "8"]]
+        labels = page.evaluate("Array.from(document.querySelectorAll('#scores-axes_1 text, .charts svg')[0]"
+                               ".querySelectorAll('text')).map(t => t.textContent)")
+        assert {"0", "1", "2"} <= set(labels)
+        page.screenshot(path=str(tmp_path / "two-report.png"), full_page=True)
+    finally:
+        page.close()
+    assert logged == []
+    shots = os.environ.get("QUIZGEN_SCREENSHOTS")
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        (Path(shots) / "report-two-points.png").write_bytes(png.read_bytes())
+
+
+def test_the_report_passes_axe_and_reflows_at_390_px(graded, tmp_path, browser):
+    from .axe import audit, axe_script
+
+    path = tmp_path / "report.html"
+    assert graded.run("report", str(graded.quiz), "--html", str(path)).exit_code == 0
+    script = axe_script()
+    shots = Path(os.environ.get("QUIZGEN_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    for width in (390, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)  # the audit only
+        page = context.new_page()
+        try:
+            page.goto(path.as_uri())
+            assert page.locator("main h1").count() == 1 and page.locator("main table").count() >= 3
+            assert page.locator("figure details table").count() == 4  # each chart's numbers, as text
+            page.screenshot(path=str(shots / f"report-{width}.png"), full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, width
+            assert audit(page, script) == [], width
+            for details in page.locator("figure details").all():  # and opened, too
+                details.evaluate("d => d.open = true")
+            assert audit(page, script) == [], width
+            about = page.locator("main .wide table").first.locator("tbody tr").first.locator("td").nth(1).inner_text()
+            assert about.startswith("총 파라미터 수 · ") and "→" in about
+            slips = page.locator("main .wide table").nth(1).locator("tbody tr").all_inner_texts()
+            assert slips[-1].startswith("원인 불명") and slips[0].startswith("편향 누락")
+        finally:
+            context.close()

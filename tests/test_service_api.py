@@ -223,7 +223,7 @@ def test_unknown_student_and_wrong_token_look_the_same(served):
 
 def test_a_closed_quiz_and_a_late_window(db_url, tmp_path):
     closed = make_class(tmp_path / "closed" if (tmp_path / "closed").mkdir() is None else tmp_path,
-                        "--deadline", "2020-01-01 00:00", "--tz", "Asia/Seoul", db=db_url)
+                        "--deadline", "2020-01-01 00:00", "--allow-past", "--tz", "Asia/Seoul", db=db_url)
     server = start_server(str(closed.db), tmp_path)
     try:
         sid, token = "20260001", closed.tokens["20260001"]
@@ -233,7 +233,8 @@ def test_a_closed_quiz_and_a_late_window(db_url, tmp_path):
         assert "2020-01-01 00:00 +09:00 (Asia/Seoul)" in r.json()["error"]["message"]
         late = json.loads(closed.run("generate", "--title", "late", "--count", "1", "--seed", "3", "--no-verify",
                                      "--students", str(tmp_path / "closed" / "roster.csv"), "--deadline",
-                                     "2020-01-01 00:00", "--late-until", "2099-01-01 00:00", "--json").stdout)["id"]
+                                     "2020-01-01 00:00", "--allow-past", "--late-until", "2099-01-01 00:00",
+                                     "--json").stdout)["id"]
         with server.client() as c:
             r = _post(c, late, sid, token, {"1": "5"})
         assert r.status_code == 201 and r.json()["late"] is True

@@ -129,9 +129,9 @@ QUIZZES = {
     "en_score": ["--title", "Parameter check", "--lang", "en", "--feedback", "score", "--attempts", "3"],
     "ko_none": ["--title", "비공개 퀴즈", "--feedback", "none"],
     "hostile": ["--title", HOSTILE_TITLE, "--feedback", "full"],
-    "late": ["--title", "지각 퀴즈", "--feedback", "full", "--deadline", "2020-01-01 00:00", "--late-until",
-             "2099-01-01 00:00", "--tz", "Asia/Seoul"],
-    "closed": ["--title", "마감된 퀴즈", "--deadline", "2020-01-01 00:00", "--tz", "Asia/Seoul"],
+    "late": ["--title", "지각 퀴즈", "--feedback", "full", "--deadline", "2020-01-01 00:00", "--allow-past",
+             "--late-until", "2099-01-01 00:00", "--tz", "Asia/Seoul"],
+    "closed": ["--title", "마감된 퀴즈", "--deadline", "2020-01-01 00:00", "--allow-past", "--tz", "Asia/Seoul"],
     "once": ["--title", "한 번만", "--feedback", "score", "--attempts", "1"],
 }
 
@@ -187,7 +187,18 @@ class Visit:
         for key, value in answers.items():
             self.page.fill(f"input[name='a:{key}']", value)
 
+    def review(self) -> Any:
+        """The questions form's only button: shows the answers back, spends nothing."""
+        with self.page.expect_navigation() as nav:
+            self.page.click("form[action=review] button[type=submit]")
+        return nav.value
+
     def submit(self) -> Any:
+        """Review, then (when the review page came) its submit button, blanks and all:
+        the answer of the last step."""
+        response = self.review()
+        if self.page.locator("form[action=submit] button[type=submit]").count() == 0:
+            return response  # the questions came back: nothing to submit
         with self.page.expect_navigation() as nav:
             self.page.click("form[action=submit] button[type=submit]")
         return nav.value
@@ -295,17 +306,17 @@ def test_a_student_submits_a_korean_quiz_and_sees_the_full_result(visit, site, t
         api = c.get(f"/api/v1/quizzes/{site.quizzes[quiz]}",
                     headers={"Authorization": f"Bearer {sid}:{site.tokens[sid]}"}).json()
     assert visit.page.inner_text("h1") == "점검 퀴즈"
-    prompts = visit.page.locator("section.q pre").all_inner_texts()
-    assert prompts == [q["prompt"] for q in api["questions"]] and any("파라미터" in p for p in prompts)
     text = visit.text()
+    assert "```" not in text and "파라미터" in text
+    _assert_rendered(visit.page, api["questions"], "ko")
     assert "2099-01-01 00:00 +09:00 (Asia/Seoul)" in text and "3회 중 0회 사용, 3회 남음" in text
     assert WORDS["ko"]["policy_full"] in text
     # one input per answer or part, labelled with the part's own wording
     parts = [q for q in api["questions"] if q["response"]["type"] == "parts"]
     assert len(visit.values()) == sum(len(q["response"]["parts"]) if q in parts else 1 for q in api["questions"])
     first = parts[0]
-    label = visit.page.inner_text(f"label[for=a{first['slot']}_2]")
-    assert label == f"(2) {first['response']['parts'][1]['label']['ko']}"
+    label = first["response"]["parts"][1]["label"]["ko"]
+    assert visit.page.text_content(f"label[for=a{first['slot']}_2]") == f"문제 {first['slot']} (2) {label}"
     visit.page.screenshot(path=str(tmp_path / "questions.png"), full_page=True)
 
     answers = site.right(quiz, sid)
@@ -332,6 +343,38 @@ def test_a_student_submits_a_korean_quiz_and_sees_the_full_result(visit, site, t
     visit.assert_clean(site.url)
     for shot in ("questions", "receipt"):
         assert (tmp_path / f"{shot}.png").stat().st_size > 20000
+
+
+def _assert_rendered(page: Any, questions: list[dict], lang: str) -> None:
+    """Each prompt drawn as its Markdown says: prose in paragraphs and lists in the page's
+    font, every fenced block as a code block (its text exactly the code), no fence shown,
+    and each part's wording once, as its field's label, which a screen reader hears with
+    the question's number and the part's ("문제 4 (2) 1번째 층 Embedding의 Param #")."""
+    body_font = page.evaluate("getComputedStyle(document.body).fontFamily")
+    word = WORDS[lang]["question"]
+    for q in questions:
+        section = page.locator("section.q").nth(q["slot"] - 1)
+        fenced = re.findall(r"```[a-z]*\n(.*?)\n```", q["prompt"], re.S)
+        codes = section.locator(".prompt pre code").all_inner_texts()
+        assert [c.rstrip("\n") for c in codes] == fenced
+        prose = section.locator(".prompt > p, .prompt li")
+        assert prose.count() >= 1
+        assert prose.first.evaluate("e => getComputedStyle(e).fontFamily") == body_font
+        assert "monospace" not in body_font
+        assert prose.first.inner_text().strip() == q["prompt"].split("\n")[0].strip()
+        parts = q["response"].get("parts") or []
+        for n, part in enumerate(parts, start=1):
+            label = part["label"][lang]
+            assert page.inner_text("main").count(f"({n}) {label}") == 1, label
+            field = page.get_by_role("textbox", name=f"{word} {q['slot']} ({n}) {label}", exact=True)
+            assert field.count() == 1 and field.get_attribute("name") == f"a:{q['slot']}.{n}"
+        if not parts:
+            assert page.get_by_role("textbox", name=f"{word} {q['slot']} {WORDS[lang]['answer']}",
+                                    exact=True).count() == 1
+        for field in section.locator("input[name^='a:']").all():
+            hint = field.get_attribute("aria-describedby").split()[0]
+            assert section.locator(f"#{hint}").inner_text().strip()
+        assert section.locator(".prompt").inner_text().count("(1) ") == 0 or not parts
 
 
 def test_an_english_quiz_with_the_score_policy_shows_the_score_only(visit, site):
@@ -599,12 +642,24 @@ def test_page_errors_in_the_language_asked_for_and_no_cookie_ever(site):
     assert site.attempts("en_score", "20260009") == 0
 
 
+def _blanks_but_1(site: Site, quiz: str, sid: str) -> str:
+    """The review page's confirmation of every answer but question 1's left blank."""
+    with httpx.Client(base_url=site.url, trust_env=False) as c:
+        view = c.get(f"/api/v1/quizzes/{site.quizzes[quiz]}",
+                     headers={"Authorization": f"Bearer {sid}:{site.tokens[sid]}"}).json()
+    keys = [f"{q['slot']}.{n}" for q in view["questions"]
+            for n in range(1, len(q["response"].get("parts") or []) + 1)]
+    keys += [str(q["slot"]) for q in view["questions"] if q["response"]["type"] != "parts"]
+    return ",".join(sorted(k for k in keys if k != "1"))
+
+
 def test_rate_limits_and_login_throttling_read_as_sentences_with_the_answers_kept(tmp_path):
     site = make_site(tmp_path, str(tmp_path / "class.db"), "--rate-limit", "1/600", only=("en_score",))
     form = {"content-type": "application/x-www-form-urlencoded"}
     try:
         sid = "20260001"
-        base = {"student": sid, "token": site.tokens[sid], "quiz": site.quizzes["en_score"], "lang": "en"}
+        base = {"student": sid, "token": site.tokens[sid], "quiz": site.quizzes["en_score"], "lang": "en",
+                "blank": _blanks_but_1(site, "en_score", sid)}  # the rest left blank, as the review page confirms
         with httpx.Client(base_url=site.url, trust_env=False) as c:
             first = c.post("/submit", content=urlencode({**base, "idempotency_key": "a", "a:1": "5"}), headers=form)
             second = c.post("/submit", content=urlencode({**base, "idempotency_key": "b", "a:1": "6"}), headers=form)

@@ -20,6 +20,7 @@ from quizgen.cli.main import cli
 from quizgen.grading.misconceptions import diagnose_table, grading_key
 from quizgen.grading.scoring import grade_answer
 from quizgen.grading.slip_messages import parse_slip, score_text, slip_feedback
+from quizgen.questions.korean import ordinal
 
 CHECK_QUIZ = {"input": {"shape": [30]}, "layers": [
     {"type": "Embedding", "input_dim": 5000, "output_dim": 100},
@@ -46,7 +47,7 @@ def test_the_check_quiz_names_the_simplernn_bias_forgotten_alone():
     assert slip_feedback("no_bias@2:SimpleRNN", "en") == \
         "layer 2 (SimpleRNN): forgot the bias — h×(h+d) instead of h×(h+d+1)."
     assert slip_feedback("no_bias@2:SimpleRNN", "ko") == \
-        "2번째 층(SimpleRNN): 편향을 빠뜨렸습니다 — h×(h+d+1)이 아니라 h×(h+d)로 셌습니다."
+        "두 번째 층(SimpleRNN): 편향을 빠뜨렸습니다 — h×(h+d+1)이 아니라 h×(h+d)로 셌습니다."
 
 
 def test_the_dense_bias_forgotten_alone_is_named():
@@ -72,16 +73,18 @@ def test_an_lstm_counted_as_one_gate_in_one_layer_of_a_stack():
     assert table[right - second + second // 4] == "lstm_one_gate@3:LSTM"
     assert table[right - first - second + (first + second) // 4] == "lstm_one_gate"  # both layers
     assert slip_feedback("lstm_one_gate@3:LSTM", "en").startswith("layer 3 (LSTM): counted one gate — ")
-    assert slip_feedback("lstm_one_gate@3:LSTM", "ko").startswith("3번째 층(LSTM): 게이트 하나만 셌습니다")
+    assert slip_feedback("lstm_one_gate@3:LSTM", "ko").startswith("세 번째 층(LSTM): 게이트 하나만 셌습니다")
 
 
 def test_a_slip_in_one_layer_that_coincides_is_not_named():
     # Two identical Dense(8) layers: the first's bias or the second's gives the same total,
-    # so neither is named; both forgotten is.
+    # so the slip is named for the kind of layer, not for one of them; both forgotten is "no_bias".
     spec = {"input": {"shape": [8]}, "layers": [{"type": "Dense", "units": 8}, {"type": "Dense", "units": 8}]}
     table = _table(spec, 144)
-    assert 136 not in table and table[128] == "no_bias"
-    assert _graded(spec, 144, 136) == (0.0, False, None)
+    assert table[136] == "no_bias@Dense" and table[128] == "no_bias"
+    assert _graded(spec, 144, 136) == (0.0, False, "no_bias@Dense")
+    assert slip_feedback("no_bias@Dense", "en") == "one of the Dense layers: forgot the bias — d×u instead of d×u+u."
+    assert slip_feedback("no_bias@Dense", "ko").startswith("Dense 층 가운데 하나: 편향을 빠뜨렸습니다")
     # A vocabulary as large as the sequence is long: an Embedding bias (+V) and adding the
     # length (+30) give the same total, so neither is named.
     spec = {"input": {"shape": [30]}, "layers": [
@@ -195,7 +198,8 @@ def test_status_names_each_part_right_or_wrong_and_its_slip(tmp_path, lang):
             assert f" — {slip_feedback(slip, lang)}" in text
     layer = parse_slip(expected[next(n for n in expected if "." in n and expected[n][1])][1])
     assert (
-        f"{layer.layer}번째 층({layer.layer_type})" if lang == "ko" else f"layer {layer.layer} ({layer.layer_type})"
+        f"{ordinal(layer.layer)} 층({layer.layer_type})" if lang == "ko"
+        else f"layer {layer.layer} ({layer.layer_type})"
     ) in text
 
     status = json.loads(_run(db, "status", "1", "--student", "20260001", "--token", token, "--json").stdout)
@@ -232,7 +236,7 @@ def test_status_names_each_part_right_or_wrong_and_its_slip(tmp_path, lang):
     line = next(line for line in report.splitlines() if f"'{slipped} = {answers[slipped]}' — " in line)
     assert line.endswith(f" — {slip_name(expected[slipped][1], lang)}")
     ref = parse_slip(expected[slipped][1])
-    where = f"{ref.layer}번째 층({ref.layer_type})" if lang == "ko" else f"layer {ref.layer} ({ref.layer_type})"
+    where = f"{ordinal(ref.layer)} 층({ref.layer_type})" if lang == "ko" else f"layer {ref.layer} ({ref.layer_type})"
     assert line.endswith(f" — {slip_name(ref.slip, lang)} — {where}")  # which slip, and where
     assert '{"' not in report
 
@@ -264,7 +268,55 @@ def test_the_http_response_carries_each_parts_slip_and_text(tmp_path):
     assert f"{slipped} ({slip_feedback(expected[slipped][1], 'ko').rstrip('.')})" in question["feedback"]
     assert question["feedback"].startswith("맞음: ")
     single = next(q for q in body["questions"] if q["slot"] != summary["slot"])
-    assert single["feedback"] == slip_feedback(single["misconception"], "ko") and "번째 층(" in single["feedback"]
+    assert single["feedback"] == slip_feedback(single["misconception"], "ko") and " 번째 층(" in single["feedback"]
     assert question["score"] == round(question["score"], 2) and body["score"] == round(body["score"], 2)
     # the student's later view (GET) says the same
     assert {q["slot"]: q["parts"] for q in mine["questions"]} == {q["slot"]: q["parts"] for q in body["questions"]}
+
+
+def test_grading_and_questions_import_without_a_cycle():
+    """grading/question_slips.py and grading/misconceptions.py once imported each other (one
+    of them inside a function): the slip values both need live below both, in slip_values."""
+    from tests.test_layout import PACKAGE, _imports
+
+    areas = ("grading", "questions")
+    modules = {".".join(p.relative_to(PACKAGE).with_suffix("").parts): p
+               for area in areas for p in (PACKAGE / area).glob("*.py")}
+    graph = {name: {t for t, _ in _imports(path) if t in modules and t != name} for name, path in modules.items()}
+
+    def reaches(start, goal, seen):
+        return any(n == goal or (n not in seen and not seen.add(n) and reaches(n, goal, seen)) for n in graph[start])
+
+    cycles = sorted(name for name in graph if reaches(name, name, set()))
+    assert cycles == []
+
+
+def test_the_seed_lesson_on_a_fixed_batch_has_named_slips_and_a_matching_hint():
+    """Issue #21 item 7: batch_input_shape=(4, 20, 32) keeps the 4; None written for it is a named
+    slip, and so is a number written where the batch is None. The hint of a question with a
+    fixed batch shows no None example."""
+    fixed = {"input": {"batch_shape": [4, 20, 32]}, "layers": [{"type": "SimpleRNN", "units": 8,
+                                                                "return_sequences": True}]}
+    answer = {"type": "shape", "value": [4, 20, 8]}
+    table = diagnose_table("output-shape", "seed-cell", fixed, answer)[None]
+    assert table[(None, 20, 8)] == "batch_none_for_fixed"
+    expected, slips = grading_key("output-shape", fixed, answer)
+    assert grade_answer(json.dumps([None, 20, 8]), expected, json.dumps(slips), 1)[2] == "batch_none_for_fixed"
+    open_batch = {"input": {"shape": [20, 32]}, "layers": [{"type": "SimpleRNN", "units": 8}]}
+    expected, slips = grading_key("output-shape", open_batch, {"type": "shape", "value": [None, 8]})
+    for number in (4, 32, 1):
+        assert grade_answer(json.dumps([number, 8]), expected, json.dumps(slips), 1)[2] == "batch_number_for_open"
+    assert grade_answer(json.dumps([4, 9]), expected, json.dumps(slips), 1)[2] is None  # not only the batch wrong
+    for lang in ("ko", "en"):
+        assert slip_feedback("batch_none_for_fixed", lang) and slip_feedback("batch_number_for_open", lang)
+    from quizgen.questions.generator import generate_question
+
+    seen = 0
+    for seed in range(40):
+        q = generate_question(seed, 1, "output-shape", "s", "medium", langs=("ko", "en"))
+        if q.template == "seed-cell" and "batch_shape" in q.spec["input"]:
+            seen += 1
+            for lang in ("ko", "en"):
+                hint = q.prompt[lang].rsplit("\n", 1)[1]
+                assert "None" not in hint and ("(4, 20, 32)" in hint or "(16, 20, 32)" in hint), hint
+    assert seen >= 5

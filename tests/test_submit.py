@@ -215,7 +215,7 @@ def test_attempt_limit_and_a_student_not_on_the_quiz(klass):
 
 
 def test_a_closed_quiz_refuses(tmp_path):
-    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00")
+    klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00", "--allow-past")
     result = klass.run("submit", str(klass.quiz), "--student", "20260001", "--token", klass.tokens["20260001"],
                        "--answer", "1=1")
     assert result.exit_code == 1 and "2020-01-01" in result.stderr and "마감되었습니다" in result.stderr
@@ -276,3 +276,38 @@ def test_malformed_options_are_usage_errors(klass, args):
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "--help" in lines[0]
+
+
+@pytest.mark.parametrize("counting", ["last", "best"])
+def test_the_counting_rule_is_said_where_students_read_and_is_the_rule_grades_follow(tmp_path, counting):
+    """Issue #19 item 6: the rule is per question (an attempt that answers question 1 only keeps
+    question 2's earlier answer), and the student is told so: in show, the receipt and the page;
+    the instructor in generate's and quiz set's help."""
+    from quizgen.classroom.results import gradebook
+    from quizgen.classroom.submissions import quiz_for_student
+    from quizgen.resources import message
+    from quizgen.service.page_views import questions_page
+    from quizgen.store.db import open_store
+
+    klass = make_class(tmp_path, "--counting", counting, "--count", "2", "--kind", "total-params")
+    quiz, sid, token = str(klass.quiz), "20260001", klass.tokens["20260001"]
+    rule = message("ko", f"counting_{counting}")
+    assert rule in klass.run("show", quiz, "--student", sid).stdout
+    key = {a["slot"]: a["answer"]["value"] for a in klass.key(sid)}
+    first = klass.run("submit", quiz, "--student", sid, "--token", token, "--answer", f"1={key[1]}",
+                      "--answer", f"2={key[2]}")
+    assert first.exit_code == 0 and rule in first.stderr
+    klass.run("submit", quiz, "--student", sid, "--token", token, "--answer", f"1={key[1] + 1}")  # 1 only, wrong
+    klass.run("grade", quiz)
+    store = open_store(str(klass.db))
+    try:
+        row = next(r for r in gradebook(store, quiz).rows if r.student == sid)
+        # question 2 keeps attempt 1's right answer; question 1 is the last answer (wrong) or the best (right)
+        assert row.total == (1.0 if counting == "last" else 2.0)
+        page = questions_page(quiz_for_student(store, quiz, sid, token), token, "k").body.decode()
+    finally:
+        store.dispose()
+    assert rule in page
+    for command in (["quiz", "set", "--help"], ["generate", "--help"]):
+        help_text = " ".join(klass.run(*command).stdout.split())
+        assert "the last answer given to it" in help_text and "keeps its earlier answer" in help_text

@@ -30,17 +30,19 @@ def test_a_deadline_is_read_in_the_machines_zone_and_refuses_exactly_then(tmp_pa
     expected = datetime(2030, 12, 1, 18, 0, tzinfo=timezone(timedelta(hours=hours))).astimezone(UTC)
     assert datetime.fromisoformat(info["deadline"]) == expected
     assert info["deadline_local"].startswith("2030-12-01T18:00")
-    from quizgen.classroom.submissions import submit
+    from quizgen.classroom.attempts import submit
+    from quizgen.classroom.keys import open_signing
     from quizgen.store.db import open_store
 
     store = open_store(str(klass.db))
     try:
         sid, token = "20260001", klass.tokens["20260001"]
-        submit(store, klass.quiz, sid, token, {"1": "5"}, at=expected - timedelta(seconds=1))
+        signing = open_signing(store, str(klass.db), None)
+        submit(store, klass.quiz, sid, token, {"1": "5"}, signing, at=expected - timedelta(seconds=1))
         from quizgen.classroom.policies import SubmissionRefused
 
         with pytest.raises(SubmissionRefused, match="2030-12-01 18:00"):
-            submit(store, klass.quiz, sid, token, {"1": "5"}, at=expected + timedelta(seconds=1))
+            submit(store, klass.quiz, sid, token, {"1": "5"}, signing, at=expected + timedelta(seconds=1))
     finally:
         store.dispose()
 
@@ -53,7 +55,7 @@ def test_tz_option_wins_and_the_zone_is_recorded(tmp_path, monkeypatch):
 
 
 def test_a_closed_quiz_names_the_deadline_in_its_own_zone_whatever_the_students_zone(tmp_path, monkeypatch):
-    klass = make_class(tmp_path, "--deadline", "2020-01-01 09:00", "--tz", "Asia/Seoul")
+    klass = make_class(tmp_path, "--deadline", "2020-01-01 09:00", "--allow-past", "--tz", "Asia/Seoul")
     monkeypatch.setenv("TZ", "America/Los_Angeles")  # the student's laptop
     result = klass.run("submit", str(klass.quiz), "--student", "20260001", "--token", klass.tokens["20260001"],
                        "--answer", "1=1")

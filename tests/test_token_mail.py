@@ -27,8 +27,8 @@ EMAILS = {"20260001": "a@example.ac.kr", "20260002": "b@example.ac.kr", "2026000
 
 @pytest.fixture
 def klass(tmp_path: Path) -> Klass:
-    return make_class(tmp_path, "--deadline", "2026-12-01 18:00", "--tz", "Asia/Seoul",
-                      "--late-until", "2026-12-02 09:00")
+    return make_class(tmp_path, "--deadline", "2027-12-01 18:00", "--tz", "Asia/Seoul",
+                      "--late-until", "2027-12-02 09:00")
 
 
 def works(db: Path | str, student: str, token: str) -> bool:
@@ -82,8 +82,8 @@ def test_starttls_and_login_each_student_gets_a_working_token(klass, tmp_path):
         body = got.body
         token = mailed_token(body)
         assert f"학번: {student}" in body and f"서버 주소: {URL}" in body
-        assert "마감: 2026-12-01 18:00 +09:00 (Asia/Seoul)" in body
-        assert "지각 제출: 2026-12-02 09:00 +09:00 (Asia/Seoul)까지" in body
+        assert "마감: 2027-12-01 18:00 +09:00 (Asia/Seoul)" in body
+        assert "지각 제출: 2027-12-02 09:00 +09:00 (Asia/Seoul)까지" in body
         assert f"quizgen login --server {URL} --student {student} --quiz {klass.quiz}" in body
         assert token not in URL and "?" not in body.split("서버 주소: ")[1].split()[0]
         assert works(klass.db, student, token)

@@ -244,3 +244,37 @@ def test_verify_on_both_backends_reports_and_unconfirms(db_url, tmp_path, checke
     assert json.loads(run(db, "list", "--json").stdout)[0]["status"] == "unverified"
     set_value(529_441)
     assert json.loads(run(db, "verify", "1", "--json").stdout)["status"] == "ready"
+
+
+def test_layers_returning_several_tensors_verify_and_a_disagreement_exits_non_zero(tmp_path, checker):
+    """Issue #19: an encoder with return_state returns several tensors, whose shapes Keras gives
+    as tuples; they are the stored lists of lists, not a disagreement. A real one exits 1."""
+    db = tmp_path / "q.db"
+    made = run(db, "generate", "--title", "T", "--count", "4", "--seed", "3", "--kind", "seq2seq,return-state",
+               "--difficulty", "hard", "--shared-only", "--no-verify")
+    assert made.exit_code == 0, made.output
+    con = sqlite3.connect(db)
+    multi = [json.loads(b) for (b,) in con.execute("SELECT breakdown FROM questions")]
+    con.close()
+    assert all(any(isinstance(layer["output_shape"][0], list) for layer in b["layers"]) for b in multi)
+    checked = run(db, "verify", "1")
+    assert checked.exit_code == 0, checked.output
+    report = json.loads(run(db, "verify", "1", "--force", "--json").stdout)
+    assert report["status"] == "ready" and report["problems"] == [] and report["checked"] == 4
+    _edit_first_multi_shape(db)
+    broken = run(db, "verify", "1", "--force")
+    assert broken.exit_code == 1 and "output_shape" in broken.stderr
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT status FROM quizzes").fetchone()[0] == "unverified"
+    con.close()
+
+
+def _edit_first_multi_shape(db):
+    con = sqlite3.connect(db)
+    qid, value = con.execute("SELECT id, breakdown FROM questions ORDER BY id").fetchone()
+    breakdown = json.loads(value)
+    layer = next(layer for layer in breakdown["layers"] if isinstance(layer["output_shape"][0], list))
+    layer["output_shape"][-1][-1] += 1
+    con.execute("UPDATE questions SET breakdown = ? WHERE id = ?", (json.dumps(breakdown), qid))
+    con.commit()
+    con.close()

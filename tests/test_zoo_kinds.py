@@ -23,8 +23,9 @@ from quizgen.grading.slip_messages import parse_slip, slip_feedback
 from quizgen.nn.code import models_from_code
 from quizgen.nn.shapes import format_shape
 from quizgen.nn.solver import solve_raw
-from quizgen.questions.catalog import DEFAULT_KINDS, FIRST_KINDS, KINDS, ZOO_KINDS
+from quizgen.questions.catalog import DEFAULT_KINDS, FIRST_KINDS, KINDS, NOTEBOOK_KINDS, ZOO_KINDS
 from quizgen.questions.generator import generate_question
+from quizgen.questions.prompts import t
 from quizgen.resources import load_json
 
 from .helpers import ROSTER, right_answers
@@ -44,7 +45,7 @@ def _outside_code(prompt: str) -> str:
 # ---------------------------------------------------------------- the catalogue
 
 def test_the_later_kinds_are_listed_but_not_asked_by_default():
-    assert KINDS == FIRST_KINDS + ZOO_KINDS and DEFAULT_KINDS == FIRST_KINDS
+    assert KINDS == FIRST_KINDS + ZOO_KINDS + NOTEBOOK_KINDS and DEFAULT_KINDS == FIRST_KINDS
     out = CliRunner().invoke(cli, ["generate", "--help"])
     assert out.exit_code == 0
     assert all(kind in " ".join(out.output.split()).replace("text- cnn", "text-cnn") for kind in ZOO_KINDS)
@@ -60,7 +61,9 @@ def test_prompts_and_workings_in_both_languages(kind):
             for lang in ("ko", "en"):
                 for text in (q.prompt[lang], q.derivation[lang]):
                     assert not re.search(r"\{[a-z_]*(:[^}]*)?\}", text), text  # every placeholder filled
-                    assert "None" not in _outside_code(text).replace("(None", "").replace("None,", "")
+                    prose = _outside_code(text).replace(t(lang)["answer_hint"]["shape"], "")  # these say None
+                    prose = prose.replace(t(lang)["explain"]["batch_open"], "")
+                    assert "None" not in prose.replace("(None", "").replace("None,", "")
             assert HANGUL.search(_outside_code(q.prompt["ko"])) and not HANGUL.search(q.prompt["en"])
             assert HANGUL.search(q.derivation["ko"]) and not HANGUL.search(q.derivation["en"])
             if q.answer["type"] == "parts":
@@ -185,20 +188,23 @@ def test_students_of_a_slot_get_the_same_model_with_their_own_sizes(kind):
 
 def test_the_first_kinds_keep_their_questions_and_keys_byte_for_byte():
     """Questions, answers, workings and stored grading keys of the first eight kinds, under a
-    fixed hash seed (slip keys are listed in set order), as quizgen made them before the later
-    kinds existed (sha256 taken from the code at 1c8d8c8, whose slips are already named per layer)."""
+    fixed hash seed (slip keys are listed in set order), drawn as a quiz draws them (sizes kept
+    apart for the slips): the same seed gives the same quiz byte for byte within a generator
+    version (sha256 taken at GENERATOR_VERSION 2, issue #19's difficulty levels and wording)."""
     code = r"""
 import hashlib, json
 from quizgen.questions.generator import generate_question
-from quizgen.grading.misconceptions import grading_key
-from quizgen.questions.catalog import FIRST_KINDS
+from quizgen.grading.misconceptions import grading_key, slips_apart
+from quizgen.questions.catalog import FIRST_KINDS, GENERATOR_VERSION
+assert GENERATOR_VERSION == "2"
 h = hashlib.sha256()
 for seed in range(12):
     for slot in (1, 2, 7):
         for kind in FIRST_KINDS:
             for diff in ("easy", "medium", "hard"):
                 for student in (None, "20260001", "x"):
-                    q = generate_question(seed, slot, kind, student, diff, langs=("ko", "en"))
+                    q = generate_question(seed, slot, kind, student, diff, langs=("ko", "en"),
+                                          keep_apart=slips_apart)
                     key = grading_key(q.kind, q.spec, q.answer, q.solution)
                     h.update(json.dumps([q.template, q.spec, q.prompt, q.answer, q.breakdown, q.derivation,
                                          q.points, key], ensure_ascii=False).encode())
@@ -206,7 +212,7 @@ print(h.hexdigest())
 """
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "b0fbb1b1fa62302e0b8b277a3dd36f99eeaf3ce3bf1cf7a2e0d7e5f05445226f"
+    assert done.stdout.strip() == "88553e9d7703f8a6e9d163d3ca8d5825d0a38a58cbb32196a269488a5631a805"
 
 
 # ---------------------------------------------------------------- confirmed by Keras

@@ -20,7 +20,7 @@ import time
 
 
 def submit_loop(db: str, quiz: str, student: str, token: str, count: int, until: str | None) -> None:
-    from quizgen.classroom.submissions import submit
+    from quizgen.classroom.attempts import submit
     from quizgen.errors import QuizgenError
     from quizgen.store.db import open_store
 
@@ -28,13 +28,16 @@ def submit_loop(db: str, quiz: str, student: str, token: str, count: int, until:
         import quizgen.store.db
 
         quizgen.store.db.WRITE_BEGIN = os.environ["QUIZGEN_TEST_WRITE_BEGIN"]
+    from quizgen.classroom.keys import open_signing
+
     store = open_store(db)
+    signing = open_signing(store, db, None)  # the key beside the database, made once by the first worker
     n = 0
     while (until is None and n < count) or (until is not None and not os.path.exists(until) and n < count):
         n += 1
         started = time.perf_counter()
         try:
-            receipt = submit(store, quiz, student, token, {"1": str(1000 + n)})
+            receipt = submit(store, quiz, student, token, {"1": str(1000 + n)}, signing)
         except QuizgenError as exc:
             print(f"ERR {exc}", flush=True)
             continue

@@ -1,7 +1,7 @@
 """the transparency log: each attempt a leaf of its quiz's Merkle tree, signed checkpoints
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-07
 
 * ``attempts.leaf_hash``: RFC 9162's leaf hash of the attempt's record (quiz, student,
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -86,7 +86,8 @@ def upgrade() -> None:
         sa.Column("key_id", sa.String(length=64), nullable=True),
         sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("origin", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["quiz_id"], ["quizzes.id"], name=op.f("fk_checkpoints_quiz_id_quizzes")),
+        sa.ForeignKeyConstraint(["quiz_id"], ["quizzes.id"], name=op.f("fk_checkpoints_quiz_id_quizzes"),
+                                ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_checkpoints")),
         sa.UniqueConstraint("quiz_id", "tree_size", name="uq_checkpoints_quiz_id_tree_size"),
     )

@@ -1,18 +1,23 @@
-"""Answer sheets students hand in: ``--answer N=VALUE`` pairs, ``answers.json`` or ``answers.csv``.
+"""Answer sheets students hand in: ``--answer N=VALUE`` pairs, ``answers.json`` or ``answers.csv``,
+and which questions and parts a sheet leaves blank.
 
 Only the sheet's shape is checked here (one answer per key, text or whole numbers);
 what the keys and values mean is checked against the quiz by submissions.parse_submission.
+No database code: the student's remote client uses this module too.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputFileError
 from ..files import DuplicateKey, MalformedJSON, decode_json, read_text_file, unique_keys
 from ..grading.answers import AnswerError
+from ..receipts import part_label
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -89,4 +94,48 @@ def _answers_from_csv(text: str, path: str) -> dict[str, str]:
         if key in out:
             raise InputFileError(f"{path}, line {n}: question {key} is answered twice")
         out[key] = row[1]
+    return out
+
+
+# ---------------------------------------------------------------- blank answers
+
+@dataclass(frozen=True)
+class Blank:
+    """A question, or one part of a multi-part question, that an answer sheet leaves
+    unanswered (no key for it, or only spaces)."""
+
+    slot: int
+    part: int | None  # 1-based; None for a single-answer question
+
+    @property
+    def key(self) -> str:
+        """How the answer would be given: ``2``, ``4.3`` (``quizgen submit --answer 4.3=…``)."""
+        return str(self.slot) if self.part is None else f"{self.slot}.{self.part}"
+
+
+def blank_parts(responses: Mapping[int, Mapping[str, Any]], answers: Mapping[str, str]) -> list[Blank]:
+    """Every question and part of a quiz that ``answers`` leaves blank, in order.
+
+    ``responses``: each question's answer form by number (``{"type": "count"}``, or
+    ``{"type": "parts", "parts": [{"key": "L1.shape", ...}, ...]}``) as the student's
+    view of the quiz carries it; ``answers``: keyed as ``quizgen submit`` takes them (``1``,
+    ``4.2``, ``04.02``, or a part by its key, ``4.L1.shape``). A key that names nothing in
+    the quiz answers nothing here (the submission's own parser refuses it)."""
+    given: set[tuple[int, str]] = set()
+    for key, value in answers.items():
+        if not str(value).strip():
+            continue
+        number, _, part = key.strip().partition(".")
+        if number.isascii() and number.isdigit():
+            given.add((int(number), part_label(part) if part else ""))
+    out = []
+    for slot in sorted(responses):
+        response = responses[slot]
+        if response.get("type") != "parts":
+            if (slot, "") not in given:
+                out.append(Blank(slot, None))
+            continue
+        for n, p in enumerate(response.get("parts") or [], start=1):
+            if (slot, str(n)) not in given and (slot, str(p.get("key"))) not in given:
+                out.append(Blank(slot, n))
     return out

@@ -43,10 +43,11 @@ from ..receipts import RECEIPT_VERSION, Signer, answers_sha256, leaf_hash_hex, l
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Student, Submission
 from .answer_results import part_results, parts_json, question_feedback
-from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, visibility
-from .students import authenticate
+from .keys import Signing
+from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, student_rules, visibility
+from .students import Vouched, authenticate
 from .submissions import Receipt, Slot, attempts_used, get_quiz_row, load_slots, parse_submission
-from .tlog import integrate_by
+from .tlog import integrate_by, sequence_quietly
 
 MAX_ANSWERS = 200
 MAX_ANSWER_CHARS = 200
@@ -136,7 +137,7 @@ class SubmissionTooLarge(QuizgenError):
     """More answers, or longer ones, than one attempt can hold."""
 
 
-def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | None,
+def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | Vouched | None,
                    answers: Mapping[str, str], *, source: str, signer: Signer, at: datetime | None = None,
                    idempotency_key: str | None = None, grade_on_arrival: bool = False,
                    rate_limit: RateLimit | None = None) -> Submitted:
@@ -146,7 +147,7 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
     at = at or now()  # provisional (the quick refusal below); replaced once the write lock is held
     _check_request(answers)
     with store.read() as session:
-        student = authenticate(session, student_id, token)
+        student = authenticate(session, student_id, token, quiz_id)
         quiz_row = get_quiz_row(session, quiz_id)
         slots = load_slots(session, quiz_id, student.id)
         lang = quiz_row.language
@@ -154,7 +155,7 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
             raise not_on_quiz(quiz_id, student_id, lang)
         student_pk, zone = student.id, quiz_row.time_zone
         if idempotency_key is None:  # a replay is answered even after the quiz has closed
-            refuse_if_closed(quiz_id, quiz_row.deadline, zone, at, quiz_row.late_until, lang)
+            refuse_if_closed(student_rules(session, quiz_row, student_pk), at)
     parsed = parse_submission(slots, answers, lang)  # before any lock: a typo costs nothing
     digest = request_sha256(answers)
     with store.write() as session:
@@ -169,9 +170,10 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
             if seen is not None:
                 return seen
         quiz_row = get_quiz_row(session, quiz_id)
-        late = refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, at, quiz_row.late_until, lang)
+        rules = student_rules(session, quiz_row, student_pk)  # read again under the lock, as the quiz row
+        late = refuse_if_closed(rules, at)
         used = attempts_used(session, quiz_id, student_pk)
-        refuse_if_spent(quiz_id, quiz_row.attempt_limit, used, lang)
+        refuse_if_spent(rules, used)
         seen_policy = visibility(quiz_row.feedback)
         grading = grade_on_arrival and seen_policy.score
         if grading and rate_limit is not None:
@@ -179,7 +181,7 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
         row = record_attempt(session, quiz_id, student_pk, student_id, slots, parsed, at, source, signer,
                              idempotency_key, digest, used)
         receipt = Receipt(quiz_id, student_id, row.attempt, len(parsed), at, zone, shown, language=lang, late=late,
-                          feedback=quiz_row.feedback)
+                          feedback=quiz_row.feedback, counting=quiz_row.counting)
         results = _grade(session, slots, parsed, row) if grading else None
         # read before the row is changed below, so that the receipt and the response reach
         # it in one UPDATE at the commit (a query in between would flush the first half)
@@ -189,6 +191,17 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
         response = _response(receipt, quiz_row, max_score, results, seen_policy, late, signed, slots)
         row.response = json.dumps(response, ensure_ascii=False)
         return Submitted(receipt, response)
+
+
+def submit(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str],
+           signing: Signing, at: datetime | None = None) -> Receipt:
+    """Record one attempt from the local command line: all its answers, or nothing; signed
+    as the service signs (graded later), and integrated into the quiz's log after the
+    commit (or left for the next sequencer when the database is busy)."""
+    receipt = submit_attempt(store, quiz, student_id, token, answers, source="cli", signer=signing.signer,
+                             at=at).receipt
+    sequence_quietly(store, signing, [receipt.quiz_id])
+    return receipt
 
 
 def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) -> Submitted | None:
@@ -203,7 +216,7 @@ def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) ->
     quiz = session.get(Quiz, quiz_id)
     receipt = Receipt(quiz_id, response.get("student", ""), row.attempt, response.get("answers", 0),
                       row.received_at, quiz.time_zone, show(row.received_at, quiz.time_zone, seconds=True), True,
-                      quiz.language, bool(response.get("late")), quiz.feedback)
+                      quiz.language, bool(response.get("late")), quiz.feedback, quiz.counting)
     return Submitted(receipt, {**response, "replayed": True}, replayed=True)
 
 
@@ -229,7 +242,7 @@ def _grade(session: Any, slots: Mapping[int, Slot], parsed: Mapping[int, tuple[s
         .where(Submission.quiz_id == row.quiz_id, Submission.student_id == row.student_id,
                Submission.attempt == row.attempt)).all()
     grades = compute_grades([tuple(s[:5]) for s in subs])
-    insert_grades(session.connection(), grades, now())
+    insert_grades(session.connection(), row.quiz_id, grades, now())
     return {s[5]: g for s, g in zip(subs, grades)}
 
 
@@ -258,5 +271,5 @@ def _response(receipt: Receipt, quiz: Quiz, points: int, results: dict[int, tupl
             "score": score, "max_score": max_score, "questions": questions, "receipt": signed}
 
 
-__all__ = ["submit_attempt", "record_attempt", "lock_for_attempts", "Submitted", "RateLimit", "RateLimited",
+__all__ = ["submit", "submit_attempt", "record_attempt", "lock_for_attempts", "Submitted", "RateLimit", "RateLimited",
            "IdempotencyConflict", "SubmissionTooLarge", "GRADER_VERSION"]

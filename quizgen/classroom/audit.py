@@ -33,10 +33,12 @@ from sqlalchemy import select
 
 from .. import merkle
 from ..clock import as_utc
+from ..errors import clip
 from ..grading.answers import parse_stored
 from ..receipts import answers_sha256, leaf_hash_hex, leaf_record, verify_checkpoint, verify_receipt
 from ..store.db import Store
 from ..store.tables import Attempt, Checkpoint, Question, ServerKey, Student, Submission, get_quiz
+from .keys import KeyFileError, checkpoints_file, key_file_for, load_signer
 from .tlog import read_checkpoints_file
 
 UNSIGNED_SOURCES = frozenset({"legacy"})  # attempts made before receipts existed (migration 0004)
@@ -93,6 +95,18 @@ def trust_from_database(store: Store) -> Trust:
     with store.read() as session:
         keys = dict(session.execute(select(ServerKey.key_id, ServerKey.public_key)).all())
     return Trust(keys, "the database's registered keys (give the server's key file to check independently)")
+
+
+def trust_for(store: Store, db: str | None, key_file: str | None) -> Trust:
+    """What ``quizgen audit`` trusts: the key in the key file (and the checkpoints appended
+    beside it) when that file is here; otherwise, saying so, the database's registered keys."""
+    path = key_file_for(db, key_file)
+    if not Path(path).exists():
+        if key_file:
+            raise KeyFileError(f"no key file at {clip(path, 80)}")
+        return trust_from_database(store)
+    signer = load_signer(path, create=False)
+    return Trust({signer.key_id: signer.public_b64}, f"the key file {clip(path, 80)}", checkpoints_file(path))
 
 
 def audit_quiz(store: Store, quiz: str | int, trust: Trust) -> AuditReport:

@@ -28,9 +28,10 @@ from ..resources import message
 from ..store.db import Store
 from ..store.tables import Attempt, Student, get_quiz
 from .attempts import lock_for_attempts, record_attempt
-from .policies import SubmissionRefused, refuse_if_closed, refuse_if_spent
+from .keys import Signing
+from .policies import AttemptsExhausted, QuizClosed, refuse_if_closed, refuse_if_spent, student_rules
 from .submissions import Slot, attempts_used, load_slots, parse_submission
-from .tlog import Signing, sequence_quietly
+from .tlog import sequence_quietly
 
 MAX_IMPORT_BYTES = 50_000_000
 _SHOWN_PROBLEMS = 10
@@ -45,12 +46,13 @@ class ImportReport:
     imported: int  # answers stored
     students: int  # students given a new attempt
     already_imported: int  # students whose rows of this file were imported before (skipped)
-    late: int  # answers let through by ignore_deadline
+    late: int  # answers given after the student's deadline: in the late window (as submit takes them) or forced
+    after_close: int  # of those, answers given after the late window too, let through by ignore_deadline
     over_limit: int  # answers let through by ignore_attempt_limit
 
     def to_json(self) -> dict[str, int]:
         return {"imported": self.imported, "students": self.students, "already_imported": self.already_imported,
-                "late": self.late, "over_attempt_limit": self.over_limit}
+                "late": self.late, "after_close": self.after_close, "over_attempt_limit": self.over_limit}
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ def import_submissions(store: Store, quiz: str | int, path: str, signing: Signin
                 refused.append(f"student {clip(sid, 40)!r}: {problems}")
     _refuse(refused)
     at = now()
-    imported = students_new = skipped = late = over = 0
+    imported = students_new = skipped = late = after_close = over = 0
     with store.write() as session:
         quiz_row = get_quiz(session, quiz_id)
         for sid, entry in pending.items():
@@ -182,16 +184,19 @@ def import_submissions(store: Store, quiz: str | int, path: str, signing: Signin
                 skipped += 1
                 continue
             when = entry.latest or at
-            try:
-                refuse_if_closed(quiz_id, quiz_row.deadline, quiz_row.time_zone, when)
-            except SubmissionRefused as exc:
+            rules = student_rules(session, quiz_row, entry.pk)  # the student's extension included
+            try:  # an archived quiz (QuizArchived) refuses the whole import
+                if refuse_if_closed(rules, when):
+                    late += len(entry.parsed)  # inside the late window: taken, as submit takes it
+            except QuizClosed as exc:
                 if not ignore_deadline:
                     refused.append(f"student {clip(sid, 40)!r}: {exc} (--ignore-deadline imports it anyway)")
                     continue
                 late += len(entry.parsed)
+                after_close += len(entry.parsed)
             try:
-                refuse_if_spent(quiz_id, quiz_row.attempt_limit, attempts_used(session, quiz_id, entry.pk))
-            except SubmissionRefused as exc:
+                refuse_if_spent(rules, attempts_used(session, quiz_id, entry.pk))
+            except AttemptsExhausted as exc:
                 if not ignore_attempt_limit:
                     refused.append(f"student {clip(sid, 40)!r}: {exc} (--ignore-attempt-limit imports it anyway)")
                     continue
@@ -203,7 +208,7 @@ def import_submissions(store: Store, quiz: str | int, path: str, signing: Signin
         _refuse(refused)  # raising here rolls the whole transaction back
     if students_new:
         sequence_quietly(store, signing, [quiz_id])
-    return ImportReport(imported, students_new, skipped, late, over)
+    return ImportReport(imported, students_new, skipped, late, after_close, over)
 
 
 def _instant(text: str, zone: str) -> datetime:

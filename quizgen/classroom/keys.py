@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,8 +19,20 @@ from ..errors import QuizgenError, clip
 from ..receipts import Signer
 from ..store.db import Store, redact_url, resolve_url, sqlite_path
 from ..store.tables import ServerKey
-from .audit import Trust, trust_from_database
-from .tlog import Signing, checkpoints_file
+
+
+@dataclass(frozen=True)
+class Signing:
+    """What records and sequences attempts needs: the server's key, and the file beside it
+    that the checkpoints it signs are appended to."""
+
+    signer: Signer
+    checkpoints: Path | None
+
+
+def checkpoints_file(key_file: str) -> Path:
+    """Where a server appends the checkpoints it signs: beside its key, outside the database."""
+    return Path(f"{key_file}.checkpoints")
 
 
 class KeyFileError(QuizgenError):
@@ -75,24 +88,12 @@ def key_file_for(db: str | None, key_file: str | None) -> str:
 
 
 def open_signing(store: Store, db: str | None, key_file: str | None) -> Signing:
-    """The key that signs attempts recorded through ``store`` (made if absent, and
-    registered), and the file its checkpoints are appended to."""
+    """The key that signs attempts recorded through ``store`` (made if absent), and the file
+    its checkpoints are appended to. Nothing is written to the database here: a command
+    refused for bad input leaves it unchanged; the key is registered when the sequencer
+    first signs with it (classroom.tlog.sequence_pending)."""
     path = key_file_for(db, key_file)
-    signer = load_signer(path)
-    register_key(store, signer)
-    return Signing(signer, checkpoints_file(path))
-
-
-def trust_for(store: Store, db: str | None, key_file: str | None) -> Trust:
-    """What ``quizgen audit`` trusts: the key in the key file (and the checkpoints appended
-    beside it) when that file is here; otherwise, saying so, the database's registered keys."""
-    path = key_file_for(db, key_file)
-    if not Path(path).exists():
-        if key_file:
-            raise KeyFileError(f"no key file at {clip(path, 80)}")
-        return trust_from_database(store)
-    signer = load_signer(path, create=False)
-    return Trust({signer.key_id: signer.public_b64}, f"the key file {clip(path, 80)}", checkpoints_file(path))
+    return Signing(load_signer(path), checkpoints_file(path))
 
 
 def register_key(store: Store, signer: Signer) -> None:
@@ -113,5 +114,5 @@ def register_key(store: Store, signer: Signer) -> None:
                         .on_conflict_do_nothing(index_elements=["key_id"]))
 
 
-__all__ = ["load_signer", "register_key", "default_key_file", "key_file_for", "open_signing", "trust_for",
-           "KeyFileError", "redact_url"]
+__all__ = ["load_signer", "register_key", "default_key_file", "key_file_for", "open_signing", "Signing",
+           "checkpoints_file", "KeyFileError", "redact_url"]

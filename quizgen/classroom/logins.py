@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 
 from ..clock import as_utc, now
-from ..errors import clip
+from ..errors import clip, refuse_unstorable
 from ..store.db import Store
 from ..store.tables import LoginFailure
 from .attempts import RateLimited
@@ -49,7 +49,10 @@ def client_key(address: str | None) -> str | None:
 
 
 def subjects(address: str | None, student_id: str | None) -> list[str]:
-    """What a failure is counted against: (address, id), the id, and the address."""
+    """What a failure is counted against: (address, id), the id, and the address
+    (UnstorableText for an id no database could store: the failure is recorded under it)."""
+    if student_id:
+        refuse_unstorable(student_id, "the student id")
     addr = client_key(address)
     out = []
     if addr and student_id:

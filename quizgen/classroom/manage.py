@@ -25,12 +25,13 @@ from sqlalchemy import func, insert, select
 from ..clock import now, parse_deadline, show, zone_name
 from ..errors import NotFoundError, QuizgenError, clip
 from ..grading.batch import AnswerChange, RegradeReport, regrade
-from ..grading.scoring import COUNTING_POLICIES
+from ..grading.slip_messages import SlipRef, parse_slip
 from ..questions.catalog import GENERATOR_VERSION
 from ..questions.records import ACCEPTED_FIELD, ANALYTIC_FIELD, answer_units, format_answer
+from ..resources import load_json
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Student, Variant, get_quiz
-from .policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
+from .policies import QuizSettings, check_settings, settings_of
 from .quizzes import Confirmation, confirm_drafts, draft_variants, plan_of, question_rows
 from .roster import RosterEntry
 from .students import IssuedToken, sync_students
@@ -161,6 +162,13 @@ class _Keep:
 KEEP: Any = _Keep()
 
 
+class ChangeUsageError(ManageError):
+    """A settings change asked so that it cannot mean anything (nothing to change, a zone
+    without a deadline, a value and its --no-... flag together): a usage error."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class SettingsChange:
     """Settings to change; anything left at KEEP stays as it is."""
@@ -171,6 +179,24 @@ class SettingsChange:
     feedback: Any = KEEP  # one of FEEDBACK_POLICIES
     counting: Any = KEEP  # one of COUNTING_POLICIES
     late_until: Any = KEEP  # wall-clock text read like the deadline, or None: no late submissions
+
+    @classmethod
+    def from_options(cls, *, deadline: str | None, no_deadline: bool, time_zone: str | None, late_until: str | None,
+                     no_late: bool, attempt_limit: int | None, no_attempt_limit: bool, feedback: str | None,
+                     counting: str | None) -> SettingsChange:
+        """The change ``quiz set``'s options ask for: a value, or a ``--no-...`` flag for none."""
+        for value, none, names in ((deadline, no_deadline, "--deadline and --no-deadline"),
+                                   (late_until, no_late, "--late-until and --no-late"),
+                                   (attempt_limit, no_attempt_limit, "--attempts and --no-attempt-limit")):
+            if value is not None and none:
+                raise ChangeUsageError(f"{names} exclude each other")
+
+        def pick(value: Any, none: bool) -> Any:
+            return None if none else (KEEP if value is None else value)
+
+        return cls(deadline=pick(deadline, no_deadline), time_zone=time_zone,
+                   attempt_limit=pick(attempt_limit, no_attempt_limit), feedback=pick(feedback, False),
+                   counting=pick(counting, False), late_until=pick(late_until, no_late))
 
 
 @dataclass(frozen=True)
@@ -200,9 +226,31 @@ class SettingsReport:
         return {"quiz": self.quiz_id, "changes": [c.to_json() for c in self.changes],
                 "students_without_attempts_left": self.spent, "closed": self.closed}
 
+    def lines(self) -> list[str]:
+        """Each change, before -> after (what ``quiz set`` prints on stdout)."""
+        return [f"{c.name}: {c.before_text} -> {c.after_text}" for c in self.changes]
 
-def _deadline_text(deadline: datetime | None, zone: str) -> str:
-    return show(deadline, zone) if deadline is not None else "no deadline"
+    def notes(self) -> list[str]:
+        """What the change means for the class (``quiz set`` prints these on stderr)."""
+        names = {c.name for c in self.changes}
+        out = [] if self.changes else [f"Nothing changed: quiz {self.quiz_id} already has these settings."]
+        if "attempt_limit" in names and self.spent:
+            out.append(f"{len(self.spent)} student(s) have used every attempt the new limit allows and cannot "
+                       f"submit again (their attempts and grades stay): {listed(self.spent)}")
+        if names & {"deadline", "late_until"} and self.closed:
+            out.append("The new deadline has passed: the quiz is closed to submissions.")
+        if "counting" in names:
+            out.append("Totals follow at once: which attempt counts is decided when results are read.")
+        return out
+
+
+def listed(ids: Sequence[str], shown: int = 10) -> str:
+    """The first few ids of a list, and how many there are in all."""
+    return ", ".join(ids[:shown]) + (f" ... ({len(ids)} in all)" if len(ids) > shown else "")
+
+
+def _deadline_text(deadline: datetime | None, zone: str, none: str = "no deadline") -> str:
+    return show(deadline, zone) if deadline is not None else none
 
 
 def _attempts_text(limit: int | None) -> str:
@@ -210,46 +258,37 @@ def _attempts_text(limit: int | None) -> str:
 
 
 def change_settings(store: Store, quiz: str | int, change: SettingsChange) -> SettingsReport:
-    """Change a quiz's deadline, attempt limit, feedback or counting policy in one transaction.
+    """Change a quiz's deadline, late window, attempt limit, feedback or counting policy in
+    one transaction.
 
     A deadline is read in ``time_zone`` (recorded on the quiz) or else the quiz's own zone,
-    and stored as an instant. A limit below what students have used is allowed: they keep
-    their attempts and cannot submit more (``spent`` lists them). Which attempt counts and
-    what students see are decided when results are read, so they follow at once."""
+    and stored as an instant. The settings as they would be afterwards go through the one
+    validator ``generate`` uses (policies.check_settings): a deadline moved past the late
+    window, or removed under one, is refused in its words, never silently changed. A
+    limit below what students have used is allowed: they keep their attempts and cannot
+    submit more (``spent`` lists them). Which attempt counts and what students see are
+    decided when results are read, so they follow at once."""
     _check(change)
     with store.write() as session:
         row = _locked_quiz(session, quiz)
-        changes: list[SettingChanged] = []
+        before = settings_of(row)
         zone = zone_name(change.time_zone) if change.time_zone else row.time_zone
-        if change.deadline is not KEEP:
-            deadline = None if change.deadline is None else parse_deadline(change.deadline, zone)
-            if zone != row.time_zone:
-                changes.append(SettingChanged("time_zone", row.time_zone, zone, row.time_zone, zone))
-            if deadline != row.deadline:
-                changes.append(SettingChanged("deadline", row.deadline, deadline,
-                                              _deadline_text(row.deadline, row.time_zone),
-                                              _deadline_text(deadline, zone)))
-            row.deadline, row.time_zone = deadline, zone
-        if change.late_until is not KEEP:
-            late = None if change.late_until is None else parse_deadline(change.late_until, zone)
-            if late is not None and (row.deadline is None or late <= row.deadline):
-                raise ManageError("late submissions can only be accepted until a time after the deadline")
-            if late != row.late_until:
-                changes.append(SettingChanged("late_until", row.late_until, late,
-                                              _deadline_text(row.late_until, zone).replace("no deadline", "none"),
-                                              _deadline_text(late, zone).replace("no deadline", "none")))
-            row.late_until = late
-        elif row.late_until is not None and (row.deadline is None or row.late_until <= row.deadline):
-            row.late_until = None  # a moved deadline leaves no late window before it
-        if change.attempt_limit is not KEEP and change.attempt_limit != row.attempt_limit:
-            changes.append(SettingChanged("attempt_limit", row.attempt_limit, change.attempt_limit,
-                                          _attempts_text(row.attempt_limit), _attempts_text(change.attempt_limit)))
-            row.attempt_limit = change.attempt_limit
-        for name in ("feedback", "counting"):
-            value = getattr(change, name)
-            if value is not KEEP and value != getattr(row, name):
-                changes.append(SettingChanged(name, getattr(row, name), value, getattr(row, name), value))
-                setattr(row, name, value)
+
+        def instant(value: Any, kept: datetime | None) -> datetime | None:
+            return kept if value is KEEP else (None if value is None else parse_deadline(value, zone))
+
+        after = QuizSettings(
+            deadline=instant(change.deadline, before.deadline),
+            time_zone=before.time_zone if change.deadline is KEEP else zone,
+            late_until=instant(change.late_until, before.late_until),
+            attempt_limit=before.attempt_limit if change.attempt_limit is KEEP else change.attempt_limit,
+            feedback=before.feedback if change.feedback is KEEP else change.feedback,
+            counting=before.counting if change.counting is KEEP else change.counting)
+        check_settings(after, None)  # raising rolls the transaction back: nothing changes
+        changes = _changes(before, after)
+        (row.deadline, row.time_zone, row.late_until, row.attempt_limit, row.feedback,
+         row.counting) = (after.deadline, after.time_zone, after.late_until, after.attempt_limit, after.feedback,
+                          after.counting)
         spent: list[str] = []
         if any(c.name == "attempt_limit" for c in changes) and row.attempt_limit is not None:
             used = func.max(Attempt.attempt)
@@ -257,23 +296,41 @@ def change_settings(store: Store, quiz: str | int, change: SettingsChange) -> Se
                 select(Student.external_id).join(Attempt, Attempt.student_id == Student.id)
                 .where(Attempt.quiz_id == row.id).group_by(Student.external_id)
                 .having(used >= row.attempt_limit).order_by(Student.external_id)))
-        closed = row.deadline is not None and row.deadline <= now() and (
-            row.late_until is None or row.late_until <= now())
+        at = now()
+        closed = row.deadline is not None and row.deadline <= at and (row.late_until is None or row.late_until <= at)
         return SettingsReport(row.id, changes, spent, closed)
 
 
+def _changes(before: QuizSettings, after: QuizSettings) -> list[SettingChanged]:
+    """What differs, in the order ``quiz set`` reports it, each as stored and as people read it."""
+    out = []
+    if after.time_zone != before.time_zone:
+        out.append(SettingChanged("time_zone", before.time_zone, after.time_zone, before.time_zone, after.time_zone))
+    if after.deadline != before.deadline:
+        out.append(SettingChanged("deadline", before.deadline, after.deadline,
+                                  _deadline_text(before.deadline, before.time_zone),
+                                  _deadline_text(after.deadline, after.time_zone)))
+    if after.late_until != before.late_until:
+        out.append(SettingChanged("late_until", before.late_until, after.late_until,
+                                  _deadline_text(before.late_until, before.time_zone, "none"),
+                                  _deadline_text(after.late_until, after.time_zone, "none")))
+    if after.attempt_limit != before.attempt_limit:
+        out.append(SettingChanged("attempt_limit", before.attempt_limit, after.attempt_limit,
+                                  _attempts_text(before.attempt_limit), _attempts_text(after.attempt_limit)))
+    for name in ("feedback", "counting"):
+        old, new = getattr(before, name), getattr(after, name)
+        if new != old:
+            out.append(SettingChanged(name, old, new, old, new))
+    return out
+
+
 def _check(change: SettingsChange) -> None:
-    if all(getattr(change, f) is KEEP for f in ("deadline", "attempt_limit", "feedback", "counting", "late_until")):
-        raise ManageError("nothing to change: give a deadline, an attempt limit, a feedback or a counting policy")
+    """A change that asks for something; its values are checked with the settings they make."""
     if change.time_zone is not None and (change.deadline is KEEP or change.deadline is None):
-        raise ManageError("a time zone goes with a new deadline (it says how to read it)")
-    if change.attempt_limit is not KEEP and change.attempt_limit is not None and not (
-            isinstance(change.attempt_limit, int) and 1 <= change.attempt_limit <= MAX_ATTEMPTS):
-        raise ManageError(f"the attempt limit must be a number from 1 to {MAX_ATTEMPTS:,} (or no limit)")
-    if change.feedback is not KEEP and change.feedback not in FEEDBACK_POLICIES:
-        raise ManageError(f"unknown feedback policy {change.feedback!r}; expected {', '.join(FEEDBACK_POLICIES)}")
-    if change.counting is not KEEP and change.counting not in COUNTING_POLICIES:
-        raise ManageError(f"unknown counting policy {change.counting!r}; expected {', '.join(COUNTING_POLICIES)}")
+        raise ChangeUsageError("--tz goes with --deadline (it says how to read it)")
+    if all(getattr(change, f) is KEEP for f in ("deadline", "attempt_limit", "feedback", "counting", "late_until")):
+        raise ChangeUsageError("nothing to change: give --deadline/--no-deadline, --late-until/--no-late, "
+                               "--attempts/--no-attempt-limit, --feedback or --counting")
 
 
 # ---------------------------------------------------------------- answers
@@ -411,6 +468,42 @@ def _shown(unit: dict[str, Any], value: Any, lang: str = "en") -> str:
     return format_answer({**unit, "value": value}, lang)
 
 
+def slip_rule(text: str) -> SlipRef:
+    """A slip as the instructor names it for ``quiz accept --slip``: ``no_bias`` (the slip's own
+    value: in every layer that can make it, for a count), ``no_bias@2`` (made in layer 2, as
+    feedback names it) or ``no_bias@SimpleRNN`` (made in any one SimpleRNN layer: each such
+    value). The slip must be one quizgen knows."""
+    name, at, where = text.strip().partition("@")
+    known = slip_names()
+    if name not in known:
+        raise ManageError(f"unknown slip {clip(name, 40)!r}; slips are {', '.join(known)}")
+    if not at:
+        return SlipRef(name)
+    if where.isascii() and where.isdigit() and 1 <= len(where) <= 4:
+        return SlipRef(name, int(where))
+    if where.isascii() and where.isidentifier():
+        return SlipRef(name, None, where)
+    raise ManageError(f"{clip(text, 60)!r}: name a layer as feedback does, e.g. {name}@2 (layer 2) or "
+                      f"{name}@SimpleRNN (every SimpleRNN layer)")
+
+
+def rule_matches(rule: SlipRef, stored: str) -> bool:
+    """Whether a grading key's slip reference ``stored`` is one the rule names."""
+    if rule.layer is None and rule.layer_type is None:
+        return stored == rule.slip
+    ref = parse_slip(stored)
+    if ref.slip != rule.slip:
+        return False
+    if rule.layer is not None:
+        return ref.layer == rule.layer
+    return ref.layer_type == rule.layer_type
+
+
+def slip_names() -> tuple[str, ...]:
+    """The slips quizgen knows, by the keys their explanations are catalogued under."""
+    return tuple(k for k in load_json("misconceptions.json")["en"])
+
+
 def accept_answer(store: Store, quiz: str | int, target: Target, value: str | None = None,
                   student: str | None = None, slip: str | None = None, apply: bool = False,
                   progress: Progress | None = None) -> AnswerReport:
@@ -419,7 +512,8 @@ def accept_answer(store: Store, quiz: str | int, target: Target, value: str | No
     Students' variants have different numbers, so a typed ``value`` is for one student's
     variant (``student``). ``slip`` is a rule instead: in every variant (or the one
     student's), accept the value that known slip produces there (e.g. ``gru_reset_after``
-    for the textbook's GRU count); variants where that slip has no value of its own are
+    for the textbook's GRU count; ``no_bias@2`` for layer 2's, ``no_bias@SimpleRNN`` for any
+    SimpleRNN layer's: see slip_rule); variants where that slip has no value of its own are
     skipped and listed. A dry run unless ``apply``."""
     if (value is None) == (slip is None):
         raise ManageError("give the value to accept, or --slip SLIP to accept a slip's value in every variant")
@@ -428,6 +522,7 @@ def accept_answer(store: Store, quiz: str | int, target: Target, value: str | No
                           "or accept a slip's value in every variant (--slip SLIP)")
     from ..grading.misconceptions import grading_key
 
+    rule = slip_rule(slip) if slip is not None else None
     with store.read() as session:
         quiz_id = get_quiz(session, quiz).id
         found = _questions(session, quiz_id, target.slot, student)
@@ -437,26 +532,30 @@ def accept_answer(store: Store, quiz: str | int, target: Target, value: str | No
         unit = _unit(answer, target)
         part = unit.get("key")
         if value is not None:
-            accepted = _parse_value(unit, value, target)
+            candidates = [_parse_value(unit, value, target)]
         else:
+            assert rule is not None and slip is not None
             _, slips = grading_key(q.kind, q.spec, q.answer)
             table = slips.get(part or "", {})
-            texts = [text for text, name in table.items() if name == slip]
-            if not texts:
+            candidates = [json.loads(text) for text, name in table.items() if rule_matches(rule, name)]
+            if not candidates:
                 skipped.append(Skipped(q.student, f"the slip {slip} gives no value of its own in this variant"))
                 continue
-            accepted = json.loads(texts[0])
-        if _same(accepted, unit["value"]):
-            if value is not None:
-                raise ManageError(f"{_shown(unit, accepted)} is already the right answer to question {target}"
-                                  + (f" for student {student}" if student else ""))
-            continue
-        if any(_same(accepted, v) for v in unit.get(ACCEPTED_FIELD, [])):
-            skipped.append(Skipped(q.student, f"{_shown(unit, accepted)} is already accepted"))
-            continue
-        unit[ACCEPTED_FIELD] = [*unit.get(ACCEPTED_FIELD, []), accepted]
-        edits.append(AnswerEdit(q.question_id, target.slot, q.student, part, unit["value"], accepted))
-        changes[q.question_id] = (q.answer, answer)
+        added = []
+        for accepted in candidates:
+            if _same(accepted, unit["value"]):
+                if value is not None:
+                    raise ManageError(f"{_shown(unit, accepted)} is already the right answer to question {target}"
+                                      + (f" for student {student}" if student else ""))
+                continue
+            if any(_same(accepted, v) for v in unit.get(ACCEPTED_FIELD, [])):
+                skipped.append(Skipped(q.student, f"{_shown(unit, accepted)} is already accepted"))
+                continue
+            unit[ACCEPTED_FIELD] = [*unit.get(ACCEPTED_FIELD, []), accepted]
+            edits.append(AnswerEdit(q.question_id, target.slot, q.student, part, unit["value"], accepted))
+            added.append(accepted)
+        if added:
+            changes[q.question_id] = (q.answer, answer)
     return _finish(store, quiz_id, "accept", target, edits, skipped, changes, apply, progress)
 
 

@@ -14,18 +14,26 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import distinct, func, insert, select
 
 from ..clock import now
 from ..errors import GenerationError, NotFoundError
-from ..grading.scoring import COUNTING_POLICIES
 from ..ids import parse_quiz_id
 from ..questions.catalog import DEFAULT_KINDS, DIFFICULTIES, GENERATOR_VERSION, KINDS, LANGS, MAX_QUESTIONS
-from ..questions.records import KeyEntry, QuizInfo, ShownQuestion, VariantKey, format_answer, response_of  # noqa: F401
+from ..questions.records import (  # noqa: F401
+    CARRY_FIELD,
+    CARRY_KINDS,
+    KeyEntry,
+    QuizInfo,
+    ShownQuestion,
+    VariantKey,
+    format_answer,
+    response_of,
+)
 from ..store.db import Store
+from ..store.tables import Attempt, Quiz, Student, Variant, get_quiz
 from ..store.tables import Question as QuestionRow
-from ..store.tables import Quiz, Student, Variant
-from .policies import FEEDBACK_POLICIES, MAX_ATTEMPTS
+from .policies import Extension, QuizSettings, check_settings, extension_line, student_rules
 from .roster import RosterEntry
 from .students import IssuedToken, roster_entries, sync_students
 
@@ -51,6 +59,7 @@ class QuizPlan:
     attempt_limit: int | None = None
     feedback: str = "full"
     counting: str = "last"
+    carry_forward: bool = False  # a summary's total right by the student's own layer counts earns its part
 
     def validate(self) -> None:
         if not self.title.strip():
@@ -70,18 +79,12 @@ class QuizPlan:
             raise GenerationError(f"unknown difficulty {self.difficulty!r}; expected easy, medium or hard")
         if self.language not in LANGS:
             raise GenerationError(f"unknown language {self.language!r}; expected ko or en")
-        if self.feedback not in FEEDBACK_POLICIES:
-            raise GenerationError(f"unknown feedback policy {self.feedback!r}; expected none, score or full")
-        if self.counting not in COUNTING_POLICIES:
-            raise GenerationError(f"unknown counting policy {self.counting!r}; expected last or best")
-        if self.deadline is not None and self.deadline.tzinfo is None:
-            raise GenerationError("internal: a deadline must be an instant (aware datetime)")
-        if self.late_until is not None and (self.deadline is None or self.late_until <= self.deadline):
-            raise GenerationError("--late-until must come after --deadline")
-        if self.attempt_limit is not None and self.attempt_limit < 1:
-            raise GenerationError("--attempts must be at least 1")
-        if self.attempt_limit is not None and self.attempt_limit > MAX_ATTEMPTS:
-            raise GenerationError(f"--attempts must be at most {MAX_ATTEMPTS:,} (leave it out for no limit)")
+        check_settings(self.settings, None)
+
+    @property
+    def settings(self) -> QuizSettings:
+        return QuizSettings(self.deadline, self.time_zone, self.late_until, self.attempt_limit, self.feedback,
+                            self.counting)
 
 
 @dataclass
@@ -93,10 +96,15 @@ class Draft:
 
 
 def _generate(plan: QuizPlan, student: str | None, slot: int, kind: str, attempt: int = 0) -> Any:
+    """One student's question, drawn so that each slip it names gives its own number."""
+    from ..grading.misconceptions import slips_apart
     from ..questions.generator import generate_question
 
-    return generate_question(plan.seed, slot, kind, student, plan.difficulty, plan.ranges, attempt,
-                             langs=(plan.language,))
+    question = generate_question(plan.seed, slot, kind, student, plan.difficulty, plan.ranges, attempt,
+                                 langs=(plan.language,), keep_apart=slips_apart)
+    if plan.carry_forward and kind in CARRY_KINDS:
+        question.answer[CARRY_FIELD] = True  # its grading key gets the follow-through rule
+    return question
 
 
 def draft_variants(plan: QuizPlan, students: Sequence[RosterEntry | None]) -> list[Draft]:
@@ -124,8 +132,9 @@ def plan_of(quiz: Quiz) -> QuizPlan:
     return QuizPlan(title=quiz.title, seed=quiz.seed, count=quiz.question_count, kinds=tuple(quiz.kinds),
                     difficulty=quiz.difficulty, language=quiz.language,
                     ranges={k: (int(v[0]), int(v[1])) for k, v in (quiz.ranges or {}).items()},
-                    deadline=quiz.deadline, time_zone=quiz.time_zone, attempt_limit=quiz.attempt_limit,
-                    feedback=quiz.feedback, counting=quiz.counting)
+                    deadline=quiz.deadline, time_zone=quiz.time_zone, late_until=quiz.late_until,
+                    attempt_limit=quiz.attempt_limit, feedback=quiz.feedback, counting=quiz.counting,
+                    carry_forward=quiz.carry_forward)
 
 
 @dataclass
@@ -143,6 +152,7 @@ def confirm_drafts(plan: QuizPlan, drafts: list[Draft], progress: Progress | Non
     question that still disagrees after a few attempts stops the whole quiz.
     """
     from ..nn.keras_check import KerasChecker, versions
+    from ..questions.confirm import extra_mismatches
 
     checker = KerasChecker()
     v = versions()
@@ -152,9 +162,12 @@ def confirm_drafts(plan: QuizPlan, drafts: list[Draft], progress: Progress | Non
     for attempt in range(MAX_REGENERATE + 1):
         failed = []
         for n, (draft, i) in enumerate(pending, start=1):
-            verdict = checker.check(draft.questions[i].spec)
+            q = draft.questions[i]
+            verdict = checker.check(q.spec)
             if not verdict.agree or verdict.keras_error:
                 failed.append((draft, i, verdict.describe()))
+            elif extra := extra_mismatches(q.kind, q.spec, q.answer, checker):
+                failed.append((draft, i, "; ".join(f"{what}: {stored} != {seen}" for what, stored, seen in extra)))
             if progress and attempt == 0:
                 progress(n, total)
         if not failed:
@@ -185,11 +198,12 @@ class CreatedQuiz:
     issued: list[IssuedToken]  # tokens for students who had none (shown once)
     updated: list[str]  # ids of students whose name or email the roster changed
     students_from: str = "list"  # "list": the students given; "roster": the stored roster (none given)
+    same_title: list[int] = field(default_factory=list)  # other quizzes with this title (a re-run by mistake?)
 
     def to_json(self) -> dict[str, Any]:
         c = self.confirmation
         return {"id": self.quiz_id, "title": self.title, "questions": self.questions, "students": self.students,
-                "students_from": self.students_from,
+                "students_from": self.students_from, "same_title": self.same_title,
                 "status": "ready" if c else "unverified", "keras": c.keras_version if c else None,
                 "tokens": [t.to_json() for t in self.issued], "updated_students": self.updated}
 
@@ -219,6 +233,7 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
     """Write the quiz, its students and all questions in one transaction."""
     stamp = now()
     with store.write() as session:
+        same_title = list(session.scalars(select(Quiz.id).where(Quiz.title == plan.title).order_by(Quiz.id)))
         quiz = Quiz(
             title=plan.title,
             seed=plan.seed,
@@ -233,6 +248,7 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
             attempt_limit=plan.attempt_limit,
             feedback=plan.feedback,
             counting=plan.counting,
+            carry_forward=plan.carry_forward,
             status="ready" if confirmation else "unverified",
             generator_version=GENERATOR_VERSION,
             created_at=stamp,
@@ -248,18 +264,21 @@ def store_quiz(store: Store, plan: QuizPlan, drafts: list[Draft], confirmation: 
             rows += question_rows(variant.id, draft.questions, confirmation, stamp)
         session.execute(insert(QuestionRow), rows)
         return CreatedQuiz(quiz.id, plan.title, plan.count, len(roster.ids), confirmation, roster.issued,
-                           roster.updated)
+                           roster.updated, same_title=same_title)
 
 
 def create_quiz(store: Store, plan: QuizPlan, students: Sequence[RosterEntry] | None = None, verify: bool = True,
-                progress: Progress | None = None) -> CreatedQuiz:
+                progress: Progress | None = None, allow_past: bool = False) -> CreatedQuiz:
     """Generate, confirm (unless ``verify`` is false) and store a quiz.
 
     Who gets a variant: the ``students`` given (added to the roster if new; ``()`` for
     none, only the shared variant), or, when none are given (``None``), every student
     already on the stored roster. Students can be added later with
-    classroom.manage.add_students_to_quiz; a student's variant is the same either way."""
+    classroom.manage.add_students_to_quiz; a student's variant is the same either way.
+    A deadline already past is refused unless ``allow_past`` (students would be closed
+    out, or late, from the start)."""
     plan.validate()
+    check_settings(plan.settings, None if allow_past else now())
     from_roster = students is None
     if students is None:
         students = roster_entries(store)
@@ -271,17 +290,31 @@ def create_quiz(store: Store, plan: QuizPlan, students: Sequence[RosterEntry] | 
 
 # ---------------------------------------------------------------- reading
 
-def _info(quiz: Quiz, students: int) -> QuizInfo:
+def _info(quiz: Quiz, students: int, submitted: int) -> QuizInfo:
     return QuizInfo(quiz.id, quiz.title, quiz.seed, quiz.language, quiz.difficulty, list(quiz.kinds),
                     quiz.question_count, students, quiz.status, quiz.created_at, quiz.deadline,
-                    quiz.attempt_limit, quiz.feedback, quiz.counting, quiz.time_zone, quiz.late_until)
+                    quiz.attempt_limit, quiz.feedback, quiz.counting, quiz.time_zone, quiz.late_until, submitted,
+                    bool(quiz.archived), quiz.carry_forward)
 
 
-def list_quizzes(store: Store) -> list[QuizInfo]:
+def _submitted(session: Any, quiz_id: int | None = None) -> dict[int, int]:
+    """quiz → how many students have made at least one attempt."""
+    query = select(Attempt.quiz_id, func.count(distinct(Attempt.student_id))).group_by(Attempt.quiz_id)
+    if quiz_id is not None:
+        query = query.where(Attempt.quiz_id == quiz_id)
+    return dict(session.execute(query).all())
+
+
+def list_quizzes(store: Store, include_archived: bool = False) -> list[QuizInfo]:
+    """The quizzes in the store, oldest first; archived ones only with ``include_archived``."""
     with store.read() as session:
         counts = dict(session.execute(
             select(Variant.quiz_id, func.count(Variant.student_id)).group_by(Variant.quiz_id)).all())
-        return [_info(q, counts.get(q.id, 0)) for q in session.scalars(select(Quiz).order_by(Quiz.id))]
+        submitted = _submitted(session)
+        query = select(Quiz).order_by(Quiz.id)
+        if not include_archived:
+            query = query.where(Quiz.archived.is_(False))
+        return [_info(q, counts.get(q.id, 0), submitted.get(q.id, 0)) for q in session.scalars(query)]
 
 
 def quiz_info(store: Store, quiz_id: str | int) -> QuizInfo:
@@ -291,7 +324,7 @@ def quiz_info(store: Store, quiz_id: str | int) -> QuizInfo:
         if quiz is None:
             raise NotFoundError(f"no quiz {qid} (see 'quizgen list')")
         students = session.scalar(select(func.count(Variant.student_id)).where(Variant.quiz_id == qid)) or 0
-        return _info(quiz, students)
+        return _info(quiz, students, _submitted(session, qid).get(qid, 0))
 
 
 def _variant_id(session: Any, quiz_id: int, student: str | None) -> int:
@@ -308,14 +341,36 @@ def _variant_id(session: Any, quiz_id: int, student: str | None) -> int:
     return vid
 
 
-def show_quiz(store: Store, quiz_id: str | int, student: str | None = None) -> tuple[QuizInfo, list[ShownQuestion]]:
+@dataclass(frozen=True)
+class ShownQuiz:
+    """A quiz's questions as ``show`` prints them (never an answer), and for one student's
+    variant the extension they have (in the quiz's language)."""
+
+    info: QuizInfo
+    student: str | None
+    questions: list[ShownQuestion]
+    extension: Extension | None
+    extension_line: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"quiz": self.info.to_json(), "student": self.student,
+                "extension": self.extension.to_json(self.info.time_zone) if self.extension else None,
+                "questions": [q.to_json() for q in self.questions]}
+
+
+def show_quiz(store: Store, quiz_id: str | int, student: str | None = None) -> ShownQuiz:
     info = quiz_info(store, quiz_id)
     with store.read() as session:
         vid = _variant_id(session, info.id, student)
         # Only the columns a student may see are selected, never answer or derivation.
         rows = session.execute(select(QuestionRow.slot, QuestionRow.kind, QuestionRow.points, QuestionRow.prompt)
                                .where(QuestionRow.variant_id == vid).order_by(QuestionRow.slot)).all()
-    return info, [ShownQuestion(r.slot, r.kind, r.points, r.prompt[info.language]) for r in rows]
+        rules = None
+        if student is not None:
+            pk: int = session.scalar(select(Variant.student_id).where(Variant.id == vid))  # a student's variant
+            rules = student_rules(session, get_quiz(session, info.id), pk)
+    return ShownQuiz(info, student, [ShownQuestion(r.slot, r.kind, r.points, r.prompt[info.language]) for r in rows],
+                     rules.extension if rules else None, extension_line(rules) if rules else None)
 
 
 def quiz_key(store: Store, quiz_id: str | int, student: str | None = None,

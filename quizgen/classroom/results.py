@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, select
 
 from ..exports.analysis import Report, item_analysis
-from ..exports.gradebook import Gradebook, GradebookRow
+from ..exports.gradebook import Gradebook, GradebookRow, SlotAbout
 from ..grading.scoring import counts_over
 from ..store.db import Store
 from ..store.tables import Grade, Question, Student, Submission, Variant
@@ -63,6 +63,9 @@ def gradebook(store: Store, quiz: str | int) -> Gradebook:
                                     .join(Variant, Question.variant_id == Variant.id)
                                     .where(Variant.quiz_id == info.id)).all()
         results = counted_results(session, info.id, info.counting)
+        first = min((v[0] for v in variants), default=None)
+        about = session.execute(select(Question.slot, Question.kind, Question.spec)
+                                .where(Question.variant_id == first).order_by(Question.slot)).all()
     slot_of = {q.id: q.slot for q in questions}
     points_by_slot: dict[int, int] = {}
     for q in questions:
@@ -80,7 +83,7 @@ def gradebook(store: Store, quiz: str | int) -> Gradebook:
             if not r.correct:
                 wrong[v[2]][slot_of[qid]].extend(_wrong_answers(slot_of[qid], r))
         rows.append(GradebookRow(v[2], v[3], v[4], scores, sum(s or 0 for s in scores), correct))
-    return Gradebook(info, points, rows, wrong)
+    return Gradebook(info, points, rows, wrong, [SlotAbout(a.kind, a.spec or {}) for a in about])
 
 
 def _wrong_answers(slot: int, result: Result) -> list[tuple[str, str]]:

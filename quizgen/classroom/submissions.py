@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..clock import as_utc, now, show
+from ..clock import now, show
 from ..errors import clip
 from ..grading.answers import AnswerError, find_part, parse_answer
 from ..grading.slip_messages import shown_score
@@ -31,9 +31,17 @@ from ..resources import message
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from .answer_results import PartResult, part_results, parts_json, question_feedback
-from .policies import attempts_left, is_open, not_on_quiz, visibility
-from .students import authenticate
-from .tlog import Signing
+from .policies import (
+    Rules,
+    attempts_left,
+    counting_rule,
+    extension_line,
+    is_open,
+    not_on_quiz,
+    student_rules,
+    visibility,
+)
+from .students import Vouched, authenticate
 
 _NUMBER = re.compile(r"[0-9]{1,9}")  # question and part numbers: plain ASCII integers
 
@@ -54,6 +62,7 @@ class Receipt:
     language: str = "en"  # the quiz's, for what the student is told
     late: bool = False  # received after the deadline, inside the late window
     feedback: str = "full"  # the quiz's feedback policy, for what the student is told next
+    counting: str = "last"  # the quiz's counting policy: which answer to each question counts
 
     def lines(self) -> list[str]:
         """What a student is told, in the quiz's language and as its feedback policy allows."""
@@ -61,6 +70,7 @@ class Receipt:
         told = [message(self.language, key, attempt=self.attempt, quiz=self.quiz_id, answers=self.answered,
                         time=self.submitted_local)]
         told.append(message(self.language, "scores_later" if visibility(self.feedback).score else "scores_hidden"))
+        told.append(counting_rule(self.counting, self.language))
         return told
 
     def to_json(self) -> dict[str, Any]:
@@ -189,46 +199,66 @@ class StudentQuestion:
 
 @dataclass(frozen=True)
 class StudentQuiz:
-    """One student's view of a quiz: its rules as they apply to them now, and their questions."""
+    """One student's view of a quiz: its rules as they apply to them now (their
+    extension included), and their questions."""
 
     quiz_id: int
     title: str
-    language: str
     student: str
-    deadline: datetime | None
-    time_zone: str
-    late_until: datetime | None
-    attempt_limit: int | None
+    rules: Rules
     attempts_used: int
-    feedback: str
     counting: str
     server_time: datetime
     questions: list[StudentQuestion]
 
     @property
+    def language(self) -> str:
+        return self.rules.language
+
+    @property
+    def time_zone(self) -> str:
+        return self.rules.time_zone
+
+    @property
+    def deadline(self) -> datetime | None:
+        return self.rules.deadline
+
+    @property
+    def late_until(self) -> datetime | None:
+        return self.rules.late_until
+
+    @property
+    def attempt_limit(self) -> int | None:
+        return self.rules.attempt_limit
+
+    @property
+    def feedback(self) -> str:
+        return self.rules.feedback
+
+    @property
     def open(self) -> bool:
-        return is_open(self.deadline, self.late_until, self.server_time) and (
-            attempts_left(self.attempt_limit, self.attempts_used) != 0)
+        return is_open(self.rules, self.server_time) and attempts_left(self.attempt_limit, self.attempts_used) != 0
+
+    def extension_line(self) -> str | None:
+        """The student's extension, in the quiz's language (None: they have none)."""
+        return extension_line(self.rules)
 
     def to_json(self) -> dict[str, Any]:
         return {"quiz": {"id": self.quiz_id, "title": self.title, "language": self.language,
-                         "deadline": as_utc(self.deadline).isoformat() if self.deadline else None,
-                         "deadline_local": show(self.deadline, self.time_zone) if self.deadline else None,
-                         "time_zone": self.time_zone,
-                         "late_until": as_utc(self.late_until).isoformat() if self.late_until else None,
-                         "attempt_limit": self.attempt_limit, "attempts_used": self.attempts_used,
+                         **self.rules.to_json(),
+                         "attempts_used": self.attempts_used,
                          "attempts_left": attempts_left(self.attempt_limit, self.attempts_used),
                          "feedback": self.feedback, "counting": self.counting, "open": self.open},
                 "student": self.student, "server_time": self.server_time.isoformat(),
                 "questions": [q.to_json() for q in self.questions]}
 
 
-def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str | None) -> StudentQuiz:
+def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str | Vouched | None) -> StudentQuiz:
     """What a student may see of a quiz (never a key column: only prompts and answer forms)."""
     quiz_id = parse_quiz_id(quiz)
     at = now()
     with store.read() as session:
-        student = authenticate(session, student_id, token)
+        student = authenticate(session, student_id, token, quiz_id)
         quiz_row = get_quiz_row(session, quiz_id)
         variant = session.scalar(select(Variant.id).where(Variant.quiz_id == quiz_id, Variant.student_id == student.id))
         if variant is None:
@@ -237,26 +267,10 @@ def quiz_for_student(store: Store, quiz: str | int, student_id: str, token: str 
                                       Question.response).where(Question.variant_id == variant)
                                .order_by(Question.slot)).all()
         used = attempts_used(session, quiz_id, student.id)
-        return StudentQuiz(quiz_id, quiz_row.title, quiz_row.language, student_id, quiz_row.deadline,
-                           quiz_row.time_zone, quiz_row.late_until, quiz_row.attempt_limit, used, quiz_row.feedback,
+        return StudentQuiz(quiz_id, quiz_row.title, student_id, student_rules(session, quiz_row, student.id), used,
                            quiz_row.counting, at,
                            [StudentQuestion(r.slot, r.kind, r.points, r.prompt[quiz_row.language], r.response)
                             for r in rows])
-
-
-def submit(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str],
-           signing: Signing, at: datetime | None = None) -> Receipt:
-    """Record one attempt from the local command line: all its answers, or nothing; signed
-    as the service signs, and integrated into the quiz's log after the commit (or left
-    for the next sequencer when the database is busy). (The HTTP service calls
-    classroom.attempts.submit_attempt, which this wraps.)"""
-    from .attempts import submit_attempt
-    from .tlog import sequence_quietly
-
-    receipt = submit_attempt(store, quiz, student_id, token, answers, source="cli", signer=signing.signer,
-                             at=at).receipt
-    sequence_quietly(store, signing, [receipt.quiz_id])
-    return receipt
 
 
 @dataclass(frozen=True)
@@ -298,6 +312,7 @@ class StatusReport:
     score: float | None  # None unless the policy shows scores and something is graded
     max_score: int
     questions: list[QuestionStatus] | None  # None unless the policy shows scores
+    rules: Rules  # the student's own (deadline and attempt_limit above are its)
 
     def lines(self) -> list[str]:
         """What ``status`` prints, in the quiz's language, as its feedback policy allows."""
@@ -305,6 +320,9 @@ class StatusReport:
         limit = message(lang, "status_limit", limit=self.attempt_limit) if self.attempt_limit else ""
         out = [message(lang, "status_head", title=self.title, quiz=self.quiz_id, student=self.student,
                        count=len(self.attempts), limit=limit)]
+        extension = extension_line(self.rules)
+        if extension is not None:
+            out.append(extension)
         out += [message(lang, "status_attempt", attempt=a.attempt, answers=a.answers,
                         time=show(a.submitted_at, self.time_zone)) for a in self.attempts]
         if not self.graded:
@@ -322,7 +340,9 @@ class StatusReport:
             "quiz": self.quiz_id, "student": self.student, "feedback": self.feedback,
             "attempts": [{"attempt": a.attempt, "submitted_at": a.submitted_at.isoformat(), "answers": a.answers,
                           **({"receipt": a.receipt} if a.receipt else {})} for a in self.attempts],
-            "attempt_limit": self.attempt_limit, "graded": self.graded, "score": shown_score(self.score),
+            "attempt_limit": self.attempt_limit, **{k: v for k, v in self.rules.to_json().items()
+                                                     if k in ("deadline", "late_until", "extension")},
+            "graded": self.graded, "score": shown_score(self.score),
             "max_score": self.max_score,
             "questions": None if self.questions is None or self.feedback != "full" else [
                 {"slot": q.slot, "points": q.points, "score": shown_score(q.score), "correct": q.correct,
@@ -331,13 +351,13 @@ class StatusReport:
         }
 
 
-def status(store: Store, quiz: str | int, student_id: str, token: str | None) -> StatusReport:
+def status(store: Store, quiz: str | int, student_id: str, token: str | Vouched | None) -> StatusReport:
     """A student's own attempts and, as the quiz's feedback policy allows, their grades."""
     from .results import counted_results
 
     quiz_id = parse_quiz_id(quiz)
     with store.read() as session:
-        student = authenticate(session, student_id, token)
+        student = authenticate(session, student_id, token, quiz_id)
         quiz_row = get_quiz_row(session, quiz_id)
         slots = load_slots(session, quiz_id, student.id)
         if not slots:
@@ -352,6 +372,7 @@ def status(store: Store, quiz: str | int, student_id: str, token: str | None) ->
         points = dict(session.execute(select(Question.slot, Question.points)
                                       .where(Question.id.in_([s.question_id for s in slots.values()]))).all())
         results = counted_results(session, quiz_id, quiz_row.counting, [student.id]).get(student.id, {})
+        rules = student_rules(session, quiz_row, student.id)
         seen = visibility(quiz_row.feedback)
         graded = bool(results)
         questions = None
@@ -369,5 +390,5 @@ def status(store: Store, quiz: str | int, student_id: str, token: str | None) ->
                                                     None if r is None else r.score, None, None, None))
         total = sum(q.score or 0 for q in questions) if (questions is not None and graded) else None
         return StatusReport(quiz_id, quiz_row.title, quiz_row.language, student_id, quiz_row.feedback,
-                            quiz_row.counting, quiz_row.time_zone, attempts, quiz_row.attempt_limit,
-                            quiz_row.deadline, graded, total, sum(points.values()), questions)
+                            quiz_row.counting, quiz_row.time_zone, attempts, rules.attempt_limit, rules.deadline,
+                            graded, total, sum(points.values()), questions, rules)

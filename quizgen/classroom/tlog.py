@@ -33,6 +33,7 @@ from ..errors import NotFoundError, QuizgenError, StoreError
 from ..receipts import Signer, checkpoint_body
 from ..store.db import Store, lock_for_writing
 from ..store.tables import Attempt, Checkpoint, get_quiz
+from .keys import Signing, register_key
 
 SEQUENCER_LOCK = 0x71_7A_67_10
 MAX_MERGE_DELAY = timedelta(seconds=60)  # what a receipt promises: in a checkpoint within this of arriving
@@ -66,20 +67,6 @@ def _shown(row: Checkpoint) -> SignedCheckpoint:
 def integrate_by(received: datetime) -> str:
     """The time a receipt promises its attempt will be in a signed checkpoint."""
     return as_utc(received + MAX_MERGE_DELAY).isoformat()
-
-
-@dataclass(frozen=True)
-class Signing:
-    """What records and sequences attempts needs: the server's key, and the file beside it
-    that the checkpoints it signs are appended to."""
-
-    signer: Signer
-    checkpoints: Path | None
-
-
-def checkpoints_file(key_file: str) -> Path:
-    """Where a server appends the checkpoints it signs: beside its key, outside the database."""
-    return Path(f"{key_file}.checkpoints")
 
 
 def _latest(session: Any, quiz_id: int) -> Checkpoint | None:
@@ -133,6 +120,7 @@ def sequence_pending(store: Store, signing: Signing, quizzes: list[int] | None =
     """Sequence every quiz with pending attempts (or only ``quizzes``), one transaction each;
     the checkpoints signed are appended to the checkpoints file after their commits."""
     done = []
+    register_key(store, signing.signer)  # once per key: a read when it is there
     for quiz_id in pending_quizzes(store) if quizzes is None else quizzes:
         with store.write() as session:
             made = sequence_quiz(session, quiz_id, signing.signer)

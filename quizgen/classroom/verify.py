@@ -11,7 +11,9 @@ checked in full:
 2. its grading key must equal the key made afresh from the stored answer
    (``grading.misconceptions.grading_key``), accepted alternatives included;
 3. its breakdown must equal what real Keras builds (for questions not yet confirmed
-   with the installed Keras, or all of them with ``force``).
+   with the installed Keras, or all of them with ``force``), and what a kind asks beyond
+   the model must be what confirms it: an rnn-step's hidden state the numpy reference's,
+   a gate-weights question's shapes the weights Keras makes (questions.confirm).
 
 Labels of parts are wording, not answers, and are not compared. An answer that
 ``quizgen quiz correct`` set to a value other than the solution's records the
@@ -32,14 +34,14 @@ from sqlalchemy import select, update
 
 from ..clock import now
 from ..errors import QuizgenError, clip
-from ..questions.records import ACCEPTED_FIELD, ANALYTIC_FIELD, answer_units
+from ..questions.records import ACCEPTED_FIELD, ANALYTIC_FIELD, CARRY_FIELD, answer_units
 from ..store.db import Store
 from ..store.tables import Question, Quiz, Student, Variant
 from .quizzes import quiz_info
 
 Progress = Callable[[int, int], None]  # (done, total)
 
-_NOT_ANSWERS = ("label", ACCEPTED_FIELD, ANALYTIC_FIELD, "value", "parts")
+_NOT_ANSWERS = ("label", ACCEPTED_FIELD, ANALYTIC_FIELD, CARRY_FIELD, "value", "parts")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def verify_quiz(store: Store, quiz_id: str | int, progress: Progress | None = No
     questions not yet confirmed with the installed version (all of them if ``force``).
     The quiz is ready only if nothing is wrong anywhere."""
     from ..nn.keras_check import KerasChecker, versions
+    from ..questions.confirm import extra_mismatches
 
     info = quiz_info(store, quiz_id)
     v = versions()
@@ -143,6 +146,10 @@ def verify_quiz(store: Store, quiz_id: str | int, progress: Progress | None = No
     confirmed = []
     for n, r in enumerate(todo, start=len(rows) + 1):
         found = _keras_mismatches(r, checker.check(r.spec))
+        if not found:
+            found = [Mismatch(r.id, r.slot, r.student, what, stored, seen, "Keras" if "Keras" in what else
+                              "numpy reference") for what, stored, seen in extra_mismatches(r.kind, r.spec, r.answer,
+                                                                                            checker)]
         if found:
             problems.setdefault(r.id, []).extend(found)
         elif r.id not in problems:
@@ -284,12 +291,18 @@ def _keras_mismatches(row: Any, verdict: Any) -> list[Mismatch]:
                          "Keras")]
     out = []
     for i, (layer, seen) in enumerate(zip(layers, verdict.observed), start=1):
-        for field, keras_value in (("output_shape", list(seen.output_shape)), ("trainable", seen.trainable),
+        for field, keras_value in (("output_shape", _listed(seen.output_shape)), ("trainable", seen.trainable),
                                    ("non_trainable", seen.non_trainable)):
             if layer.get(field) != keras_value:
                 out.append(Mismatch(row.id, row.slot, row.student, f"breakdown layers[{i}] {field}",
                                     layer.get(field), keras_value, "Keras"))
     return out
+
+
+def _listed(shape: Any) -> Any:
+    """A shape as a stored breakdown holds it (JSON: lists all the way down). A layer that
+    returns several tensors has a shape per tensor, which Keras gives as tuples."""
+    return [_listed(s) for s in shape] if isinstance(shape, (list, tuple)) else shape
 
 
 def _shown(value: Any) -> str:

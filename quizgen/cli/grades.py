@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .options import (
+    STDOUT,
     Bar,
     emit_json,
     json_option,
@@ -14,6 +15,7 @@ from .options import (
     open_store,
     output_options,
     quiz_argument,
+    refuse_binary_on_terminal,
     write_outputs,
 )
 
@@ -97,48 +99,62 @@ def import_submissions(ctx: click.Context, quiz: str, file: str, ignore_deadline
     if report.already_imported:
         click.echo(f"Skipped {report.already_imported} student(s) whose answers from this file were already "
                    "imported.", err=True)
-    if report.late:
-        click.echo(f"{report.late:,} answer(s) were given after the deadline (--ignore-deadline).", err=True)
+    if report.late > report.after_close:
+        click.echo(f"{report.late - report.after_close:,} answer(s) were given in the late window (marked late, as "
+                   "'submit' records them).", err=True)
+    if report.after_close:
+        click.echo(f"{report.after_close:,} answer(s) were given after the deadline and any late window "
+                   "(--ignore-deadline).", err=True)
     if report.over_limit:
         click.echo(f"{report.over_limit:,} answer(s) go past the attempt limit (--ignore-attempt-limit).", err=True)
 
 
 @click.command()
 @quiz_argument
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
-              help="Canvas CSV, or JSON with every question's score.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv", show_default=True,
+              help="Canvas CSV, JSON with every question's score, or an Excel workbook of the CSV's table.")
 @click.option("--questions/--no-questions", default=False, show_default=True,
-              help="CSV: also a column per question, marked read only, which Canvas's importer skips "
+              help="CSV and xlsx: also a column per question, marked read only, which Canvas's importer skips "
                    "(the quiz's own column is the one it grades).")
+@click.option("--excel", is_flag=True,
+              help="CSV: start with a UTF-8 byte order mark, so that Excel shows Korean names (give Canvas the "
+                   "CSV without it).")
 @output_options
 @json_option
 @click.pass_context
-def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, output: str | None, force: bool,
-              as_json: bool) -> None:
+def gradebook(ctx: click.Context, quiz: str, fmt: str, questions: bool, excel: bool, output: str | None,
+              force: bool, as_json: bool) -> None:
     """A row per student with the quiz total (CSV imports into Canvas; JSON has every question).
 
     \b
     Example:
       quizgen gradebook 1 -o grades.csv
+      quizgen gradebook 1 --format xlsx -o grades.xlsx
     """
     from ..classroom.results import gradebook as build
-    from ..exports.gradebook import gradebook_csv, gradebook_json
+    from ..exports.gradebook import gradebook_csv, gradebook_json, gradebook_xlsx
 
-    book = build(open_store(ctx), quiz)
     fmt = "json" if as_json else fmt  # --json is --format json, as on every other command
-    text = gradebook_csv(book, questions) if fmt == "csv" else gradebook_json(book)
+    if excel and fmt != "csv":
+        raise click.UsageError("--excel goes with --format csv (an xlsx workbook needs no byte order mark)")
+    if fmt == "xlsx" and not output:
+        refuse_binary_on_terminal("an xlsx workbook")
+    book = build(open_store(ctx), quiz)
+    data: str | bytes = (gradebook_csv(book, questions, excel) if fmt == "csv" else
+                         gradebook_xlsx(book, questions) if fmt == "xlsx" else gradebook_json(book))
     if output:
-        for path in write_outputs(ctx, [(output, text)], force):
+        for path in write_outputs(ctx, [(output, data)], force):
             click.echo(f"Wrote {path}", err=True)
     else:
-        click.echo(text, nl=False)
+        click.echo(data, nl=False)
 
 
 @click.command()
 @quiz_argument
 @click.option("--png", "png_path", metavar="FILE", help="Also draw the charts into a PNG file.")
 @click.option("--html", "html_path", metavar="FILE",
-              help="Also write a self-contained HTML report (charts as inline SVG).")
+              help="Also write a self-contained HTML report (charts as inline SVG); - prints it instead of the "
+                   "text report.")
 @click.option("--force", is_flag=True, help="Replace the files if they exist (never a database, link or device).")
 @lang_option(None, help="Language of the report [default: the quiz's].")
 @json_option
@@ -155,6 +171,11 @@ def report(ctx: click.Context, quiz: str, png_path: str | None, html_path: str |
     from ..classroom.results import analysis as analyse
     from ..exports.analysis import format_report, report_json
 
+    if png_path == STDOUT:
+        raise click.BadParameter("a PNG is a binary file and stdout carries the report: give a file name",
+                                 param_hint="'--png'")
+    if html_path == STDOUT and as_json:
+        raise click.UsageError("--html - and --json would both print to stdout: give --html a file name")
     analysis = analyse(open_store(ctx), quiz)
     lang = lang or analysis.book.info.language
     # files first: a path that cannot be written fails before anything is printed
@@ -169,10 +190,12 @@ def report(ctx: click.Context, quiz: str, png_path: str | None, html_path: str |
         from ..exports.html_report import report_html
 
         page = report_html(analysis, lang)
-        _note_missing_glyphs(page.missing, html_path)
+        _note_missing_glyphs(page.missing, "the HTML report" if html_path == STDOUT else html_path)
         files.append((html_path, page.html))
-    written = write_outputs(ctx, files, force)
-    if as_json:
+    written = write_outputs(ctx, [(path, data) for path, data in files if path != STDOUT], force)
+    if html_path == STDOUT:
+        click.echo(dict(files)[STDOUT], nl=False)
+    elif as_json:
         emit_json(report_json(analysis))
     else:
         click.echo(format_report(analysis, lang))

@@ -74,6 +74,12 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "sync": ("remote", "sync", "Send the submissions waiting in the outbox (same idempotency keys)."),
     "receipts": ("remote", "receipts", "List the receipts the quiz servers signed for you (--verify: check them)."),
     "quiz": ("manage", "quiz_group", "Manage a generated quiz: its students, settings and answers."),
+    "progress": (
+        "manage",
+        "progress",
+        "How a quiz is going: who submitted and who not yet, late, attempts, scores, extensions.",
+    ),
+    "lti": ("lti", "lti_group", "Bring a class in through an LMS (LTI 1.3): platforms, keys, roster, grade passback."),
 }
 
 
@@ -362,6 +368,9 @@ def init(ctx: click.Context, as_json: bool) -> None:
 
     store, created = init_store(ctx.find_root().obj["db"])
     ctx.call_on_close(store.dispose)
+    from .options import warn_if_readable_by_others
+
+    warn_if_readable_by_others(store)
     from ..store.db import redact_url, schema_head
 
     where = str(store.path) if store.path else redact_url(store.url)
@@ -378,6 +387,7 @@ def db() -> None:
     \b
     Example:
       quizgen db upgrade
+      quizgen db backup -o class-backup.db
     """
 
 
@@ -406,6 +416,45 @@ def db_upgrade(ctx: click.Context, time_zone: str | None, as_json: bool) -> None
     if result.backup is not None:
         click.echo(f"Backed up to {result.backup}", err=True)
     click.echo(f"Upgraded from revision {result.from_revision} to {result.to_revision}", err=True)
+
+
+@db.command("backup")
+@click.option("-o", "--output", metavar="FILE", required=True,
+              help="The backup file (SQLite: a database file; PostgreSQL: a pg_dump custom-format archive).")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (never the database in use, a link or device).")
+@json_option
+@click.pass_context
+def db_backup(ctx: click.Context, output: str, force: bool, as_json: bool) -> None:
+    """Copy the database while it is in use, check the copy, and say what it holds.
+
+    \b
+    Example:
+      quizgen --db class.db db backup -o class-2026-12-08.db
+    """
+    from ..classroom.backups import back_up
+    from .options import open_store, protected_paths
+
+    report = back_up(open_store(ctx), output, force, protected_paths(ctx))
+    if as_json:
+        _emit_json(report.to_json())
+        return
+    click.echo(f"Backed up to {report.path} with {report.method}")
+    click.echo(f"Checked: {report.checked}; schema revision {report.revision}")
+    if report.holds is not None:
+        h = report.holds
+        click.echo(f"It holds {_count(h.quizzes, 'quiz', 'quizzes')}, {_count(h.students, 'student')}, "
+                   f"{_count(h.attempts, 'attempt')} ({_count(h.answers, 'answer')}, "
+                   f"{_count(h.grades, 'current grade')})")
+        intact = len(report.quizzes) - len(report.broken)
+        quizzes = _count(len(report.quizzes), "quiz", "quizzes")
+        click.echo(f"Audit: the chain of attempts is intact in {intact} of {quizzes}")
+    for q in report.broken:
+        click.echo(f"Warning: quiz {q.quiz}: {q.problems} problem(s) in its chain of attempts, in the database "
+                   f"as copied; 'quizgen audit {q.quiz}' names them", err=True)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ from .options import Bar, apply_option, emit_json, json_option, open_store, quiz
 
 
 def _slip_names() -> tuple[str, ...]:
-    """The known slips, by the keys their explanations are catalogued under."""
+    """The known slips, by the keys their explanations are catalogued under (for the help text;
+    classroom.manage.slip_rule checks what is given)."""
     return tuple(load_json("misconceptions.json")["en"])
 
 
@@ -25,6 +26,7 @@ def quiz_group() -> None:
     Example:
       quizgen quiz add-students 1 --roster-all
       quizgen quiz set 1 --deadline "2026-12-08 18:00" --attempts 5
+      quizgen quiz extend 1 --student 20260001 --deadline "2026-12-10 18:00"
       quizgen quiz accept 1 2 529,313 --student 20260001 --apply
     """
 
@@ -101,12 +103,12 @@ def _ids(ids: list[str], shown: int = 10) -> str:
 
 @quiz_group.command("set")
 @quiz_argument
-@click.option("--deadline", metavar="'YYYY-MM-DD HH:MM'",
+@click.option("--deadline", metavar="'YYYY-MM-DD HH:MM[:SS]'",
               help="A new deadline: wall-clock time in the quiz's recorded zone (or --tz).")
 @click.option("--tz", "time_zone", metavar="ZONE",
               help="With --deadline: the zone to read it in, recorded on the quiz (Asia/Seoul, +09:00).")
 @click.option("--no-deadline", is_flag=True, help="Remove the deadline.")
-@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM'",
+@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM[:SS]'",
               help="Accept late submissions (marked late) until then, read like --deadline.")
 @click.option("--no-late", is_flag=True, help="Accept no late submissions.")
 @click.option("--attempts", "attempt_limit", type=click.IntRange(1, MAX_ATTEMPTS), metavar="N",
@@ -114,56 +116,138 @@ def _ids(ids: list[str], shown: int = 10) -> str:
 @click.option("--no-attempt-limit", is_flag=True, help="Remove the attempt limit.")
 @click.option("--feedback", type=click.Choice(FEEDBACK_POLICIES),
               help="What students see of their graded attempts: nothing, scores, or scores and slips.")
-@click.option("--counting", type=click.Choice(COUNTING_POLICIES), help="Which attempt counts for the grade.")
+@click.option("--counting", type=click.Choice(COUNTING_POLICIES),
+              help="Which answer to each question counts: last, the last answer given to it (a question left out "
+                   "of a later attempt keeps its earlier answer; one answered again counts as a whole); best, the "
+                   "best-scoring one.")
 @json_option
 @click.pass_context
-def set_settings(ctx: click.Context, quiz: str, deadline: str | None, time_zone: str | None, no_deadline: bool,
-                 late_until: str | None, no_late: bool, attempt_limit: int | None, no_attempt_limit: bool,
-                 feedback: str | None, counting: str | None, as_json: bool) -> None:
+def set_settings(ctx: click.Context, quiz: str, as_json: bool, **options: Any) -> None:
     """Change a quiz's deadline, late window, attempt limit, feedback or counting policy (one transaction).
 
-    Prints each setting that changed, before -> after.
+    Prints each setting that changed, before -> after. Settings that would not hold
+    together are refused as 'generate' refuses them (a deadline after the late window).
 
     \b
     Example:
       quizgen quiz set 1 --deadline "2026-12-08 18:00" --tz Asia/Seoul
       quizgen quiz set 1 --attempts 5 --feedback score --counting best
     """
-    from ..classroom.manage import KEEP, SettingsChange, change_settings
+    from ..classroom.manage import SettingsChange, change_settings
 
-    if deadline is not None and no_deadline:
-        raise click.UsageError("--deadline and --no-deadline exclude each other")
-    if attempt_limit is not None and no_attempt_limit:
-        raise click.UsageError("--attempts and --no-attempt-limit exclude each other")
-    if time_zone is not None and deadline is None:
-        raise click.UsageError("--tz goes with --deadline (it says how to read it)")
-    if late_until is not None and no_late:
-        raise click.UsageError("--late-until and --no-late exclude each other")
-    change = SettingsChange(
-        deadline=None if no_deadline else (deadline if deadline is not None else KEEP), time_zone=time_zone,
-        attempt_limit=None if no_attempt_limit else (attempt_limit if attempt_limit is not None else KEEP),
-        feedback=feedback if feedback is not None else KEEP, counting=counting if counting is not None else KEEP,
-        late_until=None if no_late else (late_until if late_until is not None else KEEP))
-    if all(v is KEEP for v in (change.deadline, change.attempt_limit, change.feedback, change.counting,
-                               change.late_until)):
-        raise click.UsageError("nothing to change: give --deadline/--no-deadline, --late-until/--no-late, "
-                               "--attempts/--no-attempt-limit, --feedback or --counting")
-    report = change_settings(open_store(ctx), quiz, change)
+    report = change_settings(open_store(ctx), quiz, SettingsChange.from_options(**options))
     if as_json:
         emit_json(report.to_json())
         return
-    if not report.changes:
-        click.echo(f"Nothing changed: quiz {report.quiz_id} already has these settings.", err=True)
-    for c in report.changes:
-        click.echo(f"{c.name}: {c.before_text} -> {c.after_text}")
-    names = {c.name for c in report.changes}
-    if "attempt_limit" in names and report.spent:
-        click.echo(f"{len(report.spent)} student(s) have used every attempt the new limit allows and cannot "
-                   f"submit again (their attempts and grades stay): {_ids(report.spent)}", err=True)
-    if names & {"deadline", "late_until"} and report.closed:
-        click.echo("The new deadline has passed: the quiz is closed to submissions.", err=True)
-    if "counting" in names:
-        click.echo("Totals follow at once: which attempt counts is decided when results are read.", err=True)
+    for line in report.lines():
+        click.echo(line)
+    for note in report.notes():
+        click.echo(note, err=True)
+
+
+@quiz_group.command("extend")
+@quiz_argument
+@click.option("--student", required=True, metavar="ID", help="The student the extension is for.")
+@click.option("--deadline", metavar="'YYYY-MM-DD HH:MM[:SS]'",
+              help="Their own deadline, after the quiz's: wall-clock time in the quiz's zone.")
+@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM[:SS]'",
+              help="Their own late window (marked late) until then, read like --deadline.")
+@click.option("--attempts", "attempt_limit", type=click.IntRange(1, MAX_ATTEMPTS), metavar="N",
+              help="Their own attempt limit, above the quiz's.")
+@click.option("--clear", is_flag=True, help="Remove the student's extension: the quiz's settings apply again.")
+@json_option
+@click.pass_context
+def extend(ctx: click.Context, quiz: str, student: str, deadline: str | None, late_until: str | None,
+           attempt_limit: int | None, clear: bool, as_json: bool) -> None:
+    """Give one student their own deadline, late window or attempt limit (or --clear it).
+
+    Every way the student submits (submit, the quiz server's page and API, imports)
+    applies it, and the student sees it in show, status and on the page. A value not
+    given keeps what an earlier extension gave.
+
+    \b
+    Example:
+      quizgen quiz extend 1 --student 20260001 --deadline "2026-12-10 18:00" --attempts 5
+      quizgen quiz extend 1 --student 20260001 --clear
+    """
+    from ..classroom.extensions import ExtensionChange
+    from ..classroom.extensions import extend as do_extend
+
+    report = do_extend(open_store(ctx), quiz, student, ExtensionChange(deadline, late_until, attempt_limit, clear))
+    if as_json:
+        emit_json(report.to_json())
+        return
+    for line in report.lines():
+        click.echo(line, err=True)
+
+
+@quiz_group.command("archive")
+@quiz_argument
+@click.option("--undo", is_flag=True, help="Bring an archived quiz back.")
+@json_option
+@click.pass_context
+def archive(ctx: click.Context, quiz: str, undo: bool, as_json: bool) -> None:
+    """Archive a quiz: closed to submissions, left out of 'quizgen list' (--all shows it).
+
+    Its attempts, grades and receipts stay: gradebook, report and audit still read it.
+
+    \b
+    Example:
+      quizgen quiz archive 1
+      quizgen quiz archive 1 --undo
+    """
+    from ..classroom.housekeeping import archive_quiz
+
+    result = archive_quiz(open_store(ctx), quiz, archived=not undo)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    click.echo(result.line(), err=True)
+
+
+@quiz_group.command("delete")
+@quiz_argument
+@click.option("--yes", is_flag=True, help="Really delete it (there is no undo).")
+@json_option
+@click.pass_context
+def delete(ctx: click.Context, quiz: str, yes: bool, as_json: bool) -> None:
+    """Delete a quiz nobody submitted to (one made by mistake); otherwise archive it.
+
+    \b
+    Example:
+      quizgen quiz delete 2 --yes
+    """
+    from ..classroom.housekeeping import delete_quiz
+
+    if not yes:
+        raise click.UsageError("deleting a quiz removes its questions and variants for good: add --yes")
+    result = delete_quiz(open_store(ctx), quiz)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    click.echo(result.line(), err=True)
+
+
+@click.command()
+@quiz_argument
+@json_option
+@click.pass_context
+def progress(ctx: click.Context, quiz: str, as_json: bool) -> None:
+    """How a quiz is going: who submitted and who not yet, late, attempts, scores, extensions.
+
+    \b
+    Example:
+      quizgen progress 1
+      quizgen progress 1 --json
+    """
+    from ..classroom.progress import quiz_progress
+
+    report = quiz_progress(open_store(ctx), quiz)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    for line in report.lines():
+        click.echo(line)
 
 
 def _answer_report(report: Any, as_json: bool) -> None:
@@ -213,9 +297,10 @@ def _value(value: Any) -> str:
 @click.argument("question", metavar="SLOT[.PART]", callback=_target)
 @click.argument("value", metavar="[VALUE]", required=False)
 @click.option("--student", help="Whose variant VALUE is for (each student's numbers differ).")
-@click.option("--slip", type=click.Choice(_slip_names()), metavar="SLIP",
+@click.option("--slip", metavar="SLIP[@LAYER]",
               help="Instead of VALUE: in every variant (or --student's), accept the value this known slip gives "
-                   f"there. Slips: {', '.join(_slip_names())}.")
+                   "there; SLIP@2 for the slip in layer 2, as feedback names it, SLIP@TYPE (no_bias@SimpleRNN) for "
+                   f"it in any layer of that type. Slips: {', '.join(_slip_names())}.")
 @apply_option
 @json_option
 @click.pass_context
@@ -230,6 +315,7 @@ def accept(ctx: click.Context, quiz: str, question: Any, value: str | None, stud
     Example:
       quizgen quiz accept 1 2 529,313 --student 20260001
       quizgen quiz accept 1 4.3 --slip gru_reset_after --apply
+      quizgen quiz accept 4 1 --slip no_bias@2 --apply
     """
     from ..classroom.manage import accept_answer
 

@@ -106,10 +106,26 @@ def tries_option(fn: F) -> F:
                              "what is not delivered waits in the outbox.")(fn)
 
 
+STDOUT = "-"
+
+
+def _stdout_is_none(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value == STDOUT else value
+
+
 def output_options(fn: F) -> F:
-    """``-o/--output FILE`` and ``--force`` (replace an existing file)."""
+    """``-o/--output FILE`` and ``--force`` (replace an existing file). ``-o -`` is standard
+    output, the same as leaving ``-o`` out: the command sees None."""
     fn = click.option("--force", is_flag=True, help="Replace FILE if it exists (never a database, link or device).")(fn)
-    return click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")(fn)
+    return click.option("-o", "--output", metavar="FILE", callback=_stdout_is_none,
+                        help="Write to FILE instead of stdout (- is stdout).")(fn)
+
+
+def refuse_binary_on_terminal(what: str) -> None:
+    """Binary output (a PNG, an xlsx workbook) goes to a file or a redirected stdout, never
+    onto a terminal, where it would be noise that can garble the terminal."""
+    if sys.stdout.isatty():
+        raise click.UsageError(f"{what} is a binary file: give -o FILE, or redirect stdout to a file")
 
 
 def parsed_by(parse: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -148,7 +164,25 @@ def open_store(ctx: click.Context, create: bool = False):
     if "store" not in obj:
         obj["store"] = _open(obj["db"], create=create)
         ctx.call_on_close(obj["store"].dispose)
+        warn_if_readable_by_others(obj["store"])
     return obj["store"]
+
+
+READABLE_BY_OTHERS = ("Warning: every user of this machine can read {path} (mode {mode:o}), which holds the quizzes' "
+                      "answers; make it private with: chmod 600 {pattern}")
+
+
+def warn_if_readable_by_others(store: Any) -> None:
+    """One line on stderr when the database file (or its -wal/-shm) is world-readable;
+    said once per command, when the store is opened."""
+    exposed = store.readable_by_others()
+    if exposed:
+        import os
+        import shlex
+
+        mode = os.stat(exposed[0]).st_mode & 0o777
+        pattern = shlex.quote(str(store.path)) + "*"  # the database, its journals and backups (.bak-...)
+        click.echo(READABLE_BY_OTHERS.format(path=exposed[0], mode=mode, pattern=pattern), err=True)
 
 
 def protected_paths(ctx: click.Context) -> tuple[Path, ...]:
@@ -161,7 +195,8 @@ def protected_paths(ctx: click.Context) -> tuple[Path, ...]:
         return ()
     if path is None:
         return ()
-    return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")))
+    # the journals SQLite keeps beside the database, and the service's receipt-signing key
+    return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal", ".receipt-key")))
 
 
 def write_outputs(ctx: click.Context, files: Sequence[tuple[str, str | bytes]], force: bool,

@@ -46,17 +46,10 @@ def _ranges(values: tuple[str, ...]) -> dict[str, tuple[int, int]]:
 
 def _wall_clock(value: str) -> str:
     """A deadline's form is checked here (a usage error); its meaning in a zone by clock.parse_deadline."""
-    from datetime import datetime
+    from ..clock import wall_clock
 
-    from ..clock import DEADLINE_FORMATS, DeadlineError
-
-    for fmt in DEADLINE_FORMATS:
-        try:
-            datetime.strptime(value.strip(), fmt)
-            return value
-        except ValueError:
-            continue
-    raise DeadlineError("write it as YYYY-MM-DD HH:MM, e.g. 2026-12-01 18:00")
+    wall_clock(value)
+    return value
 
 
 @click.command()
@@ -69,7 +62,8 @@ def _wall_clock(value: str) -> str:
               help=f"Question kinds (repeat or comma-separate): {', '.join(KINDS)}. Default: the first eight "
                    f"({DEFAULT_KINDS[0]} to {DEFAULT_KINDS[-1]}), in turn.")
 @click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="medium", show_default=True,
-              help="How big and varied the models are.")
+              help="easy: one idea with round textbook numbers; medium: the textbook's own models; hard: stacked, "
+                   "bidirectional, functional or inverse reasoning.")
 @lang_option(help="Language of the questions.")
 @click.option("--students", "roster", metavar="ROSTER.csv",
               help="Give every student on this roster a variant (new ones join the stored roster). "
@@ -78,25 +72,31 @@ def _wall_clock(value: str) -> str:
               help="Give no student a variant yet, only make the shared one ('quizgen quiz add-students' later).")
 @click.option("--range", "ranges", multiple=True, metavar="NAME=LO-HI", callback=parsed_by(_ranges),
               help="Limit a size, e.g. --range hidden=32-256 --range vocab=5000-20000.")
-@click.option("--deadline", metavar="'YYYY-MM-DD HH:MM'", callback=parsed_by(_wall_clock),
+@click.option("--deadline", metavar="'YYYY-MM-DD HH:MM[:SS]'", callback=parsed_by(_wall_clock),
               help="Submissions close then: wall-clock time in --tz (default: this machine's zone).")
+@click.option("--allow-past", is_flag=True, help="Accept a --deadline that has already passed.")
 @click.option("--tz", "time_zone", metavar="ZONE",
               help="Time zone of the deadline, recorded on the quiz: an IANA name (Asia/Seoul) or +09:00.")
-@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM'", callback=parsed_by(_wall_clock),
+@click.option("--late-until", metavar="'YYYY-MM-DD HH:MM[:SS]'", callback=parsed_by(_wall_clock),
               help="Accept late submissions (marked late) until then, in the same zone as --deadline.")
 @click.option("--attempts", "attempt_limit", type=click.IntRange(1, MAX_ATTEMPTS),
               help="Attempts allowed per student (leave out for no limit).")
 @click.option("--feedback", type=click.Choice(FEEDBACK_POLICIES), default="full", show_default=True,
               help="What students see of their graded attempts: nothing, scores, or scores and slips.")
 @click.option("--counting", type=click.Choice(COUNTING_POLICIES), default="last", show_default=True,
-              help="Which attempt counts for the grade.")
+              help="Which answer to each question counts: last, the last answer given to it (a question left "
+                   "out of a later attempt keeps its earlier answer); best, the best-scoring one.")
+@click.option("--carry-forward", is_flag=True,
+              help="Follow-through credit in summary questions: a Total params that is the sum of the student's "
+                   "own layer counts earns its part, even when an earlier layer is wrong.")
 @click.option("--no-verify", is_flag=True, help="Store without Keras confirmation (run 'quizgen verify' later).")
 @json_option
 @click.pass_context
 def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple[str, ...], difficulty: str,
              lang: str, roster: str | None, shared_only: bool, ranges: dict[str, tuple[int, int]],
-             deadline: str | None, time_zone: str | None, late_until: str | None, attempt_limit: int | None,
-             feedback: str, counting: str, no_verify: bool, as_json: bool) -> None:
+             deadline: str | None, allow_past: bool, time_zone: str | None, late_until: str | None,
+             attempt_limit: int | None, feedback: str, counting: str, carry_forward: bool, no_verify: bool,
+             as_json: bool) -> None:
     """Generate a quiz, a variant per student, and confirm its key with Keras.
 
     Who gets a variant: the students of --students ROSTER.csv; without it, every
@@ -107,7 +107,7 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
     \b
     Example:
       quizgen generate --title "점검 퀴즈" --count 10 --seed 2026 --students class.csv \\
-          --deadline "2026-12-01 18:00" --tz Asia/Seoul --attempts 3
+          --deadline "2027-06-01 18:00" --tz Asia/Seoul --attempts 3
     """
     from ..classroom.quizzes import QuizPlan, create_quiz
     from ..classroom.roster import read_roster
@@ -118,7 +118,7 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
                     language=lang, ranges=ranges or {},
                     deadline=parse_deadline(deadline, zone) if deadline is not None else None, time_zone=zone,
                     late_until=parse_deadline(late_until, zone) if late_until is not None else None,
-                    attempt_limit=attempt_limit, feedback=feedback, counting=counting)
+                    attempt_limit=attempt_limit, feedback=feedback, counting=counting, carry_forward=carry_forward)
     plan.validate()
     if roster and shared_only:
         raise click.UsageError("--students and --shared-only exclude each other")
@@ -126,7 +126,7 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
     store = _store(ctx, create=True)
     bar = _Bar("Confirming answers with Keras")
     try:
-        created = create_quiz(store, plan, students, verify=not no_verify, progress=bar)
+        created = create_quiz(store, plan, students, verify=not no_verify, progress=bar, allow_past=allow_past)
     finally:
         bar.close()
     confirmation = created.confirmation
@@ -134,6 +134,11 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
         _emit_json(created.to_json())
         return
     click.echo(created.quiz_id)
+    if created.same_title:
+        others = ", ".join(map(str, created.same_title))
+        click.echo(f"Warning: quiz {others} already had the title {created.title!r}; if this one was made by "
+                   f"mistake, 'quizgen quiz delete {created.quiz_id} --yes' removes it (nobody has submitted yet).",
+                   err=True)
     if confirmation:
         click.echo(f"{confirmation.checked:,} questions confirmed by Keras {confirmation.keras_version}", err=True)
     else:
@@ -157,28 +162,37 @@ def generate(ctx: click.Context, title: str, count: int, seed: int, kinds: tuple
 
 
 @click.command("list")
+@click.option("--all", "include_archived", is_flag=True, help="Archived quizzes too.")
 @json_option
 @click.pass_context
-def list_cmd(ctx: click.Context, as_json: bool) -> None:
+def list_cmd(ctx: click.Context, include_archived: bool, as_json: bool) -> None:
     """List the quizzes in the store.
 
     \b
     Example:
       quizgen list --json
+      quizgen list --all
     """
     from ..classroom.quizzes import list_quizzes
+    from ..clock import show
 
-    quizzes = list_quizzes(_store(ctx))
+    quizzes = list_quizzes(_store(ctx), include_archived)
     if as_json:
         _emit_json([q.to_json() for q in quizzes])
         return
     if not quizzes:
-        click.echo("No quizzes yet; create one with 'quizgen generate'.", err=True)
+        click.echo("No quizzes yet; create one with 'quizgen generate'." if not include_archived
+                   else "No quizzes at all; create one with 'quizgen generate'.", err=True)
         return
-    click.echo(f"{'id':>4}  {'created':16}  {'lang':4}  {'questions':>9}  {'students':>8}  {'status':10}  title")
-    for q in quizzes:
+    deadlines = [show(q.deadline, q.time_zone) if q.deadline else "-" for q in quizzes]
+    wide = max(len("deadline"), *map(len, deadlines))
+    click.echo(f"{'id':>4}  {'created':16}  {'lang':4}  {'questions':>9}  {'students':>8}  {'submitted':>9}  "
+               f"{'attempts':>8}  {'deadline':{wide}}  {'status':10}  title")
+    for q, deadline in zip(quizzes, deadlines):
+        attempts = f"{q.attempt_limit:,}" if q.attempt_limit is not None else "-"
+        status = "archived" if q.archived else q.status
         click.echo(f"{q.id:>4}  {q.created_at:%Y-%m-%d %H:%M}  {q.language:4}  {q.question_count:>9}  "
-                   f"{q.students:>8}  {q.status:10}  {q.title}")
+                   f"{q.students:>8}  {q.submitted:>9}  {attempts:>8}  {deadline:{wide}}  {status:10}  {q.title}")
 
 
 @click.command()
@@ -205,11 +219,17 @@ def show(ctx: click.Context, quiz: str, student: str | None, token: str | None, 
         return
     from ..classroom.quizzes import show_quiz
 
-    info, questions = show_quiz(_store(ctx), quiz, student)
+    shown = show_quiz(_store(ctx), quiz, student)
+    info, questions = shown.info, shown.questions
     if as_json:
-        _emit_json({"quiz": info.to_json(), "student": student, "questions": [q.to_json() for q in questions]})
+        _emit_json(shown.to_json())
         return
-    click.echo(f"# {info.title}  (quiz {info.id}{', student ' + student if student else ''})\n")
+    from ..classroom.policies import counting_rule
+
+    click.echo(f"# {info.title}  (quiz {info.id}{', student ' + student if student else ''})")
+    click.echo(counting_rule(info.counting, info.language) + "\n")
+    if shown.extension_line is not None:
+        click.echo(f"{shown.extension_line}\n")
     for q in questions:
         click.echo(f"## {q.slot}. [{q.kind}, {q.points} pt]\n{q.prompt}\n")
 

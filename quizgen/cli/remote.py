@@ -132,8 +132,10 @@ def show_remote(server_url: str, insecure_http: bool, student: str | None, token
         rules.append(f"feedback: {info['feedback']}")
     if info.get("open") is False:
         rules.append("closed")
-    click.echo((", ".join(rules) + "\n") if rules else "")
     lang = info.get("language") or "en"
+    if info.get("counting") in ("last", "best"):
+        rules.append(message(lang, f"counting_{info['counting']}"))
+    click.echo((", ".join(rules) + "\n") if rules else "")
     for q in data.get("questions") or []:
         click.echo(f"## {q.get('slot')}. [{q.get('kind')}, {q.get('points')} pt]\n{q.get('prompt')}")
         response = q.get("response") or {}

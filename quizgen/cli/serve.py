@@ -29,6 +29,8 @@ def _rate(value: str) -> tuple[int, int]:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes sharing the port (and the database).")
 @key_file_option
+@click.option("--lti-key-file", metavar="FILE",
+              help="The LTI tool's key file (made on first start, mode 0600) [default: beside the database].")
 @click.option("--rate-limit", default="30/600", show_default=True, metavar="COUNT/SECONDS",
               help="Graded submissions a student may make to one quiz within SECONDS.")
 @click.option("--ssl-certfile", metavar="FILE", help="TLS certificate (PEM), to serve HTTPS.")
@@ -41,9 +43,9 @@ def _rate(value: str) -> tuple[int, int]:
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info"]), default="info",
               show_default=True, help="How much the server logs (info includes the access log).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str | None, rate_limit: str,
-          ssl_certfile: str | None, ssl_keyfile: str | None, insecure_http: bool, forwarded_allow_ips: str,
-          log_level: str) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str | None, lti_key_file: str | None,
+          rate_limit: str, ssl_certfile: str | None, ssl_keyfile: str | None, insecure_http: bool,
+          forwarded_allow_ips: str, log_level: str) -> None:
     """Serve the checking service: students submit over HTTP and are graded on arrival.
 
     It never creates or migrates a database: run 'quizgen db upgrade' first. Put it
@@ -72,10 +74,15 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, key_file: str 
     db = ctx.find_root().obj["db"]
     count, seconds = _rate(rate_limit)
     proxies = TrustedProxies.parse(forwarded_allow_ips)  # a bad entry: one line, before anything starts
+    from ..classroom.lti.keys import default_key_file as default_lti_key_file
+    from ..classroom.lti.keys import load_keys
+
+    lti_key_file = lti_key_file or default_lti_key_file(db)
     settings = ServiceSettings(db=db, key_file=key_file or default_key_file(db), rate_limit=RateLimit(count, seconds),
-                               forwarded_allow_ips=tuple(proxies.as_text()))
+                               lti_key_file=lti_key_file, forwarded_allow_ips=tuple(proxies.as_text()))
     store = open_store(ctx)  # refuses a missing, empty or outdated database now, in one line
     register_key(store, load_signer(settings.key_file))
+    load_keys(lti_key_file)  # made once, before the workers start (they would race to make it)
     store.dispose()
     os.environ[ENV] = settings.to_env()
     sock = _bind(host, port)
@@ -144,8 +151,7 @@ def audit(ctx: click.Context, quiz: str, key_file: str | None, as_json: bool) ->
     Example:
       quizgen audit 1 --key-file /srv/quizgen/class.key
     """
-    from ..classroom.audit import audit_quiz
-    from ..classroom.keys import trust_for
+    from ..classroom.audit import audit_quiz, trust_for
 
     store = open_store(ctx)
     report = audit_quiz(store, quiz, trust_for(store, ctx.find_root().obj["db"], key_file))

@@ -62,12 +62,21 @@ def roster_add(ctx: click.Context, student_id: str, name: str, email: str | None
     _print_tokens(add_students(open_store(ctx, create=True), [entry]), as_json)
 
 
+def _check_encoding(value: str) -> str:
+    from ..classroom.roster import check_encoding
+
+    return check_encoding(value)
+
+
 @roster.command("import")
 @click.argument("file", metavar="FILE.csv")
+@click.option("--encoding", metavar="NAME", callback=parsed_by(_check_encoding),
+              help="The file's encoding (utf-8, cp949, euc-kr...) [default: detected: UTF-8 with or without a BOM, "
+                   "or CP949 as Excel saves on Korean Windows].")
 @json_option
 @click.pass_context
-def roster_import(ctx: click.Context, file: str, as_json: bool) -> None:
-    """Import students from a CSV (id,name,email; UTF-8, BOM or not); all or none.
+def roster_import(ctx: click.Context, file: str, encoding: str | None, as_json: bool) -> None:
+    """Import students from a CSV (id,name,email or 학번,이름,이메일; UTF-8 or CP949); all or none.
 
     \b
     Example:
@@ -76,7 +85,7 @@ def roster_import(ctx: click.Context, file: str, as_json: bool) -> None:
     from ..classroom.roster import read_roster
     from ..classroom.students import add_students
 
-    _print_tokens(add_students(open_store(ctx, create=True), read_roster(file)), as_json)
+    _print_tokens(add_students(open_store(ctx, create=True), read_roster(file, encoding)), as_json)
 
 
 @roster.command("list")
@@ -246,7 +255,7 @@ def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
 
         submit_remote(server, insecure_http, student_id, token, quiz, given, tries, as_json)
         return
-    from ..classroom.submissions import submit as do_submit
+    from ..classroom.attempts import submit as do_submit
 
     assert student_id is not None  # require_student above
     # signed with the server's key, as the service would (QUIZGEN_KEY_FILE, else the default place)

@@ -11,6 +11,7 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from ..errors import clip
@@ -37,7 +38,9 @@ class ItemStats:
     answered: int
     correct_rate: float | None  # None: nobody answered
     discrimination: float | None  # None: fewer than 4 students
-    wrong: list[WrongAnswer]  # the commonest three
+    wrong: list[WrongAnswer]  # the commonest three, those a known slip explains first
+    kind: str | None = None  # the question's kind (``total-params``), when the gradebook knows it
+    model: str = ""  # its model in a few words: ``Embedding → SimpleRNN ×2 → Dense``
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,19 @@ class SlipCount:
 
 @dataclass(frozen=True)
 class ScoreBin:
+    """Totals from ``low`` up to (not including) ``high``; the last bin includes its upper
+    edge (full marks). A bin of one possible score (``exact``) is that score: from k up to
+    k+1 (a part's partial credit falls in the whole score below it), or full marks alone."""
+
     low: float
-    high: float  # the last bin includes its upper edge (full marks)
+    high: float
     students: int
+    exact: bool = False
+
+    @property
+    def label(self) -> str:
+        """``7`` for a bin of one score, ``10-20`` for a range."""
+        return score_text(self.low) if self.exact else f"{score_text(self.low)}-{score_text(self.high)}"
 
 
 @dataclass(frozen=True)
@@ -102,8 +115,12 @@ def item_analysis(book: Gradebook) -> Report:
                 label = (slip, "" if slip else text)
                 counts[label] += 1
                 examples.setdefault(label, text)
-        wrong = [WrongAnswer(slip or None, examples[(slip, raw)], n) for (slip, raw), n in counts.most_common(3)]
-        items.append(ItemStats(i + 1, points, len(answered), rate, disc, wrong))
+        common = counts.most_common(3)
+        common.sort(key=lambda c: not c[0][0])  # stable: by count, with those no slip explains last
+        wrong = [WrongAnswer(slip or None, examples[(slip, raw)], n) for (slip, raw), n in common]
+        about = book.about[i] if i < len(book.about) else None
+        items.append(ItemStats(i + 1, points, len(answered), rate, disc, wrong,
+                               about.kind if about else None, model_words(about.spec) if about else ""))
     slips, unexplained = _slip_counts(book)
     totals = [r.total for r in students]
     return Report(book, items, totals, slips, _bins(totals, book.max_score), unexplained)
@@ -129,12 +146,21 @@ def _slip_counts(book: Gradebook) -> tuple[list[SlipCount], int]:
 
 
 _BIN_WIDTHS = (1, 2, 4, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+SCORE_PER_BIN_UP_TO = 20  # full marks up to which every possible score gets its own bin
 
 
 def _bins(totals: list[float], max_score: int) -> list[ScoreBin]:
-    """Bins of a round width from 0 to full marks, at most 10 of them (the width divides
-    full marks where one of the round widths can); a total on an inner edge counts in
-    the bin above it, full marks in the last bin."""
+    """A bin per possible score (0, 1, …, full marks) for a quiz worth up to 20 points,
+    so that whole points are never merged (8 students at 2 and 4 at 1 of 2 are two bars);
+    beyond that, bins of a round width from 0 to full marks, at most 10 of them (the
+    width divides full marks where one of the round widths can), a total on an inner
+    edge counting in the bin above it and full marks in the last bin."""
+    if max_score <= SCORE_PER_BIN_UP_TO:
+        top = max(0, max_score)
+        counts = [0] * (top + 1)
+        for t in totals:
+            counts[max(0, min(top, math.floor(t + 1e-9)))] += 1
+        return [ScoreBin(k, k if k == top else k + 1, c, exact=True) for k, c in enumerate(counts)]
     top = max(1, max_score)
     fitting = [w for w in _BIN_WIDTHS if top / w <= 10]
     width: float = next((w for w in fitting if top % w == 0), fitting[0]) if fitting else top / 10
@@ -142,6 +168,44 @@ def _bins(totals: list[float], max_score: int) -> list[ScoreBin]:
     for t in totals:
         counts[max(0, min(len(counts) - 1, int(t // width)))] += 1
     return [ScoreBin(i * width, min(top, (i + 1) * width), c) for i, c in enumerate(counts)]
+
+
+# What a model is, in a few words: its layers' types in order, repeats counted, the
+# layers that only reshape, regularise or join left out.
+_MINOR_LAYERS = frozenset({
+    "Dropout", "SpatialDropout1D", "Flatten", "Add", "Concatenate", "Activation", "Reshape", "RepeatVector",
+    "LayerNormalization", "BatchNormalization", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "MaxPooling1D",
+    "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D"})
+MODEL_WORDS = 5  # layer names at most
+
+
+def model_words(spec: dict[str, Any]) -> str:
+    """``Embedding → SimpleRNN ×2 → Dense``: a question's model as its layers' types
+    (a wrapper with the layer it wraps: ``Bidirectional(LSTM)``), for a table cell."""
+    names: list[str] = []
+    for layer in spec.get("layers") or []:
+        if not isinstance(layer, dict) or layer.get("type") in _MINOR_LAYERS:
+            continue
+        name = str(layer.get("type", "?"))
+        inner = layer.get("layer")
+        if isinstance(inner, dict):
+            name += f"({inner.get('type', '?')})"
+        names.append(name)
+    if "inputs" in spec:  # a functional graph (two branches, two models): each type once
+        words_ = list(dict.fromkeys(names))
+    else:
+        words_ = [f"{name} ×{n}" if (n := len(list(run))) > 1 else name for name, run in groupby(names)]
+    if len(words_) > MODEL_WORDS:
+        words_ = [*words_[:MODEL_WORDS - 1], "…", words_[-1]]
+    return " → ".join(words_)
+
+
+def question_about(item: ItemStats, lang: str) -> str:
+    """What a question asks, in a few words: ``총 파라미터 수 · Embedding → SimpleRNN → Dense``."""
+    if item.kind is None:
+        return ""
+    kind = words(lang)["kind_names"].get(item.kind, item.kind)
+    return f"{kind} · {item.model}" if item.model else kind
 
 
 # ---------------------------------------------------------------- wording
@@ -206,7 +270,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "max_score": report.book.max_score,
         "mean": report.mean,
         "median": report.median,
-        "items": [{"question": item.slot, "points": item.points, "answered": item.answered,
+        "items": [{"question": item.slot, "kind": item.kind, "model": item.model, "points": item.points,
+                   "answered": item.answered,
                    "correct_rate": item.correct_rate, "discrimination": item.discrimination,
                    "wrong_answers": [{"misconception": w.misconception, "example": w.example, "answers": w.answers}
                                      for w in item.wrong]}
@@ -232,9 +297,10 @@ def format_report(report: Report, lang: str | None = None) -> str:
     rows = [[str(i.slot), str(i.points), str(i.answered), _rate_text(i.correct_rate), _disc_text(i.discrimination)]
             for i in report.items]
     rendered = table(header, rows)
-    lines.append(rendered[0])
+    lines.append(rendered[0] + (f"  {w['about']}" if any(i.kind for i in report.items) else ""))
     for item, line in zip(report.items, rendered[1:]):
-        lines.append(line)
+        about = question_about(item, lang)
+        lines.append(f"{line}  {about}" if about else line)
         for wrong in item.wrong:
             why = slip_name(wrong.misconception, lang) if wrong.misconception else w["unexplained"]
             lines.append(f"      {wrong.answers}× {clip(wrong.example, 40)!r} — {why}")
@@ -249,7 +315,7 @@ def format_report(report: Report, lang: str | None = None) -> str:
             lines.append(f"    {explanation}")
     lines += ["", f"{w['score_distribution']}:"]
     peak = max((b.students for b in report.bins), default=0) or 1
-    labels = [f"{score_text(b.low)}-{score_text(b.high)}" for b in report.bins]
+    labels = [b.label for b in report.bins]
     width = max(map(len, labels))
     for label, b in zip(labels, report.bins):
         bar = "█" * round(30 * b.students / peak)

@@ -214,16 +214,24 @@ def _scores(ax: Axes, report: Report, lang: str) -> None:
 
     w = words(lang)
     bins = report.bins
-    bars = ax.bar([b.low for b in bins], [b.students for b in bins], width=[b.high - b.low for b in bins],
-                  align="edge", color=BLUE, edgecolor="white", linewidth=1)
+    exact = bool(bins) and all(b.exact for b in bins)
+    if exact:  # a bar per possible score, centred on it
+        bars = ax.bar([b.low for b in bins], [b.students for b in bins], width=0.8, color=BLUE)
+    else:
+        bars = ax.bar([b.low for b in bins], [b.students for b in bins], width=[b.high - b.low for b in bins],
+                      align="edge", color=BLUE, edgecolor="white", linewidth=1)
     ax.bar_label(bars, labels=[str(b.students) if b.students else "" for b in bins], padding=2, color=INK)
     if report.mean is not None:
         ax.axvline(report.mean, color=ORANGE, linestyle="--", linewidth=1.5,
                    label=w["averages"].format(mean=score_text(report.mean), median=score_text(report.median or 0)))
         ax.legend(loc="upper left", frameon=False)
-    edges = [bins[0].low, *(b.high for b in bins)] if bins else [0, 1]
-    ax.set_xticks(edges, [score_text(e) for e in edges])
-    ax.set_xlim(edges[0], edges[-1])
+    if exact:
+        ax.set_xticks([b.low for b in bins], [b.label for b in bins])
+        ax.set_xlim(bins[0].low - 0.6, bins[-1].low + 0.6)
+    else:
+        edges = [bins[0].low, *(b.high for b in bins)] if bins else [0, 1]
+        ax.set_xticks(edges, [score_text(e) for e in edges])
+        ax.set_xlim(edges[0], edges[-1])
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max((b.students for b in bins), default=0) * 1.25 + 1)
     summary = w["summary"].format(students=len(report.totals), max=report.book.max_score)

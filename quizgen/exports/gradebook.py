@@ -27,7 +27,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..questions.records import QuizInfo
@@ -50,11 +50,21 @@ class GradebookRow:
 
 
 @dataclass(frozen=True)
+class SlotAbout:
+    """What a question slot asks, the same for every student (each gets other numbers):
+    its kind and the model of the first student's variant, for the report to name."""
+
+    kind: str
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Gradebook:
     info: QuizInfo
     points: list[int]  # per slot
     rows: list[GradebookRow]
     misconceptions: dict[str, dict[int, list[tuple[str, Any]]]]  # internal for the report
+    about: list[SlotAbout] = field(default_factory=list)  # per slot, for the report (may be empty)
 
     @property
     def max_score(self) -> int:
@@ -98,18 +108,53 @@ def column_titles(book: Gradebook, questions: bool = False) -> list[str]:
 _CANVAS_SKIPS = re.compile(r"[;, ]*")
 
 
-def gradebook_csv(book: Gradebook, questions: bool = False) -> str:
+def _table(book: Gradebook, questions: bool) -> tuple[list[str], list[Any], list[list[Any]]]:
+    """(header, Points Possible row, a row per student) as Canvas lays them out; numbers are
+    numbers and a blank is None, for each format to write as it must."""
+    titles = column_titles(book, questions)
+    header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles]
+    points = ["Points Possible", "", "", "", "", book.max_score, *([READ_ONLY] * (len(titles) - 1))]
+    rows = [[_defuse(r.name), "", r.student, r.email or r.student, "", r.total if r.graded else None,
+             *(r.scores if questions else [])] for r in book.rows]
+    return header, points, rows
+
+
+def gradebook_csv(book: Gradebook, questions: bool = False, excel: bool = False) -> str:
+    """Canvas's gradebook CSV. ``excel``: with a UTF-8 byte order mark first, which Excel needs
+    to read Korean names as UTF-8 (Canvas's importer is given the file without it)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     quoted = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
-    titles = column_titles(book, questions)
-    w.writerow([safe_cell(c) for c in ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles]])
-    w.writerow(["Points Possible", "", "", "", "", book.max_score, *([READ_ONLY] * (len(titles) - 1))])
-    for r in book.rows:
-        total = r.total if r.graded else None
-        cells = [safe_cell(c) for c in
-                 [_defuse(r.name), "", r.student, r.email or r.student, "", total, *(r.scores if questions else [])]]
+    header, points, rows = _table(book, questions)
+    w.writerow([safe_cell(c) for c in header])
+    w.writerow(points)
+    for row in rows:
+        cells = [safe_cell(c) for c in row]
         (quoted if _CANVAS_SKIPS.fullmatch(",".join(cells)) else w).writerow(cells)
+    return ("\ufeff" if excel else "") + out.getvalue()
+
+
+def gradebook_xlsx(book: Gradebook, questions: bool = False) -> bytes:
+    """The same table as the CSV, as an Excel workbook (openpyxl): names in Hangul as they are,
+    scores as numbers, and every text cell stored as text, so nothing in it runs as a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import TYPE_STRING
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None  # a new workbook has one sheet
+    sheet.title = "Grades"
+    header, points, rows = _table(book, questions)
+    for values in (header, points, *rows):
+        sheet.append([None if v == "" else v for v in values])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):  # openpyxl would take "=..." for a formula
+                cell.data_type = TYPE_STRING
+    sheet.freeze_panes = "B3"
+    for letter, width in zip("ABCD", (16, 4, 14, 24)):
+        sheet.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    workbook.save(out)
     return out.getvalue()
 
 

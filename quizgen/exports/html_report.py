@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import __version__
 from . import charts  # by module, so the page always uses the font the charts use
-from .analysis import Report, heading, score_text, slip_explanation, slip_name, words
+from .analysis import Report, heading, question_about, score_text, slip_explanation, slip_name, words
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:"
 
@@ -29,7 +29,11 @@ body { font-family: %(family)s, 'Noto Sans CJK KR', 'Malgun Gothic', 'Apple SD G
 h1 { font-size: 1.6rem; margin: 0 0 .2rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
 p.summary { color: #555; margin: 0 0 1rem; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 1rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(440px, 100%%), 1fr)); gap: 1rem; }
+.charts details { margin: .3rem .2rem; font-size: .9rem; }
+.charts summary { cursor: pointer; color: #33507a; }
+.wide { overflow-x: auto; max-width: 100%%; }
+.wide:focus-visible, summary:focus-visible { outline: 3px solid #33507a; outline-offset: 2px; }
 .charts figure { margin: 0; border: 1px solid #e4e4e4; border-radius: 6px; padding: .4rem; background: #fff; }
 .charts svg { display: block; width: 100%%; height: auto; }
 table { border-collapse: collapse; font-size: .92rem; margin: .4rem 0; }
@@ -40,8 +44,9 @@ td.nowrap { white-space: nowrap; }
 td.low { color: #b35400; font-weight: bold; }
 ul.wrong { margin: 0; padding-left: 1.1rem; }
 code { background: #f3f3f3; padding: 0 .2rem; border-radius: 3px; white-space: pre-wrap; word-break: break-all; }
-.muted { color: #777; }
-footer { margin-top: 2rem; color: #888; font-size: .85rem; }
+.muted { color: #595959; }
+footer { margin-top: 2rem; color: #595959; font-size: .85rem; }
+td.about { min-width: 12rem; }
 """
 
 
@@ -69,9 +74,41 @@ def _cell(text: str, cls: str = "") -> str:
     return f'<td class="{cls}">{escape(text)}</td>' if cls else f"<td>{escape(text)}</td>"
 
 
-def _table(header: list[str], rows: list[str]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+def _table(header: list[str], rows: list[str], label: str = "") -> str:
+    """A table with column headers; ``label`` names the scrolling region a wide table sits
+    in (at 390 px a table scrolls by itself, never the page; focusable, for keyboards)."""
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in header)
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    if not label:
+        return table
+    return f'<div class="wide" role="region" aria-label="{escape(label)}" tabindex="0">{table}</div>'
+
+
+def _data_table(lang: str, header: list[str], rows: list[tuple[str, str]]) -> str:
+    """A chart's numbers as a table, folded under the chart (its text equivalent)."""
+    body = "".join(f'<tr><th scope="row">{escape(a)}</th><td class="num">{escape(b)}</td></tr>' for a, b in rows)
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in header)
+    return (f"<details><summary>{escape(words(lang)['chart_data'])}</summary>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>")
+
+
+def _chart_data(report: Report, panel: str, lang: str) -> str:
+    w = words(lang)
+    question = w["question_col"]
+    if panel == "scores":
+        return _data_table(lang, [w["bin"], w["students"]], [(b.label, str(b.students)) for b in report.bins])
+    if panel == "correct_rate":
+        return _data_table(lang, [question, w["correct_rate"]],
+                           [(str(i.slot), "-" if i.correct_rate is None else f"{i.correct_rate:.0%}")
+                            for i in report.items])
+    if panel == "discrimination":
+        return _data_table(lang, [question, w["discrimination"]],
+                           [(str(i.slot), "-" if i.discrimination is None else f"{i.discrimination:+.2f}")
+                            for i in report.items])
+    rows = [(slip_name(s.misconception, lang), str(s.answers)) for s in report.slips[:charts.SLIPS_SHOWN]]
+    if report.unexplained:
+        rows.append((w["unexplained"], str(report.unexplained)))
+    return _data_table(lang, [w["slip"], w["slip_count"]], rows)
 
 
 def _questions_table(report: Report, lang: str) -> str:
@@ -86,11 +123,12 @@ def _questions_table(report: Report, lang: str) -> str:
             f"<li>{wa.answers}× <code>{escape(wa.example)}</code> — "
             f"{escape(slip_name(wa.misconception, lang)) if wa.misconception else escape(w['unexplained'])}</li>"
             for wa in item.wrong)
-        rows.append("<tr>" + _cell(str(item.slot), "num") + _cell(str(item.points), "num")
+        rows.append("<tr>" + _cell(str(item.slot), "num") + _cell(question_about(item, lang), "about")
+                    + _cell(str(item.points), "num")
                     + _cell(str(item.answered), "num") + _cell(rate, "num") + _cell(disc, "num low" if low else "num")
                     + (f'<td><ul class="wrong">{wrong}</ul></td>' if wrong else "<td></td>") + "</tr>")
-    return _table([w["question"], w["points"], w["answered"], w["correct_rate"], w["discrimination"],
-                   w["common_wrong"]], rows)
+    return _table([w["question"], w["about"], w["points"], w["answered"], w["correct_rate"], w["discrimination"],
+                   w["common_wrong"]], rows, w["questions_title"])
 
 
 def _slips_table(report: Report, lang: str) -> str:
@@ -100,7 +138,11 @@ def _slips_table(report: Report, lang: str) -> str:
     rows = ["<tr>" + _cell(slip_name(s.misconception, lang), "nowrap") + _cell(str(s.answers), "num")
             + _cell(str(s.students), "num") + _cell(", ".join(map(str, s.slots)), "nowrap")
             + _cell(slip_explanation(s.misconception, lang)) + "</tr>" for s in report.slips]
-    return _table([w["slip"], w["slip_answers"], w["slip_students"], w["slip_questions"], w["explanation"]], rows)
+    if report.unexplained:  # last, whatever its count: the slips are what the table is about
+        rows.append("<tr>" + _cell(w["unexplained"], "nowrap") + _cell(str(report.unexplained), "num")
+                    + "<td></td><td></td><td></td></tr>")
+    return _table([w["slip"], w["slip_answers"], w["slip_students"], w["slip_questions"], w["explanation"]], rows,
+                  w["slips_title"])
 
 
 def _students_table(report: Report, lang: str) -> str:
@@ -111,7 +153,7 @@ def _students_table(report: Report, lang: str) -> str:
         total = w["no_answer"] if all(s is None for s in r.scores) else score_text(r.total)
         rows.append("<tr>" + _cell(r.name) + _cell(r.student) + _cell(total, "num") + cells + "</tr>")
     return _table([w["name"], w["student_id"], f"{w['total']} / {report.book.max_score}",
-                   *(str(i.slot) for i in report.items)], rows)
+                   *(str(i.slot) for i in report.items)], rows, w["scores_title"])
 
 
 def _font_face(path: Path, text: str) -> str:
@@ -146,12 +188,13 @@ def report_html(report: Report, lang: str | None = None) -> Page:
     title, summary = heading(report, lang)
     svgs = charts.report_svgs(report, lang)
     missing = tuple(dict.fromkeys(ch for d in svgs.values() for ch in d.missing))
-    figures = "".join(f"<figure>{_svg_element(svgs[p].data, p, w[_LABELS[p]])}</figure>" for p in charts.PANELS)
-    body = (f"<h1>{escape(title)}</h1>\n<p class=\"summary\">{escape(summary)}</p>\n"
+    figures = "".join(f"<figure>{_svg_element(svgs[p].data, p, w[_LABELS[p]])}{_chart_data(report, p, lang)}"
+                      "</figure>" for p in charts.PANELS)
+    body = (f"<main>\n<h1>{escape(title)}</h1>\n<p class=\"summary\">{escape(summary)}</p>\n"
             f"<section class=\"charts\" aria-label=\"{escape(w['charts'])}\">{figures}</section>\n"
             f"<h2>{escape(w['questions_title'])}</h2>\n{_questions_table(report, lang)}\n"
             f"<h2>{escape(w['slips_title'])}</h2>\n{_slips_table(report, lang)}\n"
-            f"<h2>{escape(w['scores_title'])}</h2>\n{_students_table(report, lang)}\n"
+            f"<h2>{escape(w['scores_title'])}</h2>\n{_students_table(report, lang)}\n</main>\n"
             f"<footer>{escape(w['generated_by'].format(version=__version__))}</footer>\n")
     style = STYLE % {"family": charts.font_family_css()}
     font = charts.hangul_font()

@@ -34,6 +34,11 @@ def _hints() -> set[str]:
     return {h for lang in load_json("templates.json").values() for h in lang["answer_hint"].values()}
 
 
+def _is_hint(line: str) -> bool:
+    """A line in parentheses that says how to write the answer: a paragraph of its own."""
+    return line in _hints() or (line.startswith("(") and line.endswith(")") and not _PART.match(line))
+
+
 def prompt_markdown(prompt: str) -> str:
     """A prompt as Markdown that renders the way it reads: the answer hint in a paragraph of
     its own, a line after a list not swallowed by its last item, (n) parts one per line."""
@@ -47,7 +52,7 @@ def prompt_markdown(prompt: str) -> str:
             continue
         prev = out[-1] if out and not fenced else ""
         if not fenced and line.strip() and prev.strip() and not prev.startswith("```"):
-            if line in hints or (_LIST_ITEM.match(prev) and not _LIST_ITEM.match(line)):
+            if line in hints or _is_hint(line) or (_LIST_ITEM.match(prev) and not _LIST_ITEM.match(line)):
                 out.append("")
             elif _PART.match(prev) and _PART.match(line):
                 out[-1] = prev + "  "  # a hard line break: each part on its own line
@@ -64,15 +69,30 @@ def _who(variant: VariantKey, lang: str) -> str:
     return f"{md_text(variant.student_name)} ({student})" if variant.student_name else student
 
 
+def worksheet_header(info: QuizInfo) -> str:
+    """What a printed worksheet says under its title: the quiz's number, its deadline in the
+    quiz's zone, and how to hand the answers in (wording in data/templates.json)."""
+    from ..clock import show
+
+    words = load_json("templates.json")[info.language]["worksheet"]
+    deadline = words["deadline"].format(deadline=show(info.deadline, info.time_zone)) if info.deadline \
+        else words["no_deadline"]
+    return "  \n".join([words["quiz"].format(quiz=info.id, title=md_text(info.title)), md_text(deadline),
+                        md_text(words["submit"].format(quiz=info.id))])
+
+
 def markdown_worksheet(info: QuizInfo, variants: list[VariantKey]) -> str:
-    """A printable worksheet: questions only, one section (page) per variant."""
+    """A printable worksheet: questions only, one section (page) per variant, each headed by the
+    quiz's number, deadline and how to submit."""
     lab = _LABELS[info.language]
+    header = worksheet_header(info)
     out = []
     for n, variant in enumerate(variants):
         if n:
             out.append("\n<div style=\"page-break-after: always\"></div>\n")
         out.append(f"# {md_text(info.title)} — {lab['worksheet']}")
-        out.append(f"\n{lab['student']}: {_who(variant, info.language)}  \n{lab['name']}: ____________________\n")
+        out.append(f"\n{header}\n")
+        out.append(f"{lab['student']}: {_who(variant, info.language)}  \n{lab['name']}: ____________________\n")
         for e in variant.entries:
             prompt = prompt_markdown(e.prompt)
             out.append(f"## {e.slot}. ({e.points} {lab['points']})\n\n{prompt}\n\n{lab['answer']}: \n")

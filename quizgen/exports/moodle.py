@@ -49,9 +49,12 @@ def memory_spellings(value: str) -> list[str]:
 
 
 def answer_spellings(answer: dict[str, Any]) -> list[str]:
-    """The accepted spellings of a shape or memory answer (a short-answer question)."""
+    """The accepted spellings of a shape, memory or decimal answer (a short-answer question)."""
     if answer["type"] == "memory":
         return memory_spellings(answer["value"])
+    if answer["type"] == "decimal":
+        value = answer["value"]
+        return [value, value.replace("0.", ".", 1)] if value.startswith("0.") else [value]
     return shape_spellings(answer["value"])
 
 
@@ -181,7 +184,7 @@ def moodle_xml(info: QuizInfo, variants: list[VariantKey], categories: str = "st
                 ET.SubElement(q, "unitpenalty").text = "0.1000000"
                 ET.SubElement(q, "showunits").text = "3"
                 ET.SubElement(q, "unitsleft").text = "0"
-            elif answer["type"] in ("shape", "memory"):
+            elif answer["type"] in ("shape", "memory", "decimal"):
                 q = ET.SubElement(quiz, "question", type="shortanswer")
                 _common(q, item, prompt_html(item_prompt(item, info.language)))
                 ET.SubElement(q, "usecase").text = "0"

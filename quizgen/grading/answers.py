@@ -19,7 +19,7 @@ import re
 import unicodedata
 from typing import Any
 
-from ..errors import QuizgenError, clip
+from ..errors import QuizgenError, clip, unstorable
 from ..resources import message
 
 MAX_ANSWER = 32
@@ -67,6 +67,8 @@ def _prepared(text: str, lang: str, hint: str, limit: int) -> str:
         raise _refused(lang, "answer_wrong_type", hint, type=type(text).__name__)
     if len(text) > limit:
         raise _refused(lang, "answer_too_long", hint, limit=limit)
+    if unstorable(text):
+        raise _refused(lang, "answer_unstorable", hint)
     return _normalise(text, lang)
 
 
@@ -157,14 +159,43 @@ def parse_memory(text: str, lang: str = "en") -> str:
     return f"{int(whole)}.{decimals.ljust(2, '0')} {unit}"
 
 
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def parse_decimal(text: str, lang: str = "en") -> str:
+    """A real number as the canonical text of two decimals (``"0.76"``, ``"-0.46"``): what an
+    answer rounded to two decimals is stored as. More decimals are rounded half up, as a
+    student rounding by hand does (``0.7616`` is ``0.76``); ``−`` counts as a minus sign.
+    AnswerError says why not, in ``lang``."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    value = _prepared(text, lang, "decimal", MAX_ANSWER).replace("\u2212", "-")
+    if not value:
+        raise _refused(lang, "answer_empty", "decimal")
+    if re.fullmatch(r"[+-]?[0-9]+,[0-9]+", value):
+        raise _refused(lang, "answer_decimal_comma", "decimal", answer=repr(_shorten(text)))
+    if not _DECIMAL.fullmatch(value):
+        raise _refused(lang, "answer_decimal_not_number", "decimal", answer=repr(_shorten(text)))
+    rounded = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return decimal_text(rounded)
+
+
+def decimal_text(value: Any) -> str:
+    """Two decimals, and no minus sign on zero (``-0.001`` rounds to ``0.00``)."""
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
 def parse_answer(kind: str, text: str, lang: str = "en") -> Any:
-    """Parse by answer type: ``count``, ``shape`` or ``memory``; refusals in ``lang``."""
+    """Parse by answer type: ``count``, ``shape``, ``memory`` or ``decimal``; refusals in ``lang``."""
     if kind == "count":
         return parse_count(text, lang)
     if kind == "shape":
         return parse_shape(text, lang)
     if kind == "memory":
         return parse_memory(text, lang)
+    if kind == "decimal":
+        return parse_decimal(text, lang)
     raise _refused(lang, "answer_unknown_type", kind=repr(kind))
 
 

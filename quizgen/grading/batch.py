@@ -31,10 +31,11 @@ from ..clock import now
 from ..errors import QuizgenError
 from ..store.db import GRADING_LOCK, Store, lock_for_writing
 from ..store.tables import Grade, Question, Quiz, Student, Submission, Variant, get_quiz
+from .passback import queue_for_submissions
 from .scoring import Row, compute_grades, counts_over, grade_answer
 
 # 2: slips named per layer (no_bias@2:SimpleRNN), partial credit stored exactly (1: rounded to 4 decimals)
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
 CHUNK = 2000  # rows per write transaction: a submitter waits for at most one
 
 Progress = Callable[[int, int], None]
@@ -157,7 +158,7 @@ def _write_chunk(store: Store, quiz_id: int, revision: int, rows: list[Row]) -> 
             Grade.submission_id.in_([g[0] for g in grades]), Grade.current.is_(True)))) if grades else set()
         fresh = [g for g in grades if g[0] not in done] if done else grades
         if fresh:
-            insert_grades(session.connection(), fresh, now())
+            insert_grades(session.connection(), quiz_id, fresh, now())
     store.checkpoint()
     return len(fresh)
 
@@ -166,9 +167,12 @@ _GRADE_COLUMNS = ("submission_id", "score", "max_score", "correct", "misconcepti
                   "current", "graded_at")
 
 
-def insert_grades(conn: Any, grades: list[tuple[Any, ...]], stamp: Any) -> None:
+def insert_grades(conn: Any, quiz_id: int, grades: list[tuple[Any, ...]], stamp: Any) -> None:
     """Insert current grade rows (submission id, score, max score, correct, misconception,
-    details as JSON text) in one executemany.
+    details as JSON text) of one quiz in one executemany, and queue the current scores of
+    their students for the quiz's LMS gradebook columns (grading.passback) in the same
+    transaction: every path that grades (on arrival, ``grade``, a regrade, ``quiz
+    accept/correct --apply``) writes grades here and nowhere else.
 
     On SQLite the rows go straight to the driver, the time stamp converted once the
     way SQLAlchemy would have it converted: SQLAlchemy's per-row parameter handling
@@ -178,14 +182,16 @@ def insert_grades(conn: Any, grades: list[tuple[Any, ...]], stamp: Any) -> None:
         conn.execute(insert(Grade), [
             dict(zip(_GRADE_COLUMNS, (sid, score, top, ok, slip, json.loads(details), GRADER_VERSION, True, stamp)))
             for sid, score, top, ok, slip, details in grades])
+        queue_for_submissions(conn, quiz_id, [g[0] for g in grades], stamp)
         return
     # the column's SQLite type formats the stamp (once per chunk) as it does through the ORM
     bind: Any = Grade.__table__.c.graded_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    stamp = bind(stamp)
+    stamp_at, stamp = stamp, bind(stamp)
     values = [(sid, score, top, int(ok), slip, details, GRADER_VERSION, 1, stamp)
               for sid, score, top, ok, slip, details in grades]
     columns = ", ".join(_GRADE_COLUMNS)
     conn.exec_driver_sql(f"INSERT INTO grades ({columns}) VALUES ({', '.join('?' * len(_GRADE_COLUMNS))})", values)
+    queue_for_submissions(conn, quiz_id, [g[0] for g in grades], stamp_at)
 
 
 def _ungraded_count(session: Any, quiz_id: int) -> int:
@@ -301,7 +307,7 @@ def _apply(store: Store, quiz_id: int, keys: dict[int, tuple[int, str, Any]], st
             if superseded:
                 session.execute(update(Grade).where(Grade.id.in_(superseded), Grade.current.is_(True))
                                 .values(current=False))
-                insert_grades(session.connection(), fresh, stamp)
+                insert_grades(session.connection(), quiz_id, fresh, stamp)
                 replaced += len(fresh)
         store.checkpoint()
     return replaced

@@ -17,15 +17,19 @@ layer can make is that layer's.
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any
 
-from ..nn.layers import KINDS
-from ..nn.solver import LayerResult, Solution, seed_weight_shapes, solve_raw
+from ..nn.solver import Solution, seed_weight_shapes, solve_raw
 from ..questions.catalog import FIRST_KINDS
-from ..questions.records import ACCEPTED_FIELD, answer_units
-from .scoring import ACCEPTED
-from .slip_messages import parse_slip, slip_ref
+from ..questions.records import ACCEPTED_FIELD, CARRY_FIELD, CARRY_KINDS, answer_units
+from .question_slips import QUESTION_SLIPS
+from .scoring import ACCEPTED, CARRY
+from .slip_messages import parse_slip
+from .slip_values import layer_slips, seq_len, shape_slips, slips_in_layer, total_slips
+
+__all__ = ["layer_slips", "shape_slips", "slips_in_layer", "total_slips", "grading_key", "diagnose_table",
+           "slip_tables", "slip_table", "offered_slips", "slips_apart", "value_text", "expected_text", "canonical"]
 
 # The slips the first eight question kinds were graded with. The layer families have
 # learned more since (PyTorch's RNN biases, pooling strides...), but a stored key is
@@ -34,68 +38,13 @@ from .slip_messages import parse_slip, slip_ref
 FIRST_SLIPS = frozenset({
     "no_bias", "no_recurrent", "lstm_one_gate", "gru_reset_after", "bidi_not_doubled", "embedding_bias",
     "adds_seq_len", "trainable_only", "bn_stats_trainable", "keras_kernel_shape", "transposed_states",
-    "no_batch_axis", "return_sequences", "bidi_concat"})
+    "no_batch_axis", "return_sequences", "bidi_concat", "batch_none_for_fixed", "numpy_kernel_shape"})
 
 
 def _offered(kind: str, slips: dict[str, Any]) -> dict[str, Any]:
     if kind in FIRST_KINDS:
         return {k: v for k, v in slips.items() if parse_slip(k).slip in FIRST_SLIPS}
     return slips
-
-
-def layer_slips(row: LayerResult) -> dict[str, int]:
-    """Wrong parameter counts for one layer, by slip (each layer family knows its own)."""
-    kind = KINDS.get(row.type)
-    if kind is None or kind.slips is None:
-        return {}
-    return kind.slips(row)
-
-
-def _seq_len(solution: Solution) -> int | None:
-    shape = solution.input_shape
-    return shape[1] if 2 <= len(shape) <= 3 else None  # an image's height is no sequence length
-
-
-def slips_in_layer(row: LayerResult, index: int) -> dict[str, int]:
-    """layer_slips of the ``index``-th layer (1-based), keyed by slip references that name it."""
-    return {slip_ref(key, index, row.type): value for key, value in layer_slips(row).items()}
-
-
-def total_slips(solution: Solution, offered: frozenset[str] | None = None) -> dict[str, int]:
-    """Wrong totals: each layer slip made in one layer (the others right), keyed by a
-    reference naming the layer; each slip that two or more layers can make, made in all
-    of them (keyed by its name); and the whole-model slips. Only the layer slips named in
-    ``offered``, when given: a slip left out cannot make another slip's value ambiguous."""
-    rows = solution.layers
-    per_layer = [layer_slips(r) for r in rows]
-    if offered is not None:
-        per_layer = [{k: v for k, v in slips.items() if k in offered} for slips in per_layer]
-    right = sum(r.params for r in rows)
-    out = {}
-    for key, layers in Counter(k for slips in per_layer for k in slips).items():
-        if layers > 1:
-            out[key] = sum(slips.get(key, r.params) for r, slips in zip(rows, per_layer))
-    for index, (row, slips) in enumerate(zip(rows, per_layer), start=1):
-        for key, value in slips.items():
-            out[slip_ref(key, index, row.type)] = right - row.params + value
-    seq = _seq_len(solution)
-    if seq:
-        out["adds_seq_len"] = solution.total_params + seq
-    if solution.non_trainable_params:
-        out["trainable_only"] = solution.trainable_params
-    return out
-
-
-def shape_slips(solution: Solution, index: int) -> dict[str, tuple[Any, ...]]:
-    """Wrong output shapes for layer ``index`` (1-based)."""
-    row = solution.layers[index - 1]
-    shape = tuple(row.output_shape)
-    incoming = solution.input_shape if index == 1 else solution.layers[index - 2].output_shape
-    out: dict[str, tuple[Any, ...]] = {"no_batch_axis": shape[1:]}
-    kind = KINDS.get(row.type)
-    if kind is not None and kind.shape_slips is not None:
-        out.update(kind.shape_slips(row, incoming))
-    return out
 
 
 def _unique(right: Any, slips: dict[str, Any]) -> dict[Any, str]:
@@ -156,7 +105,10 @@ def grading_key(kind: str, spec: dict[str, Any], answer: dict[str, Any],
     variant only once, and solving it again per wrong answer was half of grading.
 
     A value listed in the answer's (or a part's) ``accepted`` list is marked ACCEPTED in
-    its table, over any slip that produces it: scoring counts it as right."""
+    its table, over any slip that produces it: scoring counts it as right. A summary of a
+    quiz with follow-through credit (the answer's ``carry_forward``) lists its layer count
+    parts under CARRY in the total's table: scoring gives the total its part when it is the
+    sum of the student's own layer counts."""
     if solution is None and kind != "inverse":
         solution = solve_raw(spec)
     tables = slip_tables(kind, answer, solution)
@@ -164,6 +116,9 @@ def grading_key(kind: str, spec: dict[str, Any], answer: dict[str, Any],
     for part, unit in answer_units(answer):
         for value in unit.get(ACCEPTED_FIELD, ()):
             slips.setdefault(part or "", {})[value_text(value)] = ACCEPTED
+    if answer.get(CARRY_FIELD) and kind in CARRY_KINDS:
+        layers = [p["key"] for p in answer["parts"] if p["key"].endswith(".params")]
+        slips.setdefault("total", {})[CARRY] = layers  # type: ignore[assignment]
     return expected_text(answer), slips
 
 
@@ -171,24 +126,47 @@ def slip_table(kind: str, answer: dict[str, Any], solution: Solution, part_key: 
     """wrong value → slip for one part (``None``: the single answer) of a solved question."""
     if kind == "inverse":
         return {}
+    return _unique(*offered_slips(kind, answer, solution, part_key))
+
+
+def offered_slips(kind: str, answer: dict[str, Any], solution: Solution,
+                  part_key: str | None) -> tuple[Any, dict[str, Any]]:
+    """(right value, slip → the wrong value it gives) for one part of a solved question:
+    every slip the question names, before the ambiguous ones are left out. The generator
+    draws sizes that keep these values apart; the tests hold it to that."""
     if answer["type"] == "parts":
         part = next(p for p in answer["parts"] if p["key"] == part_key)
-        return _unique(canonical(part["value"]), _offered(kind, _part_slips(kind, part, solution, answer)))
+        return canonical(part["value"]), _offered(kind, _part_slips(kind, part, solution, answer))
     right = canonical(answer["value"])
     if answer["type"] == "count":
         if kind == "layer-params":
             row = solution.layers[answer["layer"] - 1]
             slips = slips_in_layer(row, answer["layer"])
-            seq = _seq_len(solution)
+            seq = seq_len(solution)
             if seq:
                 slips["adds_seq_len"] = row.params + seq
         elif kind not in FIRST_KINDS:
             slips = _question_slips(kind)(None, answer, solution)
         else:
             slips = total_slips(solution, FIRST_SLIPS)
-        return _unique(right, _offered(kind, slips))
+        return right, _offered(kind, slips)
     index = answer.get("layer", len(solution.layers))
-    return _unique(right, _offered(kind, shape_slips(solution, index)))
+    return right, _offered(kind, shape_slips(solution, index))
+
+
+def slips_apart(kind: str, answer: dict[str, Any], solution: Solution | None) -> bool:
+    """Whether every slip a question names gives its own wrong value in every part: none the
+    right answer, no two the same. The generator redraws a student's sizes until they are
+    (classroom.quizzes passes this to it), so feedback can name each slip it teaches."""
+    if kind == "inverse" or solution is None:
+        return True
+    keys = [p["key"] for p in answer["parts"]] if answer["type"] == "parts" else [None]
+    for key in keys:
+        right, slips = offered_slips(kind, answer, solution, key)
+        values = [canonical(v) for v in slips.values()]
+        if len(set(values)) < len(values) or any(_same(v, right) for v in values):
+            return False
+    return True
 
 
 def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +175,8 @@ def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dic
         t, d, h = answer["sizes"]
         if key == "W_x":
             return {"keras_kernel_shape": tuple(seed_weight_shapes(t, d, h)["keras_kernel"])}
+        if key == "keras_kernel":
+            return {"numpy_kernel_shape": tuple(seed_weight_shapes(t, d, h)["W_x"])}
         if key == "total_hidden_states":
             return {"transposed_states": (h, t)}
         return {}
@@ -215,7 +195,5 @@ def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dic
 
 
 def _question_slips(kind: str) -> Any:
-    """The slip function of a later question kind (grading/question_slips.py builds on this module)."""
-    from .question_slips import QUESTION_SLIPS
-
+    """The slip function of a later question kind (grading/question_slips.py)."""
     return QUESTION_SLIPS[kind]

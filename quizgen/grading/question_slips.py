@@ -17,8 +17,11 @@ from ..nn.layers import KINDS
 from ..nn.layers.recurrent import output_slips
 from ..nn.memory import memory_slips
 from ..nn.solver import LayerResult, Solution
+from ..questions.model_reading import change_slips
+from ..questions.rnn_inside import element_slips, gate_slips
+from ..questions.text_pipeline import positional_slips, tokenizer_slips
 from ..questions.zoo import PREFIXES, part_solution
-from .misconceptions import layer_slips, shape_slips, total_slips
+from .slip_values import layer_slips, shape_slips, slips_in_layer, total_slips
 
 
 def _graph_shape_slips(solution: Solution, row: LayerResult) -> dict[str, Any]:
@@ -92,20 +95,90 @@ def _compare(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solu
     """Each model slip made in both models (the difference of the slipped totals), model B's
     total for the difference, and only the changed layers compared (their successors left out)."""
     a, b = (part_solution(solution, p) for p in PREFIXES)
+    right = b.total_params - a.total_params
     slips_a, slips_b = total_slips(a), total_slips(b)
     out: dict[str, Any] = {}
     for key in sorted(set(slips_a) | set(slips_b)):
+        if "@" in key and ((key in slips_a) != (key in slips_b) or len(a.layers) != len(b.layers)):
+            continue  # a layer of one model only, or numbered differently in the other: no difference to take
         diff = slips_b.get(key, b.total_params) - slips_a.get(key, a.total_params)
-        if diff >= 0:
+        if diff >= 0 and diff != right:  # a slip made alike in both models cancels out
             out[key] = diff
+    whole = {value for key, value in out.items() if "@" not in key}
+    out = {key: value for key, value in out.items() if "@" not in key or value not in whole}  # as total_slips
     out["compare_total_not_difference"] = b.total_params
     if len(a.layers) == len(b.layers):
         changed = [(ra, rb) for ra, rb in zip(a.layers, b.layers) if ra.layer != rb.layer]
-        out["compare_downstream"] = sum(rb.params - ra.params for ra, rb in changed)
+        downstream = sum(rb.params - ra.params for ra, rb in changed)
+        if downstream != right:  # the changed layers are the whole difference when nothing after them changes
+            out["compare_downstream"] = downstream
     return out
+
+
+# ---------------------------------------------------------------- the notebook's exercises
+
+def _rnn_step(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    """The slips that show in this element of the hidden state (each shows in one at least)."""
+    return element_slips(answer["given"], int(part["key"][1:]))  # type: ignore[index]
+
+
+def _gate_weights(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    return gate_slips(part["key"], solution)  # type: ignore[index]
+
+
+def _changes_count(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    return change_slips(part["key"], answer["given"], solution)  # type: ignore[index]
+
+
+def _spot_bug(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    key = part["key"]  # type: ignore[index]
+    if key == "printed_total":
+        return {"counts_unbuilt": solution.total_params}
+    if key == "embedding_shape":  # (None, None, E): the batch axis or the time axis left out give one value
+        value = tuple(part["value"])  # type: ignore[index]
+        slips = {k: v for k, v in shape_slips(solution, 1).items() if k != "no_batch_axis"}
+        return {**slips, "no_time_axis": (value[0], value[-1])}
+    if key == "fails":
+        return {"fix_for_failure": answer["given"]["fix_layer"]}
+    if key == "fix":
+        return {"blames_failing_layer": answer["given"]["fix_layer"] + 1}
+    return total_slips(solution)
+
+
+def _tokenizer(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    key = part["key"]  # type: ignore[index]
+    if key == "total":
+        return total_slips(solution)
+    return tokenizer_slips(key, answer["given"], solution)
+
+
+def _tagging(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    key = part["key"]  # type: ignore[index]
+    last = solution.layers[-1]
+    if key == "rnn_shape":
+        rnn = next(r for r in reversed(solution.layers) if r.type in ("Bidirectional", "SimpleRNN", "LSTM", "GRU"))
+        return shape_slips(solution, rnn.index)
+    if key == "tags_shape":
+        return shape_slips(solution, last.index)
+    if key == "tags_params":
+        steps = last.output_shape[1]
+        return {**slips_in_layer(last, last.index), "td_per_timestep": last.params * steps}
+    return total_slips(solution)
+
+
+def _positional(part: dict[str, Any] | None, answer: dict[str, Any], solution: Solution) -> dict[str, Any]:
+    key = part["key"]  # type: ignore[index]
+    if key == "token":
+        return layer_slips(solution.layers[0])
+    if key == "total":  # adding maxlen is the position table's bias: named as that
+        slips = {k: v for k, v in total_slips(solution).items() if k != "adds_seq_len"}
+        return {**slips, **positional_slips(key, solution)}
+    return positional_slips(key, solution)
 
 
 QUESTION_SLIPS: dict[str, Callable[[dict[str, Any] | None, dict[str, Any], Solution], dict[str, Any]]] = {
     "seq2seq": _total, "return-state": _return_state, "text-cnn": _text_cnn, "transformer": _transformer,
     "cnn": _cnn, "memory": _memory, "compare": _compare,
+    "rnn-step": _rnn_step, "gate-weights": _gate_weights, "changes-count": _changes_count, "spot-bug": _spot_bug,
+    "tokenizer": _tokenizer, "tagging": _tagging, "positional": _positional,
 }

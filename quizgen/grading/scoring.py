@@ -41,6 +41,9 @@ _dumps = json.dumps  # misconceptions.value_text of a value decoded from JSON (n
 # (``quizgen quiz accept``) instead of a slip's name; never a slip key. Looked up only for
 # answers that differ from the expected one, so right answers cost nothing more.
 ACCEPTED = "=accepted"
+# In a part's slip table, the parts whose values a right follow-through adds up to (a quiz with
+# ``--carry-forward``); never a value's text, which is JSON.
+CARRY = "=carry"
 
 
 def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
@@ -63,7 +66,7 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
         slip = table.get(_dumps(value)) if table else None
         if slip == ACCEPTED:
             return float(points), True, None, "{}"
-        return 0.0, False, slip, "{}"
+        return 0.0, False, slip or rule_slip(right, value), "{}"
     given = value if isinstance(value, dict) else {}
     tables = None
     results = []
@@ -79,10 +82,15 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
         else:
             if tables is None:
                 tables = _loads(slips) or {}
-            slip = tables.get(key, {}).get(_dumps(v))
+            table = tables.get(key, {})
+            slip = table.get(_dumps(v)) or rule_slip(right_value, v)
             if slip == ACCEPTED:
                 right_count += 1
                 results.append(_part_json(key, _RIGHT))
+                continue
+            if CARRY in table and carried(table[CARRY], given, v, right):
+                right_count += 1
+                results.append(_part_json(key, _CARRIED))
                 continue
             first_slip = first_slip or slip
             results.append(_part_json(key, slip or _WRONG))
@@ -90,10 +98,33 @@ def grade_answer(parsed: Any, expected: str, slips: Any, points: int) -> Graded:
     return score, right_count == len(right), first_slip, '{"parts": {' + ", ".join(results) + "}}"
 
 
-# A part's result in a grade's details: one of four forms, the last once per slip.
-_UNANSWERED, _RIGHT, _WRONG = "", "+", "-"
+BATCH_NUMBER_FOR_OPEN = "batch_number_for_open"
+
+
+def rule_slip(right: Any, value: Any) -> str | None:
+    """A slip no single wrong value stands for, named by a rule: any number written for a
+    batch axis that is None (the shape otherwise right). The value-by-value slips are in the
+    grading key (grading.misconceptions); this one would need a value for every number."""
+    if (isinstance(right, list) and isinstance(value, list) and len(right) == len(value) > 1
+            and right[0] is None and type(value[0]) is int and value[1:] == right[1:]):
+        return BATCH_NUMBER_FOR_OPEN
+    return None
+
+
+def carried(keys: list[str], given: dict[str, Any], value: Any, right: dict[str, Any]) -> bool:
+    """Follow-through: a total that is the sum of the student's own answers to ``keys`` (every
+    one given, a count), when those answers are not all right (else the total is simply
+    wrong), earns its part."""
+    own: list[Any] = [given.get(k) for k in keys]
+    if not all(type(x) is int for x in own) or type(value) is not int:
+        return False
+    return sum(own) == value and any(x != right.get(k) for x, k in zip(own, keys))
+
+
+# A part's result in a grade's details: one of five forms, the last once per slip.
+_UNANSWERED, _RIGHT, _WRONG, _CARRIED = "", "+", "-", "~"
 _PART_RESULTS = {_UNANSWERED: {"correct": False, "answered": False}, _RIGHT: {"correct": True},
-                 _WRONG: {"correct": False}}
+                 _WRONG: {"correct": False}, _CARRIED: {"correct": True, "carried_forward": True}}
 _PART_JSON: dict[tuple[str, str], str] = {}
 
 

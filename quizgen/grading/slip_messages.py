@@ -23,7 +23,9 @@ MAX_REF = 64  # grades.misconception is a VARCHAR(64); PostgreSQL enforces it
 
 @dataclass(frozen=True)
 class SlipRef:
-    """A slip, and the layer it was made in (None: the whole model, or not about a layer)."""
+    """A slip, and the layer it was made in (None: the whole model, or not about a layer).
+    A slip made in one of several layers of a type, which all give the same number, names
+    the type only (``no_recurrent@LSTM``: in one LSTM layer)."""
 
     slip: str
     layer: int | None = None
@@ -31,7 +33,7 @@ class SlipRef:
 
     def __str__(self) -> str:
         if self.layer is None:
-            return self.slip
+            return f"{self.slip}@{self.layer_type}" if self.layer_type else self.slip
         text = f"{self.slip}@{self.layer}:{self.layer_type}" if self.layer_type else f"{self.slip}@{self.layer}"
         return text if len(text) <= MAX_REF else f"{self.slip}@{self.layer}"
 
@@ -41,16 +43,24 @@ def slip_ref(slip: str, layer: int, layer_type: str | None) -> str:
     return str(SlipRef(slip, layer, layer_type))
 
 
+def type_ref(slip: str, layer_type: str) -> str:
+    """The stored reference of ``slip`` made in one of the layers of type ``layer_type``."""
+    return str(SlipRef(slip, None, layer_type))
+
+
 def parse_slip(text: str) -> SlipRef:
-    """A stored slip reference read back; a plain slip name (as quizgen 0.1 stored every
-    slip) is a slip of no particular layer."""
+    """A stored slip reference read back (``no_bias@2:SimpleRNN``, ``no_bias@2``,
+    ``no_recurrent@LSTM``); a plain slip name (as quizgen 0.1 stored every slip) is a slip
+    of no particular layer."""
     slip, at, where = text.partition("@")
     if not at:
         return SlipRef(text)
     number, _, layer_type = where.partition(":")
-    if not number.isdigit():
-        return SlipRef(text)
-    return SlipRef(slip, int(number), layer_type or None)
+    if number.isascii() and number.isdigit():
+        return SlipRef(slip, int(number), layer_type or None)
+    if where.isidentifier():
+        return SlipRef(slip, None, where)
+    return SlipRef(text)
 
 
 def _wording(lang: str) -> dict[str, Any]:
@@ -65,23 +75,32 @@ def slip_sentence(slip: str, lang: str) -> str:
 
 
 def layer_name(layer: int, layer_type: str | None, lang: str) -> str:
-    """"layer 2 (SimpleRNN)" / "2번째 층(SimpleRNN)"."""
+    """"layer 2 (SimpleRNN)" / "두 번째 층(SimpleRNN)"."""
+    from ..questions.korean import ordinal
+
     w = _wording(lang)
-    return (w["layer_typed"] if layer_type else w["layer"]).format(index=layer, type=layer_type)
+    return (w["layer_typed"] if layer_type else w["layer"]).format(index=layer, type=layer_type, nth=ordinal(layer))
 
 
 def slip_feedback(text: str | None, lang: str) -> str | None:
     """The sentence for a stored slip reference: for a slip in one layer, the layer
     named and what was miscounted in a layer of that type (the slip's general
     explanation when there is no wording for that type); else the general explanation."""
+    from ..questions.korean import particles
+
     if not text:
         return None
     ref = parse_slip(text)
-    if ref.layer is None:
+    if ref.layer is None and ref.layer_type is None:
         return slip_sentence(ref.slip, lang)
     specific = _wording(lang)["slips"].get(ref.slip, {})
     what = specific.get(ref.layer_type or "") or specific.get("*") or slip_sentence(ref.slip, lang)
-    return _wording(lang)["in_layer"].format(layer=layer_name(ref.layer, ref.layer_type, lang), what=what)
+    if ref.layer is None:
+        where = _wording(lang)["one_of_type"].format(type=ref.layer_type)
+    else:
+        where = layer_name(ref.layer, ref.layer_type, lang)
+    line = _wording(lang)["in_layer"].format(layer=where, what=what)
+    return particles(line) if lang == "ko" else line
 
 
 def shown_score(value: float | None) -> float | None:

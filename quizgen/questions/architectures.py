@@ -72,6 +72,18 @@ class Sizes:
         allowed = [o for o in options if o in self._lists[name]] or list(options)
         return self.rng.choice(allowed)
 
+    def pick(self, name: str, options: tuple[int, ...] | None = None, fits: Any = None) -> int:
+        """A value of ``name`` the instructor's range allows, preferably one of ``options``
+        for which ``fits(value)`` holds: what is preferred gives way to the range, never the
+        other way round (the range's values that fit, then any of them)."""
+        allowed = self._lists[name]
+        preferred = [v for v in allowed if (options is None or v in options)]
+        for pool in (preferred, list(allowed)):
+            good = [v for v in pool if fits is None or fits(v)]
+            if good:
+                return self.rng.choice(good)
+        return self.rng.choice(allowed)
+
 
 def allowed_values(name: str, lo: int, hi: int) -> tuple[int, ...]:
     """The textbook values of ``name`` within [lo, hi]; round numbers in it if the list has none."""

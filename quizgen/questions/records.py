@@ -16,6 +16,10 @@ from ..nn.shapes import format_shape
 # accepted as right (``quizgen quiz accept``), and, when ``quizgen quiz correct`` set a value
 # other than the one the question's solution gives, that solution's value (``analytic``).
 ACCEPTED_FIELD, ANALYTIC_FIELD = "accepted", "analytic"
+# A quiz generated with --carry-forward marks its summary answers so: their grading keys then
+# give the total its part when it is the sum of the student's own layer counts.
+CARRY_FIELD = "carry_forward"
+CARRY_KINDS = ("summary",)
 
 
 def answer_units(answer: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
@@ -51,7 +55,10 @@ class QuizInfo:
     feedback: str
     counting: str
     time_zone: str = "UTC"  # the zone the deadline was given in, and is shown in
-    late_until: datetime | None = None  # late submissions accepted (and marked late) until then
+    late_until: datetime | None = None  # late submissions accepted (marked late) until then
+    submitted: int = 0  # students who have made at least one attempt
+    archived: bool = False  # closed to submissions, left out of 'quizgen list'
+    carry_forward: bool = False  # follow-through credit for a summary's total
 
     def to_json(self) -> dict[str, Any]:
         """Instants in UTC (ISO 8601 with +00:00); ``deadline_local`` as the quiz's people read it."""
@@ -63,7 +70,9 @@ class QuizInfo:
                 "deadline": self.deadline.isoformat() if self.deadline else None,
                 "deadline_local": in_zone(self.deadline, self.time_zone).isoformat() if self.deadline else None,
                 "time_zone": self.time_zone,
-                "attempt_limit": self.attempt_limit, "feedback": self.feedback, "counting": self.counting}
+                "late_until": self.late_until.isoformat() if self.late_until else None,
+                "attempt_limit": self.attempt_limit, "feedback": self.feedback, "counting": self.counting,
+                "submitted": self.submitted, "archived": self.archived, "carry_forward": self.carry_forward}
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,7 @@ def format_answer(answer: dict[str, Any], lang: str) -> str:
         return f"{answer['value']:,}"
     if answer["type"] == "shape":
         return format_shape(tuple(answer["value"]))
-    if answer["type"] == "memory":
+    if answer["type"] in ("memory", "decimal"):
         return answer["value"]
     lines = []
     for i, part in enumerate(answer["parts"], start=1):

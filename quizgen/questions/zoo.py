@@ -24,11 +24,12 @@ from ..nn.derivation import texts as derivation_texts
 from ..nn.memory import BYTES_PER_PARAM, printed_memory, weight_bytes
 from ..nn.shapes import format_shape
 from ..nn.solver import Solution, solve_raw
-from ..nn.summary import format_working
-from .architectures import RNNS, Sizes, output_layer
+from .architectures import RNNS, Sizes
 from .functional import Functional
-from .prompts import count, fenced, labels, memory, part, parts_prompt, shape, t, with_hint
+from .prompts import conventions, count, fenced, finish, labels, memory, part, parts_prompt, shape, t, with_hint
 from .render import keras_code, listing
+from .textbook_models import EASY, output, seq_len, stack_sizes, text_sizes
+from .working import SHAPE_NOTES, batch_sentence, compare_working, count_working
 
 # (template, spec, what is asked beyond them, prompt(lang, answer), solution), as the
 # first kinds' builders return it; the answer itself is made by right_answer below.
@@ -65,16 +66,23 @@ def _sequence_input(b: Functional, name: str, prefix: str, size: int, embed: int
 
 def seq2seq(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     """An encoder-decoder translator: the encoder's final states start the decoder."""
-    cell = "LSTM" if difficulty == "easy" else srng.choice(("LSTM", "GRU"))
-    words = difficulty == "easy" or srng.random() < 0.6  # word-level (Embedding) or character-level (one-hot)
-    masking = words and difficulty != "easy" and srng.random() < 0.4
-    bidi = difficulty == "hard" and srng.random() < 0.5
-    decoder_states = srng.random() < 0.5  # the textbook's decoder also returns its states (for inference)
-    units = sizes("hidden")
-    if words:
-        src, tar, embed = sizes("vocab"), sizes("vocab"), sizes("embed")
+    # easy: the textbook's word-level LSTM translator; medium: a GRU, characters or masking
+    # instead; hard: a Bidirectional encoder whose joined states start a decoder twice as wide.
+    if difficulty == "easy":
+        cell, words, masking, bidi, decoder_states = "LSTM", True, False, False, False
     else:
-        src, tar, embed = sizes("chars"), sizes("chars"), 0
+        cell, words, masking = srng.choice((("GRU", True, False), ("LSTM", False, False), ("GRU", False, False),
+                                            ("LSTM", True, True), ("GRU", True, True)))
+        bidi = difficulty == "hard"
+        decoder_states = srng.random() < 0.5  # the textbook's decoder also returns its states (for inference)
+    if words:
+        src, embed, units = text_sizes(sizes, difficulty)
+        tar = sizes.pick("vocab", None, lambda v: v != src)
+    else:
+        units = sizes.pick("hidden", EASY["hidden"] if difficulty == "easy" else None, lambda h: h >= 32)
+        src = sizes("chars")
+        tar = sizes.pick("chars", None, lambda v: v != src)
+        embed = 0
 
     b = Functional()
     x = _sequence_input(b, "encoder_inputs", "enc", src, embed, words, masking)
@@ -111,7 +119,8 @@ def seq2seq(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     template = "words" if words else "chars"
 
     def prompt(lang: str, answer: dict[str, Any]) -> str:
-        return with_hint(f"{t(lang)['seq2seq'][template]}\n\n{fenced(code, 'python')}", lang, "count")
+        return with_hint(f"{t(lang)['seq2seq'][template]}\n\n{fenced(code, 'python')}", lang, "count", spec,
+                         conventions([spec], lang))
 
     return template, spec, {}, prompt, solution
 
@@ -120,22 +129,29 @@ def seq2seq(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
 
 def return_state(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     """The shapes of every tensor an encoder RNN with return_state returns."""
-    cell = "LSTM" if difficulty == "easy" else srng.choice(RNNS)
-    bidi = srng.random() < {"easy": 0.0, "medium": 0.3, "hard": 0.6}[difficulty]
-    sequences = srng.random() < 0.5
-    text = difficulty == "easy" or srng.random() < 0.6
+    # easy: an LSTM's output, h and c; medium: a GRU or SimpleRNN (one state), or every
+    # timestep's output; hard: a Bidirectional encoder (each direction's states, then joined).
+    if difficulty == "easy":
+        cell, bidi, sequences, text = "LSTM", False, False, True
+    else:
+        cell = srng.choice(RNNS)
+        bidi = difficulty == "hard"
+        sequences = (cell == "LSTM" and not bidi) or srng.random() < 0.5
+        text = srng.random() < 0.6
     batched = not text and difficulty == "hard" and srng.random() < 0.5
-    units = sizes("hidden")
     b = Functional()
     if text:
-        seq_len = sizes("seq_len")
+        vocab, embed, units = text_sizes(sizes, difficulty, distinct=True)
+        seq_len = sizes.pick("seq_len", None, lambda n: n not in (embed, units))
         b.input("encoder_inputs", [seq_len])
-        b.call("x", {"type": "Embedding", "input_dim": sizes("vocab"), "output_dim": sizes("embed")},
-               ["encoder_inputs"])
+        b.call("x", {"type": "Embedding", "input_dim": vocab, "output_dim": embed}, ["encoder_inputs"])
         x = "x"
     else:
-        dims = [sizes.choice("seq_len", (5, 10, 20, 30, 50)), sizes("features")]
-        b.input("encoder_inputs", dims, batch=sizes("batch") if batched else None)
+        steps = sizes.choice("seq_len", (5, 10, 20, 30, 50))
+        features = sizes.pick("features", None, lambda d: d != steps)
+        units = sizes.pick("hidden", None, lambda h: h not in (steps, features, 2 * steps) and h >= 16)
+        batch = sizes.pick("batch", None, lambda n: n not in (1, steps, features, units)) if batched else None
+        b.input("encoder_inputs", [steps, features], batch=batch)
         x = "encoder_inputs"
     layer: dict[str, Any] = {"type": cell, "units": units}
     if sequences:
@@ -154,7 +170,8 @@ def return_state(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     spec, code, solution = b.finish()
 
     def prompt(lang: str, answer: dict[str, Any]) -> str:
-        return parts_prompt(t(lang)["return-state"]["unpacked"], fenced(code, "python"), answer["parts"], lang)
+        return parts_prompt(t(lang)["return-state"]["unpacked"], fenced(code, "python"), answer["parts"], lang, spec,
+                            conventions([spec], lang, counts=False))
 
     return "unpacked", spec, {}, prompt, solution
 
@@ -183,13 +200,18 @@ def _rows_of(solution: Solution, layer_type: str) -> list[Any]:
 
 def text_cnn(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     """Kim's CNN: one Conv1D per kernel size over the same embeddings, max-pooled and joined."""
-    kernels = [3, 4, 5] if difficulty == "easy" else list(srng.choice(((3, 4, 5), (2, 3, 4), (3, 5, 7))))
-    hidden = difficulty != "easy" and srng.random() < 0.4
+    # easy: Kim's kernels 3, 4, 5 straight into the classifier; medium: other kernels or a
+    # hidden Dense layer; hard: also a branch's own output shape.
+    if difficulty == "easy":
+        kernels, hidden = [3, 4, 5], False
+    else:
+        kernels, hidden = srng.choice((([2, 3, 4], False), ([3, 5, 7], False), ([3, 4, 5], True), ([2, 3, 4], True)))
     binary = srng.random() < 0.5
     ask_conv = difficulty == "hard"
-    vocab, embed = sizes("vocab"), sizes("embed")
-    max_len = sizes.choice("seq_len", tuple(v for v in (20, 30, 50, 60, 80, 100, 200, 500) if v >= max(kernels)))
-    filters = sizes("filters")
+    vocab, embed, _ = text_sizes(sizes, difficulty)
+    filters = sizes.pick("filters", None, lambda f: f != embed)
+    max_len = sizes.choice("seq_len", tuple(v for v in (20, 30, 50, 60, 80, 100, 200, 500)
+                                            if v >= max(kernels) and v not in (embed, filters)))
     b = Functional()
     b.const("vocab_size", vocab)
     b.const("embedding_dim", embed)
@@ -217,7 +239,8 @@ def text_cnn(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     b.call("dropout", {"type": "Dropout", "rate": 0.5}, ["merged"])
     last = "dropout"
     if hidden:
-        b.call("hidden", {"type": "Dense", "units": sizes("dense"), "activation": "relu"}, [last])
+        b.call("hidden", {"type": "Dense", "units": sizes.pick("dense", None, lambda u: u != filters),
+                          "activation": "relu"}, [last])
         last = "hidden"
     out = {"type": "Dense", "units": 1, "activation": "sigmoid"} if binary else \
         {"type": "Dense", "units": sizes("classes"), "activation": "softmax"}
@@ -226,7 +249,7 @@ def text_cnn(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     spec, code, solution = b.finish()
 
     def prompt(lang: str, answer: dict[str, Any]) -> str:
-        return parts_prompt(t(lang)["text-cnn"]["loop"], fenced(code, "python"), answer["parts"], lang)
+        return parts_prompt(t(lang)["text-cnn"]["loop"], fenced(code, "python"), answer["parts"], lang, spec)
 
     return "loop", spec, {"parts": ["conv", "concat", "total"] if ask_conv else ["concat", "total"]}, prompt, solution
 
@@ -246,7 +269,7 @@ def _text_cnn_parts(solution: Solution, asked: Mapping[str, Any]) -> list[dict[s
 
 # ---------------------------------------------------------------- transformer encoder block
 
-def _transformer_block(b: Functional, x: str, heads_code: str, key_code: str, heads: int, key_dim: int,
+def transformer_block(b: Functional, x: str, heads_code: str, key_code: str, heads: int, key_dim: int,
                        ff_dim: int, d: int) -> str:
     """The keras.io encoder block (post-norm): attention, add & norm, feed-forward, add & norm."""
     b.call("attn_output", {"type": "MultiHeadAttention", "num_heads": heads, "key_dim": key_dim}, [x, x],
@@ -266,10 +289,16 @@ def _transformer_block(b: Functional, x: str, heads_code: str, key_code: str, he
 def transformer_model(srng: random.Random, sizes: Sizes, difficulty: str,
                       convention: str | None = None) -> tuple[str, dict[str, Any], str, Solution]:
     """(convention, spec, code, solution) of an encoder block on embeddings, maybe with a classifier head."""
-    convention = convention or srng.choice(("split", "full"))
-    embedded = difficulty == "easy" or srng.random() < 0.7
-    head = difficulty != "easy" and srng.random() < 0.5
-    ff_mult = srng.choice((2, 4))
+    # easy: d/H heads on embeddings; medium: keras.io's key_dim = d, maybe a classifier head;
+    # hard: either convention, always with the head, on given vectors (the block's input is the
+    # width to reason from, with no Embedding to read it off).
+    if convention is None:
+        convention = {"easy": "split", "medium": "full"}.get(difficulty) or srng.choice(("split", "full"))
+    embedded = difficulty != "hard"
+    head = difficulty == "hard" or (difficulty == "medium" and srng.random() < 0.5)
+    # With key_dim = d/H the attention's biases number 4d: a feed-forward layer of 4d units
+    # would forget as many, so split heads get 2d (the count of each slip stays its own).
+    ff_mult = 2 if convention == "split" else srng.choice((2, 4))
     d, heads = sizes("model_dim"), sizes("heads")
     key_dim = d // heads if convention == "split" else d
     b = Functional(package="keras")
@@ -289,7 +318,7 @@ def transformer_model(srng: random.Random, sizes: Sizes, difficulty: str,
         b.input("inputs", [b.consts["maxlen"], d], code="Input(shape=(maxlen, embed_dim))")
         x = "inputs"
     key_code = "embed_dim // num_heads" if convention == "split" else "embed_dim"
-    out = _transformer_block(b, x, "num_heads", key_code, heads, key_dim, ff_mult * d, d)
+    out = transformer_block(b, x, "num_heads", key_code, heads, key_dim, ff_mult * d, d)
     if head:
         b.call("x", {"type": "GlobalAveragePooling1D"}, [out])
         b.call("x", {"type": "Dropout", "rate": 0.1}, ["x"])
@@ -305,7 +334,7 @@ def transformer(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     convention, spec, code, solution = transformer_model(srng, sizes, difficulty)
 
     def prompt(lang: str, answer: dict[str, Any]) -> str:
-        return parts_prompt(t(lang)["transformer"][convention], fenced(code, "python"), answer["parts"], lang)
+        return parts_prompt(t(lang)["transformer"][convention], fenced(code, "python"), answer["parts"], lang, spec)
 
     return convention, spec, {}, prompt, solution
 
@@ -320,6 +349,7 @@ def _cnn_plan(srng: random.Random, difficulty: str, padding: str | None = None) 
         conv: dict[str, Any] = {"type": "Conv2D", "kernel_size": 3 if difficulty == "easy" else srng.choice((3, 5))}
         if difficulty == "hard" and srng.random() < 0.25:
             conv["strides"] = 2
+            conv["kernel_size"] = 5  # with 3 and an even side, rounding up would give padding='same''s size
         pad = padding or ("same" if difficulty != "easy" and srng.random() < 0.4 else None)
         if pad is not None:
             conv["padding"] = pad
@@ -394,10 +424,14 @@ def image_cnn(srng: random.Random, sizes: Sizes, difficulty: str,
         plan = [({**c, "padding": padding}, p) for c, p in valid]
     side = sizes.choice_where("image", lambda s: _fits(plan, s) and _fits(valid, s)
                               and (plan is valid or _flat(valid, s) != _flat(plan, s)))
-    filters = [sizes("filters") for _ in plan]
+    filters: list[int] = []
+    for _ in plan:  # distinct, so a slip in one convolution never gives another's number
+        filters.append(sizes.pick("filters", None, lambda f: f not in filters))
+    filters.sort()  # widening as the image shrinks, as CNNs are built
     tail: list[dict[str, Any]] = []
     if dense:
-        tail.append({"type": "Dense", "units": sizes("dense"), "activation": "relu"})
+        tail.append({"type": "Dense", "units": sizes.pick("dense", None, lambda u: u not in filters),
+                     "activation": "relu"})
     if dropout:
         tail.append({"type": "Dropout", "rate": 0.5})
     tail.append({"type": "Dense", "units": sizes.choice("classes", (10, 2, 3, 4, 5, 20)), "activation": "softmax"})
@@ -413,7 +447,7 @@ def cnn(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
 
     def prompt(lang: str, answer: dict[str, Any]) -> str:
         body = fenced(code, "python") if code else fenced(listing(spec, t(lang)["input_label"]))
-        return parts_prompt(t(lang)["cnn"][template], body, answer["parts"], lang)
+        return parts_prompt(t(lang)["cnn"][template], body, answer["parts"], lang, spec)
 
     return template, spec, {}, prompt, solution
 
@@ -425,42 +459,48 @@ def _rnn_model(srng: random.Random, sizes: Sizes, difficulty: str, rnn: str | No
     """Embedding → RNN layer(s) → (Dense) → output: the check quiz's model as a spec."""
     rnn = rnn or srng.choice(RNNS)
     hidden_dense = difficulty != "easy" and srng.random() < 0.4
-    out = output_layer(srng, sizes)
-    layers: list[dict[str, Any]] = [{"type": "Embedding", "input_dim": sizes("vocab"), "output_dim": sizes("embed")}]
-    for i in range(depth):
-        cell: dict[str, Any] = {"type": rnn, "units": sizes("hidden")}
+    binary = srng.random() < 0.5
+    vocab, embed, first = text_sizes(sizes, difficulty)
+    hiddens = stack_sizes(sizes, first, depth, rnn)
+    layers: list[dict[str, Any]] = [{"type": "Embedding", "input_dim": vocab, "output_dim": embed}]
+    for i, units in enumerate(hiddens):
+        cell: dict[str, Any] = {"type": rnn, "units": units}
         if i < depth - 1:
             cell["return_sequences"] = True
         layers.append({"type": "Bidirectional", "layer": cell} if bidirectional else cell)
-    if hidden_dense:
-        layers.append({"type": "Dense", "units": sizes("dense"), "activation": "relu"})
-    layers.append(out)
-    return {"input": {"shape": [sizes("seq_len")]}, "layers": layers}
+    dense = sizes.pick("dense", None, lambda u: u not in hiddens and u <= 2 * hiddens[-1]) if hidden_dense else None
+    if dense:
+        layers.append({"type": "Dense", "units": dense, "activation": "relu"})
+    layers.append(output(sizes, binary, difficulty, avoid=(dense or 0, *hiddens)))
+    return {"input": {"shape": [seq_len(sizes, difficulty, avoid=(embed,))]}, "layers": layers}
 
 
 def memory_question(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
     """Total params, and the memory the summary prints for it at float32 and float16."""
-    if srng.random() < 0.5:
+    # easy: one RNN layer; medium: two stacked, or an image CNN; hard: Bidirectional, or a
+    # deeper CNN.
+    if difficulty == "easy":
+        spec = _rnn_model(srng, sizes, difficulty)
+    elif srng.random() < 0.5:
         _, spec = image_cnn(srng, sizes, difficulty)
     else:
-        depth = 1 if difficulty == "easy" else srng.choice((1, 2))
-        spec = _rnn_model(srng, sizes, difficulty, depth=depth,
-                          bidirectional=difficulty == "hard" and srng.random() < 0.4)
+        spec = _rnn_model(srng, sizes, difficulty, depth=2 if difficulty == "medium" else 1,
+                          bidirectional=difficulty == "hard")
     solution = solve_raw(spec)
 
     def prompt(lang: str, answer: dict[str, Any]) -> str:
         return parts_prompt(t(lang)["memory"]["model"], fenced(listing(spec, t(lang)["input_label"])),
-                            answer["parts"], lang)
+                            answer["parts"], lang, spec, conventions([spec], lang))
 
     return "model", spec, {}, prompt, solution
 
 
 # ---------------------------------------------------------------- B versus A
 
-COMPARE_PAIRS = {
+COMPARE_PAIRS = {  # easy: one layer's type; medium: the textbook's two ways to grow an RNN; hard: conventions
     "easy": ("lstm-gru", "rnn-lstm"),
-    "medium": ("lstm-gru", "rnn-lstm", "bidirectional", "stacked"),
-    "hard": ("lstm-gru", "bidirectional", "stacked", "key-dim", "padding"),
+    "medium": ("bidirectional", "stacked"),
+    "hard": ("key-dim", "padding"),
 }
 PREFIXES = ("a_", "b_")
 
@@ -492,9 +532,14 @@ def _as_graph(spec: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 def merged(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Models A and B as one graph spec with two inputs and two outputs (Keras confirms both at once)."""
-    ga, gb = _as_graph(a, PREFIXES[0]), _as_graph(b, PREFIXES[1])
-    return {"inputs": ga["inputs"] + gb["inputs"], "layers": ga["layers"] + gb["layers"],
-            "outputs": ga["outputs"] + gb["outputs"]}
+    return merged_many([a, b], list(PREFIXES))
+
+
+def merged_many(specs: list[dict[str, Any]], prefixes: list[str]) -> dict[str, Any]:
+    """Several models as one graph spec, each model's names starting with its prefix."""
+    graphs = [_as_graph(spec, prefix) for spec, prefix in zip(specs, prefixes)]
+    return {"inputs": [i for g in graphs for i in g["inputs"]], "layers": [x for g in graphs for x in g["layers"]],
+            "outputs": [o for g in graphs for o in g["outputs"]]}
 
 
 def part_solution(solution: Solution, prefix: str) -> Solution:
@@ -531,9 +576,9 @@ def compare(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
         elif pair == "bidirectional":
             b = {**a, "layers": [{"type": "Bidirectional", "layer": layer} if layer["type"] == rnn else layer
                                  for layer in a["layers"]]}
-        else:  # stacked: a second layer of the same size under the first
+        else:  # stacked: a second layer under the first (twice as wide, as stacks narrow going up)
             i = next(i for i, layer in enumerate(a["layers"]) if layer["type"] == rnn)
-            below = {**a["layers"][i], "return_sequences": True}
+            below = {**a["layers"][i], "units": 2 * a["layers"][i]["units"], "return_sequences": True}
             b = {**a, "layers": [*a["layers"][:i], below, *a["layers"][i:]]}
     spec = merged(a, b)
     solution = solve_raw(spec)
@@ -548,7 +593,8 @@ def compare(srng: random.Random, sizes: Sizes, difficulty: str) -> Built:
         else:
             body = "\n\n".join([f"{words['model_a']}\n\n{fenced(listing(a, t(lang)['input_label']))}",
                                 f"{words['model_b']}\n\n{fenced(listing(b, t(lang)['input_label']))}"])
-        return with_hint(f"{words[pair]}\n\n{body}", lang, "count")
+        return with_hint(f"{words[pair]}\n\n{body}", lang, "count", None,
+                         conventions([a, b], lang, ("gru",) if pair == "lstm-gru" else ()))
 
     return pair, spec, {}, prompt, solution
 
@@ -588,7 +634,8 @@ def right_answer(kind: str, template: str, spec: dict[str, Any], solution: Solut
 
 # ---------------------------------------------------------------- worked answers
 
-def working(kind: str, template: str, answer: dict[str, Any], solution: Solution, lang: str) -> str:
+def working(kind: str, template: str, spec: dict[str, Any], answer: dict[str, Any], solution: Solution,
+            lang: str) -> str:
     """The worked answer stored with a question of these kinds."""
     words = t(lang)["explain"]
     if kind == "return-state":
@@ -597,26 +644,23 @@ def working(kind: str, template: str, answer: dict[str, Any], solution: Solution
         n = len(row.output_shape)
         lines = [words["return_state"].format(layer=row.derivation.layer_type, n=n)]
         lines += [f"{i}. {p['key']} = {format_shape(p['value'])}" for i, p in enumerate(answer["parts"][:n], start=1)]
-        lines.append(" ".join(notes[k] for k in row.derivation.notes if k in notes and not k.startswith(
-            ("lstm_gates", "gru_", "bidi_doubles", "no_bias"))))
+        lines.append(" ".join(notes[k] for k in row.derivation.notes if k in notes and k in SHAPE_NOTES))
         for p in answer["parts"][n:]:
             lines.append(words["return_state_joined"].format(var=p["key"], shape=format_shape(p["value"])))
-        return "\n".join(lines)
+        lines.append(batch_sentence(spec, lang))
+        return finish("\n".join(line for line in lines if line), lang)
     if kind == "memory":
         total = solution.total_params
-        lines = [format_working(solution, lang)]
+        lines = [count_working(solution, lang)]
         for dtype in BYTES_PER_PARAM:
             lines.append(words["memory"].format(dtype=dtype, total=total, size=BYTES_PER_PARAM[dtype],
                                                 bytes=weight_bytes(total, dtype),
                                                 printed=printed_memory(total, dtype)))
-        return "\n".join(lines)
+        return finish("\n".join(lines), lang)
     if kind == "compare":
         sa, sb = (part_solution(solution, p) for p in PREFIXES)
-        return "\n".join([derivation_texts(lang)["working"]["heading"],
-                          words["compare_model"].format(model="A"), format_working(sa, lang).split("\n", 1)[1],
-                          words["compare_model"].format(model="B"), format_working(sb, lang).split("\n", 1)[1],
-                          words["compare"].format(b=sb.total_params, a=sa.total_params, diff=answer["value"])])
-    return format_working(solution, lang)
+        return compare_working(sa, sb, answer["value"], lang)
+    return count_working(solution, lang)
 
 
 BUILDERS: dict[str, Callable[[random.Random, Sizes, str], Built]] = {

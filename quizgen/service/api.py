@@ -27,7 +27,7 @@ from ..errors import StoreError
 from ..files import DuplicateKey, MalformedJSON, decode_json, unique_keys
 from .addresses import client_address
 from .context import Context, context
-from .errors import ApiError
+from .errors import ApiError, require_media_type
 
 T = TypeVar("T")
 router = APIRouter(prefix="/api/v1")
@@ -224,8 +224,7 @@ def _idempotency_key(value: str | None) -> str:
 
 
 def _answers(content_type: str | None, body: bytes) -> dict[str, str]:
-    if (content_type or "").split(";")[0].strip().lower() != "application/json":
-        raise ApiError(415, "unsupported_media_type", "send the answers as application/json")
+    require_media_type(content_type, "application/json", "send the answers as application/json")
     try:
         data = decode_json(body.decode("utf-8"), unique_keys)  # a key given twice is refused, as in a file
     except UnicodeDecodeError:
@@ -241,9 +240,16 @@ def _answers(content_type: str | None, body: bytes) -> dict[str, str]:
         raise ApiError(
             400, "bad_request", 'the body must be {"answers": {"1": "529,441", ...}} with at least one answer'
         )
-    out = {}
-    for k, v in answers.items():
-        if isinstance(v, bool) or not isinstance(v, (str, int)):
-            raise ApiError(422, "invalid_answers", f"the answer to {json.dumps(k)[:30]} must be text")
-        out[k] = str(v)
-    return out
+    for k, v in answers.items():  # a JSON number is refused: 1e3, -0 and 673155.0 would each read as another text
+        if not isinstance(v, str):
+            raise ApiError(422, "invalid_answers", f"the answer to {json.dumps(k)[:30]} must be a JSON string "
+                           f'such as "529,441", not {_json_kind(v)}')
+    return answers
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else "an array" if isinstance(value, list) else "an object"

@@ -11,9 +11,13 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..classroom.keys import load_signer, register_key
+from ..classroom.lti.keys import KeyRing, default_key_file
+from ..classroom.lti.passback import Sender
+from ..classroom.lti.platform_keys import PlatformKeys
+from ..classroom.lti.services import LmsClient
 from ..store.db import open_store
-from . import api, errors, pages, sequencer
-from .context import Context
+from . import api, errors, lti, pages, sequencer
+from .context import Context, LtiTool
 from .middleware import BodyLimit, SecurityHeaders
 from .settings import ServiceSettings
 
@@ -24,15 +28,21 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     store = open_store(settings.db, create=False)
     signer = load_signer(settings.key_file)
     register_key(store, signer)
-    ctx = Context(store, signer, settings)
+    ring = KeyRing(settings.lti_key_file or default_key_file(settings.db))
+    client = LmsClient()
+    tool = LtiTool(ring, PlatformKeys(), client, Sender(store, ring.get, client))
+    ctx = Context(store, signer, settings, tool)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        tool.sender.start()
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(sequencer.run, ctx)
             yield
             tasks.cancel_scope.cancel()
         await sequencer.last_round(ctx)  # what was acknowledged before the stop is integrated now
+        tool.sender.stop()
+        client.close()
         store.dispose()
 
     # No Swagger page: it runs scripts from a CDN, which the pages' CSP (no scripts at all)
@@ -44,6 +54,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(lti.router)
     app.add_middleware(BodyLimit, limit=settings.max_body)
     app.add_middleware(SecurityHeaders)
 

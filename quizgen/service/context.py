@@ -11,6 +11,10 @@ import anyio.to_thread
 from fastapi import Request
 from sqlalchemy import text
 
+from ..classroom.lti.keys import KeyRing
+from ..classroom.lti.passback import Sender
+from ..classroom.lti.platform_keys import PlatformKeys
+from ..classroom.lti.services import LmsClient
 from ..receipts import Signer
 from ..store.db import Store
 from .settings import ServiceSettings
@@ -31,6 +35,7 @@ class Context:
     store: Store
     signer: Signer
     settings: ServiceSettings
+    lti: LtiTool | None = None
     _submitters: Any = field(default=None, repr=False)
 
     def submitters(self) -> anyio.CapacityLimiter:
@@ -44,6 +49,17 @@ class Context:
         """Read the database once (StoreError if it cannot be read)."""
         with self.store.read() as session:
             session.execute(text("SELECT 1")).scalar()
+
+
+@dataclass
+class LtiTool:
+    """The LTI tool's share of a server process: its keys (read again when rotated), the
+    LMSs' public keys, the HTTP client and token cache for their services, the sender."""
+
+    keys: KeyRing
+    platform_keys: PlatformKeys
+    client: LmsClient
+    sender: Sender
 
 
 def context(request: Request) -> Context:

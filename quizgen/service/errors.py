@@ -12,13 +12,26 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..classroom.attempts import IdempotencyConflict, RateLimited, SubmissionTooLarge
-from ..classroom.policies import AttemptsExhausted, NotOnQuiz, QuizClosed, SubmissionRefused
+from ..classroom.policies import AttemptsExhausted, NotOnQuiz, QuizArchived, QuizClosed, SubmissionRefused
 from ..classroom.students import AuthError
 from ..classroom.tlog import ProofError
-from ..errors import BusyError, NotFoundError, QuizgenError, StoreError, one_line
+from ..errors import BusyError, NotFoundError, QuizgenError, StoreError, UnstorableText, one_line
 from ..grading.answers import AnswerError
 
 log = logging.getLogger("quizgen.service")
+
+
+def require_media_type(content_type: str | None, expected: str, hint: str) -> None:
+    """415 unless ``content_type`` is ``expected`` in UTF-8: a ``charset`` parameter other
+    than UTF-8 is refused rather than guessed at (bodies are always read as UTF-8)."""
+    media, *params = (content_type or "").split(";")
+    if media.strip().lower() != expected:
+        raise ApiError(415, "unsupported_media_type", hint)
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise ApiError(415, "unsupported_media_type",
+                           f"the body must be UTF-8; charset={one_line(value.strip(), 30)} is not accepted")
 
 
 class ApiError(Exception):
@@ -42,6 +55,7 @@ _MAPPING: tuple[tuple[type[BaseException], Mapped], ...] = (
     (ProofError, Mapped(404, "no_such_proof")),
     (NotOnQuiz, Mapped(403, "not_on_quiz")),
     (QuizClosed, Mapped(409, "quiz_closed")),
+    (QuizArchived, Mapped(409, "quiz_archived")),
     (AttemptsExhausted, Mapped(409, "attempts_exhausted")),
     (SubmissionRefused, Mapped(409, "refused")),
     (AnswerError, Mapped(422, "invalid_answers")),
@@ -50,6 +64,7 @@ _MAPPING: tuple[tuple[type[BaseException], Mapped], ...] = (
     (RateLimited, Mapped(429, "rate_limited")),
     (BusyError, Mapped(503, "database_busy")),
     (StoreError, Mapped(503, "database_unavailable")),
+    (UnstorableText, Mapped(400, "unstorable_text")),
     (QuizgenError, Mapped(400, "bad_request")),
 )
 

@@ -14,6 +14,8 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
+# The first two go on every response; an LTI page (service.lti_views) replaces the last two
+# with a policy that lets its LMS frame it.
 # No script may run on any page (there is no script-src, so default-src 'none' forbids
 # them all); the only thing a page loads is the Hangul font from this server; forms
 # post only here; nothing may frame a page.
@@ -92,7 +94,10 @@ class SecurityHeaders:
 
         async def with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                own = message.get("headers", [])
+                # An LTI page states its own policy (framed by its LMS): no stricter one, no X-Frame-Options
+                framed = any(name.lower() == b"content-security-policy" for name, _ in own)
+                headers = [*own, *(SECURITY_HEADERS[:2] if framed else SECURITY_HEADERS)]
                 if not any(name.lower() == b"cache-control" for name, _ in headers):
                     headers.append(NO_STORE)
                 message = {**message, "headers": headers}

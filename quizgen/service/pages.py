@@ -28,23 +28,26 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..classroom.answersheets import Blank, blank_parts
 from ..classroom.attempts import submit_attempt
 from ..classroom.submissions import StudentQuiz, quiz_for_student
 from ..errors import QuizgenError, one_line
 from ..grading.answers import AnswerError, parse_answer
 from .api import as_student, idempotency_key_ok
 from .context import Context, context
-from .errors import ApiError, describe
+from .errors import ApiError, describe, require_media_type
 from .page_views import (
     FONT_PATH,
     LANGS,
     Draft,
     Notice,
     answer_fields,
+    confirmed_blanks,
     error_page,
     login_page,
     questions_page,
     receipt_page,
+    review_page,
     words,
 )
 from .webfont import hangul_woff
@@ -85,8 +88,8 @@ def preferred_lang(request: Request) -> str:
 
 
 async def _read_form(request: Request) -> dict[str, str]:
-    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
-        raise ApiError(415, "unsupported_media_type", "the page sends forms as application/x-www-form-urlencoded")
+    require_media_type(request.headers.get("content-type"), "application/x-www-form-urlencoded",
+                       "the page sends forms as application/x-www-form-urlencoded")
     body = await request.body()
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
@@ -191,7 +194,8 @@ def hangul_font() -> Response:
 
 @router.post("/quiz", response_class=HTMLResponse)
 async def quiz_page(request: Request) -> HTMLResponse:
-    """The student's questions, or the first page again with the reason."""
+    """The student's questions, or the first page again with the reason. From the review
+    page's "change answers" button it carries the answers and the key back in."""
     ctx: Context = context(request)
 
     def draw(form: dict[str, str], lang: str) -> HTMLResponse:
@@ -202,25 +206,68 @@ async def quiz_page(request: Request) -> HTMLResponse:
             _log_unexpected(exc)
             status, code, notice, headers = _notice(exc, lang, login=True)
             keep = "" if code in ("unauthorized", "rate_limited") else token
-            return _with(login_page(lang, student, quiz, keep, notice, status), headers)
-        return questions_page(view, token, _new_key())
+            if code == "unstorable_text":  # typed again, not drawn back (a browser shows NUL as U+FFFD)
+                student = ""
+            return _with(login_page(lang, student, quiz, keep, notice, status, code), headers)
+        key = form.get("idempotency_key", "")
+        return questions_page(view, token, key if idempotency_key_ok(key) else _new_key(), Draft(_answers(form)))
 
     return await _handle(request, draw)
 
 
+@router.post("/review", response_class=HTMLResponse)
+async def review(request: Request) -> HTMLResponse:
+    """The answers shown back (what Enter in a field leads to): nothing is recorded here.
+    Unreadable answers bring the questions back marked, as a submission would."""
+    ctx: Context = context(request)
+
+    def draw(form: dict[str, str], lang: str) -> HTMLResponse:
+        student, token, quiz = _who(form)
+        values = _answers(form)
+        try:
+            if not idempotency_key_ok(form.get("idempotency_key", "")):
+                raise ApiError(400, "bad_request", "the form has no valid idempotency key; open the quiz again")
+            view = _view(ctx, request, student, token, quiz)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a page
+            return _not_taken(ctx, request, exc, form, lang, values, True)
+        return _review(view, form, values)
+
+    return await _handle(request, draw)
+
+
+def _review(view: StudentQuiz, form: dict[str, str], values: dict[str, str]) -> HTMLResponse:
+    """The review page; or the questions again, marked, when an answer cannot be read or
+    none is given (the sentence a submission would get; nothing recorded), or saying the
+    quiz is closed."""
+    token, key = _who(form)[1], form["idempotency_key"]
+    if not view.open:
+        return questions_page(view, token, key, Draft(values), 409)
+    answers = _given(values)
+    unreadable = _unreadable(view, values)
+    if unreadable or not answers:
+        status, _, notice, _ = _notice(AnswerError(""), view.language, answered=bool(answers))
+        return questions_page(view, token, key, Draft(values, unreadable, notice), status)
+    return review_page(view, token, key, values, _blanks(view, answers))
+
+
 @router.post("/submit", response_class=HTMLResponse)
 async def submit_page(request: Request) -> HTMLResponse:
-    """Record the attempt and show the receipt; otherwise the form again, answers kept."""
+    """Record the attempt and show the receipt; otherwise the form again, answers kept.
+    A submission that leaves blank other questions or parts than the review page showed
+    (and the student submitted anyway) is not taken: the review page is shown instead."""
     ctx: Context = context(request)
 
     def draw(form: dict[str, str], lang: str) -> HTMLResponse:
         student, token, quiz = _who(form)
         key = form.get("idempotency_key", "")
-        values = {k: v for k, v in form.items() if k.startswith("a:")}
-        answers = {k[2:]: v for k, v in values.items() if v.strip()}
+        values = _answers(form)
+        answers = _given(values)
         try:
             if not idempotency_key_ok(key):
                 raise ApiError(400, "bad_request", "the form has no valid idempotency key; open the quiz again")
+            before = _view(ctx, request, student, token, quiz)
+            if sorted(b.key for b in _blanks(before, answers)) != confirmed_blanks(form):
+                return _review(before, form, values)
             done = as_student(ctx, request, student, lambda: submit_attempt(
                 ctx.store, quiz, student, token, answers, source="http", idempotency_key=key, signer=ctx.signer,
                 grade_on_arrival=True, rate_limit=ctx.settings.rate_limit))
@@ -235,6 +282,20 @@ async def submit_page(request: Request) -> HTMLResponse:
     return await _handle(request, draw)
 
 
+def _answers(form: dict[str, str]) -> dict[str, str]:
+    """The form's answer fields (``a:3``, ``a:3.2``), blank ones included."""
+    return {k: v for k, v in form.items() if k.startswith("a:")}
+
+
+def _given(values: dict[str, str]) -> dict[str, str]:
+    """The answers the library is given: by their keys, blank ones left out."""
+    return {k[2:]: v for k, v in values.items() if v.strip()}
+
+
+def _blanks(view: StudentQuiz, answers: dict[str, str]) -> list[Blank]:
+    return blank_parts({q.slot: q.response for q in view.questions}, answers)
+
+
 def _not_taken(ctx: Context, request: Request, exc: BaseException, form: dict[str, str], lang: str,
                values: dict[str, str], answered: bool) -> HTMLResponse:
     """The questions again with the student's answers and the reason (each unreadable
@@ -244,7 +305,7 @@ def _not_taken(ctx: Context, request: Request, exc: BaseException, form: dict[st
     _log_unexpected(exc)
     status, code, notice, headers = _notice(exc, lang, answered=answered)
     if code == "unauthorized":
-        return _with(login_page(lang, student, quiz, "", notice, status), headers)
+        return _with(login_page(lang, student, quiz, "", notice, status, code), headers)
     if code in _FORM_ERRORS:
         return _with(error_page(lang, notice, status), headers)
     try:

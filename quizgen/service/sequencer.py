@@ -15,7 +15,8 @@ import random
 import anyio
 import anyio.to_thread
 
-from ..classroom.tlog import Signing, checkpoints_file, sequence_pending
+from ..classroom.keys import Signing, checkpoints_file
+from ..classroom.tlog import sequence_pending
 from ..errors import StoreError
 from .context import Context
 

@@ -21,6 +21,7 @@ class ServiceSettings:
     rate_limit: RateLimit = field(default_factory=RateLimit)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     max_body: int = MAX_BODY
+    lti_key_file: str | None = None  # the LTI tool's keys [default: beside the database, classroom.lti.keys]
     forwarded_allow_ips: tuple[str, ...] = ()  # reverse proxies whose X-Forwarded-For is believed
 
     def proxies(self) -> TrustedProxies:
@@ -35,4 +36,5 @@ class ServiceSettings:
         data = json.loads(os.environ[ENV])
         return cls(db=data["db"], key_file=data["key_file"], rate_limit=RateLimit(**data["rate_limit"]),
                    login_throttle=LoginThrottle(**data["login_throttle"]), max_body=data["max_body"],
+                   lti_key_file=data.get("lti_key_file"),
                    forwarded_allow_ips=tuple(data.get("forwarded_allow_ips", ())))

@@ -142,6 +142,35 @@ class Store:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def readable_by_others(self) -> list[Path]:
+        """The store's files (the database, its -wal and -shm) that every user of this
+        machine may read: whoever reads them reads the answer key. Empty for a server database."""
+        if self.path is None:
+            return []
+        return [f for f in (self.path, *(Path(f"{self.path}{s}") for s in ("-wal", "-shm"))) if _world_readable(f)]
+
+
+def _world_readable(path: Path) -> bool:
+    try:
+        return bool(os.stat(path).st_mode & stat.S_IROTH)
+    except OSError:
+        return False
+
+
+def create_private_file(path: Path) -> bool:
+    """Create ``path`` empty with mode 0600, before SQLite creates it: SQLite would make it
+    0644 (less the umask), and it gives a database's -wal and -shm the database's own mode,
+    so they are private too. False when the file exists already (it is left as it is)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise StoreError(f"cannot create {clip(str(path), 80)}: {exc.strerror}") from None
+    os.close(fd)
+    return True
+
 
 @contextmanager
 def translate_errors(store: Store | None) -> Iterator[None]:
@@ -346,13 +375,14 @@ def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, 
     return engine, engine.execution_options(quizgen_write=True)
 
 
-def open_store(db: str | None = None, *, create: bool = True) -> Store:
+def open_store(db: str | None = None, *, create: bool = True, read_only: bool = False) -> Store:
     """Open and validate the store named by ``db``.
 
     ``create``: a missing, zero-byte or empty database is created at head (the
     commands that build a class: init, roster, generate, demo). Without it such a
     path is refused, so a mistyped ``--db`` on ``list`` or ``submit`` never leaves
-    an empty database behind."""
+    an empty database behind. ``read_only`` (SQLite): opened so that nothing, not even
+    the switch to WAL, is written (a backup being checked)."""
     busy_timeout_ms()  # a bad QUIZGEN_BUSY_TIMEOUT_MS is reported before anything else
     url = resolve_url(db)
     path = sqlite_path(url)
@@ -360,7 +390,9 @@ def open_store(db: str | None = None, *, create: bool = True) -> Store:
     if not create and path is not None and not _has_content(path):
         raise StoreError(f"there is no quizgen database at {clip(shown, 120)} (check --db / QUIZGEN_DB; "
                          "'quizgen init' creates one)")
-    writable = _check_sqlite_file(path) if path is not None else True
+    writable = _check_sqlite_file(path) and not read_only if path is not None else True
+    if create and path is not None and writable and not path.exists():
+        create_private_file(path)  # an empty file is a fresh database: migrated to head below
     try:
         engine, write_engine = _make_engines(url, path, writable)
     except SQLAlchemyError as exc:
@@ -616,6 +648,7 @@ def _backup(store: Store) -> Path:
     while target.exists():
         target = store.path.with_name(f"{store.path.name}.bak-{stamp}-{n}")
         n += 1
+    create_private_file(target)  # it holds the answer key, as the database does
     src = sqlite3.connect(str(store.path))
     try:
         dst = sqlite3.connect(str(target))

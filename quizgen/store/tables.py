@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -90,12 +91,17 @@ class Quiz(Base):
     attempt_limit: Mapped[int | None] = mapped_column(Integer)
     feedback: Mapped[str] = mapped_column(String(16), default="full")
     counting: Mapped[str] = mapped_column(String(16), default="last")
+    # Follow-through credit: a summary's total right by the student's own layer counts earns
+    # its part (migration 0008); the summary questions' grading keys carry the rule.
+    carry_forward: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16))  # "ready" or "unverified"
     generator_version: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Bumped whenever a question's grading key changes, so a grader that read keys
     # before the change notices before it writes grades made with them.
     key_revision: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Archived: closed to submissions and left out of ``quizgen list`` (``--all`` shows it).
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     variants: Mapped[list[Variant]] = relationship(back_populates="quiz", cascade="all, delete-orphan",
                                                      order_by="Variant.id")
@@ -229,6 +235,22 @@ class Attempt(Base):
     response: Mapped[str | None] = mapped_column(Text)  # what a replay of the same request returns (JSON)
 
 
+class Extension(Base):
+    """One student's own deadline, late window or attempt limit on one quiz (``quizgen quiz
+    extend``); a column left null keeps the quiz's. classroom.policies.rules_of applies it."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("quiz_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"))
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    late_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempt_limit: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Checkpoint(Base):
     """A signed tree head of a quiz's transparency log: its size and root, the frontier the
     sequencer resumes from (JSON list of hex subtree roots), and the signed note (C2SP
@@ -239,7 +261,7 @@ class Checkpoint(Base):
     __table_args__ = (UniqueConstraint("quiz_id", "tree_size", name="uq_checkpoints_quiz_id_tree_size"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id"))
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))
     tree_size: Mapped[int] = mapped_column(Integer)
     root_sha256: Mapped[str] = mapped_column(String(64))
     frontier: Mapped[str] = mapped_column(Text)
@@ -268,6 +290,110 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject: Mapped[str] = mapped_column(String(200), index=True)
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# ---------------------------------------------------------------- LTI 1.3 (the LMS route; classroom.lti)
+
+class LtiPlatform(Base):
+    """An LMS registered with ``quizgen lti add-platform``: where its keys, logins and tokens are,
+    and how its users are matched to roster students (``match``: student-id, email or sub)."""
+
+    __tablename__ = "lti_platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="uq_lti_platforms_issuer_client_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(255))
+    auth_url: Mapped[str] = mapped_column(Text)
+    token_url: Mapped[str] = mapped_column(Text)
+    jwks_url: Mapped[str] = mapped_column(Text)
+    match: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LtiDeployment(Base):
+    """A deployment id the platform launches quizgen under; launches from any other are refused."""
+
+    __tablename__ = "lti_deployments"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id", name="uq_lti_deployments_platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+
+
+class LtiNonce(Base):
+    """A launch's nonce, once used: a second launch with it is a replay, on every worker and host."""
+
+    __tablename__ = "lti_nonces"
+    __table_args__ = (UniqueConstraint("platform_id", "nonce", name="uq_lti_nonces_platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    nonce: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class LtiUser(Base):
+    """An LMS user (the platform's ``sub``) as quizgen last saw them, and the roster student
+    they are (NULL: unmatched, listed by ``quizgen lti unmatched``)."""
+
+    __tablename__ = "lti_users"
+    __table_args__ = (UniqueConstraint("platform_id", "sub", name="uq_lti_users_platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(String(255))
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    sourcedid: Mapped[str | None] = mapped_column(String(255))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LtiLineItem(Base):
+    """A quiz's gradebook column in one course of one platform: one per (platform, course,
+    quiz), so launching a link again never makes a second."""
+
+    __tablename__ = "lti_line_items"
+    __table_args__ = (UniqueConstraint("platform_id", "context_id", "quiz_id", name="uq_lti_line_items_platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    context_id: Mapped[str] = mapped_column(String(255))
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
+    lineitem_url: Mapped[str | None] = mapped_column(Text)  # the column's URL (AGS), once known
+    lineitems_url: Mapped[str | None] = mapped_column(Text)  # the course's columns (AGS)
+    memberships_url: Mapped[str | None] = mapped_column(Text)  # the course's members (NRPS)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LtiScore(Base):
+    """The score waiting to reach (or last sent to) an LMS column for one student: written in
+    the grading transaction (grading.passback), one row per student and column, so there
+    is only ever one current score to send. ``revision`` grows with every new score; the
+    sender marks a row sent only if it is still the revision it sent."""
+
+    __tablename__ = "lti_scores"
+    __table_args__ = (UniqueConstraint("line_item_id", "student_id", name="uq_lti_scores_line_item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("lti_line_items.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"))
+    user_sub: Mapped[str] = mapped_column(String(255))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the AGS timestamp: the attempt's arrival
+    activity: Mapped[str] = mapped_column(String(16))  # AGS activityProgress: Submitted or Completed
+    grading: Mapped[str] = mapped_column(String(16))  # AGS gradingProgress: FullyGraded or Pending
+    revision: Mapped[int] = mapped_column(Integer)
+    sent_revision: Mapped[int] = mapped_column(Integer, default=0)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 def get_quiz(session: Any, quiz: str | int) -> Quiz:
