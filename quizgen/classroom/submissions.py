@@ -13,8 +13,8 @@ from classroom.policies, the same for every front end.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,19 +22,18 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..clock import as_utc, now, show
-from ..errors import clip
+from ..errors import NotFoundError, QuizgenError, clip
 from ..grading.answers import AnswerError, parse_answer
 from ..grading.slip_messages import shown_score
-from ..ids import parse_quiz_id
-from ..receipts import part_label, parts_text
-from ..resources import message
+from ..ids import parse_quiz_id, student_quiz_id
+from ..receipts import parts_text
+from ..resources import message, phrase
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from .answer_results import PartResult, part_results, parts_json, question_feedback
+from .answersheets import BlankAnswers, Blanks, answer_position, blank_answers, find_part
 from .policies import attempts_left, is_open, not_on_quiz, visibility
-from .students import authenticate
-
-_NUMBER = re.compile(r"[0-9]{1,9}")  # question and part numbers: plain ASCII integers
+from .students import AUTH_FAILED, AuthError, authenticate
 
 
 @dataclass(frozen=True)
@@ -100,15 +99,14 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str],
     errors: list[str] = []
     by_slot: dict[int, dict[str, tuple[str, str]]] = {}  # slot → part label → (key as given, raw)
     for key, raw in answers.items():
-        number, dot, part = key.strip().partition(".")
-        if not _NUMBER.fullmatch(number) or (dot and not part):
+        position = answer_position(key)
+        if position is None:
             errors.append(message(lang, "submission_not_a_question", given=_shown(key)))
             continue
-        slot = int(number)
+        slot, label = position
         if slot not in slots:
             errors.append(message(lang, "submission_no_question", slot=slot, count=len(slots)))
             continue
-        label = part_label(part)
         given = by_slot.setdefault(slot, {})
         if label in given:
             errors.append(message(lang, "submission_answered_twice", question=f"{slot}{'.' + label if label else ''}",
@@ -135,7 +133,7 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str],
         values: dict[str, Any] = {}
         texts: dict[str, str] = {}
         for label, (_, raw) in given.items():
-            found = _find_part(parts, label)
+            found = find_part(parts, label)
             if found is None:
                 errors.append(message(lang, "submission_no_part", slot=slot, part=_shown(label), count=len(parts)))
                 continue
@@ -157,21 +155,12 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str],
     return parsed
 
 
-def _find_part(parts: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
-    if _NUMBER.fullmatch(label):
-        n = int(label)
-        return parts[n - 1] if 1 <= n <= len(parts) else None
-    return next((p for p in parts if p["key"] == label), None)
-
-
 def attempts_used(session: Any, quiz_id: int, student_pk: int) -> int:
     return session.scalar(select(func.coalesce(func.max(Attempt.attempt), 0))
                           .where(Attempt.quiz_id == quiz_id, Attempt.student_id == student_pk)) or 0
 
 
 def get_quiz_row(session: Any, quiz_id: int) -> Quiz:
-    from ..errors import NotFoundError
-
     quiz = session.get(Quiz, quiz_id)
     if quiz is None:
         raise NotFoundError(f"no quiz {quiz_id}")
@@ -371,3 +360,90 @@ def status(store: Store, quiz: str | int, student_id: str, token: str | None) ->
         return StatusReport(quiz_id, quiz_row.title, quiz_row.language, student_id, quiz_row.feedback,
                             quiz_row.counting, quiz_row.time_zone, attempts, quiz_row.attempt_limit,
                             quiz_row.deadline, graded, total, sum(points.values()), questions)
+
+
+# ---------------------------------------------------------------- the student's own commands
+#
+# What a student runs on the quiz's database (``submit``, ``status``, ``show``) speaks one
+# language: the quiz's, once it is known, and before that (a wrong token, a quiz that does
+# not exist) the language of the student's locale, which the caller passes.
+
+def _quiz_language(store: Store, quiz_id: int) -> str | None:
+    with store.read() as session:
+        return session.scalar(select(Quiz.language).where(Quiz.id == quiz_id))
+
+
+def _student_quiz_id(quiz: str | int, lang: str) -> int:
+    try:
+        return student_quiz_id(quiz)
+    except NotFoundError as exc:
+        exc.speak(lang)
+        raise
+
+
+@contextmanager
+def _told_to_student(store: Store, quiz_id: int, lang: str) -> Iterator[None]:
+    """Refusals as the student reads them: a wrong token and a missing quiz in ``lang``;
+    anything said once the quiz is known marked as said in the quiz's language (its
+    sentence already is), so the whole screen, ``Error:`` included, is in one language."""
+    try:
+        yield
+    except AuthError as exc:
+        key = "auth_failed" if str(exc) == AUTH_FAILED else "auth_token_required"
+        raise AuthError(phrase(key)).speak(lang) from None
+    except NotFoundError as exc:
+        known = _quiz_language(store, quiz_id)
+        if known is None:
+            raise NotFoundError(phrase("student_no_quiz", quiz=quiz_id)).speak(lang) from None
+        exc.speak(known)
+        raise
+    except QuizgenError as exc:
+        try:
+            known = _quiz_language(store, quiz_id)
+        except QuizgenError:  # the database itself failed: say that as it is
+            known = None
+        exc.speak(known or lang)
+        raise
+
+
+def submit_sheet(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str], *,
+                 blanks_ok: Callable[[Blanks, str], bool], lang: str) -> Receipt:
+    """The local ``submit``: answers that do not parse are refused before anything else, then
+    the questions and parts left blank (answersheets.blank_answers) are sent only if
+    ``blanks_ok(blanks, the quiz's language)`` says so (``--allow-blank``, or a yes on a
+    terminal); otherwise BlankAnswers and nothing is written. A quiz that is closed or
+    spent is not asked about: its refusal comes as it would. ``lang``: the student's
+    locale, for refusals before the quiz is known."""
+    quiz_id = _student_quiz_id(quiz, lang)
+    with _told_to_student(store, quiz_id, lang):
+        view = quiz_for_student(store, quiz_id, student_id, token)
+        if view.open:
+            slots = {q.slot: Slot(0, q.slot, q.response) for q in view.questions}
+            parse_submission(slots, answers, view.language)
+            blanks = blank_answers({q.slot: q.response for q in view.questions}, answers)
+            if blanks and not blanks_ok(blanks, view.language):
+                raise BlankAnswers(phrase("blank_refused", blanks=blanks.text()))
+        return submit(store, quiz_id, student_id, token, answers)
+
+
+def student_status(store: Store, quiz: str | int, student_id: str, token: str | None, lang: str) -> StatusReport:
+    """The local ``status`` (see ``status``), its refusals as the student reads them."""
+    quiz_id = _student_quiz_id(quiz, lang)
+    with _told_to_student(store, quiz_id, lang):
+        return status(store, quiz_id, student_id, token)
+
+
+def student_questions(store: Store, quiz: str | int, student: str | None, lang: str) -> tuple[Any, list[Any]]:
+    """The local ``show``: (QuizInfo, the questions a student sees), for one student's
+    variant or the shared one; a student without a variant is told they are not on the quiz."""
+    from .quizzes import show_quiz
+
+    quiz_id = _student_quiz_id(quiz, lang)
+    with _told_to_student(store, quiz_id, lang):
+        try:
+            return show_quiz(store, quiz_id, student)
+        except NotFoundError:
+            known = _quiz_language(store, quiz_id)
+            if known is None or student is None:
+                raise
+            raise not_on_quiz(quiz_id, student, known) from None

@@ -203,15 +203,16 @@ def show(ctx: click.Context, quiz: str, student: str | None, token: str | None, 
 
         show_remote(server, insecure_http, student, token, quiz, as_json)
         return
-    from ..classroom.quizzes import show_quiz
+    from ..classroom.submissions import student_questions
+    from ..client.screens import local_screen
+    from ..resources import locale_language
 
-    info, questions = show_quiz(_store(ctx), quiz, student)
+    info, questions = student_questions(_store(ctx), quiz, student, locale_language())
     if as_json:
         _emit_json({"quiz": info.to_json(), "student": student, "questions": [q.to_json() for q in questions]})
         return
-    click.echo(f"# {info.title}  (quiz {info.id}{', student ' + student if student else ''})\n")
-    for q in questions:
-        click.echo(f"## {q.slot}. [{q.kind}, {q.points} pt]\n{q.prompt}\n")
+    for line in local_screen(info, student, questions).lines():
+        click.echo(line)
 
 
 @click.command()
