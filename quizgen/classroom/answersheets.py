@@ -16,7 +16,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,20 @@ class Blanks:
     def text(self) -> str:
         """``2, 4.3, 4.5``: as a student names them in ``--answer``."""
         return ", ".join(self.items)
+
+
+@dataclass(frozen=True)
+class BlankPolicy:
+    """How a front end answers "send it with these questions blank?": yes up front
+    (``--allow-blank``), else ``ask`` (a question on a terminal, a confirmation page;
+    None: no one to ask, so no)."""
+
+    allowed: bool
+    ask: Callable[[Blanks, str], bool] | None = None
+
+    def accepts(self, blanks: Blanks, lang: str) -> bool:
+        """Whether to send answers that leave ``blanks`` (asked in the quiz's language ``lang``)."""
+        return not blanks or self.allowed or (self.ask is not None and self.ask(blanks, lang))
 
 
 def blank_answers(forms: Mapping[int, Mapping[str, Any]], answers: Mapping[str, str]) -> Blanks:

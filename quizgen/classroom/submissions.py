@@ -13,7 +13,7 @@ from classroom.policies, the same for every front end.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +31,7 @@ from ..resources import message, phrase
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from .answer_results import PartResult, part_results, parts_json, question_feedback
-from .answersheets import BlankAnswers, Blanks, answer_position, blank_answers, find_part
+from .answersheets import BlankAnswers, BlankPolicy, answer_position, blank_answers, find_part
 from .policies import attempts_left, is_open, not_on_quiz, visibility
 from .students import AUTH_FAILED, AuthError, authenticate
 
@@ -407,11 +407,11 @@ def _told_to_student(store: Store, quiz_id: int, lang: str) -> Iterator[None]:
 
 
 def submit_sheet(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str], *,
-                 blanks_ok: Callable[[Blanks, str], bool], lang: str) -> Receipt:
+                 blanks: BlankPolicy, lang: str) -> Receipt:
     """The local ``submit``: answers that do not parse are refused before anything else, then
-    the questions and parts left blank (answersheets.blank_answers) are sent only if
-    ``blanks_ok(blanks, the quiz's language)`` says so (``--allow-blank``, or a yes on a
-    terminal); otherwise BlankAnswers and nothing is written. A quiz that is closed or
+    the questions and parts left blank (answersheets.blank_answers) are sent only if the
+    ``blanks`` policy accepts them (``--allow-blank``, or a yes on a terminal); otherwise
+    BlankAnswers and nothing is written. A quiz that is closed or
     spent is not asked about: its refusal comes as it would. ``lang``: the student's
     locale, for refusals before the quiz is known."""
     quiz_id = _student_quiz_id(quiz, lang)
@@ -420,9 +420,9 @@ def submit_sheet(store: Store, quiz: str | int, student_id: str, token: str | No
         if view.open:
             slots = {q.slot: Slot(0, q.slot, q.response) for q in view.questions}
             parse_submission(slots, answers, view.language)
-            blanks = blank_answers({q.slot: q.response for q in view.questions}, answers)
-            if blanks and not blanks_ok(blanks, view.language):
-                raise BlankAnswers(phrase("blank_refused", blanks=blanks.text()))
+            left = blank_answers({q.slot: q.response for q in view.questions}, answers)
+            if not blanks.accepts(left, view.language):
+                raise BlankAnswers(phrase("blank_refused", blanks=left.text()))
         return submit(store, quiz_id, student_id, token, answers)
 
 

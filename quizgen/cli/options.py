@@ -98,20 +98,17 @@ def allow_blank_option(fn: F) -> F:
                              "and, on a terminal, you are asked; elsewhere nothing is sent).")(fn)
 
 
-def blanks_ok(allow_blank: bool) -> Callable[[Any, str], bool]:
+def blank_policy(allow_blank: bool) -> Any:
     """Whether to send answers that leave questions blank: yes with --allow-blank; else
-    ask, in the quiz's language, when someone at a terminal can answer; else no (the
+    asked, in the quiz's language, when someone at a terminal can answer; else no (the
     library then refuses, naming them, and nothing is spent)."""
+    from ..classroom.answersheets import BlankPolicy
     from ..resources import message
 
-    def decide(blanks: Any, lang: str) -> bool:
-        if allow_blank:
-            return True
-        if not (sys.stdin.isatty() and sys.stderr.isatty()):
-            return False
+    def ask(blanks: Any, lang: str) -> bool:
         return click.confirm(message(lang, "blank_confirm", blanks=blanks.text()), default=False, err=True)
 
-    return decide
+    return BlankPolicy(allow_blank, ask if sys.stdin.isatty() and sys.stderr.isatty() else None)
 
 
 def tries_option(fn: F) -> F:

@@ -13,7 +13,7 @@ import click
 from ..client.servers import Server
 from .options import (
     allow_blank_option,
-    blanks_ok,
+    blank_policy,
     emit_json,
     json_option,
     token_option,
@@ -73,7 +73,7 @@ def submit_remote(server_url: str, insecure_http: bool, student: str | None, tok
 
     server = _server(server_url, insecure_http)
     quiz_id = student_quiz_id(quiz)
-    done = submit(_credentials(server, student, token), quiz_id, answers, _policy(tries), blanks_ok(allow_blank),
+    done = submit(_credentials(server, student, token), quiz_id, answers, _policy(tries), blank_policy(allow_blank),
                   note=_note)
     if as_json:
         emit_json(done.delivered.response)
@@ -186,7 +186,7 @@ def sync(server: str | None, student_id: str | None, token: str | None, insecure
         return cache[entry.server, entry.student]
 
     only = parse_server(server).url if server is not None else None
-    report = sync_outbox(only, student_id, credentials_for, _policy(tries), blanks_ok(allow_blank), _note)
+    report = sync_outbox(only, student_id, credentials_for, _policy(tries), blank_policy(allow_blank), _note)
     if as_json:
         emit_json(report.to_json())
     else:

@@ -7,7 +7,7 @@ import click
 from .options import (
     StudentUsageError,
     allow_blank_option,
-    blanks_ok,
+    blank_policy,
     emit_json,
     json_option,
     open_store,
@@ -164,7 +164,7 @@ def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
     from ..resources import locale_language
 
     assert student_id is not None  # require_student above
-    receipt = submit_sheet(open_store(ctx), quiz, student_id, token, given, blanks_ok=blanks_ok(allow_blank),
+    receipt = submit_sheet(open_store(ctx), quiz, student_id, token, given, blanks=blank_policy(allow_blank),
                            lang=locale_language())
     if as_json:
         emit_json(receipt.to_json())

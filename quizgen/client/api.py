@@ -102,13 +102,13 @@ def _not_quizgens(status: int, reason: str, content_type: str, body: bytes) -> P
     return phrase(what, status=f"{status} {one_line(reason, 60)}".strip())
 
 
-def _refusal(server: Server, status: int, code: str, said: str, retry_after: float | None) -> Phrase:
+def _refusal(server: Server, status: int, code: str, said: str, retry_after: float | None, quiz: str) -> Phrase:
     """quizgen's refusal, worded where the client has wording for its code."""
     if code in _SERVER_WORDED:
         return phrase("client_said", said=said)
     if code in _CLIENT_WORDED:
         seconds = f"{retry_after:.0f}" if retry_after is not None else "?"
-        return phrase(_CLIENT_WORDED[code], server=server.url, said=said, seconds=seconds)
+        return phrase(_CLIENT_WORDED[code], server=server.url, said=said, seconds=seconds, quiz=quiz)
     return phrase("client_refused", server=server.url, status=status, said=said)
 
 
@@ -252,9 +252,9 @@ class Api:
                 raise timed_out from None
             raise ServerUnavailable(phrase("client_unreachable", server=self.server.url,
                                            reason=_reason(exc))) from None
-        return self._read(response, bytes(data))
+        return self._read(response, bytes(data), route)
 
-    def _read(self, response: Any, body: bytes) -> Reply:
+    def _read(self, response: Any, body: bytes, route: tuple[str, ...] = ()) -> Reply:
         status = response.status_code
         if 300 <= status < 400:
             target = clip(one_line(response.headers.get("location", "?")), 120)
@@ -280,7 +280,8 @@ class Api:
                 raise OutcomeUnknown(what, retry_after)
             raise ServerRefused(what, status)
         code, said = ours
-        told = _refusal(self.server, status, code, said, retry_after)
+        quiz = route[1] if len(route) > 1 and route[0] == "quizzes" else "?"
+        told = _refusal(self.server, status, code, said, retry_after, quiz)
         if retryable(status):
             raise ServerUnavailable(told, retry_after)
         raise ServerRefused(told, status, code)

@@ -2,8 +2,8 @@
 if need be), its receipt checked and kept, and only then forgotten.
 
 ``submit`` first fetches the student's quiz (its language, its questions' answer forms):
-answers that leave questions or parts blank go only if ``blanks_ok`` says so (nothing is
-written or sent otherwise). The outbox entry is then written before anything is sent;
+answers that leave questions or parts blank go only if the command's BlankPolicy accepts
+them (nothing is written or sent otherwise). The outbox entry is then written before anything is sent;
 ``send`` tries to deliver an entry under its one Idempotency-Key, waiting between tries
 as ``retry`` says, and ends in one of four ways:
 
@@ -17,8 +17,8 @@ as ``retry`` says, and ends in one of four ways:
   why (``Undelivered``, exit 75).
 
 When the quiz itself cannot be fetched (the server is down), the submission is still
-written to the outbox, marked unchecked: ``sync`` fetches the quiz and asks about blanks
-before it sends it.
+written to the outbox, marked unchecked unless the student allowed blanks up front:
+``sync`` fetches the quiz and asks about blanks before it sends it.
 
 A 401 is a refusal of the credentials, not of the submission. ``submit`` meets it when
 fetching the quiz, before anything is written; ``sync`` keeps the entry, so fixing the
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..classroom.answersheets import BlankAnswers, Blanks, blank_answers
+from ..classroom.answersheets import BlankAnswers, BlankPolicy, blank_answers
 from ..errors import QuizgenError, clip
 from ..resources import Phrase, locale_language, message, phrase
 from . import outbox
@@ -47,9 +47,6 @@ from .screens import QuizScreen, read_quiz, receipt_line, results_lines
 from .servers import Server, ServerURLError
 
 Note = Callable[[str], None]
-# Whether to send answers that leave these blank (the quiz's language, to ask in): the
-# command decides (--allow-blank, a yes on a terminal); no answer sends blanks unasked.
-BlanksOk = Callable[[Blanks, str], bool]
 
 
 class Undelivered(QuizgenError):
@@ -151,7 +148,7 @@ class Submitted:
 
 
 def submit(credentials: Credentials, quiz: int, answers: Mapping[str, str], policy: RetryPolicy,
-           blanks_ok: BlanksOk, note: Note = _quiet, rng: random.Random | None = None,
+           blanks: BlankPolicy, note: Note = _quiet, rng: random.Random | None = None,
            sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Submitted:
     """Check the answers against the student's quiz, write the submission to the outbox
     (durably), then send it (see the module's docstring)."""
@@ -162,16 +159,16 @@ def submit(credentials: Credentials, quiz: int, answers: Mapping[str, str], poli
         except Undelivered as exc:  # the server cannot be reached: keep the submission, check it later
             why = exc.args[0]
             outbox.tried(outbox.put(outbox.new_entry(credentials.server.url, credentials.student, quiz, answers,
-                                                     checked=False)), exc)
+                                                     checked=blanks.allowed)), exc)
             raise Undelivered(phrase("client_unchecked", **dict(why.values))) from None
         except QuizgenError as exc:
             exc.speak(lang)
             raise
         lang = screen.language
         try:
-            blanks = blank_answers(screen.forms(), answers)
-            if blanks and not blanks_ok(blanks, lang):
-                raise BlankAnswers(phrase("blank_refused", blanks=blanks.text()))
+            left = blank_answers(screen.forms(), answers)
+            if not blanks.accepts(left, lang):
+                raise BlankAnswers(phrase("blank_refused", blanks=left.text()))
             entry = outbox.put(outbox.new_entry(credentials.server.url, credentials.student, quiz, answers,
                                                 language=lang, time_zone=screen.zone))
             try:
@@ -189,11 +186,11 @@ def submit(credentials: Credentials, quiz: int, answers: Mapping[str, str], poli
 
 
 def send(entry: Entry, credentials: Credentials, policy: RetryPolicy, note: Note = _quiet,
-         keep_on_auth_failure: bool = False, blanks_ok: BlanksOk | None = None, rng: random.Random | None = None,
+         keep_on_auth_failure: bool = False, blanks: BlankPolicy | None = None, rng: random.Random | None = None,
          sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Delivered:
     """Deliver one outbox entry (see the module's docstring for the endings). An entry
-    not yet checked for blank answers is checked first: sent if none are blank or
-    ``blanks_ok`` agrees, else held (BlankAnswers; the entry stays)."""
+    not yet checked for blank answers is checked first: sent if none are blank or the
+    ``blanks`` policy accepts them, else held (BlankAnswers; the entry stays)."""
     if credentials.server.url != entry.server or credentials.student != entry.student:
         raise CredentialsError("credentials for another server or student")  # a bug: never send a token astray
     lang = entry.language or locale_language()
@@ -208,9 +205,9 @@ def send(entry: Entry, credentials: Credentials, policy: RetryPolicy, note: Note
                     raise
                 screen = read_quiz(data)
                 lang = screen.language
-                blanks = blank_answers(screen.forms(), entry.answers)
-                if blanks and (blanks_ok is None or not blanks_ok(blanks, lang)):
-                    raise BlankAnswers(phrase("blank_held", blanks=blanks.text()))
+                left = blank_answers(screen.forms(), entry.answers)
+                if not (blanks or BlankPolicy(False)).accepts(left, lang):
+                    raise BlankAnswers(phrase("blank_held", blanks=left.text()))
                 entry = outbox.checked(entry, lang, screen.zone)
             return _deliver(api, entry, credentials, policy, note, lang, rng, sleep, keep_on_auth_failure)
         except Undelivered as exc:
@@ -280,6 +277,13 @@ class Outcome:
         return self.entry.path is not None and self.entry.path.exists()
 
     @property
+    def language(self) -> str:
+        """The quiz's language, as far as this sync learned it (else the locale's)."""
+        if self.delivered is not None and isinstance(self.delivered.response.get("language"), str):
+            return str(self.delivered.response["language"])
+        return self.entry.language or (self.error.lang if self.error is not None else None) or locale_language()
+
+    @property
     def state(self) -> str:
         """delivered; held (blank answers the student has not agreed to send) or pending
         (still in the outbox); suspicious or refused."""
@@ -291,7 +295,7 @@ class Outcome:
 
 
 def sync(entries: list[Entry], credentials_for: Callable[[Entry], Credentials], policy: RetryPolicy,
-         note: Note = _quiet, blanks_ok: BlanksOk | None = None, **waiting: Any) -> list[Outcome]:
+         note: Note = _quiet, blanks: BlankPolicy | None = None, **waiting: Any) -> list[Outcome]:
     """Send every entry (same keys as before), oldest first; one entry's failure does not
     stop the others. Once a server could not be reached, its remaining entries are not
     tried in this run (they stay, saying so): a sync of many entries to a server that is
@@ -304,7 +308,7 @@ def sync(entries: list[Entry], credentials_for: Callable[[Entry], Credentials], 
             continue
         try:
             out.append(Outcome(entry, send(entry, credentials_for(entry), policy, note, keep_on_auth_failure=True,
-                                           blanks_ok=blanks_ok, **waiting)))
+                                           blanks=blanks, **waiting)))
         except Undelivered as exc:
             unreachable.add(entry.server)
             out.append(Outcome(entry, error=exc))

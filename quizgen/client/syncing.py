@@ -7,20 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..classroom.answersheets import BlankPolicy
 from ..resources import locale_language, message
 from . import outbox
 from .credentials import Credentials
-from .delivery import BlanksOk, Note, Outcome, Undelivered, sync
+from .delivery import Note, Outcome, Undelivered, sync
 from .outbox import Entry
 from .retry import RetryPolicy
 from .screens import here, when
 
 _SAID = {"pending": "sync_pending", "held": "sync_pending", "refused": "sync_refused",
          "suspicious": "sync_suspicious"}
-
-
-def _language(entry: Entry) -> str:
-    return entry.language or locale_language()
 
 
 @dataclass(frozen=True)
@@ -32,9 +29,8 @@ class SyncReport:
     @property
     def language(self) -> str:
         """The language of the summary: the quizzes', when they share one."""
-        langs = {o.entry.language for o in self.outcomes}
-        only = langs.pop() if len(langs) == 1 else None
-        return only or locale_language()
+        langs = {o.language for o in self.outcomes}
+        return langs.pop() if len(langs) == 1 else locale_language()
 
     def count(self, *states: str) -> int:
         return sum(o.state in states for o in self.outcomes)
@@ -51,7 +47,7 @@ class SyncReport:
         for o in self.outcomes:
             if o.state == "delivered":
                 continue
-            e, lang = o.entry, _language(o.entry)
+            e, lang = o.entry, o.language
             created = when(e.created_at, e.time_zone, lang) if e.time_zone else here(e.created_at, seconds=False)
             if o.error is not None:
                 o.error.speak(lang)
@@ -66,7 +62,7 @@ class SyncReport:
         for o in self.outcomes:
             e = o.entry
             if o.error is not None:
-                o.error.speak(_language(e))
+                o.error.speak(o.language)
             rows.append({"quiz": e.quiz, "student": e.student, "server": e.server,
                          "idempotency_key": e.idempotency_key, "created_at": e.created_at, "status": o.state,
                          "error": str(o.error) if o.error else None,
@@ -83,8 +79,8 @@ class SyncReport:
 
 
 def sync_outbox(server: str | None, student: str | None, credentials_for: Callable[[Entry], Credentials],
-                policy: RetryPolicy, blanks_ok: BlanksOk, note: Note) -> SyncReport:
+                policy: RetryPolicy, blanks: BlankPolicy, note: Note) -> SyncReport:
     """Send what waits in the outbox (for one canonical server URL and one student, if
     given); the credentials for each entry come from ``credentials_for``."""
     entries = [e for e in outbox.pending(server) if student is None or e.student == student]
-    return SyncReport(sync(entries, credentials_for, policy, note, blanks_ok=blanks_ok))
+    return SyncReport(sync(entries, credentials_for, policy, note, blanks=blanks))
