@@ -345,7 +345,8 @@ def test_a_receipt_that_does_not_verify_is_loud_and_kept_aside(served_sqlite, ho
                   "--allow-blank", token=klass.tokens[SID])
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"오류: 영수증 거부! 퀴즈 {klass.quiz}의 영수증을 믿을 수 없습니다") and "고정한 키가 아닙니다" in line
+    assert line.startswith(f"오류: 영수증 거부! 퀴즈 {klass.quiz}의 영수증을 믿을 수 없습니다")
+    assert "고정한 키가 아닙니다" in line
     (aside,) = (home.receipts / "suspicious").glob("*.json")
     assert "고정한 키가 아닙니다" in json.loads(aside.read_text())["suspicious"]
     assert list(home.receipts.glob("*.json")) == [] and home.entries() == []
