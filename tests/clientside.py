@@ -183,8 +183,10 @@ class Proxy:
     """A TCP proxy on 127.0.0.1 in front of a real server. Per request (in order of arrival)
     ``decide(n, request)`` says what happens: "pass" (forward, return the real answer),
     "cut" (forward, read the real answer, then close the client's connection without it:
-    the server committed, the client never heard), "drop" (close before forwarding) or
-    "hold" (keep the client waiting; nothing forwarded)."""
+    the server committed, the client never heard), "page500" (forward, then answer with a
+    proxy's 500 HTML page instead of the real answer: the server committed, the client is
+    told an error), "drop" (close before forwarding) or "hold" (keep the client waiting;
+    nothing forwarded)."""
 
     def __init__(self, upstream_port: int, decide: Callable[[int, dict[str, Any]], str]):
         self.upstream = upstream_port
@@ -223,6 +225,11 @@ class Proxy:
             with self.lock:
                 self.seen[n] = (action, request, answer)
             if action == "cut" or answer is None:
+                conn.close()
+                return
+            if action == "page500":
+                conn.sendall(http_answer(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>",
+                                         "text/html"))
                 conn.close()
                 return
             conn.sendall(answer)
@@ -332,6 +339,8 @@ class Scripted:
                 return
             if callable(what):
                 what(conn, self.closed)
+            elif what == b"drop":
+                pass
             else:
                 conn.sendall(what)
             conn.close()
@@ -348,15 +357,24 @@ class Scripted:
             conn.close()
 
 
-def trickle(head: bytes, every: float = 0.5) -> Callable[[socket.socket, threading.Event], None]:
+class Trickle:
     """An answer whose head promises ``Content-Length: 100000`` and whose body then comes a
     byte every ``every`` seconds (14 hours in all): each read gets a byte, so a timeout
-    per read never fires."""
-    def write(conn: socket.socket, closed: threading.Event) -> None:
-        conn.sendall(head)
-        while not closed.wait(every):
-            conn.sendall(b"{")
-    return write
+    per read never fires. ``hung_up`` counts the answers the client walked away from."""
+
+    def __init__(self, every: float = 0.5):
+        self.every = every
+        self.hung_up = 0
+        self.head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n"
+                     b"Connection: close\r\n\r\n")
+
+    def __call__(self, conn: socket.socket, closed: threading.Event) -> None:
+        try:
+            conn.sendall(self.head)
+            while not closed.wait(self.every):
+                conn.sendall(b"{")
+        except OSError:  # the client shut the connection: it stopped waiting
+            self.hung_up += 1
 
 
 @pytest.fixture

@@ -164,7 +164,8 @@ class QuizScreen:
         for q in self.questions:
             out.append(message(lang, "quiz_question", slot=q.slot, points=q.points))
             out.append(q.prompt)
-            out += [f"  {p.number}: {p.label}" for p in q.parts]
+            if q.parts:  # the prompt lists the parts; how to answer them from here
+                out.append(message(lang, "quiz_parts_how", slot=q.slot, count=len(q.parts)))
             out.append("")
         return out
 

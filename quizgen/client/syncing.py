@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..classroom.answersheets import BlankPolicy
-from ..resources import locale_language, message
+from ..errors import QuizgenError
+from ..resources import Phrase, locale_language, message, phrase
 from . import outbox
 from .credentials import Credentials
 from .delivery import Note, Outcome, Undelivered, sync
@@ -18,6 +19,14 @@ from .screens import here, when
 
 _SAID = {"pending": "sync_pending", "held": "sync_pending", "refused": "sync_refused",
          "suspicious": "sync_suspicious"}
+
+
+def _why(error: QuizgenError | None, lang: str) -> str:
+    """Why an entry was not delivered, without the advice to run sync (this is sync)."""
+    said = error.args[0] if error is not None and error.args else None
+    if isinstance(said, Phrase) and said.key in ("client_undelivered", "client_unchecked"):
+        return phrase("client_tries", **dict(said.values)).say(lang)
+    return str(error) if error is not None else message(lang, "sync_never_tried")
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,7 @@ class SyncReport:
             if o.error is not None:
                 o.error.speak(lang)
             out.append(message(lang, _SAID[o.state], quiz=e.quiz, student=e.student, created=created, server=e.server,
-                               why=o.error))
+                               why=_why(o.error, lang)))
         out.append(message(self.language, "sync_total", delivered=self.count("delivered"),
                            refused=self.count("refused", "suspicious", "held"), pending=self.count("pending")))
         return out
