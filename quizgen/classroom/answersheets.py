@@ -142,6 +142,10 @@ def _decode(text: str, path: str, object_pairs_hook: Any = None) -> Any:
     except DuplicateKey as exc:
         raise InputFileError(phrase("sheet_duplicate_key", key=repr(clip(str(exc.key), 20)))) from None
     except MalformedJSON as exc:
+        at = re.search(r" at line (\d+), column (\d+)$", str(exc))
+        if at is not None:  # a syntax error: where it is says it in any language
+            raise InputFileError(phrase("sheet_malformed_at", path=clip(path, 120), line=at[1], column=at[2])) \
+                from None
         raise InputFileError(phrase("sheet_malformed", path=clip(path, 120), why=clip(str(exc), 100))) from None
 
 
