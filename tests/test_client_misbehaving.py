@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from quizgen.classroom.answersheets import BlankPolicy
 from quizgen.cli.main import cli
 from quizgen.client import outbox
+from quizgen.client.api import Api, ServerUnavailable
 from quizgen.client.credentials import Credentials, parse_receipt_key, pin_key
 from quizgen.client.delivery import Undelivered, submit
 from quizgen.client.retry import RetryPolicy
@@ -95,6 +96,27 @@ def test_the_deadline_covers_the_submissions_answer_too(home, scripted):
     assert entry.idempotency_key == posts[0]["headers"]["idempotency-key"] and entry.checked
     why = entry.why()
     assert why is not None and not isinstance(why, str) and dict(why.values)["why"].key == "client_timeout"
+
+
+def test_the_deadline_covers_an_answer_whose_head_itself_trickles(scripted):
+    """A server that sends its status line and then its headers a byte at a time never
+    lets a read time out, and no body loop runs yet: the deadline's own timer ends it."""
+    def write(conn: Any, closed: threading.Event) -> None:
+        try:
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not closed.wait(0.05):
+                conn.sendall(b"X")
+        except OSError:
+            pass
+
+    server = scripted(lambda request: write)
+    policy = RetryPolicy(tries=1, budget=3.0, request_timeout=1.0)
+    api = Api(parse_server(server.url), None, policy)
+    got = _finishes(api.receipt_key)
+    api.close()
+    assert isinstance(got.get("error"), ServerUnavailable), got
+    assert str(got["error"]) == f"{server.url} did not answer within 1 s (connecting, sending and reading its " \
+                                "whole answer)"
 
 
 # --- an unknown outcome is never forgotten -------------------------------------------------
