@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import UTC, datetime
 
 import httpx
@@ -14,9 +15,10 @@ import pytest
 from quizgen.client import outbox
 from quizgen.client.api import Api, OutcomeUnknown, ServerRefused, ServerUnavailable
 from quizgen.client.credentials import Credentials
-from quizgen.client.delivery import Undelivered, send
+from quizgen.client.delivery import Outcome, Undelivered, send
 from quizgen.client.retry import RETRYABLE_STATUS, RetryPolicy, next_wait, parse_retry_after, retryable
 from quizgen.client.servers import parse_server
+from quizgen.resources import phrase
 
 TOKEN = "tok-abcdefghijklmnop"
 
@@ -233,3 +235,21 @@ def test_sync_leaves_the_rest_for_later_once_a_server_is_unreachable(home, liste
     first, *rest = (json.loads(e.path.read_text()) for e in entries)
     assert first["last_try"]["why"]["values"]["why"]["key"] == "client_broken"
     assert all("last_try" not in r for r in rest)
+    # sync says what is pending and why: this try's failure, or why it was not tried (and,
+    # for one tried before, why that try failed)
+    from quizgen.client.syncing import SyncReport
+
+    again = sync(outbox.pending(), lambda e: Credentials(server, e.student, TOKEN), RetryPolicy(tries=1))
+    notes = SyncReport(again).notes()
+    assert len(notes) == 4 and notes[-1] == "Delivered 0, refused 0, still waiting 3."
+    assert notes[0].endswith(f"on {dead.url}: the connection to {dead.url} broke before its answer arrived (the "
+                             "server closed the connection without answering) (tried 1 time(s))")
+    assert notes[1].endswith(f"on {dead.url}: not sent: {dead.url} did not answer for an earlier submission in "
+                             "this sync")
+    assert notes[1].startswith(f"Still waiting: quiz 3 for 20260001 (submitted {datetime.now(UTC):%Y-%m-%d}")
+    skipped_before = outbox.tried(again[2].entry, Undelivered(phrase("client_undelivered", why=phrase(
+        "client_timeout", server=dead.url, seconds="20"), tries=5, asked="")))
+    notes = SyncReport([again[0], again[1], Outcome(skipped_before, error=again[2].error)]).notes()
+    assert re.search(rf"this sync; {re.escape(dead.url)} did not answer within 20 s \(connecting, sending and "
+                     r"reading its whole answer\) \(tried 5 time\(s\)\) \(last tried \d{4}-\d\d-\d\d \d\d:\d\d "
+                     r"[+-]\d\d:\d\d[^)]*\)+$", notes[2]), notes[2]

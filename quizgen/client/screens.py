@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from ..clock import ZoneError, get_zone, in_zone, local_zone_name, show
-from ..errors import clip, one_line, printable
+from ..errors import one_line, printable
 from ..resources import load_json, message
 
 
@@ -293,7 +293,3 @@ def receipt_line(response: Mapping[str, Any], replayed: bool, zone: str | None =
                    answers=text(response.get("answers"), 12), time=stamp)
     again = message(lang, "replayed") if replayed else ""
     return told.rstrip(".") + message(lang, "receipt_verified") + again + "."
-
-
-def clipped(value: Any, width: int = 120) -> str:
-    return clip(text(value, width), width)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..classroom.answersheets import BlankPolicy
-from ..errors import QuizgenError
 from ..resources import Phrase, locale_language, message, phrase
 from . import outbox
 from .credentials import Credentials
@@ -21,12 +20,25 @@ _SAID = {"pending": "sync_pending", "held": "sync_pending", "refused": "sync_ref
          "suspicious": "sync_suspicious"}
 
 
-def _why(error: QuizgenError | None, lang: str) -> str:
-    """Why an entry was not delivered, without the advice to run sync (this is sync)."""
+def _why(outcome: Outcome, lang: str) -> str:
+    """Why an entry was not delivered, without the advice to run sync (this is sync); for
+    one not tried this time, also why its last try failed, and when."""
+    error = outcome.error
     said = error.args[0] if error is not None and error.args else None
     if isinstance(said, Phrase) and said.key in ("client_undelivered", "client_unchecked"):
-        return phrase("client_tries", **dict(said.values)).say(lang)
-    return str(error) if error is not None else message(lang, "sync_never_tried")
+        return _bare(said).say(lang)
+    why = str(error) if error is not None else message(lang, "sync_never_tried")
+    earlier = outcome.entry.why()
+    if isinstance(said, Phrase) and said.key == "sync_skipped" and earlier is not None:
+        before = earlier if isinstance(earlier, str) else _bare(earlier).say(lang)
+        at = here((outcome.entry.last_try or {}).get("at"), seconds=False)
+        why += "; " + message(lang, "sync_last_try", why=before, time=at)
+    return why
+
+
+def _bare(said: Phrase) -> Phrase:
+    return phrase("client_tries", **dict(said.values)) if said.key in ("client_undelivered", "client_unchecked") \
+        else said
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ class SyncReport:
             if o.error is not None:
                 o.error.speak(lang)
             out.append(message(lang, _SAID[o.state], quiz=e.quiz, student=e.student, created=created, server=e.server,
-                               why=_why(o.error, lang)))
+                               why=_why(o, lang)))
         out.append(message(self.language, "sync_total", delivered=self.count("delivered"),
                            refused=self.count("refused", "suspicious", "held"), pending=self.count("pending")))
         return out
