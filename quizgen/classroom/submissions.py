@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..clock import as_utc, now, show
-from ..errors import NotFoundError, QuizgenError, clip
+from ..errors import NotFoundError, clip
 from ..grading.answers import AnswerError, parse_answer
 from ..grading.slip_messages import shown_score
 from ..ids import parse_quiz_id, student_quiz_id
@@ -32,7 +32,7 @@ from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from .answer_results import PartResult, part_results, parts_json, question_feedback
 from .answersheets import BlankAnswers, BlankPolicy, answer_position, blank_answers, find_part
-from .policies import attempts_left, is_open, not_on_quiz, visibility
+from .policies import SubmissionRefused, attempts_left, is_open, not_on_quiz, visibility
 from .students import AUTH_FAILED, AuthError, authenticate
 
 
@@ -384,8 +384,10 @@ def _student_quiz_id(quiz: str | int, lang: str) -> int:
 @contextmanager
 def _told_to_student(store: Store, quiz_id: int, lang: str) -> Iterator[None]:
     """Refusals as the student reads them: a wrong token and a missing quiz in ``lang``;
-    anything said once the quiz is known marked as said in the quiz's language (its
-    sentence already is), so the whole screen, ``Error:`` included, is in one language."""
+    the refusals the classroom words in the quiz's language (closed, spent, not on the
+    quiz, unreadable or blank answers) marked as said in it, so the whole screen,
+    ``Error:`` included, is in one language. Anything else (a database that cannot be
+    read) is said as it is, in English, with an English prefix."""
     try:
         yield
     except AuthError as exc:
@@ -397,12 +399,8 @@ def _told_to_student(store: Store, quiz_id: int, lang: str) -> Iterator[None]:
             raise NotFoundError(phrase("student_no_quiz", quiz=quiz_id)).speak(lang) from None
         exc.speak(known)
         raise
-    except QuizgenError as exc:
-        try:
-            known = _quiz_language(store, quiz_id)
-        except QuizgenError:  # the database itself failed: say that as it is
-            known = None
-        exc.speak(known or lang)
+    except (SubmissionRefused, AnswerError, BlankAnswers) as exc:  # worded in the quiz's language
+        exc.speak(_quiz_language(store, quiz_id) or lang)
         raise
 
 
