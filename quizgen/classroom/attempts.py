@@ -37,12 +37,24 @@ from ..grading.scoring import compute_grades
 from ..grading.slip_messages import shown_score
 from ..ids import parse_quiz_id
 from ..receipts import GENESIS, RECEIPT_VERSION, Signer, answers_sha256, chain_next, chain_record, request_sha256
+from ..resources import phrase
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Student, Submission
 from .answer_results import part_results, parts_json, question_feedback
+from .answersheets import BlankAnswers, BlankPolicy, blank_answers
 from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, student_rules, visibility
 from .students import Vouched, authenticate
-from .submissions import Receipt, Slot, attempts_used, get_quiz_row, load_slots, parse_submission
+from .submissions import (
+    Receipt,
+    Slot,
+    attempts_used,
+    get_quiz_row,
+    load_slots,
+    parse_submission,
+    quiz_for_student,
+    quiz_id_for,
+    told_to_student,
+)
 
 MAX_ANSWERS = 200
 MAX_ANSWER_CHARS = 200
@@ -200,6 +212,26 @@ def submit(store: Store, quiz: str | int, student_id: str, token: str | None, an
     """Record one attempt from the local command line: all its answers, or nothing
     (submit_attempt with source "cli", no receipt signed, graded later)."""
     return submit_attempt(store, quiz, student_id, token, answers, source="cli", at=at).receipt
+
+
+def submit_sheet(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str], *,
+                 blanks: BlankPolicy, lang: str) -> Receipt:
+    """The local ``submit``: answers that do not parse are refused before anything else, then
+    the questions and parts left blank (answersheets.blank_answers) are sent only if the
+    ``blanks`` policy accepts them (``--allow-blank``, or a yes on a terminal); otherwise
+    BlankAnswers and nothing is written. A quiz that is closed or
+    spent is not asked about: its refusal comes as it would. ``lang``: the student's
+    locale, for refusals before the quiz is known."""
+    quiz_id = quiz_id_for(quiz, lang)
+    with told_to_student(store, quiz_id, lang):
+        view = quiz_for_student(store, quiz_id, student_id, token)
+        if view.open:
+            slots = {q.slot: Slot(0, q.slot, q.response) for q in view.questions}
+            parse_submission(slots, answers, view.language)
+            left = blank_answers({q.slot: q.response for q in view.questions}, answers)
+            if not blanks.accepts(left, view.language):
+                raise BlankAnswers(phrase("blank_refused", blanks=left.text()))
+        return submit(store, quiz_id, student_id, token, answers)
 
 
 def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) -> Submitted | None:

@@ -112,7 +112,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except QuizgenError as exc:
-            _fail(str(exc))
+            _fail(str(exc), exc.language)
             ctx.exit(exc.exit_code)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
@@ -124,8 +124,13 @@ class _Group(click.Group):
         return code
 
 
-def _fail(message: str) -> None:
-    click.echo(f"Error: {one_line(message)}", err=True)
+def _fail(message: str, lang: str | None = None) -> None:
+    """One ``Error: ...`` line on stderr; ``lang``: the language the message is said in
+    (a student's screen is in one language, its prefix too)."""
+    from ..resources import message as worded
+
+    prefix = worded(lang, "error_prefix") if lang is not None else "Error: "
+    click.echo(f"{prefix}{one_line(message)}", err=True)
 
 
 def _run(main: Any, argv: list[str], prog_name: str | None, complete_var: str | None, extra: Any) -> int:
@@ -151,7 +156,7 @@ def _run(main: Any, argv: list[str], prog_name: str | None, complete_var: str | 
         _fail("interrupted")
         return 130
     except QuizgenError as exc:  # raised while parsing (a callback) rather than in a command
-        _fail(str(exc))
+        _fail(str(exc), exc.language)
         return exc.exit_code
     except Exception as exc:  # a bug: still one line (QUIZGEN_DEBUG=1 shows the traceback)
         if os.environ.get("QUIZGEN_DEBUG"):

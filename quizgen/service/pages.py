@@ -28,7 +28,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..classroom.answersheets import Blank, blank_parts
+from ..classroom.answersheets import Blank, blank_answers
 from ..classroom.attempts import submit_attempt
 from ..classroom.submissions import StudentQuiz, quiz_for_student
 from ..errors import QuizgenError, one_line
@@ -293,7 +293,7 @@ def _given(values: dict[str, str]) -> dict[str, str]:
 
 
 def _blanks(view: StudentQuiz, answers: dict[str, str]) -> list[Blank]:
-    return blank_parts({q.slot: q.response for q in view.questions}, answers)
+    return list(blank_answers({q.slot: q.response for q in view.questions}, answers).missing)
 
 
 def _not_taken(ctx: Context, request: Request, exc: BaseException, form: dict[str, str], lang: str,
