@@ -304,6 +304,7 @@ def test_corrupted_database_files_never_crash(tmp_path):
             bad[offset:offset + 8] = bytes(rng.randrange(256) for _ in range(8))
         path = tmp_path / f"bad{trial}.db"
         path.write_bytes(bytes(bad))
+        path.chmod(0o600)  # private, as quizgen makes them (a world-readable one adds its warning line)
         for args in commands:
             result = CliRunner().invoke(cli, ["--db", str(path), *args])
             assert result.exit_code in (0, 1, 75), (trial, args, result.output, result.exception)

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from quizgen.classroom.answersheets import BlankPolicy, Blanks, blank_answers
+from quizgen.classroom.answersheets import Blank, BlankPolicy, Blanks, blank_answers
 
 from .helpers import make_class, right_answers
 from .server import start_server
@@ -47,7 +47,7 @@ def test_a_policy_sends_blanks_only_when_allowed_or_agreed():
         asked.append(f"{lang}:{blanks.text()}")
         return lang == "ko"
 
-    some, none = Blanks(("2",)), Blanks(())
+    some, none = Blanks((Blank(2, None),)), Blanks(())
     assert BlankPolicy(True).accepts(some, "ko") and BlankPolicy(False).accepts(none, "ko")
     assert not BlankPolicy(False).accepts(some, "ko")  # no one to ask: no
     assert BlankPolicy(False, ask).accepts(some, "ko") and not BlankPolicy(False, ask).accepts(some, "en")
