@@ -251,5 +251,5 @@ def test_sync_leaves_the_rest_for_later_once_a_server_is_unreachable(home, liste
         "client_timeout", server=dead.url, seconds="20"), tries=5, asked="")))
     notes = SyncReport([again[0], again[1], Outcome(skipped_before, error=again[2].error)]).notes()
     assert re.search(rf"this sync; {re.escape(dead.url)} did not answer within 20 s \(connecting, sending and "
-                     r"reading its whole answer\) \(tried 5 time\(s\)\) \(last tried \d{4}-\d\d-\d\d \d\d:\d\d "
+                     r"reading its whole answer\) \(tried 5 time\(s\)\) \(last tried \d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? "
                      r"[+-]\d\d:\d\d[^)]*\)+$", notes[2]), notes[2]

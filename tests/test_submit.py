@@ -301,7 +301,8 @@ def test_the_counting_rule_is_said_where_students_read_and_is_the_rule_grades_fo
     first = klass.run("submit", quiz, "--student", sid, "--token", token, "--answer", f"1={key[1]}",
                       "--answer", f"2={key[2]}")
     assert first.exit_code == 0 and rule in first.stderr
-    klass.run("submit", quiz, "--student", sid, "--token", token, "--answer", f"1={key[1] + 1}")  # 1 only, wrong
+    klass.run("submit", quiz, "--allow-blank", "--student", sid, "--token", token,
+              "--answer", f"1={key[1] + 1}")  # 1 only, wrong
     klass.run("grade", quiz)
     store = open_store(str(klass.db))
     try:

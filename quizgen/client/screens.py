@@ -163,7 +163,7 @@ class QuizScreen:
         if self.counting in ("last", "best"):
             out.append(message(lang, f"counting_{self.counting}"))
         if self.extension:
-            out.append(self._extension_line())
+            out.append(extension_line(self.extension, self.zone, lang))
         if self.open is False:
             out.append(message(lang, "quiz_closed_now"))
         out.append("")
@@ -176,16 +176,17 @@ class QuizScreen:
         return out
 
 
-    def _extension_line(self) -> str:
-        """The student's extension as classroom.policies.extension_line words it."""
-        ext, lang, what = self.extension or {}, self.language, []
-        if instant(ext.get("deadline")) is not None:
-            what.append(message(lang, "extension_deadline", deadline=when(ext["deadline"], self.zone, lang)))
-        if instant(ext.get("late_until")) is not None:
-            what.append(message(lang, "extension_late", late_until=when(ext["late_until"], self.zone, lang)))
-        if whole(ext.get("attempt_limit")) is not None:
-            what.append(message(lang, "extension_attempts", limit=ext["attempt_limit"]))
-        return message(lang, "extension", what=", ".join(what))
+def extension_line(ext: Mapping[str, Any], zone: str, lang: str) -> str:
+    """A student's extension (``{"deadline", "late_until", "attempt_limit"}``, as the quiz
+    and status answers carry it) as classroom.policies.extension_line words it."""
+    what = []
+    if instant(ext.get("deadline")) is not None:
+        what.append(message(lang, "extension_deadline", deadline=when(ext["deadline"], zone, lang)))
+    if instant(ext.get("late_until")) is not None:
+        what.append(message(lang, "extension_late", late_until=when(ext["late_until"], zone, lang)))
+    if whole(ext.get("attempt_limit")) is not None:
+        what.append(message(lang, "extension_attempts", limit=ext["attempt_limit"]))
+    return message(lang, "extension", what=", ".join(what))
 
 
 def _form(response: Any) -> tuple[dict[str, Any], list[Any]]:
@@ -288,6 +289,8 @@ def status_lines(data: Mapping[str, Any], title: str, zone: str, lang: str,
     out = [message(lang, "status_head", title=title, quiz=text(data.get("quiz"), 20),
                    student=text(data.get("student"), 64), count=len(attempts),
                    limit=message(lang, "status_limit", limit=limit) if limit else "")]
+    if isinstance(data.get("extension"), dict):
+        out.append(extension_line(data["extension"], zone, lang))
     for n, a in enumerate(attempts):
         out.append(message(lang, "status_attempt", attempt=text(a.get("attempt"), 12),
                            answers=text(a.get("answers"), 12), time=when(a.get("submitted_at"), zone, lang, True))
