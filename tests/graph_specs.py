@@ -19,7 +19,6 @@ from quizgen.errors import SpecError
 from quizgen.nn.graph import call_shapes, parse_graph
 from quizgen.nn.layers import apply
 from quizgen.nn.layers.base import Fail, Outputs, is_multi
-from quizgen.nn.spec import parse_layer
 
 VOCAB = (1000, 5000, 10000)
 EMBED = (8, 16, 32, 64)
@@ -76,8 +75,7 @@ class _Builder:
             obj["call_kwargs"] = kwargs
         self.layers.append(obj)
         try:
-            spec = parse_graph({"inputs": self.inputs, "layers": self.layers, "outputs": [self._first_ref()]},
-                               parse_layer)
+            spec = parse_graph({"inputs": self.inputs, "layers": self.layers, "outputs": [self._first_ref()]})
             gl = spec.layers[-1]
             tensors: dict[str, Any] = {}
             for ref, shape in self.shapes.items():

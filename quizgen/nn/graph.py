@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 from ..errors import SpecError
 from .layers import KINDS, apply
 from .layers.base import MAX_DIM, Bound, Fail, Outputs, short
+from .layerspec import layer_to_json, parse_layer
 from .shapes import Shape
 
 _GRAPH_KEYS = {"inputs", "layers", "outputs", "name"}
@@ -103,8 +104,6 @@ class GraphSpec:
     name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        from .spec import layer_to_json
-
         def ref_json(v: Any) -> Any:
             if isinstance(v, Ref):
                 return v.text()
@@ -151,8 +150,8 @@ def _ref(value: Any, where: str) -> Ref:
     return Ref(name, int(index))
 
 
-def parse_graph(obj: dict[str, Any], parse_layer: Any) -> GraphSpec:
-    """Validate a graph spec object; ``parse_layer`` is spec.parse_layer (constructor arguments)."""
+def parse_graph(obj: dict[str, Any]) -> GraphSpec:
+    """Validate a graph spec object."""
     unknown = set(obj) - _GRAPH_KEYS
     if unknown:
         raise SpecError(f"unknown top-level key(s) {', '.join(sorted(map(repr, unknown)))} "
@@ -167,7 +166,7 @@ def parse_graph(obj: dict[str, Any], parse_layer: Any) -> GraphSpec:
         raise SpecError('"layers" must be a list of layer objects')
     layers = []
     for position, raw in enumerate(raw_layers, start=1):
-        layers.append(_parse_layer(raw, position, seen, raw_layers, parse_layer))
+        layers.append(_parse_layer(raw, position, seen, raw_layers))
     outputs = _parse_outputs(obj.get("outputs"), seen)
     model_name = obj.get("name")
     if model_name is not None and not isinstance(model_name, str):
@@ -213,7 +212,7 @@ _PARSED: dict[tuple[Any, ...], GraphLayer] = {}
 _PARSED_LIMIT = 50_000
 
 
-def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any], parse_layer: Any) -> GraphLayer:
+def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any]) -> GraphLayer:
     if type(raw) is not dict:
         raise SpecError(f'layer {position}: expected a layer object like {{"name": "d", "type": "Dense", '
                         f'"units": 2, "call": ["x"]}}, got {short(raw)}')

@@ -20,7 +20,9 @@ from . import layers as _layers
 from .derivation import Derivation, evaluate
 from .layers import KERAS_NAMES, KINDS, apply
 from .layers.base import Fail, Outputs, is_multi
-from .spec import LayerSpec, Shape, Spec
+from .layerspec import LayerSpec
+from .shapes import Shape
+from .spec import Spec
 
 
 @dataclass(slots=True)
@@ -179,10 +181,10 @@ def _shape_text(shape: Any) -> str:
 
 def clear_cache() -> None:
     """Forget every remembered result: parsed layers (Sequential and graph) and layer rules."""
-    from . import graph, spec
+    from . import graph, layerspec
 
     _layers.clear_cache()
-    spec._PARSED.clear()
+    layerspec._PARSED.clear()
     graph._PARSED.clear()
     graph._LAYOUTS.clear()
 
