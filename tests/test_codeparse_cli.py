@@ -24,8 +24,8 @@ UNSUPPORTED = os.path.join(CODE, "unsupported")
      "Error: line 33: subclassed models are not supported (BahdanauAttention, line 10, subclasses tf.keras.Model); "
      "quizgen reads the layers Keras provides"),
     ("runtime_loop.py",
-     "Error: line 10: a for loop over range(num_blocks), which quizgen cannot know without running the code: "
-     "'num_blocks' is not a constant quizgen can read (set at line 6)"),
+     "Error: line 11: a for loop over range(num_blocks), which quizgen cannot know without running the code: "
+     "'num_blocks' is not a constant quizgen can read (set at line 7)"),
     ("kwargs_block.py",
      "Error: line 7 (in dense_block(), called at line 12): **kwargs cannot be read without running the code "
      "(layers.Dense(units, **kwargs))"),
