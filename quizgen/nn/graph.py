@@ -34,10 +34,10 @@ from typing import Any, NamedTuple
 from ..errors import SpecError
 from .layers import KINDS, apply
 from .layers.base import MAX_DIM, Bound, Fail, Outputs, short
-from .layerspec import layer_to_json, parse_layer
+from .layerspec import layer_to_json, model_trainable, parse_layer
 from .shapes import Shape
 
-_GRAPH_KEYS = {"inputs", "layers", "outputs", "name"}
+_GRAPH_KEYS = {"inputs", "layers", "outputs", "name", "trainable"}
 _CALL_KEYS = frozenset({"name", "call", "call_kwargs"})
 _MASKS = {"mask", "query_mask", "value_mask", "key_mask", "attention_mask"}
 _NO_EFFECT = {"training"}  # call options that change no shape: dropped from the memo key
@@ -102,6 +102,7 @@ class GraphSpec:
     layers: tuple[GraphLayer, ...]
     outputs: tuple[Ref, ...]
     name: str | None = None
+    trainable: bool = True  # False: the whole model frozen (model.trainable = False)
 
     def to_json(self) -> dict[str, Any]:
         def ref_json(v: Any) -> Any:
@@ -124,6 +125,8 @@ class GraphSpec:
         out: dict[str, Any] = {"inputs": inputs, "layers": layers, "outputs": [r.text() for r in self.outputs]}
         if self.name is not None:
             out["name"] = self.name
+        if not self.trainable:
+            out["trainable"] = False
         return out
 
 
@@ -171,7 +174,7 @@ def parse_graph(obj: dict[str, Any]) -> GraphSpec:
     model_name = obj.get("name")
     if model_name is not None and not isinstance(model_name, str):
         raise SpecError(f'"name" must be a string, got {short(model_name)}')
-    return GraphSpec(inputs, tuple(layers), outputs, model_name)
+    return GraphSpec(inputs, tuple(layers), outputs, model_name, model_trainable(obj))
 
 
 def _parse_input(raw: Any, seen: dict[str, str]) -> GraphInput:

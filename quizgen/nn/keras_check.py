@@ -165,16 +165,23 @@ class KerasChecker:
             if isinstance(raw, dict) and "inputs" in raw:
                 if self.naive:
                     return self._observe_graph_model(raw)
-                return self._observe_graph_layers(raw)
-            if self.naive:
+                observed = self._observe_graph_layers(raw)
+            elif self.naive:
                 return self._observe_model(raw)
-            return self._observe_layers(raw)
+            else:
+                observed = self._observe_layers(raw)
+        if isinstance(raw, dict) and raw.get("trainable") is False:
+            # model.trainable = False freezes every layer (the naive path sets it on the model)
+            observed = tuple(Observed(o.output_shape, 0, o.trainable + o.non_trainable, o.name) for o in observed)
+        return observed
 
     def _observe_model(self, raw: dict[str, Any]) -> tuple[Observed, ...]:
         keras = self.keras
         key, dims = _input_of(raw)
         layers = [self.build_layer(obj) for obj in raw["layers"]]
         model = keras.Sequential([keras.Input(**{key: dims}), *layers])
+        if raw.get("trainable") is False:
+            model.trainable = False
         self.builds += 1
         model.count_params()
         return tuple(Observed(tuple(layer.output.shape), _count(layer.trainable_weights),
@@ -331,6 +338,8 @@ class KerasChecker:
                     raise ValueError(f"{obj['name']}: {failure}")
         outputs = [_resolve_tensor(ref, tensors) for ref in _as_list(raw.get("outputs"))]
         model = keras.Model(inputs, outputs, **({"name": name} if name else {}))
+        if raw.get("trainable") is False:
+            model.trainable = False
         self.builds += 1
         return model, results
 

@@ -152,3 +152,9 @@ def _parse_layer(obj: Any, index: int | str, inside: str | None, skip: frozenset
     return layer
 
 
+def model_trainable(obj: dict[str, Any]) -> bool:
+    """A spec's top-level ``"trainable"`` (``model.trainable = False`` freezes every layer)."""
+    value = obj.get("trainable", True)
+    if type(value) is not bool:
+        raise SpecError(f'"trainable" must be true or false, got {_short(value)}')
+    return value

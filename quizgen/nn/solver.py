@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import SpecError
 from . import layers as _layers
-from .derivation import Derivation, evaluate
+from .derivation import Derivation, evaluate, frozen
 from .layers import KERAS_NAMES, KINDS, apply
 from .layers.base import Fail, Outputs, is_multi
 from .layerspec import LayerSpec
@@ -203,6 +203,7 @@ def solve(spec: Any) -> Solution:
     shape = spec.input_shape
     rows = []
     counts: dict[str, int] = {}
+    frozen_model = not spec.trainable
     for index, layer in enumerate(spec.layers, start=1):
         try:
             if layer.type in _NOT_SEQUENTIAL:
@@ -213,14 +214,18 @@ def solve(spec: Any) -> Solution:
                            f"model cannot pass on; use a graph spec (\"inputs\", \"outputs\")")
         except Fail as exc:
             raise SpecError(str(exc), index, _where(layer, exc)) from None
+        if frozen_model:
+            deriv = frozen(deriv)
         expr = deriv.expr  # deriv.total, inlined: once per row
         total = 0 if expr is None else expr if isinstance(expr, int) else expr.value
         nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
-        base = KERAS_NAMES[layer.type]
-        seen = counts.get(base, 0)
-        counts[base] = seen + 1
-        rows.append(LayerResult(index, layer.type, base if not seen else f"{base}_{seen}",
-                                shape, total, total - nt, nt, deriv, (), layer))
+        name = layer.args.get("name")
+        if name is None:
+            base = KERAS_NAMES[layer.type]
+            seen = counts.get(base, 0)
+            counts[base] = seen + 1
+            name = base if not seen else f"{base}_{seen}"
+        rows.append(LayerResult(index, layer.type, name, shape, total, total - nt, nt, deriv, (), layer))
     trainable = sum(r.trainable for r in rows)
     non_trainable = sum(r.non_trainable for r in rows)
     return Solution(spec.input_shape, tuple(rows), trainable + non_trainable, trainable, non_trainable)
@@ -258,9 +263,12 @@ def _solve_graph(spec: Any) -> Solution:
     layers = spec.layers
     rows: list[Any] = []
     trainable = non_trainable = 0
+    frozen_model = not spec.trainable
     for i in lay.rows:
         gl = layers[i]
         out, deriv = solved[i]
+        if frozen_model:
+            deriv = frozen(deriv)
         expr = deriv.expr  # deriv.total, inlined: once per row
         total = 0 if expr is None else expr if type(expr) is int else expr.value
         nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)

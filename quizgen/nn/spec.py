@@ -22,7 +22,7 @@ from .layers import KINDS, LAYER_ARGS, REQUIRED_ARGS  # noqa: F401  (what questi
 from .layers.base import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, MAX_DIM, REGULARIZERS, REQUIRED  # noqa: F401
 from .layers.base import short as _short
 from .layers.recurrent import MERGE_MODES, RNN_TYPES  # noqa: F401
-from .layerspec import LayerSpec, layer_to_json, parse_layer
+from .layerspec import LayerSpec, layer_to_json, model_trainable, parse_layer
 from .shapes import Shape
 
 
@@ -33,11 +33,15 @@ class Spec:
     input_shape: Shape
     layers: tuple[LayerSpec, ...]
     batch_fixed: bool = False
+    trainable: bool = True  # False: the whole model frozen (model.trainable = False)
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON form (what parse_spec reads back to an equal Spec)."""
         inp = {"batch_shape": list(self.input_shape)} if self.batch_fixed else {"shape": list(self.input_shape[1:])}
-        return {"input": inp, "layers": [layer_to_json(layer) for layer in self.layers]}
+        out: dict[str, Any] = {"input": inp, "layers": [layer_to_json(layer) for layer in self.layers]}
+        if not self.trainable:
+            out["trainable"] = False
+        return out
 
 
 def parse_spec(obj: Any) -> Any:
@@ -46,7 +50,7 @@ def parse_spec(obj: Any) -> Any:
         raise SpecError(f'a spec is a JSON object with "input" and "layers", got {_short(obj)}')
     if "inputs" in obj:
         return parse_graph(obj)
-    unknown = set(obj) - {"input", "layers", "name"}
+    unknown = set(obj) - {"input", "layers", "name", "trainable"}
     if unknown:
         hint = ' (a graph spec has "inputs", "layers" and "outputs")' if "outputs" in unknown else ""
         raise SpecError(
@@ -57,7 +61,8 @@ def parse_spec(obj: Any) -> Any:
         raise SpecError('"layers" must be a non-empty list of layer objects')
     layers = tuple([parse_layer(raw, i) for i, raw in enumerate(raw_layers, start=1)])
     input_shape, fixed = _parse_input(obj.get("input"), layers)
-    return Spec(input_shape, layers, fixed)
+    return Spec(input_shape, layers, fixed, model_trainable(obj))
+
 
 
 def _parse_input(inp: Any, layers: tuple[LayerSpec, ...]) -> tuple[Shape, bool]:

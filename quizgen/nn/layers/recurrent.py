@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..derivation import Derivation, Expr, Sym, add, mul
+from ..derivation import Derivation, Expr, Sym, add, frozen, mul
 from ..shapes import Shape, format_shape
 from .base import REQUIRED, Bound, CallSig, Fail, Outputs, boolean, choice, is_multi, kind, known, must_be_none, rank
 from .core import RNN_INPUT
@@ -133,6 +133,8 @@ def bidirectional(layer: Any, x: Any) -> tuple[Any, Derivation]:
         notes.append("bidi_states")
     assert deriv.expr is not None
     deriv = Derivation(f"Bidirectional({inner.type})", mul(2, deriv.expr), notes=tuple(notes))
+    if inner.get("trainable") is False:  # both copies are made from the frozen layer's config
+        deriv = frozen(deriv)
     if inner.get("return_state"):
         head = merged if mode is None else (merged,)
         return Outputs((*head, *states, *states)), deriv
