@@ -88,7 +88,7 @@ def test_unreadable_notebooks_are_explained(text, message):
     ("x = 1\n", "no Keras model found"),
     ("model = Sequential()\nmodel.add(SimpleRNN(h, input_shape=(2, 10)))\n", "name 'h' is not assigned"),
     ("h = int(input())\nmodel = Sequential()\nmodel.add(SimpleRNN(h, input_shape=(2, 10)))\n", "not a constant"),
-    ("model = Sequential()\nmodel.add(Conv3D(3, 3))\n", "unsupported call Conv3D"),
+    ("model = Sequential()\nmodel.add(ConvLSTM2D(3, 3))\n", "unsupported call ConvLSTM2D"),
     ("model = Sequential()\nmodel.add(Dense(3))\n", "no input shape"),
     ("model = Sequential()\nmodel.add(Dense(1, 'relu', True, 4))\n", "too many positional"),
     ("kw = {}\nmodel = Sequential()\nmodel.add(Dense(1, **kw))\n", "**kwargs"),

@@ -457,7 +457,9 @@ def test_auto_names_match_keras(keras):
                     "SeparableConv1D": (1, 1), "SeparableConv2D": (1, 1), "DepthwiseConv2D": (1,),
                     "Dot": (1,), "Reshape": ((1,),), "Permute": ((1,),), "RepeatVector": (2,),
                     "Activation": ("relu",), "MultiHeadAttention": (1, 1), "AveragePooling2D": (2,),
-                    "AveragePooling1D": (2,)}.get(layer_type, ())
+                    "AveragePooling1D": (2,), "AlphaDropout": (0.1,), "GaussianDropout": (0.1,),
+                    "GaussianNoise": (0.1,), "Conv3D": (1, 1), "Conv1DTranspose": (1, 1), "Conv2DTranspose": (1, 1),
+                    "Rescaling": (1.0,), "CategoryEncoding": (2,)}.get(layer_type, ())
         assert len(required) <= len(positional)
         assert getattr(keras.layers, layer_type)(*required).name == keras_api.snake_case(layer_type)
 

@@ -66,7 +66,9 @@ def test_hundreds_of_random_graphs_agree_with_keras(checker):
                 rejected += 1
     assert not failures, failures[:3]
     assert accepted >= 350 and rejected >= 100 and sequential >= 30, (accepted, rejected, sequential)
-    assert not set(KINDS) - seen_types, sorted(set(KINDS) - seen_types)
+    # the lookups take text or integer ids, which the generator never makes (tests/test_new_layers.py has them)
+    lookups = {"CategoryEncoding", "IntegerLookup", "StringLookup", "TextVectorization"}
+    assert not set(KINDS) - seen_types - lookups, sorted(set(KINDS) - seen_types - lookups)
     for option in ("LSTM.return_state", "GRU.call.initial_state", "LSTM.call.initial_state",
                    "Bidirectional.merge_mode", "Bidirectional.layer.return_state",
                    "Attention.use_scale", "Attention.score_mode", "Attention.call.return_attention_scores",

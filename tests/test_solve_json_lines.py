@@ -49,9 +49,11 @@ def _run(path: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, timeout=300)
 
 
-# sha256 of quizgen solve's stdout for _sample_lines(), made by the code before the speed-up (a82950e)
-BEFORE = {"ko": "24500a8701d77497c64c86e16b4ef3641e15ce5972ef2884314b2b7b1c9c6d4e",
-          "en": "8c77e71519bfdf7bc6fb7613d672de9fc552b0b57d99d8d3cf6ce2e0864cc003"}
+# sha256 of quizgen solve's stdout for _sample_lines(), made by the code before the speed-up (a82950e).
+# The random graphs of the sample changed when tests/graph_specs.py learned the layers of #18
+# (their earlier sample, 24500a87... in Korean, still comes out byte for byte the same).
+BEFORE = {"ko": "0f0e970a90bdc67580d0f465c7dcd05740c4da8759c1ee779fcc8b8cf99ddb9e",
+          "en": "28056631beb3103e33c1574d6123797f05af70527a52a8d753e2a0431fb85669"}
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])

@@ -109,6 +109,7 @@ class Derivation:
     expr: Expr | None
     non_trainable: Expr | None = None
     notes: tuple[str, ...] = ()
+    int64: int = 0  # weights kept as int64 (8 bytes, not float32's 4): Normalization's count
     _rendered: tuple[str, str, list[Sym]] | None = field(default=None, repr=False, compare=False)
     _texts: dict[str, str] | None = field(default=None, repr=False, compare=False)
     _json: dict[str, str] | None = field(default=None, repr=False, compare=False)  # by language
@@ -208,7 +209,7 @@ def frozen(deriv: Derivation) -> Derivation:
     weights, every one of them counted as non-trainable, as Keras does."""
     if deriv.expr is None or "frozen" in deriv.notes:
         return deriv
-    return Derivation(deriv.layer_type, deriv.expr, deriv.expr, (*deriv.notes, "frozen"))
+    return Derivation(deriv.layer_type, deriv.expr, deriv.expr, (*deriv.notes, "frozen"), deriv.int64)
 
 
 def _content(expr: Expr | None) -> Any:

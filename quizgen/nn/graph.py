@@ -33,8 +33,9 @@ from typing import Any, NamedTuple
 
 from ..errors import SpecError
 from .layers import KINDS, apply
-from .layers.base import MAX_DIM, Bound, Fail, Outputs, short
+from .layers.base import MAX_DIM, Bound, Fail, Outputs, RuntimeFail, short
 from .layerspec import layer_to_json, model_trainable, parse_layer
+from .masks import MaskGraph, has_masks, mask_graph
 from .shapes import Shape
 
 _GRAPH_KEYS = {"inputs", "layers", "outputs", "name", "trainable"}
@@ -455,6 +456,7 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], list[Any]]:
     layer solved in call order."""
     tensors: dict[str, Any] = {i.name: i.shape for i in spec.inputs}
     solved: list[Any] = []
+    used: set[str] | None = None
     for gl in spec.layers:
         try:
             args = gl.args
@@ -466,6 +468,15 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], list[Any]]:
             else:
                 x = call_shapes(gl, tensors)
             out, deriv = apply(gl.layer, x)
+        except RuntimeFail as exc:
+            # Keras builds it; it fails only when data flows through it, which never happens to
+            # a layer no output uses.
+            if used is None:
+                used = set(layout(spec).depth)
+            if gl.name in used:
+                where = f"{gl.layer.type} > {exc.inner}" if exc.inner else gl.layer.type
+                raise SpecError(str(exc), f"'{gl.name}'", where) from None
+            out, deriv = exc.result
         except Fail as exc:
             where = f"{gl.layer.type} > {exc.inner}" if exc.inner else gl.layer.type
             raise SpecError(str(exc), f"'{gl.name}'", where) from None
@@ -487,6 +498,13 @@ class Layout(NamedTuple):
     order: tuple[str, ...]
     depth: dict[str, int]
     rows: tuple[int, ...] = ()
+    # with masks: every node's number of input tensors, mask operations ("#n") included; every
+    # node in the order of model.operations (what Keras's summary lists); the mask operations;
+    # the mask tensors a layer's node takes after its own inputs
+    inputs: dict[str, int] | None = None
+    nodes: tuple[str, ...] = ()
+    operations: dict[str, Any] | None = None
+    mask_inputs: dict[str, tuple[str, ...]] | None = None
 
 
 # Layouts by structure (names, what each layer is called on, outputs, inputs): the order does
@@ -496,7 +514,14 @@ _LAYOUTS: dict[tuple[Any, ...], Layout] = {}
 _LAYOUTS_LIMIT = 20_000
 
 
-def layout(spec: GraphSpec) -> Layout:
+def layout(spec: GraphSpec, tensors: dict[str, Any] | None = None) -> Layout:
+    """The model's layout; ``tensors`` (the walk's shapes) lets a graph with masks add Keras's
+    mask operations (masks.py) to the graph it orders."""
+    if tensors is not None and has_masks(spec):
+        try:
+            return _layout(spec, mask_graph(spec, tensors))
+        except Fail as exc:
+            raise SpecError(str(exc)) from None
     key = (tuple([(gl.name, gl.parents) for gl in spec.layers]), tuple([r[0] for r in spec.outputs]),
            tuple([i.name for i in spec.inputs]))
     hit = _LAYOUTS.get(key)
@@ -507,8 +532,13 @@ def layout(spec: GraphSpec) -> Layout:
     return hit
 
 
-def _layout(spec: GraphSpec) -> Layout:
-    parents = {gl.name: gl.parents for gl in spec.layers}
+def _layout(spec: GraphSpec, masked: MaskGraph | None = None) -> Layout:
+    parents: dict[str, tuple[str, ...]] = {gl.name: gl.parents for gl in spec.layers}
+    if masked is not None:
+        for name, more in masked.extra.items():
+            parents[name] = (*parents[name], *more)
+        for node, operation in masked.operations.items():
+            parents[node] = operation.parents
     index: dict[str, int] = {}   # first-visit order: insertion order is the index
     post: list[str] = []
     if len(parents) < 500:
@@ -529,6 +559,18 @@ def _layout(spec: GraphSpec) -> Layout:
     # deepest first; within a depth, in first-visit order (the sort is stable, also reversed)
     order = sorted([*unused, *index], key=depth.__getitem__, reverse=True)
     position = {gl.name: i for i, gl in enumerate(spec.layers)}
+    if masked is not None:  # the mask operations are in the graph, not in model.layers
+        operations = {n: masked.operations[n] for n in depth if n[0] == "#"}
+        for operation in operations.values():
+            if operation.name in depth:
+                name = operation.name
+                raise SpecError(f"Keras names one of the operations its masks add to this model {name!r}, which "
+                                f"is also the name of {'an input' if name not in position else 'a layer'} of the "
+                                f"model, and refuses the model (every name must be unique); rename {name!r}")
+        inputs = {n: len(parents.get(n, ())) for n in depth}
+        return Layout(tuple([n for n in order if n[0] != "#"]), depth,
+                      tuple([position[n] for n in order if n in position]), inputs, tuple(order), operations,
+                      {n: more for n, more in masked.extra.items() if n in depth})
     return Layout(tuple(order), depth, tuple([position[n] for n in order if n in position]))
 
 

@@ -183,6 +183,12 @@ class KerasChecker:
         if raw.get("trainable") is False:
             model.trainable = False
         self.builds += 1
+        for obj, layer in zip(raw["layers"], model.layers):
+            if _needs_probe(obj):
+                shape = tuple(layer.input.shape)
+                failure = self._probe(layer, ((("one", shape),), ()), tuple(layer.output.shape))
+                if failure is not None:
+                    raise ValueError(failure)
         model.count_params()
         return tuple(Observed(tuple(layer.output.shape), _count(layer.trainable_weights),
                               _count(layer.non_trainable_weights)) for layer in model.layers)
@@ -230,7 +236,12 @@ class KerasChecker:
         layer = self.build_layer(obj)
         result = layer(self.keras.KerasTensor(shape))
         self.builds += 1
-        return Observed(tuple(result.shape), _count(layer.trainable_weights), _count(layer.non_trainable_weights))
+        seen = Observed(tuple(result.shape), _count(layer.trainable_weights), _count(layer.non_trainable_weights))
+        if _needs_probe(obj):
+            failure = self._probe(layer, ((("one", shape),), ()), seen.output_shape)
+            if failure is not None:
+                raise ValueError(failure)
+        return seen
 
     def _remember(self, key: Any, seen: Observed | str) -> None:
         if len(self._memo) >= self.MEMO_LIMIT:
@@ -244,13 +255,15 @@ class KerasChecker:
         for inp in raw["inputs"]:
             shapes[inp["name"]] = tuple(keras.Input(**_input_kwargs(inp)).shape)
         out = []
+        used = _used(raw)
         for obj in raw["layers"]:
             name = obj["name"]
             call = _call_shapes(obj, shapes)
-            memo_key = (json.dumps(_constructor(obj), sort_keys=True), call)
+            probe = name in used
+            memo_key = (json.dumps(_constructor(obj), sort_keys=True), call, probe)
             seen = self._memo.get(memo_key)
             if seen is None:
-                seen = self._build_graph_one(obj, call)
+                seen = self._build_graph_one(obj, call, probe)
                 self._remember(memo_key, seen)
             if isinstance(seen, str):
                 raise ValueError(f"{name}: {seen}")
@@ -260,7 +273,7 @@ class KerasChecker:
             _resolve_shape(ref, shapes)
         return tuple(out)
 
-    def _build_graph_one(self, obj: dict[str, Any], call: Any) -> Observed | str:
+    def _build_graph_one(self, obj: dict[str, Any], call: Any, probe: bool = True) -> Observed | str:
         try:
             try:
                 with self.keras.StatelessScope(initialize_variables=False):
@@ -272,7 +285,7 @@ class KerasChecker:
                 layer, seen = self._build_graph_once(obj, call)
             except Exception as exc:  # Keras signals rejection with many exception types
                 return _first_line(exc)
-        if _needs_probe(obj):
+        if probe and _needs_probe(obj):  # a layer no output uses never runs (nor fails)
             failure = self._probe(layer, call, seen.output_shape)
             if failure is not None:
                 return failure
@@ -308,6 +321,8 @@ class KerasChecker:
         except Exception as exc:
             return f"{_first_line(exc)} (when data flows, unknown sizes set to {fill})"
         got, expected = _result_shape(result), _fill_result(symbolic, batch, fill)
+        if type(layer).__name__ == "Concatenate":  # an unknown length concatenated is a sum of fills
+            expected = got if _fits(got, symbolic) else expected
         if got != expected:
             return (f"Keras reports the output shape {_shape_text(symbolic)} but computes {_shape_text(got)} "
                     f"when data flows (unknown sizes set to {fill})")
@@ -320,18 +335,20 @@ class KerasChecker:
         built as textbook code builds it: Input(...), layers called in spec order, Model(inputs,
         outputs). ``probe``: also run each runtime-checked layer once on zeros (see module docstring)."""
         keras = self.keras
+        _fresh_names()  # names as in a fresh session: Keras's mask operations take auto names too
         tensors: dict[str, Any] = {}
         inputs = []
         for inp in raw["inputs"]:
             tensors[inp["name"]] = keras.Input(**_input_kwargs(inp), name=inp["name"])
             inputs.append(tensors[inp["name"]])
         results: dict[str, Any] = {}
+        used = _used(raw)
         for obj in raw["layers"]:
-            layer = self.build_layer({**_constructor(obj), "name": obj["name"]})
+            layer = self._named_layer(obj)
             args, kwargs = _bind_tensors(obj, tensors)
             result = layer(*args, **kwargs)
             tensors[obj["name"]] = results[obj["name"]] = result
-            if probe and _needs_probe(obj):
+            if probe and obj["name"] in used and _needs_probe(obj):
                 call = _call_shapes(obj, {k: _shape_of(v) for k, v in tensors.items()})
                 failure = self._probe(layer, call, _result_shape(result))
                 if failure is not None:
@@ -342,6 +359,26 @@ class KerasChecker:
             model.trainable = False
         self.builds += 1
         return model, results
+
+    def _named_layer(self, obj: dict[str, Any]) -> Any:
+        """The layer of a graph spec entry, with its name: a name Keras's auto_name would give
+        at this point (dense, dense_1...) is given that way, moving the counter that Keras's
+        mask operations share (nn/masks.auto_index); any other is passed as name=."""
+        from keras.src.backend.common import global_state  # noqa: PLC0415
+
+        from .layers import KINDS
+        from .masks import auto_index
+
+        kind = KINDS.get(obj.get("type"))  # type: ignore[arg-type]
+        if kind is not None:
+            uids = global_state.get_global_attribute("object_name_uids")
+            index = auto_index(obj["name"], kind.keras_name)
+            if uids is not None and index is not None and index >= uids.get(kind.keras_name, 0):
+                uids[kind.keras_name] = index
+                layer = self.build_layer(_constructor(obj))
+                if layer.name == obj["name"]:
+                    return layer
+        return self.build_layer({**_constructor(obj), "name": obj["name"]})
 
     def _observe_graph_model(self, raw: dict[str, Any]) -> tuple[Observed, ...]:
         model, results = self.build_model(raw, probe=True)
@@ -369,9 +406,15 @@ class KerasChecker:
             return Verdict(agree=solver_error is not None, solver_error=solver_error, keras_error=keras_error)
         if solution is None:
             return Verdict(agree=False, solver_error=solver_error, observed=observed)
-        if solution.graph is not None:
+        if solution.graph is not None and not self.naive:  # the naive path reads Keras's own order
             observed = _in_model_order(solution, observed)
         return Verdict(agree=not (diffs := _diffs(solution, observed)), diffs=diffs, observed=observed)
+
+
+def _fresh_names() -> None:
+    from keras.src.utils import naming  # noqa: PLC0415
+
+    naming.reset_uids()
 
 
 def _forget_deferred_variables() -> None:
@@ -540,6 +583,26 @@ def _bind_tensors(obj: dict[str, Any], tensors: dict[str, Any]) -> tuple[list[An
     return [conv(v) for v in call], kwargs
 
 
+def _used(raw: dict[str, Any]) -> set[str]:
+    """The names of the layers some output depends on (the others never run)."""
+    calls: dict[str, list[str]] = {}
+    for obj in raw["layers"]:
+        refs: list[str] = []
+        for value in [*(obj.get("call") or []), *_kwargs_of(obj).values()]:
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str):
+                    refs.append(_split_ref(item)[0])
+        calls[obj["name"]] = refs
+    used: set[str] = set()
+    stack = [_split_ref(r)[0] for r in _as_list(raw.get("outputs"))]
+    while stack:
+        name = stack.pop()
+        if name not in used:
+            used.add(name)
+            stack.extend(calls.get(name, ()))
+    return used
+
+
 def _needs_probe(obj: dict[str, Any]) -> bool:
     from .layers import KINDS
 
@@ -578,6 +641,11 @@ def _two_steps_out(shape: Any) -> Any:
     if _is_several(shape):
         return tuple(_two_steps_out(s) for s in shape)
     return (shape[0], 2, *shape[2:]) if len(shape) == 3 else shape
+
+
+def _fits(got: Any, symbolic: Any) -> bool:
+    """Whether a computed shape has every size the symbolic one knows."""
+    return len(got) == len(symbolic) and all(s is None or s == g for g, s in zip(got, symbolic))
 
 
 def _free_size(call: Any) -> int:

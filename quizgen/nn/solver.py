@@ -60,11 +60,19 @@ class GraphLayout:
     inputs: dict[str, Shape]
     depth: dict[str, int]
     rows: tuple[LayerResult, ...]
+    node_inputs: dict[str, int] | None = None  # with masks: each node's input tensors (graph.Layout.inputs)
+    nodes: tuple[str, ...] = ()  # with masks: inputs, layers and mask operations ("#n"), as Keras's summary
+    operations: dict[str, Any] | None = None  # with masks: each "#n" as a masks.Operation
+    mask_inputs: dict[str, tuple[str, ...]] | None = None  # with masks: the masks a layer's node also takes
 
     @property
     def chain(self) -> bool:
-        # summary_utils: one node per depth, each called on at most one tensor
-        if any(len(r.inbound) > 1 for r in self.rows):
+        # summary_utils: one node per depth, each called on at most one tensor (mask tensors
+        # and mask operations included)
+        if self.node_inputs is not None:
+            if any(n > 1 for n in self.node_inputs.values()):
+                return False
+        elif any(len(r.inbound) > 1 for r in self.rows):
             return False
         return len(set(self.depth.values())) == len(self.depth)
 
@@ -258,8 +266,8 @@ def _where(layer: LayerSpec, exc: Fail) -> str:
 def _solve_graph(spec: Any) -> Solution:
     from .graph import layout, walk
 
-    _, solved = walk(spec)
-    lay = layout(spec)
+    tensors, solved = walk(spec)
+    lay = layout(spec, tensors)
     layers = spec.layers
     rows: list[Any] = []
     trainable = non_trainable = 0
@@ -279,7 +287,8 @@ def _solve_graph(spec: Any) -> Solution:
     rows_t = tuple(rows)
     inputs = {i.name: i.shape for i in spec.inputs}
     return Solution(spec.inputs[0].shape, rows_t, trainable + non_trainable, trainable, non_trainable,
-                    GraphLayout(lay.order, inputs, lay.depth, rows_t))
+                    GraphLayout(lay.order, inputs, lay.depth, rows_t, lay.inputs, lay.nodes, lay.operations,
+                                lay.mask_inputs))
 
 
 def solve_raw(raw: object) -> Solution:

@@ -14,10 +14,23 @@ from __future__ import annotations
 from typing import Any
 
 from ..derivation import Derivation, frozen
-from . import attention, convolution, core, merging, normalization, pooling, recurrent, reshaping, wrappers
+from . import (
+    activations,
+    attention,
+    convolution,
+    core,
+    merging,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+    reshaping,
+    wrappers,
+)
 from .base import REQUIRED, LayerKind
 
-FAMILIES = (core, recurrent, wrappers, reshaping, convolution, pooling, normalization, merging, attention)
+FAMILIES = (core, recurrent, wrappers, reshaping, convolution, pooling, normalization, merging, attention,
+            activations, preprocessing)
 KINDS: dict[str, LayerKind] = {k.type: k for family in FAMILIES for k in family.KINDS}
 
 LAYER_ARGS: dict[str, dict[str, Any]] = {t: k.args for t, k in KINDS.items()}
