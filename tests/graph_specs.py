@@ -101,6 +101,26 @@ class _Builder:
             self.shapes[name] = out
         return name
 
+    def call_again(self, of: str, call: list[Any]) -> str | None:
+        """A shared layer (#18.4): an earlier layer called on another tensor; its output is ``of@k``."""
+        k = 1 + sum(1 for obj in self.layers if obj.get("call_of") == of)
+        name = f"{of}@{k}"
+        self.layers.append({"call_of": of, "call": call})
+        try:
+            spec = parse_graph({"inputs": self.inputs, "layers": self.layers, "outputs": [self._first_ref()]})
+            gl = spec.layers[-1]
+            out, _ = apply(gl.layer, call_shapes(gl, {r: s for r, s in self.shapes.items() if ":" not in r}))
+        except (SpecError, Fail, KeyError):
+            self.failed = True
+            return None
+        if is_multi(out):
+            self.multi[name] = len(out)
+            for i, shape in enumerate(out):
+                self.shapes[f"{name}:{i}"] = shape
+        else:
+            self.shapes[name] = out
+        return name
+
     def _first_ref(self) -> str:
         return next(iter(self.shapes))
 
@@ -330,7 +350,7 @@ def _new_seq_step(b: _Builder, ref: str, bad: bool) -> None:
 
 
 def _is_rnn_states(b: _Builder, name: str) -> bool:
-    layer = next((lay for lay in b.layers if lay["name"] == name), None)
+    layer = next((lay for lay in b.layers if lay.get("name") == name), None)
     if layer is None:
         return False
     inner = layer.get("layer", layer)
@@ -503,6 +523,10 @@ def random_graph(rng: random.Random, n_layers: int = 8, bad_rate: float = 0.08, 
     last: str | None = None
     while len(b.layers) < n_layers and not b.failed:
         bad = _maybe(rng, bad_rate)
+        if not chain and _maybe(rng, 0.07) and _share(b, rng, bad):
+            newest = b.layers[-1].get("call_of")
+            last = None if b.failed else next((r for r in b.shapes if r.startswith(f"{newest}@")), None)
+            continue
         pool = [last] if chain and last else b.refs()
         if not chain and _maybe(rng, 0.6) and last is not None:
             ref = last
@@ -536,8 +560,34 @@ def random_graph(rng: random.Random, n_layers: int = 8, bad_rate: float = 0.08, 
     return b.spec(outputs)
 
 
+def _share(b: _Builder, rng: random.Random, bad: bool) -> bool:
+    """Call an earlier one-tensor layer again, on a tensor of the shape it first took (another
+    feature size when ``bad``); False when there is none to share."""
+    candidates = []
+    for obj in b.layers:
+        call = obj.get("call")
+        if "call_of" in obj or obj.get("call_kwargs") or obj["name"] in b.multi or not call or len(call) != 1 \
+                or type(call[0]) is not str or call[0] not in b.shapes:
+            continue
+        shape = b.shapes[call[0]]
+        others = [r for r, s in b.shapes.items() if r != call[0] and "@" not in r and
+                  (len(s) == len(shape) if bad else s == shape)]
+        if others:
+            candidates.append((obj["name"], others))
+    if not candidates:
+        return False
+    of, others = rng.choice(candidates)
+    b.call_again(of, [rng.choice(others)])
+    return True
+
+
 def _outputs(b: _Builder, rng: random.Random) -> list[str]:
-    newest = b.layers[-1]["name"]
+    last = b.layers[-1]
+    if "call_of" in last:
+        newest = next((r.split(":")[0] for r in reversed(list(b.shapes)) if r.startswith(last["call_of"] + "@")),
+                      last["call_of"])
+    else:
+        newest = last["name"]
     main = f"{newest}:0" if newest in b.multi else newest
     out = [main]
     if _maybe(rng, 0.3):
@@ -556,7 +606,7 @@ def as_sequential(graph: dict[str, Any]) -> dict[str, Any] | None:
     previous = graph["inputs"][0]["name"]
     layers = []
     for obj in graph["layers"]:
-        if obj.get("call") != [previous] or obj.get("call_kwargs"):
+        if obj.get("call") != [previous] or obj.get("call_kwargs") or "call_of" in obj:
             return None
         layers.append({k: v for k, v in obj.items() if k not in ("name", "call", "call_kwargs")})
         previous = obj["name"]
@@ -719,8 +769,12 @@ def textbook_graphs(n: int, seed: int) -> list[dict[str, Any]]:
 def _masked_step(b: _Builder, ref: str, rng: random.Random) -> None:
     shape = b.shapes[ref]
     d = shape[-1]
-    choice = rng.randrange(13)
+    choice = rng.randrange(14)
     seq3 = b.refs(3, lambda s: s[-1] is not None and s[1] == shape[1])
+    if choice == 13:
+        if _share(b, rng, False):
+            return
+        choice = 0
     if choice == 0:
         b.call({"type": "Dense", "units": rng.choice((3, 4, 8))}, [ref])
     elif choice == 1:
@@ -770,7 +824,7 @@ def random_masked_graph(rng: random.Random, n_layers: int = 10) -> dict[str, Any
         refs3 = b.refs(3, lambda s: s[-1] is not None)
         if not refs3:
             break
-        newest = b.layers[-1]["name"]
+        newest = b.layers[-1].get("name") or next(r for r in reversed(list(b.shapes)) if "@" in r).split(":")[0]
         last = f"{newest}:0" if newest in b.multi else newest
         ref = last if last in refs3 and _maybe(rng, 0.5) else rng.choice(refs3)
         _masked_step(b, ref, rng)

@@ -51,9 +51,10 @@ def _run(path: Path, *args: str) -> subprocess.CompletedProcess:
 
 # sha256 of quizgen solve's stdout for _sample_lines(), made by the code before the speed-up (a82950e).
 # The random graphs of the sample changed when tests/graph_specs.py learned the layers of #18
-# (their earlier sample, 24500a87... in Korean, still comes out byte for byte the same).
-BEFORE = {"ko": "0f0e970a90bdc67580d0f465c7dcd05740c4da8759c1ee779fcc8b8cf99ddb9e",
-          "en": "28056631beb3103e33c1574d6123797f05af70527a52a8d753e2a0431fb85669"}
+# (their earlier sample, 24500a87... in Korean and 8c77e715... in English, still comes out byte for byte
+# the same).
+BEFORE = {"ko": "43da9ce4cc921600f3bab273f5bbe087e9eec94eb52b457c0502d7f6f9a06939",
+          "en": "22e15453cbbc08a51902e73e534ad02c622c22858c689b89cb2e7a219549459e"}
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])

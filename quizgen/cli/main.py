@@ -175,7 +175,15 @@ def cli(ctx: click.Context, db: str | None) -> None:
 @json_option
 @lang_option(help="Language of the worked derivations.")
 @click.option("--verify", is_flag=True, help="Also build each model in real Keras and compare.")
-def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool) -> None:
+@click.option("--execute", is_flag=True,
+              help="With --from-code: RUN the file (your own, trusted) in Keras in a child process, without "
+                   "network, and report every keras.Model it leaves.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True, metavar="SECONDS",
+              help="With --execute: stop the code after this long.")
+@click.option("--memory", type=click.IntRange(min=256), default=4096, show_default=True, metavar="MB",
+              help="With --execute: the code's address space (TensorFlow alone takes about 1,500 MB).")
+def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool, execute: bool,
+          timeout: float, memory: int) -> None:
     """Solve architecture specs: output shapes, parameter counts and the working.
 
     FILE is a .json spec (or a list of specs), a .jsonl file with one spec per
@@ -188,24 +196,35 @@ def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, ver
     """
     if (file is None) == (code_file is None):
         raise click.UsageError("give exactly one of FILE or --from-code FILE.py")
-    if verify:  # TensorFlow leaves cycles behind: the collector stays on
-        _solve(file, code_file, as_json, lang, verify)
+    if execute and code_file is None:
+        raise click.UsageError("--execute runs the code of --from-code FILE.py; give --from-code")
+    if execute and verify:
+        raise click.UsageError("--execute already takes every answer from Keras; leave --verify out")
+    limits = None
+    if execute:
+        from ..nn.executed import Limits
+
+        limits = Limits(timeout, memory)
+    if verify or execute:  # TensorFlow leaves cycles behind: the collector stays on
+        _solve(file, code_file, as_json, lang, verify, limits)
         return
     # Reading and solving leave nothing in a reference cycle (tests/test_solve_json_lines.py),
     # while the decoded specs and the solver's memo are millions of objects that the cyclic
     # collector would walk again and again: a third of the time of 20,000 specs.
     gc.disable()
     try:
-        _solve(file, code_file, as_json, lang, verify)
+        _solve(file, code_file, as_json, lang, verify, None)
     finally:
         gc.enable()
 
 
-def _solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool) -> None:
+def _solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool, limits: Any) -> None:
     from ..nn.solving import JsonLines, solve_file
 
     stdin = _stdin_text() if "-" in (file, code_file) else None
-    run = solve_file(file, code_file, stdin, verify=verify)
+    if limits is not None:
+        click.echo("Running the code in Keras (a child process, no network)…", err=True)
+    run = solve_file(file, code_file, stdin, verify=verify, execute=limits)
     if verify:
         click.echo("Loading Keras to confirm the answers…", err=True)
     heading = len(run) > 1

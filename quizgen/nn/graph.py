@@ -115,7 +115,11 @@ class GraphSpec:
 
         layers = []
         for gl in self.layers:
-            obj = {"name": gl.name, **layer_to_json(gl.layer), "call": [ref_json(a) for a in gl.call]}
+            obj: dict[str, Any]
+            if "@" in gl.name:
+                obj = {"call_of": _base(gl.name), "call": [ref_json(a) for a in gl.call]}
+            else:
+                obj = {"name": gl.name, **layer_to_json(gl.layer), "call": [ref_json(a) for a in gl.call]}
             if gl.kwargs:
                 obj["call_kwargs"] = {k: ref_json(v) for k, v in gl.kwargs}
             layers.append(obj)
@@ -140,6 +144,9 @@ def _name(value: Any, what: str) -> str:
         raise SpecError(f"{what} name {value!r} cannot contain '/' (Keras refuses it)")
     if ":" in value:
         raise SpecError(f"{what} name {value!r} cannot contain ':' (it separates a name from an output index)")
+    if "@" in value:
+        raise SpecError(f"{what} name {value!r} cannot contain '@' (it names a shared layer's later call: "
+                        f"'lstm@1')")
     return value
 
 
@@ -168,9 +175,13 @@ def parse_graph(obj: dict[str, Any]) -> GraphSpec:
     raw_layers = obj.get("layers")
     if not isinstance(raw_layers, list):
         raise SpecError('"layers" must be a list of layer objects')
-    layers = []
+    layers: list[GraphLayer] = []
+    calls: dict[str, int] = {}  # a shared layer's calls so far
     for position, raw in enumerate(raw_layers, start=1):
-        layers.append(_parse_layer(raw, position, seen, raw_layers))
+        if type(raw) is dict and "call_of" in raw:
+            layers.append(_parse_shared_call(raw, position, seen, raw_layers, layers, calls))
+        else:
+            layers.append(_parse_layer(raw, position, seen, raw_layers))
     outputs = _parse_outputs(obj.get("outputs"), seen)
     model_name = obj.get("name")
     if model_name is not None and not isinstance(model_name, str):
@@ -209,6 +220,39 @@ def _parse_input(raw: Any, seen: dict[str, str]) -> GraphInput:
     return GraphInput(name, (None, *dims), False)
 
 
+def _parse_shared_call(raw: dict[str, Any], position: int, seen: dict[str, str], raw_layers: list[Any],
+                       layers: list[GraphLayer], calls: dict[str, int]) -> GraphLayer:
+    """``{"call_of": "lstm", "call": ["x2"]}``: an earlier layer called again (a shared layer, one
+    set of weights). Its output is ``"lstm@1"`` (``"lstm@2"``... for later calls), as Keras's
+    summary names it ``lstm[1][0]``."""
+    of = raw["call_of"]
+    extra = set(raw) - {"call_of", "call", "call_kwargs"}
+    if extra:
+        raise SpecError(f"layer {position}: a call of an earlier layer ({{\"call_of\": ...}}) takes only \"call\" "
+                        f"and \"call_kwargs\", not {', '.join(sorted(map(repr, extra)))}")
+    first = next((gl for gl in layers if gl.name == of), None) if type(of) is str else None
+    if first is None:
+        raise SpecError(f"layer {position}: call_of {short(of)} names no earlier layer of this spec")
+    k = calls[of] = calls.get(of, 0) + 1
+    name = f"{of}@{k}"
+    where = f"'{name}'"
+    seen[name] = first.layer.type
+    parsed = _parse_call(raw, name, where, first.layer, KINDS[first.layer.type].call, seen, raw_layers,
+                         raw.get("call"), raw.get("call_kwargs"))
+    return parsed
+
+
+# The layers whose input_spec, once built, names the size of the feature axis (keras Dense,
+# the convolutions, BatchNormalization): called again on another size, Keras refuses the call.
+PINNED_INPUTS = frozenset({"Dense", "Conv1D", "Conv2D", "Conv3D", "SeparableConv1D", "SeparableConv2D",
+                           "DepthwiseConv2D", "Conv1DTranspose", "Conv2DTranspose", "BatchNormalization"})
+
+
+def _base(name: str) -> str:
+    """The layer a node belongs to: ``"lstm"`` for ``"lstm@1"``."""
+    return name.partition("@")[0]
+
+
 # Parsed graph layers by content (name, constructor arguments, call): textbook graphs repeat
 # them constantly ("drop": Dropout(0.5) on "concat"...). A GraphLayer is a value; one found
 # here is reused only when every tensor it is called on is an earlier name of this spec.
@@ -221,7 +265,7 @@ def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any]
         raise SpecError(f'layer {position}: expected a layer object like {{"name": "d", "type": "Dense", '
                         f'"units": 2, "call": ["x"]}}, got {short(raw)}')
     name = raw.get("name")
-    if type(name) is not str or not name or "/" in name or ":" in name:
+    if type(name) is not str or not name or "/" in name or ":" in name or "@" in name:
         name = _name(name, f"layer {position}")
     call = raw.get("call")
     key: tuple[Any, ...] | None = None
@@ -472,7 +516,7 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], list[Any]]:
             # Keras builds it; it fails only when data flows through it, which never happens to
             # a layer no output uses.
             if used is None:
-                used = set(layout(spec).depth)
+                used = reachable(spec)
             if gl.name in used:
                 where = f"{gl.layer.type} > {exc.inner}" if exc.inner else gl.layer.type
                 raise SpecError(str(exc), f"'{gl.name}'", where) from None
@@ -480,6 +524,17 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], list[Any]]:
         except Fail as exc:
             where = f"{gl.layer.type} > {exc.inner}" if exc.inner else gl.layer.type
             raise SpecError(str(exc), f"'{gl.name}'", where) from None
+        if "@" in gl.name:  # a shared layer called again: its weights must fit this input too
+            first = solved[next(i for i, other in enumerate(spec.layers) if other.name == _base(gl.name))][1]
+            if deriv.total != first.total:
+                if used is None:
+                    used = reachable(spec)
+                # Layers whose InputSpec pins the feature size once built refuse the call when the
+                # model is built; the others (RNNs, LayerNormalization...) build it and fail on data.
+                if gl.layer.type in PINNED_INPUTS or gl.name in used:
+                    raise SpecError(f"its weights were made for its first call ({first.total:,} parameters) and "
+                                    f"do not fit this input (they would be {deriv.total:,}): a shared layer needs "
+                                    f"inputs of the same feature size", f"'{gl.name}'", gl.layer.type)
         tensors[gl.name] = out
         solved.append((out, deriv))
     for r in spec.outputs:
@@ -488,6 +543,19 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], list[Any]]:
         except Fail as exc:
             raise SpecError(f"outputs: {exc}") from None
     return tensors, solved
+
+
+def reachable(spec: GraphSpec) -> set[str]:
+    """The nodes (layers, inputs, shared layers' later calls) some output depends on."""
+    parents = {gl.name: gl.parents for gl in spec.layers}
+    seen: set[str] = set()
+    stack = [r[0] for r in spec.outputs]
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(parents.get(name, ()))
+    return seen
 
 
 class Layout(NamedTuple):
@@ -505,6 +573,11 @@ class Layout(NamedTuple):
     nodes: tuple[str, ...] = ()
     operations: dict[str, Any] | None = None
     mask_inputs: dict[str, tuple[str, ...]] | None = None
+    # a shared layer's calls in the model (their positions in the spec's layers), when it has
+    # more than one or only later ones; and its last call in the spec (whose shape its row shows,
+    # as Keras's summary)
+    calls: dict[str, tuple[int, ...]] | None = None
+    last_calls: dict[str, int] | None = None
 
 
 # Layouts by structure (names, what each layer is called on, outputs, inputs): the order does
@@ -541,6 +614,7 @@ def _layout(spec: GraphSpec, masked: MaskGraph | None = None) -> Layout:
             parents[node] = operation.parents
     index: dict[str, int] = {}   # first-visit order: insertion order is the index
     post: list[str] = []
+    calls: dict[str, list[int]] = {}  # a shared layer's calls in the model: their positions
     if len(parents) < 500:
         for out in spec.outputs:
             if out[0] not in index:
@@ -548,11 +622,36 @@ def _layout(spec: GraphSpec, masked: MaskGraph | None = None) -> Layout:
     else:
         _visit_iteratively(spec, parents, index, post)
     depth: dict[str, int] = {}
-    for name in reversed(post):
-        d = depth.setdefault(name, 0) + 1
-        for p in parents.get(name, ()):
-            if depth.get(p, 0) < d:
-                depth[p] = d
+    shared = any("@" in n for n in index)
+    if not shared:
+        for name in reversed(post):
+            d = depth.setdefault(name, 0) + 1
+            for p in parents.get(name, ()):
+                if depth.get(p, 0) < d:
+                    depth[p] = d
+    else:
+        # keras/src/ops/function.py map_graph: a shared layer's depth is the deepest of its nodes,
+        # taken as its nodes are met, and ordered by the first visit of any of its nodes
+        node_depth: dict[str, int] = {}
+        for name in reversed(post):
+            op = _base(name)
+            d = max(node_depth.setdefault(name, 0), depth.get(op, 0))
+            depth[op] = node_depth[name] = d
+            for p in parents.get(name, ()):
+                if node_depth.get(p, 0) < d + 1:
+                    node_depth[p] = d + 1
+        first_seen: dict[str, int] = {}
+        for name in index:
+            first_seen.setdefault(_base(name), 0)
+        index = first_seen
+        where = {gl.name: i for i, gl in enumerate(spec.layers)}
+        for name in post:
+            if name in where:
+                calls.setdefault(_base(name), []).append(where[name])
+        calls = {op: sorted(nodes) for op, nodes in calls.items() if len(nodes) > 1 or "@" in
+                 spec.layers[nodes[0]].name}
+    last_calls = {_base(gl.name): i for i, gl in enumerate(spec.layers) if "@" in gl.name} if shared or any(
+        "@" in gl.name for gl in spec.layers) else None
     unused = [i.name for i in spec.inputs if i.name not in depth]
     for name in unused:  # an input no output depends on: Keras keeps it, at depth 0, first
         depth[name] = 0
@@ -570,8 +669,10 @@ def _layout(spec: GraphSpec, masked: MaskGraph | None = None) -> Layout:
         inputs = {n: len(parents.get(n, ())) for n in depth}
         return Layout(tuple([n for n in order if n[0] != "#"]), depth,
                       tuple([position[n] for n in order if n in position]), inputs, tuple(order), operations,
-                      {n: more for n, more in masked.extra.items() if n in depth})
-    return Layout(tuple(order), depth, tuple([position[n] for n in order if n in position]))
+                      {n: more for n, more in masked.extra.items() if n in depth},
+                      {k: tuple(v) for k, v in calls.items()}, last_calls)
+    return Layout(tuple(order), depth, tuple([position[n] for n in order if n in position]),
+                  calls={k: tuple(v) for k, v in calls.items()}, last_calls=last_calls)
 
 
 def _visit(name: str, parents: dict[str, Any], index: dict[str, int], post: list[str]) -> None:

@@ -256,8 +256,8 @@ class KerasChecker:
             shapes[inp["name"]] = tuple(keras.Input(**_input_kwargs(inp)).shape)
         out = []
         used = _used(raw)
-        for obj in raw["layers"]:
-            name = obj["name"]
+        entries = _entries(raw)
+        for name, obj in entries:
             call = _call_shapes(obj, shapes)
             probe = name in used
             memo_key = (json.dumps(_constructor(obj), sort_keys=True), call, probe)
@@ -271,9 +271,11 @@ class KerasChecker:
             out.append(Observed(seen.output_shape, seen.trainable, seen.non_trainable, name))
         for ref in _as_list(raw.get("outputs")):
             _resolve_shape(ref, shapes)
-        return tuple(out)
+        return _shared_rows(out, used, {name: obj.get("type") for name, obj in entries})
 
     def _build_graph_one(self, obj: dict[str, Any], call: Any, probe: bool = True) -> Observed | str:
+        """One graph layer (or a shared layer's later call, built again: its weights are compared
+        with the first call's by _shared_rows) on the shapes Keras gave its inputs."""
         try:
             try:
                 with self.keras.StatelessScope(initialize_variables=False):
@@ -343,16 +345,21 @@ class KerasChecker:
             inputs.append(tensors[inp["name"]])
         results: dict[str, Any] = {}
         used = _used(raw)
-        for obj in raw["layers"]:
-            layer = self._named_layer(obj)
+        built: dict[str, Any] = {}
+        for entry, obj in _entries(raw):
+            base = entry.partition("@")[0]
+            layer = built[base] if base in built else self._named_layer(obj)
+            built[base] = layer
             args, kwargs = _bind_tensors(obj, tensors)
             result = layer(*args, **kwargs)
-            tensors[obj["name"]] = results[obj["name"]] = result
-            if probe and obj["name"] in used and _needs_probe(obj):
+            tensors[entry] = results[base] = result  # a shared layer's row shows its last call, as Keras's
+            if probe and entry in used and "@" in entry:
+                _check_shared_weights(layer, args, kwargs, entry)
+            if probe and entry in used and _needs_probe(obj):
                 call = _call_shapes(obj, {k: _shape_of(v) for k, v in tensors.items()})
                 failure = self._probe(layer, call, _result_shape(result))
                 if failure is not None:
-                    raise ValueError(f"{obj['name']}: {failure}")
+                    raise ValueError(f"{entry}: {failure}")
         outputs = [_resolve_tensor(ref, tensors) for ref in _as_list(raw.get("outputs"))]
         model = keras.Model(inputs, outputs, **({"name": name} if name else {}))
         if raw.get("trainable") is False:
@@ -583,16 +590,67 @@ def _bind_tensors(obj: dict[str, Any], tensors: dict[str, Any]) -> tuple[list[An
     return [conv(v) for v in call], kwargs
 
 
+def _check_shared_weights(layer: Any, args: list[Any], kwargs: dict[str, Any], name: str) -> None:
+    """A shared layer called again on inputs its weights do not fit (an RNN on another feature
+    size) is built by Keras and fails when data flows: compare its weights with those a fresh copy
+    of the layer makes for this call."""
+    fresh = type(layer).from_config({**layer.get_config(), "name": f"{layer.name}_fresh_check"})
+    fresh(*args, **kwargs)
+    if [tuple(w.shape) for w in fresh.weights] != [tuple(w.shape) for w in layer.weights]:
+        raise ValueError(f"{name}: the shared layer's weights do not fit this call's input (it fails when data "
+                         f"flows)")
+
+
+def _entries(raw: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(tensor name, layer object) for each entry of a graph spec's "layers": a shared layer's
+    later call (``{"call_of": "lstm", ...}``) is ``lstm@1``, ``lstm@2``..., with the layer's own
+    constructor arguments."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    by_name: dict[str, dict[str, Any]] = {}
+    calls: dict[str, int] = {}
+    for obj in raw["layers"]:
+        if "call_of" in obj:
+            of = obj["call_of"]
+            calls[of] = calls.get(of, 0) + 1
+            out.append((f"{of}@{calls[of]}", {**_constructor(by_name[of]), "name": of, "call": obj.get("call"),
+                                              **({"call_kwargs": obj["call_kwargs"]} if "call_kwargs" in obj else {})}))
+        else:
+            by_name[obj["name"]] = obj
+            out.append((obj["name"], obj))
+    return out
+
+
+def _shared_rows(observed: list[Observed], used: set[str], types: dict[str, Any]) -> tuple[Observed, ...]:
+    """A shared layer's row: its first call's weights, its last call's shape. A later call whose
+    weights would differ (this path builds it anew) fails in Keras: when the model is built for
+    a layer whose input_spec pins its feature size, else when data flows through the call."""
+    from .graph import PINNED_INPUTS
+
+    rows: dict[str, Observed] = {}
+    for o in observed:
+        name = o.name or ""
+        base = name.partition("@")[0]
+        first = rows.get(base)
+        if first is None or "@" not in name:
+            rows[base] = o
+            continue
+        if (o.trainable, o.non_trainable) != (first.trainable, first.non_trainable) and \
+                (name in used or types.get(name) in PINNED_INPUTS):
+            raise ValueError(f"{name}: the shared layer's weights do not fit this call's input")
+        rows[base] = Observed(o.output_shape, first.trainable, first.non_trainable, base)
+    return tuple(rows.values())
+
+
 def _used(raw: dict[str, Any]) -> set[str]:
     """The names of the layers some output depends on (the others never run)."""
     calls: dict[str, list[str]] = {}
-    for obj in raw["layers"]:
+    for name, obj in _entries(raw):
         refs: list[str] = []
         for value in [*(obj.get("call") or []), *_kwargs_of(obj).values()]:
             for item in value if isinstance(value, list) else [value]:
                 if isinstance(item, str):
                     refs.append(_split_ref(item)[0])
-        calls[obj["name"]] = refs
+        calls[name] = refs
     used: set[str] = set()
     stack = [_split_ref(r)[0] for r in _as_list(raw.get("outputs"))]
     while stack:

@@ -46,8 +46,13 @@ class LayerResult:
     layer: Any = field(default=None, repr=False, compare=False)
 
     def connected_to(self) -> list[str]:
-        """What it is called on, as Keras's summary prints it: ``enc_lstm[0][1]``."""
-        return [f"{name}[0][{index or 0}]" for name, index in self.inbound]
+        """What it is called on, as Keras's summary prints it: ``enc_lstm[0][1]`` (``lstm[1][0]``
+        for the output of a shared layer's second call)."""
+        out = []
+        for name, index in self.inbound:
+            base, _, node = name.partition("@")
+            out.append(f"{base}[{node or 0}][{index or 0}]")
+        return out
 
 
 @dataclass(slots=True)
@@ -64,11 +69,14 @@ class GraphLayout:
     nodes: tuple[str, ...] = ()  # with masks: inputs, layers and mask operations ("#n"), as Keras's summary
     operations: dict[str, Any] | None = None  # with masks: each "#n" as a masks.Operation
     mask_inputs: dict[str, tuple[str, ...]] | None = None  # with masks: the masks a layer's node also takes
+    shared: bool = False  # a layer is called more than once in the model
 
     @property
     def chain(self) -> bool:
         # summary_utils: one node per depth, each called on at most one tensor (mask tensors
-        # and mask operations included)
+        # and mask operations included), no layer called twice
+        if self.shared:
+            return False
         if self.node_inputs is not None:
             if any(n > 1 for n in self.node_inputs.values()):
                 return False
@@ -272,9 +280,17 @@ def _solve_graph(spec: Any) -> Solution:
     rows: list[Any] = []
     trainable = non_trainable = 0
     frozen_model = not spec.trainable
+    calls = lay.calls or {}
+    last_call = lay.last_calls or {}
     for i in lay.rows:
         gl = layers[i]
         out, deriv = solved[i]
+        inbound = gl.inbound
+        if gl.name in last_call:
+            out = solved[last_call[gl.name]][0]
+        nodes = calls.get(gl.name)
+        if nodes:  # a shared layer: the inputs of its calls in the model
+            inbound = tuple([r for j in nodes for r in layers[j].inbound])
         if frozen_model:
             deriv = frozen(deriv)
         expr = deriv.expr  # deriv.total, inlined: once per row
@@ -283,12 +299,12 @@ def _solve_graph(spec: Any) -> Solution:
         trainable += total - nt
         non_trainable += nt
         rows.append(LayerResult(len(rows) + 1, gl.layer.type, gl.name, out, total, total - nt, nt, deriv,
-                                gl.inbound, gl.layer))
+                                inbound, gl.layer))
     rows_t = tuple(rows)
     inputs = {i.name: i.shape for i in spec.inputs}
     return Solution(spec.inputs[0].shape, rows_t, trainable + non_trainable, trainable, non_trainable,
                     GraphLayout(lay.order, inputs, lay.depth, rows_t, lay.inputs, lay.nodes, lay.operations,
-                                lay.mask_inputs))
+                                lay.mask_inputs, any(len(nodes) > 1 for nodes in calls.values())))
 
 
 def solve_raw(raw: object) -> Solution:

@@ -35,11 +35,20 @@ class Solved:
     def failed(self) -> bool:
         return self.error is not None or (self.verdict is not None and not self.verdict.agree)
 
+    @staticmethod
+    def from_keras(model: Any) -> Solved:
+        """A model ``--execute`` found (executed.ExecutedModel): Keras's counts, or why it has none."""
+        label = f"model {model.label!r}" if model.label != "the file" else "the file"
+        if model.data is not None:
+            return Solved(label, executed={**model.data, "summary": model.summary})
+        return Solved(label, error=model.error,
+                      executed={"source": "keras", "model": model.label, "error": model.error})
+
     def json_line(self, lang: str) -> str | None:
         """The line ``--json`` prints, or None when the solution's own UTF-8 line can be used
         (``Solution.to_json_bytes``: the fast path of a plain solve)."""
         if self.executed is not None:
-            return json.dumps(self.executed, ensure_ascii=False)
+            return json.dumps({k: v for k, v in self.executed.items() if k != "summary"}, ensure_ascii=False)
         if self.error is not None:
             out: dict[str, Any] = {"error": self.error}
             if self.verdict is not None:
@@ -56,6 +65,8 @@ class Solved:
         """(what goes to standard output, what goes to standard error) without ``--json``;
         ``heading``: name the spec (a file of several)."""
         prefix = f"{self.label}: " if heading else ""
+        if self.executed is not None and self.error is None:
+            return "\n".join([f"# {self.label} (built and counted by Keras)", self.executed["summary"]]), ""
         if self.error is not None:
             err = f"Error: {prefix}{self.error}"
             if self.verdict is not None and not self.verdict.agree:
@@ -106,9 +117,17 @@ def solve_one(item: SpecInput, checker: Any = None) -> Solved:
 
 
 def solve_file(file: str | None, code_file: str | None, stdin_text: str | None, *, verify: bool = False,
-               ) -> SolveRun:
-    """The specs of ``file`` (JSON, JSON lines, or ``-``), or of the models ``code_file`` builds
-    (read without running it)."""
+               execute: Any = None) -> SolveRun:
+    """The specs of ``file`` (JSON, JSON lines, or ``-``), or of the models ``code_file`` builds:
+    read without running it, or with ``execute`` (executed.Limits) run by Keras in a child process
+    (the instructor's own file only)."""
+    if execute is not None:
+        from .executed import run_code
+        from .specfile import read_text
+
+        assert code_file is not None
+        models = run_code(code_file, read_text(code_file, stdin_text), execute)
+        return SolveRun((), executed=[Solved.from_keras(m) for m in models])
     if code_file is not None:
         return SolveRun(read_code(code_file, stdin_text), verify)
     assert file is not None

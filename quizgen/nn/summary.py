@@ -18,7 +18,6 @@ from typing import Any
 from .derivation import texts
 from .layers.base import is_multi
 from .memory import readable_size
-from .shapes import format_shape
 from .solver import Solution
 
 # Keras's default line lengths (88 for three columns, 108 for four), capped as by a terminal
@@ -143,8 +142,14 @@ def _table(header: list[str], right: list[bool], rows: list[list[str]], widths: 
 
 def _shape_text(shape: Any) -> str:
     if is_multi(shape):
-        return "[" + ", ".join(format_shape(s) for s in shape) + "]"
-    return format_shape(shape)
+        return "[" + ", ".join(_summary_shape(s) for s in shape) + "]"
+    return _summary_shape(shape)
+
+
+def _summary_shape(shape: Any) -> str:
+    """A shape as Keras's summary writes it (summary_utils.format_layer_shape): a 1-tuple without
+    the comma Python (and format_shape) gives it."""
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 def format_functional_summary(solution: Solution, title: str = "functional") -> str:
@@ -159,14 +164,14 @@ def format_functional_summary(solution: Solution, title: str = "functional") -> 
     for name in graph.nodes or graph.order:
         op = operations.get(name)
         if op is not None:
-            fields = [f"{op.name} ({op.type})", format_shape(op.shape), "0", ", ".join(op.connected) or "-"]
+            fields = [f"{op.name} ({op.type})", _summary_shape(op.shape), "0", ", ".join(op.connected) or "-"]
         elif name in by_name:
             row = by_name[name]
             connected = row.connected_to() + [f"{operations[m].name}[0][0]" for m in masks.get(name, ())]
             fields = [f"{name} ({row.type})", _shape_text(row.output_shape), f"{row.params:,}",
                       ", ".join(connected) or "-"]
         else:
-            fields = [f"{name} (InputLayer)", format_shape(graph.inputs[name]), "0", "-"]
+            fields = [f"{name} (InputLayer)", _summary_shape(graph.inputs[name]), "0", "-"]
         rows.append(fields[:3] if chain else fields)
     return _render(title, rows, not chain, solution)
 

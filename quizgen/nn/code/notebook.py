@@ -63,8 +63,8 @@ def parse_python(source: str, filename: str = "<code>") -> Program:
     return Program((_parse(strip_ipython(source), filename, lambda n: f"line {n}"),))
 
 
-def parse_notebook(text: str, filename: str = "<notebook>") -> Program:
-    """Every code cell of a Jupyter notebook, each parsed on its own."""
+def _code_cells(text: str) -> list[tuple[int, str]]:
+    """(position in the notebook, source) of each code cell."""
     try:
         nb = decode_json(text)
         cells = [(n, c) for n, c in enumerate(nb["cells"], start=1) if c.get("cell_type") == "code"]
@@ -75,6 +75,17 @@ def parse_notebook(text: str, filename: str = "<notebook>") -> Program:
         raise CodeParseError(f"not a Jupyter notebook: malformed JSON ({exc})") from None
     except (KeyError, TypeError, AttributeError) as exc:
         raise CodeParseError(f"not a Jupyter notebook: {exc}") from None
+    return sources
+
+
+def notebook_python(text: str, filename: str = "<notebook>") -> str:
+    """A notebook's code cells as one Python file, in order, its IPython lines made ``pass``."""
+    return "\n".join(strip_ipython(source) for _, source in _code_cells(text)) + "\n"
+
+
+def parse_notebook(text: str, filename: str = "<notebook>") -> Program:
+    """Every code cell of a Jupyter notebook, each parsed on its own."""
+    sources = _code_cells(text)
     modules, starts, numbers = [], [], []
     offset = 0
     for number, source in sources:
