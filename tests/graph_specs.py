@@ -145,7 +145,7 @@ def _rnn_layer(rng: random.Random, units: int | None = None) -> dict[str, Any]:
     obj: dict[str, Any] = {"type": cell, "units": units or rng.choice(UNITS)}
     if _maybe(rng, 0.4):
         obj["return_sequences"] = True
-    if _maybe(rng, 0.4):
+    if _maybe(rng, 0.5):
         obj["return_state"] = True
     if _maybe(rng, 0.1):
         obj["use_bias"] = False
@@ -523,6 +523,12 @@ def random_graph(rng: random.Random, n_layers: int = 8, bad_rate: float = 0.08, 
     last: str | None = None
     while len(b.layers) < n_layers and not b.failed:
         bad = _maybe(rng, bad_rate)
+        if _maybe(rng, 0.05) and last is not None and ":" not in last:
+            _nested_step(b, last, rng)
+            if b.failed or not b.layers:
+                break
+            last = b.layers[-1].get("name", last)
+            continue
         if not chain and _maybe(rng, 0.07) and _share(b, rng, bad):
             newest = b.layers[-1].get("call_of")
             last = None if b.failed else next((r for r in b.shapes if r.startswith(f"{newest}@")), None)
@@ -558,6 +564,27 @@ def random_graph(rng: random.Random, n_layers: int = 8, bad_rate: float = 0.08, 
         b.call({"type": "Flatten"}, [b.inputs[0]["name"]])
     outputs = _outputs(b, rng)
     return b.spec(outputs)
+
+
+def _nested_step(b: _Builder, ref: str, rng: random.Random) -> None:
+    """A model used as a layer (#18.4): a small Sequential (built on its first call, or with an
+    Input of the shape it is called on), sometimes frozen."""
+    shape = b.shapes[ref]
+    if len(shape) in (2, 3):
+        inner: list[dict[str, Any]] = [{"type": "Dense", "units": rng.choice(UNITS)}]
+        if _maybe(rng, 0.5):
+            inner.append(rng.choice(({"type": "Dropout", "rate": 0.2}, {"type": "BatchNormalization"},
+                                     {"type": "Dense", "units": 4})))
+    elif len(shape) == 4:
+        inner = [{"type": "Conv2D", "filters": 4, "kernel_size": 1}, {"type": "BatchNormalization"}]
+    else:
+        inner = [{"type": "Flatten"}]
+    model: dict[str, Any] = {"type": "Sequential", "layers": inner}
+    if _maybe(rng, 0.4) and all(d is not None for d in shape[1:]):
+        model["input"] = {"shape": list(shape[1:])}
+    if _maybe(rng, 0.2):
+        model["trainable"] = False
+    b.call(model, [ref])
 
 
 def _share(b: _Builder, rng: random.Random, bad: bool) -> bool:

@@ -68,6 +68,7 @@ def test_hundreds_of_random_graphs_agree_with_keras(checker):
     assert accepted >= 350 and rejected >= 100 and sequential >= 30, (accepted, rejected, sequential)
     # the lookups take text or integer ids, which the generator never makes (tests/test_new_layers.py has them)
     lookups = {"CategoryEncoding", "IntegerLookup", "StringLookup", "TextVectorization"}
+    lookups |= {"Functional"}  # tests/test_nested.py builds functional models used as layers
     assert not set(KINDS) - seen_types - lookups, sorted(set(KINDS) - seen_types - lookups)
     for option in ("LSTM.return_state", "GRU.call.initial_state", "LSTM.call.initial_state",
                    "Bidirectional.merge_mode", "Bidirectional.layer.return_state",

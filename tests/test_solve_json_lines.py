@@ -53,8 +53,8 @@ def _run(path: Path, *args: str) -> subprocess.CompletedProcess:
 # The random graphs of the sample changed when tests/graph_specs.py learned the layers of #18
 # (their earlier sample, 24500a87... in Korean and 8c77e715... in English, still comes out byte for byte
 # the same).
-BEFORE = {"ko": "43da9ce4cc921600f3bab273f5bbe087e9eec94eb52b457c0502d7f6f9a06939",
-          "en": "22e15453cbbc08a51902e73e534ad02c622c22858c689b89cb2e7a219549459e"}
+BEFORE = {"ko": "22f0f12959342699f96c478bd5b7a0d9435e923a902106d4750125a8444da32b",
+          "en": "4c8df3a9a4f426a035415ea2f39c6b6672315d96fa10211ae8df526b88b0f584"}
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])

@@ -146,9 +146,12 @@ class KerasChecker:
 
     # -- building ----------------------------------------------------------------
     def build_layer(self, obj: dict[str, Any]) -> Any:
-        """A Keras layer from a raw layer object (wrappers recursively)."""
+        """A Keras layer from a raw layer object (wrappers recursively; a model used as a layer
+        built as the model it is)."""
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
             raise ValueError(f"not a layer object: {obj!r}")
+        if obj["type"] in ("Sequential", "Functional"):
+            return self._build_nested(obj)
         cls = getattr(self.keras.layers, obj["type"], None)
         if cls is None:
             raise ValueError(f"Keras has no layer {obj['type']!r}")
@@ -157,6 +160,21 @@ class KerasChecker:
         if "layer" in kwargs:
             kwargs["layer"] = self.build_layer(obj["layer"])
         return cls(**kwargs)
+
+    def _build_nested(self, obj: dict[str, Any]) -> Any:
+        keras = self.keras
+        named = {"name": obj["name"]} if "name" in obj else {}
+        if obj["type"] == "Sequential":
+            layers = [self.build_layer(o) for o in obj["layers"]]
+            if "input" in obj:
+                layers.insert(0, keras.Input(**{k: tuple(v) for k, v in obj["input"].items()}))
+            model = keras.Sequential(layers, **named)
+        else:
+            model, _ = self.build_model({k: obj[k] for k in ("inputs", "layers", "outputs")},
+                                        name=obj.get("name"), fresh=False)
+        if obj.get("trainable") is False:
+            model.trainable = False
+        return model
 
     def observe(self, raw: dict[str, Any]) -> tuple[Observed, ...]:
         """Keras's per-layer output shapes and weight counts; raises if Keras rejects it."""
@@ -331,13 +349,14 @@ class KerasChecker:
         return None
 
     def build_model(
-        self, raw: dict[str, Any], name: str | None = None, probe: bool = False
+        self, raw: dict[str, Any], name: str | None = None, probe: bool = False, fresh: bool = True
     ) -> tuple[Any, dict[str, Any]]:
         """(keras.Model, the value each layer's call returned by name) for a raw graph spec,
         built as textbook code builds it: Input(...), layers called in spec order, Model(inputs,
         outputs). ``probe``: also run each runtime-checked layer once on zeros (see module docstring)."""
         keras = self.keras
-        _fresh_names()  # names as in a fresh session: Keras's mask operations take auto names too
+        if fresh:
+            _fresh_names()  # names as in a fresh session: Keras's mask operations take auto names too
         tensors: dict[str, Any] = {}
         inputs = []
         for inp in raw["inputs"]:
@@ -361,7 +380,7 @@ class KerasChecker:
                 if failure is not None:
                     raise ValueError(f"{entry}: {failure}")
         outputs = [_resolve_tensor(ref, tensors) for ref in _as_list(raw.get("outputs"))]
-        model = keras.Model(inputs, outputs, **({"name": name} if name else {}))
+        model = keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], **({"name": name} if name else {}))
         if raw.get("trainable") is False:
             model.trainable = False
         self.builds += 1

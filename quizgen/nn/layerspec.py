@@ -7,6 +7,7 @@ constructor would check it, and kept as a ``LayerSpec`` value.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,9 @@ _NEXT_TOKEN = itertools.count()
 def layer_to_json(layer: LayerSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"type": layer.type}
     for key, value in layer.args.items():
+        if key == "model" and layer.type in NESTED_TYPES:  # a model used as a layer: its own spec, inline
+            out.update(value.to_json())
+            continue
         out[key] = list(value) if isinstance(value, tuple) else value
     if layer.inner is not None:
         out["layer"] = layer_to_json(layer.inner)
@@ -79,6 +83,34 @@ def layer_to_json(layer: LayerSpec) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- parsing
+
+# Models used as layers (layers/models.py): their entry is a whole spec. nn/spec.py installs
+# PARSE_MODEL (it parses specs, and imports this module).
+NESTED_TYPES = frozenset({"Sequential", "Functional"})
+PARSE_MODEL: Any = None
+
+
+def _parse_nested(obj: dict[str, Any], index: int | str, layer_type: str, skip: frozenset[str]) -> LayerSpec:
+    own = {k: v for k, v in obj.items() if k not in skip and k not in ("type", "name", "trainable")}
+    graph = layer_type == "Functional"
+    if graph != ("inputs" in own):
+        want = '"inputs", "layers" and "outputs"' if graph else '"layers" (and an "input" if it has one)'
+        raise SpecError(f"a {layer_type} used as a layer is written as its own spec: {want}", index, layer_type)
+    if PARSE_MODEL is None:  # nn.spec installs it when imported (a caller may have parsed graphs alone)
+        importlib.import_module("quizgen.nn.spec")
+    try:
+        model = PARSE_MODEL(own, nested=True)
+    except SpecError as exc:
+        raise SpecError(f"inside it: {exc.message}", index, layer_type) from None
+    args: dict[str, Any] = {"model": model}
+    for key in ("name", "trainable"):
+        if key in obj and key not in skip:
+            value = obj[key]
+            if key == "trainable" and type(value) is not bool or key == "name" and type(value) is not str:
+                raise SpecError(f"{key}: expected {'true or false' if key == 'trainable' else 'a string'}, "
+                                f"got {_short(value)}", index, layer_type)
+            args[key] = value
+    return LayerSpec(layer_type, args)
 
 # Parsed layers by content: textbook models repeat the same layers constantly, and a
 # LayerSpec is a value (never mutated once parsed), so specs may share one. The key
@@ -113,6 +145,8 @@ def _parse_layer(obj: Any, index: int | str, inside: str | None, skip: frozenset
     layer_type = obj.get("type")
     if not isinstance(layer_type, str):
         raise SpecError('a layer needs a "type" naming its Keras class, e.g. "SimpleRNN"', index)
+    if layer_type in NESTED_TYPES:
+        return _parse_nested(obj, index, layer_type, skip)
     where_type = f"{inside} > {layer_type}" if inside else layer_type
     kind = KINDS.get(layer_type)
     if kind is None:

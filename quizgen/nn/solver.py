@@ -17,11 +17,12 @@ from typing import Any
 
 from ..errors import SpecError
 from . import layers as _layers
-from .derivation import Derivation, evaluate, frozen
+from .derivation import Derivation, add, evaluate, frozen
 from .layers import KERAS_NAMES, KINDS, apply
+from .layers import models as _models
 from .layers.base import Fail, Outputs, is_multi
 from .layerspec import LayerSpec
-from .shapes import Shape
+from .shapes import Shape, format_shape
 from .spec import Spec
 
 
@@ -305,6 +306,54 @@ def _solve_graph(spec: Any) -> Solution:
     return Solution(spec.inputs[0].shape, rows_t, trainable + non_trainable, trainable, non_trainable,
                     GraphLayout(lay.order, inputs, lay.depth, rows_t, lay.inputs, lay.nodes, lay.operations,
                                 lay.mask_inputs, any(len(nodes) > 1 for nodes in calls.values())))
+
+
+def _nested(model: Any, x: Any) -> tuple[Any, Derivation]:
+    """A model used as a layer (layers/models.py): its output on this call, and its parameters,
+    which it made when it was built (on its Input, or on the shape it was first called on)."""
+    try:
+        if type(model) is Spec:
+            if type(x) is not tuple or (x and type(x[0]) is tuple):
+                raise Fail("a Sequential model is called on one tensor")
+            if model.input_shape:
+                _fits(model.input_shape, x, "its Input")
+            built = solve(model) if model.input_shape else None
+            called = solve(Spec(x, model.layers, x[0] is not None, model.trainable))
+            out: Any = called.output_shape
+        else:
+            from .graph import GraphInput, GraphSpec, _resolve, walk
+
+            xs = x if type(x) is tuple and x and type(x[0]) is tuple else (x,)
+            if len(xs) != len(model.inputs):
+                raise Fail(f"the model has {len(model.inputs)} input{'s' if len(model.inputs) > 1 else ''} and "
+                           f"is called on {len(xs)}")
+            for declared, shape in zip(model.inputs, xs):
+                _fits(declared.shape, shape, f"its Input {declared.name!r}")
+            built = solve(model)
+            on_call = GraphSpec(tuple([GraphInput(i.name, shape, shape[0] is not None)
+                                       for i, shape in zip(model.inputs, xs)]), model.layers, model.outputs,
+                                model.name, model.trainable)
+            tensors, _ = walk(on_call)
+            outs = [_resolve(r, tensors) for r in model.outputs]
+            out = outs[0] if len(outs) == 1 else Outputs(outs)
+            called = built
+    except SpecError as exc:
+        raise Fail(f"inside it: {exc.message}") from None
+    counted = built or called
+    parts = [r.params for r in counted.layers if r.params]
+    expr: Any = (parts[0] if len(parts) == 1 else add(*parts)) if parts else None
+    nt = counted.non_trainable_params
+    return out, Derivation("Sequential" if type(model) is Spec else "Functional", expr, nt or None,
+                           notes=("nested_model",))
+
+
+def _fits(declared: Shape, given: Shape, what: str) -> None:
+    if len(declared) != len(given) or any(d is not None and g is not None and d != g
+                                          for d, g in zip(declared, given)):
+        raise Fail(f"it is called on {format_shape(given)}, which does not fit {what} {format_shape(declared)}")
+
+
+_models.SOLVE = _nested  # the layer family of models used as layers solves them through this module
 
 
 def solve_raw(raw: object) -> Solution:

@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import files
 from ..errors import SpecError
+from . import layerspec
 from .graph import parse_graph
 from .layers import KINDS, LAYER_ARGS, REQUIRED_ARGS  # noqa: F401  (what questions/ reads from here)
 from .layers.base import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, MAX_DIM, REGULARIZERS, REQUIRED  # noqa: F401
@@ -37,15 +38,20 @@ class Spec:
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON form (what parse_spec reads back to an equal Spec)."""
-        inp = {"batch_shape": list(self.input_shape)} if self.batch_fixed else {"shape": list(self.input_shape[1:])}
-        out: dict[str, Any] = {"input": inp, "layers": [layer_to_json(layer) for layer in self.layers]}
+        out: dict[str, Any] = {}
+        if self.input_shape:  # () for a nested Sequential built on its first call
+            out["input"] = {"batch_shape": list(self.input_shape)} if self.batch_fixed else \
+                {"shape": list(self.input_shape[1:])}
+        out["layers"] = [layer_to_json(layer) for layer in self.layers]
         if not self.trainable:
             out["trainable"] = False
         return out
 
 
-def parse_spec(obj: Any) -> Any:
-    """Validate a spec object (already decoded from JSON): a Spec, or a GraphSpec when it has "inputs"."""
+def parse_spec(obj: Any, nested: bool = False) -> Any:
+    """Validate a spec object (already decoded from JSON): a Spec, or a GraphSpec when it has "inputs".
+    ``nested``: a Sequential model used as a layer, which may have no "input" (Keras builds it
+    on the shape it is first called on: its input_shape is then ())."""
     if not isinstance(obj, dict):
         raise SpecError(f'a spec is a JSON object with "input" and "layers", got {_short(obj)}')
     if "inputs" in obj:
@@ -60,6 +66,9 @@ def parse_spec(obj: Any) -> Any:
     if not isinstance(raw_layers, list) or not raw_layers:
         raise SpecError('"layers" must be a non-empty list of layer objects')
     layers = tuple([parse_layer(raw, i) for i, raw in enumerate(raw_layers, start=1)])
+    if nested and obj.get("input") is None and layers[0].args.get("input_shape") is None and (
+            layers[0].type == "Embedding" or layers[0].args.get("input_dim") is None):
+        return Spec((), layers, False, model_trainable(obj))
     input_shape, fixed = _parse_input(obj.get("input"), layers)
     return Spec(input_shape, layers, fixed, model_trainable(obj))
 
@@ -113,3 +122,6 @@ def _generated_layer(obj: dict[str, Any]) -> LayerSpec:
     args = {k: v for k, v in obj.items() if k != "type" and k != "layer"}
     inner = obj.get("layer")
     return LayerSpec(obj["type"], args, None if inner is None else _generated_layer(inner))
+
+
+layerspec.PARSE_MODEL = parse_spec  # a model used as a layer is a spec of its own (layers/models.py)

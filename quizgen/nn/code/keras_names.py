@@ -14,6 +14,7 @@ from typing import Any
 
 from ..layers import LAYER_ARGS, POSITIONAL
 from ..layers.recurrent import RNN_TYPES
+from ..layerspec import NESTED_TYPES
 
 
 def snake_case(class_name: str) -> str:
@@ -69,7 +70,8 @@ GRAPH_POSITIONAL: dict[str, tuple[str, ...]] = {
         "bias_constraint"),
 }
 
-LAYER_TYPES: frozenset[str] = frozenset(LAYER_ARGS) | frozenset(GRAPH_POSITIONAL)
+# (a model used as a layer is made by Sequential(...) / Model(...), which the reader reads as models)
+LAYER_TYPES: frozenset[str] = (frozenset(LAYER_ARGS) - NESTED_TYPES) | frozenset(GRAPH_POSITIONAL)
 
 # keras.Input's positional order (shape first, as textbooks write Input((30,))).
 INPUT_POSITIONAL = ("shape", "batch_size", "dtype", "sparse", "ragged", "batch_shape", "name", "tensor", "optional")

@@ -20,6 +20,7 @@ from . import (
     convolution,
     core,
     merging,
+    models,
     normalization,
     pooling,
     preprocessing,
@@ -30,7 +31,7 @@ from . import (
 from .base import REQUIRED, LayerKind
 
 FAMILIES = (core, recurrent, wrappers, reshaping, convolution, pooling, normalization, merging, attention,
-            activations, preprocessing)
+            activations, preprocessing, models)
 KINDS: dict[str, LayerKind] = {k.type: k for family in FAMILIES for k in family.KINDS}
 
 LAYER_ARGS: dict[str, dict[str, Any]] = {t: k.args for t, k in KINDS.items()}
