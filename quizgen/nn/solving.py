@@ -30,6 +30,7 @@ class Solved:
     error: str | None = None
     verdict: Any = None  # keras_check.Verdict
     executed: dict[str, Any] | None = None
+    note: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -54,11 +55,14 @@ class Solved:
             if self.verdict is not None:
                 out["keras"] = {"agree": self.verdict.agree, "detail": self.verdict.describe()}
             return json.dumps(out, ensure_ascii=False)
-        if self.verdict is None:
+        if self.verdict is None and self.note is None:
             return None
         assert self.solution is not None
         obj = self.solution.to_json(lang)
-        obj["keras"] = {"agree": self.verdict.agree, "detail": self.verdict.describe()}
+        if self.note is not None:
+            obj["note"] = self.note
+        if self.verdict is not None:
+            obj["keras"] = {"agree": self.verdict.agree, "detail": self.verdict.describe()}
         return json.dumps(obj, ensure_ascii=False)
 
     def text(self, lang: str, heading: bool) -> tuple[str, str]:
@@ -75,6 +79,8 @@ class Solved:
         assert self.solution is not None
         parts = [f"# {self.label}"] if heading else []
         parts += [format_summary(self.solution), format_working(self.solution, lang)]
+        if self.note is not None:
+            parts.append(f"Note: {self.note}")
         if self.verdict is not None:
             parts.append(f"Keras: {self.verdict.describe()}")
         return "\n".join(parts), ""
@@ -113,7 +119,7 @@ def solve_one(item: SpecInput, checker: Any = None) -> Solved:
         except SpecError as exc:
             error = exc.message
     verdict = checker.check(item.raw, solution) if checker is not None and item.error is None else None
-    return Solved(item.label, solution, error, verdict)
+    return Solved(item.label, solution, error, verdict, note=item.note)
 
 
 def solve_file(file: str | None, code_file: str | None, stdin_text: str | None, *, verify: bool = False,
