@@ -113,3 +113,17 @@ def test_trainable_must_be_a_boolean():
 
     with pytest.raises(SpecError, match='"trainable" must be true or false'):
         solve_raw({**CASES["frozen model"], "trainable": "no"})
+
+
+def test_a_frozen_layer_counted_as_trainable_is_a_named_slip():
+    from quizgen.grading.misconceptions import slip_tables
+
+    spec = {"input": {"shape": [4]}, "layers": [
+        {"type": "Dense", "units": 3, "trainable": False}, {"type": "BatchNormalization"}, {"type": "Dense", "units": 1}]}
+    solution = solve_raw(spec)
+    assert solution.frozen_params() == 15
+    assert (solution.trainable_params, solution.non_trainable_params) == (6 + 4, 15 + 6)
+    answer = {"type": "parts", "parts": [{"key": "trainable", "value": 10}, {"key": "non_trainable", "value": 21}]}
+    tables = slip_tables("trainable-split", answer, solution)
+    assert tables["trainable"][25] == "frozen_counted_trainable"
+    assert tables["non_trainable"][6] == "frozen_counted_trainable"

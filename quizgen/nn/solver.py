@@ -101,6 +101,19 @@ class Solution:
     def output_shape(self) -> Any:
         return self.layers[-1].output_shape
 
+    def frozen_params(self) -> int:
+        """Weights that only trainable=False made non-trainable (not BatchNormalization's moving
+        statistics nor a Normalization's, which never train): what a student who ignores the
+        freeze counts as trainable."""
+        total = 0
+        for row in self.layers:
+            notes = row.derivation.notes
+            if "frozen" not in notes or "normalization_stats" in notes:
+                continue
+            stats = 2 * row.derivation.symbol_values().get("c", 0) if "bn_stats" in notes else 0
+            total += row.params - stats
+        return total
+
     def to_json(self, lang: str = "ko") -> dict[str, Any]:
         return {
             "layers": [
