@@ -40,7 +40,7 @@ model = keras.Sequential([
     (model,) = models_from_code(code)
     assert model.spec["input"] == {"shape": [50]}
     assert model.spec["layers"][1] == {
-        "type": "Bidirectional", "name": "bidirectional",
+        "type": "Bidirectional",
         "layer": {"type": "LSTM", "units": 64, "return_sequences": True},
     }
     solution = solve_raw(model.spec)
@@ -173,7 +173,7 @@ keras.backend.clear_session()
 m3 = keras.Model(a, layers.Dense(7)(a))
 """)]
     assert [layer["name"] for layer in specs[0]["layers"]] == ["dense", "head"]
-    assert specs[1]["layers"][0]["name"] == "dense_1"  # a Sequential model's layers as Keras named them
+    assert specs[1]["layers"][0]["name"] == "dense_1"  # not the solver's "dense": Keras's name is written
     assert [layer["name"] for layer in specs[2]["layers"]] == ["repeat_vector", "simple_rnn", "dense_2"]
     assert [layer["name"] for layer in specs[3]["layers"]] == ["dense"]
 

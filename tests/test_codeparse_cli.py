@@ -70,3 +70,16 @@ def test_piped_code_through_a_real_process():
     assert proc.returncode == 1
     assert proc.stderr == "Error: line 6: arithmetic on tensors (x + 1) is not supported; use a Keras layer such as " \
                           "layers.Add() or layers.Multiply()" + HINT + "\n"
+
+
+def test_a_notebook_saved_as_text_says_what_to_do(tmp_path):
+    """#21.11: the seed notebook as Jupyter saves it as text ("In [1]:" lines) is not Python."""
+    seed = os.path.join(os.path.dirname(__file__), "fixtures", "seed_notebook.txt")
+    result = CliRunner().invoke(cli, ["solve", "--from-code", seed])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "this is a notebook saved as text" in result.stderr
+    assert "give --from-code the notebook itself (.ipynb), or its code saved as a .py file" in result.stderr
+    other = tmp_path / "notes.txt"
+    other.write_text("Build an LSTM with 128 units.\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["solve", "--from-code", str(other)])
+    assert "--from-code reads Python code (.py) or a Jupyter notebook (.ipynb)" in result.stderr

@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ...errors import CodeParseError
-from .keras_names import DROPPED_CALL_ARGS, TENSOR_CALL_ARGS, call_params, primary_call_args
+from ...errors import CodeParseError, SpecError
+from .keras_names import DROPPED_CALL_ARGS, TENSOR_CALL_ARGS, call_params, primary_call_args, snake_case
 from .values import FunctionalModel, InputNode, Layer, Node, SequentialModel, Tensor
 
 
@@ -70,7 +70,25 @@ def functional_spec(model: FunctionalModel, where: Callable[[int], str]) -> dict
     }
     if not model.trainable:
         spec["trainable"] = False
-    return spec
+    return _in_keras_order(spec)
+
+
+def _in_keras_order(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its layers in model.layers' order (the solver's: Keras's map_graph, masks
+    included), a valid order too (a layer is always deeper than what it is called on), so the
+    spec reads like Keras's summary. A spec with a shared layer's later calls, or one the solver
+    refuses, keeps the order of the calls."""
+    from ..solver import solve_raw
+
+    if any("call_of" in entry for entry in spec["layers"]):
+        return spec
+    try:
+        order = solve_raw(spec).graph.order  # type: ignore[union-attr]
+    except SpecError:
+        return spec
+    position = {name: i for i, name in enumerate(order)}
+    layers = sorted(spec["layers"], key=lambda entry: position.get(entry["name"], len(position)))
+    return {**spec, "layers": layers}
 
 
 def sequential_spec(model: SequentialModel, where: Callable[[int], str], input_shape: Any = None) -> dict[str, Any]:
@@ -81,8 +99,19 @@ def sequential_spec(model: SequentialModel, where: Callable[[int], str], input_s
         spec["input"] = model.input
     elif input_shape is not None:
         spec["input"] = input_shape
-    spec["layers"] = [_nested_entry(item, where) if not isinstance(item, Layer) else layer_object(item, named=True)
-                      for item in model.layers]
+    fresh: Counter[str] = Counter()  # the names the solver gives a spec's layers that have none
+    layers = []
+    for item in model.layers:
+        if not isinstance(item, Layer):
+            layers.append(_nested_entry(item, where))
+            continue
+        base = snake_case(item.type)
+        guess = base if not fresh[base] else f"{base}_{fresh[base]}"
+        fresh[base] += 1
+        # a layer's name is written when it is not the one the solver would give it (a file that
+        # builds several models names their layers dense_3, dense_4..., as Keras's summary shows)
+        layers.append(layer_object(item, named=item.name != guess))
+    spec["layers"] = layers
     if not model.trainable:
         spec["trainable"] = False
     return spec
