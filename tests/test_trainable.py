@@ -119,7 +119,8 @@ def test_a_frozen_layer_counted_as_trainable_is_a_named_slip():
     from quizgen.grading.misconceptions import slip_tables
 
     spec = {"input": {"shape": [4]}, "layers": [
-        {"type": "Dense", "units": 3, "trainable": False}, {"type": "BatchNormalization"}, {"type": "Dense", "units": 1}]}
+        {"type": "Dense", "units": 3, "trainable": False}, {"type": "BatchNormalization"},
+        {"type": "Dense", "units": 1}]}
     solution = solve_raw(spec)
     assert solution.frozen_params() == 15
     assert (solution.trainable_params, solution.non_trainable_params) == (6 + 4, 15 + 6)
