@@ -47,6 +47,7 @@ test: system-packages $(VENV)/.test-installed lint
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/bench_solver.py
 	$(BIN)/python bench/bench_graph.py
+	$(BIN)/python bench/bench_graph_fuzz.py
 	$(BIN)/python bench/bench_cli_solve.py
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_grading.py

@@ -90,6 +90,20 @@ eb = encoder(shared(b))
 distance = layers.Subtract()([ea, eb])
 model = keras.Model([a, b], layers.Dense(1, activation="sigmoid")(distance))
 """,
+    "preprocessing layers where model code puts them": """
+import keras
+inputs = keras.Input(shape=(1,), dtype="string")
+x = keras.layers.StringLookup(vocabulary=["a", "b", "c"], output_mode="one_hot")(inputs)
+model = keras.Model(inputs, keras.layers.Dense(2)(x))
+ids = keras.Input(shape=(3,), dtype="int64")
+y = keras.layers.IntegerLookup(vocabulary=[10, 20, 30], output_mode="multi_hot")(ids)
+model2 = keras.Model(ids, keras.layers.Dense(1)(y))
+text = keras.Input(shape=(), dtype="string")
+v = keras.layers.TextVectorization(max_tokens=100, output_mode="int", output_sequence_length=12)(text)
+model3 = keras.Model(text, keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(100, 8)(v)))
+counts = keras.layers.CategoryEncoding(num_tokens=6, output_mode="count")(ids)
+model4 = keras.Model(ids, keras.layers.Dense(1)(counts))
+""",
     "one unreadable model does not refuse the others": """
 import keras
 from keras import layers

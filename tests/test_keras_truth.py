@@ -45,9 +45,12 @@ def test_the_order_check_sees_a_wrong_order(naive_checker, monkeypatch):
     """The naive checker compares positions in model.layers: without the mask operations the
     solver's order is wrong, and the checker says so."""
     from quizgen.nn import graph
+    from quizgen.nn.solver import clear_cache
 
-    monkeypatch.setattr(graph, "has_masks", lambda spec: False)
+    monkeypatch.setattr(graph, "MASK_SOURCES", frozenset())  # no layer seen to make a mask
+    clear_cache()
     verdict = naive_checker.check(NER)
+    clear_cache()
     assert not verdict.agree and "position in model.layers" in verdict.describe()
 
 

@@ -154,3 +154,13 @@ def test_every_layer_kind_has_a_snake_case_name_keras_agrees_with(checker):
             continue
         cls = getattr(keras.layers, name)
         assert kind.keras_name == keras.src.utils.naming.to_snake_case(cls.__name__), name
+
+
+def test_a_vocabulary_only_adapt_decides_is_refused_pointing_to_execute():
+    spec = seq([1], {"type": "TextVectorization", "max_tokens": 100, "output_mode": "multi_hot"},
+               {"type": "Dense", "units": 1})
+    with pytest.raises(SpecError, match=r"only known once adapt\(\) has run.*--execute"):
+        solve_raw(spec)
+    padded = seq([1], {"type": "TextVectorization", "max_tokens": 100, "output_mode": "multi_hot",
+                       "pad_to_max_tokens": True})
+    assert solve_raw(padded).layers[0].output_shape == (None, 1, 100)  # as Keras's compute_output_shape

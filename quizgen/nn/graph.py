@@ -35,7 +35,7 @@ from ..errors import SpecError
 from .layers import KINDS, apply
 from .layers.base import MAX_DIM, Bound, Fail, Outputs, RuntimeFail, short
 from .layerspec import layer_to_json, model_trainable, parse_layer
-from .masks import MaskGraph, has_masks, mask_graph
+from .masks import MASK_SOURCES, MaskGraph, mask_graph
 from .shapes import Shape
 
 _GRAPH_KEYS = {"inputs", "layers", "outputs", "name", "trainable"}
@@ -104,6 +104,7 @@ class GraphSpec:
     outputs: tuple[Ref, ...]
     name: str | None = None
     trainable: bool = True  # False: the whole model frozen (model.trainable = False)
+    masked: bool = False  # a layer can make a mask (Keras then adds mask operations: masks.py)
 
     def to_json(self) -> dict[str, Any]:
         def ref_json(v: Any) -> Any:
@@ -177,16 +178,20 @@ def parse_graph(obj: dict[str, Any]) -> GraphSpec:
         raise SpecError('"layers" must be a list of layer objects')
     layers: list[GraphLayer] = []
     calls: dict[str, int] = {}  # a shared layer's calls so far
+    masked = False
     for position, raw in enumerate(raw_layers, start=1):
         if type(raw) is dict and "call_of" in raw:
             layers.append(_parse_shared_call(raw, position, seen, raw_layers, layers, calls))
         else:
-            layers.append(_parse_layer(raw, position, seen, raw_layers))
+            gl = _parse_layer(raw, position, seen, raw_layers)
+            layers.append(gl)
+            if gl.layer.type in MASK_SOURCES:
+                masked = masked or gl.layer.type == "Masking" or bool(gl.layer.get("mask_zero"))
     outputs = _parse_outputs(obj.get("outputs"), seen)
     model_name = obj.get("name")
     if model_name is not None and not isinstance(model_name, str):
         raise SpecError(f'"name" must be a string, got {short(model_name)}')
-    return GraphSpec(inputs, tuple(layers), outputs, model_name, model_trainable(obj))
+    return GraphSpec(inputs, tuple(layers), outputs, model_name, model_trainable(obj), masked)
 
 
 def _parse_input(raw: Any, seen: dict[str, str]) -> GraphInput:
@@ -590,13 +595,27 @@ _LAYOUTS_LIMIT = 20_000
 def layout(spec: GraphSpec, tensors: dict[str, Any] | None = None) -> Layout:
     """The model's layout; ``tensors`` (the walk's shapes) lets a graph with masks add Keras's
     mask operations (masks.py) to the graph it orders."""
-    if tensors is not None and has_masks(spec):
+    key: tuple[Any, ...] = (tuple([(gl.name, gl.parents) for gl in spec.layers]), tuple([r[0] for r in spec.outputs]),
+                            tuple([i.name for i in spec.inputs]))
+    if tensors is not None and spec.masked:
+        # Masks add operations that depend on each layer's configuration and on the ranks of the
+        # tensors (fixed by the inputs' ranks): a layout is remembered by those too. (Their shapes,
+        # which only the summary shows, are made again by mask_operations.)
         try:
-            return _layout(spec, mask_graph(spec, tensors))
-        except Fail as exc:
-            raise SpecError(str(exc)) from None
-    key = (tuple([(gl.name, gl.parents) for gl in spec.layers]), tuple([r[0] for r in spec.outputs]),
-           tuple([i.name for i in spec.inputs]))
+            key = (key, tuple([gl.layer.token() for gl in spec.layers]), tuple([len(i.shape) for i in spec.inputs]))
+            hit = _LAYOUTS.get(key)
+        except TypeError:  # an unhashable argument: not remembered
+            key, hit = (), None
+        if hit is None:
+            try:
+                hit = _layout(spec, mask_graph(spec, tensors))
+            except Fail as exc:
+                raise SpecError(str(exc)) from None
+            if key:
+                if len(_LAYOUTS) >= _LAYOUTS_LIMIT:
+                    _LAYOUTS.clear()
+                _LAYOUTS[key] = hit
+        return hit
     hit = _LAYOUTS.get(key)
     if hit is None:
         if len(_LAYOUTS) >= _LAYOUTS_LIMIT:

@@ -62,15 +62,6 @@ class MaskGraph(NamedTuple):
     extra: dict[str, tuple[str, ...]]
 
 
-def has_masks(spec: Any) -> bool:
-    """Whether any layer of the graph can make a mask (else Keras adds no mask operation)."""
-    for gl in spec.layers:
-        t = gl.layer.type
-        if t == "Masking" or (t == "Embedding" and gl.layer.get("mask_zero")):
-            return True
-    return False
-
-
 def mask_graph(spec: Any, tensors: dict[str, Any]) -> MaskGraph:
     """The mask operations of a walked graph spec (``tensors``: every tensor's shape(s) by name)."""
     ops: dict[str, Operation] = {}

@@ -71,6 +71,18 @@ class GraphLayout:
     operations: dict[str, Any] | None = None  # with masks: each "#n" as a masks.Operation
     mask_inputs: dict[str, tuple[str, ...]] | None = None  # with masks: the masks a layer's node also takes
     shared: bool = False  # a layer is called more than once in the model
+    spec: Any = None  # with masks: the graph spec and its tensors, to make the operations' shapes again
+    tensors: Any = None
+
+    def mask_operations(self) -> dict[str, Any]:
+        """The mask operations in the model ("#n" -> masks.Operation), with this model's shapes
+        (a remembered layout holds the operations of the first model of its structure)."""
+        if self.operations is None:
+            return {}
+        from .masks import mask_graph
+
+        made = mask_graph(self.spec, self.tensors).operations
+        return {node: made[node] for node in self.operations}
 
     @property
     def chain(self) -> bool:
@@ -318,7 +330,9 @@ def _solve_graph(spec: Any) -> Solution:
     inputs = {i.name: i.shape for i in spec.inputs}
     return Solution(spec.inputs[0].shape, rows_t, trainable + non_trainable, trainable, non_trainable,
                     GraphLayout(lay.order, inputs, lay.depth, rows_t, lay.inputs, lay.nodes, lay.operations,
-                                lay.mask_inputs, any(len(nodes) > 1 for nodes in calls.values())))
+                                lay.mask_inputs, any(len(nodes) > 1 for nodes in calls.values()),
+                                spec if lay.operations is not None else None,
+                                tensors if lay.operations is not None else None))
 
 
 def _nested(model: Any, x: Any) -> tuple[Any, Derivation]:

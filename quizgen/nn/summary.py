@@ -158,7 +158,7 @@ def format_functional_summary(solution: Solution, title: str = "functional") -> 
     assert graph is not None
     by_name = {r.name: r for r in solution.layers}
     chain = graph.chain
-    operations = graph.operations or {}
+    operations = graph.mask_operations()
     masks = graph.mask_inputs or {}
     rows = []
     for name in graph.nodes or graph.order:
