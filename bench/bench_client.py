@@ -124,7 +124,8 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
         port = free_port()
-        argv = [*quizgen_command(), "submit", "1", "--server", f"http://127.0.0.1:{port}", "--student", "20260001",
+        argv = [*quizgen_command(), "submit", "--allow-blank", "1", "--server", f"http://127.0.0.1:{port}",
+                "--student", "20260001",
                 "--answer", "1=529,441", "--tries", "1"]
         compare("unreachable", argv, env, (75,), runs)
         served = served_class(work)
@@ -138,7 +139,8 @@ def main() -> None:
             subprocess.run([*quizgen_command(), "login", "--server", server.url, "--student", sid], env=env_s,
                            check=True, capture_output=True)
             env_s.pop("QUIZGEN_TOKEN")  # as a student works after login: the saved credentials
-            argv = [*quizgen_command(), "submit", str(klass.quiz), "--server", server.url, "--answer", "1=529,441",
+            argv = [*quizgen_command(), "submit", "--allow-blank", str(klass.quiz), "--server", server.url,
+                    "--answer", "1=529,441",
                     "--tries", "1"]
             compare("served", argv, env_s, (0,), runs)
         finally:

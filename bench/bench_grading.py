@@ -203,7 +203,8 @@ def bench_submit(runs: int) -> None:
         CliRunner().invoke(cli, ["--db", db, "generate", "--title", "t", "--count", "3", "--seed", "1",
                                  "--students", str(roster), "--no-verify"])
         base = median_wall([str(exe), "-c", "import click, sqlalchemy"], runs)
-        cmd = [str(exe.parent / "quizgen"), "--db", db, "submit", "1", "--student", "s1", "--token", token,
+        cmd = [str(exe.parent / "quizgen"), "--db", db, "submit", "--allow-blank", "1", "--student", "s1", "--token",
+               token,
                "--answer", "1=12345"]
         sub = median_wall(cmd, runs)
         probe = subprocess.run(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .errors import NotFoundError, clip
+from .resources import phrase
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _FULL_WIDTH = {0xFF10 + d: 0x30 + d for d in range(10)} | {0xFF03: ord("#")}  # as answers take them
@@ -29,3 +30,16 @@ def parse_quiz_id(text: str | int) -> int:
     if value >= 2**63:  # no database holds such an id, and the drivers refuse to send it
         raise NotFoundError(f"there is no quiz {value} (see 'quizgen list')")
     return value
+
+
+def student_quiz_id(text: str | int) -> int:
+    """``parse_quiz_id`` for the student's commands: refused in the student's own words and
+    language (data/messages.json), without pointing at the instructor's ``quizgen list``."""
+    try:
+        return parse_quiz_id(text)
+    except NotFoundError:
+        shown = clip(str(text).strip(), 30)
+        digits = str(text).translate(_FULL_WIDTH).strip().lstrip("#")
+        if _DIGITS.fullmatch(digits) and digits.strip("0"):  # a number, just not one of a quiz
+            raise NotFoundError(phrase("student_no_quiz", quiz=shown)) from None
+        raise NotFoundError(phrase("student_not_quiz_id", given=repr(shown))) from None

@@ -22,7 +22,8 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from .errors import QuizgenError, clip
+from .errors import QuizgenError, clip, one_line
+from .resources import Phrase, phrase
 
 API = "/api/v1"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -65,26 +66,24 @@ def is_loopback(host: str) -> bool:
 def parse_server(text: str, option: str = "--server") -> Server:
     """The canonical Server for a URL a student (or, as ``option``, an instructor) typed
     (ServerURLError: why not)."""
-    shown = clip(text, 80)
+    shown = repr(clip(text, 80))
     try:
         parts = urlsplit(text.strip())
         port = parts.port
     except ValueError as exc:
-        raise ServerURLError(f"{option} {shown!r} is not a URL ({exc})") from None
+        raise ServerURLError(phrase("url_not_url", option=option, url=shown, why=one_line(str(exc), 80))) from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise ServerURLError(f"{option} {shown!r} must start with https:// (or http:// for this machine)")
+        raise ServerURLError(phrase("url_scheme", option=option, url=shown))
     host = (parts.hostname or "").lower()
     if not host:
-        raise ServerURLError(f"{option} {shown!r} names no host")
+        raise ServerURLError(phrase("url_no_host", option=option, url=shown))
     if parts.username is not None or parts.password is not None:
-        raise ServerURLError(f"{option} {shown!r} holds a user name or password; give the token with "
-                             "QUIZGEN_TOKEN or 'quizgen login' instead")
+        raise ServerURLError(phrase("url_userinfo", option=option, url=shown))
     if parts.query or parts.fragment:
-        raise ServerURLError(f"{option} {shown!r} has a query or fragment; give the server's base URL")
+        raise ServerURLError(phrase("url_query", option=option, url=shown))
     if any(ord(c) < 33 or ord(c) == 127 for c in text.strip()) or not text.isascii():
-        raise ServerURLError(f"{option} {shown!r} holds spaces, control or non-ASCII characters; "
-                             "give the URL as the instructor wrote it (punycode for a non-ASCII host)")
+        raise ServerURLError(phrase("url_characters", option=option, url=shown))
     path = parts.path.rstrip("/")
     if path.endswith(API):  # someone pasted the API's own base
         path = path[: -len(API)]
@@ -93,24 +92,22 @@ def parse_server(text: str, option: str = "--server") -> Server:
     return Server(f"{scheme}://{netloc}{path}", host, is_loopback(host), scheme == "https")
 
 
-def insecure_reason(server: Server) -> str | None:
+def insecure_reason(server: Server) -> Phrase | None:
     """Why sending a token to this server is unsafe (None: it is safe)."""
     if server.secure or server.loopback:
         return None
-    return (f"{server.url} is plain http to another machine: anyone on the network between you and "
-            f"{clip(server.host, 60)} can read your token and submit as you")
+    return phrase("url_insecure", url=server.url, host=clip(server.host, 60))
 
 
-def check_transport(server: Server, insecure_http: bool) -> str | None:
+def check_transport(server: Server, insecure_http: bool) -> Phrase | None:
     """Refuse plain HTTP to another machine unless the student accepted it; returns the
     warning to print when they did."""
     reason = insecure_reason(server)
     if reason is None:
         return None
     if not insecure_http:
-        raise ServerURLError(f"refusing to send your token: {reason}; use the https:// address, or add "
-                             "--insecure-http if you accept that")
-    return f"Warning: {reason} (--insecure-http)"
+        raise ServerURLError(phrase("url_refused", reason=reason))
+    return phrase("url_warning", reason=reason)
 
 
 def handed_out_server(text: str, option: str, insecure_http: bool) -> Server:

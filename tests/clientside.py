@@ -184,8 +184,10 @@ class Proxy:
     """A TCP proxy on 127.0.0.1 in front of a real server. Per request (in order of arrival)
     ``decide(n, request)`` says what happens: "pass" (forward, return the real answer),
     "cut" (forward, read the real answer, then close the client's connection without it:
-    the server committed, the client never heard), "drop" (close before forwarding) or
-    "hold" (keep the client waiting; nothing forwarded)."""
+    the server committed, the client never heard), "page500" (forward, then answer with a
+    proxy's 500 HTML page instead of the real answer: the server committed, the client is
+    told an error), "drop" (close before forwarding) or "hold" (keep the client waiting;
+    nothing forwarded)."""
 
     def __init__(self, upstream_port: int, decide: Callable[[int, dict[str, Any]], str]):
         self.upstream = upstream_port
@@ -226,6 +228,11 @@ class Proxy:
             if action == "cut" or answer is None:
                 conn.close()
                 return
+            if action == "page500":
+                conn.sendall(http_answer(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>",
+                                         "text/html"))
+                conn.close()
+                return
             conn.sendall(answer)
 
     def _forward(self, raw: bytes) -> bytes | None:
@@ -261,3 +268,124 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(0.02)
+
+
+# --- a hand-written server: what quizgen's client meets when a server misbehaves -----------
+
+def http_answer(status: int, body: Any = b"", content_type: str = "application/json",
+                headers: dict[str, str] | None = None, reason: str = "") -> bytes:
+    """A whole HTTP/1.1 answer (Content-Length framed, the connection closed after it)."""
+    data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
+    lines = [f"HTTP/1.1 {status} {reason or _REASONS.get(status, 'Whatever')}", f"Content-Type: {content_type}",
+             f"Content-Length: {len(data)}", "Connection: close",
+             *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
+
+
+_REASONS = {200: "OK", 201: "Created", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error",
+            502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+def quiz_answer(quiz: int = 3, title: str = "점검 퀴즈", language: str = "ko", prompt: str = "문제",
+                slots: int = 2, label: str = "층 1의 출력 크기", parts: bool = True, **info: Any) -> dict[str, Any]:
+    """``GET /api/v1/quizzes/{quiz}`` as quizgen answers it: ``slots`` questions, the last
+    of two parts (``parts``) or all single answers."""
+    questions = [{"slot": n, "kind": "total-params", "points": 1, "prompt": prompt, "response": {"type": "count"}}
+                 for n in range(1, slots + (not parts))]
+    if parts:
+        questions.append({"slot": slots, "kind": "summary", "points": 2, "prompt": prompt, "response": {
+            "type": "parts", "parts": [{"key": "L1.shape", "type": "shape", "label": {language: label, "en": label}},
+                                       {"key": "L1.params", "type": "count",
+                                        "label": {language: label, "en": label}}]}})
+    return {"quiz": {"id": quiz, "title": title, "language": language, "deadline": "2099-01-01T00:00:00+00:00",
+                     "deadline_local": "2099-01-01 09:00 +09:00 (Asia/Seoul)", "time_zone": "Asia/Seoul",
+                     "late_until": None, "attempt_limit": 3, "attempts_used": 0, "attempts_left": 3,
+                     "feedback": "full", "counting": "last", "open": True, **info},
+            "student": "20260001", "server_time": "2026-11-29T12:00:00+00:00", "questions": questions}
+
+
+class Scripted:
+    """A server on 127.0.0.1 whose every answer the test writes: ``answer(request)`` returns
+    the bytes to send (then the connection is closed), None to hold the connection
+    unanswered, or a function that is given the socket and writes what it likes (a
+    trickle). Unlike Proxy, there is no quizgen behind it: it is the hostile or broken
+    server itself."""
+
+    def __init__(self, answer: Callable[[dict[str, Any]], Any]):
+        self.answer = answer
+        self.requests: list[dict[str, Any]] = []
+        self.sock, self.port, self.url = _listening(32)
+        self.held: list[socket.socket] = []
+        self.closed = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        try:
+            request = read_request(conn)
+            if request is None:
+                conn.close()
+                return
+            self.requests.append(request)
+            what = self.answer(request)
+            if what is None:
+                self.held.append(conn)
+                return
+            if callable(what):
+                what(conn, self.closed)
+            elif what == b"drop":
+                pass
+            else:
+                conn.sendall(what)
+            conn.close()
+        except OSError:  # the client went away
+            conn.close()
+
+    def paths(self, method: str | None = None) -> list[str]:
+        return [r["path"] for r in self.requests if method is None or r["method"] == method]
+
+    def close(self) -> None:
+        self.closed.set()
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+class Trickle:
+    """An answer whose head promises ``Content-Length: 100000`` and whose body then comes a
+    byte every ``every`` seconds (14 hours in all): each read gets a byte, so a timeout
+    per read never fires. ``hung_up`` counts the answers the client walked away from."""
+
+    def __init__(self, every: float = 0.5):
+        self.every = every
+        self.hung_up = 0
+        self.head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n"
+                     b"Connection: close\r\n\r\n")
+
+    def __call__(self, conn: socket.socket, closed: threading.Event) -> None:
+        try:
+            conn.sendall(self.head)
+            while not closed.wait(self.every):
+                conn.sendall(b"{")
+        except OSError:  # the client shut the connection: it stopped waiting
+            self.hung_up += 1
+
+
+@pytest.fixture
+def scripted():
+    made: list[Scripted] = []
+
+    def make(answer: Callable[[dict[str, Any]], Any]) -> Scripted:
+        made.append(Scripted(answer))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.close()

@@ -9,6 +9,12 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as keras_check sets it (TensorFlow may be imported first here)
 
+# The student's commands speak the locale's language until a quiz says its own: tests
+# start from an English locale (a test that wants Korean sets LANG=ko_KR.UTF-8 itself).
+for _name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+    if os.environ.get(_name, "").lower().startswith("ko"):
+        os.environ[_name] = "C.UTF-8"
+
 # The client-side fixtures (home, listener) are a plugin, so test modules need not import them.
 pytest_plugins = ["tests.clientside"]
 

@@ -19,7 +19,6 @@ from quizgen.errors import SpecError
 from quizgen.nn.graph import call_shapes, parse_graph
 from quizgen.nn.layers import apply
 from quizgen.nn.layers.base import Fail, Outputs, is_multi
-from quizgen.nn.spec import parse_layer
 
 VOCAB = (1000, 5000, 10000)
 EMBED = (8, 16, 32, 64)
@@ -27,13 +26,15 @@ UNITS = (4, 8, 16, 32)
 FILTERS = (4, 8, 16)
 SEQ = (None, 6, 10, 20)
 IMAGE = (8, 12, 16, 28)
+MASK_ZERO_RATE = 0.15  # how often an Embedding masks its zeros (bench/bench_graph_fuzz.py --masks raises it)
 
 
 class _Builder:
     """A graph spec under construction, with the solver's shapes of every tensor so far."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, prefix: str = ""):
         self.rng = rng
+        self.prefix = prefix
         self.inputs: list[dict[str, Any]] = []
         self.layers: list[dict[str, Any]] = []
         self.shapes: dict[str, Any] = {}   # ref text -> shape
@@ -44,7 +45,7 @@ class _Builder:
     def name(self, base: str) -> str:
         n = self.counts.get(base, 0)
         self.counts[base] = n + 1
-        return f"{base}_{n}"
+        return f"{self.prefix}{base}_{n}"
 
     def add_input(self, shape: list[Any], batch: int | None = None) -> str:
         name = self.name("in")
@@ -71,13 +72,14 @@ class _Builder:
     def call(self, layer: dict[str, Any], call: list[Any], kwargs: dict[str, Any] | None = None) -> str | None:
         """Append the layer if the solver accepts it; a refused layer ends the spec (kept: Keras must refuse it too)."""
         name = self.name(layer["type"].lower())
+        if self.rng.random() < 0.06:  # a frozen layer (#18.1): its weights count as non-trainable
+            layer = {**layer, "trainable": False}
         obj = {"name": name, **layer, "call": call}
         if kwargs:
             obj["call_kwargs"] = kwargs
         self.layers.append(obj)
         try:
-            spec = parse_graph({"inputs": self.inputs, "layers": self.layers, "outputs": [self._first_ref()]},
-                               parse_layer)
+            spec = parse_graph({"inputs": self.inputs, "layers": self.layers, "outputs": [self._first_ref()]})
             gl = spec.layers[-1]
             tensors: dict[str, Any] = {}
             for ref, shape in self.shapes.items():
@@ -89,6 +91,26 @@ class _Builder:
             tensors = {k: (Outputs(v) if k in self.multi else v) for k, v in tensors.items()}
             out, _ = apply(gl.layer, call_shapes(gl, tensors))
         except (SpecError, Fail):
+            self.failed = True
+            return None
+        if is_multi(out):
+            self.multi[name] = len(out)
+            for i, shape in enumerate(out):
+                self.shapes[f"{name}:{i}"] = shape
+        else:
+            self.shapes[name] = out
+        return name
+
+    def call_again(self, of: str, call: list[Any]) -> str | None:
+        """A shared layer (#18.4): an earlier layer called on another tensor; its output is ``of@k``."""
+        k = 1 + sum(1 for obj in self.layers if obj.get("call_of") == of)
+        name = f"{of}@{k}"
+        self.layers.append({"call_of": of, "call": call})
+        try:
+            spec = parse_graph({"inputs": self.inputs, "layers": self.layers, "outputs": [self._first_ref()]})
+            gl = spec.layers[-1]
+            out, _ = apply(gl.layer, call_shapes(gl, {r: s for r, s in self.shapes.items() if ":" not in r}))
+        except (SpecError, Fail, KeyError):
             self.failed = True
             return None
         if is_multi(out):
@@ -115,7 +137,7 @@ def _maybe(rng: random.Random, p: float) -> bool:
 def _ids_step(b: _Builder, ref: str) -> None:
     rng = b.rng
     b.call({"type": "Embedding", "input_dim": rng.choice(VOCAB), "output_dim": rng.choice(EMBED),
-            **({"mask_zero": True} if _maybe(rng, 0.15) else {})}, [ref])
+            **({"mask_zero": True} if _maybe(rng, MASK_ZERO_RATE) else {})}, [ref])
 
 
 def _rnn_layer(rng: random.Random, units: int | None = None) -> dict[str, Any]:
@@ -123,7 +145,7 @@ def _rnn_layer(rng: random.Random, units: int | None = None) -> dict[str, Any]:
     obj: dict[str, Any] = {"type": cell, "units": units or rng.choice(UNITS)}
     if _maybe(rng, 0.4):
         obj["return_sequences"] = True
-    if _maybe(rng, 0.4):
+    if _maybe(rng, 0.5):
         obj["return_state"] = True
     if _maybe(rng, 0.1):
         obj["use_bias"] = False
@@ -137,10 +159,13 @@ def _seq_step(b: _Builder, ref: str, bad: bool) -> None:
     shape = b.shapes[ref]
     d = shape[-1]
     t = shape[1]
-    choice = rng.randrange(24)
+    choice = rng.randrange(27)
+    if choice >= 24:
+        _new_seq_step(b, ref, bad)
+        return
     if choice < 4:
         layer = _rnn_layer(rng)
-        if _maybe(rng, 0.35):
+        if _maybe(rng, 0.5):
             src = [r for r in b.multi if b.layers and _is_rnn_states(b, r)]
             if src:
                 r = rng.choice(src)
@@ -187,7 +212,7 @@ def _seq_step(b: _Builder, ref: str, bad: bool) -> None:
         b.call({"type": rng.choice(("GlobalMaxPooling1D", "GlobalAveragePooling1D")),
                 **({"keepdims": True} if _maybe(rng, 0.2) else {})}, [ref])
     elif choice < 12:
-        others = b.refs(3, lambda s: s[-1] is not None)
+        others = b.refs(3, lambda s: s[-1] is not None) or [ref]
         other = rng.choice(others)
         kind = rng.choice(("Attention", "Attention", "AdditiveAttention"))
         obj = {"type": kind}
@@ -216,7 +241,7 @@ def _seq_step(b: _Builder, ref: str, bad: bool) -> None:
             obj["output_shape"] = rng.choice((8, [4, 2]))
         if _maybe(rng, 0.1):
             obj["use_gate"] = True
-        others = b.refs(3, lambda s: s[-1] is not None)
+        others = b.refs(3, lambda s: s[-1] is not None) or [ref]
         other = rng.choice(others)
         call = [ref, ref] if _maybe(rng, 0.5) else [ref, other]
         kwargs: dict[str, Any] = {}
@@ -270,16 +295,62 @@ def _seq_step(b: _Builder, ref: str, bad: bool) -> None:
 
 
 def _plain(rng: random.Random) -> dict[str, Any]:
-    kind = rng.choice(("Dropout", "SpatialDropout1D", "Masking", "Activation"))
-    if kind in ("Dropout", "SpatialDropout1D"):
+    kind = rng.choice(("Dropout", "SpatialDropout1D", "Masking", "Activation", "ReLU", "LeakyReLU", "ELU",
+                       "Softmax", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Rescaling"))
+    if kind in ("Dropout", "SpatialDropout1D", "GaussianDropout", "AlphaDropout"):
         return {"type": kind, "rate": rng.choice((0.1, 0.5))}
     if kind == "Activation":
         return {"type": kind, "activation": rng.choice(("relu", "tanh", "softmax"))}
+    if kind == "ReLU":
+        return {"type": kind, **({"max_value": 6.0} if _maybe(rng, 0.5) else {}),
+                **({"negative_slope": 0.1} if _maybe(rng, 0.3) else {})}
+    if kind == "LeakyReLU":
+        return {"type": kind, **({"negative_slope": 0.2} if _maybe(rng, 0.5) else {})}
+    if kind == "ELU":
+        return {"type": kind, "alpha": rng.choice((0.5, 1.0))}
+    if kind == "Softmax":
+        return {"type": kind, **({"axis": 1} if _maybe(rng, 0.3) else {})}
+    if kind == "GaussianNoise":
+        return {"type": kind, "stddev": 0.1}
+    if kind == "Rescaling":
+        return {"type": kind, "scale": 0.5, **({"offset": -1.0} if _maybe(rng, 0.3) else {})}
     return {"type": kind, "mask_value": 0.0}
 
 
+def _new_seq_step(b: _Builder, ref: str, bad: bool) -> None:
+    """The 1-D layers of #18: transposed convolutions, upsampling, padding, cropping, PReLU, Normalization."""
+    rng = b.rng
+    shape = b.shapes[ref]
+    t = shape[1]
+    choice = rng.randrange(6)
+    if choice == 0:
+        obj: dict[str, Any] = {"type": "Conv1DTranspose", "filters": rng.choice(FILTERS),
+                               "kernel_size": rng.choice((1, 2, 3)), "padding": rng.choice(("valid", "same"))}
+        if _maybe(rng, 0.4):
+            obj["strides"] = rng.choice((2, 3))
+            if _maybe(rng, 0.3):
+                obj["output_padding"] = obj["strides"] if bad else 1
+        elif _maybe(rng, 0.2):
+            obj["dilation_rate"] = 2
+        b.call(obj, [ref])
+    elif choice == 1:
+        b.call({"type": "UpSampling1D", **({"size": 3} if _maybe(rng, 0.5) else {})}, [ref])
+    elif choice == 2:
+        b.call({"type": "ZeroPadding1D", **({"padding": rng.choice((2, [0, 3]))} if _maybe(rng, 0.6) else {})},
+               [ref])
+    elif choice == 3:
+        crop = [1, 1] if not bad or not t else [t, 0]
+        b.call({"type": "Cropping1D", "cropping": rng.choice((crop, [0, 1])) if not bad else crop}, [ref])
+    elif choice == 4:
+        shared = rng.choice((None, [1], [1, 2] if not bad else [3]))
+        b.call({"type": "PReLU", **({"shared_axes": shared} if shared is not None else {})}, [ref])
+    else:
+        b.call({"type": "Normalization", **({"axis": rng.choice((-1, [1, 2], None))} if _maybe(rng, 0.4) else {})},
+               [ref])
+
+
 def _is_rnn_states(b: _Builder, name: str) -> bool:
-    layer = next((lay for lay in b.layers if lay["name"] == name), None)
+    layer = next((lay for lay in b.layers if lay.get("name") == name), None)
     if layer is None:
         return False
     inner = layer.get("layer", layer)
@@ -291,7 +362,10 @@ def _vec_step(b: _Builder, ref: str, bad: bool) -> None:
     rng = b.rng
     shape = b.shapes[ref]
     d = shape[-1]
-    choice = rng.randrange(10)
+    choice = rng.randrange(11)
+    if choice == 10:
+        b.call(rng.choice(({"type": "PReLU"}, {"type": "Normalization"}, _plain(rng))), [ref])
+        return
     if choice < 3:
         b.call({"type": "Dense", "units": rng.choice(UNITS), **({"use_bias": False} if _maybe(rng, 0.1) else {})},
                [ref])
@@ -300,14 +374,14 @@ def _vec_step(b: _Builder, ref: str, bad: bool) -> None:
     elif choice < 5:
         b.call(_plain(rng) if _maybe(rng, 0.5) else {"type": "BatchNormalization"}, [ref])
     elif choice < 7:
-        others = b.refs(2, lambda s: s[-1] is not None)
+        others = b.refs(2, lambda s: s[-1] is not None) or [ref]
         same = [r for r in others if b.shapes[r][-1] == d]
         other = rng.choice(others if bad else (same or [ref]))
         kind = rng.choice(("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"))
         items = [ref, other] if kind == "Subtract" or _maybe(rng, 0.7) else [ref, other, rng.choice(same or [ref])]
         b.call({"type": kind}, [items])
     elif choice < 8:
-        others = b.refs(2, lambda s: s[-1] is not None)
+        others = b.refs(2, lambda s: s[-1] is not None) or [ref]
         same = [r for r in others if b.shapes[r][-1] == d]
         other = rng.choice(others if bad else (same or [ref]))
         b.call(
@@ -326,7 +400,10 @@ def _vec_step(b: _Builder, ref: str, bad: bool) -> None:
 def _img_step(b: _Builder, ref: str, bad: bool) -> None:
     rng = b.rng
     shape = b.shapes[ref]
-    choice = rng.randrange(10)
+    choice = rng.randrange(12)
+    if choice >= 10:
+        _new_img_step(b, ref, bad)
+        return
     if choice < 4:
         k = rng.choice((1, 3, 5, [3, 1], [2, 2]))
         if bad:
@@ -375,10 +452,56 @@ def _img_step(b: _Builder, ref: str, bad: bool) -> None:
         b.call({"type": "Permute", "dims": [3, 1, 2] if not bad else [2, 1]}, [ref])
 
 
+def _new_img_step(b: _Builder, ref: str, bad: bool) -> None:
+    """The 2-D layers of #18: Conv2DTranspose, UpSampling2D, ZeroPadding2D, Cropping2D, PReLU, Rescaling."""
+    rng = b.rng
+    shape = b.shapes[ref]
+    choice = rng.randrange(6)
+    first = _maybe(rng, 0.1)
+    if choice == 0:
+        obj: dict[str, Any] = {"type": "Conv2DTranspose", "filters": rng.choice(FILTERS),
+                               "kernel_size": rng.choice((2, 3, [3, 1])), "padding": rng.choice(("valid", "same"))}
+        if _maybe(rng, 0.5):
+            obj["strides"] = rng.choice((2, [2, 1]))
+            if _maybe(rng, 0.3):
+                obj["output_padding"] = 1 if obj["strides"] == 2 else [1, 0]
+        if first:
+            obj["data_format"] = "channels_first"
+        b.call(obj, [ref])
+    elif choice == 1:
+        b.call({"type": "UpSampling2D", **({"size": rng.choice((3, [2, 1]))} if _maybe(rng, 0.5) else {}),
+                **({"data_format": "channels_first"} if first else {})}, [ref])
+    elif choice == 2:
+        pad = rng.choice((1, [1, 2], [[0, 1], [2, 0]]))
+        b.call({"type": "ZeroPadding2D", "padding": pad if not bad else -1}, [ref])
+    elif choice == 3:
+        side = shape[1] or 4
+        crop = rng.choice((1, [1, 0], [[1, 0], [0, 1]])) if not bad else [[side, 0], [0, 0]]
+        b.call({"type": "Cropping2D", "cropping": crop}, [ref])
+    elif choice == 4:
+        b.call({"type": "PReLU", "shared_axes": rng.choice(([1, 2], [1, 2, 3], [3]))}, [ref])
+    else:
+        b.call(_plain(rng) if _maybe(rng, 0.5) else {"type": "Rescaling", "scale": 1 / 255}, [ref])
+
+
+def _volume_step(b: _Builder, ref: str, bad: bool) -> None:
+    rng = b.rng
+    shape = b.shapes[ref]
+    if _maybe(rng, 0.7):
+        k = rng.choice((1, 2, 3, [3, 1, 2]))
+        if bad:
+            k = (shape[1] or 4) + 1
+        b.call({"type": "Conv3D", "filters": rng.choice(FILTERS), "kernel_size": k,
+                **({"padding": "same"} if _maybe(rng, 0.3) else {}),
+                **({"strides": 2} if _maybe(rng, 0.3) else {})}, [ref])
+    else:
+        b.call({"type": "Flatten"}, [ref])
+
+
 def random_graph(rng: random.Random, n_layers: int = 8, bad_rate: float = 0.08, chain: bool = False) -> dict[str, Any]:
     """One graph spec of up to ``n_layers`` layers (fewer when a refused layer ends it)."""
     b = _Builder(rng)
-    theme = rng.choice(("text", "text", "seq", "image", "image", "vector", "multi"))
+    theme = rng.choice(("text", "text", "seq", "image", "image", "vector", "multi", "volume"))
     batch = rng.choice((None, None, None, None, 4)) if not chain else None
     if theme == "text":
         b.add_input([rng.choice(SEQ)], batch)
@@ -389,6 +512,9 @@ def random_graph(rng: random.Random, n_layers: int = 8, bad_rate: float = 0.08, 
         b.add_input([side, rng.choice((side, side // 2)), rng.choice((1, 3))], batch)
     elif theme == "vector":
         b.add_input([rng.choice((8, 16, 32))], batch)
+    elif theme == "volume":
+        side = rng.choice((4, 6, 8))
+        b.add_input([side, side, rng.choice((side, 3)), rng.choice((1, 2))], batch)
     else:
         b.add_input([rng.choice(SEQ)], batch)
         b.add_input([rng.choice(SEQ)], batch)
@@ -397,6 +523,16 @@ def random_graph(rng: random.Random, n_layers: int = 8, bad_rate: float = 0.08, 
     last: str | None = None
     while len(b.layers) < n_layers and not b.failed:
         bad = _maybe(rng, bad_rate)
+        if _maybe(rng, 0.05) and last is not None and ":" not in last:
+            _nested_step(b, last, rng)
+            if b.failed or not b.layers:
+                break
+            last = b.layers[-1].get("name", last)
+            continue
+        if not chain and _maybe(rng, 0.07) and _share(b, rng, bad):
+            newest = b.layers[-1].get("call_of")
+            last = None if b.failed else next((r for r in b.shapes if r.startswith(f"{newest}@")), None)
+            continue
         pool = [last] if chain and last else b.refs()
         if not chain and _maybe(rng, 0.6) and last is not None:
             ref = last
@@ -411,6 +547,8 @@ def random_graph(rng: random.Random, n_layers: int = 8, bad_rate: float = 0.08, 
             _vec_step(b, ref, bad)
         elif len(shape) == 4:
             _img_step(b, ref, bad)
+        elif len(shape) == 5:
+            _volume_step(b, ref, bad)
         else:
             b.call({"type": "Flatten"}, [ref])
         if b.failed or not b.layers:
@@ -428,8 +566,55 @@ def random_graph(rng: random.Random, n_layers: int = 8, bad_rate: float = 0.08, 
     return b.spec(outputs)
 
 
+def _nested_step(b: _Builder, ref: str, rng: random.Random) -> None:
+    """A model used as a layer (#18.4): a small Sequential (built on its first call, or with an
+    Input of the shape it is called on), sometimes frozen."""
+    shape = b.shapes[ref]
+    if len(shape) in (2, 3):
+        inner: list[dict[str, Any]] = [{"type": "Dense", "units": rng.choice(UNITS)}]
+        if _maybe(rng, 0.5):
+            inner.append(rng.choice(({"type": "Dropout", "rate": 0.2}, {"type": "BatchNormalization"},
+                                     {"type": "Dense", "units": 4})))
+    elif len(shape) == 4:
+        inner = [{"type": "Conv2D", "filters": 4, "kernel_size": 1}, {"type": "BatchNormalization"}]
+    else:
+        inner = [{"type": "Flatten"}]
+    model: dict[str, Any] = {"type": "Sequential", "layers": inner}
+    if _maybe(rng, 0.4) and all(d is not None for d in shape[1:]):
+        model["input"] = {"shape": list(shape[1:])}
+    if _maybe(rng, 0.2):
+        model["trainable"] = False
+    b.call(model, [ref])
+
+
+def _share(b: _Builder, rng: random.Random, bad: bool) -> bool:
+    """Call an earlier one-tensor layer again, on a tensor of the shape it first took (another
+    feature size when ``bad``); False when there is none to share."""
+    candidates = []
+    for obj in b.layers:
+        call = obj.get("call")
+        if "call_of" in obj or obj.get("call_kwargs") or obj["name"] in b.multi or not call or len(call) != 1 \
+                or type(call[0]) is not str or call[0] not in b.shapes:
+            continue
+        shape = b.shapes[call[0]]
+        others = [r for r, s in b.shapes.items() if r != call[0] and "@" not in r and
+                  (len(s) == len(shape) if bad else s == shape)]
+        if others:
+            candidates.append((obj["name"], others))
+    if not candidates:
+        return False
+    of, others = rng.choice(candidates)
+    b.call_again(of, [rng.choice(others)])
+    return True
+
+
 def _outputs(b: _Builder, rng: random.Random) -> list[str]:
-    newest = b.layers[-1]["name"]
+    last = b.layers[-1]
+    if "call_of" in last:
+        newest = next((r.split(":")[0] for r in reversed(list(b.shapes)) if r.startswith(last["call_of"] + "@")),
+                      last["call_of"])
+    else:
+        newest = last["name"]
     main = f"{newest}:0" if newest in b.multi else newest
     out = [main]
     if _maybe(rng, 0.3):
@@ -448,7 +633,7 @@ def as_sequential(graph: dict[str, Any]) -> dict[str, Any] | None:
     previous = graph["inputs"][0]["name"]
     layers = []
     for obj in graph["layers"]:
-        if obj.get("call") != [previous] or obj.get("call_kwargs"):
+        if obj.get("call") != [previous] or obj.get("call_kwargs") or "call_of" in obj:
             return None
         layers.append({k: v for k, v in obj.items() if k not in ("name", "call", "call_kwargs")})
         previous = obj["name"]
@@ -601,3 +786,87 @@ def textbook_graphs(n: int, seed: int) -> list[dict[str, Any]]:
             seen.add(key)
             out.append(spec)
     return out
+
+
+# ---------------------------------------------------------------- masked graphs
+# Graphs in which masks travel (Embedding(mask_zero=True), Masking) through branches that
+# merge again: Keras adds mask operations to the graph (nn/masks.py) and they can move a
+# layer up or down in model.layers, which random_graph's long chains rarely show.
+
+def _masked_step(b: _Builder, ref: str, rng: random.Random) -> None:
+    shape = b.shapes[ref]
+    d = shape[-1]
+    choice = rng.randrange(14)
+    seq3 = b.refs(3, lambda s: s[-1] is not None and s[1] == shape[1])
+    if choice == 13:
+        if _share(b, rng, False):
+            return
+        choice = 0
+    if choice == 0:
+        b.call({"type": "Dense", "units": rng.choice((3, 4, 8))}, [ref])
+    elif choice == 1:
+        b.call(rng.choice(({"type": "Dropout", "rate": 0.1}, {"type": "Softmax"}, {"type": "BatchNormalization"},
+                           {"type": "LayerNormalization"}, {"type": "Conv1D", "filters": 4, "kernel_size": 1},
+                           {"type": "ReLU"})), [ref])
+    elif choice == 2:
+        b.call({**_rnn_layer(rng), "return_sequences": _maybe(rng, 0.8)}, [ref])
+    elif choice == 3:
+        b.call({"type": "Bidirectional", "layer": {"type": rng.choice(("LSTM", "GRU")), "units": 3,
+                                                    "return_sequences": _maybe(rng, 0.8)},
+                "merge_mode": rng.choice(("concat", "sum", None))}, [ref])
+    elif choice == 4:
+        other = rng.choice(seq3 or [ref])
+        b.call({"type": "MultiHeadAttention", "num_heads": 1, "key_dim": rng.choice((2, 7)),
+                **({"output_shape": 3} if _maybe(rng, 0.3) else {})}, [rng.choice((ref, other)), other])
+    elif choice == 5:
+        other = rng.choice([r for r in seq3 if b.shapes[r][-1] == d] or [ref])
+        b.call({"type": rng.choice(("Attention", "AdditiveAttention"))}, [[ref, other]])
+    elif choice in (6, 7):
+        other = rng.choice(seq3 or [ref])
+        b.call({"type": "Concatenate"}, [[ref, other] if _maybe(rng, 0.5) else [other, ref]])
+    elif choice == 8:
+        same = [r for r in seq3 if b.shapes[r][-1] == d] or [ref]
+        b.call({"type": rng.choice(("Add", "Multiply", "Average", "Maximum"))}, [[ref, rng.choice(same)]])
+    elif choice == 9:
+        b.call({"type": "TimeDistributed", "layer": {"type": "Dense", "units": rng.choice((2, 7))}}, [ref])
+    elif choice == 10:
+        b.call({"type": rng.choice(("GlobalAveragePooling1D", "GlobalMaxPooling1D"))}, [ref])
+    elif choice == 11:
+        b.call({"type": "Embedding", "input_dim": 50, "output_dim": rng.choice((3, 5, 10)),
+                **({"mask_zero": True} if _maybe(rng, 0.5) else {})}, [b.inputs[0]["name"]])
+    else:
+        b.call({"type": "Masking"}, [ref])
+
+
+def random_masked_graph(rng: random.Random, n_layers: int = 10) -> dict[str, Any]:
+    """One graph where masks branch and merge (see above); every layer a Keras-valid proposal.
+    (Its layers are named l_...: a layer named like one of Keras's mask operations, such as
+    "concatenate_1", makes Keras refuse the model, which random_graph's names test.)"""
+    b = _Builder(rng, prefix="l_")
+    ids = b.add_input([rng.choice((5, 6, None))])
+    for _ in range(rng.choice((1, 2))):
+        b.call({"type": "Embedding", "input_dim": 50, "output_dim": rng.choice((3, 4, 10)),
+                **({"mask_zero": True} if _maybe(rng, 0.7) else {})}, [ids])
+    while len(b.layers) < n_layers and not b.failed:
+        refs3 = b.refs(3, lambda s: s[-1] is not None)
+        if not refs3:
+            break
+        newest = b.layers[-1].get("name") or next(r for r in reversed(list(b.shapes)) if "@" in r).split(":")[0]
+        last = f"{newest}:0" if newest in b.multi else newest
+        ref = last if last in refs3 and _maybe(rng, 0.5) else rng.choice(refs3)
+        _masked_step(b, ref, rng)
+    if not b.failed and _maybe(rng, 0.6):
+        # a deep branch meets a shallow masked one, then a layer whose call takes the mask:
+        # the mask's operations reorder model.layers (the issue's BiLSTM-CNN NER case)
+        refs3 = b.refs(3, lambda s: s[-1] is not None)
+        masked = b.call({"type": "Embedding", "input_dim": 50, "output_dim": rng.choice((5, 10)),
+                         "mask_zero": True}, [ids])
+        if masked is not None and refs3:
+            deep = rng.choice(refs3)
+            if b.shapes[deep][1] == b.shapes[masked][1]:
+                cat = b.call({"type": "Concatenate"}, [[deep, masked] if _maybe(rng, 0.7) else [masked, deep]])
+                if cat is not None:
+                    b.call(rng.choice(({"type": "TimeDistributed", "layer": {"type": "Dense", "units": 7}},
+                                       {"type": "LSTM", "units": 3}, {"type": "BatchNormalization"},
+                                       {"type": "GlobalAveragePooling1D"}, {"type": "Softmax"})), [cat])
+    return b.spec(_outputs(b, rng))

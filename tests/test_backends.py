@@ -47,7 +47,7 @@ def test_two_processes_initialise_one_database_at_once(db_url):
 
 def _submit(klass, sid, answers):
     args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
-    return klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args)
+    return klass.run("submit", "--allow-blank", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args)
 
 
 def test_class_flow_submit_grade_regrade_report(db_url, tmp_path):
@@ -86,8 +86,8 @@ def test_concurrent_submissions(db_url, tmp_path):
         outs = []
         for _ in range(3):
             outs.append(subprocess.run([sys.executable, "-m", "quizgen", "--db", str(klass.db), "submit",
-                                        str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
-                                        "--answer", "1=123"], capture_output=True, text=True))
+                                        "--allow-blank", str(klass.quiz), "--student", sid, "--token",
+                                        klass.tokens[sid], "--answer", "1=123"], capture_output=True, text=True))
         return outs
 
     with ThreadPoolExecutor(4) as pool:

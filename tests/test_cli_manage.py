@@ -57,7 +57,7 @@ def _answers(db, quiz: int, student: str) -> list[dict]:
 
 def _submit(db, quiz, student, token, answers):
     args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
-    out = run(db, "submit", str(quiz), "--student", student, *args, env={"QUIZGEN_TOKEN": token})
+    out = run(db, "submit", "--allow-blank", str(quiz), "--student", student, *args, env={"QUIZGEN_TOKEN": token})
     assert out.exit_code == 0, out.output
     return out
 
@@ -84,7 +84,7 @@ def test_shared_only_and_the_message_a_student_not_on_the_quiz_gets(db_url, tmp_
     made = run(db, "generate", "--title", "T", *SMALL, "--no-verify", "--shared-only", "--json")
     quiz = json.loads(made.stdout)
     assert quiz["students"] == 0
-    refused = run(db, "submit", str(quiz["id"]), "--student", "20260001", "--answer", "1=5",
+    refused = run(db, "submit", "--allow-blank", str(quiz["id"]), "--student", "20260001", "--answer", "1=5",
                   env={"QUIZGEN_TOKEN": tokens["20260001"]})
     assert refused.exit_code == 1
     assert f"quizgen quiz add-students {quiz['id']} --student 20260001" in refused.stderr
@@ -249,7 +249,8 @@ def test_set_changes_each_setting_and_shows_before_and_after(db_url, tmp_path):
     assert lowered.stdout.splitlines() == ["attempt_limit: 3 -> 1", "feedback: full -> none", "counting: last -> best"]
     assert "2 student(s) have used every attempt" in lowered.stderr and "20260001, 20260002" in lowered.stderr
     refused = run(
-        db, "submit", q, "--student", "20260001", "--answer", "1=3", env={"QUIZGEN_TOKEN": tokens["20260001"]}
+        db, "submit", "--allow-blank", q, "--student", "20260001", "--answer", "1=3",
+            env={"QUIZGEN_TOKEN": tokens["20260001"]}
     )
     assert refused.exit_code == 1 and "제출 기회 1번을 모두 사용했습니다" in refused.stderr  # the quiz is Korean
     assert sql(db, "SELECT attempt_limit, feedback, counting FROM quizzes WHERE id = :q", q=quiz) == [
@@ -266,7 +267,8 @@ def test_set_changes_each_setting_and_shows_before_and_after(db_url, tmp_path):
     past = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
     closed = run(db, "quiz", "set", q, "--deadline", past, "--tz", "UTC")
     assert "closed to submissions" in closed.stderr
-    late = run(db, "submit", q, "--student", "20260002", "--answer", "1=3", env={"QUIZGEN_TOKEN": tokens["20260002"]})
+    late = run(db, "submit", "--allow-blank", q, "--student", "20260002", "--answer", "1=3",
+               env={"QUIZGEN_TOKEN": tokens["20260002"]})
     assert late.exit_code == 1 and "마감되었습니다" in late.stderr  # the quiz is Korean
 
 
@@ -321,7 +323,8 @@ def test_accept_a_value_for_one_student_dry_run_then_apply(db_url, tmp_path):
              "20260003": right1["20260003"], "20260004": right1["20260004"] + 7}
     for sid in STUDENTS:
         klass.run(
-            "submit", q, "--student", sid, "--answer", f"1={given[sid]}", env={"QUIZGEN_TOKEN": klass.tokens[sid]}
+            "submit", "--allow-blank", q, "--student", sid, "--answer", f"1={given[sid]}",
+                env={"QUIZGEN_TOKEN": klass.tokens[sid]}
         )
     assert klass.run("grade", q).exit_code == 0
     before = _current_grades(klass)
@@ -361,7 +364,7 @@ def test_accept_a_value_for_one_student_dry_run_then_apply(db_url, tmp_path):
     )
 
     # later submissions of the accepted value are graded right by plain grading (the stored key)
-    klass.run("submit", q, "--student", "20260001", "--answer", f"1={given['20260001']}",
+    klass.run("submit", "--allow-blank", q, "--student", "20260001", "--answer", f"1={given['20260001']}",
               env={"QUIZGEN_TOKEN": klass.tokens["20260001"]})
     klass.run("grade", q)
     assert _current_grades(klass)[("20260001", 1, 2)] == 1.0
@@ -381,7 +384,8 @@ def test_accept_a_slip_in_every_variant(db_url, tmp_path):
     assert len(takers) >= 2
     for sid in STUDENTS:
         value = slips[sid]["no_bias"] if sid in takers[:2] else keys[sid][0]["answer"]["value"] + 1
-        klass.run("submit", q, "--student", sid, "--answer", f"1={value}", env={"QUIZGEN_TOKEN": klass.tokens[sid]})
+        klass.run("submit", "--allow-blank", q, "--student", sid, "--answer", f"1={value}",
+                  env={"QUIZGEN_TOKEN": klass.tokens[sid]})
     klass.run("grade", q)
     dry = json.loads(klass.run("quiz", "accept", q, "1", "--slip", "no_bias", "--json").stdout)
     accepted = {a["student"]: a["value"] for a in dry["answers"]}
@@ -403,7 +407,8 @@ def test_accept_one_part_of_a_multi_part_answer(db_url, tmp_path):
     part = summary["answer"]["parts"][1]
     assert part["type"] == "count"
     answers[f"{slot}.2"] = str(part["value"] + 1)
-    klass.run("submit", q, "--student", "20260002", *[a for k, v in answers.items() for a in ("--answer", f"{k}={v}")],
+    klass.run("submit", "--allow-blank", q, "--student", "20260002",
+              *[a for k, v in answers.items() for a in ("--answer", f"{k}={v}")],
               env={"QUIZGEN_TOKEN": klass.tokens["20260002"]})
     klass.run("grade", q)
     parts = len(summary["answer"]["parts"])
@@ -426,10 +431,12 @@ def test_correct_replaces_a_wrong_answer_and_verify_lists_the_override(db_url, t
     right = keys["20260003"][0]["answer"]["value"]
     other = right + 1000
     klass.run(
-        "submit", q, "--student", "20260003", "--answer", f"1={right}", env={"QUIZGEN_TOKEN": klass.tokens["20260003"]}
+        "submit", "--allow-blank", q, "--student", "20260003", "--answer", f"1={right}",
+            env={"QUIZGEN_TOKEN": klass.tokens["20260003"]}
     )
     klass.run(
-        "submit", q, "--student", "20260004", "--answer", f"1={other}", env={"QUIZGEN_TOKEN": klass.tokens["20260004"]}
+        "submit", "--allow-blank", q, "--student", "20260004", "--answer", f"1={other}",
+            env={"QUIZGEN_TOKEN": klass.tokens["20260004"]}
     )
     klass.run("grade", q)
     dry = json.loads(klass.run("quiz", "correct", q, "1", str(other), "--student", "20260003", "--json").stdout)
@@ -556,16 +563,18 @@ def test_set_a_late_window(tmp_path):
 
     klass = make_class(tmp_path, "--deadline", "2020-01-01 00:00", "--allow-past", "--tz", "UTC")
     sid, token = "20260001", klass.tokens["20260001"]
-    assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5").exit_code == 1
+    assert klass.run("submit", "--allow-blank", str(klass.quiz), "--student", sid, "--token", token, "--answer",
+                     "1=5").exit_code == 1
     opened = klass.run("quiz", "set", str(klass.quiz), "--late-until", "2099-01-01 00:00", "--json")
     assert opened.exit_code == 0 and json.loads(opened.stdout)["changes"][0]["setting"] == "late_until"
-    late = klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5")
+    late = klass.run("submit", "--allow-blank", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5")
     assert late.exit_code == 0 and "마감 후 제출" in late.stdout
     before = klass.run("quiz", "set", str(klass.quiz), "--late-until", "2019-01-01 00:00")
     assert before.exit_code == 1 and "after the deadline" in before.stderr
     closed = klass.run("quiz", "set", str(klass.quiz), "--no-late")
     assert closed.exit_code == 0 and "closed" in closed.stderr
-    assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5").exit_code == 1
+    assert klass.run("submit", "--allow-blank", str(klass.quiz), "--student", sid, "--token", token, "--answer",
+                     "1=5").exit_code == 1
 
 
 SEED_QUIZ = ("--kind", "total-params", "--difficulty", "easy", "--range", "vocab=5000-5000", "--range",
@@ -581,7 +590,7 @@ def test_accept_a_slip_made_in_one_layer_as_feedback_names_it(tmp_path, rule, ac
     klass = make_class(tmp_path, *SEED_QUIZ)
     q = str(klass.quiz)
     for sid in STUDENTS:
-        klass.run("submit", q, "--student", sid, "--answer", f"1={accepted:,}", "--answer", "2=1",
+        klass.run("submit", q, "--allow-blank", "--student", sid, "--answer", f"1={accepted:,}", "--answer", "2=1",
                   env={"QUIZGEN_TOKEN": klass.tokens[sid]})
     klass.run("grade", q)
     assert {_current_grades(klass)[(sid, 1, 1)] for sid in STUDENTS} == {0.0}

@@ -135,7 +135,7 @@ BAD = [
     (["show", "9" * 30], "no quiz 999"),  # beyond a 64-bit id: the driver would raise OverflowError
     (["grade", "9" * 30], "no quiz 999"),
     (["report", "9223372036854775808"], "no quiz 9223372036854775808"),
-    (["show", "1", "--student", "nobody"], "has no variant"),
+    (["show", "1", "--student", "nobody"], "퀴즈 1의 응시자가 아닙니다"),  # a student's screen: the quiz's language
     (
         ["generate", "--title", "T", "--count", "0", "--seed", "1", "--no-verify"],
         "'--count': 0 is not in the range 1<=x<=200",
@@ -187,7 +187,7 @@ def test_bad_input_one_line_and_database_unchanged(tmp_path, args, message):
     result = run(db, *args)
     assert result.exit_code != 0
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.stderr
+    assert len(lines) == 1 and lines[0].startswith(("Error: ", "오류: ")) and message in lines[0], result.stderr
     assert result.stdout == ""
     con = sqlite3.connect(db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

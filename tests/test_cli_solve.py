@@ -88,8 +88,8 @@ def test_verify_reports_agreement(tmp_path, checker):
         (["solve", "{path}"], "{not json", "malformed JSON"),
         (
             ["solve", "{path}"],
-            '{"input": {"shape": [3]}, "layers": [{"type": "Conv3D", "filters": 1}]}',
-            "unknown layer type 'Conv3D'",
+            '{"input": {"shape": [3]}, "layers": [{"type": "ConvLSTM2D", "filters": 1}]}',
+            "unknown layer type 'ConvLSTM2D'",
         ),
         (
             ["solve", "{path}"],

@@ -58,7 +58,7 @@ def test_plain_http_to_another_machine_needs_insecure_http():
     assert check_transport(parse_server("http://127.0.0.1:8080"), False) is None
     with pytest.raises(ServerURLError, match="anyone on the network .* can read your token.*--insecure-http"):
         check_transport(parse_server("http://quiz.example.ac.kr"), False)
-    warning = check_transport(parse_server("http://quiz.example.ac.kr"), True)
+    warning = check_transport(parse_server("http://quiz.example.ac.kr"), True).say("en")
     assert warning.startswith("Warning: ") and "can read your token" in warning
 
 

@@ -98,10 +98,13 @@ def test_an_undelivered_submission_waits_in_the_outbox_without_the_token(home):
                                 env={"QUIZGEN_TOKEN": TOKEN})
     assert result.exit_code == 75
     assert result.stderr.strip().splitlines() == [
-        f"Error: could not connect to {url} (connection refused) (tried 1 time(s)); saved in the outbox; "
-        "run 'quizgen sync'"]
+        f"Error: could not connect to {url} (connection refused) (tried 1 time(s)); saved in the outbox, not yet "
+        "checked for blank answers; run 'quizgen sync', which checks them against the quiz before sending"]
     (entry,) = home.entries()
-    assert set(entry) == {"v", "idempotency_key", "server", "student", "quiz", "answers", "created_at"}
+    assert set(entry) == {"v", "idempotency_key", "server", "student", "quiz", "answers", "created_at", "checked",
+                          "last_try"}
+    assert entry["checked"] is False  # the quiz could not be fetched: sync checks for blanks before sending
+    assert entry["last_try"]["why"]["values"]["why"]["key"] == "client_connect_failed"
     assert (entry["server"], entry["student"], entry["quiz"]) == (url, "20260001", 3)
     assert entry["answers"] == {"1": "529,441", "3": "(None, 30, 100)"}
     assert uuid.UUID(entry["idempotency_key"]).version == 4
@@ -111,7 +114,8 @@ def test_an_undelivered_submission_waits_in_the_outbox_without_the_token(home):
     assert again.exit_code == 75
     (row,) = json.loads(again.stdout)
     assert row["status"] == "pending" and row["idempotency_key"] == entry["idempotency_key"]
-    assert home.entries() == [entry]  # unchanged: the same key next time
+    (kept,) = home.entries()  # the same key and answers next time; only the last try's time and reason move on
+    assert {k: v for k, v in kept.items() if k != "last_try"} == {k: v for k, v in entry.items() if k != "last_try"}
     for output in (result.output, again.output):
         assert TOKEN not in output
     for path in home.files():
@@ -140,30 +144,32 @@ def test_no_token_in_any_file_or_output_but_the_credentials(home, listener):
         assert (TOKEN.encode() in path.read_bytes()) == (path.name == "credentials.json"), path
     # it did go to the server given, in the header and nowhere else (not the URL)
     auth = [r["headers"].get("authorization") for r in dead.requests]
-    assert set(auth) == {None, f"Bearer 20260001:{TOKEN}"}  # only the receipt key is fetched without it
+    assert set(auth) == {f"Bearer 20260001:{TOKEN}"}  # (the receipt key, fetched without it, is never reached)
     assert all(r["path"] == "/api/v1/receipt-key" for r in dead.requests if "authorization" not in r["headers"])
     assert not any(TOKEN in r["path"] for r in dead.requests)
 
 
-def test_kill_9_after_the_outbox_write_leaves_the_entry_for_sync(home, listener):
+def test_kill_9_after_the_outbox_write_leaves_the_entry_for_sync(home, scripted, listener):
     """The client is killed while its request is on the wire (the server has not answered):
     the entry is on disk, with the key that went out, and sync sends it again under it."""
     from quizgen.client.credentials import parse_receipt_key, pin_key
 
-    from .clientside import new_key, public_json
+    from .clientside import http_answer, new_key, public_json, quiz_answer
 
-    stuck = listener(hold=True)  # reads the request and never answers
+    # the quiz is answered (one question), the submission is read and never answered
+    stuck = scripted(lambda r: http_answer(200, quiz_answer(slots=1, parts=False)) if r["method"] == "GET" else None)
     pin_key(parse_server(stuck.url), parse_receipt_key(public_json(new_key(), "k1")))
     proc = subprocess.Popen([sys.executable, "-m", "quizgen", "submit", "3", "--server", stuck.url, "--student",
                              "20260001", "--answer", "1=529,441"], env=home.env(QUIZGEN_TOKEN=TOKEN),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: stuck.requests, timeout=60)
+        wait_for(lambda: stuck.paths("POST"), timeout=60)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    (sent,) = stuck.requests
+    (sent,) = [r for r in stuck.requests if r["method"] == "POST"]
     (entry,) = home.entries()
+    assert entry["checked"] is True and entry["language"] == "ko"
     assert sent["headers"]["idempotency-key"] == entry["idempotency_key"]
     assert json.loads(sent["body"]) == {"answers": entry["answers"]}
     dropper = listener()  # the next send: wherever the entry's server is, same key

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from quizgen.client import outbox
-from quizgen.client.api import Api, ServerRefused, ServerUnavailable
+from quizgen.client.api import Api, OutcomeUnknown, ServerRefused, ServerUnavailable
 from quizgen.client.credentials import Credentials
-from quizgen.client.delivery import Undelivered, send
+from quizgen.client.delivery import Outcome, Undelivered, send
 from quizgen.client.retry import RETRYABLE_STATUS, RetryPolicy, next_wait, parse_retry_after, retryable
+from quizgen.resources import phrase
 from quizgen.servers import parse_server
 
 TOKEN = "tok-abcdefghijklmnop"
@@ -83,32 +85,49 @@ def test_transient_answers_are_unavailable_with_their_retry_after(status):
     with pytest.raises(ServerUnavailable) as caught:
         _api()._read(response, _error("database_busy", "the database is busy; try again in 3 s"))
     assert caught.value.retry_after == 3.0 and caught.value.exit_code == 75
-    assert str(caught.value) == "the database is busy; try again in 3 s"
+    assert not isinstance(caught.value, OutcomeUnknown)
+    # quizgen's own refusal, worded by the client in the student's language
+    assert str(caught.value) == "the server is busy (http://127.0.0.1:9); try again shortly"
+    caught.value.speak("ko")
+    assert str(caught.value) == "서버가 바쁩니다 (http://127.0.0.1:9). 잠시 뒤 다시 시도하세요"
 
 
-@pytest.mark.parametrize("status, code", [(400, "bad_request"), (401, "unauthorized"), (403, "not_on_quiz"),
-                                          (404, "not_found"), (409, "quiz_closed"), (409, "attempts_exhausted"),
-                                          (413, "payload_too_large"), (415, "unsupported_media_type"),
-                                          (422, "invalid_answers"), (500, "internal")])
-def test_every_other_answer_is_final_with_the_servers_sentence(status, code):
+@pytest.mark.parametrize("status, code, said", [
+    (403, "not_on_quiz", None), (409, "quiz_closed", None), (409, "attempts_exhausted", None),
+    (422, "invalid_answers", None),  # worded by the server, which knows the quiz's language
+    (400, "bad_request", "http://127.0.0.1:9 refused the request (400): the server's own sentence\\nfor bad_request"),
+    (401, "unauthorized", "unknown student id or wrong token on http://127.0.0.1:9; check the token you were given"),
+    (404, "not_found", "there is no quiz ? on http://127.0.0.1:9; check the quiz number"),
+    (413, "payload_too_large", "http://127.0.0.1:9 refused the request (413): the server's own sentence\\n"
+                               "for payload_too_large"),
+    (500, "internal", "the server failed (http://127.0.0.1:9); try again later or tell your instructor"),
+])
+def test_every_other_answer_of_quizgens_is_final(status, code, said):
     with pytest.raises(ServerRefused) as caught:
         _api()._read(httpx.Response(status), _error(code, f"the server's own sentence\nfor {code}"))
     assert (caught.value.status, caught.value.code, caught.value.exit_code) == (status, code, 1)
-    assert str(caught.value) == f"the server's own sentence\\nfor {code}"  # one line, whatever it sent
+    # one line, whatever it sent
+    assert str(caught.value) == (said or f"the server's own sentence\\nfor {code}")
 
 
 @pytest.mark.parametrize("status, body, content_type, expected, kind", [
     (502, b"<html><body>Bad Gateway</body></html>", "text/html", "502 Bad Gateway with an HTML page",
      ServerUnavailable),
+    (500, b"<html><body>Internal Server Error</body></html>", "text/html",
+     "500 Internal Server Error with an HTML page", OutcomeUnknown),
     (500, b'{"error": {"code": "x", "mess', "application/json", "500 Internal Server Error with an answer that is not",
-     ServerRefused),
+     OutcomeUnknown),
+    (501, b"", "text/plain", "501 Not Implemented with an empty answer", OutcomeUnknown),
     (404, b"", "text/plain", "404 Not Found with an empty answer", ServerRefused),
     (403, b'{"detail": "Forbidden"}', "application/json", "403 Forbidden with an answer that is not quizgen",
      ServerRefused),
 ])
 def test_answers_that_are_not_quizgens_name_the_status(status, body, content_type, expected, kind):
-    with pytest.raises(kind, match=expected):
+    """A 5xx that is not quizgen's own refusal leaves the outcome unknown (a proxy's 500
+    page: the submission may be stored); a 4xx that is not quizgen's is final."""
+    with pytest.raises(kind, match=expected) as caught:
         _api()._read(httpx.Response(status, headers={"content-type": content_type}), body)
+    assert type(caught.value) is kind
 
 
 def test_redirects_are_reported_never_followed():
@@ -193,7 +212,9 @@ def test_nothing_listening_is_retried_too(home):
     assert len(t.waits) == 2
 
 
-def test_sync_gives_the_rest_one_try_once_a_server_is_unreachable(home, listener):
+def test_sync_leaves_the_rest_for_later_once_a_server_is_unreachable(home, listener):
+    """A server that cannot be reached costs one entry's tries, not every entry's: the
+    others stay in the outbox, saying why they were not sent."""
     from quizgen.client.credentials import parse_receipt_key, pin_key
     from quizgen.client.delivery import sync
 
@@ -206,7 +227,29 @@ def test_sync_gives_the_rest_one_try_once_a_server_is_unreachable(home, listener
     t = FakeTime()
     outcomes = sync(entries, lambda e: Credentials(server, e.student, TOKEN), RetryPolicy(tries=4), sleep=t.sleep,
                     clock=t.clock)
-    assert [o.pending for o in outcomes] == [True, True, True]
-    assert len(dead.requests) == 4 + 1 + 1 and len(t.waits) == 3
-    assert [r["headers"]["idempotency-key"] for r in dead.requests] == \
-        [entries[0].idempotency_key] * 4 + [entries[1].idempotency_key, entries[2].idempotency_key]
+    assert [o.state for o in outcomes] == ["pending", "pending", "pending"]
+    assert len(dead.requests) == 4 and len(t.waits) == 3
+    assert {r["headers"]["idempotency-key"] for r in dead.requests} == {entries[0].idempotency_key}
+    assert "did not answer for an earlier submission" in str(outcomes[1].error)
+    # the entry that was tried records why it is still pending; the others are untouched
+    first, *rest = (json.loads(e.path.read_text()) for e in entries)
+    assert first["last_try"]["why"]["values"]["why"]["key"] == "client_broken"
+    assert all("last_try" not in r for r in rest)
+    # sync says what is pending and why: this try's failure, or why it was not tried (and,
+    # for one tried before, why that try failed)
+    from quizgen.client.syncing import SyncReport
+
+    again = sync(outbox.pending(), lambda e: Credentials(server, e.student, TOKEN), RetryPolicy(tries=1))
+    notes = SyncReport(again).notes()
+    assert len(notes) == 4 and notes[-1] == "Delivered 0, refused 0, still waiting 3."
+    assert notes[0].endswith(f"on {dead.url}: the connection to {dead.url} broke before its answer arrived (the "
+                             "server closed the connection without answering) (tried 1 time(s))")
+    assert notes[1].endswith(f"on {dead.url}: not sent: {dead.url} did not answer for an earlier submission in "
+                             "this sync")
+    assert notes[1].startswith(f"Still waiting: quiz 3 for 20260001 (submitted {datetime.now(UTC):%Y-%m-%d}")
+    skipped_before = outbox.tried(again[2].entry, Undelivered(phrase("client_undelivered", why=phrase(
+        "client_timeout", server=dead.url, seconds="20"), tries=5, asked="")))
+    notes = SyncReport([again[0], again[1], Outcome(skipped_before, error=again[2].error)]).notes()
+    assert re.search(rf"this sync; {re.escape(dead.url)} did not answer within 20 s \(connecting, sending and "
+                     r"reading its whole answer\) \(tried 5 time\(s\)\) \(last tried \d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? "
+                     r"[+-]\d\d:\d\d[^)]*\)+$", notes[2]), notes[2]

@@ -74,7 +74,8 @@ def test_a_student_works_through_a_quiz_over_http(served, home):
     token, quiz = klass.tokens[SID], str(klass.quiz)
     login = _run("login", "--server", server.url + "/", "--student", SID, "--quiz", quiz, token=token)
     assert login.exit_code == 0, login.output
-    assert "checked on quiz" in login.stderr and "Pinned its receipt key" in login.stderr
+    # the quiz it was checked on is Korean: login speaks it
+    assert f"(퀴즈 {quiz}로 확인함)" in login.stderr and "를 고정했습니다." in login.stderr
     creds = home.config / "quizgen" / "credentials.json"
     assert stat.S_IMODE(os.stat(creds).st_mode) == 0o600
     with server.client() as c:
@@ -85,8 +86,8 @@ def test_a_student_works_through_a_quiz_over_http(served, home):
     # from here on the saved login is the student's only credential
     shown = _run("show", quiz, "--server", server.url)
     assert shown.exit_code == 0, shown.output
-    assert shown.stdout.startswith(f"# 점검 퀴즈  (quiz {quiz}, student {SID})")
-    assert "attempts left 3 of 3" in shown.stdout and "## 1. [total-params" in shown.stdout
+    assert shown.stdout.startswith(f"# 점검 퀴즈  (퀴즈 {quiz}, 학번 {SID})\n마감: 2099-01-01 ")
+    assert "\n제출 기회: 3회 중 3회 남음\n" in shown.stdout and "\n## 문제 1 (1점)\n" in shown.stdout
     data = json.loads(_run("show", quiz, "--server", server.url, "--json").stdout)
     assert data["quiz"]["attempts_left"] == 3 and len(data["questions"]) == 6
 
@@ -124,13 +125,15 @@ def test_a_student_works_through_a_quiz_over_http(served, home):
     assert [r["attempt"] for r in listed] == [1, 2]
     assert _run("receipts", "--verify").exit_code == 0
 
-    third = _run("submit", quiz, "--server", server.url, "--answer", "1=5")
+    blank = _run("submit", quiz, "--server", server.url, "--answer", "1=5")
+    assert blank.exit_code == 1 and blank.stderr.startswith("오류: 답하지 않은 문제가 있습니다: 2, 3, 4, 5, 6.")
+    third = _run("submit", quiz, "--server", server.url, "--answer", "1=5", "--allow-blank")
     assert third.exit_code == 0
-    refused = _run("submit", quiz, "--server", server.url, "--answer", "1=5")
+    refused = _run("submit", quiz, "--server", server.url, "--answer", "1=5", "--allow-blank")
     assert refused.exit_code == 1
-    assert refused.stderr.strip() == f"Error: 퀴즈 {quiz}의 제출 기회 3번을 모두 사용했습니다"
+    assert refused.stderr.strip() == f"오류: 퀴즈 {quiz}의 제출 기회 3번을 모두 사용했습니다"
     assert list(home.outbox.glob("*.json")) == []  # a final refusal leaves nothing to send
-    malformed = _run("submit", quiz, "--server", server.url, "--answer", "1=529.441")
+    malformed = _run("submit", quiz, "--server", server.url, "--answer", "1=529.441", "--allow-blank")
     assert (
         malformed.exit_code == 1 and "(아무것도 제출되지 않았습니다)" in malformed.stderr
     )  # the server says it in Korean
@@ -165,12 +168,21 @@ def test_an_undelivered_submission_is_sent_by_sync_once_the_server_is_back(serve
     assert said["receipt_key_id"] and token not in logged.stdout
     server.stop()
     down = _run("submit", quiz, "--server", url, "--answer", "1=529,441", "--tries", "2")
-    assert down.exit_code == 75 and "saved in the outbox; run 'quizgen sync'" in down.stderr
+    assert down.exit_code == 75 and "saved in the outbox, not yet checked for blank answers" in down.stderr
     (entry,) = home.entries()
+    assert entry["checked"] is False
     port = url.rsplit(":", 1)[1]
     again = start_server(str(klass.db), tmp_path, "--port", port)
     try:
-        synced = _run("sync", "--json")
+        # the quiz can be fetched now: questions 2-6 are blank, and no one was asked
+        held = _run("sync", "--json")
+        assert held.exit_code == 1, held.output
+        (row,) = json.loads(held.stdout)
+        assert row["status"] == "held" and "답하지 않은 문제가 있어 보내지 않았습니다: 2, 3, 4, 5, 6." in row["error"]
+        assert "'quizgen sync --allow-blank'를 실행하세요" in held.stderr  # a Korean quiz: said in Korean
+        assert held.stderr.strip().splitlines()[-1] == "보냄 0, 거절 1, 남음 0."
+        assert home.entries()[0]["idempotency_key"] == entry["idempotency_key"] and _attempts(klass) == []
+        synced = _run("sync", "--json", "--allow-blank")
         assert synced.exit_code == 0, synced.output
         (row,) = json.loads(synced.stdout)
         assert row["status"] == "delivered" and row["response"]["attempt"] == 1
@@ -188,14 +200,22 @@ def test_a_connection_cut_after_the_commit_gets_the_original_receipt_and_one_att
     server's original answer: one attempt, the receipt the server first signed."""
     klass, server = served_sqlite
     port = int(server.url.rsplit(":", 1)[1])
-    cut_once = Proxy(port, lambda n, r: "cut" if r["method"] == "POST" and n <= 1 else "pass")
+    cuts: list[int] = []
+
+    def first_post_cut(n: int, r: dict) -> str:
+        if r["method"] == "POST" and not cuts:
+            cuts.append(n)
+            return "cut"
+        return "pass"
+
+    cut_once = Proxy(port, first_post_cut)
     try:
         result = _run("submit", str(klass.quiz), "--server", cut_once.url, "--student", SID, "--answer",
-                      "1=529,441", "--answer", "2=100", token=klass.tokens[SID])
+                      "1=529,441", "--answer", "2=100", "--allow-blank", token=klass.tokens[SID])
     finally:
         cut_once.close()
     assert result.exit_code == 0, result.output
-    assert "broke before its answer arrived" in result.stderr and "trying again" in result.stderr
+    assert "연결이 답을 받기 전에 끊겼습니다" in result.stderr and "초 뒤에 다시 보냅니다" in result.stderr
     assert "서버가 이미 받은 제출입니다 (처음 받은 영수증)" in result.stdout  # a Korean quiz
     posts = [(action, req, answer) for action, req, answer in cut_once.seen if req["method"] == "POST"]
     assert [p[0] for p in posts] == ["cut", "pass"]
@@ -213,7 +233,7 @@ def test_kill_9_while_the_request_is_held_leaves_an_entry_that_sync_delivers_onc
     gate = Proxy(port, lambda n, r: "hold" if r["method"] == "POST" and holding["on"] else "pass")
     try:
         proc = subprocess.Popen([sys.executable, "-m", "quizgen", "submit", str(klass.quiz), "--server", gate.url,
-                                 "--student", SID, "--answer", "1=529,441"],
+                                 "--student", SID, "--answer", "1=529,441", "--allow-blank"],
                                 env=home.env(QUIZGEN_TOKEN=klass.tokens[SID]), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         try:
@@ -250,7 +270,7 @@ def test_the_server_killed_mid_load_loses_nothing_acknowledged(tmp_path):
             sid = students[n % len(students)]
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "quizgen", "submit", str(klass.quiz), "--server", server.url, "--student", sid,
-                 "--answer", f"1={500000 + n}", "--tries", "3"],
+                 "--answer", f"1={500000 + n}", "--tries", "3", "--allow-blank"],
                 env=h.env(QUIZGEN_TOKEN=klass.tokens[sid]), stdout=subprocess.PIPE, stderr=subprocess.PIPE))
         wait_for(lambda: sum(len(_attempts(klass, s)) for s in students) >= 4, timeout=120)
         server.proc.send_signal(signal.SIGKILL)
@@ -298,16 +318,16 @@ def test_retry_after_from_a_rate_limit_is_honoured(tmp_path, home):
     try:
         token = klass.tokens[SID]
         assert _run("submit", str(klass.quiz), "--server", server.url, "--student", SID, "--answer", "1=5",
-                    token=token).exit_code == 0
+                    "--allow-blank", token=token).exit_code == 0
         start = time.monotonic()
         limited = _run("submit", str(klass.quiz), "--server", server.url, "--student", SID, "--answer", "1=6",
-                       token=token)
+                       "--allow-blank", token=token)
         # the server asks for 600 s: a client that slept it out would take that long (a hang, not a timing)
         assert time.monotonic() - start < 300
     finally:
         server.stop()
     assert limited.exit_code == 75
-    assert "it asks to wait 6" in limited.stderr and "saved in the outbox" in limited.stderr
+    assert "서버가 600초 기다리라고 합니다" in limited.stderr and "발신함에 저장했습니다" in limited.stderr
     assert len(home.entries()) == 1 and len(_attempts(klass)) == 1
 
 
@@ -322,12 +342,13 @@ def test_a_receipt_that_does_not_verify_is_loud_and_kept_aside(served_sqlite, ho
     klass, server = served_sqlite
     pin_key(parse_server(server.url), parse_receipt_key(public_json(new_key(), "someone-else")))
     result = _run("submit", str(klass.quiz), "--server", server.url, "--student", SID, "--answer", "1=5",
-                  token=klass.tokens[SID])
+                  "--allow-blank", token=klass.tokens[SID])
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("Error: RECEIPT REJECTED") and "not a key pinned" in line
+    assert line.startswith(f"오류: 영수증 거부! 퀴즈 {klass.quiz}의 영수증을 믿을 수 없습니다")
+    assert "고정한 키가 아닙니다" in line
     (aside,) = (home.receipts / "suspicious").glob("*.json")
-    assert "not a key pinned" in json.loads(aside.read_text())["suspicious"]
+    assert "고정한 키가 아닙니다" in json.loads(aside.read_text())["suspicious"]
     assert list(home.receipts.glob("*.json")) == [] and home.entries() == []
     assert _run("receipts", "--verify").exit_code == 1
 
@@ -341,7 +362,7 @@ env = {"QUIZGEN_TOKEN": token}
 codes = [CliRunner().invoke(cli, args, env=env).exit_code for args in (
     ["login", "--server", url, "--student", sid, "--quiz", quiz],
     ["show", quiz, "--server", url],
-    ["submit", quiz, "--server", url, "--answer", "1=529,441"],
+    ["submit", quiz, "--server", url, "--answer", "1=529,441", "--allow-blank"],
     ["status", quiz, "--server", url],
     ["sync"],
     ["receipts", "--verify"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,18 @@ import pytest
 from quizgen.errors import CodeParseError
 from quizgen.nn.code import models_from_code
 from quizgen.nn.solver import solve_raw
+
+
+def _refusal(code: str, filename: str = "<code>") -> str:
+    """Why quizgen cannot answer the code: the whole file's refusal, or its first model's (#18: each
+    model is answered or refused on its own)."""
+    try:
+        models = models_from_code(code, filename)
+    except CodeParseError as exc:
+        return str(exc)
+    refused = [m.error for m in models if m.error]
+    assert refused, [m.spec for m in models]
+    return refused[0]
 
 
 def test_list_form_input_and_wrappers():
@@ -88,14 +101,13 @@ def test_unreadable_notebooks_are_explained(text, message):
     ("x = 1\n", "no Keras model found"),
     ("model = Sequential()\nmodel.add(SimpleRNN(h, input_shape=(2, 10)))\n", "name 'h' is not assigned"),
     ("h = int(input())\nmodel = Sequential()\nmodel.add(SimpleRNN(h, input_shape=(2, 10)))\n", "not a constant"),
-    ("model = Sequential()\nmodel.add(Conv3D(3, 3))\n", "unsupported call Conv3D"),
+    ("model = Sequential()\nmodel.add(ConvLSTM2D(3, 3))\n", "unsupported call ConvLSTM2D"),
     ("model = Sequential()\nmodel.add(Dense(3))\n", "no input shape"),
     ("model = Sequential()\nmodel.add(Dense(1, 'relu', True, 4))\n", "too many positional"),
     ("kw = {}\nmodel = Sequential()\nmodel.add(Dense(1, **kw))\n", "**kwargs"),
 ])
 def test_unreadable_code_is_explained(code, message):
-    with pytest.raises(CodeParseError, match=message.replace("*", r"\*")):
-        models_from_code(code)
+    assert re.search(message.replace("*", r"\*"), _refusal(code))
 
 
 # ---------------------------------------------------------------- functional models
@@ -161,7 +173,7 @@ keras.backend.clear_session()
 m3 = keras.Model(a, layers.Dense(7)(a))
 """)]
     assert [layer["name"] for layer in specs[0]["layers"]] == ["dense", "head"]
-    assert "name" not in specs[1]["layers"][0]  # Sequential specs stay as they always were
+    assert specs[1]["layers"][0]["name"] == "dense_1"  # not the solver's "dense": Keras's name is written
     assert [layer["name"] for layer in specs[2]["layers"]] == ["repeat_vector", "simple_rnn", "dense_2"]
     assert [layer["name"] for layer in specs[3]["layers"]] == ["dense"]
 
@@ -339,10 +351,6 @@ print(model.evaluate(X, data['v1'])[1])
         ("x = Input(shape=(4,))\nwhile True:\n    x = Dense(4)(x)\n", "line 2: a while loop that builds layers"),
         ("x = Input(shape=(4,))\ny = Dense(4)(x)\nz = y[:, 0]\n", r"line 3: indexing a tensor \(y\[:, 0\]\)"),
         (
-            "x = Input(shape=(4,))\nm = Sequential([Input(shape=(4,)), Dense(2)])\ny = m(x)\n",
-            "line 3: a model called as a layer",
-        ),
-        (
             "x = Input(shape=(4,))\ny = Dense(4)(x)\nz = Dense(y.shape[-1])(y)\n",
             "line 3: y.shape.*only known by solving the model",
         ),
@@ -371,10 +379,6 @@ print(model.evaluate(X, data['v1'])[1])
             r"line 4: the model's outputs depend on the Input at line 2, which is not among the model's inputs",
         ),
         (
-            "a = Input(shape=(4,))\nd = Dense(4)\ny = d(d(a))\nm = Model(a, y)\n",
-            r"line 4: layer 'dense' is called twice in this model \(line 3 and line 3\)",
-        ),
-        (
             "a = Input(shape=(4,))\ny = Dense(4, name='h')(Dense(4, name='h')(a))\nm = Model(a, y)\n",
             'line 3: the name "h" is used 2 times in the model',
         ),
@@ -391,15 +395,14 @@ print(model.evaluate(X, data['v1'])[1])
     ],
 )
 def test_unreadable_functional_code_is_explained_in_one_line(code, message):
-    with pytest.raises(CodeParseError, match=message) as info:
-        models_from_code(code)
-    assert "\n" not in str(info.value)
+    refusal = _refusal(code)
+    assert re.search(message, refusal) and "\n" not in refusal
+    assert refusal.endswith("or run the file in Keras with --execute") or "not valid Python" in refusal
 
 
 def test_errors_inside_helpers_name_the_call():
     code = "def block(x):\n    return x + 1\n\ninp = Input(shape=(4,))\ny = block(inp)\n"
-    with pytest.raises(CodeParseError, match=r"^line 2 \(in block\(\), called at line 5\): arithmetic on tensors"):
-        models_from_code(code)
+    assert re.search(r"^line 2 \(in block\(\), called at line 5\): arithmetic on tensors", _refusal(code))
 
 
 def test_hostile_code_ends_in_one_line():
@@ -414,9 +417,8 @@ def test_hostile_code_ends_in_one_line():
         "l = []\nfor i in range(1000):\n    l.extend([0] * 100000)\nm = Sequential([Input(shape=(4,)), Dense(len(l))])",
         "l = []\nfor i in range(1000):\n    l.append([0] * 100000)\nm = Sequential([Input(shape=(4,)), Dense(len(l))])",
     ]:
-        with pytest.raises(CodeParseError) as info:
-            models_from_code(code)
-        assert "\n" not in str(info.value), code[:40]
+        refusal = _refusal(code)
+        assert "\n" not in refusal, code[:40]
 
 
 # ---------------------------------------------------------------- notebooks

@@ -26,7 +26,8 @@ def test_sixteen_processes_submit_at_once(tmp_path):
                                     "--kind", "total-params", "--students", str(roster), "--no-verify"]).exit_code == 0
 
     def submit(sid: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "quizgen", "--db", str(db), "submit", "1", "--student", sid,
+        return subprocess.run([sys.executable, "-m", "quizgen", "--db", str(db), "submit", "--allow-blank", "1",
+                               "--student", sid,
                                "--token", tokens[sid], "--answer", "1=12345", "--answer", "2=678", "--json"],
                               capture_output=True, text=True)
 

@@ -25,7 +25,8 @@ def _class(tmp_path, *generate_args):  # type: ignore[no-untyped-def]
         if n == 2:
             answers = {k: "1" if "(" not in v else "(None, 1)" for k, v in answers.items()}
         args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
-        result = klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args)
+        result = klass.run("submit", "--allow-blank", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
+                           *args)
         assert result.exit_code == 0, result.output
     assert klass.run("grade", str(klass.quiz)).exit_code == 0
     return klass

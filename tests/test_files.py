@@ -143,7 +143,8 @@ def test_special_files_are_refused_without_reading_them(klass, tmp_path, special
     if special == "fifo":
         os.mkfifo(path)
     token = klass.tokens["20260001"]
-    for args in (["submit", str(klass.quiz), "--student", "20260001", "--token", token, "--file", path],
+    for args in (["submit", "--allow-blank", str(klass.quiz), "--student", "20260001", "--token", token, "--file",
+                  path],
                  ["solve", path], ["solve", "--from-code", path], ["roster", "import", path],
                  ["import-submissions", str(klass.quiz), path]):
         out = _quick(["--db", str(klass.db), *args])  # a hang or 4 GB read would hit the timeout
@@ -170,7 +171,8 @@ def test_the_store_must_be_a_regular_file_or_a_url(tmp_path):
 
 @pytest.mark.parametrize("command", [["list"], ["show", "1"], ["key", "1"], ["gradebook", "1"], ["report", "1"],
                                      ["status", "1", "--student", "s", "--token", "t"], ["roster", "list"],
-                                     ["submit", "1", "--student", "s", "--token", "t", "--answer", "1=1"],
+                                     ["submit", "--allow-blank", "1", "--student", "s", "--token", "t", "--answer",
+                                      "1=1"],
                                      ["verify", "1"], ["grade", "1"]])
 def test_read_only_and_student_commands_never_create_a_database(tmp_path, command):
     db = tmp_path / "typo.db"

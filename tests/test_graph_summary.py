@@ -1,7 +1,10 @@
-"""A graph's summary table is Keras 3's functional ``model.summary()``, and ``solve`` prints it.
+"""The summary table is Keras 3's ``model.summary()``, for Sequential and functional models
+alike (#21.11), and ``solve`` prints it.
 
-The table is compared character for character with the summary the installed
-Keras prints for the same model built as textbook code builds it.
+The table is compared character for character with the summary the installed Keras prints
+for the same model built as textbook code builds it, in a terminal of 104 columns (Keras
+draws min(88, columns - 4) or min(108, columns - 4)): at most 100 wide. Masked models list
+the operations Keras adds for their masks, as Keras does.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from quizgen.errors import SpecError
 from quizgen.nn.solver import solve_raw
 from quizgen.nn.summary import format_summary, readable_size
 
-from .graph_specs import random_graph
+from .graph_specs import random_graph, random_masked_graph
 
 GRAPHS = os.path.join(os.path.dirname(__file__), "fixtures", "graphs")
 FIXTURES = ["seq2seq.json", "text_cnn.json", "bilstm_attention.json", "transformer_key_dim_64.json", "mnist_cnn.json"]
@@ -30,23 +33,24 @@ def _load(name: str) -> dict:
 
 
 def _keras_summary(checker, spec: dict) -> str:
-    model, _ = checker.build_model(spec, name="functional")
+    if "inputs" in spec:
+        model, _ = checker.build_model(spec, name="functional")
+    else:
+        from keras.src.utils import naming
+
+        naming.reset_uids()  # layer names as in a fresh session: dense, dense_1...
+        keras = checker.keras
+        model = keras.Sequential([keras.Input(**spec["input"]), *[checker.build_layer(o) for o in spec["layers"]]],
+                                 name="sequential")
     lines: list[str] = []
     model.summary(print_fn=lambda text, **_: lines.append(text))
     return "".join(lines).rstrip("\n")
 
 
-def _masks(spec: dict) -> bool:
-    text = json.dumps(spec)
-    return '"mask_zero": true' in text or '"Masking"' in text
-
-
-def _random_graphs(n: int) -> list[dict]:
+def _random_graphs(n: int, masked: bool = False) -> list[dict]:
     rng, out = random.Random(4), []
     while len(out) < n:
-        spec = random_graph(rng, 9)
-        if _masks(spec):
-            continue
+        spec = random_masked_graph(rng) if masked else random_graph(rng, 9)
         try:
             solve_raw(spec)
         except SpecError:
@@ -58,7 +62,7 @@ def _random_graphs(n: int) -> list[dict]:
 @pytest.fixture
 def wide_terminal(monkeypatch):
     # Keras sizes its table by the terminal: min(108, columns - 4), 88 for a chain.
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "104")
 
 
 @pytest.mark.parametrize("name", FIXTURES)
@@ -68,8 +72,41 @@ def test_summary_matches_keras(naive_checker, wide_terminal, name):
 
 
 def test_summary_of_random_graphs_matches_keras(naive_checker, wide_terminal):
-    for spec in _random_graphs(12):
+    for spec in _random_graphs(12) + _random_graphs(8, masked=True):
         assert format_summary(solve_raw(spec)) == _keras_summary(naive_checker, spec), json.dumps(spec)
+
+
+def test_summary_of_sequential_models_matches_keras(naive_checker, wide_terminal):
+    from quizgen.questions.architectures import random_spec
+
+    rng = random.Random(21)
+    specs = [random_spec(rng, rng.choice(("easy", "medium", "hard"))) for _ in range(10)]
+    specs.append({"input": {"shape": [30]}, "layers": [
+        {"type": "Embedding", "input_dim": 5000, "output_dim": 100}, {"type": "SimpleRNN", "units": 128},
+        {"type": "Dense", "units": 1, "activation": "sigmoid"}]})
+    specs.append({"input": {"shape": [4, 3]}, "layers": [{"type": "Normalization"}, {"type": "Flatten"}]})
+    for spec in specs:
+        assert format_summary(solve_raw(spec)) == _keras_summary(naive_checker, spec), json.dumps(spec)
+
+
+def test_the_issue_s_masked_model_lists_what_keras_lists(naive_checker, wide_terminal):
+    """#18's BiLSTM-CNN NER case: a masked Embedding feeding a Concatenate; Keras lists l2 before l3."""
+    spec = {"inputs": [{"name": "in0", "shape": [6]}], "layers": [
+        {"name": "l0", "type": "Embedding", "input_dim": 50, "output_dim": 3, "call": ["in0"]},
+        {"name": "l1", "type": "SeparableConv1D", "filters": 8, "kernel_size": 1, "call": ["l0"]},
+        {"name": "l2", "type": "Embedding", "input_dim": 50, "output_dim": 10, "mask_zero": True, "call": ["in0"]},
+        {"name": "l3", "type": "MultiHeadAttention", "num_heads": 1, "key_dim": 7, "value_dim": 3, "output_shape": 3,
+         "call": ["l0", "l0"]},
+        {"name": "l4", "type": "Concatenate", "call": [["l3", "l2"]]},
+        {"name": "l5", "type": "TimeDistributed", "layer": {"type": "Dense", "units": 7}, "call": ["l4"]}],
+        "outputs": ["l5"]}
+    solution = solve_raw(spec)
+    assert [r.name for r in solution.layers] == ["l0", "l2", "l3", "l4", "l5"]
+    model, _ = naive_checker.build_model(spec)
+    assert [layer.name for layer in model.layers] == ["in0", *[r.name for r in solution.layers]]
+    table = format_summary(solve_raw(spec))
+    assert table == _keras_summary(naive_checker, spec)
+    assert "not_equal (NotEqual)" in table and "l5[0][0]" not in table and "any[0][0]" in table
 
 
 def test_summary_columns():
@@ -77,7 +114,7 @@ def test_summary_columns():
     assert table[0] == 'Model: "functional"'
     assert [h.strip() for h in table[2].strip("┃").split("┃")] == ["Layer (type)", "Output Shape", "Param #",
                                                                    "Connected to"]
-    assert all(len(line) == 108 for line in table[1:-3])
+    assert all(len(line) == 100 for line in table[1:-3])
     assert table[-3] == " Total params: 3,738,480 (14.26 MB)"
     chain = format_summary(solve_raw(_load("mnist_cnn.json"))).splitlines()
     assert "Connected to" not in chain[2] and len(chain[1]) == 88

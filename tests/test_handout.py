@@ -290,7 +290,10 @@ def groups_by(texts: list[str], footer: str) -> list[tuple[str, list[str]]]:
 
 
 def test_prompt_segments_keep_code_and_drop_part_lines():
-    prompt = "설명\n\n```\n입력: Input(shape=(30,))\n```\n\n(1) A의 크기\n(2) B의 크기\n(각 항목마다 답을 쓰세요)"
+    from quizgen.questions.prompts import t
+
+    hint = t("ko")["answer_hint"]["parts"]  # the templates' own wording of "answer each part"
+    prompt = f"설명\n\n```\n입력: Input(shape=(30,))\n```\n\n(1) A의 크기\n(2) B의 크기\n{hint}"
     assert prompt_segments(prompt, ("A의 크기", "B의 크기")) == [
         ("text", "설명"), ("gap", None), ("code", ["입력: Input(shape=(30,))"])]
 

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 import quizgen.cli.main
 db, quiz, sid, token = sys.argv[1:5]
 results = [CliRunner().invoke(quizgen.cli.main.cli, ["--db", db] + args).exit_code for args in (
-    ["submit", quiz, "--student", sid, "--token", token, "--answer", "1=123"],
+    ["submit", "--allow-blank", quiz, "--student", sid, "--token", token, "--answer", "1=123"],
     ["status", quiz, "--student", sid, "--token", token],
     ["show", quiz, "--student", sid],
     ["grade", quiz],

@@ -47,11 +47,12 @@ def test_deep_linking_then_a_student_launch_submit_and_the_score_in_the_gradeboo
     teacher.close()
 
     page, tool, logged = _course(browser, site, "u-minjun", "link-1")
-    tool.get_by_role("button", name="제출").wait_for()
+    tool.get_by_role("button", name="검토").wait_for()
     for name, value in site.answers("20260001").items():
         tool.locator(f'input[name="{name}"]').fill(value)
     page.screenshot(path=str(tmp_path / "quiz.png"), full_page=True)
-    tool.get_by_role("button", name="제출").click()
+    tool.get_by_role("button", name="검토").click()  # the review step, as on the students' page
+    tool.get_by_role("button", name="제출", exact=True).click()
     tool.get_by_role("heading", name="제출되었습니다").wait_for()
     page.screenshot(path=str(tmp_path / "receipt.png"), full_page=True)
     scores = site.wait_for_scores(1)

@@ -25,7 +25,8 @@ def _class_with_submissions(tmp_path):
             answers["1"] = "1"
         args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
         assert (
-            klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args).exit_code == 0
+            klass.run("submit", "--allow-blank", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
+                      *args).exit_code == 0
         )
     assert klass.run("grade", str(klass.quiz)).exit_code == 0
     return klass
@@ -115,7 +116,8 @@ def graded(tmp_path_factory) -> Klass:
         if n == 4:
             answers["1"] = "12,345"
         args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
-        assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", tokens[sid], *args).exit_code == 0
+        assert klass.run("submit", "--allow-blank", str(klass.quiz), "--student", sid, "--token", tokens[sid],
+                         *args).exit_code == 0
     assert klass.run("grade", str(klass.quiz)).exit_code == 0
     return klass
 

@@ -54,7 +54,8 @@ def test_student_commands_never_read_the_answer_columns(tmp_path):
     event.listen(Engine, "before_cursor_execute", recorder)
     try:
         args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
-        assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, *args).exit_code == 0
+        assert klass.run("submit", "--allow-blank", str(klass.quiz), "--student", sid, "--token", token,
+                         *args).exit_code == 0
         assert klass.run("status", str(klass.quiz), "--student", sid, "--token", token).exit_code == 0
         assert klass.run("show", str(klass.quiz), "--student", sid).exit_code == 0
         student_sql = list(recorder.statements)
@@ -73,12 +74,13 @@ def test_status_shows_only_your_own_submissions(tmp_path):
     if any of status's queries loses its student filter: checked by removing each)."""
     klass = make_class(tmp_path)
     mine, theirs = "20260001", "20260002"
-    assert klass.run("submit", str(klass.quiz), "--student", mine, "--token", klass.tokens[mine],
+    assert klass.run("submit", "--allow-blank", str(klass.quiz), "--student", mine, "--token", klass.tokens[mine],
                      "--answer", "1=7").exit_code == 0
     right = right_answers(klass.key(theirs))
     args = [a for k, v in right.items() for a in ("--answer", f"{k}={v}")]
     for _ in range(2):
-        assert klass.run("submit", str(klass.quiz), "--student", theirs, "--token", klass.tokens[theirs],
+        assert klass.run("submit", "--allow-blank", str(klass.quiz), "--student", theirs, "--token",
+                         klass.tokens[theirs],
                          *args).exit_code == 0
     klass.run("grade", str(klass.quiz))
     out = klass.run("status", str(klass.quiz), "--student", mine, "--token", klass.tokens[mine], "--json")
@@ -91,9 +93,10 @@ def test_status_shows_only_your_own_submissions(tmp_path):
 
 def test_unknown_student_and_wrong_token_get_the_same_answer(tmp_path):
     klass = make_class(tmp_path)
-    unknown = klass.run("submit", str(klass.quiz), "--student", "nobody", "--token", klass.tokens["20260001"],
+    unknown = klass.run("submit", "--allow-blank", str(klass.quiz), "--student", "nobody", "--token",
+                        klass.tokens["20260001"],
                         "--answer", "1=1")
-    wrong = klass.run("submit", str(klass.quiz), "--student", "20260001", "--token", "wrong-token",
+    wrong = klass.run("submit", "--allow-blank", str(klass.quiz), "--student", "20260001", "--token", "wrong-token",
                       "--answer", "1=1")
     assert unknown.exit_code == wrong.exit_code == 1
     assert unknown.stderr == wrong.stderr == "Error: unknown student id or wrong token\n"
@@ -254,7 +257,8 @@ def test_the_library_itself_hides_what_the_feedback_policy_hides(tmp_path, feedb
     right = right_answers(klass.key(sid))
     first = sorted(right)[0]
     args = [a for k, v in right.items() for a in ("--answer", f"{k}={'1' if k == first else v}")]
-    assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid], *args).exit_code == 0
+    assert klass.run("submit", "--allow-blank", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
+                     *args).exit_code == 0
     assert klass.run("grade", str(klass.quiz)).exit_code == 0
     store = open_store(str(klass.db))
     try:

@@ -51,7 +51,7 @@ def test_seed_quiz_answer_through_the_cli(tmp_path):
     result = CliRunner().invoke(cli, ["solve", "--from-code", str(code)])
     assert result.exit_code == 0, result.output
     assert "Total params: 529,441" in result.output
-    assert " embedding (Embedding)       (None, None, 100)         500000    " in result.output
+    assert "│ embedding (Embedding)                │ (None, None, 100)           │         500,000 │" in result.output
     assert "SimpleRNN: h×(h+d+1) = 128×(128+100+1) = 29,312" in result.output
     assert "은닉 상태의 크기 h = 128" in result.output
 

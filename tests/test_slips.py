@@ -186,7 +186,7 @@ def test_status_names_each_part_right_or_wrong_and_its_slip(tmp_path, lang):
     db, token = _class(tmp_path, lang)
     answers, summary, expected = _answers(db)
     args = [a for k, v in answers.items() for a in ("--answer", f"{k}={v}")]
-    _run(db, "submit", "1", "--student", "20260001", "--token", token, *args)
+    _run(db, "submit", "--allow-blank", "1", "--student", "20260001", "--token", token, *args)
     _run(db, "grade", "1")
     text = _run(db, "status", "1", "--student", "20260001", "--token", token).stdout
     labels = {f"{summary['slot']}.{n}": p["label"][lang] for n, p in enumerate(summary["answer"]["parts"], start=1)}

@@ -38,7 +38,7 @@ def test_submit_attempts_and_status(klass):
                       *_answer_args(answers), "--json")
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout)["attempt"] == 1
-    second = klass.run("submit", str(klass.quiz), "--student", sid, *_answer_args({"1": "1"}),
+    second = klass.run("submit", str(klass.quiz), "--student", sid, *_answer_args({"1": "1"}), "--allow-blank",
                        env={"QUIZGEN_TOKEN": klass.tokens[sid]})
     assert second.exit_code == 0 and "2번째 시도를 기록했습니다" in second.stdout  # a Korean quiz says it in Korean
     status = json.loads(klass.run("status", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
@@ -76,7 +76,8 @@ def test_reset_token_revokes_the_old_one(klass):
     assert new != old
     refused = klass.run("submit", str(klass.quiz), "--student", sid, "--token", old, "--answer", "1=1")
     assert refused.exit_code == 1 and "wrong token" in refused.stderr
-    assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", new, "--answer", "1=1").exit_code == 0
+    assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", new, "--answer", "1=1",
+                     "--allow-blank").exit_code == 0
 
 
 def test_one_students_token_cannot_act_for_another(klass):
@@ -181,7 +182,9 @@ def test_malformed_submissions_write_nothing(tmp_path, lang, args, message, kore
     result = klass.run("submit", str(klass.quiz), *args)
     assert result.exit_code != 0
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.stderr
+    # the prefix is in the message's language: the quiz's once it is known, else the locale's (English here)
+    prefix = "오류: " if lang == "ko" and korean is not None else "Error: "
+    assert len(lines) == 1 and lines[0].startswith(prefix) and message in lines[0], result.stderr
     assert "Traceback" not in result.output
     assert klass.count("submissions") == before
 
@@ -202,9 +205,8 @@ def test_usage_errors(klass):
 def test_attempt_limit_and_a_student_not_on_the_quiz(klass):
     sid, token = "20260001", klass.tokens["20260001"]
     for _ in range(3):
-        assert (
-            klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=1").exit_code == 0
-        )
+        assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=1",
+                         "--allow-blank").exit_code == 0
     spent = klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=1")
     assert spent.exit_code == 1 and "제출 기회 3번을 모두 사용했습니다" in spent.stderr
     assert klass.count("submissions") == 3
@@ -224,8 +226,9 @@ def test_a_closed_quiz_refuses(tmp_path):
 
 def test_submissions_are_append_only_with_raw_text(klass):
     sid, token = "20260001", klass.tokens["20260001"]
-    klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=529,441")
-    klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=５２９４４２")
+    klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=529,441", "--allow-blank")
+    klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=５２９４４２",
+              "--allow-blank")
     con = sqlite3.connect(klass.db)
     rows = con.execute("SELECT attempt, raw, parsed FROM submissions ORDER BY id").fetchall()
     con.close()
@@ -252,7 +255,8 @@ def test_what_a_student_is_told_is_in_the_quizs_language_and_agrees_with_its_pol
         folder.mkdir()
         klass = make_class(folder, "--lang", lang, "--feedback", policy)
         sid, token = "20260001", klass.tokens["20260001"]
-        out = klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5")
+        out = klass.run("submit", str(klass.quiz), "--student", sid, "--token", token, "--answer", "1=5",
+                        "--allow-blank")
         assert out.exit_code == 0 and recorded in out.stdout
         assert (later if policy == "full" else hidden) in out.stderr
         assert (hidden if policy == "full" else later) not in out.stderr
@@ -297,7 +301,8 @@ def test_the_counting_rule_is_said_where_students_read_and_is_the_rule_grades_fo
     first = klass.run("submit", quiz, "--student", sid, "--token", token, "--answer", f"1={key[1]}",
                       "--answer", f"2={key[2]}")
     assert first.exit_code == 0 and rule in first.stderr
-    klass.run("submit", quiz, "--student", sid, "--token", token, "--answer", f"1={key[1] + 1}")  # 1 only, wrong
+    klass.run("submit", quiz, "--allow-blank", "--student", sid, "--token", token,
+              "--answer", f"1={key[1] + 1}")  # 1 only, wrong
     klass.run("grade", quiz)
     store = open_store(str(klass.db))
     try:

@@ -57,7 +57,8 @@ def test_tz_option_wins_and_the_zone_is_recorded(tmp_path, monkeypatch):
 def test_a_closed_quiz_names_the_deadline_in_its_own_zone_whatever_the_students_zone(tmp_path, monkeypatch):
     klass = make_class(tmp_path, "--deadline", "2020-01-01 09:00", "--allow-past", "--tz", "Asia/Seoul")
     monkeypatch.setenv("TZ", "America/Los_Angeles")  # the student's laptop
-    result = klass.run("submit", str(klass.quiz), "--student", "20260001", "--token", klass.tokens["20260001"],
+    result = klass.run("submit", "--allow-blank", str(klass.quiz), "--student", "20260001", "--token",
+                       klass.tokens["20260001"],
                        "--answer", "1=1")
     assert result.exit_code == 1 and "2020-01-01 09:00 +09:00 (Asia/Seoul)" in result.stderr
 
@@ -112,7 +113,8 @@ def test_submit_acknowledges_under_any_tz_once_stored(tmp_path):
     while printing the receipt: now the receipt is made before the commit and shown in the quiz's zone."""
     klass = make_class(tmp_path, "--tz", "Asia/Seoul")
     env = {**__import__("os").environ, "TZ": "UTC-99"}
-    out = subprocess.run([sys.executable, "-m", "quizgen", "--db", str(klass.db), "submit", str(klass.quiz),
+    out = subprocess.run([sys.executable, "-m", "quizgen", "--db", str(klass.db), "submit", "--allow-blank",
+                          str(klass.quiz),
                           "--student", "20260001", "--token", klass.tokens["20260001"], "--answer", "1=5"],
                          capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr

@@ -406,7 +406,8 @@ def test_generate_submit_grade_status_name_each_slip(tmp_path):
     key = json.loads(run("key", quiz, "--student", "20260001", "--json").stdout)["answers"]
     assert [a["kind"] for a in key] == list(ZOO_KINDS)
     args = [x for k, v in right_answers(key).items() for x in ("--answer", f"{k}={v}")]
-    assert run("submit", quiz, "--student", "20260001", "--token", tokens["20260001"], *args).exit_code == 0
+    assert run("submit", "--allow-blank", quiz, "--student", "20260001", "--token", tokens["20260001"],
+               *args).exit_code == 0
 
     # every (question, part, slip) stored for student 2, one slip per question and attempt
     con = sqlite3.connect(db)
@@ -436,7 +437,7 @@ def test_generate_submit_grade_status_name_each_slip(tmp_path):
                     args += ["--answer", f"{slot}.{n}={_text(value if p['key'] == part else p['value'])}"]
             else:
                 args += ["--answer", f"{slot}={_text(value)}"]
-        done = run("submit", quiz, "--student", "20260002", "--token", tokens["20260002"], *args)
+        done = run("submit", "--allow-blank", quiz, "--student", "20260002", "--token", tokens["20260002"], *args)
         assert done.exit_code == 0, done.output
     assert run("grade", quiz).exit_code == 0
 
@@ -473,7 +474,8 @@ def test_a_refused_memory_answer_is_one_line_and_uses_no_attempt(tmp_path):
     tokens = {t["id"]: t["token"] for t in json.loads(run("roster", "import", str(roster), "--json").stdout)}
     assert run("generate", "--title", "M", "--count", "1", "--seed", "3", "--kind", "memory", "--students",
                str(roster), "--no-verify").exit_code == 0
-    out = run("submit", "1", "--student", "20260001", "--token", tokens["20260001"], "--answer", "1.2=4,82 KB")
+    out = run("submit", "--allow-blank", "1", "--student", "20260001", "--token", tokens["20260001"], "--answer",
+              "1.2=4,82 KB")
     assert out.exit_code == 1 and out.output.count("\n") == 1 and "소수점을 쓰고" in out.output  # a Korean quiz
     status = json.loads(run("status", "1", "--student", "20260001", "--token", tokens["20260001"], "--json").stdout)
     assert status["attempts"] == []

@@ -40,13 +40,25 @@ from ..grading.scoring import compute_grades
 from ..grading.slip_messages import shown_score
 from ..ids import parse_quiz_id
 from ..receipts import RECEIPT_VERSION, Signer, answers_sha256, leaf_hash_hex, leaf_record, request_sha256
+from ..resources import phrase
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Student, Submission
 from .answer_results import part_results, parts_json, question_feedback
+from .answersheets import BlankAnswers, BlankPolicy, blank_answers
 from .keys import Signing
 from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, student_rules, visibility
 from .students import Vouched, authenticate
-from .submissions import Receipt, Slot, attempts_used, get_quiz_row, load_slots, parse_submission
+from .submissions import (
+    Receipt,
+    Slot,
+    attempts_used,
+    get_quiz_row,
+    load_slots,
+    parse_submission,
+    quiz_for_student,
+    quiz_id_for,
+    told_to_student,
+)
 from .tlog import integrate_by, sequence_quietly
 
 MAX_ANSWERS = 200
@@ -202,6 +214,26 @@ def submit(store: Store, quiz: str | int, student_id: str, token: str | None, an
                              at=at).receipt
     sequence_quietly(store, signing, [receipt.quiz_id])
     return receipt
+
+
+def submit_sheet(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str],
+                 signing: Signing, *, blanks: BlankPolicy, lang: str) -> Receipt:
+    """The local ``submit``: answers that do not parse are refused before anything else, then
+    the questions and parts left blank (answersheets.blank_answers) are sent only if the
+    ``blanks`` policy accepts them (``--allow-blank``, or a yes on a terminal); otherwise
+    BlankAnswers and nothing is written. A quiz that is closed or
+    spent is not asked about: its refusal comes as it would. ``lang``: the student's
+    locale, for refusals before the quiz is known."""
+    quiz_id = quiz_id_for(quiz, lang)
+    with told_to_student(store, quiz_id, lang):
+        view = quiz_for_student(store, quiz_id, student_id, token)
+        if view.open:
+            slots = {q.slot: Slot(0, q.slot, q.response) for q in view.questions}
+            parse_submission(slots, answers, view.language)
+            left = blank_answers({q.slot: q.response for q in view.questions}, answers)
+            if not blanks.accepts(left, view.language):
+                raise BlankAnswers(phrase("blank_refused", blanks=left.text()))
+        return submit(store, quiz_id, student_id, token, answers, signing)
 
 
 def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) -> Submitted | None:

@@ -13,8 +13,8 @@ from classroom.policies, the same for every front end.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,17 +22,19 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..clock import now, show
-from ..errors import clip
+from ..errors import NotFoundError, clip
 from ..grading.answers import AnswerError, find_part, parse_answer
 from ..grading.slip_messages import shown_score
-from ..ids import parse_quiz_id
-from ..receipts import part_label, parts_text
-from ..resources import message
+from ..ids import parse_quiz_id, student_quiz_id
+from ..receipts import parts_text
+from ..resources import message, phrase
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from .answer_results import PartResult, part_results, parts_json, question_feedback
+from .answersheets import BlankAnswers, answer_position
 from .policies import (
     Rules,
+    SubmissionRefused,
     attempts_left,
     counting_rule,
     extension_line,
@@ -41,9 +43,7 @@ from .policies import (
     student_rules,
     visibility,
 )
-from .students import Vouched, authenticate
-
-_NUMBER = re.compile(r"[0-9]{1,9}")  # question and part numbers: plain ASCII integers
+from .students import AUTH_FAILED, AuthError, Vouched, authenticate
 
 
 @dataclass(frozen=True)
@@ -111,15 +111,14 @@ def parse_submission(slots: Mapping[int, Slot], answers: Mapping[str, str],
     errors: list[str] = []
     by_slot: dict[int, dict[str, tuple[str, str]]] = {}  # slot → part label → (key as given, raw)
     for key, raw in answers.items():
-        number, dot, part = key.strip().partition(".")
-        if not _NUMBER.fullmatch(number) or (dot and not part):
+        position = answer_position(key)
+        if position is None:
             errors.append(message(lang, "submission_not_a_question", given=_shown(key)))
             continue
-        slot = int(number)
+        slot, label = position
         if slot not in slots:
             errors.append(message(lang, "submission_no_question", slot=slot, count=len(slots)))
             continue
-        label = part_label(part)
         given = by_slot.setdefault(slot, {})
         if label in given:
             errors.append(message(lang, "submission_answered_twice", question=f"{slot}{'.' + label if label else ''}",
@@ -174,8 +173,6 @@ def attempts_used(session: Any, quiz_id: int, student_pk: int) -> int:
 
 
 def get_quiz_row(session: Any, quiz_id: int) -> Quiz:
-    from ..errors import NotFoundError
-
     quiz = session.get(Quiz, quiz_id)
     if quiz is None:
         raise NotFoundError(f"no quiz {quiz_id}")
@@ -392,3 +389,68 @@ def status(store: Store, quiz: str | int, student_id: str, token: str | Vouched 
         return StatusReport(quiz_id, quiz_row.title, quiz_row.language, student_id, quiz_row.feedback,
                             quiz_row.counting, quiz_row.time_zone, attempts, rules.attempt_limit, rules.deadline,
                             graded, total, sum(points.values()), questions, rules)
+
+
+# ---------------------------------------------------------------- the student's own commands
+#
+# What a student runs on the quiz's database (``submit``, ``status``, ``show``) speaks one
+# language: the quiz's, once it is known, and before that (a wrong token, a quiz that does
+# not exist) the language of the student's locale, which the caller passes.
+
+def _quiz_language(store: Store, quiz_id: int) -> str | None:
+    with store.read() as session:
+        return session.scalar(select(Quiz.language).where(Quiz.id == quiz_id))
+
+
+def quiz_id_for(quiz: str | int, lang: str) -> int:
+    try:
+        return student_quiz_id(quiz)
+    except NotFoundError as exc:
+        exc.speak(lang)
+        raise
+
+
+@contextmanager
+def told_to_student(store: Store, quiz_id: int, lang: str) -> Iterator[None]:
+    """Refusals as the student reads them: a wrong token and a missing quiz in ``lang``;
+    the refusals the classroom words in the quiz's language (closed, spent, not on the
+    quiz, unreadable or blank answers) marked as said in it, so the whole screen,
+    ``Error:`` included, is in one language. Anything else (a database that cannot be
+    read) is said as it is, in English, with an English prefix."""
+    try:
+        yield
+    except AuthError as exc:
+        key = "auth_failed" if str(exc) == AUTH_FAILED else "auth_token_required"
+        raise AuthError(phrase(key)).speak(lang) from None
+    except NotFoundError as exc:
+        known = _quiz_language(store, quiz_id)
+        if known is None:
+            raise NotFoundError(phrase("student_no_quiz", quiz=quiz_id)).speak(lang) from None
+        exc.speak(known)
+        raise
+    except (SubmissionRefused, AnswerError, BlankAnswers) as exc:  # worded in the quiz's language
+        exc.speak(_quiz_language(store, quiz_id) or lang)
+        raise
+
+
+def student_status(store: Store, quiz: str | int, student_id: str, token: str | None, lang: str) -> StatusReport:
+    """The local ``status`` (see ``status``), its refusals as the student reads them."""
+    quiz_id = quiz_id_for(quiz, lang)
+    with told_to_student(store, quiz_id, lang):
+        return status(store, quiz_id, student_id, token)
+
+
+def student_questions(store: Store, quiz: str | int, student: str | None, lang: str) -> Any:
+    """The local ``show``: the quiz as a student sees it (quizzes.ShownQuiz), for one student's
+    variant or the shared one; a student without a variant is told they are not on the quiz."""
+    from .quizzes import show_quiz
+
+    quiz_id = quiz_id_for(quiz, lang)
+    with told_to_student(store, quiz_id, lang):
+        try:
+            return show_quiz(store, quiz_id, student)
+        except NotFoundError:
+            known = _quiz_language(store, quiz_id)
+            if known is None or student is None:
+                raise
+            raise not_on_quiz(quiz_id, student, known) from None

@@ -100,8 +100,9 @@ def platforms(ctx: click.Context, as_json: bool) -> None:
 
 @lti_group.command("remove-platform")
 @click.argument("name")
+@json_option
 @click.pass_context
-def remove_platform(ctx: click.Context, name: str) -> None:
+def remove_platform(ctx: click.Context, name: str, as_json: bool) -> None:
     """Forget an LMS, its users, gradebook columns and unsent scores (grades stay).
 
     \b
@@ -111,6 +112,8 @@ def remove_platform(ctx: click.Context, name: str) -> None:
     from ..classroom.lti.platforms import remove_platform as remove
 
     gone = remove(open_store(ctx), name)
+    if as_json:
+        emit_json(gone.to_json())
     click.echo(f"Removed {gone.name} ({gone.issuer})", err=True)
 
 

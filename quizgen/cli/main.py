@@ -11,7 +11,6 @@ its short help from the table below without importing any of them.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import QuizgenError, SpecError, one_line, undecodable
+from ..errors import QuizgenError, one_line, undecodable
 from .options import emit_json as _emit_json
 from .options import json_option, lang_option
 
@@ -113,7 +112,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except QuizgenError as exc:
-            _fail(str(exc))
+            _fail(str(exc), exc.language)
             ctx.exit(exc.exit_code)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
@@ -125,8 +124,13 @@ class _Group(click.Group):
         return code
 
 
-def _fail(message: str) -> None:
-    click.echo(f"Error: {one_line(message)}", err=True)
+def _fail(message: str, lang: str | None = None) -> None:
+    """One ``Error: ...`` line on stderr; ``lang``: the language the message is said in
+    (a student's screen is in one language, its prefix too)."""
+    from ..resources import message as worded
+
+    prefix = worded(lang, "error_prefix") if lang is not None else "Error: "
+    click.echo(f"{prefix}{one_line(message)}", err=True)
 
 
 def _run(main: Any, argv: list[str], prog_name: str | None, complete_var: str | None, extra: Any) -> int:
@@ -152,7 +156,7 @@ def _run(main: Any, argv: list[str], prog_name: str | None, complete_var: str | 
         _fail("interrupted")
         return 130
     except QuizgenError as exc:  # raised while parsing (a callback) rather than in a command
-        _fail(str(exc))
+        _fail(str(exc), exc.language)
         return exc.exit_code
     except Exception as exc:  # a bug: still one line (QUIZGEN_DEBUG=1 shows the traceback)
         if os.environ.get("QUIZGEN_DEBUG"):
@@ -188,7 +192,15 @@ def cli(ctx: click.Context, db: str | None) -> None:
 @json_option
 @lang_option(help="Language of the worked derivations.")
 @click.option("--verify", is_flag=True, help="Also build each model in real Keras and compare.")
-def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool) -> None:
+@click.option("--execute", is_flag=True,
+              help="With --from-code: RUN the file (your own, trusted) in Keras in a child process, without "
+                   "network, and report every keras.Model it leaves.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True, metavar="SECONDS",
+              help="With --execute: stop the code after this long.")
+@click.option("--memory", type=click.IntRange(min=256), default=4096, show_default=True, metavar="MB",
+              help="With --execute: the code's address space (TensorFlow alone takes about 1,500 MB).")
+def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool, execute: bool,
+          timeout: float, memory: int) -> None:
     """Solve architecture specs: output shapes, parameter counts and the working.
 
     FILE is a .json spec (or a list of specs), a .jsonl file with one spec per
@@ -201,147 +213,71 @@ def solve(file: str | None, code_file: str | None, as_json: bool, lang: str, ver
     """
     if (file is None) == (code_file is None):
         raise click.UsageError("give exactly one of FILE or --from-code FILE.py")
-    if verify:  # TensorFlow leaves cycles behind: the collector stays on
-        _solve(file, code_file, as_json, lang, verify)
+    if execute and code_file is None:
+        raise click.UsageError("--execute runs the code of --from-code FILE.py; give --from-code")
+    if execute and verify:
+        raise click.UsageError("--execute already takes every answer from Keras; leave --verify out")
+    limits = None
+    if execute:
+        from ..nn.executed import Limits
+
+        limits = Limits(timeout, memory)
+    if verify or execute:  # TensorFlow leaves cycles behind: the collector stays on
+        _solve(file, code_file, as_json, lang, verify, limits)
         return
     # Reading and solving leave nothing in a reference cycle (tests/test_solve_json_lines.py),
     # while the decoded specs and the solver's memo are millions of objects that the cyclic
     # collector would walk again and again: a third of the time of 20,000 specs.
     gc.disable()
     try:
-        _solve(file, code_file, as_json, lang, verify)
+        _solve(file, code_file, as_json, lang, verify, None)
     finally:
         gc.enable()
 
 
-def _solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool) -> None:
-    from ..nn.solver import solve_raw
-    from ..nn.specfile import read_code, read_specs
-    from ..nn.summary import format_summary, format_working
+def _solve(file: str | None, code_file: str | None, as_json: bool, lang: str, verify: bool, limits: Any) -> None:
+    from ..nn.solving import JsonLines, solve_file
 
     stdin = _stdin_text() if "-" in (file, code_file) else None
-    inputs = read_code(code_file, stdin) if code_file is not None else read_specs(file, stdin)  # type: ignore[arg-type]
-    checker = None
+    if limits is not None:
+        click.echo("Running the code in Keras (a child process, no network)…", err=True)
+    run = solve_file(file, code_file, stdin, verify=verify, execute=limits)
     if verify:
-        from ..nn.keras_check import KerasChecker
-
         click.echo("Loading Keras to confirm the answers…", err=True)
-        checker = KerasChecker()
+    heading = len(run) > 1
     failed = False
-    out_lines = _Lines(every=1 if verify else 2000) if as_json else None  # Keras is slow: a line at a time
+    lines = JsonLines(lambda chunk: click.echo(chunk, nl=False), _is_utf8(sys.stdout), 1 if verify else 2000) \
+        if as_json else None
     try:
-        for n, item in enumerate(inputs):
-            prefix = "" if len(inputs) == 1 else f"{item.label}: "
-            error = item.error
-            solution = None
-            if error is None:
-                try:
-                    solution = solve_raw(item.raw)
-                except SpecError as exc:
-                    error = exc.message
-            verdict = checker.check(item.raw, solution) if checker and item.error is None else None
-            if error is not None:
-                failed = True
-                if out_lines is not None:
-                    out: dict[str, Any] = {"error": error}
-                    if verdict is not None:
-                        out["keras"] = {"agree": verdict.agree, "detail": verdict.describe()}
-                    out_lines.add(json.dumps(out, ensure_ascii=False))
-                else:
-                    click.echo(f"Error: {prefix}{error}", err=True)
-                    if verdict is not None and not verdict.agree:
-                        click.echo(f"  {verdict.describe()}", err=True)
+        for n, item in enumerate(run):
+            failed |= item.failed
+            if lines is not None:
+                lines.add(item, lang)
                 continue
-            assert solution is not None
-            if verdict is not None and not verdict.agree:
-                failed = True
-            if out_lines is not None:
-                if verdict is None:
-                    out_lines.add_solution(solution, lang)
-                else:
-                    out = solution.to_json(lang)
-                    out["keras"] = {"agree": verdict.agree, "detail": verdict.describe()}
-                    out_lines.add(json.dumps(out, ensure_ascii=False))
-            else:
+            out, err = item.text(lang, heading)
+            if err:
+                click.echo(err, err=True)
+            if out:
                 if n:
                     click.echo()
-                if prefix:
-                    click.echo(f"# {item.label}")
-                click.echo(format_summary(solution))
-                click.echo(format_working(solution, lang))
-                if verdict is not None:
-                    click.echo(f"Keras: {verdict.describe()}")
+                click.echo(out)
     finally:  # what was solved is printed, whatever stops the loop
-        if out_lines is not None:
-            out_lines.flush()
+        if lines is not None:
+            lines.flush()
     if failed:
         sys.exit(1)
-
-
-class _Lines:
-    """JSON lines for stdout, written a few thousand at a time through ``click.echo``: the
-    same bytes as one echo per line (JSON text holds no ANSI escapes for click to strip),
-    without a write and a flush per spec. When stdout is UTF-8, a solution's line is the
-    UTF-8 the solver keeps for its rows, handed to click as bytes instead of encoded again."""
-
-    def __init__(self, every: int = 2000) -> None:
-        self.binary = _is_utf8(sys.stdout)
-        self.lines: list[Any] = []
-        self.every = every
-
-    def add(self, line: str) -> None:
-        self.lines.append(line.encode() if self.binary and not _has_surrogate(line) else line)
-        if len(self.lines) >= self.every:
-            self.flush()
-
-    def add_solution(self, solution: Any, lang: str) -> None:
-        if not self.binary:
-            self.add(solution.to_json_text(lang))
-            return
-        try:
-            self.lines.append(solution.to_json_bytes(lang))
-        except UnicodeEncodeError:  # a name with a lone surrogate: the text stream decides what to do
-            self.lines.append(solution.to_json_text(lang))
-        if len(self.lines) >= self.every:
-            self.flush()
-
-    def flush(self) -> None:
-        run: list[Any] = []
-        for line in self.lines:
-            if run and type(line) is not type(run[0]):
-                _echo_lines(run)
-                run = []
-            run.append(line)
-        if run:
-            _echo_lines(run)
-        self.lines = []
-
-
-def _echo_lines(run: list[Any]) -> None:
-    if type(run[0]) is bytes:
-        click.echo(b"\n".join(run) + b"\n", nl=False)
-    else:
-        click.echo("\n".join(run) + "\n", nl=False)
 
 
 def _is_utf8(stream: Any) -> bool:
     """Whether click writes text to this stdout as UTF-8, so that a line's UTF-8 bytes may stand
     for it. (Its error handler, surrogateescape under a C locale, only matters for text that
-    is not valid UTF-8, and such a line is handed over as text: see _Lines.)"""
+    is not valid UTF-8, and such a line is handed over as text: see nn.solving.JsonLines.)"""
     import codecs
 
     try:
         return getattr(stream, "buffer", None) is not None and codecs.lookup(stream.encoding).name == "utf-8"
     except (LookupError, AttributeError, TypeError):
         return False
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode()
-        return False
-    except UnicodeEncodeError:
-        return True
 
 
 def _stdin_text() -> str:

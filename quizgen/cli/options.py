@@ -4,12 +4,16 @@ the lazily opened store, JSON output, progress bars and output files."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from ..errors import QuizgenError
+from ..resources import phrase
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,10 +36,6 @@ def lang_option(default: str | None = "ko", help: str = "Language of the text.")
                         help=help)
 
 
-TOKEN_ON_COMMAND_LINE = ("Warning: a token given with --token can be read by other users of this machine "
-                         "(ps, /proc); prefer QUIZGEN_TOKEN or 'quizgen login'")
-
-
 def _note_command_line_token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and ctx.get_parameter_source(param.name or "") == click.core.ParameterSource.COMMANDLINE:
         ctx.meta["quizgen.token_on_command_line"] = True
@@ -45,9 +45,11 @@ def _note_command_line_token(ctx: click.Context, param: click.Parameter, value: 
 def warn_command_line_token() -> None:
     """Warn (stderr) when the token came on the command line. Said by the commands that
     send it over the network (--server, login, sync), where a student's token matters most."""
+    from ..resources import locale_language, message
+
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.meta.pop("quizgen.token_on_command_line", False):  # once per command
-        click.echo(TOKEN_ON_COMMAND_LINE, err=True)
+        click.echo(message(locale_language(), "token_on_command_line"), err=True)
 
 
 def token_option(fn: F) -> F:
@@ -66,10 +68,16 @@ def student_options(fn: F) -> F:
                         help="Your student id (with --server: default, the one you logged in with).")(fn)
 
 
+class StudentUsageError(QuizgenError):
+    """A student's command called without what it needs (said in the student's language)."""
+
+    exit_code = 2
+
+
 def require_student(student_id: str | None) -> str:
     """The student id a local command needs."""
     if student_id is None:
-        raise click.UsageError("Missing option '--student'.")
+        raise StudentUsageError(phrase("student_missing_student"))
     return student_id
 
 
@@ -99,11 +107,31 @@ def server_options(fn: F) -> F:
                              "database.")(fn)
 
 
+def allow_blank_option(fn: F) -> F:
+    """``--allow-blank``: send answers that leave questions or parts blank without asking."""
+    return click.option("--allow-blank", is_flag=True,
+                        help="Submit even if some questions or parts are unanswered (otherwise they are named "
+                             "and, on a terminal, you are asked; elsewhere nothing is sent).")(fn)
+
+
+def blank_policy(allow_blank: bool) -> Any:
+    """Whether to send answers that leave questions blank: yes with --allow-blank; else
+    asked, in the quiz's language, when someone at a terminal can answer; else no (the
+    library then refuses, naming them, and nothing is spent)."""
+    from ..classroom.answersheets import BlankPolicy
+    from ..resources import message
+
+    def ask(blanks: Any, lang: str) -> bool:
+        return click.confirm(message(lang, "blank_confirm", blanks=blanks.text()), default=False, err=True)
+
+    return BlankPolicy(allow_blank, ask if sys.stdin.isatty() and sys.stderr.isatty() else None)
+
+
 def tries_option(fn: F) -> F:
     """``--tries N``: how many sends before a submission is left in the outbox."""
     return click.option("--tries", type=click.IntRange(1, 20), default=5, show_default=True,
-                        help="Sends before giving up for now (with backoff, at most ~30 s in all); "
-                             "what is not delivered waits in the outbox.")(fn)
+                        help="Sends before giving up for now (with backoff; 30 s in all for one server, 20 s "
+                             "for one request); what is not delivered waits in the outbox.")(fn)
 
 
 STDOUT = "-"
@@ -150,9 +178,16 @@ def apply_option(fn: F) -> F:
                         help="Write the change and the new grades (default: a dry run).")(fn)
 
 
+# Characters JSON may carry raw that a terminal would act on (C1 controls such as the
+# one-character CSI U+009B, bidi controls): written as \u escapes, the same JSON value.
+_TERMINAL_UNSAFE = re.compile("[\u0080-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def emit_json(obj: Any) -> None:
-    """JSON, and only JSON, on stdout."""
-    click.echo(json.dumps(obj, ensure_ascii=False))
+    """JSON, and only JSON, on stdout (C0 controls are escaped by json; C1 and bidi
+    controls too, so a server's text cannot steer the terminal through ``--json``)."""
+    text = json.dumps(obj, ensure_ascii=False)
+    click.echo(_TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def open_store(ctx: click.Context, create: bool = False):

@@ -217,21 +217,20 @@ def show(ctx: click.Context, quiz: str, student: str | None, token: str | None, 
 
         show_remote(server, insecure_http, student, token, quiz, as_json)
         return
-    from ..classroom.quizzes import show_quiz
+    from ..classroom.submissions import student_questions
+    from ..client.screens import local_screen
+    from ..resources import locale_language
 
-    shown = show_quiz(_store(ctx), quiz, student)
+    shown = student_questions(_store(ctx), quiz, student, locale_language())
     info, questions = shown.info, shown.questions
     if as_json:
         _emit_json(shown.to_json())
         return
-    from ..classroom.policies import counting_rule
-
-    click.echo(f"# {info.title}  (quiz {info.id}{', student ' + student if student else ''})")
-    click.echo(counting_rule(info.counting, info.language) + "\n")
-    if shown.extension_line is not None:
-        click.echo(f"{shown.extension_line}\n")
-    for q in questions:
-        click.echo(f"## {q.slot}. [{q.kind}, {q.points} pt]\n{q.prompt}\n")
+    ext = shown.extension
+    extension = None if ext is None else {"deadline": ext.deadline, "late_until": ext.late_until,
+                                          "attempt_limit": ext.attempt_limit}
+    for line in local_screen(info, student, questions, extension).lines():
+        click.echo(line)
 
 
 @click.command()

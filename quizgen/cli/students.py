@@ -10,6 +10,9 @@ from ..errors import one_line
 from ..questions.catalog import LANGS
 from .options import (
     Bar,
+    StudentUsageError,
+    allow_blank_option,
+    blank_policy,
     emit_json,
     json_option,
     open_signing,
@@ -224,14 +227,18 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--answer", "answers", multiple=True, metavar="N=VALUE", callback=parsed_by(_pairs),
               help='An answer, e.g. --answer 1=529,441 --answer 3="(None, 30, 100)" --answer 4.2=500000.')
 @click.option("--file", "answers_file", metavar="FILE", help="Answers from answers.json or answers.csv.")
+@allow_blank_option
 @server_options
 @tries_option
 @json_option
 @click.pass_context
 def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | None, answers: dict[str, str],
-           answers_file: str | None, server: str | None, insecure_http: bool, tries: int, as_json: bool) -> None:
+           answers_file: str | None, allow_blank: bool, server: str | None, insecure_http: bool, tries: int,
+           as_json: bool) -> None:
     """Submit answers to a quiz (one attempt), locally or to a quiz server.
 
+    Questions or parts left unanswered are named first: on a terminal you are asked
+    whether to submit anyway; elsewhere nothing is sent unless --allow-blank.
     With --server, the submission is first saved in the outbox, then sent (and sent
     again, under the same idempotency key, if the network fails); the server's signed
     receipt is checked and kept. A submission that could not be delivered waits in
@@ -244,23 +251,26 @@ def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
       quizgen submit 1 --server https://quiz.example.ac.kr --file answers.json
     """
     from ..classroom.answersheets import read_answers_file
+    from ..resources import phrase
 
     if bool(answers) == bool(answers_file):
-        raise click.UsageError("give answers with --answer N=VALUE or --file FILE (one of them)")
+        raise StudentUsageError(phrase("student_answers_how"))
     if server is None:
         student_id = require_student(student_id)
     given = read_answers_file(answers_file) if answers_file else answers
     if server is not None:
         from .remote import submit_remote
 
-        submit_remote(server, insecure_http, student_id, token, quiz, given, tries, as_json)
+        submit_remote(server, insecure_http, student_id, token, quiz, given, tries, allow_blank, as_json)
         return
-    from ..classroom.attempts import submit as do_submit
+    from ..classroom.attempts import submit_sheet
+    from ..resources import locale_language
 
     assert student_id is not None  # require_student above
     # signed with the server's key, as the service would (QUIZGEN_KEY_FILE, else the default place)
-    receipt = do_submit(open_store(ctx), quiz, student_id, token, given,
-                        open_signing(ctx, os.environ.get("QUIZGEN_KEY_FILE")))
+    receipt = submit_sheet(open_store(ctx), quiz, student_id, token, given,
+                           open_signing(ctx, os.environ.get("QUIZGEN_KEY_FILE")), blanks=blank_policy(allow_blank),
+                           lang=locale_language())
     if as_json:
         emit_json(receipt.to_json())
         return
@@ -290,25 +300,14 @@ def status(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
 
         status_remote(server, insecure_http, student_id, token, quiz, as_json)
         return
-    from ..classroom.submissions import status as get_status
-    from ..grading.slip_messages import score_text
+    from ..classroom.submissions import student_status
+    from ..client.screens import status_lines
+    from ..resources import locale_language
 
     student_id = require_student(student_id)
-    report = get_status(open_store(ctx), quiz, student_id, token)
+    report = student_status(open_store(ctx), quiz, student_id, token, locale_language())
     if as_json:
         emit_json(report.to_json())
         return
-    for line in report.lines():
+    for line in status_lines(report.to_json(), report.title, report.time_zone, report.language):
         click.echo(line)
-    if report.questions is None or not report.graded:
-        return
-    if report.feedback == "full":
-        for q in report.questions:
-            mark = "–" if not q.answered else ("✓" if q.correct else "✗")
-            line = f"  {q.slot}. {mark} {score_text(q.score or 0)}/{q.points}"
-            if q.parts is None and q.misconception:
-                line += f" — {q.feedback}"
-            click.echo(line)
-            for p in (q.parts or ()) if not q.correct else ():  # a wrong multi-part answer: part by part
-                part_mark = "–" if not p.answered else ("✓" if p.correct else "✗")
-                click.echo(f"     {p.number} {part_mark} {p.label}" + (f" — {p.feedback}" if p.feedback else ""))

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import QuizgenError, clip
+from ..errors import QuizgenError, clip, one_line
+from ..resources import Phrase, phrase
 from ..servers import Server
 from .storage import config_dir, read_json, write_json
 
@@ -69,18 +70,17 @@ def _servers(data: Any, path: Any) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict) or data.get("v") != FORMAT or not isinstance(data.get("servers"), dict):
-        raise CredentialsError(f"{clip(str(path), 120)} is not a quizgen {FORMAT} file; move it aside")
+        raise CredentialsError(phrase("cred_not_our_file", path=clip(str(path), 120), format=FORMAT))
     return data["servers"]
 
 
 def check_token(student: str, token: str) -> None:
     """A student id and token the API can carry (``Bearer id:token``, split at the last colon)."""
     if not student.strip() or not student.isprintable() or len(student) > 200:
-        raise CredentialsError("the student id is empty, too long or holds control characters")
+        raise CredentialsError(phrase("cred_bad_student"))
     if not token or ":" in token or not token.isascii() or not token.isprintable() or " " in token \
             or len(token) > 200:
-        raise CredentialsError("that is not a quizgen token (printable ASCII without spaces or ':'; "
-                               "it is the text 'quizgen roster import' printed for you)")
+        raise CredentialsError(phrase("cred_bad_token"))
 
 
 def saved_login(server: Server) -> tuple[str, str] | None:
@@ -108,14 +108,14 @@ def parse_receipt_key(data: Any) -> ReceiptKey:
     """The key from ``GET /api/v1/receipt-key`` (or from our own file)."""
     try:
         if data.get("algorithm") != "ed25519":
-            raise CredentialsError(f"the server signs receipts with {clip(str(data.get('algorithm')), 20)!r}, "
-                                   "not ed25519; quizgen cannot check them")
+            raise CredentialsError(phrase("cred_key_algorithm",
+                                          algorithm=repr(clip(one_line(str(data.get("algorithm"))), 20))))
         raw = base64.b64decode(data["public_key"], validate=True)
         key_id = data["key_id"]
     except (AttributeError, KeyError, TypeError, binascii.Error, ValueError):
-        raise CredentialsError("the server's receipt key is not in the form quizgen expects") from None
+        raise CredentialsError(phrase("cred_key_form")) from None
     if len(raw) != 32 or not isinstance(key_id, str) or not key_id or len(key_id) > 200:
-        raise CredentialsError("the server's receipt key is not a 32-byte Ed25519 key with an id")
+        raise CredentialsError(phrase("cred_key_size"))
     return ReceiptKey(key_id, raw)
 
 
@@ -137,9 +137,7 @@ def pin_key(server: Server, key: ReceiptKey) -> bool:
     keys = dict(entry["keys"]) if isinstance(entry, dict) and isinstance(entry.get("keys"), dict) else {}
     new = key.key_id not in keys
     if not new and parse_receipt_key(keys[key.key_id]).public_key != key.public_key:
-        raise CredentialsError(f"{server.url} now offers another public key under the pinned key id "
-                               f"{clip(key.key_id, 40)!r}; that is what an impostor would do; ask your "
-                               "instructor before trusting it")
+        raise CredentialsError(phrase("cred_key_swapped", server=server.url, key=repr(clip(one_line(key.key_id), 40))))
     keys[key.key_id] = {**key.to_json(), "pinned_at": datetime.now(UTC).isoformat(timespec="seconds")}
     servers[server.url] = {"keys": keys, "current": key.key_id}
     write_json(path, {"v": FORMAT, "servers": servers})
@@ -147,21 +145,19 @@ def pin_key(server: Server, key: ReceiptKey) -> bool:
 
 
 def resolve(server: Server, student: str | None, token: str | None,
-            prompt: Callable[[str], str | None] | None = None) -> Credentials:
+            prompt: Callable[[Phrase], str | None] | None = None) -> Credentials:
     """The credentials to use with a server: ``--student``/``--token`` (or QUIZGEN_TOKEN)
     first, then what ``quizgen login`` saved for that server (its token only for its own
     student), then a hidden prompt when there is a terminal to ask on."""
     saved = saved_login(server)
     student = student if student is not None else (saved[0] if saved else None)
     if student is None:
-        raise CredentialsError(f"who are you on {server}? give --student ID, or run "
-                               f"'quizgen login --server {server} --student ID' once")
+        raise CredentialsError(phrase("cred_who", server=server.url))
     if token is None and saved is not None and saved[0] == student:
         token = saved[1]
     if token is None and prompt is not None:
-        token = prompt(f"Token for {student} on {server}")
+        token = prompt(phrase("token_prompt", student=one_line(student, 64), server=server.url))
     if token is None:
-        raise CredentialsError(f"no token for {clip(student, 64)} on {server}: set QUIZGEN_TOKEN, or run "
-                               f"'quizgen login --server {server} --student {clip(student, 64)}' once")
+        raise CredentialsError(phrase("cred_no_token", student=one_line(student, 64), server=server.url))
     check_token(student, token)
     return Credentials(server, student, token)

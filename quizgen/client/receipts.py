@@ -23,9 +23,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..errors import QuizgenError, clip
+from ..errors import QuizgenError, clip, one_line
 from ..receipts import RECEIPT_VERSION, canonical_json, signed_bytes, stored_answers
 from ..receipts import answers_sha256 as stored_sha256
+from ..resources import locale_language, message, phrase
 from .credentials import ReceiptKey
 from .storage import StorageError, data_dir, read_json, write_json
 
@@ -70,20 +71,18 @@ def verify_signature(receipt: Any, keys: Mapping[str, ReceiptKey]) -> ReceiptKey
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     if not isinstance(receipt, dict) or any(name not in receipt for name in FIELDS):
-        raise ReceiptError("the receipt is missing or lacks fields")
+        raise ReceiptError(phrase("receipt_missing_fields"))
     key = keys.get(receipt["key_id"]) if isinstance(receipt["key_id"], str) else None
     if key is None:
-        raise ReceiptError(f"the receipt is signed with key {clip(str(receipt['key_id']), 40)!r}, which is not "
-                           "a key pinned for this server (at login or first use)")
+        raise ReceiptError(phrase("receipt_unknown_key", key=repr(clip(one_line(str(receipt["key_id"])), 40))))
     try:
         signature = base64.b64decode(receipt["signature"], validate=True)
     except (binascii.Error, ValueError, TypeError):
-        raise ReceiptError("the receipt's signature is not base64") from None
+        raise ReceiptError(phrase("receipt_not_base64")) from None
     try:
         Ed25519PublicKey.from_public_bytes(key.public_key).verify(signature, signed_bytes(receipt))
     except InvalidSignature:
-        raise ReceiptError(f"the receipt's signature does not verify against the pinned key "
-                           f"{clip(key.key_id, 40)!r}: it was altered or not made by that server") from None
+        raise ReceiptError(phrase("receipt_bad_signature", key=repr(clip(key.key_id, 40)))) from None
     return key
 
 
@@ -97,8 +96,7 @@ def verify(receipt: Any, keys: Mapping[str, ReceiptKey], expected: Expected) -> 
                                      ("request", expected.request))
              if want is not None and (receipt[name] != want or type(receipt[name]) is not type(want))]
     if wrong:
-        raise ReceiptError(f"the receipt is signed but does not match this submission ({', '.join(wrong)} "
-                           "differ from what was sent and answered)")
+        raise ReceiptError(phrase("receipt_mismatch", fields=", ".join(wrong)))
     return key
 
 
@@ -126,6 +124,8 @@ class Kept:
     receipt: dict[str, Any]
     expected: Expected
     suspicious: str | None  # why it was set aside, if it was
+    language: str | None = None  # the quiz's, when it was known on arrival
+    time_zone: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         r = self.receipt if isinstance(self.receipt, dict) else {}
@@ -142,8 +142,10 @@ def suspicious_dir() -> Path:
     return receipts_dir() / "suspicious"
 
 
-def keep(server: str, idempotency_key: str, receipt: Any, expected: Expected, suspicious: str | None = None) -> Path:
-    """Write a receipt down (with the answers it covers); ``suspicious``: set it aside, with why."""
+def keep(server: str, idempotency_key: str, receipt: Any, expected: Expected, suspicious: str | None = None,
+         said: Mapping[str, str | None] | None = None) -> Path:
+    """Write a receipt down (with the answers it covers); ``suspicious``: set it aside, with
+    why; ``said``: the quiz's language and time zone, when known, for listing it later."""
     folder = suspicious_dir() if suspicious else receipts_dir()
     path = folder / f"{idempotency_key}.json"
     record = {"v": FORMAT, "server": server, "idempotency_key": idempotency_key, "receipt": receipt,
@@ -152,6 +154,9 @@ def keep(server: str, idempotency_key: str, receipt: Any, expected: Expected, su
               "kept_at": datetime.now(UTC).isoformat(timespec="seconds")}
     if suspicious:
         record["suspicious"] = suspicious
+    for name, value in (said or {}).items():
+        if value is not None:
+            record[name] = value
     write_json(path, record)
     return path
 
@@ -162,10 +167,12 @@ def _load(path: Path, suspicious: bool) -> Kept:
         sent = data["sent"]
         expected = Expected(sent["quiz"], sent["student"], sent["answers"], sent.get("attempt"),
                             sent.get("received_at"))
+        lang, zone = data.get("language"), data.get("time_zone")
         return Kept(path, data["server"], data["receipt"], expected,
-                    (data.get("suspicious") or "set aside") if suspicious else None)
+                    str(data.get("suspicious") or "?") if suspicious else None,
+                    lang if isinstance(lang, str) else None, zone if isinstance(zone, str) else None)
     except (KeyError, TypeError):
-        raise StorageError(f"{clip(str(path), 120)} is not a receipt quizgen kept; move it aside") from None
+        raise StorageError(phrase("storage_not_receipt", path=clip(str(path), 120))) from None
 
 
 def kept(server: str | None = None) -> list[Kept]:
@@ -180,3 +187,75 @@ def kept(server: str | None = None) -> list[Kept]:
                 out.append(item)
     return sorted(out, key=lambda k: (str(k.receipt.get("received_at", "")) if isinstance(k.receipt, dict) else "",
                                       k.path.name))
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A kept receipt as ``quizgen receipts`` shows it: checked again, if asked."""
+
+    kept: Kept
+    checked: bool
+    problem: str | None  # why it does not verify (or why it was set aside)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.kept.to_json(), "verified": (self.problem is None) if self.checked else None,
+                "problem": self.problem}
+
+    def line(self) -> str:
+        from .screens import here, language_of, text, when
+
+        k = self.kept
+        lang = language_of(k.language) if k.language else locale_language()
+        r = k.receipt if isinstance(k.receipt, dict) else {}
+        stamp = when(r.get("received_at"), k.time_zone, lang, True) if k.time_zone else here(r.get("received_at"))
+        row = message(lang, "receipts_row", quiz=text(r.get("quiz"), 20), attempt=text(r.get("attempt"), 12),
+                      student=text(r.get("student"), 64), time=stamp, server=text(k.server, 120))
+        if self.checked:
+            return row + ("  ✗ " + text(self.problem, 300) if self.problem else "  ✓")
+        return row + ("  " + message(lang, "receipts_suspicious", why=text(self.problem, 300)) if self.problem else "")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """``quizgen receipts``: every receipt kept (for one server), checked again if asked."""
+
+    rows: list[Listed]
+    checked: bool
+
+    @property
+    def language(self) -> str:
+        langs = {k.kept.language for k in self.rows}
+        return langs.pop() if len(langs) == 1 and None not in langs else locale_language()  # type: ignore[return-value]
+
+    def lines(self) -> list[str]:
+        return [row.line() for row in self.rows]
+
+    def notes(self) -> list[str]:
+        return [] if self.rows else [message(self.language, "receipts_none")]
+
+    @property
+    def failure(self) -> QuizgenError | None:
+        """The error the command ends with: some receipts do not verify."""
+        failed = sum(row.problem is not None for row in self.rows)
+        if not self.checked or not failed:
+            return None
+        return ReceiptError(phrase("receipts_failed", failed=failed, count=len(self.rows))).speak(self.language)
+
+
+def listing(server: str | None, check: bool) -> Listing:
+    """The kept receipts (of one canonical server URL, if given); ``check``: verify each
+    again, signature against the keys pinned for its server and the answers it covers."""
+    from ..servers import parse_server
+    from .credentials import pinned_keys
+
+    rows = []
+    for k in kept(server):
+        problem = k.suspicious
+        if check and problem is None:
+            try:
+                verify(k.receipt, pinned_keys(parse_server(k.server)), k.expected)
+            except ReceiptError as exc:
+                exc.speak(k.language or locale_language())
+                problem = str(exc)
+        rows.append(Listed(k, check, problem))
+    return Listing(rows, check)

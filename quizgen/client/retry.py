@@ -1,17 +1,23 @@
 """When to send a submission again, and how long to wait first.
 
 Only what may succeed on a second try is retried: a connection that failed or was cut,
-a timeout, and the statuses a busy server or proxy gives (408, 429, 502, 503, 504).
-Every other answer is final: a 4xx is the client's fault and will not change (409 here
-means the quiz is closed or the attempts are spent), and a 500 is a server bug a retry
-will not fix. Retrying is safe because every try carries the submission's one
-Idempotency-Key: the server stores it once and answers a resend with the original.
+a request whose deadline passed, and the statuses a busy server or proxy gives (408,
+429, 502, 503, 504). A 4xx is final: it is the client's fault and will not change (409
+here means the quiz is closed or the attempts are spent). Any other 5xx is not retried
+now (a server bug does not go away in seconds), but unless it is quizgen's own refusal
+it does not say whether the submission was stored, so the submission stays in the
+outbox for ``quizgen sync``. Retrying is safe because every try carries the
+submission's one Idempotency-Key: the server stores it once and answers a resend with
+the original.
 
 Waits grow exponentially with full jitter (AWS's "exponential backoff and jitter": a
 uniform draw between 0 and the capped exponential), so a class whose submissions all
 failed at once does not come back at once; a server's ``Retry-After`` (seconds or an
 HTTP date) is a floor. The whole journey is bounded by a number of tries and a time
-budget; a wait that would end past the budget is not started.
+budget: each request has one deadline for connecting, sending and reading its whole
+answer (``request_timeout``), no request outlives the budget, and a wait that would
+end past the budget is not started. So a command that talks to one server is done
+with it within ``budget`` seconds, whatever the server does.
 """
 
 from __future__ import annotations
@@ -32,9 +38,9 @@ class RetryPolicy:
     tries: int = 5  # sends in all (1: no retries)
     base: float = 1.0  # seconds: the cap of the first wait
     cap: float = 10.0  # seconds: no single jittered wait is drawn above this
-    budget: float = 30.0  # seconds from the first try; no wait may end after it
-    connect_timeout: float = 5.0
-    read_timeout: float = 20.0  # a graded submission answers in well under a second
+    budget: float = 30.0  # seconds for everything one command says to one server: requests and waits
+    request_timeout: float = 20.0  # one request, connecting to the last byte (a graded submission takes < 1 s)
+    connect_timeout: float = 5.0  # of which connecting (TCP and TLS)
 
     def backoff(self, failures: int, rng: random.Random) -> float:
         """The jittered wait after the ``failures``-th failure (1, 2, ...): uniform in

@@ -10,6 +10,7 @@ of one, and a token is never readable by other users, not even for a moment.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -19,6 +20,7 @@ from typing import Any
 
 from ..errors import QuizgenError, clip
 from ..files import MalformedJSON, decode_json
+from ..resources import Phrase, phrase
 
 MAX_STATE_BYTES = 1_000_000  # a credentials, outbox or receipt file; anything bigger is not ours
 
@@ -48,16 +50,28 @@ def _shown(path: Path) -> str:
     return clip(str(path), 120)
 
 
+# The causes a student can fix, worded; any other is the system's own text.
+_OS_REASONS = {errno.EACCES: "os_permission", errno.EPERM: "os_permission", errno.ENOSPC: "os_no_space",
+               errno.EDQUOT: "os_no_space", errno.EROFS: "os_read_only"}
+
+
+def os_reason(exc: OSError) -> Phrase | str:
+    """Why a file operation failed, in a few words."""
+    if exc.errno in _OS_REASONS:
+        return phrase(_OS_REASONS[exc.errno])
+    return exc.strerror or type(exc).__name__
+
+
 def private_dir(path: Path) -> Path:
     """The folder, created (mode 0700) if missing; a StorageError if it cannot be."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except FileExistsError:
-        raise StorageError(f"{_shown(path)} exists and is not a folder; quizgen keeps its files there") from None
+        raise StorageError(phrase("storage_not_folder", path=_shown(path))) from None
     except OSError as exc:
-        raise StorageError(f"cannot create {_shown(path)}: {exc.strerror}") from None
+        raise StorageError(phrase("storage_cannot_create", path=_shown(path), why=os_reason(exc))) from None
     if not path.is_dir():
-        raise StorageError(f"{_shown(path)} is not a folder; quizgen keeps its files there")
+        raise StorageError(phrase("storage_not_folder", path=_shown(path)))
     return path
 
 
@@ -88,7 +102,7 @@ def write_private(path: Path, data: bytes) -> None:
         fsync_dir(folder)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise StorageError(f"cannot write {_shown(path)}: {exc.strerror}") from None
+        raise StorageError(phrase("storage_cannot_write", path=_shown(path), why=os_reason(exc))) from None
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -102,7 +116,7 @@ def remove(path: Path) -> None:
     try:
         path.unlink(missing_ok=True)
     except OSError as exc:
-        raise StorageError(f"cannot remove {_shown(path)}: {exc.strerror}") from None
+        raise StorageError(phrase("storage_cannot_remove", path=_shown(path), why=os_reason(exc))) from None
 
 
 def read_json(path: Path, private: bool = False) -> Any:
@@ -113,25 +127,24 @@ def read_json(path: Path, private: bool = False) -> Any:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise StorageError(f"cannot read {_shown(path)}: {exc.strerror}") from None
+        raise StorageError(phrase("storage_cannot_read", path=_shown(path), why=os_reason(exc))) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise StorageError(f"{_shown(path)} is not a regular file")
+            raise StorageError(phrase("storage_not_regular", path=_shown(path)))
         if private and st.st_mode & 0o077:
-            raise StorageError(f"{_shown(path)} can be read by other users (mode {stat.S_IMODE(st.st_mode):04o}); "
-                               f"run 'chmod 600 {clip(str(path), 100)}' or log in again")
+            raise StorageError(phrase("storage_readable", path=_shown(path), mode=f"{stat.S_IMODE(st.st_mode):04o}"))
         with os.fdopen(fd, "rb", closefd=True) as fh:
             fd = -1
             data = fh.read(MAX_STATE_BYTES + 1)
     except OSError as exc:
-        raise StorageError(f"cannot read {_shown(path)}: {exc.strerror}") from None
+        raise StorageError(phrase("storage_cannot_read", path=_shown(path), why=os_reason(exc))) from None
     finally:
         if fd >= 0:
             os.close(fd)
     if len(data) > MAX_STATE_BYTES:
-        raise StorageError(f"{_shown(path)} is larger than {MAX_STATE_BYTES // 1000:,} kB; it is not quizgen's")
+        raise StorageError(phrase("storage_too_large", path=_shown(path), kb=f"{MAX_STATE_BYTES // 1000:,}"))
     try:
         return decode_json(data.decode("utf-8"))
     except (UnicodeDecodeError, MalformedJSON) as exc:
-        raise StorageError(f"{_shown(path)} is damaged (not JSON: {exc}); move it aside") from None
+        raise StorageError(phrase("storage_damaged", path=_shown(path), why=clip(str(exc), 100))) from None

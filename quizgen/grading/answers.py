@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import QuizgenError, clip, unstorable
@@ -202,12 +203,12 @@ def parse_answer(kind: str, text: str, lang: str = "en") -> Any:
 _PART_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
-def find_part(parts: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
+def find_part(parts: Sequence[Mapping[str, Any]], label: str) -> Mapping[str, Any] | None:
     """The part of a multi-part answer form that ``label`` names: its number (from 1) or its key."""
     if _PART_NUMBER.fullmatch(label):
         n = int(label)
         return parts[n - 1] if 1 <= n <= len(parts) else None
-    return next((p for p in parts if p["key"] == label), None)
+    return next((p for p in parts if p.get("key") == label), None)
 
 
 def parse_stored(response: dict[str, Any], raw: str) -> Any:

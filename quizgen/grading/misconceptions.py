@@ -38,7 +38,8 @@ __all__ = ["layer_slips", "shape_slips", "slips_in_layer", "total_slips", "gradi
 FIRST_SLIPS = frozenset({
     "no_bias", "no_recurrent", "lstm_one_gate", "gru_reset_after", "bidi_not_doubled", "embedding_bias",
     "adds_seq_len", "trainable_only", "bn_stats_trainable", "keras_kernel_shape", "transposed_states",
-    "no_batch_axis", "return_sequences", "bidi_concat", "batch_none_for_fixed", "numpy_kernel_shape"})
+    "no_batch_axis", "return_sequences", "bidi_concat", "batch_none_for_fixed", "numpy_kernel_shape",
+    "frozen_counted_trainable"})  # named only when a layer is frozen (#18), which no earlier key had
 
 
 def _offered(kind: str, slips: dict[str, Any]) -> dict[str, Any]:
@@ -183,9 +184,16 @@ def _part_slips(kind: str, part: dict[str, Any], solution: Solution, answer: dic
     if kind not in FIRST_KINDS:
         return _question_slips(kind)(part, answer, solution)
     if kind == "trainable-split":
+        frozen = solution.frozen_params()  # trainable=False layers (#18): counted as trainable by mistake
         if key == "trainable":
-            return {"bn_stats_trainable": solution.total_params}
-        return {"bn_stats_trainable": 0}
+            out = {"bn_stats_trainable": solution.total_params}
+            if frozen:
+                out["frozen_counted_trainable"] = solution.trainable_params + frozen
+            return out
+        out = {"bn_stats_trainable": 0}
+        if frozen:
+            out["frozen_counted_trainable"] = solution.non_trainable_params - frozen
+        return out
     if key == "total":
         return total_slips(solution, FIRST_SLIPS)
     index = int(key[1:].split(".")[0])

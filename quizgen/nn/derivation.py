@@ -109,6 +109,7 @@ class Derivation:
     expr: Expr | None
     non_trainable: Expr | None = None
     notes: tuple[str, ...] = ()
+    int64: int = 0  # weights kept as int64 (8 bytes, not float32's 4): Normalization's count
     _rendered: tuple[str, str, list[Sym]] | None = field(default=None, repr=False, compare=False)
     _texts: dict[str, str] | None = field(default=None, repr=False, compare=False)
     _json: dict[str, str] | None = field(default=None, repr=False, compare=False)  # by language
@@ -159,7 +160,7 @@ class Derivation:
         if self.notes or self.non_trainable is not None:
             notes = words["notes"]
             extra = [notes[n] for n in self.notes]
-            if self.non_trainable is not None:
+            if self.non_trainable is not None and "frozen" not in self.notes:
                 nt = self.non_trainable
                 extra.append(words["non_trainable"].format(formula=render(nt), value=evaluate(nt)))
             line += " — " + " ".join(extra)
@@ -201,6 +202,14 @@ class Derivation:
 
 
 _JSON_BY_CONTENT: dict[tuple[Any, ...], str] = {}
+
+
+def frozen(deriv: Derivation) -> Derivation:
+    """The derivation of a layer with ``trainable=False`` (its own, or its model's): the same
+    weights, every one of them counted as non-trainable, as Keras does."""
+    if deriv.expr is None or "frozen" in deriv.notes:
+        return deriv
+    return Derivation(deriv.layer_type, deriv.expr, deriv.expr, (*deriv.notes, "frozen"), deriv.int64)
 
 
 def _content(expr: Expr | None) -> Any:

@@ -33,10 +33,12 @@ from typing import Any, NamedTuple
 
 from ..errors import SpecError
 from .layers import KINDS, apply
-from .layers.base import MAX_DIM, Bound, Fail, Outputs, short
+from .layers.base import MAX_DIM, Bound, Fail, Outputs, RuntimeFail, short
+from .layerspec import layer_to_json, model_trainable, parse_layer
+from .masks import MASK_SOURCES, MaskGraph, mask_graph
 from .shapes import Shape
 
-_GRAPH_KEYS = {"inputs", "layers", "outputs", "name"}
+_GRAPH_KEYS = {"inputs", "layers", "outputs", "name", "trainable"}
 _CALL_KEYS = frozenset({"name", "call", "call_kwargs"})
 _MASKS = {"mask", "query_mask", "value_mask", "key_mask", "attention_mask"}
 _NO_EFFECT = {"training"}  # call options that change no shape: dropped from the memo key
@@ -101,10 +103,10 @@ class GraphSpec:
     layers: tuple[GraphLayer, ...]
     outputs: tuple[Ref, ...]
     name: str | None = None
+    trainable: bool = True  # False: the whole model frozen (model.trainable = False)
+    masked: bool = False  # a layer can make a mask (Keras then adds mask operations: masks.py)
 
     def to_json(self) -> dict[str, Any]:
-        from .spec import layer_to_json
-
         def ref_json(v: Any) -> Any:
             if isinstance(v, Ref):
                 return v.text()
@@ -114,7 +116,11 @@ class GraphSpec:
 
         layers = []
         for gl in self.layers:
-            obj = {"name": gl.name, **layer_to_json(gl.layer), "call": [ref_json(a) for a in gl.call]}
+            obj: dict[str, Any]
+            if "@" in gl.name:
+                obj = {"call_of": _base(gl.name), "call": [ref_json(a) for a in gl.call]}
+            else:
+                obj = {"name": gl.name, **layer_to_json(gl.layer), "call": [ref_json(a) for a in gl.call]}
             if gl.kwargs:
                 obj["call_kwargs"] = {k: ref_json(v) for k, v in gl.kwargs}
             layers.append(obj)
@@ -125,6 +131,8 @@ class GraphSpec:
         out: dict[str, Any] = {"inputs": inputs, "layers": layers, "outputs": [r.text() for r in self.outputs]}
         if self.name is not None:
             out["name"] = self.name
+        if not self.trainable:
+            out["trainable"] = False
         return out
 
 
@@ -137,6 +145,9 @@ def _name(value: Any, what: str) -> str:
         raise SpecError(f"{what} name {value!r} cannot contain '/' (Keras refuses it)")
     if ":" in value:
         raise SpecError(f"{what} name {value!r} cannot contain ':' (it separates a name from an output index)")
+    if "@" in value:
+        raise SpecError(f"{what} name {value!r} cannot contain '@' (it names a shared layer's later call: "
+                        f"'lstm@1')")
     return value
 
 
@@ -151,8 +162,8 @@ def _ref(value: Any, where: str) -> Ref:
     return Ref(name, int(index))
 
 
-def parse_graph(obj: dict[str, Any], parse_layer: Any) -> GraphSpec:
-    """Validate a graph spec object; ``parse_layer`` is spec.parse_layer (constructor arguments)."""
+def parse_graph(obj: dict[str, Any]) -> GraphSpec:
+    """Validate a graph spec object."""
     unknown = set(obj) - _GRAPH_KEYS
     if unknown:
         raise SpecError(f"unknown top-level key(s) {', '.join(sorted(map(repr, unknown)))} "
@@ -165,14 +176,22 @@ def parse_graph(obj: dict[str, Any], parse_layer: Any) -> GraphSpec:
     raw_layers = obj.get("layers")
     if not isinstance(raw_layers, list):
         raise SpecError('"layers" must be a list of layer objects')
-    layers = []
+    layers: list[GraphLayer] = []
+    calls: dict[str, int] = {}  # a shared layer's calls so far
+    masked = False
     for position, raw in enumerate(raw_layers, start=1):
-        layers.append(_parse_layer(raw, position, seen, raw_layers, parse_layer))
+        if type(raw) is dict and "call_of" in raw:
+            layers.append(_parse_shared_call(raw, position, seen, raw_layers, layers, calls))
+        else:
+            gl = _parse_layer(raw, position, seen, raw_layers)
+            layers.append(gl)
+            if gl.layer.type in MASK_SOURCES:
+                masked = masked or gl.layer.type == "Masking" or bool(gl.layer.get("mask_zero"))
     outputs = _parse_outputs(obj.get("outputs"), seen)
     model_name = obj.get("name")
     if model_name is not None and not isinstance(model_name, str):
         raise SpecError(f'"name" must be a string, got {short(model_name)}')
-    return GraphSpec(inputs, tuple(layers), outputs, model_name)
+    return GraphSpec(inputs, tuple(layers), outputs, model_name, model_trainable(obj), masked)
 
 
 def _parse_input(raw: Any, seen: dict[str, str]) -> GraphInput:
@@ -206,6 +225,39 @@ def _parse_input(raw: Any, seen: dict[str, str]) -> GraphInput:
     return GraphInput(name, (None, *dims), False)
 
 
+def _parse_shared_call(raw: dict[str, Any], position: int, seen: dict[str, str], raw_layers: list[Any],
+                       layers: list[GraphLayer], calls: dict[str, int]) -> GraphLayer:
+    """``{"call_of": "lstm", "call": ["x2"]}``: an earlier layer called again (a shared layer, one
+    set of weights). Its output is ``"lstm@1"`` (``"lstm@2"``... for later calls), as Keras's
+    summary names it ``lstm[1][0]``."""
+    of = raw["call_of"]
+    extra = set(raw) - {"call_of", "call", "call_kwargs"}
+    if extra:
+        raise SpecError(f"layer {position}: a call of an earlier layer ({{\"call_of\": ...}}) takes only \"call\" "
+                        f"and \"call_kwargs\", not {', '.join(sorted(map(repr, extra)))}")
+    first = next((gl for gl in layers if gl.name == of), None) if type(of) is str else None
+    if first is None:
+        raise SpecError(f"layer {position}: call_of {short(of)} names no earlier layer of this spec")
+    k = calls[of] = calls.get(of, 0) + 1
+    name = f"{of}@{k}"
+    where = f"'{name}'"
+    seen[name] = first.layer.type
+    parsed = _parse_call(raw, name, where, first.layer, KINDS[first.layer.type].call, seen, raw_layers,
+                         raw.get("call"), raw.get("call_kwargs"))
+    return parsed
+
+
+# The layers whose input_spec, once built, names the size of the feature axis (keras Dense,
+# the convolutions, BatchNormalization): called again on another size, Keras refuses the call.
+PINNED_INPUTS = frozenset({"Dense", "Conv1D", "Conv2D", "Conv3D", "SeparableConv1D", "SeparableConv2D",
+                           "DepthwiseConv2D", "Conv1DTranspose", "Conv2DTranspose", "BatchNormalization"})
+
+
+def _base(name: str) -> str:
+    """The layer a node belongs to: ``"lstm"`` for ``"lstm@1"``."""
+    return name.partition("@")[0]
+
+
 # Parsed graph layers by content (name, constructor arguments, call): textbook graphs repeat
 # them constantly ("drop": Dropout(0.5) on "concat"...). A GraphLayer is a value; one found
 # here is reused only when every tensor it is called on is an earlier name of this spec.
@@ -213,12 +265,12 @@ _PARSED: dict[tuple[Any, ...], GraphLayer] = {}
 _PARSED_LIMIT = 50_000
 
 
-def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any], parse_layer: Any) -> GraphLayer:
+def _parse_layer(raw: Any, position: int, seen: dict[str, str], order: list[Any]) -> GraphLayer:
     if type(raw) is not dict:
         raise SpecError(f'layer {position}: expected a layer object like {{"name": "d", "type": "Dense", '
                         f'"units": 2, "call": ["x"]}}, got {short(raw)}')
     name = raw.get("name")
-    if type(name) is not str or not name or "/" in name or ":" in name:
+    if type(name) is not str or not name or "/" in name or ":" in name or "@" in name:
         name = _name(name, f"layer {position}")
     call = raw.get("call")
     key: tuple[Any, ...] | None = None
@@ -453,6 +505,7 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], list[Any]]:
     layer solved in call order."""
     tensors: dict[str, Any] = {i.name: i.shape for i in spec.inputs}
     solved: list[Any] = []
+    used: set[str] | None = None
     for gl in spec.layers:
         try:
             args = gl.args
@@ -464,9 +517,29 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], list[Any]]:
             else:
                 x = call_shapes(gl, tensors)
             out, deriv = apply(gl.layer, x)
+        except RuntimeFail as exc:
+            # Keras builds it; it fails only when data flows through it, which never happens to
+            # a layer no output uses.
+            if used is None:
+                used = reachable(spec)
+            if gl.name in used:
+                where = f"{gl.layer.type} > {exc.inner}" if exc.inner else gl.layer.type
+                raise SpecError(str(exc), f"'{gl.name}'", where) from None
+            out, deriv = exc.result
         except Fail as exc:
             where = f"{gl.layer.type} > {exc.inner}" if exc.inner else gl.layer.type
             raise SpecError(str(exc), f"'{gl.name}'", where) from None
+        if "@" in gl.name:  # a shared layer called again: its weights must fit this input too
+            first = solved[next(i for i, other in enumerate(spec.layers) if other.name == _base(gl.name))][1]
+            if deriv.total != first.total:
+                if used is None:
+                    used = reachable(spec)
+                # Layers whose InputSpec pins the feature size once built refuse the call when the
+                # model is built; the others (RNNs, LayerNormalization...) build it and fail on data.
+                if gl.layer.type in PINNED_INPUTS or gl.name in used:
+                    raise SpecError(f"its weights were made for its first call ({first.total:,} parameters) and "
+                                    f"do not fit this input (they would be {deriv.total:,}): a shared layer needs "
+                                    f"inputs of the same feature size", f"'{gl.name}'", gl.layer.type)
         tensors[gl.name] = out
         solved.append((out, deriv))
     for r in spec.outputs:
@@ -477,6 +550,19 @@ def walk(spec: GraphSpec) -> tuple[dict[str, Any], list[Any]]:
     return tensors, solved
 
 
+def reachable(spec: GraphSpec) -> set[str]:
+    """The nodes (layers, inputs, shared layers' later calls) some output depends on."""
+    parents = {gl.name: gl.parents for gl in spec.layers}
+    seen: set[str] = set()
+    stack = [r[0] for r in spec.outputs]
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(parents.get(name, ()))
+    return seen
+
+
 class Layout(NamedTuple):
     """The built model's inputs and layers in ``model.layers`` order, with their depths
     (0 at the outputs), as keras/src/ops/function.py ``map_graph`` computes them; ``rows``:
@@ -485,6 +571,18 @@ class Layout(NamedTuple):
     order: tuple[str, ...]
     depth: dict[str, int]
     rows: tuple[int, ...] = ()
+    # with masks: every node's number of input tensors, mask operations ("#n") included; every
+    # node in the order of model.operations (what Keras's summary lists); the mask operations;
+    # the mask tensors a layer's node takes after its own inputs
+    inputs: dict[str, int] | None = None
+    nodes: tuple[str, ...] = ()
+    operations: dict[str, Any] | None = None
+    mask_inputs: dict[str, tuple[str, ...]] | None = None
+    # a shared layer's calls in the model (their positions in the spec's layers), when it has
+    # more than one or only later ones; and its last call in the spec (whose shape its row shows,
+    # as Keras's summary)
+    calls: dict[str, tuple[int, ...]] | None = None
+    last_calls: dict[str, int] | None = None
 
 
 # Layouts by structure (names, what each layer is called on, outputs, inputs): the order does
@@ -494,9 +592,30 @@ _LAYOUTS: dict[tuple[Any, ...], Layout] = {}
 _LAYOUTS_LIMIT = 20_000
 
 
-def layout(spec: GraphSpec) -> Layout:
-    key = (tuple([(gl.name, gl.parents) for gl in spec.layers]), tuple([r[0] for r in spec.outputs]),
-           tuple([i.name for i in spec.inputs]))
+def layout(spec: GraphSpec, tensors: dict[str, Any] | None = None) -> Layout:
+    """The model's layout; ``tensors`` (the walk's shapes) lets a graph with masks add Keras's
+    mask operations (masks.py) to the graph it orders."""
+    key: tuple[Any, ...] = (tuple([(gl.name, gl.parents) for gl in spec.layers]), tuple([r[0] for r in spec.outputs]),
+                            tuple([i.name for i in spec.inputs]))
+    if tensors is not None and spec.masked:
+        # Masks add operations that depend on each layer's configuration and on the ranks of the
+        # tensors (fixed by the inputs' ranks): a layout is remembered by those too. (Their shapes,
+        # which only the summary shows, are made again by mask_operations.)
+        try:
+            key = (key, tuple([gl.layer.token() for gl in spec.layers]), tuple([len(i.shape) for i in spec.inputs]))
+            hit = _LAYOUTS.get(key)
+        except TypeError:  # an unhashable argument: not remembered
+            key, hit = (), None
+        if hit is None:
+            try:
+                hit = _layout(spec, mask_graph(spec, tensors))
+            except Fail as exc:
+                raise SpecError(str(exc)) from None
+            if key:
+                if len(_LAYOUTS) >= _LAYOUTS_LIMIT:
+                    _LAYOUTS.clear()
+                _LAYOUTS[key] = hit
+        return hit
     hit = _LAYOUTS.get(key)
     if hit is None:
         if len(_LAYOUTS) >= _LAYOUTS_LIMIT:
@@ -505,10 +624,16 @@ def layout(spec: GraphSpec) -> Layout:
     return hit
 
 
-def _layout(spec: GraphSpec) -> Layout:
-    parents = {gl.name: gl.parents for gl in spec.layers}
+def _layout(spec: GraphSpec, masked: MaskGraph | None = None) -> Layout:
+    parents: dict[str, tuple[str, ...]] = {gl.name: gl.parents for gl in spec.layers}
+    if masked is not None:
+        for name, more in masked.extra.items():
+            parents[name] = (*parents[name], *more)
+        for node, operation in masked.operations.items():
+            parents[node] = operation.parents
     index: dict[str, int] = {}   # first-visit order: insertion order is the index
     post: list[str] = []
+    calls: dict[str, list[int]] = {}  # a shared layer's calls in the model: their positions
     if len(parents) < 500:
         for out in spec.outputs:
             if out[0] not in index:
@@ -516,18 +641,57 @@ def _layout(spec: GraphSpec) -> Layout:
     else:
         _visit_iteratively(spec, parents, index, post)
     depth: dict[str, int] = {}
-    for name in reversed(post):
-        d = depth.setdefault(name, 0) + 1
-        for p in parents.get(name, ()):
-            if depth.get(p, 0) < d:
-                depth[p] = d
+    shared = any("@" in n for n in index)
+    if not shared:
+        for name in reversed(post):
+            d = depth.setdefault(name, 0) + 1
+            for p in parents.get(name, ()):
+                if depth.get(p, 0) < d:
+                    depth[p] = d
+    else:
+        # keras/src/ops/function.py map_graph: a shared layer's depth is the deepest of its nodes,
+        # taken as its nodes are met, and ordered by the first visit of any of its nodes
+        node_depth: dict[str, int] = {}
+        for name in reversed(post):
+            op = _base(name)
+            d = max(node_depth.setdefault(name, 0), depth.get(op, 0))
+            depth[op] = node_depth[name] = d
+            for p in parents.get(name, ()):
+                if node_depth.get(p, 0) < d + 1:
+                    node_depth[p] = d + 1
+        first_seen: dict[str, int] = {}
+        for name in index:
+            first_seen.setdefault(_base(name), 0)
+        index = first_seen
+        where = {gl.name: i for i, gl in enumerate(spec.layers)}
+        for name in post:
+            if name in where:
+                calls.setdefault(_base(name), []).append(where[name])
+        calls = {op: sorted(nodes) for op, nodes in calls.items() if len(nodes) > 1 or "@" in
+                 spec.layers[nodes[0]].name}
+    last_calls = {_base(gl.name): i for i, gl in enumerate(spec.layers) if "@" in gl.name} if shared or any(
+        "@" in gl.name for gl in spec.layers) else None
     unused = [i.name for i in spec.inputs if i.name not in depth]
     for name in unused:  # an input no output depends on: Keras keeps it, at depth 0, first
         depth[name] = 0
     # deepest first; within a depth, in first-visit order (the sort is stable, also reversed)
     order = sorted([*unused, *index], key=depth.__getitem__, reverse=True)
     position = {gl.name: i for i, gl in enumerate(spec.layers)}
-    return Layout(tuple(order), depth, tuple([position[n] for n in order if n in position]))
+    if masked is not None:  # the mask operations are in the graph, not in model.layers
+        operations = {n: masked.operations[n] for n in depth if n[0] == "#"}
+        for operation in operations.values():
+            if operation.name in depth:
+                name = operation.name
+                raise SpecError(f"Keras names one of the operations its masks add to this model {name!r}, which "
+                                f"is also the name of {'an input' if name not in position else 'a layer'} of the "
+                                f"model, and refuses the model (every name must be unique); rename {name!r}")
+        inputs = {n: len(parents.get(n, ())) for n in depth}
+        return Layout(tuple([n for n in order if n[0] != "#"]), depth,
+                      tuple([position[n] for n in order if n in position]), inputs, tuple(order), operations,
+                      {n: more for n, more in masked.extra.items() if n in depth},
+                      {k: tuple(v) for k, v in calls.items()}, last_calls)
+    return Layout(tuple(order), depth, tuple([position[n] for n in order if n in position]),
+                  calls={k: tuple(v) for k, v in calls.items()}, last_calls=last_calls)
 
 
 def _visit(name: str, parents: dict[str, Any], index: dict[str, int], post: list[str]) -> None:

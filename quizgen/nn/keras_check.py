@@ -146,9 +146,12 @@ class KerasChecker:
 
     # -- building ----------------------------------------------------------------
     def build_layer(self, obj: dict[str, Any]) -> Any:
-        """A Keras layer from a raw layer object (wrappers recursively)."""
+        """A Keras layer from a raw layer object (wrappers recursively; a model used as a layer
+        built as the model it is)."""
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
             raise ValueError(f"not a layer object: {obj!r}")
+        if obj["type"] in ("Sequential", "Functional"):
+            return self._build_nested(obj)
         cls = getattr(self.keras.layers, obj["type"], None)
         if cls is None:
             raise ValueError(f"Keras has no layer {obj['type']!r}")
@@ -158,6 +161,21 @@ class KerasChecker:
             kwargs["layer"] = self.build_layer(obj["layer"])
         return cls(**kwargs)
 
+    def _build_nested(self, obj: dict[str, Any]) -> Any:
+        keras = self.keras
+        named = {"name": obj["name"]} if "name" in obj else {}
+        if obj["type"] == "Sequential":
+            layers = [self.build_layer(o) for o in obj["layers"]]
+            if "input" in obj:
+                layers.insert(0, keras.Input(**{k: tuple(v) for k, v in obj["input"].items()}))
+            model = keras.Sequential(layers, **named)
+        else:
+            model, _ = self.build_model({k: obj[k] for k in ("inputs", "layers", "outputs")},
+                                        name=obj.get("name"), fresh=False)
+        if obj.get("trainable") is False:
+            model.trainable = False
+        return model
+
     def observe(self, raw: dict[str, Any]) -> tuple[Observed, ...]:
         """Keras's per-layer output shapes and weight counts; raises if Keras rejects it."""
         with warnings.catch_warnings():
@@ -165,17 +183,30 @@ class KerasChecker:
             if isinstance(raw, dict) and "inputs" in raw:
                 if self.naive:
                     return self._observe_graph_model(raw)
-                return self._observe_graph_layers(raw)
-            if self.naive:
+                observed = self._observe_graph_layers(raw)
+            elif self.naive:
                 return self._observe_model(raw)
-            return self._observe_layers(raw)
+            else:
+                observed = self._observe_layers(raw)
+        if isinstance(raw, dict) and raw.get("trainable") is False:
+            # model.trainable = False freezes every layer (the naive path sets it on the model)
+            observed = tuple(Observed(o.output_shape, 0, o.trainable + o.non_trainable, o.name) for o in observed)
+        return observed
 
     def _observe_model(self, raw: dict[str, Any]) -> tuple[Observed, ...]:
         keras = self.keras
         key, dims = _input_of(raw)
         layers = [self.build_layer(obj) for obj in raw["layers"]]
         model = keras.Sequential([keras.Input(**{key: dims}), *layers])
+        if raw.get("trainable") is False:
+            model.trainable = False
         self.builds += 1
+        for obj, layer in zip(raw["layers"], model.layers):
+            if _needs_probe(obj):
+                shape = tuple(layer.input.shape)
+                failure = self._probe(layer, ((("one", shape),), ()), tuple(layer.output.shape))
+                if failure is not None:
+                    raise ValueError(failure)
         model.count_params()
         return tuple(Observed(tuple(layer.output.shape), _count(layer.trainable_weights),
                               _count(layer.non_trainable_weights)) for layer in model.layers)
@@ -223,7 +254,12 @@ class KerasChecker:
         layer = self.build_layer(obj)
         result = layer(self.keras.KerasTensor(shape))
         self.builds += 1
-        return Observed(tuple(result.shape), _count(layer.trainable_weights), _count(layer.non_trainable_weights))
+        seen = Observed(tuple(result.shape), _count(layer.trainable_weights), _count(layer.non_trainable_weights))
+        if _needs_probe(obj):
+            failure = self._probe(layer, ((("one", shape),), ()), seen.output_shape)
+            if failure is not None:
+                raise ValueError(failure)
+        return seen
 
     def _remember(self, key: Any, seen: Observed | str) -> None:
         if len(self._memo) >= self.MEMO_LIMIT:
@@ -237,13 +273,15 @@ class KerasChecker:
         for inp in raw["inputs"]:
             shapes[inp["name"]] = tuple(keras.Input(**_input_kwargs(inp)).shape)
         out = []
-        for obj in raw["layers"]:
-            name = obj["name"]
+        used = _used(raw)
+        entries = _entries(raw)
+        for name, obj in entries:
             call = _call_shapes(obj, shapes)
-            memo_key = (json.dumps(_constructor(obj), sort_keys=True), call)
+            probe = name in used
+            memo_key = (json.dumps(_constructor(obj), sort_keys=True), call, probe)
             seen = self._memo.get(memo_key)
             if seen is None:
-                seen = self._build_graph_one(obj, call)
+                seen = self._build_graph_one(obj, call, probe)
                 self._remember(memo_key, seen)
             if isinstance(seen, str):
                 raise ValueError(f"{name}: {seen}")
@@ -251,9 +289,11 @@ class KerasChecker:
             out.append(Observed(seen.output_shape, seen.trainable, seen.non_trainable, name))
         for ref in _as_list(raw.get("outputs")):
             _resolve_shape(ref, shapes)
-        return tuple(out)
+        return _shared_rows(out, used, {name: obj.get("type") for name, obj in entries})
 
-    def _build_graph_one(self, obj: dict[str, Any], call: Any) -> Observed | str:
+    def _build_graph_one(self, obj: dict[str, Any], call: Any, probe: bool = True) -> Observed | str:
+        """One graph layer (or a shared layer's later call, built again: its weights are compared
+        with the first call's by _shared_rows) on the shapes Keras gave its inputs."""
         try:
             try:
                 with self.keras.StatelessScope(initialize_variables=False):
@@ -265,7 +305,7 @@ class KerasChecker:
                 layer, seen = self._build_graph_once(obj, call)
             except Exception as exc:  # Keras signals rejection with many exception types
                 return _first_line(exc)
-        if _needs_probe(obj):
+        if probe and _needs_probe(obj):  # a layer no output uses never runs (nor fails)
             failure = self._probe(layer, call, seen.output_shape)
             if failure is not None:
                 return failure
@@ -301,38 +341,70 @@ class KerasChecker:
         except Exception as exc:
             return f"{_first_line(exc)} (when data flows, unknown sizes set to {fill})"
         got, expected = _result_shape(result), _fill_result(symbolic, batch, fill)
+        if type(layer).__name__ == "Concatenate":  # an unknown length concatenated is a sum of fills
+            expected = got if _fits(got, symbolic) else expected
         if got != expected:
             return (f"Keras reports the output shape {_shape_text(symbolic)} but computes {_shape_text(got)} "
                     f"when data flows (unknown sizes set to {fill})")
         return None
 
     def build_model(
-        self, raw: dict[str, Any], name: str | None = None, probe: bool = False
+        self, raw: dict[str, Any], name: str | None = None, probe: bool = False, fresh: bool = True
     ) -> tuple[Any, dict[str, Any]]:
         """(keras.Model, the value each layer's call returned by name) for a raw graph spec,
         built as textbook code builds it: Input(...), layers called in spec order, Model(inputs,
         outputs). ``probe``: also run each runtime-checked layer once on zeros (see module docstring)."""
         keras = self.keras
+        if fresh:
+            _fresh_names()  # names as in a fresh session: Keras's mask operations take auto names too
         tensors: dict[str, Any] = {}
         inputs = []
         for inp in raw["inputs"]:
             tensors[inp["name"]] = keras.Input(**_input_kwargs(inp), name=inp["name"])
             inputs.append(tensors[inp["name"]])
         results: dict[str, Any] = {}
-        for obj in raw["layers"]:
-            layer = self.build_layer({**_constructor(obj), "name": obj["name"]})
+        used = _used(raw)
+        built: dict[str, Any] = {}
+        for entry, obj in _entries(raw):
+            base = entry.partition("@")[0]
+            layer = built[base] if base in built else self._named_layer(obj)
+            built[base] = layer
             args, kwargs = _bind_tensors(obj, tensors)
             result = layer(*args, **kwargs)
-            tensors[obj["name"]] = results[obj["name"]] = result
-            if probe and _needs_probe(obj):
+            tensors[entry] = results[base] = result  # a shared layer's row shows its last call, as Keras's
+            if probe and entry in used and "@" in entry:
+                _check_shared_weights(layer, args, kwargs, entry)
+            if probe and entry in used and _needs_probe(obj):
                 call = _call_shapes(obj, {k: _shape_of(v) for k, v in tensors.items()})
                 failure = self._probe(layer, call, _result_shape(result))
                 if failure is not None:
-                    raise ValueError(f"{obj['name']}: {failure}")
+                    raise ValueError(f"{entry}: {failure}")
         outputs = [_resolve_tensor(ref, tensors) for ref in _as_list(raw.get("outputs"))]
-        model = keras.Model(inputs, outputs, **({"name": name} if name else {}))
+        model = keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], **({"name": name} if name else {}))
+        if raw.get("trainable") is False:
+            model.trainable = False
         self.builds += 1
         return model, results
+
+    def _named_layer(self, obj: dict[str, Any]) -> Any:
+        """The layer of a graph spec entry, with its name: a name Keras's auto_name would give
+        at this point (dense, dense_1...) is given that way, moving the counter that Keras's
+        mask operations share (nn/masks.auto_index); any other is passed as name=."""
+        from keras.src.backend.common import global_state  # noqa: PLC0415
+
+        from .layers import KINDS
+        from .masks import auto_index
+
+        kind = KINDS.get(obj.get("type"))  # type: ignore[arg-type]
+        if kind is not None:
+            uids = global_state.get_global_attribute("object_name_uids")
+            index = auto_index(obj["name"], kind.keras_name)
+            if uids is not None and index is not None and index >= uids.get(kind.keras_name, 0):
+                uids[kind.keras_name] = index
+                layer = self.build_layer(_constructor(obj))
+                if layer.name == obj["name"]:
+                    return layer
+        return self.build_layer({**_constructor(obj), "name": obj["name"]})
 
     def _observe_graph_model(self, raw: dict[str, Any]) -> tuple[Observed, ...]:
         model, results = self.build_model(raw, probe=True)
@@ -360,9 +432,15 @@ class KerasChecker:
             return Verdict(agree=solver_error is not None, solver_error=solver_error, keras_error=keras_error)
         if solution is None:
             return Verdict(agree=False, solver_error=solver_error, observed=observed)
-        if solution.graph is not None:
+        if solution.graph is not None and not self.naive:  # the naive path reads Keras's own order
             observed = _in_model_order(solution, observed)
         return Verdict(agree=not (diffs := _diffs(solution, observed)), diffs=diffs, observed=observed)
+
+
+def _fresh_names() -> None:
+    from keras.src.utils import naming  # noqa: PLC0415
+
+    naming.reset_uids()
 
 
 def _forget_deferred_variables() -> None:
@@ -531,6 +609,77 @@ def _bind_tensors(obj: dict[str, Any], tensors: dict[str, Any]) -> tuple[list[An
     return [conv(v) for v in call], kwargs
 
 
+def _check_shared_weights(layer: Any, args: list[Any], kwargs: dict[str, Any], name: str) -> None:
+    """A shared layer called again on inputs its weights do not fit (an RNN on another feature
+    size) is built by Keras and fails when data flows: compare its weights with those a fresh copy
+    of the layer makes for this call."""
+    fresh = type(layer).from_config({**layer.get_config(), "name": f"{layer.name}_fresh_check"})
+    fresh(*args, **kwargs)
+    if [tuple(w.shape) for w in fresh.weights] != [tuple(w.shape) for w in layer.weights]:
+        raise ValueError(f"{name}: the shared layer's weights do not fit this call's input (it fails when data "
+                         f"flows)")
+
+
+def _entries(raw: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(tensor name, layer object) for each entry of a graph spec's "layers": a shared layer's
+    later call (``{"call_of": "lstm", ...}``) is ``lstm@1``, ``lstm@2``..., with the layer's own
+    constructor arguments."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    by_name: dict[str, dict[str, Any]] = {}
+    calls: dict[str, int] = {}
+    for obj in raw["layers"]:
+        if "call_of" in obj:
+            of = obj["call_of"]
+            calls[of] = calls.get(of, 0) + 1
+            out.append((f"{of}@{calls[of]}", {**_constructor(by_name[of]), "name": of, "call": obj.get("call"),
+                                              **({"call_kwargs": obj["call_kwargs"]} if "call_kwargs" in obj else {})}))
+        else:
+            by_name[obj["name"]] = obj
+            out.append((obj["name"], obj))
+    return out
+
+
+def _shared_rows(observed: list[Observed], used: set[str], types: dict[str, Any]) -> tuple[Observed, ...]:
+    """A shared layer's row: its first call's weights, its last call's shape. A later call whose
+    weights would differ (this path builds it anew) fails in Keras: when the model is built for
+    a layer whose input_spec pins its feature size, else when data flows through the call."""
+    from .graph import PINNED_INPUTS
+
+    rows: dict[str, Observed] = {}
+    for o in observed:
+        name = o.name or ""
+        base = name.partition("@")[0]
+        first = rows.get(base)
+        if first is None or "@" not in name:
+            rows[base] = o
+            continue
+        if (o.trainable, o.non_trainable) != (first.trainable, first.non_trainable) and \
+                (name in used or types.get(name) in PINNED_INPUTS):
+            raise ValueError(f"{name}: the shared layer's weights do not fit this call's input")
+        rows[base] = Observed(o.output_shape, first.trainable, first.non_trainable, base)
+    return tuple(rows.values())
+
+
+def _used(raw: dict[str, Any]) -> set[str]:
+    """The names of the layers some output depends on (the others never run)."""
+    calls: dict[str, list[str]] = {}
+    for name, obj in _entries(raw):
+        refs: list[str] = []
+        for value in [*(obj.get("call") or []), *_kwargs_of(obj).values()]:
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str):
+                    refs.append(_split_ref(item)[0])
+        calls[name] = refs
+    used: set[str] = set()
+    stack = [_split_ref(r)[0] for r in _as_list(raw.get("outputs"))]
+    while stack:
+        name = stack.pop()
+        if name not in used:
+            used.add(name)
+            stack.extend(calls.get(name, ()))
+    return used
+
+
 def _needs_probe(obj: dict[str, Any]) -> bool:
     from .layers import KINDS
 
@@ -569,6 +718,11 @@ def _two_steps_out(shape: Any) -> Any:
     if _is_several(shape):
         return tuple(_two_steps_out(s) for s in shape)
     return (shape[0], 2, *shape[2:]) if len(shape) == 3 else shape
+
+
+def _fits(got: Any, symbolic: Any) -> bool:
+    """Whether a computed shape has every size the symbolic one knows."""
+    return len(got) == len(symbolic) and all(s is None or s == g for g, s in zip(got, symbolic))
 
 
 def _free_size(call: Any) -> int:

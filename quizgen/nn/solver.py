@@ -17,10 +17,13 @@ from typing import Any
 
 from ..errors import SpecError
 from . import layers as _layers
-from .derivation import Derivation, evaluate
+from .derivation import Derivation, add, evaluate, frozen
 from .layers import KERAS_NAMES, KINDS, apply
+from .layers import models as _models
 from .layers.base import Fail, Outputs, is_multi
-from .spec import LayerSpec, Shape, Spec
+from .layerspec import LayerSpec
+from .shapes import Shape, format_shape
+from .spec import Spec
 
 
 @dataclass(slots=True)
@@ -44,8 +47,13 @@ class LayerResult:
     layer: Any = field(default=None, repr=False, compare=False)
 
     def connected_to(self) -> list[str]:
-        """What it is called on, as Keras's summary prints it: ``enc_lstm[0][1]``."""
-        return [f"{name}[0][{index or 0}]" for name, index in self.inbound]
+        """What it is called on, as Keras's summary prints it: ``enc_lstm[0][1]`` (``lstm[1][0]``
+        for the output of a shared layer's second call)."""
+        out = []
+        for name, index in self.inbound:
+            base, _, node = name.partition("@")
+            out.append(f"{base}[{node or 0}][{index or 0}]")
+        return out
 
 
 @dataclass(slots=True)
@@ -58,11 +66,34 @@ class GraphLayout:
     inputs: dict[str, Shape]
     depth: dict[str, int]
     rows: tuple[LayerResult, ...]
+    node_inputs: dict[str, int] | None = None  # with masks: each node's input tensors (graph.Layout.inputs)
+    nodes: tuple[str, ...] = ()  # with masks: inputs, layers and mask operations ("#n"), as Keras's summary
+    operations: dict[str, Any] | None = None  # with masks: each "#n" as a masks.Operation
+    mask_inputs: dict[str, tuple[str, ...]] | None = None  # with masks: the masks a layer's node also takes
+    shared: bool = False  # a layer is called more than once in the model
+    spec: Any = None  # with masks: the graph spec and its tensors, to make the operations' shapes again
+    tensors: Any = None
+
+    def mask_operations(self) -> dict[str, Any]:
+        """The mask operations in the model ("#n" -> masks.Operation), with this model's shapes
+        (a remembered layout holds the operations of the first model of its structure)."""
+        if self.operations is None:
+            return {}
+        from .masks import mask_graph
+
+        made = mask_graph(self.spec, self.tensors).operations
+        return {node: made[node] for node in self.operations}
 
     @property
     def chain(self) -> bool:
-        # summary_utils: one node per depth, each called on at most one tensor
-        if any(len(r.inbound) > 1 for r in self.rows):
+        # summary_utils: one node per depth, each called on at most one tensor (mask tensors
+        # and mask operations included), no layer called twice
+        if self.shared:
+            return False
+        if self.node_inputs is not None:
+            if any(n > 1 for n in self.node_inputs.values()):
+                return False
+        elif any(len(r.inbound) > 1 for r in self.rows):
             return False
         return len(set(self.depth.values())) == len(self.depth)
 
@@ -81,6 +112,19 @@ class Solution:
     @property
     def output_shape(self) -> Any:
         return self.layers[-1].output_shape
+
+    def frozen_params(self) -> int:
+        """Weights that only trainable=False made non-trainable (not BatchNormalization's moving
+        statistics nor a Normalization's, which never train): what a student who ignores the
+        freeze counts as trainable."""
+        total = 0
+        for row in self.layers:
+            notes = row.derivation.notes
+            if "frozen" not in notes or "normalization_stats" in notes:
+                continue
+            stats = 2 * row.derivation.symbol_values().get("c", 0) if "bn_stats" in notes else 0
+            total += row.params - stats
+        return total
 
     def to_json(self, lang: str = "ko") -> dict[str, Any]:
         return {
@@ -179,10 +223,10 @@ def _shape_text(shape: Any) -> str:
 
 def clear_cache() -> None:
     """Forget every remembered result: parsed layers (Sequential and graph) and layer rules."""
-    from . import graph, spec
+    from . import graph, layerspec
 
     _layers.clear_cache()
-    spec._PARSED.clear()
+    layerspec._PARSED.clear()
     graph._PARSED.clear()
     graph._LAYOUTS.clear()
 
@@ -201,6 +245,7 @@ def solve(spec: Any) -> Solution:
     shape = spec.input_shape
     rows = []
     counts: dict[str, int] = {}
+    frozen_model = not spec.trainable
     for index, layer in enumerate(spec.layers, start=1):
         try:
             if layer.type in _NOT_SEQUENTIAL:
@@ -211,14 +256,18 @@ def solve(spec: Any) -> Solution:
                            f"model cannot pass on; use a graph spec (\"inputs\", \"outputs\")")
         except Fail as exc:
             raise SpecError(str(exc), index, _where(layer, exc)) from None
+        if frozen_model:
+            deriv = frozen(deriv)
         expr = deriv.expr  # deriv.total, inlined: once per row
         total = 0 if expr is None else expr if isinstance(expr, int) else expr.value
         nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
-        base = KERAS_NAMES[layer.type]
-        seen = counts.get(base, 0)
-        counts[base] = seen + 1
-        rows.append(LayerResult(index, layer.type, base if not seen else f"{base}_{seen}",
-                                shape, total, total - nt, nt, deriv, (), layer))
+        name = layer.args.get("name")
+        if name is None:
+            base = KERAS_NAMES[layer.type]
+            seen = counts.get(base, 0)
+            counts[base] = seen + 1
+            name = base if not seen else f"{base}_{seen}"
+        rows.append(LayerResult(index, layer.type, name, shape, total, total - nt, nt, deriv, (), layer))
     trainable = sum(r.trainable for r in rows)
     non_trainable = sum(r.non_trainable for r in rows)
     return Solution(spec.input_shape, tuple(rows), trainable + non_trainable, trainable, non_trainable)
@@ -251,25 +300,87 @@ def _where(layer: LayerSpec, exc: Fail) -> str:
 def _solve_graph(spec: Any) -> Solution:
     from .graph import layout, walk
 
-    _, solved = walk(spec)
-    lay = layout(spec)
+    tensors, solved = walk(spec)
+    lay = layout(spec, tensors)
     layers = spec.layers
     rows: list[Any] = []
     trainable = non_trainable = 0
+    frozen_model = not spec.trainable
+    calls = lay.calls or {}
+    last_call = lay.last_calls or {}
     for i in lay.rows:
         gl = layers[i]
         out, deriv = solved[i]
+        inbound = gl.inbound
+        if gl.name in last_call:
+            out = solved[last_call[gl.name]][0]
+        nodes = calls.get(gl.name)
+        if nodes:  # a shared layer: the inputs of its calls in the model
+            inbound = tuple([r for j in nodes for r in layers[j].inbound])
+        if frozen_model:
+            deriv = frozen(deriv)
         expr = deriv.expr  # deriv.total, inlined: once per row
         total = 0 if expr is None else expr if type(expr) is int else expr.value
         nt = 0 if deriv.non_trainable is None else evaluate(deriv.non_trainable)
         trainable += total - nt
         non_trainable += nt
         rows.append(LayerResult(len(rows) + 1, gl.layer.type, gl.name, out, total, total - nt, nt, deriv,
-                                gl.inbound, gl.layer))
+                                inbound, gl.layer))
     rows_t = tuple(rows)
     inputs = {i.name: i.shape for i in spec.inputs}
     return Solution(spec.inputs[0].shape, rows_t, trainable + non_trainable, trainable, non_trainable,
-                    GraphLayout(lay.order, inputs, lay.depth, rows_t))
+                    GraphLayout(lay.order, inputs, lay.depth, rows_t, lay.inputs, lay.nodes, lay.operations,
+                                lay.mask_inputs, any(len(nodes) > 1 for nodes in calls.values()),
+                                spec if lay.operations is not None else None,
+                                tensors if lay.operations is not None else None))
+
+
+def _nested(model: Any, x: Any) -> tuple[Any, Derivation]:
+    """A model used as a layer (layers/models.py): its output on this call, and its parameters,
+    which it made when it was built (on its Input, or on the shape it was first called on)."""
+    try:
+        if type(model) is Spec:
+            if type(x) is not tuple or (x and type(x[0]) is tuple):
+                raise Fail("a Sequential model is called on one tensor")
+            if model.input_shape:
+                _fits(model.input_shape, x, "its Input")
+            built = solve(model) if model.input_shape else None
+            called = solve(Spec(x, model.layers, x[0] is not None, model.trainable))
+            out: Any = called.output_shape
+        else:
+            from .graph import GraphInput, GraphSpec, _resolve, walk
+
+            xs = x if type(x) is tuple and x and type(x[0]) is tuple else (x,)
+            if len(xs) != len(model.inputs):
+                raise Fail(f"the model has {len(model.inputs)} input{'s' if len(model.inputs) > 1 else ''} and "
+                           f"is called on {len(xs)}")
+            for declared, shape in zip(model.inputs, xs):
+                _fits(declared.shape, shape, f"its Input {declared.name!r}")
+            built = solve(model)
+            on_call = GraphSpec(tuple([GraphInput(i.name, shape, shape[0] is not None)
+                                       for i, shape in zip(model.inputs, xs)]), model.layers, model.outputs,
+                                model.name, model.trainable)
+            tensors, _ = walk(on_call)
+            outs = [_resolve(r, tensors) for r in model.outputs]
+            out = outs[0] if len(outs) == 1 else Outputs(outs)
+            called = built
+    except SpecError as exc:
+        raise Fail(f"inside it: {exc.message}") from None
+    counted = built or called
+    parts = [r.params for r in counted.layers if r.params]
+    expr: Any = (parts[0] if len(parts) == 1 else add(*parts)) if parts else None
+    nt = counted.non_trainable_params
+    return out, Derivation("Sequential" if type(model) is Spec else "Functional", expr, nt or None,
+                           notes=("nested_model",))
+
+
+def _fits(declared: Shape, given: Shape, what: str) -> None:
+    if len(declared) != len(given) or any(d is not None and g is not None and d != g
+                                          for d, g in zip(declared, given)):
+        raise Fail(f"it is called on {format_shape(given)}, which does not fit {what} {format_shape(declared)}")
+
+
+_models.SOLVE = _nested  # the layer family of models used as layers solves them through this module
 
 
 def solve_raw(raw: object) -> Solution:

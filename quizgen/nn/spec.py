@@ -12,70 +12,19 @@ than the sequence) live in the families' rules, which the solver applies.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import files
 from ..errors import SpecError
-from .layers import KINDS, LAYER_ARGS, REQUIRED_ARGS
+from . import layerspec
+from .graph import parse_graph
+from .layers import KINDS, LAYER_ARGS, REQUIRED_ARGS  # noqa: F401  (what questions/ reads from here)
 from .layers.base import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, MAX_DIM, REGULARIZERS, REQUIRED  # noqa: F401
 from .layers.base import short as _short
 from .layers.recurrent import MERGE_MODES, RNN_TYPES  # noqa: F401
+from .layerspec import LayerSpec, layer_to_json, model_trainable, parse_layer
 from .shapes import Shape
-
-# Keras 2 arguments that Keras 3 dropped: named so the message can say what to do instead.
-_KERAS2_ONLY = {
-    "batch_input_shape": 'Keras 3 no longer accepts batch_input_shape on a layer; '
-    'put it in the spec\'s "input": {"batch_shape": [...]}',
-    "input_length": "input_length is only an Embedding argument",
-    "batch_size": 'Keras 3 no longer accepts batch_size on a layer; use "input": {"batch_shape": [...]}',
-}
-
-
-@dataclass(slots=True)
-class LayerSpec:
-    """One validated layer: its Keras class name and the arguments given for it."""
-
-    type: str
-    args: Mapping[str, Any] = field(default_factory=dict)
-    inner: LayerSpec | None = None
-    _key: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
-    _token: int | None = field(default=None, repr=False, compare=False)
-
-    def get(self, name: str) -> Any:
-        """The argument as given, or Keras's default for it."""
-        if name in self.args:
-            return self.args[name]
-        return LAYER_ARGS[self.type][name]
-
-    def key(self) -> tuple[Any, ...]:
-        """A hashable identity of the layer's configuration (TypeError if an argument is unhashable)."""
-        key = self._key
-        if key is None:
-            key = self._key = (self.type, tuple(self.args.items()),
-                               None if self.inner is None else self.inner.key())
-        return key
-
-    def token(self) -> int:
-        """A number that stands for key(): equal configurations, equal numbers (TypeError if an
-        argument is unhashable). The solver's memo is keyed by it, as hashing the nested key
-        on every lookup was a tenth of solving."""
-        token = self._token
-        if token is None:
-            key = self.key()
-            token = _TOKENS.get(key)
-            if token is None:
-                if len(_TOKENS) >= 100_000:
-                    _TOKENS.clear()  # later equal keys get new numbers; a number is never reused
-                token = _TOKENS[key] = next(_NEXT_TOKEN)
-            self._token = token
-        return token
-
-
-_TOKENS: dict[tuple[Any, ...], int] = {}
-_NEXT_TOKEN = itertools.count()
 
 
 @dataclass(slots=True)
@@ -85,105 +34,29 @@ class Spec:
     input_shape: Shape
     layers: tuple[LayerSpec, ...]
     batch_fixed: bool = False
+    trainable: bool = True  # False: the whole model frozen (model.trainable = False)
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON form (what parse_spec reads back to an equal Spec)."""
-        inp = {"batch_shape": list(self.input_shape)} if self.batch_fixed else {"shape": list(self.input_shape[1:])}
-        return {"input": inp, "layers": [layer_to_json(layer) for layer in self.layers]}
+        out: dict[str, Any] = {}
+        if self.input_shape:  # () for a nested Sequential built on its first call
+            out["input"] = {"batch_shape": list(self.input_shape)} if self.batch_fixed else \
+                {"shape": list(self.input_shape[1:])}
+        out["layers"] = [layer_to_json(layer) for layer in self.layers]
+        if not self.trainable:
+            out["trainable"] = False
+        return out
 
 
-def layer_to_json(layer: LayerSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": layer.type}
-    for key, value in layer.args.items():
-        out[key] = list(value) if isinstance(value, tuple) else value
-    if layer.inner is not None:
-        out["layer"] = layer_to_json(layer.inner)
-    return out
-
-
-# ---------------------------------------------------------------- parsing
-
-# Parsed layers by content: textbook models repeat the same layers constantly, and a
-# LayerSpec is a value (never mutated once parsed), so specs may share one. The key
-# holds each value's type (1, 1.0 and True are equal in Python but not to Keras); a
-# layer with a list or object argument is simply not remembered.
-_PARSED: dict[tuple[Any, ...], LayerSpec] = {}
-_PARSED_LIMIT = 50_000
-
-
-def parse_layer(obj: Any, index: int | str, inside: str | None = None, skip: frozenset[str] = frozenset()) -> LayerSpec:
-    """Validate one layer object's constructor arguments; ``index`` says where it is (its
-    1-based position in a Sequential model, or its quoted name in a graph). Keys in
-    ``skip`` are not constructor arguments (a graph layer's name and call)."""
-    if inside is not None or type(obj) is not dict:
-        return _parse_layer(obj, index, inside, skip)
-    key = tuple([(k, v.__class__, v) for k, v in obj.items() if k not in skip])
-    try:
-        hit = _PARSED.get(key)
-    except TypeError:  # a list or object argument
-        return _parse_layer(obj, index, inside, skip)
-    if hit is None:
-        hit = _parse_layer(obj, index, inside, skip)
-        if len(_PARSED) >= _PARSED_LIMIT:
-            _PARSED.clear()
-        _PARSED[key] = hit
-    return hit
-
-
-def _parse_layer(obj: Any, index: int | str, inside: str | None, skip: frozenset[str]) -> LayerSpec:
-    if not isinstance(obj, dict):
-        raise SpecError(f"expected a layer object like {{\"type\": \"Dense\", ...}}, got {_short(obj)}", index)
-    layer_type = obj.get("type")
-    if not isinstance(layer_type, str):
-        raise SpecError('a layer needs a "type" naming its Keras class, e.g. "SimpleRNN"', index)
-    where_type = f"{inside} > {layer_type}" if inside else layer_type
-    kind = KINDS.get(layer_type)
-    if kind is None:
-        supported = ", ".join(sorted(LAYER_ARGS))
-        raise SpecError(f"unknown layer type {layer_type!r} (quizgen knows {supported})", index, where_type)
-    known = kind.checks
-    args: dict[str, Any] = {}
-    inner = None
-    for name, value in obj.items():
-        if name == "type" or name in skip:
-            continue
-        if name not in known:
-            hint = _KERAS2_ONLY.get(name)
-            if hint is None and name in ("call", "call_kwargs"):
-                hint = f"{name!r} belongs to a graph spec (one with \"inputs\"), not a Sequential one"
-            raise SpecError(
-                hint or f"unrecognized keyword argument {name!r} (not a Keras 3 {layer_type} argument)",
-                index,
-                where_type,
-            )
-        if name == "layer":
-            inner = _parse_layer(value, index, where_type, frozenset())
-            continue
-        check = known[name]
-        try:
-            args[name] = check(value) if check is not None else value
-        except ValueError as exc:
-            raise SpecError(f"{name}: {exc}", index, where_type) from None
-    for name in REQUIRED_ARGS[layer_type]:
-        if name not in obj:
-            raise SpecError(f"missing required argument {name!r}", index, where_type)
-    layer = LayerSpec(layer_type, args, inner)
-    if kind.validate is not None:
-        reason = kind.validate(layer)
-        if reason is not None:
-            raise SpecError(reason, index, where_type)
-    return layer
-
-
-def parse_spec(obj: Any) -> Any:
-    """Validate a spec object (already decoded from JSON): a Spec, or a GraphSpec when it has "inputs"."""
+def parse_spec(obj: Any, nested: bool = False) -> Any:
+    """Validate a spec object (already decoded from JSON): a Spec, or a GraphSpec when it has "inputs".
+    ``nested``: a Sequential model used as a layer, which may have no "input" (Keras builds it
+    on the shape it is first called on: its input_shape is then ())."""
     if not isinstance(obj, dict):
         raise SpecError(f'a spec is a JSON object with "input" and "layers", got {_short(obj)}')
     if "inputs" in obj:
-        from .graph import parse_graph
-
-        return parse_graph(obj, parse_layer)
-    unknown = set(obj) - {"input", "layers", "name"}
+        return parse_graph(obj)
+    unknown = set(obj) - {"input", "layers", "name", "trainable"}
     if unknown:
         hint = ' (a graph spec has "inputs", "layers" and "outputs")' if "outputs" in unknown else ""
         raise SpecError(
@@ -193,8 +66,12 @@ def parse_spec(obj: Any) -> Any:
     if not isinstance(raw_layers, list) or not raw_layers:
         raise SpecError('"layers" must be a non-empty list of layer objects')
     layers = tuple([parse_layer(raw, i) for i, raw in enumerate(raw_layers, start=1)])
+    if nested and obj.get("input") is None and layers[0].args.get("input_shape") is None and (
+            layers[0].type == "Embedding" or layers[0].args.get("input_dim") is None):
+        return Spec((), layers, False, model_trainable(obj))
     input_shape, fixed = _parse_input(obj.get("input"), layers)
-    return Spec(input_shape, layers, fixed)
+    return Spec(input_shape, layers, fixed, model_trainable(obj))
+
 
 
 def _parse_input(inp: Any, layers: tuple[LayerSpec, ...]) -> tuple[Shape, bool]:
@@ -245,3 +122,6 @@ def _generated_layer(obj: dict[str, Any]) -> LayerSpec:
     args = {k: v for k, v in obj.items() if k != "type" and k != "layer"}
     inner = obj.get("layer")
     return LayerSpec(obj["type"], args, None if inner is None else _generated_layer(inner))
+
+
+layerspec.PARSE_MODEL = parse_spec  # a model used as a layer is a spec of its own (layers/models.py)

@@ -19,6 +19,7 @@ class SpecInput:
     label: str
     raw: Any = None
     error: str | None = None
+    note: str | None = None  # said beside the answer (a model read from Keras 2 code, say)
 
 
 # A .jsonl file holds one spec a line: 20,000 textbook graph specs take 13 MB, past the
@@ -107,4 +108,4 @@ def read_code(path: str, stdin_text: str | None = None) -> list[SpecInput]:
     from .code import models_from_code
 
     text = read_text(path, stdin_text)
-    return [SpecInput(f"model at {m.location}", m.spec) for m in models_from_code(text, path)]
+    return [SpecInput(f"model at {m.location}", m.spec, m.error, m.note) for m in models_from_code(text, path)]

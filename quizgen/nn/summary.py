@@ -1,7 +1,13 @@
-"""Text renderings of a solution: Keras's ``model.summary()`` table and the worked answer.
+"""Text renderings of a solution: Keras 3's ``model.summary()`` table and the worked answer.
 
-The table copies the layout the textbook prints (Keras 2 style, Param # without
-separators, totals with them) so students compare like with like.
+One table for every model (#21.11), the box Keras 3 draws (keras/src/utils/summary_utils.py
+through rich): a Sequential model's layers in three columns, a functional model's inputs,
+layers and, when masks are in play, the operations Keras adds for them (nn/masks.py), in
+four columns with "Connected to" unless the model is a chain ("sequential-like": three
+columns). Keras fits the table to the terminal (``min(default, columns - 4)``): quizgen
+prints it as Keras does in a terminal of 104 columns, so a table is at most 100 wide (88
+for three columns) and a long shape wraps inside its cell. The totals carry their size in
+bytes as Keras prints it (float32 weights, int64 counts where a layer keeps one).
 """
 
 from __future__ import annotations
@@ -12,38 +18,22 @@ from typing import Any
 from .derivation import texts
 from .layers.base import is_multi
 from .memory import readable_size
-from .shapes import format_shape
 from .solver import Solution
 
-_WIDTH = 65
-_RULE = "_" * _WIDTH
-_DOUBLE = "=" * _WIDTH
-
-
-def _row(name: str, shape: str, params: str) -> str:
-    # columns start at 1, 29 and 55, 65 wide, as in the seed; an overlong cell keeps one space
-    return f" {name:<27} {shape:<25} {params:<10}"
+# Keras's default line lengths (88 for three columns, 108 for four), capped as by a terminal
+# of 104 columns.
+MAX_WIDTH = 100
+_THREE = (min(88, MAX_WIDTH), [0.45, 0.80, 1.0])
+_FOUR = (min(108, MAX_WIDTH), [0.3, 0.56, 0.74, 1.0])
 
 
 def format_summary(solution: Solution, title: str | None = None) -> str:
-    """The summary table: Keras 2's layout for a Sequential spec (as the textbook prints it),
-    Keras 3's functional table for a graph."""
+    """Keras 3's ``model.summary()`` of the solved model (a Sequential spec as keras.Sequential,
+    a graph spec as a functional keras.Model)."""
     if solution.graph is not None:
         return format_functional_summary(solution, title or "functional")
-    title = title or "sequential"
-    lines = [f'Model: "{title}"', _RULE, _row("Layer (type)", "Output Shape", "Param #"), _DOUBLE]
-    for i, row in enumerate(solution.layers):
-        if i:
-            lines.append(" " * _WIDTH)
-        lines.append(_row(f"{row.name} ({row.type})", format_shape(row.output_shape), str(row.params)))
-    lines += [
-        _DOUBLE,
-        f"Total params: {solution.total_params:,}",
-        f"Trainable params: {solution.trainable_params:,}",
-        f"Non-trainable params: {solution.non_trainable_params:,}",
-        _RULE,
-    ]
-    return "\n".join(lines)
+    rows = [[f"{r.name} ({r.type})", _shape_text(r.output_shape), f"{r.params:,}"] for r in solution.layers]
+    return _render(title or "sequential", rows, False, solution)
 
 
 def format_working(solution: Solution, lang: str = "ko") -> str:
@@ -62,15 +52,7 @@ def format_working(solution: Solution, lang: str = "ko") -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- Keras 3's functional summary
-# A graph is printed as Keras 3 prints a functional model (keras/src/utils/summary_utils.py):
-# a rich table, 108 columns wide with a "Connected to" column, or 88 wide without it when
-# the model is a chain ("sequential-like"), InputLayer rows included, then the totals with
-# their float32 size. The table layout below reproduces rich's (column widths reduced
-# evenly to fit the line, words wrapped at spaces, an overlong word cut with "…"), so the
-# table matches keras.Model.summary(line_length=...) character for character
-# (tests/test_graph_summary.py compares them). Keras's internal mask operations
-# (NotEqual rows after an Embedding with mask_zero=True) are not shown.
+# ---------------------------------------------------------------- the table, as rich lays it out
 
 def _ratio_reduce(total: int, maximums: list[int], values: list[int]) -> list[int]:
     # rich._ratio.ratio_reduce with every ratio 1
@@ -160,33 +142,50 @@ def _table(header: list[str], right: list[bool], rows: list[list[str]], widths: 
 
 def _shape_text(shape: Any) -> str:
     if is_multi(shape):
-        return "[" + ", ".join(format_shape(s) for s in shape) + "]"
-    return format_shape(shape)
+        return "[" + ", ".join(_summary_shape(s) for s in shape) + "]"
+    return _summary_shape(shape)
 
 
-def format_functional_summary(solution: Solution, title: str = "functional", bytes_per_param: int = 4) -> str:
+def _summary_shape(shape: Any) -> str:
+    """A shape as Keras's summary writes it (summary_utils.format_layer_shape): a 1-tuple without
+    the comma Python (and format_shape) gives it."""
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def format_functional_summary(solution: Solution, title: str = "functional") -> str:
     """Keras 3's ``model.summary()`` of a functional model, for a solved graph spec."""
     graph = solution.graph
     assert graph is not None
     by_name = {r.name: r for r in solution.layers}
     chain = graph.chain
+    operations = graph.mask_operations()
+    masks = graph.mask_inputs or {}
     rows = []
-    for name in graph.order:
-        row = by_name.get(name)
-        if row is None:
-            fields = [f"{name} (InputLayer)", format_shape(graph.inputs[name]), "0", "-"]
-        else:
+    for name in graph.nodes or graph.order:
+        op = operations.get(name)
+        if op is not None:
+            fields = [f"{op.name} ({op.type})", _summary_shape(op.shape), "0", ", ".join(op.connected) or "-"]
+        elif name in by_name:
+            row = by_name[name]
+            connected = row.connected_to() + [f"{operations[m].name}[0][0]" for m in masks.get(name, ())]
             fields = [f"{name} ({row.type})", _shape_text(row.output_shape), f"{row.params:,}",
-                      ", ".join(row.connected_to()) or "-"]
+                      ", ".join(connected) or "-"]
+        else:
+            fields = [f"{name} (InputLayer)", _summary_shape(graph.inputs[name]), "0", "-"]
         rows.append(fields[:3] if chain else fields)
-    if chain:
-        header, right, widths = ["Layer (type)", "Output Shape", "Param #"], [False, False, True], \
-            _column_widths(88, [0.45, 0.80, 1.0])
+    return _render(title, rows, not chain, solution)
+
+
+def _render(title: str, rows: list[list[str]], connected: bool, solution: Solution) -> str:
+    if connected:
+        header, right = ["Layer (type)", "Output Shape", "Param #", "Connected to"], [False, False, True, False]
+        length, positions = _FOUR
     else:
-        header, right, widths = ["Layer (type)", "Output Shape", "Param #", "Connected to"], \
-            [False, False, True, False], _column_widths(108, [0.3, 0.56, 0.74, 1.0])
-    lines = [f'Model: "{title}"', *_table(header, right, rows, widths)]
-    for label, count in (("Total", solution.total_params), ("Trainable", solution.trainable_params),
-                         ("Non-trainable", solution.non_trainable_params)):
-        lines.append(f" {label} params: {count:,} ({readable_size(count * bytes_per_param)})")
+        header, right = ["Layer (type)", "Output Shape", "Param #"], [False, False, True]
+        length, positions = _THREE
+    lines = [f'Model: "{title}"', *_table(header, right, rows, _column_widths(length, positions))]
+    wide = sum(r.derivation.int64 for r in solution.layers)  # 8 bytes each, where the rest take 4
+    for label, count, extra in (("Total", solution.total_params, wide), ("Trainable", solution.trainable_params, 0),
+                                ("Non-trainable", solution.non_trainable_params, wide)):
+        lines.append(f" {label} params: {count:,} ({readable_size(count * 4 + extra * 4)})")
     return "\n".join(lines)

@@ -166,18 +166,36 @@ def _unbracketed(line: str) -> str:
     return line[1:-1].strip() if line.startswith("(") and line.endswith(")") else line
 
 
-def prompt_sections(text: str, part_labels: list[str]) -> tuple[str, str | None]:
-    """(body, hint) of a stored prompt as with_hint and parts_prompt made it: the body
-    without the answer hint on its last line, and without the "(1) label" lines of a
-    multi-part question's parts (``part_labels``, in order: a form names each part at its
-    own field instead). A prompt that does not end as they make it is all body."""
+def _is_hint(line: str) -> bool:
+    line = line.strip()
+    return line.startswith("(") and line.endswith(")")
+
+
+def prompt_sections(text: str, part_labels: list[str]) -> tuple[str, list[str]]:
+    """(body, hints) of a stored prompt as with_hint and parts_prompt made it: the body
+    without the answer hints on its last lines (how to write each type of answer, in
+    brackets) and without the "(1) label" lines of a multi-part question's parts
+    (``part_labels``, in order: a form names each part at its own field instead); the
+    conventions the question states stay in the body. A prompt that does not end as they
+    make it is all body."""
     lines = text.rstrip("\n").split("\n")
-    hint = None
-    last = lines[-1].strip() if lines else ""
-    if len(lines) > 1 and last.startswith("(") and last.endswith(")"):
-        hint = _unbracketed(last)
-        lines = lines[:-1]
-    listed = [f"({n}) {label}" for n, label in enumerate(part_labels, start=1)]
-    if listed and [line.strip() for line in lines[-len(listed):]] == listed:
-        lines = lines[:-len(listed)]
-    return "\n".join(lines).rstrip(), hint
+    hints: list[str] = []
+    while len(lines) > 1 and _is_hint(lines[-1]):
+        hints.insert(0, _unbracketed(lines.pop()))
+    listed = {f"({n}) {label}" for n, label in enumerate(part_labels, start=1)}
+    if listed:
+        lines = [line for line in lines if line.strip() not in listed]
+    return "\n".join(lines).rstrip(), hints
+
+
+def field_hint(hints: list[str], answer_type: str, lang: str) -> str:
+    """How to write one answer (a question's, or one part's): the question's own hint for
+    its type where the prompt gives one (a fixed batch's example has no None), else the
+    general one."""
+    templates = t(lang)["answer_hint"]
+    if answer_type == "shape":
+        heads = [_unbracketed(templates[k]).split("{")[0][:12] for k in ("shape", "shape_fixed")]
+        own = next((h for h in hints if any(h.startswith(head) for head in heads)), None)
+        if own is not None:
+            return own
+    return answer_hint(lang, answer_type)

@@ -37,7 +37,18 @@ from .lti_views import (
     window_page,
 )
 from .page_views import Draft, error_page, questions_page, receipt_page
-from .pages import MAX_FIELDS, _lang, _log_unexpected, _new_key, _notice, _read_form, _unreadable, preferred_lang
+from .pages import (
+    MAX_FIELDS,
+    _lang,
+    _log_unexpected,
+    _new_key,
+    _notice,
+    _read_form,
+    _unreadable,
+    blanks_confirmed,
+    preferred_lang,
+    review_step,
+)
 
 log = logging.getLogger("quizgen.service")
 router = APIRouter(prefix="/lti", include_in_schema=False)
@@ -164,6 +175,22 @@ async def quiz_page(request: Request) -> Response:
     return await _guarded(request, work)
 
 
+@router.post("/review", response_class=HTMLResponse)
+async def review_page_(request: Request) -> Response:
+    """The answers shown back before an attempt is spent, as on the students' page."""
+    ctx, tool = _tool(request)
+
+    def work(form: dict[str, str], lang: str) -> Response:
+        opened = launched_quiz(ctx.store, tool.keys.get(), form.get("token", ""))
+        key = form.get("idempotency_key", "")
+        values = {k: v for k, v in form.items() if k.startswith("a:")}
+        page = review_step(opened.view, opened.credential, key if idempotency_key_ok(key) else _new_key(), values,
+                           home=False)
+        return framed(page, opened.launched.frames)
+
+    return await _guarded(request, work)
+
+
 @router.post("/submit", response_class=HTMLResponse)
 async def submit_page(request: Request) -> Response:
     ctx, tool = _tool(request)
@@ -178,6 +205,10 @@ async def submit_page(request: Request) -> Response:
         try:
             if not idempotency_key_ok(key):
                 raise ApiError(400, "bad_request", "the form has no valid idempotency key; open the quiz again")
+            opened = launched_quiz(ctx.store, tool.keys.get(), credential)
+            if opened.view.open and not blanks_confirmed(opened.view, answers, form):
+                return framed(review_step(opened.view, opened.credential, key, values, home=False),
+                              opened.launched.frames)
             done = launched_submit(ctx.store, tool.keys.get(), credential, form.get("student", ""), answers,
                                    idempotency_key=key, signer=ctx.signer, rate_limit=ctx.settings.rate_limit)
         except LaunchRefused:

@@ -32,7 +32,7 @@ from ..classroom.attempts import MAX_ANSWER_CHARS, Submitted
 from ..classroom.policies import attempts_left, counting_rule, refuse_if_closed
 from ..classroom.submissions import StudentQuestion, StudentQuiz
 from ..clock import show
-from ..questions.prompts import answer_hint, prompt_sections
+from ..questions.prompts import answer_hint, field_hint, prompt_sections
 from ..resources import load_json, message
 from .prompt_html import prompt_html
 from .webfont import UNICODE_RANGE
@@ -137,13 +137,14 @@ def answer_fields(view: StudentQuiz) -> dict[int, list[AnswerField]]:
     lang = view.language
     out: dict[int, list[AnswerField]] = {}
     for q in view.questions:
+        hints = prompt_sections(q.prompt, [])[1]  # the question's own "how to write it" lines
         if q.response.get("type") == "parts":
             out[q.slot] = [AnswerField(f"a:{q.slot}.{n}", f"a{q.slot}_{n}", q.slot, n, part["key"], part["type"],
-                                       label, answer_hint(lang, part["type"]))
+                                       label, field_hint(hints, part["type"], lang))
                            for n, (part, label) in enumerate(zip(q.response["parts"], _labels(q, lang)), start=1)]
         else:
             kind = q.response.get("type", "count")
-            hint = prompt_sections(q.prompt, [])[1] or answer_hint(lang, kind)  # the question's own hint
+            hint = " ".join(hints) or answer_hint(lang, kind)
             out[q.slot] = [AnswerField(f"a:{q.slot}", f"a{q.slot}", q.slot, None, None, kind, w["answer"], hint)]
     return out
 
@@ -380,7 +381,7 @@ def again_form(student: str, quiz: int | str, token: str, lang: str) -> str:
 # ---------------------------------------------------------------- the review step
 
 def review_page(view: StudentQuiz, token: str, key: str, values: Mapping[str, str],
-                blanks: list[Blank]) -> HTMLResponse:
+                blanks: list[Blank], home: bool = True) -> HTMLResponse:
     """The answers shown back before anything counts: which questions and parts are
     blank (asked about by name), and two buttons: submit (the only thing on the whole
     page that spends an attempt; it carries the blanks the student saw, so a submission
@@ -424,7 +425,7 @@ def review_page(view: StudentQuiz, token: str, key: str, values: Mapping[str, st
             f'<button type="submit" class="primary" aria-describedby="spends">{_e(button)}</button></form>'
             f'<form method="post" action="quiz">{who}{answers}'
             f'<button type="submit">{_e(w["edit"])}</button></form></div>')
-    return document(title, body, lang)
+    return document(title, body, lang, home=home)
 
 
 def _blank_names(blanks: list[Blank], fields: dict[int, list[AnswerField]], lang: str) -> str:

@@ -28,7 +28,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..classroom.answersheets import Blank, blank_parts
+from ..classroom.answersheets import Blank, blank_answers
 from ..classroom.attempts import submit_attempt
 from ..classroom.submissions import StudentQuiz, quiz_for_student
 from ..errors import QuizgenError, one_line
@@ -230,24 +230,29 @@ async def review(request: Request) -> HTMLResponse:
             view = _view(ctx, request, student, token, quiz)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a page
             return _not_taken(ctx, request, exc, form, lang, values, True)
-        return _review(view, form, values)
+        return review_step(view, token, form["idempotency_key"], values)
 
     return await _handle(request, draw)
 
 
-def _review(view: StudentQuiz, form: dict[str, str], values: dict[str, str]) -> HTMLResponse:
+def review_step(view: StudentQuiz, token: str, key: str, values: dict[str, str], home: bool = True) -> HTMLResponse:
     """The review page; or the questions again, marked, when an answer cannot be read or
     none is given (the sentence a submission would get; nothing recorded), or saying the
-    quiz is closed."""
-    token, key = _who(form)[1], form["idempotency_key"]
+    quiz is closed. (The LTI pages take the same step: ``home`` False there.)"""
     if not view.open:
-        return questions_page(view, token, key, Draft(values), 409)
+        return questions_page(view, token, key, Draft(values), 409, home)
     answers = _given(values)
     unreadable = _unreadable(view, values)
     if unreadable or not answers:
         status, _, notice, _ = _notice(AnswerError(""), view.language, answered=bool(answers))
-        return questions_page(view, token, key, Draft(values, unreadable, notice), status)
-    return review_page(view, token, key, values, _blanks(view, answers))
+        return questions_page(view, token, key, Draft(values, unreadable, notice), status, home)
+    return review_page(view, token, key, values, _blanks(view, answers), home)
+
+
+def blanks_confirmed(view: StudentQuiz, answers: dict[str, str], form: dict[str, str]) -> bool:
+    """Whether the student submits with exactly the blanks the review page showed them
+    (a submission with other blanks goes back to the review step, nothing recorded)."""
+    return sorted(b.key for b in _blanks(view, answers)) == confirmed_blanks(form)
 
 
 @router.post("/submit", response_class=HTMLResponse)
@@ -266,8 +271,8 @@ async def submit_page(request: Request) -> HTMLResponse:
             if not idempotency_key_ok(key):
                 raise ApiError(400, "bad_request", "the form has no valid idempotency key; open the quiz again")
             before = _view(ctx, request, student, token, quiz)
-            if sorted(b.key for b in _blanks(before, answers)) != confirmed_blanks(form):
-                return _review(before, form, values)
+            if not blanks_confirmed(before, answers, form):
+                return review_step(before, token, key, values)
             done = as_student(ctx, request, student, lambda: submit_attempt(
                 ctx.store, quiz, student, token, answers, source="http", idempotency_key=key, signer=ctx.signer,
                 grade_on_arrival=True, rate_limit=ctx.settings.rate_limit))
@@ -293,7 +298,7 @@ def _given(values: dict[str, str]) -> dict[str, str]:
 
 
 def _blanks(view: StudentQuiz, answers: dict[str, str]) -> list[Blank]:
-    return blank_parts({q.slot: q.response for q in view.questions}, answers)
+    return list(blank_answers({q.slot: q.response for q in view.questions}, answers).missing)
 
 
 def _not_taken(ctx: Context, request: Request, exc: BaseException, form: dict[str, str], lang: str,

@@ -1,10 +1,12 @@
-"""A functional model's spec, traced from its outputs back to its inputs as Keras does.
+"""Specs of the models the code reader followed: a functional model traced from its outputs back
+to its inputs, a Sequential model's layers, and the models used as layers inside them.
 
-The layers are listed in the order of Keras 3's ``model.layers`` (the order its
-summary prints): ``keras/src/ops/function.py`` walks the graph depth-first from
-each output, numbering operations as it first meets them, gives every node a depth
-(its distance from the outputs) and sorts by depth, deepest first, ties in the
-order met. Doing the same here makes the spec's table read like Keras's.
+Layers are listed in the order they were called (a valid order for a graph spec); the solver
+puts them in the order of Keras's ``model.layers`` (nn/graph.py: Keras's map_graph over every
+node, masks included). A layer called twice in one model is one layer with two calls: its
+later calls become ``{"call_of": name, ...}`` entries, referred to as ``name@1``. Specs are made
+after the whole code is read, from what the layers are then (``layer.trainable = False``
+written after the model is built freezes it there too, as in Keras).
 """
 
 from __future__ import annotations
@@ -13,52 +15,131 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ...errors import CodeParseError
-from .keras_names import DROPPED_CALL_ARGS, TENSOR_CALL_ARGS, call_params, primary_call_args
-from .values import InputNode, Layer, Node, Tensor
+from ...errors import CodeParseError, SpecError
+from .keras_names import DROPPED_CALL_ARGS, TENSOR_CALL_ARGS, call_params, primary_call_args, snake_case
+from .values import FunctionalModel, InputNode, Layer, Node, SequentialModel, Tensor
 
 
-def functional_spec(inputs: list[Tensor], outputs: list[Tensor], line: int,
-                    where: Callable[[int], str]) -> dict[str, Any]:
-    """The graph spec of ``Model(inputs, outputs)`` built at ``line``."""
+def functional_spec(model: FunctionalModel, where: Callable[[int], str]) -> dict[str, Any]:
+    """The graph spec of ``Model(inputs, outputs)`` built at ``model.line``."""
+    line = model.line
 
     def fail(text: str) -> CodeParseError:
         return CodeParseError(f"{where(line)}: {text}")
 
-    input_nodes: list[Any] = [t.node for t in inputs]  # InputNodes (checked below, against the graph)
+    input_nodes: list[Any] = [t.node for t in model.inputs]
     if len(set(map(id, input_nodes))) != len(input_nodes):
         raise fail("the same Input is given twice in the model's inputs")
-    nodes = _nodes_in_keras_order(outputs)
+    nodes = _nodes_of(model.outputs, input_nodes)
     for node in nodes:
         if isinstance(node, InputNode) and node not in input_nodes:
             raise fail(f"the model's outputs depend on the Input at {where(node.line)}, which is not "
                        "among the model's inputs (Keras: graph disconnected)")
-    calls = [n for n in nodes if isinstance(n, Node)]
-    seen: dict[int, Node] = {}
+    calls = sorted([n for n in nodes if isinstance(n, Node)], key=lambda n: n.seq)
+    owners: list[Any] = []
     for node in calls:
-        other = seen.setdefault(id(node.layer), node)
-        if other is not node:
-            raise fail(f"layer {node.layer.name!r} is called twice in this model ({where(other.line)} and "
-                       f"{where(node.line)}); a layer shared within one model is not supported")
-    layer_names = [n.layer.name for n in calls]
+        if not any(o is node.layer for o in owners):
+            owners.append(node.layer)
+    layer_names = [o.name for o in owners]
     input_names = _input_names(input_nodes, set(layer_names))
     counts = Counter(layer_names + list(input_names.values()))
     duplicate = next((name for name, k in counts.items() if k > 1), None)
     if duplicate is not None:
         raise fail(f'the name "{duplicate}" is used {counts[duplicate]} times in the model; '
                    "Keras requires every layer name to be unique")
+    call_index: dict[int, int] = {}  # id(node) -> its place among its layer's calls in this model
+    seen_calls: Counter[int] = Counter()
+    for node in calls:
+        call_index[id(node)] = seen_calls[id(node.layer)]
+        seen_calls[id(node.layer)] += 1
 
     def ref(t: Tensor) -> str:
         if isinstance(t.node, InputNode):
             return input_names[id(t.node)]
+        k = call_index[id(t.node)]
+        base = t.node.layer.name if k == 0 else f"{t.node.layer.name}@{k}"
         # a layer that returns several tensors is always referred to with the index (nn.graph's rule)
-        return t.node.layer.name if t.node.outputs == 1 else f"{t.node.layer.name}:{t.index}"
+        return base if t.node.outputs == 1 else f"{base}:{t.index}"
 
-    return {
+    entries = [_call_entry(node, ref, where) if call_index[id(node)] else _layer_entry(node, ref, where)
+               for node in calls]
+    spec: dict[str, Any] = {
         "inputs": [{"name": input_names[id(n)], n.key: n.dims} for n in input_nodes],
-        "layers": [_layer_entry(node, ref) for node in calls],
-        "outputs": [ref(t) for t in outputs],
+        "layers": entries,
+        "outputs": [ref(t) for t in model.outputs],
     }
+    if not model.trainable:
+        spec["trainable"] = False
+    return _in_keras_order(spec)
+
+
+def _in_keras_order(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its layers in model.layers' order (the solver's: Keras's map_graph, masks
+    included), a valid order too (a layer is always deeper than what it is called on), so the
+    spec reads like Keras's summary. A spec with a shared layer's later calls, or one the solver
+    refuses, keeps the order of the calls."""
+    from ..solver import solve_raw
+
+    if any("call_of" in entry for entry in spec["layers"]):
+        return spec
+    try:
+        order = solve_raw(spec).graph.order  # type: ignore[union-attr]
+    except SpecError:
+        return spec
+    position = {name: i for i, name in enumerate(order)}
+    layers = sorted(spec["layers"], key=lambda entry: position.get(entry["name"], len(position)))
+    return {**spec, "layers": layers}
+
+
+def sequential_spec(model: SequentialModel, where: Callable[[int], str], input_shape: Any = None) -> dict[str, Any]:
+    """A Sequential model's spec: its input (``input_shape``: the one it was first called on, when
+    it was built that way) and its layers, models used as layers written inline."""
+    spec: dict[str, Any] = {}
+    if model.input is not None:
+        spec["input"] = model.input
+    elif input_shape is not None:
+        spec["input"] = input_shape
+    fresh: Counter[str] = Counter()  # the names the solver gives a spec's layers that have none
+    layers = []
+    for item in model.layers:
+        if not isinstance(item, Layer):
+            layers.append(_nested_entry(item, where))
+            continue
+        base = snake_case(item.type)
+        guess = base if not fresh[base] else f"{base}_{fresh[base]}"
+        fresh[base] += 1
+        # a layer's name is written when it is not the one the solver would give it (a file that
+        # builds several models names their layers dense_3, dense_4..., as Keras's summary shows)
+        layers.append(layer_object(item, named=item.name != guess))
+    spec["layers"] = layers
+    if not model.trainable:
+        spec["trainable"] = False
+    return spec
+
+
+def _nested_entry(model: Any, where: Callable[[int], str]) -> dict[str, Any]:
+    """A model used as a layer: its type, its name if given, and its own spec inline."""
+    if isinstance(model, SequentialModel):
+        if model.refused:
+            raise CodeParseError(model.refused)
+        return {"type": "Sequential", "name": model.name, **sequential_spec(model, where)}
+    if model.refused:
+        raise CodeParseError(model.refused)
+    return {"type": "Functional", "name": model.name, **functional_spec(model, where)}
+
+
+def _nodes_of(outputs: list[Tensor], stop: list[Any]) -> list[Any]:
+    """Every node the outputs depend on (layer calls and Inputs), each once."""
+    found: dict[int, Any] = {}
+    stack = [t.node for t in outputs]
+    while stack:
+        node = stack.pop()
+        if id(node) in found:
+            continue
+        found[id(node)] = node
+        if isinstance(node, Node):
+            stack.extend(t.node for t in node.keras_parents)
+    return list(found.values())
 
 
 def _input_names(input_nodes: list[Any], layer_names: set[str]) -> dict[int, str]:
@@ -77,58 +158,25 @@ def _input_names(input_nodes: list[Any], layer_names: set[str]) -> dict[int, str
     return names
 
 
-def _nodes_in_keras_order(outputs: list[Tensor]) -> list[Node | InputNode]:
-    """keras.src.ops.function.map_graph's operation order, restricted to what the reader traces."""
-    finished: set[int] = set()
-    ordered: list[Node | InputNode] = []  # inputs first, as _build_map appends them
-    first_met: dict[int, int] = {}
-    for out in outputs:
-        stack: list[tuple[Node | InputNode, int]] = [(out.node, 0)]
-        while stack:
-            node, i = stack.pop()
-            if i == 0:
-                if id(node) in finished:
-                    continue
-                first_met.setdefault(_operation(node), len(first_met))
-            parents = node.keras_parents if isinstance(node, Node) else ()
-            if i < len(parents):
-                stack.append((node, i + 1))
-                parent = parents[i].node
-                if id(parent) not in finished:
-                    stack.append((parent, 0))
-                continue
-            if id(node) not in finished:
-                finished.add(id(node))
-                ordered.append(node)
-    # A node's depth: the longest path from it to an output. (Keras also takes the
-    # maximum over a shared layer's nodes; a layer is called once per model here.)
-    depth: dict[int, int] = {}
-    for node in reversed(ordered):
-        d = depth.setdefault(id(node), 0)
-        keras_parents: Any = node.keras_parents if isinstance(node, Node) else ()
-        for parent in keras_parents:
-            depth[id(parent.node)] = max(d + 1, depth.get(id(parent.node), 0))
-    return sorted(ordered, key=lambda n: (-depth[id(n)], first_met[_operation(n)]))
-
-
-def _operation(node: Node | InputNode) -> int:
-    return id(node.layer) if isinstance(node, Node) else id(node)
-
-
-def _layer_entry(node: Node, ref: Callable[[Tensor], str]) -> dict[str, Any]:
+def _arguments(node: Node, ref: Callable[[Tensor], str]) -> tuple[list[Any], dict[str, Any]]:
+    """A call's "call" and "call_kwargs", tensors as references."""
     layer = node.layer
-    entry: dict[str, Any] = {"name": layer.name, "type": layer.type}
-    entry.update(layer_args_json(layer))
 
     def refs(value: Any) -> Any:
         if isinstance(value, Tensor):
             return ref(value)
         return [refs(v) for v in value]
 
-    primary = primary_call_args(layer.type)
-    entry["call"] = [refs(node.args[p]) for p in primary if p in node.args]
+    layer_type = layer.type if isinstance(layer, Layer) else "Sequential"
+    if isinstance(layer, FunctionalModel):  # called on ONE list of its inputs: model([a, b])
+        given = refs(node.args["inputs"])
+        return [given if isinstance(given, list) else [given]], {}
+    if not isinstance(layer, Layer):
+        return [refs(node.args["inputs"])], {}
+    primary = primary_call_args(layer_type)
+    call = [refs(node.args[p]) for p in primary if p in node.args]
     kwargs: dict[str, Any] = {}
-    for param in call_params(layer.type):
+    for param in call_params(layer_type):
         if param in primary or param not in node.args or param in DROPPED_CALL_ARGS:
             continue
         value = node.args[param]
@@ -139,6 +187,26 @@ def _layer_entry(node: Node, ref: Callable[[Tensor], str]) -> dict[str, Any]:
             if param == "initial_state" and isinstance(value, str):
                 value = [value]
         kwargs[param] = json_value(value)
+    return call, kwargs
+
+
+def _layer_entry(node: Node, ref: Callable[[Tensor], str], where: Callable[[int], str]) -> dict[str, Any]:
+    layer = node.layer
+    if isinstance(layer, Layer):
+        entry: dict[str, Any] = {"name": layer.name, "type": layer.type}
+        entry.update(layer_args_json(layer))
+    else:  # a model called as a layer
+        entry = _nested_entry(layer, where)
+    call, kwargs = _arguments(node, ref)
+    entry["call"] = call
+    if kwargs:
+        entry["call_kwargs"] = kwargs
+    return entry
+
+
+def _call_entry(node: Node, ref: Callable[[Tensor], str], where: Callable[[int], str]) -> dict[str, Any]:
+    call, kwargs = _arguments(node, ref)
+    entry: dict[str, Any] = {"call_of": node.layer.name, "call": call}
     if kwargs:
         entry["call_kwargs"] = kwargs
     return entry
@@ -159,10 +227,11 @@ def layer_args_json(layer: Layer, functional: bool = True) -> dict[str, Any]:
     return out
 
 
-def layer_object(layer: Layer) -> dict[str, Any]:
-    """A layer as the spec's nested-layer object: type, then its arguments (name only if given)."""
+def layer_object(layer: Layer, named: bool = False) -> dict[str, Any]:
+    """A layer as a spec's layer object: type, then its arguments; its name when given, or always
+    (``named``: a Sequential model's layers, which Keras names in the code's session)."""
     obj: dict[str, Any] = {"type": layer.type}
-    if layer.name_given:
+    if layer.name_given or named:
         obj["name"] = layer.name
     obj.update(layer_args_json(layer, functional=False))
     return obj

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..layers import LAYER_ARGS, POSITIONAL
 from ..layers.recurrent import RNN_TYPES
+from ..layerspec import NESTED_TYPES
 
 
 def snake_case(class_name: str) -> str:
@@ -69,7 +70,8 @@ GRAPH_POSITIONAL: dict[str, tuple[str, ...]] = {
         "bias_constraint"),
 }
 
-LAYER_TYPES: frozenset[str] = frozenset(LAYER_ARGS) | frozenset(GRAPH_POSITIONAL)
+# (a model used as a layer is made by Sequential(...) / Model(...), which the reader reads as models)
+LAYER_TYPES: frozenset[str] = (frozenset(LAYER_ARGS) - NESTED_TYPES) | frozenset(GRAPH_POSITIONAL)
 
 # keras.Input's positional order (shape first, as textbooks write Input((30,))).
 INPUT_POSITIONAL = ("shape", "batch_size", "dtype", "sparse", "ragged", "batch_shape", "name", "tensor", "optional")
@@ -117,6 +119,11 @@ CALL_PARAMS: dict[str, tuple[str, ...]] = {
     "SpatialDropout1D": ("inputs", "training"),
     "GlobalAveragePooling1D": ("inputs", "mask"),
     "BatchNormalization": ("inputs", "training", "mask"),
+    "GaussianNoise": ("inputs", "training"),
+    "GaussianDropout": ("inputs", "training"),
+    "AlphaDropout": ("inputs", "training"),
+    "Softmax": ("inputs", "mask"),
+    "CategoryEncoding": ("inputs", "count_weights"),
     "Attention": _ATTENTION_CALL,
     "AdditiveAttention": _ATTENTION_CALL,
     "MultiHeadAttention": ("query", "value", "key", "query_mask", "value_mask", "key_mask",
@@ -230,12 +237,26 @@ def keras_path(path: str) -> str | None:
     return path if path == "keras" or path.startswith("keras.") else None
 
 
+# Keras's other names for its layer classes (keras.layers.MaxPool2D is MaxPooling2D): the same
+# class, so the summary and the auto name are the class's.
+ALIASES = {
+    "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D", "AvgPool1D": "AveragePooling1D",
+    "AvgPool2D": "AveragePooling2D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
+    "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalMaxPool1D": "GlobalMaxPooling1D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D", "Convolution1D": "Conv1D", "Convolution2D": "Conv2D",
+    "Convolution3D": "Conv3D", "Convolution1DTranspose": "Conv1DTranspose",
+    "Convolution2DTranspose": "Conv2DTranspose", "SeparableConvolution1D": "SeparableConv1D",
+    "SeparableConvolution2D": "SeparableConv2D", "DepthwiseConvolution2D": "DepthwiseConv2D",
+}
+
+
 def keras_name(path: str) -> str | None:
     """The Keras name a dotted path stands for, if the reader knows it (``keras.layers.LSTM`` → ``LSTM``)."""
     inside = keras_path(path)
     if inside is None or "." not in inside:
         return None
     last = inside.rsplit(".", 1)[1]
+    last = ALIASES.get(last, last)
     return last if last in KNOWN_NAMES or last in SUBCLASS_BASES else None
 
 

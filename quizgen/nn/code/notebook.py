@@ -59,12 +59,30 @@ def strip_ipython(source: str) -> str:
     return "\n".join(out)
 
 
+# A notebook saved as text (Jupyter's "Download as > text", a copied console): "In [1]:" and
+# "Out[1]:" lines around the cells. quizgen reads the notebook itself, or its cells as a .py file.
+_SAVED_NOTEBOOK = re.compile(r"^(In|Out)\s*\[\s*\d*\s*\]:", re.MULTILINE)
+
+
 def parse_python(source: str, filename: str = "<code>") -> Program:
-    return Program((_parse(strip_ipython(source), filename, lambda n: f"line {n}"),))
+    try:
+        return Program((_parse(strip_ipython(source), filename, lambda n: f"line {n}"),))
+    except CodeParseError as exc:
+        if "not valid Python" not in str(exc):
+            raise
+        if _SAVED_NOTEBOOK.search(source):
+            raise CodeParseError(f"{exc}: this is a notebook saved as text (its \"In [1]:\" lines are not Python); "
+                                 "give --from-code the notebook itself (.ipynb), or its code saved as a .py file "
+                                 "(Jupyter: File > Download as > Python)") from None
+        if source.lstrip().startswith("{"):
+            raise CodeParseError(f"{exc}: this looks like JSON; a spec is solved as quizgen solve FILE.json, and "
+                                 "--from-code reads Python (.py) or a notebook (.ipynb)") from None
+        raise CodeParseError(f"{exc}; --from-code reads Python code (.py) or a Jupyter notebook (.ipynb): "
+                             "save the model's code as one of them") from None
 
 
-def parse_notebook(text: str, filename: str = "<notebook>") -> Program:
-    """Every code cell of a Jupyter notebook, each parsed on its own."""
+def _code_cells(text: str) -> list[tuple[int, str]]:
+    """(position in the notebook, source) of each code cell."""
     try:
         nb = decode_json(text)
         cells = [(n, c) for n, c in enumerate(nb["cells"], start=1) if c.get("cell_type") == "code"]
@@ -75,6 +93,17 @@ def parse_notebook(text: str, filename: str = "<notebook>") -> Program:
         raise CodeParseError(f"not a Jupyter notebook: malformed JSON ({exc})") from None
     except (KeyError, TypeError, AttributeError) as exc:
         raise CodeParseError(f"not a Jupyter notebook: {exc}") from None
+    return sources
+
+
+def notebook_python(text: str, filename: str = "<notebook>") -> str:
+    """A notebook's code cells as one Python file, in order, its IPython lines made ``pass``."""
+    return "\n".join(strip_ipython(source) for _, source in _code_cells(text)) + "\n"
+
+
+def parse_notebook(text: str, filename: str = "<notebook>") -> Program:
+    """Every code cell of a Jupyter notebook, each parsed on its own."""
+    sources = _code_cells(text)
     modules, starts, numbers = [], [], []
     offset = 0
     for number, source in sources:

@@ -19,7 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from ...errors import CodeParseError, clip
-from .values import BoundMethod, Builtin, ModuleRef, OpaqueClass, Unknown, UserFunction, first_unknown, leaves
+from .values import (
+    BoundMethod,
+    Builtin,
+    ModuleRef,
+    OpaqueClass,
+    Refused,
+    Unknown,
+    UserFunction,
+    first_unknown,
+    leaves,
+)
 
 MAX_STEPS = 200_000  # statements and calls read; a loop of textbook size takes hundreds
 MAX_CALL_DEPTH = 50
@@ -60,11 +70,16 @@ _PURE_BUILTINS = frozenset(
         "print",
         "dict",
         "isinstance",
+        "set",
+        "frozenset",
     ]
 )
 _STRUCTURAL_BUILTINS = frozenset(["len", "list", "tuple", "zip", "enumerate", "reversed", "dict"])
 _LIST_METHODS = frozenset(["append", "extend", "insert", "pop", "copy", "index", "count"])
-_STR_METHODS = frozenset(["format", "join", "upper", "lower", "replace", "strip"])
+_STR_METHODS = frozenset(["format", "join", "upper", "lower", "replace", "strip", "lstrip", "rstrip", "split",
+                          "rsplit", "startswith", "endswith", "count", "find", "index", "title", "capitalize",
+                          "isdigit", "isalpha", "splitlines", "zfill", "center", "ljust", "rjust"])
+_SET_METHODS = frozenset(["union", "intersection", "difference", "issubset", "issuperset", "copy"])
 _DICT_METHODS = frozenset(["get", "keys", "values", "items", "copy"])
 _TRY_STATEMENTS = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
 
@@ -165,6 +180,21 @@ class Interpreter:
         for stmt in body:
             self.statement(stmt, scope)
 
+    def run_module(self, body: list[ast.stmt]) -> None:
+        """The module's statements, each on its own: one that cannot be read makes the names it
+        would have set Refused (carrying its refusal), so that only what is built from them is
+        refused, and the code around it is still read (recover says what it touched)."""
+        for stmt in body:
+            try:
+                self.statement(stmt, self.module)
+            except CodeParseError as exc:
+                self.recover(stmt, exc.message if hasattr(exc, "message") else str(exc))
+
+    def recover(self, stmt: ast.stmt, message: str) -> None:
+        """After ``stmt`` could not be read: what it assigns or changes becomes Refused."""
+        for name in sorted(_names_changed([stmt])):
+            self.module.set(name, Refused(stmt.lineno, message))
+
     def statement(self, stmt: ast.stmt, scope: Scope) -> None:
         self.step(stmt.lineno)
         if isinstance(stmt, ast.Assign):
@@ -224,6 +254,8 @@ class Interpreter:
         if isinstance(target, ast.Name):
             self.bound(target.id, value)
             scope.set(target.id, value)
+        elif isinstance(target, ast.Attribute):
+            self.assign_attribute(self.expr(target.value, scope), target.attr, value, line)
         elif isinstance(target, (ast.Tuple, ast.List)):
             self.unpack(target, value, scope, line)
         elif isinstance(target, ast.Starred):
@@ -373,7 +405,9 @@ class Interpreter:
                 return items
             if isinstance(node, ast.Tuple):
                 return tuple(items)
-            return items if isinstance(node, ast.List) else Unknown(node.lineno, "a set")
+            if isinstance(node, ast.List):
+                return items
+            return _frozen(items, node.lineno)
         if isinstance(node, ast.Dict):
             return self.dict_display(node, scope)
         if isinstance(node, ast.UnaryOp):
@@ -405,6 +439,8 @@ class Interpreter:
         found, value = scope.lookup(node.id)
         if not found:
             return self.default_name(node.id, node.lineno)
+        if isinstance(value, Refused):
+            return value
         if isinstance(value, Unknown):
             origin = f" (set at {self.where(value.line)})" if value.line != node.lineno else ""
             return Unknown(node.lineno, f"{node.id!r} is not a constant quizgen can read{origin}")
@@ -429,6 +465,8 @@ class Interpreter:
         if isinstance(owner, str) and attr in _STR_METHODS:
             return BoundMethod(owner, attr)
         if isinstance(owner, dict) and attr in _DICT_METHODS:
+            return BoundMethod(owner, attr)
+        if isinstance(owner, (set, frozenset)) and attr in _SET_METHODS:
             return BoundMethod(owner, attr)
         return self.attribute_of(owner, node)
 
@@ -583,6 +621,9 @@ class Interpreter:
             return value
         if is_constant(value):
             return bool(value)
+        known = self.truth_of(value)
+        if known is not None:
+            return known
         return Unknown(node.lineno, f"whether {quote(ast.unparse(node))} is true is only known when the code runs")
 
     def joined_str(self, node: ast.JoinedStr, scope: Scope) -> Any:
@@ -648,7 +689,7 @@ class Interpreter:
                 return dict(results)
             except TypeError:
                 return Unknown(node.lineno, "a dict key that is not a constant")
-        return self.made(results, node.lineno) if not isinstance(node, ast.SetComp) else Unknown(node.lineno, "a set")
+        return self.made(results, node.lineno) if not isinstance(node, ast.SetComp) else _frozen(results, node.lineno)
 
     def call(self, node: ast.Call, scope: Scope) -> Any:
         self.step(node.lineno)
@@ -656,7 +697,7 @@ class Interpreter:
         args = self.arguments(node, scope)
         if isinstance(func, UserFunction):
             return self.call_function(func, node, args)
-        if isinstance(func, BoundMethod) and isinstance(func.owner, (list, str, dict)):
+        if isinstance(func, BoundMethod) and isinstance(func.owner, (list, str, dict, set, frozenset)):
             return self.call_method(func, node, args)
         if isinstance(func, Builtin):
             return self.call_builtin(func.name, node, args)
@@ -711,6 +752,7 @@ class Interpreter:
                     Unknown(node.lineno, "range() too long to read")
             fn: Any = {"str": str, "int": int, "float": float, "bool": bool, "min": min, "max": max, "abs": abs,
                   "round": round, "sum": sum, "list": list, "tuple": tuple, "sorted": sorted, "dict": dict,
+                  "set": set, "frozenset": frozenset,
                   "reversed": lambda x: list(reversed(x)), "enumerate": lambda *a, **k: list(enumerate(*a, **k)),
                   "zip": lambda *a: list(zip(*a))}[name]
             if name in ("int", "float") and values and isinstance(values[0], str) and len(values[0]) > 100:
@@ -720,6 +762,8 @@ class Interpreter:
             return Unknown(node.lineno, f"{quote(ast.unparse(node))} cannot be computed")
         if isinstance(result, (int, float)) and abs(result) > MAX_NUMBER:
             return Unknown(node.lineno, "number too large")
+        if isinstance(result, (set, frozenset)):
+            return _frozen(list(result), node.lineno)
         return self.made(result, node.lineno)
 
     def call_method(self, method: BoundMethod, node: ast.Call, args: CallArgs) -> Any:
@@ -755,6 +799,8 @@ class Interpreter:
             return Unknown(node.lineno, f"{quote(ast.unparse(node))} cannot be computed")
         if type(result).__name__ in ("dict_keys", "dict_values", "dict_items"):
             result = list(result)
+        if isinstance(result, (set, frozenset)):
+            return _frozen(list(result), node.lineno)
         return self.made(result, node.lineno)
 
     def call_function(self, func: UserFunction, node: ast.Call, args: CallArgs) -> Any:
@@ -822,6 +868,13 @@ class Interpreter:
     def attribute_of(self, owner: Any, node: ast.Attribute) -> Any:
         return Unknown(node.lineno, f"{quote(ast.unparse(node))} cannot be read without running the code")
 
+    def assign_attribute(self, owner: Any, attr: str, value: Any, line: int) -> None:
+        """``owner.attr = value`` (a library object's attribute set: layer.trainable = False)."""
+
+    def truth_of(self, value: Any) -> bool | None:
+        """Whether a library object is true in an ``if`` (None: not known without running)."""
+        return None
+
     def call_value(self, func: Any, node: ast.Call, args: CallArgs) -> Any:
         """Calling something that is not a helper function, a builtin or a list/str/dict method."""
         return Unknown(node.lineno, f"unsupported call {quote(ast.unparse(node.func))}(...)")
@@ -863,10 +916,17 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _frozen(items: list[Any], line: int) -> Any:
+    """A set of constants (sorted(set("..."))), as Python makes it; Unknown if an item is not one."""
+    if not all(is_constant(x) and not isinstance(x, (list, dict)) for x in items):
+        return Unknown(line, "a set of values quizgen cannot read")
+    return frozenset(items)
+
+
 def is_constant(v: Any) -> bool:
     if v is None or isinstance(v, (int, float, str, bool, bytes)):
         return True
-    if isinstance(v, (list, tuple)):
+    if isinstance(v, (list, tuple, set, frozenset)):
         return all(is_constant(x) for x in v)
     if isinstance(v, dict):
         return all(is_constant(k) and is_constant(x) for k, x in v.items())
@@ -878,8 +938,23 @@ def _digit_runs(text: str) -> list[str]:
 
 
 def short(value: Any) -> str:
-    """A value named in a message: a constant as written, anything else by its kind."""
-    return quote(repr(value)) if is_constant(value) else type(value).__name__
+    """A value named in a message: a constant as written, anything else by what it is to a reader
+    of the code (never by a class name of quizgen's)."""
+    if is_constant(value):
+        return quote(repr(value))
+    return _KINDS_OF_VALUES.get(type(value).__name__, "a value quizgen cannot read without running the code")
+
+
+# What each of the reader's values is, in the words of the code (values.py, by class name).
+_KINDS_OF_VALUES = {
+    "Tensor": "a tensor", "Layer": "a layer", "SequentialModel": "a model", "FunctionalModel": "a model",
+    "RefusedModel": "a model", "ModelMethod": "a method of a model or layer", "BoundMethod": "a method",
+    "KerasName": "a Keras class or function", "ModuleRef": "a module or a name from one",
+    "UserFunction": "a function", "Builtin": "a Python builtin", "InputLayerRef": "an input layer",
+    "Partial": "a partial layer class", "SubclassDef": "a subclassed layer or model",
+    "OpaqueClass": "a class", "Unknown": "a value quizgen cannot read without running the code",
+    "Refused": "a value quizgen cannot read without running the code",
+}
 
 
 def quote(text: str, width: int = 60) -> str:

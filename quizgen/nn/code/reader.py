@@ -16,8 +16,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from ...errors import CodeParseError
-from .graph import functional_spec, json_value, layer_args_json, layer_object
+from ...errors import CodeParseError, SpecError
+from .graph import functional_spec, json_value, layer_args_json
 from .keras_names import (
     BUILD_TIME_NAMES,
     DEFAULT_MODULES,
@@ -41,6 +41,7 @@ from .python import CallArgs, Interpreter, Scope, is_constant, quote, short
 from .values import (
     BoundMethod,
     FunctionalModel,
+    InputLayerRef,
     InputNode,
     KerasName,
     Layer,
@@ -48,6 +49,9 @@ from .values import (
     ModuleRef,
     Node,
     OpaqueClass,
+    Partial,
+    Refused,
+    RefusedModel,
     SequentialModel,
     SubclassDef,
     Tensor,
@@ -59,6 +63,16 @@ from .values import (
 )
 
 _KERAS2_INPUT_ARGS = ("batch_input_shape", "input_shape", "input_dim", "input_length")
+_MODELS = (SequentialModel, FunctionalModel)
+# Constructor arguments whose values change no shape or count: when the code computes one the
+# reader cannot follow (an initializer made from a data matrix, weights=[embedding_matrix]),
+# the argument is left out of the spec instead of refusing the model.
+_IRRELEVANT_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+_IRRELEVANT = frozenset({"weights", "activation", "recurrent_activation", "activity_regularizer", "seed",
+                         "dtype", "renorm_clipping", "standardize", "split", "vocabulary", "idf_weights"})
+_DROP = object()
+# What a model or layer method is called for, when the code calls one the reader does not need.
+_MODEL_METHODS_THAT_BUILD = frozenset({"build", "add", "get_layer", "pop"})
 
 
 class Reader(Interpreter):
@@ -66,9 +80,65 @@ class Reader(Interpreter):
 
     def __init__(self, where: Callable[[int], str]) -> None:
         super().__init__(where)
-        self.models: list[SequentialModel | FunctionalModel] = []
+        self.models: list[Any] = []  # SequentialModel, FunctionalModel or RefusedModel, as built
         self.subclasses: list[SubclassDef] = []
         self.uids: defaultdict[str, int] = defaultdict(int)
+        self.seq = 0  # calls seen so far (a node's seq)
+        self._statement_models = 0
+        self.failures: list[str] = []  # each statement that could not be read, its refusal
+
+    # ----------------------------------------------------------------- one statement at a time
+    def run_module(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            self._statement_models = len(self.models)
+            try:
+                self.statement(stmt, self.module)
+            except CodeParseError as exc:
+                self.recover(stmt, str(exc))
+
+    def recover(self, stmt: ast.stmt, message: str) -> None:
+        """The statement at ``stmt`` could not be read: the models it built or changed are refused
+        with its message, and so is a model it would have built; the names it sets are Refused."""
+        touched = self.models[self._statement_models:]
+        for name in _names_of(stmt):
+            found, value = self.module.lookup(name)
+            if found and isinstance(value, _MODELS):
+                touched.append(value)
+        for model in touched:
+            if getattr(model, "refused", None) is None:
+                model.refused = message
+        if not touched and self.builds_a_model(stmt):
+            self.models.append(RefusedModel(stmt.lineno, message))
+        self.failures.append(message)
+        super().recover(stmt, message)
+
+    def builds_a_model(self, stmt: ast.stmt) -> bool:
+        """Whether the statement calls Sequential / Model, or a helper that does."""
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call):
+                func = self.static_value(node.func, self.module)
+                if isinstance(func, KerasName) and (func.name in MODEL_BUILDERS or func.name == "Sequential"):
+                    return True
+                if isinstance(func, UserFunction) and self._function_builds_model(func, set()):
+                    return True
+        return False
+
+    def _function_builds_model(self, func: UserFunction, seen: set[int]) -> bool:
+        seen.add(id(func))
+        for node in ast.walk(func.node):
+            if isinstance(node, ast.Call):
+                inner = self.static_value(node.func, func.scope)
+                if isinstance(inner, KerasName) and (inner.name in MODEL_BUILDERS or inner.name == "Sequential"):
+                    return True
+                if isinstance(inner, UserFunction) and id(inner) not in seen and \
+                        self._function_builds_model(inner, seen):
+                    return True
+        return False
+
+    def fail_unknown(self, unknown: Unknown) -> Any:
+        if isinstance(unknown, Refused):  # the statement it came from already said why
+            raise CodeParseError(unknown.reason)
+        return super().fail_unknown(unknown)
 
     # ----------------------------------------------------------------- Python meets Keras
     def default_name(self, name: str, line: int) -> Any:
@@ -90,6 +160,12 @@ class Reader(Interpreter):
     def symbolic(self, value: Any) -> bool:
         return isinstance(value, (Tensor, Layer))
 
+    def truth_of(self, value: Any) -> bool | None:
+        # a layer or a model is an object, and objects are true (혼공머신 7-3: if a_layer: model.add(a_layer))
+        if isinstance(value, (Layer, InputLayerRef, Partial, *_MODELS)):
+            return True
+        return None
+
     def check_operand(self, value: Any, node: ast.AST, operation: str) -> None:
         if not isinstance(value, (Tensor, Layer)):
             return
@@ -100,29 +176,91 @@ class Reader(Interpreter):
                         "layers.Add() or layers.Multiply()")
 
     def attribute_of(self, owner: Any, node: ast.Attribute) -> Any:
+        attr = node.attr
         if isinstance(owner, Tensor):
-            if node.attr == "shape" and isinstance(owner.node, InputNode):
+            if attr == "shape" and isinstance(owner.node, InputNode):
                 dims = owner.node.dims
                 return tuple(dims) if owner.node.key == "batch_shape" else (None, *dims)
             return Unknown(
                 node.lineno, f"{quote(ast.unparse(node))}: a layer's output is only known by solving the model"
             )
-        if isinstance(owner, SequentialModel) and node.attr == "add":
-            return BoundMethod(owner, node.attr)
-        if isinstance(owner, (SequentialModel, FunctionalModel, Layer)):
-            return ModelMethod(node.attr)
+        if isinstance(owner, Layer):
+            return self.layer_attribute(owner, attr, node)
+        if isinstance(owner, InputLayerRef):
+            if attr in ("output", "input"):
+                return Tensor(owner.node)
+            if attr == "name":
+                return owner.node.name or owner.node.keras_name
+            return ModelMethod(attr)
+        if isinstance(owner, _MODELS):
+            return self.model_attribute(owner, attr, node)
+        if isinstance(owner, Refused):
+            return owner
         return super().attribute_of(owner, node)
+
+    def layer_attribute(self, layer: Layer, attr: str, node: ast.Attribute) -> Any:
+        """``layer.output`` / ``layer.input`` of its first call, ``layer.name``, ``layer.trainable``."""
+        if attr in ("output", "input"):
+            if not layer.nodes:
+                return Unknown(node.lineno, f"{quote(ast.unparse(node))}: layer {layer.name!r} has not been called "
+                                            "yet, so Keras has no output for it")
+            call = layer.nodes[0]
+            if attr == "input":
+                inputs = list(call.keras_parents)
+                return inputs[0] if len(inputs) == 1 else inputs
+            return Tensor(call, 0) if call.outputs == 1 else [Tensor(call, i) for i in range(call.outputs)]
+        if attr == "name":
+            return layer.name
+        if attr == "trainable":
+            return layer.args.get("trainable", True)
+        return ModelMethod(attr)
+
+    def model_attribute(self, model: Any, attr: str, node: ast.Attribute) -> Any:
+        """What code reads off a model: its layers (in model.layers order), inputs and outputs,
+        get_layer / add / build, its name; anything else (summary, fit...) is a method whose call
+        builds nothing."""
+        if attr in _MODEL_METHODS_THAT_BUILD:
+            if attr == "add" and not isinstance(model, SequentialModel):
+                return ModelMethod(attr)
+            return BoundMethod(model, attr)
+        if attr == "name":
+            return model.name
+        if attr == "trainable":
+            return model.trainable
+        if attr == "layers":
+            return self.model_layers(model, node.lineno)
+        if attr in ("input", "output") and isinstance(model, SequentialModel):
+            # Keras 3: "The layer sequential has never been called and thus has no defined input"
+            self.fail(node.lineno, f"a Keras 3 Sequential model has no .{attr} until it is called on a tensor; "
+                                   f"use model.{attr}s (a list)")
+        if attr in ("input", "inputs", "output", "outputs"):
+            if isinstance(model, SequentialModel):
+                trace = self.trace(model, node.lineno)
+                tensors = [trace[0]] if attr.startswith("input") else [trace[1]]
+            else:
+                tensors = model.inputs if attr.startswith("input") else model.outputs
+            if attr.endswith("s"):
+                return list(tensors)
+            return tensors[0] if len(tensors) == 1 else list(tensors)
+        return ModelMethod(attr)
 
     def call_value(self, func: Any, node: ast.Call, args: CallArgs) -> Any:
         if isinstance(func, KerasName):
             return self.keras_call(func.name, node, args)
         if isinstance(func, Layer):
             return self.call_layer(func, node, args)
-        if isinstance(func, BoundMethod) and isinstance(func.owner, SequentialModel):
-            return self.sequential_add(func.owner, node, args)
-        if isinstance(func, (SequentialModel, FunctionalModel)):
-            self.fail(node.lineno, f"a model called as a layer ({quote(ast.unparse(node))}) is not supported; "
-                                   "build the whole model from layers")
+        if isinstance(func, Partial):
+            return self.call_partial(func, node, args)
+        if isinstance(func, BoundMethod) and isinstance(func.owner, _MODELS):
+            return self.model_method(func.owner, func.name, node, args)
+        if isinstance(func, _MODELS):
+            if func.refused:
+                raise CodeParseError(func.refused)
+            return self.call_layer(func, node, args)
+        if isinstance(func, Refused):
+            raise CodeParseError(func.reason)
+        if isinstance(func, ModuleRef) and func.path == "functools.partial":
+            return self.partial(node, args)
         if isinstance(func, SubclassDef):
             self.fail(node.lineno, f"subclassed {func.kind} are not supported ({func.name}, {self.where(func.line)}, "
                                    f"subclasses {func.base}); quizgen reads the layers Keras provides")
@@ -231,6 +369,10 @@ class Reader(Interpreter):
     def keras_call(self, name: str, node: ast.Call, args: CallArgs) -> Any:
         if name in LAYER_TYPES:
             return self.construct(name, node, args)
+        if name in ("Sequential", *MODEL_BUILDERS) and not args.positional and set(args.keywords) <= {"name"} \
+                and name != "Sequential":
+            self.fail(node.lineno, "Model(...) needs inputs and outputs (a subclassed model is built by running "
+                                   "its code)")
         if name in ("Input", "InputLayer"):
             return self.input_(name, node, args)
         if name in MODEL_BUILDERS:
@@ -252,8 +394,13 @@ class Reader(Interpreter):
                 node.lineno, f"*args in {what} cannot be read without running the code ({quote(ast.unparse(node))})"
             )
 
-    def constant_arg(self, value: Any, what: str, node: ast.Call) -> Any:
-        """A constructor argument: a constant (tuples kept), or an error saying why not."""
+    def constant_arg(self, value: Any, what: str, node: ast.Call, key: str | None = None) -> Any:
+        """A constructor argument: a constant (tuples kept), or an error saying why not. ``key``:
+        the argument's name; one whose value changes no shape or count (an initializer made from
+        data, weights=[matrix]) is dropped (_DROP) when it cannot be read, not refused."""
+        if key is not None and (key in _IRRELEVANT or key.endswith(_IRRELEVANT_SUFFIXES)) and \
+                not _is_readable(value) and not (isinstance(value, ModuleRef) and activation_name(value.path)):
+            return _DROP
         if isinstance(value, Unknown):
             self.fail_unknown(value)
         if isinstance(value, ModuleRef):
@@ -284,11 +431,16 @@ class Reader(Interpreter):
         for key, value in (defaults or {}).items():
             given.setdefault(key, value)
         obj: dict[str, Any] = {}
+        dropped: list[str] = []
         for key, value in given.items():
             if key in ("layer", "backward_layer") and isinstance(value, Layer):
                 obj[key] = value
+                continue
+            found = self.constant_arg(value, f"{layer_type}'s {key}", node, key)
+            if found is _DROP:
+                dropped.append(key)
             else:
-                obj[key] = self.constant_arg(value, f"{layer_type}'s {key}", node)
+                obj[key] = found
         name = obj.pop("name", None)
         if name is not None and not isinstance(name, str):
             self.fail(node.lineno, f"{layer_type}'s name must be a string, got {name!r}")
@@ -306,9 +458,118 @@ class Reader(Interpreter):
                     keras2 = (key, spec_key, dims)
             elif key in obj and obj[key] is None:
                 obj.pop(key)
+        if "layer" in obj and isinstance(obj["layer"], Layer) and layer_type == "Bidirectional":
+            inner: Layer = obj["layer"]  # Bidirectional copies the layer's config when it is made
+            obj["layer"] = Layer(inner.type, dict(inner.args), inner.name, inner.name_given, inner.line)
         layer = Layer(layer_type, obj, name or self.auto_name(snake_case(layer_type)), name is not None,
-                      node.lineno, keras2)
+                      node.lineno, keras2, dropped=tuple(dropped))
         return layer
+
+    # ----------------------------------------------------------------- partial, model methods
+    def partial(self, node: ast.Call, args: CallArgs) -> Any:
+        """``functools.partial(keras.layers.Conv2D, kernel_size=3, ...)``: a layer class with arguments."""
+        if not args.positional:
+            return Unknown(node.lineno, "functools.partial() needs the function it fixes arguments of")
+        func, *rest = args.positional
+        if isinstance(func, (KerasName, Partial)):
+            return Partial(func, tuple(rest), dict(args.keywords))
+        return Unknown(node.lineno, f"{quote(ast.unparse(node))}: a partial of something quizgen does not read")
+
+    def call_partial(self, func: Partial, node: ast.Call, args: CallArgs) -> Any:
+        keywords = {**func.keywords, **args.keywords}
+        merged = CallArgs([*func.positional, *args.positional], keywords, args.starred, args.double_starred)
+        return self.call_value(func.func, node, merged)
+
+    def model_method(self, model: Any, method: str, node: ast.Call, args: CallArgs) -> Any:
+        if model.refused:
+            raise CodeParseError(model.refused)
+        if method == "add":
+            return self.sequential_add(model, node, args)
+        if method == "build":
+            shape = args.positional[0] if args.positional else args.keywords.get("input_shape")
+            shape = self.constant_arg(shape, "build()'s input_shape", node)
+            if isinstance(model, SequentialModel) and model.input is None and isinstance(shape, (list, tuple)):
+                dims = json_value(list(shape))
+                model.input = {"shape": dims[1:]} if dims and dims[0] is None else {"batch_shape": dims}
+                model.keras2_input = None
+            return None
+        if method == "get_layer":
+            name = args.positional[0] if args.positional else args.keywords.get("name")
+            index = args.keywords.get("index")
+            layers = self.model_layers(model, node.lineno)
+            if isinstance(name, str):
+                for layer in layers:
+                    if getattr(layer, "name", None) == name or \
+                            isinstance(layer, InputLayerRef) and (layer.node.name or layer.node.keras_name) == name:
+                        return layer
+                self.fail(node.lineno, f"the model has no layer named {name!r}")
+            if isinstance(index, int) and -len(layers) <= index < len(layers):
+                return layers[index]
+            return Unknown(node.lineno, f"{quote(ast.unparse(node))} cannot be read")
+        if method == "pop" and isinstance(model, SequentialModel) and model.layers:
+            return model.layers.pop()
+        return Unknown(node.lineno, f"{quote(ast.unparse(node.func))}(...)")
+
+    def model_layers(self, model: Any, line: int) -> list[Any]:
+        """``model.layers``: a Sequential model's layers as added; a functional model's in Keras's
+        order (its InputLayers included), which only solving the model tells (nn/graph.py)."""
+        if model.refused:
+            raise CodeParseError(model.refused)
+        if isinstance(model, SequentialModel):
+            return list(model.layers)
+        from ..solver import solve_raw
+
+        spec = functional_spec(model, self.where)
+        try:
+            order = solve_raw(spec).graph.order  # type: ignore[union-attr]
+        except SpecError as exc:
+            self.fail(line, f"the model built at {self.where(model.line)} cannot be built: {exc.message}")
+        by_name: dict[str, Any] = {}
+        for node in _calls_of(model.outputs):
+            by_name.setdefault(node.layer.name, node.layer)
+        names = {e["name"]: e for e in spec["inputs"]}
+        inputs = {id(t.node): t.node for t in model.inputs}
+        out: list[Any] = []
+        for name in order:
+            if name in by_name:
+                out.append(by_name[name])
+            elif name in names:
+                out.append(InputLayerRef(next(n for n in inputs.values() if
+                                              (n.name or n.var_name or n.keras_name) == name or n.keras_name == name)))
+        return out
+
+    def trace(self, model: SequentialModel, line: int) -> tuple[Tensor, Tensor]:
+        """A Sequential model's own graph, as Keras builds it once it knows its input: its input
+        tensor and its output; its layers' calls become their first (``layer.output``)."""
+        if model.trace is None:
+            if model.input is None:
+                self.fail(line, "the model has no input shape yet, so Keras has no input or output tensor for it "
+                                "(give it an Input or input_shape first)")
+            ((key, dims),) = model.input.items()
+            x: Any = Tensor(InputNode(model.line, key, list(dims), None, self.auto_name("input_layer")))
+            first = x
+            for item in model.layers:
+                self.seq += 1
+                node = Node(item, {"inputs": x}, model.line, 1, (x,), seq=self.seq)
+                item.nodes.append(node)
+                x = Tensor(node, 0)
+            model.trace = (first, x)
+        return model.trace
+
+    def assign_attribute(self, owner: Any, attr: str, value: Any, line: int) -> None:
+        """``layer.trainable = False`` freezes the layer in every model it is in; ``model.trainable
+        = False`` the model and each of its layers (Keras sets it on every layer it tracks)."""
+        if attr != "trainable":
+            return
+        if isinstance(owner, Refused):
+            raise CodeParseError(owner.reason)
+        if not isinstance(value, bool):
+            value = Unknown(line, f"trainable is set to a value quizgen cannot read ({short(value)})") \
+                if not isinstance(value, Unknown) else value
+        if isinstance(owner, Layer):
+            _set_trainable(owner, value)
+        elif isinstance(owner, _MODELS):
+            _freeze_model(owner, value)
 
     def merge_helper(self, helper: str, node: ast.Call, args: CallArgs) -> Any:
         layer_type, positional, defaults = MERGE_HELPERS[helper]
@@ -320,7 +581,9 @@ class Reader(Interpreter):
         layer = self.construct(layer_type, node, ctor, defaults, positional)
         return self.call_layer(layer, node, CallArgs([inputs], {}, False, False))
 
-    def call_layer(self, layer: Layer, node: ast.Call, args: CallArgs) -> Any:
+    def call_layer(self, layer: Any, node: ast.Call, args: CallArgs) -> Any:
+        if isinstance(layer, _MODELS):
+            return self.call_model(layer, node, args)
         self.no_star_args(f"a call of {layer.type}", node, args)
         params = call_params(layer.type)
         if len(args.positional) > len(params):
@@ -353,15 +616,41 @@ class Reader(Interpreter):
                 self.auto_name(prefix)
         call_kwargs = {k: v for k, v in bound.items() if k not in TENSOR_CALL_ARGS}
         count = output_count(layer.type, _plain_args(layer), call_kwargs)
-        call = Node(layer, bound, node.lineno, count, parents)
+        self.seq += 1
+        call = Node(layer, bound, node.lineno, count, parents, bool(args.keywords), self.seq)
+        layer.nodes.append(call)
         if count == 1:
             return Tensor(call, 0)
         return [Tensor(call, i) for i in range(count)]
+
+    def call_model(self, model: Any, node: ast.Call, args: CallArgs) -> Any:
+        """A model called as a layer: one input (a tensor, or a list of them for a functional model
+        with several), its outputs as Keras returns them."""
+        self.no_star_args("a call of a model", node, args)
+        if len(args.positional) != 1 or set(args.keywords) - {"training", "mask"}:
+            self.fail(node.lineno, "a model used as a layer is called on its input(s) alone: model(x) or "
+                                   "model([a, b])")
+        value = args.positional[0]
+        for leaf in leaves(value):
+            if isinstance(leaf, Unknown):
+                self.fail_unknown(leaf)
+            if not isinstance(leaf, Tensor):
+                self.fail(node.lineno, f"a model is called on {short(leaf)}; it takes tensors")
+        outputs = 1 if isinstance(model, SequentialModel) else len(model.outputs)
+        parents = tuple(v for v in leaves(value) if isinstance(v, Tensor))
+        self.seq += 1
+        call = Node(model, {"inputs": value}, node.lineno, outputs, parents, bool(args.keywords), self.seq)
+        model.nodes.append(call)
+        if outputs == 1:
+            return Tensor(call, 0)
+        return [Tensor(call, i) for i in range(outputs)]
 
     def check_tensors(self, layer: Layer, key: str, value: Any, node: ast.Call) -> None:
         for leaf in leaves(value):
             if isinstance(leaf, Tensor):
                 continue
+            if isinstance(leaf, Refused):
+                raise CodeParseError(leaf.reason)
             if isinstance(leaf, Unknown):
                 self.fail(node.lineno, f"a layer called on a tensor quizgen cannot trace: {layer.type} "
                                        f"{layer.name!r} gets {key} from {self.where(leaf.line)} ({leaf.reason})")
@@ -410,22 +699,30 @@ class Reader(Interpreter):
             if not items:
                 self.fail(node.lineno, f"the model has no {key}")
             for item in items:
+                if isinstance(item, Refused):
+                    raise CodeParseError(item.reason)
                 if isinstance(item, Unknown):
                     self.fail(node.lineno, f"the model's {key} include a tensor quizgen cannot trace: "
                                            f"{self.where(item.line)}: {item.reason}")
                 if not isinstance(item, Tensor):
                     self.fail(node.lineno, f"the model's {key} must be tensors, got {short(item)}")
                 if key == "inputs" and not isinstance(item.node, InputNode):
-                    self.fail(node.lineno, "the model's inputs must be Input(...) tensors, not a layer's output")
+                    self.fail(node.lineno, "the model's inputs must be Input(...) tensors, not a layer's output "
+                                           "(quizgen reads a model from its Inputs on)")
             tensors[key] = items
-        model = FunctionalModel(node.lineno, functional_spec(tensors["inputs"], tensors["outputs"],
-                                                             node.lineno, self.where))
+        name = args.keywords.get("name")
+        model = FunctionalModel(node.lineno, tensors["inputs"], tensors["outputs"],
+                                name if isinstance(name, str) else self.auto_name("functional"))
+        functional_spec(model, self.where)  # a disconnected graph or a name used twice fails here, as in Keras
         self.models.append(model)
         return model
 
     def sequential(self, node: ast.Call, args: CallArgs) -> SequentialModel:
         self.no_star_args("Sequential(...)", node, args)
-        model = SequentialModel(node.lineno)
+        name = args.keywords.get("name")
+        if name is not None and not isinstance(name, str):
+            name = self.constant_arg(name, "Sequential's name", node)
+        model = SequentialModel(node.lineno, name=name if isinstance(name, str) else self.auto_name("sequential"))
         items = args.positional[0] if args.positional else args.keywords.get("layers")
         if items is not None:
             if isinstance(items, Unknown):
@@ -445,29 +742,90 @@ class Reader(Interpreter):
     def sequential_item(self, model: SequentialModel, item: Any, node: ast.Call) -> None:
         if isinstance(item, Unknown):
             self.fail_unknown(item)
+        if model.refused:
+            raise CodeParseError(model.refused)
         if isinstance(item, Tensor) and isinstance(item.node, InputNode):
             model.input = {item.node.key: list(item.node.dims)}
             return
-        if isinstance(item, (SequentialModel, FunctionalModel)):
-            self.fail(node.lineno, "a model inside a Sequential model is not supported; list its layers instead")
+        if isinstance(item, _MODELS):
+            if item.refused:
+                raise CodeParseError(item.refused)
+            first = item.inputs[0].node if isinstance(item, FunctionalModel) else None
+            if not model.layers and model.input is None and isinstance(first, InputNode):
+                model.input = {first.key: list(first.dims)}
+            elif not model.layers and model.input is None and isinstance(item, SequentialModel) and item.input:
+                model.input = dict(item.input)  # Keras builds a Sequential on a first layer's input_shape
+            if isinstance(item, SequentialModel):
+                item.containers.append((model, len(model.layers)))
+            model.layers.append(item)  # a model used as a layer
+            model.trace = None
+            return
         if not isinstance(item, Layer):
-            self.fail(node.lineno, "model.add needs a layer, e.g. model.add(Dense(1))")
+            self.fail(node.lineno, f"model.add needs a layer, e.g. model.add(Dense(1)); got {short(item)}")
         if not model.layers and model.input is None and item.keras2_input is not None:
-            model.input = {item.keras2_input[1]: json_value(item.keras2_input[2])}
-            if item.keras2_input[0] in ("input_shape", "input_dim"):
-                self.auto_name("input_layer")  # Keras builds the model on an InputLayer of its own
+            arg, key, dims = item.keras2_input
+            if arg == "input_length":  # Keras 3 ignores it and leaves the model unbuilt; Keras 2 built it so
+                model.keras2_input = (key, json_value(dims))
+            else:
+                model.input = {key: json_value(dims)}
+                if arg in ("input_shape", "input_dim"):
+                    self.auto_name("input_layer")  # Keras builds the model on an InputLayer of its own
         model.layers.append(item)
+        model.trace = None
 
 
-def sequential_spec(model: SequentialModel, where: Callable[[int], str]) -> dict[str, Any]:
-    """A Sequential model's spec, exactly as quizgen has always written it."""
-    inp = model.input
-    if inp is None and model.layers and model.layers[0].type == "Embedding":
-        inp = {"shape": [None]}
-    if inp is None:
-        raise CodeParseError(f"{where(model.line)}: the model has no input shape; give the first layer "
-                             "input_shape=... or start with Input(shape=...)")
-    return {"input": inp, "layers": [layer_object(layer) for layer in model.layers]}
+def _names_of(stmt: ast.stmt) -> list[str]:
+    """The names of the objects a statement changes in place: ``model.add(...)``'s model,
+    ``model.trainable = ...``'s model (not a name it assigns anew, nor one it only reads)."""
+    found: list[str] = []
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name):
+            found.append(node.func.value.id)
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store) and \
+                isinstance(node.value, ast.Name):
+            found.append(node.value.id)
+    return list(dict.fromkeys(found))
+
+
+def _calls_of(outputs: list[Tensor]) -> list[Node]:
+    found: dict[int, Node] = {}
+    stack = [t.node for t in outputs]
+    while stack:
+        node = stack.pop()
+        if id(node) in found or not isinstance(node, Node):
+            continue
+        found[id(node)] = node
+        stack.extend(t.node for t in node.keras_parents)
+    return sorted(found.values(), key=lambda n: n.seq)
+
+
+def _set_trainable(layer: Layer, value: Any) -> None:
+    if value is True:
+        layer.args.pop("trainable", None)
+    else:
+        layer.args["trainable"] = value
+
+
+def _freeze_model(model: Any, value: Any) -> None:
+    """Keras's ``model.trainable = ...`` sets it on the model and on every layer it tracks."""
+    model.trainable = value is True
+    if isinstance(model, SequentialModel):
+        items: list[Any] = list(model.layers)
+    else:
+        items = [node.layer for node in _calls_of(model.outputs)]
+    for item in items:
+        if isinstance(item, Layer):
+            _set_trainable(item, value)
+        else:
+            _freeze_model(item, value)
+
+
+def _is_readable(value: Any) -> bool:
+    """Whether a constructor argument's value can go into a spec as it is."""
+    if isinstance(value, (Unknown, Tensor, Layer, ModuleRef, KerasName, ModelMethod, UserFunction, *_MODELS)):
+        return False
+    return _is_json_like(value) and first_unknown(value) is None
 
 
 def _plain_args(layer: Layer) -> dict[str, Any]:

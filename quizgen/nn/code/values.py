@@ -24,6 +24,12 @@ class Unknown:
 
 
 @dataclass(frozen=True)
+class Refused(Unknown):
+    """What a statement quizgen could not read would have made: ``reason`` is that statement's
+    whole refusal (its line named), which every model built from the value repeats."""
+
+
+@dataclass(frozen=True)
 class ModuleRef:
     """A module or an attribute path in one (``numpy``, ``tensorflow.nn.relu``) that is not a Keras name
     the reader knows."""
@@ -61,6 +67,8 @@ class Layer:
     line: int
     keras2_input: tuple[str, str, list[Any]] | None = None  # (argument, spec input key, dims)
     built: bool = False  # called at least once (some layers make sub-layers then)
+    nodes: list[Any] = field(default_factory=list)  # its calls, in order (a shared layer has several)
+    dropped: tuple[str, ...] = ()  # arguments left out: values that change no shape or count
 
 
 @dataclass(eq=False)
@@ -85,11 +93,13 @@ class Node:
     of ``model.layers``.
     """
 
-    layer: Layer
+    layer: Any  # a Layer, or a model called as a layer (SequentialModel, FunctionalModel)
     args: dict[str, Any]
     line: int
     outputs: int
     keras_parents: tuple[Tensor, ...]
+    kwargs_given: bool = False  # called with keyword arguments (Keras then keeps no mask in the node)
+    seq: int = 0  # when it was called, among all calls the reader saw
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,19 +112,57 @@ class Tensor:
 
 @dataclass(eq=False)
 class SequentialModel:
-    """``Sequential()``: layers added in order, its input once known."""
+    """``Sequential()``: layers (and models used as layers) added in order, its input once known.
+    Its spec is made when the whole code has been read, from what its layers are then (a layer
+    frozen after the model was built is frozen in it, as in Keras)."""
 
     line: int
-    layers: list[Layer] = field(default_factory=list)
+    layers: list[Any] = field(default_factory=list)
     input: dict[str, list[Any]] | None = None
+    name: str | None = None
+    trainable: bool = True
+    nodes: list[Any] = field(default_factory=list)  # its calls as a layer of another model
+    refused: str | None = None  # why it cannot be answered (an unreadable statement built it)
+    trace: Any = None  # its own graph (input tensor, each layer called), made when code reads one
+    keras2_input: tuple[str, list[Any]] | None = None  # Keras 2's Embedding input_length: as Keras 2 built it
+    containers: list[Any] = field(default_factory=list)  # (a Sequential model it is a layer of, its position)
+
+
+@dataclass(eq=False)
+class FunctionalModel:
+    """``Model(inputs, outputs)``: its tensors, read into a spec when the whole code has been read."""
+
+    line: int
+    inputs: list[Tensor]
+    outputs: list[Tensor]
+    name: str | None = None
+    trainable: bool = True
+    nodes: list[Any] = field(default_factory=list)
+    refused: str | None = None
+
+
+@dataclass(eq=False)
+class RefusedModel:
+    """A model an unreadable statement would have built."""
+
+    line: int
+    refused: str
 
 
 @dataclass(frozen=True, eq=False)
-class FunctionalModel:
-    """``Model(inputs, outputs)``: the spec is made when the model is built, as Keras does."""
+class InputLayerRef:
+    """A functional model's InputLayer, as ``model.layers[0]`` gives it."""
 
-    line: int
-    spec: dict[str, Any]
+    node: InputNode
+
+
+@dataclass(frozen=True, eq=False)
+class Partial:
+    """``functools.partial(keras.layers.Conv2D, kernel_size=3, ...)``: a layer class with arguments."""
+
+    func: Any
+    positional: tuple[Any, ...]
+    keywords: dict[str, Any]
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,11 +13,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..derivation import Derivation
-from . import attention, convolution, core, merging, normalization, pooling, recurrent, reshaping, wrappers
+from ..derivation import Derivation, frozen
+from . import (
+    activations,
+    attention,
+    convolution,
+    core,
+    merging,
+    models,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+    reshaping,
+    wrappers,
+)
 from .base import REQUIRED, LayerKind
 
-FAMILIES = (core, recurrent, wrappers, reshaping, convolution, pooling, normalization, merging, attention)
+FAMILIES = (core, recurrent, wrappers, reshaping, convolution, pooling, normalization, merging, attention,
+            activations, preprocessing, models)
 KINDS: dict[str, LayerKind] = {k.type: k for family in FAMILIES for k in family.KINDS}
 
 LAYER_ARGS: dict[str, dict[str, Any]] = {t: k.args for t, k in KINDS.items()}
@@ -37,16 +51,24 @@ def clear_cache() -> None:
 
 
 def apply(layer: Any, x: Any) -> tuple[Any, Derivation]:
-    """(output shape or Outputs, derivation) of ``layer`` called on ``x``; raises base.Fail."""
+    """(output shape or Outputs, derivation) of ``layer`` called on ``x``; raises base.Fail.
+    A layer built with ``trainable=False`` has every weight non-trainable."""
     try:
         token = layer._token
         key = (layer.token() if token is None else token, x)
         hit = _MEMO.get(key)
     except TypeError:  # an unhashable argument (an initializer given as a dict)
-        return _RULES[layer.type](layer, x)
+        return _applied(layer, x)
     if hit is None:
-        hit = _RULES[layer.type](layer, x)
+        hit = _applied(layer, x)
         if len(_MEMO) >= _MEMO_LIMIT:
             _MEMO.clear()
         _MEMO[key] = hit
     return hit
+
+
+def _applied(layer: Any, x: Any) -> tuple[Any, Derivation]:
+    out, deriv = _RULES[layer.type](layer, x)
+    if layer.args.get("trainable") is False:
+        deriv = frozen(deriv)
+    return out, deriv

@@ -38,6 +38,7 @@ from .base import (
     optional_positive_int,
     positive_int,
     rate,
+    runtime_check,
     short,
 )
 
@@ -98,7 +99,8 @@ def attention(layer: Any, x: Any) -> tuple[Any, Derivation]:
     k = xs[2] if len(xs) > 2 else v
     additive = layer.type == "AdditiveAttention"
     mode = "concat" if additive or layer.get("score_mode") == "concat" else "dot"
-    _check_lists(q, v, k, mode)
+    if len(k) < 2:
+        raise Fail(f"expects inputs with at least 2 dimensions (batch, ..., features), got {_shapes(q, v, k)}")
     notes: list[str] = []
     if additive:
         if layer.get("use_scale"):
@@ -115,9 +117,10 @@ def attention(layer: Any, x: Any) -> tuple[Any, Derivation]:
     notes.append("attention_output")
     out: Shape = (*q[:-1], v[-1])
     deriv = Derivation(layer.type, expr, notes=tuple(notes))
+    result: tuple[Any, Derivation] = (out, deriv)
     if bound is not None and bound.option("return_attention_scores"):
-        return Outputs((out, (*q[:-1], k[-2]))), deriv
-    return out, deriv
+        result = (Outputs((out, (*q[:-1], k[-2]))), deriv)
+    return runtime_check(lambda: _check_lists(q, v, k, mode), result)
 
 
 def _output_shape(v: Any) -> tuple[int, ...] | None:
@@ -128,6 +131,16 @@ def _output_shape(v: Any) -> tuple[int, ...] | None:
     if isinstance(v, (list, tuple)) and all(is_int(d) and not isinstance(d, bool) for d in v):
         return tuple(positive_int(d) for d in v)
     raise ValueError(f"expected a positive integer or a list of them, got {short(v)}")
+
+
+def _attention_axes(v: Any) -> tuple[int, ...] | None:
+    if v is None:
+        return None
+    items = [v] if is_int(v) and not isinstance(v, bool) else v
+    if not isinstance(items, (list, tuple)) or not items or \
+            not all(is_int(a) and not isinstance(a, bool) for a in items):
+        raise ValueError(f"expected an axis or a list of axes, got {short(v)}")
+    return tuple(items)
 
 
 def multi_head(layer: Any, x: Any) -> tuple[Any, Derivation]:
@@ -171,9 +184,20 @@ def multi_head(layer: Any, x: Any) -> tuple[Any, Derivation]:
     notes.append("mha_output")
     if not bias:
         notes.append("no_bias")
+    axes = layer.get("attention_axes")
+    if axes is not None:
+        rank = len(q) + 1  # the projected query: (batch, ..., heads, key_dim)
+        normal = [a if a >= 0 else rank - 1 + a for a in axes]
+        if len(set(normal)) != len(normal) or not all(1 <= a <= rank - 3 for a in normal):
+            raise Fail(f"attention_axes {short(list(axes))} must name axes between the batch and the feature "
+                       f"axis of its {len(q)}-D inputs (1 to {len(q) - 2}, or -2 and below), each once")
+        notes.append("mha_attention_axes")
     out: Shape = (*q[:-1], *(out_dims or (q[-1],)))
     deriv = Derivation("MultiHeadAttention", add(*parts), notes=tuple(notes))
     if x.option("return_attention_scores"):
+        if axes is not None:
+            raise Fail("quizgen asks about the attention scores of attention over the default axes only; "
+                       "leave return_attention_scores out or attention_axes out")
         if len(q) != 3 or q[1] != v[1]:
             raise Fail(f"Keras 3 reports the attention scores of a query and value of different lengths "
                        f"with the wrong shape ({_shapes(q, v)}); quizgen asks about scores of "
@@ -225,11 +249,11 @@ KINDS = (
     kind("Attention", {"use_scale": False, "score_mode": "dot", "dropout": 0.0, "seed": None}, attention,
          "attention", ("use_scale", "score_mode", "dropout", "seed"),
          call=CallSig(list_input=True, min_list=2, max_list=3, options=_OPTIONS), runtime_checked=True,
-         checks={"score_mode": choice("dot", "concat"), "dropout": number}),
+         checks={"score_mode": choice("dot", "concat"), "dropout": number}, mask="attention", mask_arg=True),
     kind("AdditiveAttention", {"use_scale": True, "dropout": 0.0}, attention, "additive_attention",
          ("use_scale", "dropout"),
          call=CallSig(list_input=True, min_list=2, max_list=3, options=_OPTIONS), runtime_checked=True,
-         checks={"dropout": number}),
+         checks={"dropout": number}, mask="attention", mask_arg=True),
     kind("MultiHeadAttention", {
         "num_heads": REQUIRED, "key_dim": REQUIRED, "value_dim": None, "dropout": 0.0, "use_bias": True,
         "output_shape": None, "attention_axes": None, "sliding_window": None, "flash_attention": None,
@@ -238,11 +262,10 @@ KINDS = (
         "use_gate": False, "seed": None,
     }, multi_head, "multi_head_attention", ("num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape"),
         call=CallSig(params=("query", "value", "key"), required=2, options=_OPTIONS), runtime_checked=True,
-        slips=mha_slips,
+        slips=mha_slips, mask="keep",
         checks={"num_heads": positive_int, "key_dim": positive_int, "value_dim": optional_positive_int,
                 "dropout": rate, "output_shape": _output_shape,
-                "attention_axes": must_be_none("quizgen models attention over the default axes only; "
-                                               "leave attention_axes out"),
+                "attention_axes": _attention_axes,
                 "sliding_window": optional_positive_int,
                 "flash_attention": must_be_none("flash attention does not change any shape or count; "
                                                 "leave flash_attention out")}),

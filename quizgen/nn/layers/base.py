@@ -124,6 +124,27 @@ class Fail(Exception):
     inner: str | None = None
 
 
+class RuntimeFail(Fail):
+    """Keras builds the layer (it infers the output without computing it) but the layer fails
+    as soon as data flows. ``result`` is what Keras infers: a layer that no output uses
+    never runs, so its model is still fine (graph.walk decides)."""
+
+    def __init__(self, message: str, result: tuple[Any, Derivation]) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def runtime_check(check: Callable[[], None], result: tuple[Any, Derivation]) -> tuple[Any, Derivation]:
+    """``result``, unless ``check`` (a check data flowing through the layer makes) fails."""
+    try:
+        check()
+    except RuntimeFail:
+        raise
+    except Fail as exc:
+        raise RuntimeFail(str(exc), result) from None
+    return result
+
+
 class Outputs(tuple):
     """The shapes of a layer that returns several tensors (an RNN with return_state...).
 
@@ -211,14 +232,21 @@ class LayerKind:
     # call() makes (attention widths, initial states): keras_check confirms it with a
     # forward pass. True: always; a parameter name: when that parameter is given.
     runtime_checked: bool | str = False
+    # What the layer does with a mask on its input (keras Layer.supports_masking and
+    # compute_mask; nn/masks.py reads it): "drop" (no masking support), "keep" (passes the
+    # mask on), "none" (supports masks, returns none), or the name of its own compute_mask.
+    mask: str = "drop"
+    mask_arg: bool = False  # its call() takes ``mask``, which Keras fills from the input's mask
 
 
 def kind(type_: str, args: dict[str, Any], rule: Rule, keras_name: str, positional: tuple[str, ...] = (),
-         **extra: Any) -> LayerKind:
-    """A LayerKind with the base Layer arguments added and every argument check resolved once."""
+         base: tuple[str, ...] | None = None, **extra: Any) -> LayerKind:
+    """A LayerKind with the base Layer arguments added (only ``base`` of them for a class whose
+    constructor takes no ``**kwargs``) and every argument check resolved once."""
     full = dict(args)
     for k, v in BASE_ARGS.items():
-        full.setdefault(k, v)
+        if base is None or k in base:
+            full.setdefault(k, v)
     overrides = extra.pop("checks", {})
     checks = {name: overrides[name] if name in overrides else check_for(name) for name in full}
     return LayerKind(type_, full, rule, keras_name, positional, checks, **extra)
@@ -279,6 +307,26 @@ def int_tuple2(v: Any) -> tuple[int, int]:
 
 def optional_int_tuple2(v: Any) -> tuple[int, int] | None:
     return None if v is None else int_tuple2(v)
+
+
+def int_tuple(n: int, allow_zero: bool = False) -> Callable[[Any], Any]:
+    """keras.src.utils.argument_validation.standardize_tuple: an int for every axis or a list of
+    n of them, each positive (or >= 0 with allow_zero); a 1-D size stays a plain int."""
+    def check(v: Any) -> Any:
+        items = [v] * n if is_int(v) and not isinstance(v, bool) else v
+        if not isinstance(items, (list, tuple)) or len(items) != n or \
+                not all(is_int(d) and not isinstance(d, bool) for d in items):
+            raise ValueError(f"expected an integer or a list of {n} integers, got {short(v)}")
+        low = 0 if allow_zero else 1
+        if any(d < low or d > MAX_DIM for d in items):
+            raise ValueError(f"each value must be {'>= 0' if allow_zero else '> 0'}, got {short(v)}")
+        return items[0] if n == 1 else tuple(items)
+    return check
+
+
+def optional_int_tuple(n: int, allow_zero: bool = False) -> Callable[[Any], Any]:
+    check = int_tuple(n, allow_zero)
+    return lambda v: None if v is None else check(v)
 
 
 def boolean(v: Any) -> bool:

@@ -7,6 +7,14 @@ anything) and refuse two different known batch sizes; Subtract takes exactly two
 tensors. Concatenate needs every axis but the concatenation axis to agree (None
 matching anything) and sums that axis, keeping the first input's other sizes.
 Dot contracts one axis of each of its two inputs.
+
+Keras infers a merge's output from the shapes alone, letting an unknown size (None)
+match any size; when data flows (base_merge.call: ranks equalised by inserting
+axes after the batch, then NumPy broadcasting) the unknown size must BE that size.
+A model that only runs when a free length happens to equal a known size (Minimum of
+a free-length and a fixed-length tensor, Flatten of a free length against 3) is
+refused: it cannot run on the data its free length promises. Two unknown sizes are
+taken to agree (the same free length), as Keras's own probes set them.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from typing import Any
 
 from ..derivation import Derivation
 from ..shapes import Shape, format_shape
-from .base import REQUIRED, CallSig, Fail, axis, boolean, is_int, kind, short
+from .base import REQUIRED, CallSig, Fail, axis, boolean, is_int, kind, runtime_check, short
 
 _LIST = CallSig(list_input=True)
 
@@ -49,6 +57,22 @@ def _broadcast(a: tuple[Any, ...], b: tuple[Any, ...], xs: tuple[Shape, ...]) ->
     return tuple(out)
 
 
+def _runs(xs: tuple[Shape, ...], axis: int | None = None) -> None:
+    """The sizes data must have for the merge to run (see the module docstring): along each
+    axis (right-aligned per sample; for Concatenate every axis but ``axis``), an unknown size
+    can only meet another unknown size or 1, never a known size other than 1."""
+    n = max(len(x) for x in xs)
+    for i in range(1, n):
+        if axis is not None and i == axis:
+            continue
+        sizes = [x[i - n + len(x)] for x in xs if i - n + len(x) >= 1]
+        known_sizes = {d for d in sizes if d is not None and (d != 1 or axis is not None)}
+        if None in sizes and known_sizes:
+            size = next(iter(known_sizes))
+            raise Fail(f"inputs {_shapes(xs)}: an unknown size meets {size} on axis {i}, so the model only runs "
+                       f"when that free size happens to be {size}; Keras lets it build but it fails on other data")
+
+
 def elementwise(layer: Any, xs: tuple[Shape, ...]) -> tuple[Shape, Derivation]:
     if layer.type == "Subtract" and len(xs) != 2:
         raise Fail(f"Subtract takes exactly 2 tensors, got {len(xs)}")
@@ -56,7 +80,7 @@ def elementwise(layer: Any, xs: tuple[Shape, ...]) -> tuple[Shape, Derivation]:
     out = xs[0][1:]
     for x in xs[1:]:
         out = _broadcast(out, x[1:], xs)
-    return (batch, *out), Derivation(layer.type, None, notes=("merge_elementwise",))
+    return runtime_check(lambda: _runs(xs), ((batch, *out), Derivation(layer.type, None, notes=("merge_elementwise",))))
 
 
 def concatenate(layer: Any, xs: tuple[Shape, ...]) -> tuple[Shape, Derivation]:
@@ -80,7 +104,8 @@ def concatenate(layer: Any, xs: tuple[Shape, ...]) -> tuple[Shape, Derivation]:
             out[where] = None
             break
         out[where] += x[where]
-    return tuple(out), Derivation("Concatenate", None, notes=("concatenate",))
+    result = (tuple(out), Derivation("Concatenate", None, notes=("concatenate",)))
+    return runtime_check(lambda: _runs(xs, where), result)
 
 
 def concat_shape_slips(row: Any, incoming: Any) -> dict[str, tuple[Any, ...]]:
@@ -142,13 +167,15 @@ KINDS = (
         call=_LIST,
         checks={"axis": axis},
         shape_slips=concat_shape_slips,
+        runtime_checked=True,
+        mask="concatenate",
     ),
-    kind("Add", {}, elementwise, "add", call=_LIST),
-    kind("Subtract", {}, elementwise, "subtract", call=_LIST),
-    kind("Multiply", {}, elementwise, "multiply", call=_LIST),
-    kind("Average", {}, elementwise, "average", call=_LIST),
-    kind("Maximum", {}, elementwise, "maximum", call=_LIST),
-    kind("Minimum", {}, elementwise, "minimum", call=_LIST),
+    kind("Add", {}, elementwise, "add", call=_LIST, runtime_checked=True, mask="merge"),
+    kind("Subtract", {}, elementwise, "subtract", call=_LIST, runtime_checked=True, mask="merge"),
+    kind("Multiply", {}, elementwise, "multiply", call=_LIST, runtime_checked=True, mask="merge"),
+    kind("Average", {}, elementwise, "average", call=_LIST, runtime_checked=True, mask="merge"),
+    kind("Maximum", {}, elementwise, "maximum", call=_LIST, runtime_checked=True, mask="merge"),
+    kind("Minimum", {}, elementwise, "minimum", call=_LIST, runtime_checked=True, mask="merge"),
     kind(
         "Dot",
         {"axes": REQUIRED, "normalize": False},
@@ -158,5 +185,6 @@ KINDS = (
         call=_LIST,
         runtime_checked=True,
         checks={"axes": _axes, "normalize": boolean},
+        mask="none",
     ),
 )

@@ -70,8 +70,8 @@ KINDS = (
         "moving_variance_initializer": "ones", "renorm": False, "renorm_clipping": None,
         "renorm_momentum": 0.99, "synchronized": False,
     }, batch_norm, "batch_normalization", ("axis", "momentum", "epsilon", "center", "scale"),
-        checks={"axis": axis, "renorm_clipping": _renorm_clipping}),
+        checks={"axis": axis, "renorm_clipping": _renorm_clipping}, mask="keep", mask_arg=True),
     kind("LayerNormalization", {**_NORM_ARGS, "rms_scaling": False}, layer_norm, "layer_normalization",
-         ("axis", "epsilon", "center", "scale"), checks={"axis": axes}, slips=ln_slips),
+         ("axis", "epsilon", "center", "scale"), checks={"axis": axes}, slips=ln_slips, mask="keep"),
 )
 

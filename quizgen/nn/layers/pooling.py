@@ -88,8 +88,11 @@ def _pool_kind(type_: str, keras_name: str, n: int, default: Any) -> Any:
 
 
 def _global_kind(type_: str, keras_name: str) -> Any:
+    # GlobalAveragePooling1D averages the unmasked steps only: it takes the mask, and returns none
+    masked = type_ == "GlobalAveragePooling1D"
     return kind(type_, {"data_format": None, "keepdims": False}, global_pool, keras_name,
-                ("data_format", "keepdims"), checks={"keepdims": boolean})
+                ("data_format", "keepdims"), checks={"keepdims": boolean},
+                mask="none" if masked else "drop", mask_arg=masked)
 
 
 KINDS = (

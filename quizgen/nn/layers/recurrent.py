@@ -14,9 +14,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..derivation import Derivation, Expr, Sym, add, mul
+from ..derivation import Derivation, Expr, Sym, add, frozen, mul
 from ..shapes import Shape, format_shape
-from .base import REQUIRED, Bound, CallSig, Fail, Outputs, boolean, choice, is_multi, kind, known, must_be_none, rank
+from .base import (
+    REQUIRED,
+    Bound,
+    CallSig,
+    Fail,
+    Outputs,
+    boolean,
+    choice,
+    is_multi,
+    kind,
+    known,
+    must_be_none,
+    rank,
+    runtime_check,
+)
 from .core import RNN_INPUT
 
 GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
@@ -96,11 +110,11 @@ def recurrent(layer: Any, x: Any) -> tuple[Any, Derivation]:
     s, given = _split(x)
     out, deriv, states = cell(layer, s)
     if given is not None:
-        check_states(given, states, ", ".join(STATES[layer.type]))
         deriv = Derivation(deriv.layer_type, deriv.expr, notes=(*deriv.notes, "rnn_initial_state"))
-    if layer.get("return_state"):
-        return Outputs((out, *states)), deriv
-    return out, deriv
+    result: tuple[Any, Derivation] = (Outputs((out, *states)), deriv) if layer.get("return_state") else (out, deriv)
+    if given is not None:
+        return runtime_check(lambda: check_states(given, states, ", ".join(STATES[layer.type])), result)
+    return result
 
 
 def bidirectional(layer: Any, x: Any) -> tuple[Any, Derivation]:
@@ -113,11 +127,6 @@ def bidirectional(layer: Any, x: Any) -> tuple[Any, Derivation]:
         raise
     notes = ["bidi_doubles", *deriv.notes]
     if given is not None:
-        # Keras gives the first half of the list to the forward layer, the rest to the backward one
-        names = STATES[inner.type]
-        check_states(
-            given, states + states, ", ".join([f"{n} forward" for n in names] + [f"{n} backward" for n in names])
-        )
         notes.append("rnn_initial_state")
     mode = layer.get("merge_mode")
     if mode == "concat":
@@ -133,12 +142,21 @@ def bidirectional(layer: Any, x: Any) -> tuple[Any, Derivation]:
         notes.append("bidi_states")
     assert deriv.expr is not None
     deriv = Derivation(f"Bidirectional({inner.type})", mul(2, deriv.expr), notes=tuple(notes))
+    if inner.get("trainable") is False:  # both copies are made from the frozen layer's config
+        deriv = frozen(deriv)
     if inner.get("return_state"):
         head = merged if mode is None else (merged,)
-        return Outputs((*head, *states, *states)), deriv
-    if mode is None:
-        return Outputs(merged), deriv
-    return merged, deriv
+        result: tuple[Any, Derivation] = (Outputs((*head, *states, *states)), deriv)
+    elif mode is None:
+        result = (Outputs(merged), deriv)
+    else:
+        result = (merged, deriv)
+    if given is not None:
+        # Keras gives the first half of the list to the forward layer, the rest to the backward one
+        names = STATES[inner.type]
+        what = ", ".join([f"{n} forward" for n in names] + [f"{n} backward" for n in names])
+        return runtime_check(lambda: check_states(given, states + states, what), result)
+    return result
 
 
 def validate_bidirectional(layer: Any) -> str | None:
@@ -249,16 +267,20 @@ _POSITIONAL_GATED = ("units", "activation", "recurrent_activation", "use_bias")
 
 KINDS = (
     kind("SimpleRNN", dict(_RNN_ARGS), recurrent, "simple_rnn", ("units", "activation", "use_bias"),
-         call=_CALL, slips=slips, shape_slips=shape_slips, runtime_checked="initial_state"),
+         call=_CALL, slips=slips, shape_slips=shape_slips, runtime_checked="initial_state", mask="rnn",
+         mask_arg=True),
     kind("LSTM", {**_RNN_ARGS, "recurrent_activation": "sigmoid", "unit_forget_bias": True, "use_cudnn": "auto"},
          recurrent, "lstm", _POSITIONAL_GATED, call=_CALL, slips=slips, shape_slips=shape_slips,
-         checks={"use_cudnn": lambda v: v if v == "auto" else boolean(v)}, runtime_checked="initial_state"),
+         checks={"use_cudnn": lambda v: v if v == "auto" else boolean(v)}, runtime_checked="initial_state",
+         mask="rnn", mask_arg=True),
     kind("GRU", {**_RNN_ARGS, "recurrent_activation": "sigmoid", "reset_after": True, "use_cudnn": "auto"},
          recurrent, "gru", _POSITIONAL_GATED, call=_CALL, slips=slips, shape_slips=shape_slips,
-         checks={"use_cudnn": lambda v: v if v == "auto" else boolean(v)}, runtime_checked="initial_state"),
+         checks={"use_cudnn": lambda v: v if v == "auto" else boolean(v)}, runtime_checked="initial_state",
+         mask="rnn", mask_arg=True),
     kind("Bidirectional", {"layer": REQUIRED, "merge_mode": "concat", "weights": None, "backward_layer": None},
          bidirectional, "bidirectional", ("layer", "merge_mode"), call=_CALL, slips=slips,
          shape_slips=shape_slips, runtime_checked="initial_state", validate=validate_bidirectional,
+         mask="bidirectional", mask_arg=True,
          checks={"merge_mode": choice(*MERGE_MODES, None),
                  "backward_layer": must_be_none("quizgen does not support a custom backward_layer; leave it out")}),
 )

@@ -29,7 +29,7 @@ def time_distributed(layer: Any, s: Shape) -> tuple[Shape, Derivation]:
         raise Fail(f"the wrapped {inner.type} returns several tensors; TimeDistributed needs a layer that returns one")
     return (s[0], s[1], *inner_out[1:]), Derivation(
         f"TimeDistributed({deriv.layer_type})", deriv.expr, deriv.non_trainable,
-        notes=(*deriv.notes, "td_shared"))
+        notes=(*deriv.notes, "td_shared"), int64=deriv.int64)
 
 
 def validate_time_distributed(layer: Any) -> str | None:
@@ -42,5 +42,5 @@ def validate_time_distributed(layer: Any) -> str | None:
 
 KINDS = (
     kind("TimeDistributed", {"layer": REQUIRED}, time_distributed, "time_distributed", ("layer",),
-         validate=validate_time_distributed),
+         validate=validate_time_distributed, mask="keep", mask_arg=True),
 )
