@@ -23,14 +23,31 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, exists, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 
 from ..clock import now
 from ..errors import QuizgenError
 from ..store.db import GRADING_LOCK, Store, lock_for_writing
-from ..store.tables import Grade, Question, Quiz, Student, Submission, Variant, get_quiz
+from ..store.prepared import Cursor, Prepared
+from ..store.tables import Grade, Question, Quiz, Student, Submission, UTCDateTime, Variant, get_quiz
 from .passback import queue_for_submissions
 from .scoring import Row, compute_grades, counts_over, grade_answer
 
@@ -171,8 +188,8 @@ def insert_grades(conn: Any, quiz_id: int, grades: list[tuple[Any, ...]], stamp:
     """Insert current grade rows (submission id, score, max score, correct, misconception,
     details as JSON text) of one quiz in one executemany, and queue the current scores of
     their students for the quiz's LMS gradebook columns (grading.passback) in the same
-    transaction: every path that grades (on arrival, ``grade``, a regrade, ``quiz
-    accept/correct --apply``) writes grades here and nowhere else.
+    transaction: every path that grades (``grade``, a regrade, ``quiz accept/correct
+    --apply``) writes grades here, and grading on arrival in insert_attempt_grades below.
 
     On SQLite the rows go straight to the driver, the time stamp converted once the
     way SQLAlchemy would have it converted: SQLAlchemy's per-row parameter handling
@@ -192,6 +209,40 @@ def insert_grades(conn: Any, quiz_id: int, grades: list[tuple[Any, ...]], stamp:
     columns = ", ".join(_GRADE_COLUMNS)
     conn.exec_driver_sql(f"INSERT INTO grades ({columns}) VALUES ({', '.join('?' * len(_GRADE_COLUMNS))})", values)
     queue_for_submissions(conn, quiz_id, [g[0] for g in grades], stamp_at)
+
+
+@cache
+def _attempt_grade() -> Prepared:
+    """One grade of a just-recorded answer, its submission found by (student, question, attempt)."""
+    answer = select(Submission.id, bindparam("score", type_=Float), bindparam("max_score", type_=Float),
+                    bindparam("correct", type_=Boolean), bindparam("misconception", type_=String),
+                    bindparam("details", type_=JSON), bindparam("grader_version", GRADER_VERSION, type_=String),
+                    true(), bindparam("graded_at", type_=UTCDateTime())).where(
+        Submission.student_id == bindparam("student"), Submission.question_id == bindparam("question"),
+        Submission.attempt == bindparam("attempt"))
+    return Prepared(insert(Grade).from_select(list(_GRADE_COLUMNS), answer))
+
+
+@cache
+def _attempt_submissions() -> Prepared:
+    return Prepared(select(Submission.id).where(Submission.quiz_id == bindparam("quiz"),
+                                                Submission.student_id == bindparam("student"),
+                                                Submission.attempt == bindparam("attempt")))
+
+
+def insert_attempt_grades(cur: Cursor, quiz_id: int, student_pk: int, attempt: int, grades: list[tuple[Any, ...]],
+                          stamp: Any, lms_columns: bool) -> None:
+    """insert_grades for one attempt just recorded on the submission path's cursor
+    (store.prepared): ``grades`` are (question id, score, max score, correct, misconception,
+    details as JSON text). The LMS passback is queued in the same transaction when the quiz
+    has gradebook columns (``lms_columns``, read by the caller in that transaction)."""
+    cur.many(_attempt_grade(), [
+        {"student": student_pk, "question": qid, "attempt": attempt, "score": score, "max_score": top,
+         "correct": ok, "misconception": slip, "details": details, "graded_at": stamp}
+        for qid, score, top, ok, slip, details in grades])
+    if lms_columns:
+        ids = [r[0] for r in cur.all(_attempt_submissions(), quiz=quiz_id, student=student_pk, attempt=attempt)]
+        queue_for_submissions(cur.connection, quiz_id, ids, stamp)
 
 
 def _ungraded_count(session: Any, quiz_id: int) -> int:
