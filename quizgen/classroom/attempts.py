@@ -46,7 +46,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, Text, and_, bindparam, cast, exists, func, insert, select, text
+from sqlalchemy import String, Text, and_, bindparam, cast, exists, func, insert, select, text, true
 from sqlalchemy.orm import aliased
 
 from ..clock import as_utc, now, show
@@ -225,6 +225,8 @@ def record_attempts(store: Store, requests: Sequence[AttemptRequest],
         prepared = [_attempt_or_refusal(_prepare, cur, store, r) for r in requests]
     if not any(isinstance(p, _Ready) for p in prepared):
         return [p for p in prepared if not isinstance(p, _Ready)]
+    if len(prepared) == 1:  # the transaction is the attempt's own: nothing else to keep
+        return [_attempt_or_refusal(_record_alone, store, prepared[0], signer)]
     results: list[Submitted | QuizgenError] = []
     with store.cursor() as cur:
         for n, ready in enumerate(prepared):
@@ -243,6 +245,11 @@ def record_attempts(store: Store, requests: Sequence[AttemptRequest],
     return results
 
 
+def _record_alone(store: Store, ready: _Ready, signer: Signer) -> Submitted:
+    with store.cursor() as cur:
+        return _record(cur, store, ready, signer)
+
+
 def _attempt_or_refusal(step: Any, *args: Any) -> Any:
     try:
         return step(*args)
@@ -258,10 +265,8 @@ def _attempt_or_refusal(step: Any, *args: Any) -> Any:
 class _Statements:
     variant: Prepared  # the quiz's stamp and language, the student's questions with their keys
     check: Prepared  # step 2 of the module doc, in one read
-    lock_student: Prepared
-    lock_grading: Prepared
+    locks: Prepared  # PostgreSQL: step 1 in one statement
     attempt: Prepared
-    submission: Prepared
 
 
 @cache
@@ -274,18 +279,20 @@ def _sql() -> _Statements:
                .outerjoin(Variant, and_(Variant.quiz_id == Quiz.id, Variant.student_id == student))
                .outerjoin(Question, Question.variant_id == Variant.id)
                .where(Quiz.id == quiz))
-    mine = and_(Attempt.quiz_id == quiz, Attempt.student_id == student)
-    recent = and_(mine, Attempt.source == "http", Attempt.received_at > bindparam("since", type_=UTCDateTime()))
+    # the student's attempts so far, and their graded ones since the rate limit's window began, in one pass
+    recent = and_(Attempt.source == "http", Attempt.received_at > bindparam("since", type_=UTCDateTime()))
+    mine = (select(func.coalesce(func.max(Attempt.attempt), 0).label("used"),
+                   func.count().filter(recent).label("recent"),
+                   func.min(Attempt.received_at).filter(recent).label("oldest"))
+            .where(Attempt.quiz_id == quiz, Attempt.student_id == student).subquery())
     seen = aliased(Attempt)
     check = (select(Quiz.id, Quiz.deadline, Quiz.late_until, Quiz.attempt_limit, Quiz.feedback, Quiz.counting,
                     Quiz.archived, Quiz.language, Quiz.time_zone, Quiz.created_at, Quiz.key_revision,
                     Extension.id, Extension.deadline, Extension.late_until, Extension.attempt_limit,
-                    select(func.coalesce(func.max(Attempt.attempt), 0)).where(mine).scalar_subquery(),
-                    select(func.count()).where(recent).scalar_subquery(),
-                    select(func.min(Attempt.received_at)).where(recent).scalar_subquery(),
-                    exists().where(LtiLineItem.quiz_id == quiz),
+                    mine.c.used, mine.c.recent, mine.c.oldest, exists().where(LtiLineItem.quiz_id == quiz),
                     seen.attempt, seen.request_hash, seen.response, seen.received_at)
              .select_from(Quiz)
+             .join(mine, true())
              .outerjoin(Extension, and_(Extension.quiz_id == Quiz.id, Extension.student_id == student))
              .outerjoin(seen, and_(seen.quiz_id == Quiz.id, seen.student_id == student,
                                    seen.idempotency_key == bindparam("key", type_=String)))
@@ -293,13 +300,21 @@ def _sql() -> _Statements:
     columns = ("quiz_id", "student_id", "attempt", "received_at", "source", "idempotency_key", "request_hash",
                "answers_sha256", "leaf_hash", "receipt", "key_id", "response")
     attempt = insert(Attempt).values({c: bindparam(c) for c in columns})
-    submission = insert(Submission).values({c: bindparam(c) for c in (
-        "quiz_id", "student_id", "question_id", "attempt", "raw", "parsed", "submitted_at")})
-    return _Statements(
-        Prepared(variant), Prepared(check),
-        Prepared(select(Student.id).where(Student.id == student).with_for_update()),
-        Prepared(text("SELECT pg_advisory_xact_lock_shared(:key, :quiz)").bindparams(key=GRADING_LOCK)),
-        Prepared(attempt), Prepared(submission))
+    # The grading lock (shared) is computed in the target list, before the row is locked:
+    # the order of the module doc (tests/test_perf_paths.py holds PostgreSQL to it).
+    locks = (text("SELECT pg_advisory_xact_lock_shared(:key, :quiz) FROM students WHERE id = :student FOR UPDATE")
+             .bindparams(key=GRADING_LOCK))
+    return _Statements(Prepared(variant), Prepared(check), Prepared(locks), Prepared(attempt))
+
+
+_SUBMISSION_COLUMNS = ("quiz_id", "student_id", "question_id", "attempt", "raw", "parsed", "submitted_at")
+
+
+@cache
+def _submissions(count: int) -> Prepared:
+    """The answers of one attempt in one statement, returning their ids by question."""
+    rows: list[dict[str, Any]] = [{c: bindparam(f"{c}_{n}") for c in _SUBMISSION_COLUMNS} for n in range(count)]
+    return Prepared(insert(Submission).values(rows).returning(Submission.id, Submission.question_id))
 
 
 # ---------------------------------------------------------------- a student's questions, kept between requests
@@ -429,9 +444,8 @@ def _json(response: Mapping[str, Any]) -> str:
 def _record(cur: Cursor, store: Store, ready: _Ready, signer: Signer) -> Submitted:
     """Steps 1-6 of the module doc in the caller's write transaction."""
     request, quiz_id, student_pk = ready.request, ready.quiz_id, ready.student_pk
-    if cur.dialect.name != "sqlite":
-        cur.first(_sql().lock_grading, quiz=quiz_id)
-        cur.first(_sql().lock_student, student=student_pk)
+    if cur.dialect.name != "sqlite":  # SQLite's write lock, taken at BEGIN IMMEDIATE, covers both
+        cur.first(_sql().locks, quiz=quiz_id, student=student_pk)
     # Received when recorded, under the locks: an attempt that waited for them is stamped
     # when it was taken, not when its request began.
     at = request.at or now()
@@ -469,12 +483,14 @@ def _record(cur: Cursor, store: Store, ready: _Ready, signer: Signer) -> Submitt
             source=request.source, idempotency_key=request.idempotency_key, request_hash=ready.digest,
             answers_sha256=digest, leaf_hash=leaf, receipt=json.dumps(signed, ensure_ascii=False),
             key_id=signer.key_id, response=body)
-    cur.many(sql.submission, [
-        {"quiz_id": quiz_id, "student_id": student_pk, "question_id": variant.slots[slot].question_id,
-         "attempt": attempt, "raw": raw, "parsed": _stored_json(value), "submitted_at": at}
-        for slot, (raw, value) in parsed.items()])
+    answers: dict[str, Any] = {}
+    for n, (slot, (raw, value)) in enumerate(parsed.items()):
+        answers.update({f"quiz_id_{n}": quiz_id, f"student_id_{n}": student_pk, f"attempt_{n}": attempt,
+                        f"question_id_{n}": variant.slots[slot].question_id, f"raw_{n}": raw,
+                        f"parsed_{n}": _stored_json(value), f"submitted_at_{n}": at})
+    ids = {question: sid for sid, question in cur.all(_submissions(len(parsed)), **answers)}
     if results is not None:
-        insert_attempt_grades(cur, quiz_id, student_pk, attempt, list(results.values()), now(), bool(row[18]))
+        insert_attempt_grades(cur, quiz_id, [(ids[g[0]], *g[1:]) for g in results.values()], now(), bool(row[18]))
     return Submitted(receipt, response, body=body)
 
 

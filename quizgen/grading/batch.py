@@ -26,28 +26,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Float,
-    String,
-    Text,
-    and_,
-    bindparam,
-    cast,
-    exists,
-    func,
-    insert,
-    select,
-    true,
-    update,
-)
+from sqlalchemy import Text, and_, bindparam, cast, exists, func, insert, select, update
 
 from ..clock import now
 from ..errors import QuizgenError
 from ..store.db import GRADING_LOCK, Store, lock_for_writing
 from ..store.prepared import Cursor, Prepared
-from ..store.tables import Grade, Question, Quiz, Student, Submission, UTCDateTime, Variant, get_quiz
+from ..store.tables import Grade, Question, Quiz, Student, Submission, Variant, get_quiz
 from .passback import queue_for_submissions
 from .scoring import Row, compute_grades, counts_over, grade_answer
 
@@ -212,37 +197,25 @@ def insert_grades(conn: Any, quiz_id: int, grades: list[tuple[Any, ...]], stamp:
 
 
 @cache
-def _attempt_grade() -> Prepared:
-    """One grade of a just-recorded answer, its submission found by (student, question, attempt)."""
-    answer = select(Submission.id, bindparam("score", type_=Float), bindparam("max_score", type_=Float),
-                    bindparam("correct", type_=Boolean), bindparam("misconception", type_=String),
-                    bindparam("details", type_=JSON), bindparam("grader_version", GRADER_VERSION, type_=String),
-                    true(), bindparam("graded_at", type_=UTCDateTime())).where(
-        Submission.student_id == bindparam("student"), Submission.question_id == bindparam("question"),
-        Submission.attempt == bindparam("attempt"))
-    return Prepared(insert(Grade).from_select(list(_GRADE_COLUMNS), answer))
+def _attempt_grades(count: int) -> Prepared:
+    """The grades of one attempt's answers in one statement."""
+    rows: list[dict[str, Any]] = [{c: bindparam(f"{c}_{n}") for c in _GRADE_COLUMNS} for n in range(count)]
+    return Prepared(insert(Grade).values(rows))
 
 
-@cache
-def _attempt_submissions() -> Prepared:
-    return Prepared(select(Submission.id).where(Submission.quiz_id == bindparam("quiz"),
-                                                Submission.student_id == bindparam("student"),
-                                                Submission.attempt == bindparam("attempt")))
-
-
-def insert_attempt_grades(cur: Cursor, quiz_id: int, student_pk: int, attempt: int, grades: list[tuple[Any, ...]],
-                          stamp: Any, lms_columns: bool) -> None:
-    """insert_grades for one attempt just recorded on the submission path's cursor
-    (store.prepared): ``grades`` are (question id, score, max score, correct, misconception,
-    details as JSON text). The LMS passback is queued in the same transaction when the quiz
-    has gradebook columns (``lms_columns``, read by the caller in that transaction)."""
-    cur.many(_attempt_grade(), [
-        {"student": student_pk, "question": qid, "attempt": attempt, "score": score, "max_score": top,
-         "correct": ok, "misconception": slip, "details": details, "graded_at": stamp}
-        for qid, score, top, ok, slip, details in grades])
+def insert_attempt_grades(cur: Cursor, quiz_id: int, grades: list[tuple[Any, ...]], stamp: Any,
+                          lms_columns: bool) -> None:
+    """insert_grades for one attempt just recorded, on the submission path's cursor
+    (store.prepared): ``grades`` as insert_grades takes them. The LMS passback is queued in
+    the same transaction when the quiz has gradebook columns (``lms_columns``, read by the
+    caller in that transaction)."""
+    values: dict[str, Any] = {}
+    for n, (sid, score, top, ok, slip, details) in enumerate(grades):
+        values.update(zip((f"{c}_{n}" for c in _GRADE_COLUMNS),
+                          (sid, score, top, ok, slip, details, GRADER_VERSION, True, stamp)))
+    cur.run(_attempt_grades(len(grades)), **values)
     if lms_columns:
-        ids = [r[0] for r in cur.all(_attempt_submissions(), quiz=quiz_id, student=student_pk, attempt=attempt)]
-        queue_for_submissions(cur.connection, quiz_id, ids, stamp)
+        queue_for_submissions(cur.connection, quiz_id, [g[0] for g in grades], stamp)
 
 
 def _ungraded_count(session: Any, quiz_id: int) -> int:

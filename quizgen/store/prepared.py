@@ -92,17 +92,19 @@ class Cursor:
         self.connection = connection
         self.dialect: Dialect = connection.dialect
         self.raw: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        self._observed = bool(connection._has_events or connection.engine._has_events)
+        dispatch = connection.dispatch
+        self._before = dispatch.before_cursor_execute if dispatch.before_cursor_execute else None
+        self._after = dispatch.after_cursor_execute if dispatch.after_cursor_execute else None
 
     def _execute(self, sql: str, params: Any, many: bool = False) -> None:
-        if self._observed:
-            self.connection.dispatch.before_cursor_execute(self.connection, self.raw, sql, params, None, many)
+        if self._before is not None:
+            self._before(self.connection, self.raw, sql, params, None, many)
         if many:
             self.raw.executemany(sql, params)
         else:
             self.raw.execute(sql, params)
-        if self._observed:
-            self.connection.dispatch.after_cursor_execute(self.connection, self.raw, sql, params, None, many)
+        if self._after is not None:
+            self._after(self.connection, self.raw, sql, params, None, many)
 
     def all(self, statement: Prepared, **values: Any) -> list[tuple[Any, ...]]:
         c = statement.compiled(self.dialect)
