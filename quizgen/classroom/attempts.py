@@ -301,7 +301,7 @@ def _sql() -> _Statements:
                "answers_sha256", "leaf_hash", "receipt", "key_id", "response")
     attempt = insert(Attempt).values({c: bindparam(c) for c in columns})
     # The grading lock (shared) is computed in the target list, before the row is locked:
-    # the order of the module doc (tests/test_perf_paths.py holds PostgreSQL to it).
+    # the order of the module doc (tests/test_submission_path.py holds PostgreSQL to it).
     locks = (text("SELECT pg_advisory_xact_lock_shared(:key, :quiz) FROM students WHERE id = :student FOR UPDATE")
              .bindparams(key=GRADING_LOCK))
     return _Statements(Prepared(variant), Prepared(check), Prepared(locks), Prepared(attempt))

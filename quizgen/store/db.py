@@ -418,10 +418,32 @@ def _begin_write(dbapi_conn: sqlite3.Connection, busy_ms: int) -> None:
         dbapi_conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
 
 
+# A server database URL's ``?pooler=transaction``: quizgen reaches PostgreSQL through a pooler
+# in transaction mode (PgBouncer's pool_mode = transaction), where each transaction may run
+# on another server connection, so a statement prepared on one (psycopg prepares those
+# run five times) is unknown on the next: psycopg is told never to prepare. Removed from
+# the URL before it reaches the driver (libpq knows no such option).
+POOLER_OPTION = "pooler"
+
+
+def server_connect_args(url: str) -> tuple[str, dict[str, object]]:
+    """The URL the driver is given and psycopg's connection arguments, from a server URL."""
+    parsed = make_url(url)
+    pooler = parsed.query.get(POOLER_OPTION)
+    if pooler is None:
+        return url, {}
+    if pooler != "transaction":
+        raise StoreError(f"?{POOLER_OPTION}= takes 'transaction' (a pooler such as PgBouncer in transaction mode), "
+                         f"not {clip(str(pooler), 30)!r}")
+    return (parsed.difference_update_query([POOLER_OPTION]).render_as_string(hide_password=False),
+            {"prepare_threshold": None})
+
+
 def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, Engine]:
     busy_ms = busy_timeout_ms()
     if path is None:
-        engine = create_engine(url, pool_pre_ping=True)
+        driver_url, connect_args = server_connect_args(url)
+        engine = create_engine(driver_url, pool_pre_ping=True, connect_args=connect_args)
         return engine, engine.execution_options(quizgen_write=True)
     if writable:
         engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
