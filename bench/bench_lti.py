@@ -127,6 +127,7 @@ def bench_passback(tmp: Path, scores: int) -> tuple[float, float]:
     from quizgen.classroom.quizzes import quiz_key
     from quizgen.clock import now
     from quizgen.grading.batch import grade_quiz
+    from quizgen.receipts import Signer
     from quizgen.store.db import open_store
     from quizgen.store.tables import LtiLineItem, LtiUser, Student
 
@@ -152,10 +153,11 @@ def bench_passback(tmp: Path, scores: int) -> tuple[float, float]:
             for pk, sid in session.query(Student.id, Student.external_id):
                 session.add(LtiUser(platform_id=platform.id, sub=f"u-{sid}", student_id=pk, seen_at=now()))
         _, variants = quiz_key(store, quiz, all_variants=True)
+        signer = Signer(os.urandom(32))  # attempts are signed by whoever records them
         for v in variants:
             if v.student:
                 answers = {str(e.slot): _text(e.answer) for e in v.entries if e.answer["type"] != "parts"}
-                submit_attempt(store, quiz, v.student, tokens[v.student], answers, source="cli")
+                submit_attempt(store, quiz, v.student, tokens[v.student], answers, source="cli", signer=signer)
         grade_quiz(store, quiz)  # queues every student's score in the grading transactions
         queued = len(tokens)
         client.token(platform, keys)  # the token is cached for both measurements alike

@@ -408,7 +408,7 @@ def check_database(db: str, quiz: int, load: Load, public_key: str) -> Check:
     """Read every attempt back (after the server stopped) and hold it against what the clients were told."""
     from sqlalchemy import select
 
-    from quizgen.classroom.audit import audit_quiz
+    from quizgen.classroom.audit import audit_quiz, trust_from_database
     from quizgen.receipts import verify_receipt
     from quizgen.store.db import open_store
     from quizgen.store.tables import Attempt
@@ -420,7 +420,7 @@ def check_database(db: str, quiz: int, load: Load, public_key: str) -> Check:
             rows = session.execute(select(StudentRow.external_id, Attempt.attempt, Attempt.idempotency_key,
                                           Attempt.receipt).join(StudentRow, StudentRow.id == Attempt.student_id)
                                    .where(Attempt.quiz_id == quiz)).all()
-        report = audit_quiz(store, quiz)
+        report = audit_quiz(store, quiz, trust_from_database(store))
     finally:
         store.dispose()
     by_key: dict[tuple[str, str | None], int] = {}

@@ -93,9 +93,10 @@ def public_json(private: Any, key_id: str) -> dict[str, str]:
 def signed(private: Any, key_id: str, **fields: Any) -> dict[str, Any]:
     """A receipt as docs/api.md defines it, signed with ``private``."""
     answers = fields.pop("answers", {"1": "529,441"})
-    receipt = {"v": 1, "quiz": 3, "student": "20260001", "attempt": 1,
+    receipt = {"v": 2, "quiz": 3, "student": "20260001", "attempt": 1, "source": "http",
                "received_at": "2026-11-29T12:00:01.250000+00:00", "answers_sha256": answers_sha256(answers),
-               "chain_sha256": "ab" * 32, "key_id": key_id, **fields}
+               "leaf_hash": "ab" * 32, "integrate_by": "2026-11-29T12:01:01.250000+00:00", "request": None,
+               "key_id": key_id, **fields}
     return {**receipt, "signature": base64.b64encode(private.sign(signed_bytes(receipt))).decode()}
 
 

@@ -46,7 +46,9 @@ class Server:
 def start_server(db: str, tmp: Path, *args: str, env: dict[str, str] | None = None, wait: float = 60) -> Server:
     log = tmp / f"serve-{time.monotonic_ns()}.log"
     handle = open(log, "w")  # noqa: SIM115 - the server process writes it until stop() closes it
-    key = [] if "--key-file" in args else ["--key-file", str(tmp / "receipt.key")]  # one key per test class
+    # SQLite: the default key beside the database, as an instructor runs it (local submits and
+    # audit find the same key); a server database: one key per test class
+    key = [] if "--key-file" in args or "://" not in db else ["--key-file", str(tmp / "receipt.key")]
     proc = subprocess.Popen([sys.executable, "-m", "quizgen", "--db", db, "serve", "--port", "0", "--log-level",
                              "warning", *key, *args], stdout=handle, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})}, start_new_session=True)

@@ -5,6 +5,7 @@ aside and reported in one loud line."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -63,7 +64,7 @@ def test_a_receipt_signed_by_another_key_is_refused(server_key):
 
 @pytest.mark.parametrize("name, value", [
     ("attempt", 3), ("quiz", 4), ("student", "20260002"), ("received_at", "2026-11-29T12:00:02+00:00"),
-    ("answers_sha256", "0" * 64), ("chain_sha256", "cd" * 32), ("v", 2),
+    ("answers_sha256", "0" * 64), ("leaf_hash", "cd" * 32), ("v", 1), ("request", "another-key"),
 ])
 def test_a_tampered_field_breaks_the_signature(server_key, name, value):
     receipt = _receipt(server_key)
@@ -108,20 +109,23 @@ def _entry(server):
     return outbox.put(outbox.new_entry(server.url, "20260001", 3, ANSWERS))
 
 
-def _response(receipt, attempt=2):
-    return {"quiz": 3, "student": "20260001", "attempt": attempt, "answers": 3,
-            "received_at": "2026-11-29T12:00:01.250000+00:00", "receipt": receipt}
+def _response(receipt, attempt=2, received_at="2026-11-29T12:00:01.250000+00:00"):
+    return {"quiz": 3, "student": "20260001", "attempt": attempt, "answers": 3, "received_at": received_at,
+            "receipt": receipt}
 
 
 def test_accept_keeps_a_good_receipt_and_sets_a_bad_one_aside(home, server_key):
     server = parse_server("https://quiz.example.ac.kr")
     pin_key(server, parse_receipt_key(public_json(server_key, "k1")))
     good = _entry(server)
-    delivered = accept(good, _response(_receipt(server_key)), False, pinned_keys(server))
+    now = datetime.now(UTC).isoformat()
+    receipt = _receipt(server_key, request=good.idempotency_key, received_at=now)
+    delivered = accept(good, _response(receipt, received_at=now), False, pinned_keys(server))
     assert delivered.receipt_path.parent == home.receipts and not good.path.exists()
     bad = _entry(server)
     with pytest.raises(SuspiciousReceipt, match="RECEIPT REJECTED.*attempt"):
-        accept(bad, _response(_receipt(server_key), attempt=3), False, pinned_keys(server))
+        accept(bad, _response(_receipt(server_key, request=bad.idempotency_key, received_at=now), attempt=3,
+                              received_at=now), False, pinned_keys(server))
     assert not bad.path.exists()  # the server answered: nothing left to send
     aside = home.receipts / "suspicious" / f"{bad.idempotency_key}.json"
     assert "attempt" in json.loads(aside.read_text())["suspicious"]
@@ -171,3 +175,31 @@ def test_receipt_keys_that_are_not_ed25519_are_refused(data):
 
     with pytest.raises(CredentialsError):
         parse_receipt_key(data)
+
+
+def test_a_fresh_receipt_must_be_made_near_this_clock():
+    """A receipt answers this request now: a time far from the client's clock is refused
+    (a replay, the original answer to an earlier send, may be older, never in the future)."""
+    from datetime import UTC, datetime, timedelta
+
+    from quizgen.client.receipts import check_time
+
+    at = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    fresh = {"received_at": (at - timedelta(seconds=3)).isoformat()}
+    check_time(fresh, replayed=False, at=at)
+    stale = {"received_at": (at - timedelta(hours=2)).isoformat()}
+    with pytest.raises(ReceiptError, match="more than 10 minutes"):
+        check_time(stale, replayed=False, at=at)
+    check_time(stale, replayed=True, at=at)
+    with pytest.raises(ReceiptError, match="more than 10 minutes"):
+        check_time({"received_at": (at + timedelta(hours=1)).isoformat()}, replayed=True, at=at)
+    with pytest.raises(ReceiptError, match="no zone"):
+        check_time({"received_at": "2026-12-07T12:00:00"}, replayed=False, at=at)
+
+
+def test_a_receipt_for_another_request_is_refused(server_key):
+    """The server signs the Idempotency-Key it answered: a receipt from another submission
+    of the same answers (replayed to this client) does not pass for this one."""
+    receipt = _receipt(server_key, request="key-of-another-send")
+    with pytest.raises(ReceiptError, match="request"):
+        verify(receipt, _keys(server_key), Expected(**{**EXPECTED.__dict__, "request": "this-send"}))

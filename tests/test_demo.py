@@ -17,6 +17,6 @@ def test_demo_runs_end_to_end(tmp_path, checker):
     assert "26 students submitted over the API, 3 through the page and 1 from the LMS" in out
     assert "26 signed receipts received" in out
     assert "the LMS made one gradebook column" in out and "The LMS's gradebook now holds" in out
-    assert "0 answer(s) left to grade" in out and "chain intact" in out
+    assert "0 answer(s) left to grade" in out and "log intact" in out
     assert "Points Possible" in out and "점수 분포" in out
     assert "Try next" in out

@@ -1,13 +1,13 @@
 """What the service promises under pressure: an attempt limit that holds across server
 processes sharing PostgreSQL, a busy database answered with 503 and nothing half-written,
-no HTTP route reading a key column, and an audit that names every tampered row."""
+no HTTP route reading a key column, and an audit that names a changed or inserted answer
+(tests/test_tlog.py has the rest of the transparency log's)."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 import uuid
-from datetime import UTC
 
 import httpx
 import pytest
@@ -195,45 +195,6 @@ def audited(tmp_path):
 def test_audit_names_a_changed_answer(audited):
     lines = _tamper(audited, "UPDATE submissions SET raw = '999' WHERE id = 3")
     assert any("answers were changed" in line and "attempt 1" in line for line in lines)
-
-
-def test_audit_names_a_deleted_attempt(audited):
-    con = sqlite3.connect(audited.db)
-    con.execute("DELETE FROM grades WHERE submission_id IN (SELECT id FROM submissions WHERE id = 4)")
-    con.execute("DELETE FROM submissions WHERE id = 4")
-    con.commit()
-    con.close()
-    lines = _tamper(audited, "DELETE FROM attempts WHERE seq = 4")
-    assert any("position 4 are missing: deleted" in line for line in lines)
-
-
-def test_audit_names_a_back_dated_attempt(audited):
-    lines = _tamper(audited, "UPDATE attempts SET received_at = '2020-01-01 00:00:00.000000' WHERE seq = 5")
-    assert any("back-dated" in line for line in lines)
-    assert any("signed receipt" in line and "received_at" in line for line in lines)
-
-
-def test_audit_names_a_rewritten_chain_by_its_signature(audited):
-    """Someone who edits a row and recomputes every hash still cannot sign: the receipts give it away."""
-    from quizgen.receipts import GENESIS, chain_next, chain_record
-
-    con = sqlite3.connect(audited.db)
-    con.execute("UPDATE attempts SET attempt = 7 WHERE seq = 2")
-    con.execute("UPDATE submissions SET attempt = 7 WHERE student_id = (SELECT student_id FROM attempts WHERE seq = 2) "
-                "AND attempt = 2")
-    previous = GENESIS
-    for aid, quiz, sid, attempt, seq, received, digest in con.execute(
-            "SELECT a.id, a.quiz_id, s.external_id, a.attempt, a.seq, a.received_at, a.answers_sha256 FROM attempts a "
-            "JOIN students s ON s.id = a.student_id ORDER BY a.seq").fetchall():
-        from datetime import datetime
-
-        stamp = datetime.fromisoformat(received).replace(tzinfo=UTC).isoformat()
-        previous = chain_next(previous, chain_record(quiz, sid, attempt, seq, stamp, digest))
-        con.execute("UPDATE attempts SET chain_sha256 = ? WHERE id = ?", (previous, aid))
-    con.commit()
-    con.close()
-    out = audited.run("audit", str(audited.quiz))
-    assert out.exit_code == 1 and "no longer matches its signed receipt (attempt, chain_sha256)" in out.stdout
 
 
 def test_audit_names_inserted_answers(audited):

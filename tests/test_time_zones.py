@@ -31,16 +31,18 @@ def test_a_deadline_is_read_in_the_machines_zone_and_refuses_exactly_then(tmp_pa
     assert datetime.fromisoformat(info["deadline"]) == expected
     assert info["deadline_local"].startswith("2030-12-01T18:00")
     from quizgen.classroom.attempts import submit
+    from quizgen.classroom.keys import open_signing
     from quizgen.store.db import open_store
 
     store = open_store(str(klass.db))
     try:
         sid, token = "20260001", klass.tokens["20260001"]
-        submit(store, klass.quiz, sid, token, {"1": "5"}, at=expected - timedelta(seconds=1))
+        signing = open_signing(store, str(klass.db), None)
+        submit(store, klass.quiz, sid, token, {"1": "5"}, signing, at=expected - timedelta(seconds=1))
         from quizgen.classroom.policies import SubmissionRefused
 
         with pytest.raises(SubmissionRefused, match="2030-12-01 18:00"):
-            submit(store, klass.quiz, sid, token, {"1": "5"}, at=expected + timedelta(seconds=1))
+            submit(store, klass.quiz, sid, token, {"1": "5"}, signing, at=expected + timedelta(seconds=1))
     finally:
         store.dispose()
 

@@ -28,13 +28,16 @@ def submit_loop(db: str, quiz: str, student: str, token: str, count: int, until:
         import quizgen.store.db
 
         quizgen.store.db.WRITE_BEGIN = os.environ["QUIZGEN_TEST_WRITE_BEGIN"]
+    from quizgen.classroom.keys import open_signing
+
     store = open_store(db)
+    signing = open_signing(store, db, None)  # the key beside the database, made once by the first worker
     n = 0
     while (until is None and n < count) or (until is not None and not os.path.exists(until) and n < count):
         n += 1
         started = time.perf_counter()
         try:
-            receipt = submit(store, quiz, student, token, {"1": str(1000 + n)})
+            receipt = submit(store, quiz, student, token, {"1": str(1000 + n)}, signing)
         except QuizgenError as exc:
             print(f"ERR {exc}", flush=True)
             continue

@@ -16,13 +16,13 @@ import csv
 import io
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputFileError, QuizgenError, clip
 from ..files import DuplicateKey, MalformedJSON, decode_json, read_file_bytes, unique_keys
-from ..grading.answers import AnswerError
+from ..grading.answers import AnswerError, find_part
 from ..receipts import part_label
 from ..resources import phrase
 
@@ -37,14 +37,6 @@ def answer_position(key: str) -> tuple[int, str] | None:
     if not QUESTION_NUMBER.fullmatch(number) or (dot and not part):
         return None
     return int(number), part_label(part)
-
-
-def find_part(parts: Sequence[Mapping[str, Any]], label: str) -> Mapping[str, Any] | None:
-    """The part a label names: its number (1-based) or the key's own name for it."""
-    if QUESTION_NUMBER.fullmatch(label):
-        n = int(label)
-        return parts[n - 1] if 1 <= n <= len(parts) else None
-    return next((p for p in parts if p.get("key") == label), None)
 
 
 class BlankAnswers(QuizgenError):

@@ -4,17 +4,20 @@ imports) takes, with the quiz's rules applied inside the transaction that writes
 One write transaction, after the student is authenticated and the answers parse:
 
 1. locks, always in this order so two writers can never wait on each other: the quiz's
-   grading lock, the quiz's row (its hash chain grows one attempt at a time), the
-   student's row (SQLite's write lock already serialises everything);
+   grading lock, shared (attempts of one quiz commit in parallel; batch grading and key
+   changes take it alone), then the student's row (their attempts are numbered one at a
+   time); SQLite's write lock already serialises everything;
 2. a request seen before (same idempotency key) returns its stored response, or is
    refused if its answers differ;
 3. the deadline (and late window), the attempt limit and the rate limit on graded
    submissions are checked;
-4. the attempt is appended to the quiz's hash chain, with its answers;
+4. the attempt is written with its answers and its leaf hash, and its receipt signed:
+   the leaf, and a promise that the quiz's transparency log (classroom.tlog) will
+   include it by a stated time; the sequencer gives it its place in the log later;
 5. where the feedback policy shows scores and the caller asked for it, it is graded
    from the stored grading key (the same scoring ``quizgen grade`` uses), so batch
    grading later finds nothing to do and agrees;
-6. the receipt is signed, and the response a replay will return is stored with it.
+6. the response a replay will return is stored with it.
 
 Everything the caller will tell the student is made before the commit, so nothing
 can fail after it.
@@ -32,16 +35,17 @@ from sqlalchemy import Text, cast, func, insert, select
 
 from ..clock import as_utc, now, show
 from ..errors import QuizgenError, clip
-from ..grading.batch import GRADER_VERSION, insert_grades, lock_grading
+from ..grading.batch import GRADER_VERSION, insert_grades, lock_grading_shared
 from ..grading.scoring import compute_grades
 from ..grading.slip_messages import shown_score
 from ..ids import parse_quiz_id
-from ..receipts import GENESIS, RECEIPT_VERSION, Signer, answers_sha256, chain_next, chain_record, request_sha256
+from ..receipts import RECEIPT_VERSION, Signer, answers_sha256, leaf_hash_hex, leaf_record, request_sha256
 from ..resources import phrase
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Student, Submission
 from .answer_results import part_results, parts_json, question_feedback
 from .answersheets import BlankAnswers, BlankPolicy, blank_answers
+from .keys import Signing
 from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, student_rules, visibility
 from .students import Vouched, authenticate
 from .submissions import (
@@ -55,6 +59,7 @@ from .submissions import (
     quiz_id_for,
     told_to_student,
 )
+from .tlog import integrate_by, sequence_quietly
 
 MAX_ANSWERS = 200
 MAX_ANSWER_CHARS = 200
@@ -95,33 +100,34 @@ class Submitted:
 
 def lock_for_attempts(session: Any, quiz_id: int, student_pk: int) -> None:
     """The locks an attempt needs, in the one order every writer takes them (see module doc)."""
-    lock_grading(session, quiz_id)  # on SQLite, this starts the transaction (BEGIN IMMEDIATE)
+    lock_grading_shared(session, quiz_id)  # on SQLite, this starts the transaction (BEGIN IMMEDIATE)
     if session.get_bind().dialect.name == "sqlite":
         # SQLite has no row locks (it drops FOR UPDATE): the database's write lock, held
-        # since BEGIN IMMEDIATE, already covers both rows, and the two reads would only
+        # since BEGIN IMMEDIATE, already covers the row, and the read would only
         # lengthen the time every other writer waits for it.
         return
-    session.execute(select(Quiz.id).where(Quiz.id == quiz_id).with_for_update())
     session.execute(select(Student.id).where(Student.id == student_pk).with_for_update())
 
 
 def record_attempt(session: Any, quiz_id: int, student_pk: int, student_id: str, slots: Mapping[int, Slot],
-                   parsed: Mapping[int, tuple[str, Any]], at: datetime, source: str,
+                   parsed: Mapping[int, tuple[str, Any]], at: datetime, source: str, signer: Signer,
                    idempotency_key: str | None = None, request_hash: str | None = None,
                    used: int | None = None) -> Attempt:
-    """Append one attempt (its row, its place in the chain, its answers) in the caller's
-    transaction, which holds lock_for_attempts; returns the new row. ``used``: the
-    student's attempts so far, if the caller has just counted them under the same locks."""
+    """Write one attempt (its row and leaf hash, its answers, its signed receipt) in the
+    caller's transaction, which holds lock_for_attempts; returns the new row. ``used``: the
+    student's attempts so far, if the caller has just counted them under the same locks.
+    Every attempt is signed, whoever records it: ``quizgen audit`` takes an unsigned one
+    for a row someone inserted."""
     attempt = (attempts_used(session, quiz_id, student_pk) if used is None else used) + 1
-    last = session.execute(select(Attempt.seq, Attempt.chain_sha256).where(Attempt.quiz_id == quiz_id)
-                           .order_by(Attempt.seq.desc()).limit(1)).first()
-    seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
     digest = answers_sha256({str(slot): raw for slot, (raw, _) in parsed.items()})
     received = as_utc(at).isoformat()
-    chain = chain_next(previous, chain_record(quiz_id, student_id, attempt, seq, received, digest))
+    leaf = leaf_hash_hex(leaf_record(quiz_id, student_id, attempt, source, received, digest))
+    signed = signer.sign({"v": RECEIPT_VERSION, "quiz": quiz_id, "student": student_id, "attempt": attempt,
+                          "source": source, "received_at": received, "answers_sha256": digest, "leaf_hash": leaf,
+                          "integrate_by": integrate_by(at), "request": idempotency_key})
     row = Attempt(quiz_id=quiz_id, student_id=student_pk, attempt=attempt, received_at=at, source=source,
-                  idempotency_key=idempotency_key, request_hash=request_hash, seq=seq, answers_sha256=digest,
-                  chain_sha256=chain)
+                  idempotency_key=idempotency_key, request_hash=request_hash, answers_sha256=digest,
+                  leaf_hash=leaf, receipt=json.dumps(signed, ensure_ascii=False), key_id=signer.key_id)
     session.add(row)
     session.execute(insert(Submission), [
         {"quiz_id": quiz_id, "student_id": student_pk, "question_id": slots[slot].question_id,
@@ -144,9 +150,9 @@ class SubmissionTooLarge(QuizgenError):
 
 
 def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | Vouched | None,
-                   answers: Mapping[str, str], *, source: str, at: datetime | None = None,
-                   idempotency_key: str | None = None, signer: Signer | None = None,
-                   grade_on_arrival: bool = False, rate_limit: RateLimit | None = None) -> Submitted:
+                   answers: Mapping[str, str], *, source: str, signer: Signer, at: datetime | None = None,
+                   idempotency_key: str | None = None, grade_on_arrival: bool = False,
+                   rate_limit: RateLimit | None = None) -> Submitted:
     """Record one attempt: all its answers, or (on any problem) nothing. See the module doc."""
     quiz_id = parse_quiz_id(quiz)
     stamp_when_recorded = at is None
@@ -167,9 +173,8 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
     with store.write() as session:
         lock_for_attempts(session, quiz_id, student_pk)
         if stamp_when_recorded:
-            # Received when recorded, under the lock that orders the quiz's chain: taken any
-            # earlier, an attempt that waited for the lock would be stamped before the one
-            # chained ahead of it, and quizgen audit would call honest contention back-dating.
+            # Received when recorded, under the locks: an attempt that waited for them is
+            # stamped when it was taken, not when its request began.
             at = now()
         shown = show(at, zone, seconds=True)
         if idempotency_key is not None:
@@ -185,37 +190,34 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
         grading = grade_on_arrival and seen_policy.score
         if grading and rate_limit is not None:
             _refuse_if_rate_limited(session, quiz_id, student_pk, at, rate_limit)
-        row = record_attempt(session, quiz_id, student_pk, student_id, slots, parsed, at, source,
+        row = record_attempt(session, quiz_id, student_pk, student_id, slots, parsed, at, source, signer,
                              idempotency_key, digest, used)
         receipt = Receipt(quiz_id, student_id, row.attempt, len(parsed), at, zone, shown, language=lang, late=late,
                           feedback=quiz_row.feedback, counting=quiz_row.counting)
-        if signer is None and not grading:
-            return Submitted(receipt)
         results = _grade(session, slots, parsed, row) if grading else None
         # read before the row is changed below, so that the receipt and the response reach
         # it in one UPDATE at the commit (a query in between would flush the first half)
         max_score = session.scalar(select(func.sum(Question.points))
                                    .where(Question.id.in_([s.question_id for s in slots.values()]))) or 0
-        signed = None
-        if signer is not None:
-            signed = signer.sign({"v": RECEIPT_VERSION, "quiz": quiz_id, "student": student_id,
-                                  "attempt": row.attempt, "received_at": as_utc(at).isoformat(),
-                                  "answers_sha256": row.answers_sha256, "chain_sha256": row.chain_sha256})
-            row.receipt, row.key_id = json.dumps(signed, ensure_ascii=False), signer.key_id
+        signed = json.loads(row.receipt or "null")
         response = _response(receipt, quiz_row, max_score, results, seen_policy, late, signed, slots)
         row.response = json.dumps(response, ensure_ascii=False)
         return Submitted(receipt, response)
 
 
 def submit(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str],
-           at: datetime | None = None) -> Receipt:
-    """Record one attempt from the local command line: all its answers, or nothing
-    (submit_attempt with source "cli", no receipt signed, graded later)."""
-    return submit_attempt(store, quiz, student_id, token, answers, source="cli", at=at).receipt
+           signing: Signing, at: datetime | None = None) -> Receipt:
+    """Record one attempt from the local command line: all its answers, or nothing; signed
+    as the service signs (graded later), and integrated into the quiz's log after the
+    commit (or left for the next sequencer when the database is busy)."""
+    receipt = submit_attempt(store, quiz, student_id, token, answers, source="cli", signer=signing.signer,
+                             at=at).receipt
+    sequence_quietly(store, signing, [receipt.quiz_id])
+    return receipt
 
 
-def submit_sheet(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str], *,
-                 blanks: BlankPolicy, lang: str) -> Receipt:
+def submit_sheet(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str],
+                 signing: Signing, *, blanks: BlankPolicy, lang: str) -> Receipt:
     """The local ``submit``: answers that do not parse are refused before anything else, then
     the questions and parts left blank (answersheets.blank_answers) are sent only if the
     ``blanks`` policy accepts them (``--allow-blank``, or a yes on a terminal); otherwise
@@ -231,7 +233,7 @@ def submit_sheet(store: Store, quiz: str | int, student_id: str, token: str | No
             left = blank_answers({q.slot: q.response for q in view.questions}, answers)
             if not blanks.accepts(left, view.language):
                 raise BlankAnswers(phrase("blank_refused", blanks=left.text()))
-        return submit(store, quiz_id, student_id, token, answers)
+        return submit(store, quiz_id, student_id, token, answers, signing)
 
 
 def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) -> Submitted | None:

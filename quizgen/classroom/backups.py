@@ -22,12 +22,12 @@ from ..files import staged_file
 from ..store.backup import copy_sqlite, dump_postgresql, restored_copy
 from ..store.db import Store, open_store
 from ..store.tables import Attempt, Grade, Quiz, Student, Submission
-from .audit import audit_quiz
+from .audit import audit_quiz, trust_from_database
 
 
 @dataclass(frozen=True)
 class QuizCheck:
-    """One quiz in the copy, and what ``quizgen audit`` makes of its chain of attempts there."""
+    """One quiz in the copy, and what ``quizgen audit`` makes of its log of attempts there."""
 
     quiz: int
     title: str
@@ -111,6 +111,8 @@ def _read_back(copy: Store) -> tuple[Holdings, list[QuizCheck]]:
         quizzes = session.execute(select(Quiz.id, Quiz.title).order_by(Quiz.id)).all()
     checks = []
     for quiz_id, title in quizzes:
-        report = audit_quiz(copy, quiz_id)
+        # the copy against its own registered keys: is it whole and consistent (quizgen audit
+        # with the server's key file is the independent check, on either)
+        report = audit_quiz(copy, quiz_id, trust_from_database(copy))
         checks.append(QuizCheck(quiz_id, title, report.attempts, len(report.problems)))
     return holds, checks

@@ -28,8 +28,10 @@ from ..resources import message
 from ..store.db import Store
 from ..store.tables import Attempt, Student, get_quiz
 from .attempts import lock_for_attempts, record_attempt
+from .keys import Signing
 from .policies import AttemptsExhausted, QuizClosed, refuse_if_closed, refuse_if_spent, student_rules
 from .submissions import Slot, attempts_used, load_slots, parse_submission
+from .tlog import sequence_quietly
 
 MAX_IMPORT_BYTES = 50_000_000
 _SHOWN_PROBLEMS = 10
@@ -115,9 +117,10 @@ class _Pending:
     parsed: dict[int, tuple[str, Any]] | None = None
 
 
-def import_submissions(store: Store, quiz: str | int, path: str, ignore_deadline: bool = False,
+def import_submissions(store: Store, quiz: str | int, path: str, signing: Signing, ignore_deadline: bool = False,
                        ignore_attempt_limit: bool = False) -> ImportReport:
-    """Load answers collected elsewhere: every row, or (if any is refused) none."""
+    """Load answers collected elsewhere: every row, or (if any is refused) none. Each
+    student's answer set is an attempt, signed and logged as any other."""
     quiz_id = parse_quiz_id(quiz)
     data = read_file_bytes(path, "submissions file", MAX_IMPORT_BYTES)
     rows = _rows(path, data)
@@ -198,11 +201,13 @@ def import_submissions(store: Store, quiz: str | int, path: str, ignore_deadline
                     refused.append(f"student {clip(sid, 40)!r}: {exc} (--ignore-attempt-limit imports it anyway)")
                     continue
                 over += len(entry.parsed)
-            record_attempt(session, quiz_id, entry.pk, sid, entry.slots, entry.parsed, when, "import", file_key,
-                           request_sha256(entry.answers))
+            record_attempt(session, quiz_id, entry.pk, sid, entry.slots, entry.parsed, when, "import",
+                           signing.signer, file_key, request_sha256(entry.answers))
             imported += len(entry.parsed)
             students_new += 1
         _refuse(refused)  # raising here rolls the whole transaction back
+    if students_new:
+        sequence_quietly(store, signing, [quiz_id])
     return ImportReport(imported, students_new, skipped, late, after_close, over)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from ..clock import now, show
 from ..errors import NotFoundError, clip
-from ..grading.answers import AnswerError, parse_answer
+from ..grading.answers import AnswerError, find_part, parse_answer
 from ..grading.slip_messages import shown_score
 from ..ids import parse_quiz_id, student_quiz_id
 from ..receipts import parts_text
@@ -31,7 +31,7 @@ from ..resources import message, phrase
 from ..store.db import Store
 from ..store.tables import Attempt, Question, Quiz, Submission, Variant
 from .answer_results import PartResult, part_results, parts_json, question_feedback
-from .answersheets import BlankAnswers, answer_position, find_part
+from .answersheets import BlankAnswers, answer_position
 from .policies import (
     Rules,
     SubmissionRefused,

@@ -3,7 +3,7 @@
 It prepares a class (classroom.demo), starts a real ``quizgen serve`` on 127.0.0.1,
 has most students submit over the JSON API and a few through the page, stops the
 server, then does what the instructor does: grade (nothing is left: answers were
-graded on arrival), audit the receipts' hash chain, print the gradebook and report.
+graded on arrival), audit the transparency log of attempts, print the gradebook and report.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def _submit_all(url: str, klass, skip: set[str]) -> tuple[int, int, int, int]:
 
 
 def _instructor(ctx: click.Context, klass) -> None:
-    from ..classroom.audit import audit_quiz
+    from ..classroom.audit import audit_quiz, trust_for
     from ..classroom.results import gradebook
     from ..exports.analysis import format_report, item_analysis
     from ..exports.gradebook import gradebook_csv
@@ -181,9 +181,9 @@ def _instructor(ctx: click.Context, klass) -> None:
         result = grade_quiz(store, klass.quiz_id)
         click.echo(f"quizgen grade: {result.graded} answer(s) left to grade (the service graded every answer on "
                    "arrival).")
-        audit = audit_quiz(store, klass.quiz_id)
-        click.echo(f"quizgen audit: {audit.attempts} attempts, {audit.signed} signed receipts checked, chain "
-                   f"{'intact' if audit.intact else 'BROKEN'}.\n")
+        audit = audit_quiz(store, klass.quiz_id, trust_for(store, klass.db, None))
+        click.echo(f"quizgen audit: {audit.attempts} attempts, {audit.signed} signed receipts and {audit.checkpoints} "
+                   f"signed checkpoints checked; log {'intact' if audit.intact else 'BROKEN'}.\n")
         book = gradebook(store, klass.quiz_id)
         lines = gradebook_csv(book).splitlines()
         click.echo("Gradebook (Canvas CSV, first rows):\n" + "\n".join(lines[:7]) + f"\n… {len(lines) - 7} more rows\n")

@@ -9,7 +9,9 @@ from .options import (
     Bar,
     emit_json,
     json_option,
+    key_file_option,
     lang_option,
+    open_signing,
     open_store,
     output_options,
     quiz_argument,
@@ -72,10 +74,11 @@ def grade(ctx: click.Context, quiz: str, regrade: bool, apply_changes: bool, as_
 @click.argument("file", metavar="FILE.csv|FILE.json")
 @click.option("--ignore-deadline", is_flag=True, help="Import answers given after the deadline too.")
 @click.option("--ignore-attempt-limit", is_flag=True, help="Import for students who have used every attempt too.")
+@key_file_option
 @json_option
 @click.pass_context
 def import_submissions(ctx: click.Context, quiz: str, file: str, ignore_deadline: bool, ignore_attempt_limit: bool,
-                       as_json: bool) -> None:
+                       key_file: str | None, as_json: bool) -> None:
     """Import answers collected elsewhere (student,question,answer[,submitted_at]); all rows or none.
 
     The deadline and the attempt limit apply unless overridden; importing the same
@@ -87,7 +90,8 @@ def import_submissions(ctx: click.Context, quiz: str, file: str, ignore_deadline
     """
     from ..classroom.imports import import_submissions as do_import
 
-    report = do_import(open_store(ctx), quiz, file, ignore_deadline, ignore_attempt_limit)
+    report = do_import(open_store(ctx), quiz, file, open_signing(ctx, key_file), ignore_deadline,
+                       ignore_attempt_limit)
     if as_json:
         emit_json(report.to_json())
         return

@@ -81,6 +81,22 @@ def require_student(student_id: str | None) -> str:
     return student_id
 
 
+def key_file_option(fn: F) -> F:
+    """``--key-file`` (QUIZGEN_KEY_FILE): the key that signs attempts and checkpoints, and
+    that ``quizgen audit`` trusts; the same file for ``serve``, local ``submit``, imports
+    and audit."""
+    return click.option("--key-file", envvar="QUIZGEN_KEY_FILE", show_envvar=True, metavar="FILE",
+                        help="The server's signing key (made on first use, mode 0600) [default: beside a SQLite "
+                             "database; for PostgreSQL, in your config folder].")(fn)
+
+
+def open_signing(ctx: click.Context, key_file: str | None) -> Any:
+    """The store's signing key (classroom.keys.open_signing) for a command that records attempts."""
+    from ..classroom.keys import open_signing as opened
+
+    return opened(open_store(ctx), ctx.find_root().obj["db"], key_file)
+
+
 def server_options(fn: F) -> F:
     """``--server`` (QUIZGEN_SERVER) and ``--insecure-http``: talk to a quiz server over HTTP."""
     fn = click.option("--insecure-http", is_flag=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from ..errors import one_line
@@ -13,6 +15,7 @@ from .options import (
     blank_policy,
     emit_json,
     json_option,
+    open_signing,
     open_store,
     parsed_by,
     quiz_argument,
@@ -264,7 +267,9 @@ def submit(ctx: click.Context, quiz: str, student_id: str | None, token: str | N
     from ..resources import locale_language
 
     assert student_id is not None  # require_student above
-    receipt = submit_sheet(open_store(ctx), quiz, student_id, token, given, blanks=blank_policy(allow_blank),
+    # signed with the server's key, as the service would (QUIZGEN_KEY_FILE, else the default place)
+    receipt = submit_sheet(open_store(ctx), quiz, student_id, token, given,
+                           open_signing(ctx, os.environ.get("QUIZGEN_KEY_FILE")), blanks=blank_policy(allow_blank),
                            lang=locale_language())
     if as_json:
         emit_json(receipt.to_json())

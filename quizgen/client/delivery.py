@@ -42,7 +42,7 @@ from . import outbox
 from .api import Api, OutcomeUnknown, ServerRefused, ServerUnavailable, _seconds
 from .credentials import Credentials, CredentialsError, ReceiptKey, parse_receipt_key, pin_key, pinned_keys
 from .outbox import Entry
-from .receipts import Expected, ReceiptError, keep, request_body, verify
+from .receipts import Expected, ReceiptError, check_time, keep, request_body, verify
 from .retry import RetryPolicy, next_wait
 from .screens import QuizScreen, read_quiz, receipt_line, results_lines
 
@@ -249,11 +249,12 @@ def accept(entry: Entry, response: dict[str, Any], replayed: bool, keys: Mapping
     attempt, received = response.get("attempt"), response.get("received_at")
     expected = Expected(entry.quiz, entry.student, entry.answers,
                         attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else -1,
-                        received if isinstance(received, str) else "(missing)")
+                        received if isinstance(received, str) else "(missing)", entry.idempotency_key)
     receipt = response.get("receipt")
     said = {"language": entry.language, "time_zone": entry.time_zone}
     try:
         key = verify(receipt, keys, expected)
+        check_time(receipt, replayed)
     except ReceiptError as exc:
         exc.speak(entry.language or locale_language())
         path = keep(entry.server, entry.idempotency_key, receipt, expected, suspicious=str(exc), said=said)

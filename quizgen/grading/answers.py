@@ -14,8 +14,10 @@ Every refusal is one sentence from data/messages.json in the language asked for
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import QuizgenError, clip, unstorable
@@ -196,6 +198,36 @@ def parse_answer(kind: str, text: str, lang: str = "en") -> Any:
     if kind == "decimal":
         return parse_decimal(text, lang)
     raise _refused(lang, "answer_unknown_type", kind=repr(kind))
+
+
+_PART_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def find_part(parts: Sequence[Mapping[str, Any]], label: str) -> Mapping[str, Any] | None:
+    """The part of a multi-part answer form that ``label`` names: its number (from 1) or its key."""
+    if _PART_NUMBER.fullmatch(label):
+        n = int(label)
+        return parts[n - 1] if 1 <= n <= len(parts) else None
+    return next((p for p in parts if p.get("key") == label), None)
+
+
+def parse_stored(response: dict[str, Any], raw: str) -> Any:
+    """The value an answer stored as ``raw`` parses to, which ``submissions.parsed`` caches
+    (a multi-part answer's raw text is the JSON of its parts' texts by label; the value is
+    a dict by part key, in the form's order). AnswerError or ValueError when it does not
+    parse: a stored text that no longer parses was not stored by quizgen."""
+    if response["type"] != "parts":
+        return parse_answer(response["type"], raw)
+    texts = json.loads(raw)
+    if not isinstance(texts, dict):
+        raise ValueError("a multi-part answer is stored as a JSON object")
+    values = {}
+    for label, text in texts.items():
+        part = find_part(response["parts"], str(label))
+        if part is None or not isinstance(text, str):
+            raise ValueError(f"no part {label!r}")
+        values[part["key"]] = parse_answer(part["type"], text)
+    return {p["key"]: values[p["key"]] for p in response["parts"] if p["key"] in values}
 
 
 def format_count(value: int) -> str:

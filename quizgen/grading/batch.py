@@ -139,6 +139,12 @@ def lock_grading(session: Any, quiz_id: int) -> None:
     lock_for_writing(session.connection(), GRADING_LOCK, quiz_id)
 
 
+def lock_grading_shared(session: Any, quiz_id: int) -> None:
+    """The grading lock as a new attempt takes it: beside other attempts (each grades only
+    its own new answers), never beside a batch grader or a key change."""
+    lock_for_writing(session.connection(), GRADING_LOCK, quiz_id, shared=True)
+
+
 def _write_chunk(store: Store, quiz_id: int, revision: int, rows: list[Row]) -> int:
     """One transaction: the chunk's grades, minus any a concurrent grader wrote meanwhile,
     made again from the keys as they are now if they changed since the chunk was read."""

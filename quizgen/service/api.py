@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -21,9 +21,11 @@ from ..classroom import logins
 from ..classroom.attempts import submit_attempt
 from ..classroom.students import AuthError
 from ..classroom.submissions import quiz_for_student, status
+from ..classroom.tlog import consistency, inclusion, latest_checkpoint
 from ..clock import now
 from ..errors import StoreError
 from ..files import DuplicateKey, MalformedJSON, decode_json, unique_keys
+from .addresses import client_address
 from .context import Context, context
 from .errors import ApiError, require_media_type
 
@@ -112,13 +114,16 @@ def credentials(authorization: str | None) -> tuple[str, str]:
 
 
 def as_student(ctx: Context, request: Request, student: str, call: Callable[[], T]) -> T:
-    """Run ``call`` (which authenticates), throttling clients and ids that keep failing."""
-    who = logins.subjects(request.client.host if request.client else None, student)
-    logins.refuse_if_throttled(ctx.store, who, ctx.settings.login_throttle)
+    """Run ``call`` (which authenticates). A right token always goes through; a wrong one
+    from a client or for an id that keeps failing is answered 429 instead of 401."""
     try:
         return call()
     except AuthError:
-        logins.record_failure(ctx.store, who, ctx.settings.login_throttle)
+        peer = request.client.host if request.client else None
+        address = client_address(peer, request.headers.getlist("x-forwarded-for"), ctx.settings.proxies())
+        refusal = logins.failed_login(ctx.store, logins.subjects(address, student), ctx.settings.login_throttle)
+        if refusal is not None:
+            raise refusal from None
         raise
 
 
@@ -176,6 +181,32 @@ async def submit(quiz: str, request: Request, authorization: str | None = Header
         grade_on_arrival=True, rate_limit=ctx.settings.rate_limit)), limiter=ctx.submitters())
     headers = {"Idempotent-Replayed": "true"} if done.replayed else None
     return JSONResponse(done.response, status_code=200 if done.replayed else 201, headers=headers)
+
+
+# ---------------------------------------------------------------- the transparency log (public: anyone may check)
+
+_HEX64 = frozenset("0123456789abcdef")
+
+
+@router.get("/quizzes/{quiz}/checkpoint", responses=ERRORS)
+def checkpoint(quiz: str, request: Request) -> dict[str, Any]:
+    """The quiz's latest signed checkpoint of its log of attempts (size, root, time, signed note)."""
+    return latest_checkpoint(context(request).store, quiz).to_json()
+
+
+@router.get("/quizzes/{quiz}/proof", responses=ERRORS)
+def proof(quiz: str, request: Request, leaf: str | None = None, size: int | None = None,
+          old: int | None = Query(None, alias="from"), new: int | None = Query(None, alias="to")) -> dict[str, Any]:
+    """``?leaf=HEX[&size=N]``: the inclusion proof of a receipt's leaf in a checkpoint (the latest
+    by default); ``?from=M&to=N``: the consistency proof between two checkpoints (RFC 9162)."""
+    store = context(request).store
+    if leaf is not None and old is None and new is None:
+        if len(leaf) != 64 or not set(leaf.lower()) <= _HEX64:
+            raise ApiError(400, "bad_request", "leaf must be a SHA-256 leaf hash in hex (64 characters)")
+        return inclusion(store, quiz, leaf, size).to_json()
+    if leaf is None and size is None and old is not None and new is not None:
+        return {"from": old, "to": new, "path": consistency(store, quiz, old, new)}
+    raise ApiError(400, "bad_request", "ask for ?leaf=HEX[&size=N] (inclusion) or ?from=M&to=N (consistency)")
 
 
 def idempotency_key_ok(value: str) -> bool:

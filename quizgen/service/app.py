@@ -6,17 +6,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from .. import __version__
+from ..classroom.keys import load_signer, register_key
 from ..classroom.lti.keys import KeyRing, default_key_file
 from ..classroom.lti.passback import Sender
 from ..classroom.lti.platform_keys import PlatformKeys
 from ..classroom.lti.services import LmsClient
 from ..store.db import open_store
-from . import api, errors, lti, pages
+from . import api, errors, lti, pages, sequencer
 from .context import Context, LtiTool
-from .keys import load_signer, register_key
 from .middleware import BodyLimit, SecurityHeaders
 from .settings import ServiceSettings
 
@@ -30,11 +31,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     ring = KeyRing(settings.lti_key_file or default_key_file(settings.db))
     client = LmsClient()
     tool = LtiTool(ring, PlatformKeys(), client, Sender(store, ring.get, client))
+    ctx = Context(store, signer, settings, tool)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         tool.sender.start()
-        yield
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(sequencer.run, ctx)
+            yield
+            tasks.cancel_scope.cancel()
+        await sequencer.last_round(ctx)  # what was acknowledged before the stop is integrated now
         tool.sender.stop()
         client.close()
         store.dispose()
@@ -44,7 +50,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app = FastAPI(title="quizgen", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
                   openapi_url="/api/v1/openapi.json",
                   description="Students submit parameter-count quiz answers and get signed receipts. See docs/api.md.")
-    app.state.quizgen = Context(store, signer, settings, tool)
+    app.state.quizgen = ctx
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..classroom.attempts import IdempotencyConflict, RateLimited, SubmissionTooLarge
 from ..classroom.policies import AttemptsExhausted, NotOnQuiz, QuizArchived, QuizClosed, SubmissionRefused
 from ..classroom.students import AuthError
+from ..classroom.tlog import ProofError
 from ..errors import BusyError, NotFoundError, QuizgenError, StoreError, UnstorableText, one_line
 from ..grading.answers import AnswerError
 
@@ -51,6 +52,7 @@ class Mapped:
 _MAPPING: tuple[tuple[type[BaseException], Mapped], ...] = (
     (AuthError, Mapped(401, "unauthorized")),
     (NotFoundError, Mapped(404, "not_found")),
+    (ProofError, Mapped(404, "no_such_proof")),
     (NotOnQuiz, Mapped(403, "not_on_quiz")),
     (QuizClosed, Mapped(409, "quiz_closed")),
     (QuizArchived, Mapped(409, "quiz_archived")),

@@ -503,11 +503,13 @@ MIGRATION_LOCK = 0x71_7A_67_00  # "qzg\0": PostgreSQL advisory lock keys used by
 GRADING_LOCK = 0x71_7A_67_01
 
 
-def lock_for_writing(conn: Connection, key: int, sub: int = 0) -> None:
+def lock_for_writing(conn: Connection, key: int, sub: int = 0, shared: bool = False) -> None:
     """Serialise writers that must not interleave. SQLite's BEGIN IMMEDIATE already
-    holds the database's write lock; PostgreSQL takes a transaction-scoped advisory lock."""
+    holds the database's write lock; PostgreSQL takes a transaction-scoped advisory lock,
+    ``shared`` by writers that may run together but never beside an exclusive holder."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k, :s)"), {"k": key, "s": sub})
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        conn.execute(text(f"SELECT {function}(:k, :s)"), {"k": key, "s": sub})
 
 
 def _alembic_config(connection: Connection | None = None, time_zone: str | None = None):

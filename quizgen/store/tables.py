@@ -214,7 +214,10 @@ class Attempt(Base):
     __table_args__ = (UniqueConstraint("quiz_id", "student_id", "attempt"),
                       UniqueConstraint("quiz_id", "student_id", "idempotency_key",
                                        name="uq_attempts_quiz_id_idempotency_key"),
-                      UniqueConstraint("quiz_id", "seq", name="uq_attempts_quiz_id_seq"))
+                      UniqueConstraint("quiz_id", "leaf_index", name="uq_attempts_quiz_id_leaf_index"),
+                      # what the sequencer looks for, without reading every integrated attempt
+                      Index("ix_attempts_unsequenced", "quiz_id", sqlite_where=text("leaf_index IS NULL"),
+                            postgresql_where=text("leaf_index IS NULL")))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id"), index=True)
@@ -224,9 +227,9 @@ class Attempt(Base):
     source: Mapped[str] = mapped_column(String(16))  # "cli", "import", "http"; "legacy" for rows before 0004
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the request as sent
-    seq: Mapped[int] = mapped_column(Integer)  # position in the quiz's chain, from 1
-    answers_sha256: Mapped[str] = mapped_column(String(64))  # of the answers as stored (classroom.chain)
-    chain_sha256: Mapped[str] = mapped_column(String(64))  # links this attempt to the one before
+    answers_sha256: Mapped[str] = mapped_column(String(64))  # of the answers as stored (receipts.answers_sha256)
+    leaf_hash: Mapped[str] = mapped_column(String(64))  # RFC 9162 leaf hash of its record (receipts.leaf_record)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)  # its place in the quiz's log; None until sequenced
     receipt: Mapped[str | None] = mapped_column(Text)  # the signed receipt a server gave (JSON)
     key_id: Mapped[str | None] = mapped_column(String(64))
     response: Mapped[str | None] = mapped_column(Text)  # what a replay of the same request returns (JSON)
@@ -246,6 +249,26 @@ class Extension(Base):
     late_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempt_limit: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Checkpoint(Base):
+    """A signed tree head of a quiz's transparency log: its size and root, the frontier the
+    sequencer resumes from (JSON list of hex subtree roots), and the signed note (C2SP
+    tlog-checkpoint). A checkpoint without a note is the base an upgrade made from the old
+    hash chain (``origin`` says what its verification found)."""
+
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("quiz_id", "tree_size", name="uq_checkpoints_quiz_id_tree_size"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))
+    tree_size: Mapped[int] = mapped_column(Integer)
+    root_sha256: Mapped[str] = mapped_column(String(64))
+    frontier: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    origin: Mapped[str | None] = mapped_column(Text)
 
 
 class ServerKey(Base):
