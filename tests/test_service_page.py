@@ -693,3 +693,18 @@ def test_the_whole_flow_on_postgresql(browser, pg_server, tmp_path):
     finally:
         v.context.close()
         site.close()
+
+
+def test_a_shape_fields_example_is_its_hints_never_none_for_a_fixed_batch():
+    """Issue #21 item 7 on the page: a question whose batch is fixed shows an example with a
+    number in its empty field, as its hint does, not the general (None, 30, 100)."""
+    from quizgen.service.page_views import AnswerField, _placeholder, words
+
+    w = words("ko")
+    fixed = AnswerField("a:2", "a2", 2, None, None, "shape", "답", "크기는 배치 축부터 쓰세요. 예: (4, 20, 32)")
+    open_ = AnswerField("a:3", "a3", 3, None, None, "shape", "답",
+                        "크기는 배치 축부터 쓰세요. 배치 크기를 정하지 않은 축은 None입니다. 예: (None, 30, 100)")
+    count = AnswerField("a:1", "a1", 1, None, None, "count", "답", "답은 정수로 쓰세요. 예: 529441 또는 529,441")
+    assert _placeholder(fixed, w) == "예: (4, 20, 32)"
+    assert _placeholder(open_, w) == "예: (None, 30, 100)"
+    assert _placeholder(count, w) == w["placeholder_count"]
