@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from quizgen.questions.korean import ordinal, particle, particles, read_number
+from quizgen.korean import ordinal, particle, particles, read_number
 
 
 @pytest.mark.parametrize("n,reading", [

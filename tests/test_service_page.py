@@ -448,7 +448,7 @@ def test_an_unreadable_answer_brings_the_form_back_filled_in(visit, site, tmp_pa
         dom = "a" + name.replace(".", "_")
         assert visit.page.get_attribute(f"#{dom}", "aria-invalid") == "true"
         assert visit.page.inner_text(f"#{dom}_err").startswith(WORDS["ko"]["bad_answer"])
-    assert "'5.3e5'은(는) 정수가 아닙니다" in visit.page.inner_text("#a1_err")  # the parser speaks the quiz's language
+    assert "'5.3e5'는 정수가 아닙니다" in visit.page.inner_text("#a1_err")  # the parser speaks the quiz's language
     assert HOSTILE in visit.page.inner_text(f"#a{part.replace('.', '_')}_err")
     others = [k for k in answers if k not in ("1", part)]
     assert all(visit.page.get_attribute(f"#a{k.replace('.', '_')}", "aria-invalid") is None for k in others)

@@ -121,11 +121,14 @@ def leaf_problem(api: Api, receipt: dict[str, Any], seen: SeenCheckpoint,
     except ServerRefused as exc:
         if exc.code != "no_such_proof":
             raise
+        from .screens import here
+
         due = _instant(receipt.get("integrate_by"))
         now = at or datetime.now(UTC)
+        shown = here(receipt.get("integrate_by"))  # as this machine's clock reads it, the zone named
         if due is not None and now <= due:
-            return phrase("log_pending", due=str(receipt.get("integrate_by"))), True
-        return phrase("log_promise_broken", due=str(receipt.get("integrate_by"))), False
+            return phrase("log_pending", due=shown), True
+        return phrase("log_promise_broken", due=shown), False
     path = _hashes(proof.get("path"))
     index = proof.get("index")
     if path is None or not isinstance(index, int) or not merkle.verify_inclusion(
