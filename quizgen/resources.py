@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import string
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,10 +40,40 @@ def load_json(name: str) -> Any:
         return json.load(fh)
 
 
+class _Words(string.Formatter):
+    """``{attempt:ordinal}`` says a number as an ordinal in Korean (``첫 번째``, as a textbook
+    prints it) and as the number elsewhere; every other field as str.format would."""
+
+    def __init__(self, lang: str):
+        super().__init__()
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "ordinal":
+            if self.lang != "ko":
+                return str(value)
+            if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+                value = int(value)  # a number the client read from a server's answer, as text
+            if isinstance(value, int) and not isinstance(value, bool):
+                from .korean import ordinal
+
+                return ordinal(value)
+            return f"{value}번째"
+        return super().format_field(value, format_spec)
+
+
 def message(lang: str, key: str, /, **values: object) -> str:
-    """A sentence from data/messages.json in ``lang`` (English when quizgen has no such language)."""
+    """A sentence from data/messages.json in ``lang`` (English when quizgen has no such language).
+    A Korean sentence has its two-form particles after values chosen by how each value is
+    read (``{answer}은(는)`` after 529,441 is 은; korean.particles)."""
     table = load_json("messages.json")
-    return str(table.get(lang, table["en"])[key]).format(**values)
+    said = lang if lang in table else "en"
+    text = _Words(said).format(str(table[said][key]), **values)
+    if said == "ko":
+        from .korean import particles
+
+        text = particles(text)
+    return text
 
 
 def locale_language() -> str:

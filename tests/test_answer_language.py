@@ -72,10 +72,10 @@ def test_the_korean_wording():
 
     assert (
         ko("count", "12.5")
-        == "'12.5'은(는) 정수가 아닙니다; 529441이나 529,441처럼 정수로 쓰세요 (소수점이나 지수 표기 없이)"
+        == "'12.5'는 정수가 아닙니다; 529441이나 529,441처럼 정수로 쓰세요 (소수점이나 지수 표기 없이)"
     )
     assert ko("shape", "(None, 3") == "'(None, 3'의 괄호 짝이 맞지 않습니다; (None, 30, 100)처럼 모양을 쓰세요"
-    assert ko("memory", "4 XB") == ("'XB'은(는) 알 수 없는 단위입니다; model.summary()가 출력하는 값처럼 "
+    assert ko("memory", "4 XB") == ("'XB'는 알 수 없는 단위입니다; model.summary()가 출력하는 값처럼 "
                                     "4.82 KB 형식으로 쓰세요 (B, KB, MB 또는 GB)")
     long = ko("count", "x" * 40)
     assert long == "답이 32자보다 깁니다; 529441이나 529,441처럼 정수로 쓰세요"
@@ -119,20 +119,20 @@ def test_a_korean_quiz_refuses_malformed_answers_in_korean(tmp_path):
     klass, memory = _class(tmp_path, "ko")
     shape = _slot(klass, "output-shape")
     count = _refused_line(_submit(klass, "1=12.5"))
-    assert count == ("문제 1: '12.5'은(는) 정수가 아닙니다; 529441이나 529,441처럼 정수로 쓰세요 "
+    assert count == ("문제 1: '12.5'는 정수가 아닙니다; 529441이나 529,441처럼 정수로 쓰세요 "
                      "(소수점이나 지수 표기 없이)" + KO_NOTHING)
     shaped = _refused_line(_submit(klass, f"{shape}=(None, 3"))
     assert (
         shaped == f"문제 {shape}: '(None, 3'의 괄호 짝이 맞지 않습니다; (None, 30, 100)처럼 모양을 쓰세요" + KO_NOTHING
     )
     sized = _refused_line(_submit(memory, "1.1=438340", "1.2=1.671 MB", "1.3=856.13 KB"))
-    assert sized == ("문제 1.2: '1.671 MB'은(는) 소수점 아래가 두 자리를 넘습니다; Keras는 두 자리까지 출력합니다 "
+    assert sized == ("문제 1.2: '1.671 MB'는 소수점 아래가 두 자리를 넘습니다; Keras는 두 자리까지 출력합니다 "
                      "(예: 4.82 KB, 같은 방식으로 반올림하세요)" + KO_NOTHING)
     # several problems: each in Korean, one line, said once that nothing was submitted
     both = _refused_line(_submit(klass, "1=abc", f"{shape}=(None, x)", "99=5"))
-    assert both == (f"문제 99은(는) 없습니다 (이 퀴즈의 문제는 6개입니다); "
+    assert both == (f"문제 99는 없습니다 (이 퀴즈의 문제는 6개입니다); "
                     f"문제 1: 'abc'은(는) 숫자가 아닙니다; 529441이나 529,441처럼 정수로 쓰세요; "
-                    f"문제 {shape}: '(None, x)'은(는) 모양이 아닙니다; (None, 30, 100)처럼 모양을 쓰세요 "
+                    f"문제 {shape}: '(None, x)'는 모양이 아닙니다; (None, 30, 100)처럼 모양을 쓰세요 "
                     f"(숫자나 None을 쉼표로 구분)" + KO_NOTHING)
     empty = tmp_path / "empty.json"
     empty.write_text("{}", encoding="utf-8")
@@ -193,7 +193,7 @@ def test_the_api_refuses_in_the_quizs_language_and_the_client_prints_it(served_t
         en = post(english.quiz, {"1": "12.5"})
     assert ko.status_code == 422 and en.status_code == 422
     assert ko.json() == {"error": {"code": "invalid_answers", "message": (
-        "문제 1: '12.5'은(는) 정수가 아닙니다; 529441이나 529,441처럼 정수로 쓰세요 (소수점이나 지수 표기 없이); "
+        "문제 1: '12.5'는 정수가 아닙니다; 529441이나 529,441처럼 정수로 쓰세요 (소수점이나 지수 표기 없이); "
         f"문제 {shape}: '(None, 3'의 괄호 짝이 맞지 않습니다; (None, 30, 100)처럼 모양을 쓰세요" + KO_NOTHING)}}
     assert en.json() == {"error": {"code": "invalid_answers", "message": (
         "answer 1: '12.5' is not a whole number; expected a whole number such as 529441 or 529,441 "

@@ -58,7 +58,7 @@ def test_class_flow_submit_grade_regrade_report(db_url, tmp_path):
             answers["1"] = "1"
         assert _submit(klass, sid, answers).exit_code == 0
     bad = _submit(klass, "20260001", {"1": "5.3e5"})
-    assert bad.exit_code == 1 and "'5.3e5'은(는) 정수가 아닙니다" in bad.stderr  # the quiz is Korean
+    assert bad.exit_code == 1 and "'5.3e5'는 정수가 아닙니다" in bad.stderr  # the quiz is Korean
     assert klass.count("submissions") == 4 * 6
     graded = json.loads(klass.run("grade", str(klass.quiz), "--json").stdout)
     assert graded["graded"] == 24 and graded["remaining"] == 0

@@ -196,3 +196,19 @@ def test_every_command_that_reports_something_has_json():
                 assert "--json" in options, " ".join([*path, name])
 
     walk(cli, [])
+
+
+def test_a_one_layer_working_never_ends_in_x_equals_x():
+    """Issue #19/#21: "총 파라미터 수 = 44 = 44" says one number twice; one layer's total is said once."""
+    import re
+
+    from click.testing import CliRunner
+
+    from quizgen.cli.main import cli
+
+    for lang in ("ko", "en"):
+        out = CliRunner().invoke(cli, ["solve", "-", "--lang", lang],
+                                 input='{"input": {"shape": [10]}, "layers": [{"type": "Dense", "units": 4}]}')
+        assert out.exit_code == 0, out.output
+        assert not re.search(r"= ([\d,]+) = \1\b", out.stdout), out.stdout
+        assert out.stdout.rstrip().endswith("= 44")

@@ -98,7 +98,7 @@ def test_a_student_works_through_a_quiz_over_http(served, home):
     assert first.exit_code == 0, first.output
     lines = first.stdout.splitlines()
     # the quiz is Korean: the client speaks its language, as the local commands do
-    assert lines[0].startswith(f"퀴즈 {quiz}에 1번째 시도를 기록했습니다: 답 {len(data['questions'])}개, ")
+    assert lines[0].startswith(f"퀴즈 {quiz}에 첫 번째 시도를 기록했습니다: 답 {len(data['questions'])}개, ")
     assert lines[0].endswith("; 영수증 확인됨.")
     points = {q["slot"]: q["points"] for q in data["questions"]}
     assert lines[1] == f"점수: {sum(points.values()) - points[1]:g} / {sum(points.values())}"

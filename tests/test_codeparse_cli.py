@@ -25,8 +25,8 @@ HINT = "; rewrite or remove that line, or run the file in Keras with --execute"
      "Error: line 33: subclassed models are not supported (BahdanauAttention, line 10, subclasses tf.keras.Model); "
      "quizgen reads the layers Keras provides" + HINT),
     ("runtime_loop.py",
-     "Error: line 11: a for loop over range(num_blocks), which quizgen cannot know without running the code: "
-     "'num_blocks' is not a constant quizgen can read (set at line 7)" + HINT),
+     "Error: line 10: a for loop over range(num_blocks), which quizgen cannot know without running the code: "
+     "'num_blocks' is not a constant quizgen can read (set at line 6)" + HINT),
     ("kwargs_block.py",
      "Error: line 7 (in dense_block(), called at line 12): **kwargs cannot be read without running the code "
      "(layers.Dense(units, **kwargs))" + HINT),

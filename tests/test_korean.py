@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from quizgen.questions.korean import ordinal, particle, particles, read_number
+from quizgen.korean import ordinal, particle, particles, read_number
 
 
 @pytest.mark.parametrize("n,reading", [
@@ -43,3 +43,9 @@ def test_particles_in_text_and_after_words():
                                     (11, "열한 번째"), (20, "스무 번째"), (21, "스물한 번째"), (100, "100번째")])
 def test_ordinals(n, text):
     assert ordinal(n) == text
+
+
+@pytest.mark.parametrize("word", ["9" * 20, "9" * 40, "1" + "0" * 5000, "x" + "9" * 5000, "-" + "9" * 30])
+def test_numbers_past_every_unit_still_take_a_particle(word):
+    """A student id or answer of any length is still read: no unit runs out, no int limit."""
+    assert particle(word, "은(는)") in ("은", "는")

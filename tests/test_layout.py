@@ -11,7 +11,7 @@ from pathlib import Path
 import quizgen
 
 PACKAGE = Path(quizgen.__file__).resolve().parent
-BASE = {"errors", "files", "resources", "clock", "receipts", "merkle", "__init__"}
+BASE = {"errors", "files", "resources", "clock", "receipts", "merkle", "korean", "__init__"}
 RANK = {"nn": 1, "store": 1, "questions": 2, "grading": 3, "exports": 4, "classroom": 5,
         "service": 6, "cli": 7, "client": 6}
 # What a front end may reach beyond the ranks: the command line starts the server and the client.

@@ -13,9 +13,9 @@ import pytest
 from quizgen.grading.misconceptions import grading_key, slips_apart
 from quizgen.grading.scoring import ACCEPTED, CARRY
 from quizgen.grading.slip_messages import slip_feedback
+from quizgen.korean import particle
 from quizgen.questions.catalog import DIFFICULTIES, KINDS
 from quizgen.questions.generator import generate_question
-from quizgen.questions.korean import particle
 
 PAIRS = {"이": "이(가)", "가": "이(가)", "은": "은(는)", "는": "은(는)", "을": "을(를)", "를": "을(를)",
          "과": "과(와)", "와": "과(와)", "으로": "(으)로", "로": "(으)로"}

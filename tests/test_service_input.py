@@ -114,7 +114,7 @@ def test_unstorable_text_in_every_page_field_is_a_4xx_sentence(served):
     # ignored) was taken; every other one wrote nothing
     assert klass.count("attempts") == 1 and klass.count("submissions") == 1
     failures = klass.count("login_failures")
-    assert failures == 4  # the two wrong tokens (address and id each), never the id with NUL
+    assert failures == 6  # the two wrong tokens (each under address+id, id and address), never the id with NUL
 
 
 def test_answers_are_json_strings_and_bodies_utf8(served):

@@ -448,7 +448,7 @@ def test_an_unreadable_answer_brings_the_form_back_filled_in(visit, site, tmp_pa
         dom = "a" + name.replace(".", "_")
         assert visit.page.get_attribute(f"#{dom}", "aria-invalid") == "true"
         assert visit.page.inner_text(f"#{dom}_err").startswith(WORDS["ko"]["bad_answer"])
-    assert "'5.3e5'은(는) 정수가 아닙니다" in visit.page.inner_text("#a1_err")  # the parser speaks the quiz's language
+    assert "'5.3e5'는 정수가 아닙니다" in visit.page.inner_text("#a1_err")  # the parser speaks the quiz's language
     assert HOSTILE in visit.page.inner_text(f"#a{part.replace('.', '_')}_err")
     others = [k for k in answers if k not in ("1", part)]
     assert all(visit.page.get_attribute(f"#a{k.replace('.', '_')}", "aria-invalid") is None for k in others)
@@ -693,3 +693,18 @@ def test_the_whole_flow_on_postgresql(browser, pg_server, tmp_path):
     finally:
         v.context.close()
         site.close()
+
+
+def test_a_shape_fields_example_is_its_hints_never_none_for_a_fixed_batch():
+    """Issue #21 item 7 on the page: a question whose batch is fixed shows an example with a
+    number in its empty field, as its hint does, not the general (None, 30, 100)."""
+    from quizgen.service.page_views import AnswerField, _placeholder, words
+
+    w = words("ko")
+    fixed = AnswerField("a:2", "a2", 2, None, None, "shape", "답", "크기는 배치 축부터 쓰세요. 예: (4, 20, 32)")
+    open_ = AnswerField("a:3", "a3", 3, None, None, "shape", "답",
+                        "크기는 배치 축부터 쓰세요. 배치 크기를 정하지 않은 축은 None입니다. 예: (None, 30, 100)")
+    count = AnswerField("a:1", "a1", 1, None, None, "count", "답", "답은 정수로 쓰세요. 예: 529441 또는 529,441")
+    assert _placeholder(fixed, w) == "예: (4, 20, 32)"
+    assert _placeholder(open_, w) == "예: (None, 30, 100)"
+    assert _placeholder(count, w) == w["placeholder_count"]

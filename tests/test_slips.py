@@ -20,7 +20,7 @@ from quizgen.cli.main import cli
 from quizgen.grading.misconceptions import diagnose_table, grading_key
 from quizgen.grading.scoring import grade_answer
 from quizgen.grading.slip_messages import parse_slip, score_text, slip_feedback
-from quizgen.questions.korean import ordinal
+from quizgen.korean import ordinal
 
 CHECK_QUIZ = {"input": {"shape": [30]}, "layers": [
     {"type": "Embedding", "input_dim": 5000, "output_dim": 100},

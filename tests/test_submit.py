@@ -40,7 +40,7 @@ def test_submit_attempts_and_status(klass):
     assert json.loads(first.stdout)["attempt"] == 1
     second = klass.run("submit", str(klass.quiz), "--student", sid, *_answer_args({"1": "1"}), "--allow-blank",
                        env={"QUIZGEN_TOKEN": klass.tokens[sid]})
-    assert second.exit_code == 0 and "2번째 시도를 기록했습니다" in second.stdout  # a Korean quiz says it in Korean
+    assert second.exit_code == 0 and "두 번째 시도를 기록했습니다" in second.stdout  # a Korean quiz says it in Korean
     status = json.loads(klass.run("status", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
                                   "--json").stdout)
     assert [a["attempt"] for a in status["attempts"]] == [1, 2] and status["graded"] is False
@@ -104,13 +104,13 @@ MALFORMED = [
     (["--student", "20260001", "--token", "{t}", "--answer", "1"], "should look like N=VALUE", None),
     (["--student", "20260001", "--token", "{t}", "--answer", "=5"], "should look like N=VALUE", None),
     (["--student", "20260001", "--token", "{t}", "--answer", "9=5"], "there is no question 9",
-     "문제 9은(는) 없습니다 (이 퀴즈의 문제는 6개입니다)"),
+     "문제 9는 없습니다 (이 퀴즈의 문제는 6개입니다)"),
     (["--student", "20260001", "--token", "{t}", "--answer", "x=5"], "is not a question number",
-     "'x'은(는) 문제 번호가 아닙니다"),
+     "'x'는 문제 번호가 아닙니다"),
     (["--student", "20260001", "--token", "{t}", "--answer", "1=529.441"], "not a whole number",
-     "'529.441'은(는) 정수가 아닙니다"),
+     "'529.441'은 정수가 아닙니다"),
     (["--student", "20260001", "--token", "{t}", "--answer", "1=5.3e5"], "not a whole number",
-     "'5.3e5'은(는) 정수가 아닙니다"),
+     "'5.3e5'는 정수가 아닙니다"),
     (["--student", "20260001", "--token", "{t}", "--answer", "1=NaN"], "not a number",
      "'NaN'은(는) 숫자가 아닙니다"),
     (["--student", "20260001", "--token", "{t}", "--answer", "1="], "empty answer",
@@ -120,7 +120,7 @@ MALFORMED = [
     (["--student", "20260001", "--token", "{t}", "--answer", "1=52,9441"], "misplaced separators",
      "자릿수 구분 기호 위치가 맞지 않습니다"),
     (["--student", "20260001", "--token", "{t}", "--answer", "1=-5"], "negative",
-     "'-5'은(는) 음수입니다"),
+     "'-5'는 음수입니다"),
     (["--student", "20260001", "--token", "{t}", "--answer", "1=1", "--answer", "1=2"], "answered twice", None),
     (["--student", "20260001", "--token", "{t}", "--answer", "1.2=5"], "takes one answer",
      "문제 1의 답은 하나입니다"),
@@ -131,7 +131,7 @@ MALFORMED = [
     (["--student", "20260001", "--token", "{t}", "--answer", "{O}=((None, 3))"], "nested brackets",
      "괄호가 겹쳐 있습니다"),
     (["--student", "20260001", "--token", "{t}", "--answer", "{O}=(None, x)"], "is not a shape",
-     "은(는) 모양이 아닙니다"),
+     "는 모양이 아닙니다"),
     (["--student", "20260001", "--token", "{t}", "--answer", "1=1", "--answer", "{O}=(8, 3]"], "unbalanced",
      "괄호 짝이 맞지 않습니다"),
     (["--student", "20260001", "--token", "{t}", "--file", "{missing}"], "no such file", None),
@@ -245,7 +245,7 @@ def test_roster_import_refuses_a_duplicate_and_adds_nothing(klass, tmp_path):
 
 
 @pytest.mark.parametrize("lang,recorded,later,hidden,score", [
-    ("ko", "1번째 시도를 기록했습니다", "채점되면", "점수를 공개하지 않습니다", "점수: "),
+    ("ko", "첫 번째 시도를 기록했습니다", "채점되면", "점수를 공개하지 않습니다", "점수: "),
     ("en", "Recorded attempt 1 on quiz", "once it is graded", "does not show scores", "Score: "),
 ])
 def test_what_a_student_is_told_is_in_the_quizs_language_and_agrees_with_its_policy(tmp_path, lang, recorded, later,

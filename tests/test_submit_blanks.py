@@ -116,7 +116,7 @@ def test_local_submit_refuses_blanks_off_a_terminal_and_names_them(klass):
                               "붙이세요 (아무것도 제출되지 않았습니다)\n")
     assert klass.count("attempts") == 0 and klass.count("submissions") == 0  # nothing spent
     sent = klass.run("submit", str(klass.quiz), "--student", SID, *args, "--allow-blank", env=env)
-    assert sent.exit_code == 0 and "1번째 시도를 기록했습니다: 답 5개" in sent.stdout
+    assert sent.exit_code == 0 and "첫 번째 시도를 기록했습니다: 답 5개" in sent.stdout
     assert klass.count("attempts") == 1
 
 
@@ -127,7 +127,7 @@ def test_local_submit_asks_on_a_terminal(klass, home):
     assert "답하지 않은 문제가 있습니다: 2, 3, 4, 5, 6. 이대로 제출할까요? 제출하면 시도 1회로 셉니다" in shown
     assert klass.count("attempts") == 0
     code, shown = _on_a_terminal(_local(klass, "1=5"), env, "y", "이대로 제출할까요?")
-    assert code == 0 and "1번째 시도를 기록했습니다: 답 1개" in shown
+    assert code == 0 and "첫 번째 시도를 기록했습니다: 답 1개" in shown
     assert klass.count("attempts") == 1
 
 
@@ -152,7 +152,7 @@ def test_remote_submit_refuses_blanks_before_anything_is_kept_or_sent(klass, hom
         code, shown = _on_a_terminal(remote, env, "n", "이대로 제출할까요?")
         assert code == 1 and home.entries() == [] and klass.count("attempts") == 0
         code, shown = _on_a_terminal(remote, env, "y", "이대로 제출할까요?")
-        assert code == 0 and "1번째 시도를 기록했습니다: 답 1개" in shown and "영수증 확인됨" in shown
+        assert code == 0 and "첫 번째 시도를 기록했습니다: 답 1개" in shown and "영수증 확인됨" in shown
         assert klass.count("attempts") == 1 and home.entries() == []
     finally:
         server.stop()

@@ -118,4 +118,4 @@ def test_submit_acknowledges_under_any_tz_once_stored(tmp_path):
                           "--student", "20260001", "--token", klass.tokens["20260001"], "--answer", "1=5"],
                          capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
-    assert "1번째 시도를 기록했습니다" in out.stdout and "+09:00" in out.stdout and klass.count("submissions") == 1
+    assert "첫 번째 시도를 기록했습니다" in out.stdout and "+09:00" in out.stdout and klass.count("submissions") == 1

@@ -282,8 +282,8 @@ def test_an_upgraded_chain_becomes_the_logs_first_checkpoint(tmp_path):
 
     klass = make_class(tmp_path)
     for sid in sorted(klass.tokens)[:2]:
-        assert klass.run("submit", str(klass.quiz), "--student", sid, "--token", klass.tokens[sid],
-                         "--answer", "1=5", "--allow-blank").exit_code == 0
+        assert klass.run("submit", str(klass.quiz), "--allow-blank", "--student", sid, "--token", klass.tokens[sid],
+                         "--answer", "1=5").exit_code == 0
     store = open_store(str(klass.db), create=False)
     downgrade_store(store, "0005")
     con = sqlite3.connect(klass.db)

@@ -39,18 +39,25 @@ class KeyFileError(QuizgenError):
     """A receipt key file that cannot be read, created or trusted."""
 
 
-def default_key_file(db: str | None) -> str:
-    """Beside a SQLite database (``class.db.receipt-key``); for a server database, in the user's
-    config folder, named for the database (servers on several hosts share one with --key-file)."""
+def key_file_beside(db: str | None, what: str) -> str:
+    """Where a key of the store ``db`` lives by default (``what``: ``receipt``, ``lti``):
+    beside a SQLite database (``class.db.receipt-key``); for a server database, in the
+    user's config folder, named for the database (servers on several hosts share one by
+    giving its path)."""
     url = resolve_url(db)
     path = sqlite_path(url)
     if path is not None:
-        return f"{path}.receipt-key"
+        return f"{path}.{what}-key"
     import hashlib
 
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "quizgen"
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return str(base / f"receipt-{hashlib.sha256(redact_url(url).encode()).hexdigest()[:16]}.key")
+    return str(base / f"{what}-{hashlib.sha256(redact_url(url).encode()).hexdigest()[:16]}.key")
+
+
+def default_key_file(db: str | None) -> str:
+    """The signing key's default place (key_file_beside)."""
+    return key_file_beside(db, "receipt")
 
 
 def load_signer(path: str, create: bool = True) -> Signer:

@@ -208,7 +208,8 @@ class Api:
                          headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"})
 
     def call(self, method: str, route: tuple[str, ...], body: bytes | None = None,
-             headers: Mapping[str, str] | None = None, auth: bool = True) -> Reply:
+             headers: Mapping[str, str] | None = None, auth: bool = True,
+             params: Mapping[str, str] | None = None) -> Reply:
         httpx = self.httpx
         url = self.server.api(*route)
         sent: dict[str, Any] = dict(headers or {})
@@ -226,6 +227,7 @@ class Api:
         deadline = _Deadline(seconds)
         try:
             with deadline, self.client.stream(method, url, content=body, headers=sent, timeout=timeout,
+                                              params=dict(params or {}),
                                               extensions={"trace": deadline.trace}) as response:
                 data = bytearray()
                 for chunk in response.iter_bytes():

@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import QuizgenError, clip, one_line
 from ..receipts import RECEIPT_VERSION, canonical_json, signed_bytes, stored_answers
 from ..receipts import answers_sha256 as stored_sha256
-from ..resources import locale_language, message, phrase
+from ..resources import Phrase, locale_language, message, phrase
 from .credentials import ReceiptKey
 from .storage import StorageError, data_dir, read_json, write_json
 
@@ -196,10 +196,11 @@ class Listed:
     kept: Kept
     checked: bool
     problem: str | None  # why it does not verify (or why it was set aside)
+    note: str | None = None  # what was not (yet) checked: a leaf still within its promise, a server not reached
 
     def to_json(self) -> dict[str, Any]:
         return {**self.kept.to_json(), "verified": (self.problem is None) if self.checked else None,
-                "problem": self.problem}
+                "problem": self.problem, "note": self.note}
 
     def line(self) -> str:
         from .screens import here, language_of, text, when
@@ -211,7 +212,9 @@ class Listed:
         row = message(lang, "receipts_row", quiz=text(r.get("quiz"), 20), attempt=text(r.get("attempt"), 12),
                       student=text(r.get("student"), 64), time=stamp, server=text(k.server, 120))
         if self.checked:
-            return row + ("  ✗ " + text(self.problem, 300) if self.problem else "  ✓")
+            if self.problem:
+                return row + "  ✗ " + text(self.problem, 300)
+            return row + "  ✓" + (f" ({text(self.note, 300)})" if self.note else "")
         return row + ("  " + message(lang, "receipts_suspicious", why=text(self.problem, 300)) if self.problem else "")
 
 
@@ -244,18 +247,65 @@ class Listing:
 
 def listing(server: str | None, check: bool) -> Listing:
     """The kept receipts (of one canonical server URL, if given); ``check``: verify each
-    again, signature against the keys pinned for its server and the answers it covers."""
+    again, signature against the keys pinned for its server and the answers it covers,
+    and its leaf against the quiz's transparency log (client.transparency): in a signed
+    checkpoint that extends the last one this machine saw, or pending until its promised
+    time. A server that cannot be reached leaves the log unchecked, and says so."""
     from ..servers import parse_server
     from .credentials import pinned_keys
 
     rows = []
+    logs = _LogChecks()
     for k in kept(server):
-        problem = k.suspicious
+        problem, note = k.suspicious, None
+        lang = k.language or locale_language()
         if check and problem is None:
             try:
-                verify(k.receipt, pinned_keys(parse_server(k.server)), k.expected)
+                keys = pinned_keys(parse_server(k.server))
+                verify(k.receipt, keys, k.expected)
+                said, pending = logs.check(k, keys)
+                if said is not None:
+                    if pending:
+                        note = said.say(lang)
+                    else:
+                        problem = said.say(lang)
             except ReceiptError as exc:
-                exc.speak(k.language or locale_language())
+                exc.speak(lang)
                 problem = str(exc)
-        rows.append(Listed(k, check, problem))
+        rows.append(Listed(k, check, problem, note))
+    logs.close()
     return Listing(rows, check)
+
+
+class _LogChecks:
+    """One conversation per server, and one checked checkpoint per quiz, for a listing."""
+
+    def __init__(self) -> None:
+        self.apis: dict[str, Any] = {}
+        self.seen: dict[tuple[str, int], Any] = {}
+
+    def check(self, k: Kept, keys: Any) -> tuple[Phrase | None, bool]:
+        from ..servers import parse_server
+        from .api import Api, ServerRefused, ServerUnavailable
+        from .retry import RetryPolicy
+        from .transparency import LogError, checked_checkpoint, leaf_problem
+
+        r = k.receipt
+        if not isinstance(r, dict) or not isinstance(r.get("leaf_hash"), str) or not isinstance(r.get("quiz"), int):
+            return None, False  # a receipt from before the log: nothing to check against it
+        try:
+            api = self.apis.get(k.server)
+            if api is None:
+                api = self.apis[k.server] = Api(parse_server(k.server), None, RetryPolicy(tries=1))
+            seen = self.seen.get((k.server, r["quiz"]))
+            if seen is None:
+                seen = self.seen[(k.server, r["quiz"])] = checked_checkpoint(api, r["quiz"], keys)
+            return leaf_problem(api, r, seen)
+        except LogError as exc:
+            raise ReceiptError(exc.args[0] if exc.args else "the log does not hold up") from None
+        except (ServerUnavailable, ServerRefused) as exc:
+            return phrase("log_unchecked", why=str(exc)), True
+
+    def close(self) -> None:
+        for api in self.apis.values():
+            api.close()

@@ -76,7 +76,7 @@ def slip_sentence(slip: str, lang: str) -> str:
 
 def layer_name(layer: int, layer_type: str | None, lang: str) -> str:
     """"layer 2 (SimpleRNN)" / "두 번째 층(SimpleRNN)"."""
-    from ..questions.korean import ordinal
+    from ..korean import ordinal
 
     w = _wording(lang)
     return (w["layer_typed"] if layer_type else w["layer"]).format(index=layer, type=layer_type, nth=ordinal(layer))
@@ -86,7 +86,7 @@ def slip_feedback(text: str | None, lang: str) -> str | None:
     """The sentence for a stored slip reference: for a slip in one layer, the layer
     named and what was miscounted in a layer of that type (the slip's general
     explanation when there is no wording for that type); else the general explanation."""
-    from ..questions.korean import particles
+    from ..korean import particles
 
     if not text:
         return None

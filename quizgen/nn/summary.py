@@ -45,7 +45,10 @@ def format_working(solution: Solution, lang: str = "ko") -> str:
         named = f"{row.name} — " if graph else ""
         lines.append(f"{row.index}. {named}{row.derivation.to_text(lang)}")
     parts = " + ".join(f"{row.params:,}" for row in solution.layers)
-    lines.append(words["total"].format(parts=parts, total=solution.total_params))
+    if parts == f"{solution.total_params:,}":  # one layer: "= 44 = 44" would say nothing twice
+        lines.append(words["total_one"].format(total=solution.total_params))
+    else:
+        lines.append(words["total"].format(parts=parts, total=solution.total_params))
     if solution.non_trainable_params:
         lines.append(words["split"].format(trainable=solution.trainable_params,
                                            non_trainable=solution.non_trainable_params))

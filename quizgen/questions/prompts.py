@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..korean import ordinal, particles
 from ..resources import load_json
 from .catalog import LANGS
-from .korean import ordinal, particles
 from .render import listing
 
 

@@ -305,6 +305,20 @@ def _heading(view: StudentQuiz) -> str:
             + (f'<p class="note">{_e(view.extension_line())}</p>' if view.rules.extension else ""))
 
 
+_EXAMPLE_SHAPE = re.compile(r"\((?:None|\d+)(?:, *(?:None|\d+))*,?\)")
+
+
+def _placeholder(field: AnswerField, w: Mapping[str, Any]) -> str:
+    """The example in an empty field: a shape's is the one its hint gives (a fixed batch's
+    example has its number, never None), others the page's general one."""
+    general = str(w.get("placeholder_" + field.kind, ""))
+    if field.kind == "shape":
+        examples = _EXAMPLE_SHAPE.findall(field.hint)
+        if examples:
+            return general.replace("(None, 30, 100)", examples[-1])
+    return general
+
+
 def _question(q: StudentQuestion, fields: list[AnswerField], draft: Draft, lang: str, focus: str | None) -> str:
     """A question: its prompt rendered (prose as text, code as code, without the part
     list and hint the fields carry), then one labelled field per answer or part."""
@@ -323,7 +337,7 @@ def _question(q: StudentQuestion, fields: list[AnswerField], draft: Draft, lang:
         out.append(f'<div class="field"><label for="{f.dom_id}">{_field_name(f, lang)}</label>'
                    f'<input type="text" id="{f.dom_id}" name="{_e(f.name)}" maxlength="{MAX_ANSWER_CHARS}" '
                    f'autocomplete="off" autocapitalize="off" spellcheck="false" '
-                   f'placeholder="{_e(w.get("placeholder_" + f.kind, ""))}" '
+                   f'placeholder="{_e(_placeholder(f, w))}" '
                    f'value="{_e(draft.values.get(f.name, ""))}" aria-describedby="{described}"{marks}'
                    f'{" autofocus" if f.name == focus else ""}>'
                    f'<p class="hint" id="{f.dom_id}_hint">{_e(f.hint)}</p>')

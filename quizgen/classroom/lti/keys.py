@@ -32,7 +32,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from ...clock import as_utc, now
 from ...errors import QuizgenError, clip
-from ...store.db import redact_url, resolve_url, sqlite_path
+from ..keys import key_file_beside
 
 KEY_BITS = 2048
 KEEP_OLD = timedelta(days=1)  # how long a rotated-out public key stays in the JWKS, by default
@@ -44,14 +44,8 @@ class ToolKeyError(QuizgenError):
 
 def default_key_file(db: str | None) -> str:
     """Beside a SQLite database (``class.db.lti-key``, next to ``class.db.receipt-key``); for a
-    server database, in the user's config folder named for the database."""
-    url = resolve_url(db)
-    path = sqlite_path(url)
-    if path is not None:
-        return f"{path}.lti-key"
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "quizgen"
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return str(base / f"lti-{hashlib.sha256(redact_url(url).encode()).hexdigest()[:16]}.key")
+    server database, in the user's config folder named for the database (keys.key_file_beside)."""
+    return key_file_beside(db, "lti")
 
 
 @dataclass(frozen=True)

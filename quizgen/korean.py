@@ -28,6 +28,8 @@ def read_number(n: int) -> str:
         return "마이너스 " + read_number(-n)
     if n == 0:
         return "영"
+    if n >= 10 ** (4 * len(_BIG_UNITS)):  # past 경's range: read digit by digit, as one reads a long code
+        return "".join(_DIGITS[int(d)] for d in str(n))
     groups = []
     big = 0
     while n:
@@ -90,7 +92,8 @@ def _reading_end(word: str) -> str | None:
         return None
     number = re.search(r"[0-9][0-9,]*$", word)
     if number:
-        return read_number(int(number.group().replace(",", "")))[-1]
+        digits = number.group().replace(",", "")[-24:]  # a long code: its last digits decide the ending
+        return read_number(int(digits))[-1]
     if _final(word[-1]) is not None:
         return word[-1]
     letters = re.search(r"[A-Za-z][A-Za-z0-9_]*$", word)
@@ -99,7 +102,7 @@ def _reading_end(word: str) -> str | None:
         if token in _WORDS:
             return _WORDS[token]
         if token[-1].isdigit():
-            return read_number(int(re.search(r"[0-9]+$", token).group()))[-1]  # type: ignore[union-attr]
+            return read_number(int(re.search(r"[0-9]+$", token).group()[-24:]))[-1]  # type: ignore[union-attr]
         if letters.group().isupper() or len(token) == 1:
             return _LETTERS[token[-1]][-1]
     return None
