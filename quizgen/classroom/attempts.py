@@ -1,59 +1,74 @@
 """Recording an attempt: the one path every front end (local CLI, HTTP API, web page,
 imports) takes, with the quiz's rules applied inside the transaction that writes it.
 
-One write transaction, after the student is authenticated and the answers parse:
+After the student is authenticated and the answers parse (graded too, where the policy
+shows scores, from the grading keys as last read), in one write transaction:
 
 1. locks, always in this order so two writers can never wait on each other: the quiz's
    grading lock, shared (attempts of one quiz commit in parallel; batch grading and key
    changes take it alone), then the student's row (their attempts are numbered one at a
    time); SQLite's write lock already serialises everything;
-2. a request seen before (same idempotency key) returns its stored response, or is
-   refused if its answers differ;
+2. one read of everything the rules need: the quiz's settings, the student's extension,
+   their attempts so far and recent graded ones, a request seen before (same idempotency
+   key: its stored response is returned, or it is refused if its answers differ);
 3. the deadline (and late window), the attempt limit and the rate limit on graded
    submissions are checked;
 4. the attempt is written with its answers and its leaf hash, and its receipt signed:
    the leaf, and a promise that the quiz's transparency log (classroom.tlog) will
    include it by a stated time; the sequencer gives it its place in the log later;
-5. where the feedback policy shows scores and the caller asked for it, it is graded
-   from the stored grading key (the same scoring ``quizgen grade`` uses), so batch
-   grading later finds nothing to do and agrees;
-6. the response a replay will return is stored with it.
+5. where the feedback policy shows scores and the caller asked for it, its grades are
+   stored (graded from the stored grading keys, the same scoring ``quizgen grade``
+   uses, so batch grading later finds nothing to do and agrees);
+6. the response a replay will return is stored with it, as the JSON text sent.
 
 Everything the caller will tell the student is made before the commit, so nothing
 can fail after it.
+
+A student's questions as recording needs them (answer forms, points, grading keys) are
+kept in memory between requests (``Store.memo``), stamped with the quiz's ``created_at``
+and ``key_revision``: the quiz row is read in every attempt's transaction (step 2), and
+a stamp that differs from it (keys changed by a regrade, an accepted answer) has the
+questions read again there and the attempt graded with them. Tokens are read every time.
+
+``record_attempts`` records several requests at once: on SQLite, where one writer at a
+time holds the file, in one transaction with one commit (one fsync for them all), each
+in its own savepoint, so a refused one leaves the others; on PostgreSQL each in its own
+transaction (the server commits them in parallel and groups their log flushes itself).
+The statements run on the driver's cursor (store.prepared).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Text, cast, func, insert, select
+from sqlalchemy import String, Text, and_, bindparam, cast, exists, func, insert, select, text, true
+from sqlalchemy.orm import aliased
 
 from ..clock import as_utc, now, show
-from ..errors import QuizgenError, clip
-from ..grading.batch import GRADER_VERSION, insert_grades, lock_grading_shared
+from ..errors import NotFoundError, QuizgenError, StoreError, clip
+from ..grading.batch import GRADER_VERSION, insert_attempt_grades, lock_grading_shared
 from ..grading.scoring import compute_grades
 from ..grading.slip_messages import shown_score
 from ..ids import parse_quiz_id
 from ..receipts import RECEIPT_VERSION, Signer, answers_sha256, leaf_hash_hex, leaf_record, request_sha256
 from ..resources import phrase
-from ..store.db import Store
-from ..store.tables import Attempt, Question, Quiz, Student, Submission
+from ..store.db import GRADING_LOCK, Store
+from ..store.prepared import Cursor, Prepared
+from ..store.tables import Attempt, Extension, LtiLineItem, Question, Quiz, Student, Submission, UTCDateTime, Variant
 from .answer_results import part_results, parts_json, question_feedback
 from .answersheets import BlankAnswers, BlankPolicy, blank_answers
 from .keys import Signing
-from .policies import not_on_quiz, refuse_if_closed, refuse_if_spent, student_rules, visibility
-from .students import Vouched, authenticate
+from .policies import Rules, not_on_quiz, refuse_if_closed, refuse_if_spent, rules_of, visibility
+from .students import Vouched, authenticated_pk
 from .submissions import (
     Receipt,
     Slot,
     attempts_used,
-    get_quiz_row,
-    load_slots,
     parse_submission,
     quiz_for_student,
     quiz_id_for,
@@ -91,11 +106,31 @@ class RateLimit:
 @dataclass(frozen=True)
 class Submitted:
     """An attempt as recorded: the receipt the CLI prints, and for the HTTP API the
-    response body (graded results as the policy allows, the signed receipt)."""
+    response body (graded results as the policy allows, the signed receipt), as data and
+    as the JSON text stored for replays."""
 
     receipt: Receipt
     response: dict[str, Any] = field(default_factory=dict)
     replayed: bool = False
+    body: str | None = None  # ``response`` as JSON text (None: not made)
+
+    def json_text(self) -> str:
+        return self.body if self.body is not None else _json(self.response)
+
+
+@dataclass(frozen=True)
+class AttemptRequest:
+    """One attempt as a front end hands it over (the arguments of ``submit_attempt``)."""
+
+    quiz: str | int
+    student_id: str
+    token: str | Vouched | None
+    answers: Mapping[str, str]
+    source: str
+    at: datetime | None = None  # None: stamped when recorded, under the locks
+    idempotency_key: str | None = None
+    grade_on_arrival: bool = False
+    rate_limit: RateLimit | None = None
 
 
 def lock_for_attempts(session: Any, quiz_id: int, student_pk: int) -> None:
@@ -109,22 +144,31 @@ def lock_for_attempts(session: Any, quiz_id: int, student_pk: int) -> None:
     session.execute(select(Student.id).where(Student.id == student_pk).with_for_update())
 
 
-def record_attempt(session: Any, quiz_id: int, student_pk: int, student_id: str, slots: Mapping[int, Slot],
-                   parsed: Mapping[int, tuple[str, Any]], at: datetime, source: str, signer: Signer,
-                   idempotency_key: str | None = None, request_hash: str | None = None,
-                   used: int | None = None) -> Attempt:
-    """Write one attempt (its row and leaf hash, its answers, its signed receipt) in the
-    caller's transaction, which holds lock_for_attempts; returns the new row. ``used``: the
-    student's attempts so far, if the caller has just counted them under the same locks.
-    Every attempt is signed, whoever records it: ``quizgen audit`` takes an unsigned one
-    for a row someone inserted."""
-    attempt = (attempts_used(session, quiz_id, student_pk) if used is None else used) + 1
+def signed_attempt(quiz_id: int, student_id: str, attempt: int, source: str, at: datetime,
+                   parsed: Mapping[int, tuple[str, Any]], signer: Signer,
+                   idempotency_key: str | None) -> tuple[str, str, dict[str, Any]]:
+    """(answers hash, leaf hash, signed receipt) of an attempt: its leaf, and the promise
+    of inclusion in the quiz's log by a stated time (every path that records one signs it)."""
     digest = answers_sha256({str(slot): raw for slot, (raw, _) in parsed.items()})
     received = as_utc(at).isoformat()
     leaf = leaf_hash_hex(leaf_record(quiz_id, student_id, attempt, source, received, digest))
     signed = signer.sign({"v": RECEIPT_VERSION, "quiz": quiz_id, "student": student_id, "attempt": attempt,
                           "source": source, "received_at": received, "answers_sha256": digest, "leaf_hash": leaf,
                           "integrate_by": integrate_by(at), "request": idempotency_key})
+    return digest, leaf, signed
+
+
+def record_attempt(session: Any, quiz_id: int, student_pk: int, student_id: str, slots: Mapping[int, Slot],
+                   parsed: Mapping[int, tuple[str, Any]], at: datetime, source: str, signer: Signer,
+                   idempotency_key: str | None = None, request_hash: str | None = None,
+                   used: int | None = None) -> Attempt:
+    """Write one attempt (its row and leaf hash, its answers, its signed receipt) in the
+    caller's ORM transaction, which holds lock_for_attempts; returns the new row (imports
+    record this way). ``used``: the student's attempts so far, if the caller has just
+    counted them under the same locks. Every attempt is signed, whoever records it:
+    ``quizgen audit`` takes an unsigned one for a row someone inserted."""
+    attempt = (attempts_used(session, quiz_id, student_pk) if used is None else used) + 1
+    digest, leaf, signed = signed_attempt(quiz_id, student_id, attempt, source, at, parsed, signer, idempotency_key)
     row = Attempt(quiz_id=quiz_id, student_id=student_pk, attempt=attempt, received_at=at, source=source,
                   idempotency_key=idempotency_key, request_hash=request_hash, answers_sha256=digest,
                   leaf_hash=leaf, receipt=json.dumps(signed, ensure_ascii=False), key_id=signer.key_id)
@@ -154,55 +198,313 @@ def submit_attempt(store: Store, quiz: str | int, student_id: str, token: str | 
                    idempotency_key: str | None = None, grade_on_arrival: bool = False,
                    rate_limit: RateLimit | None = None) -> Submitted:
     """Record one attempt: all its answers, or (on any problem) nothing. See the module doc."""
-    quiz_id = parse_quiz_id(quiz)
-    stamp_when_recorded = at is None
-    at = at or now()  # provisional (the quick refusal below); replaced once the write lock is held
-    _check_request(answers)
-    with store.read() as session:
-        student = authenticate(session, student_id, token, quiz_id)
-        quiz_row = get_quiz_row(session, quiz_id)
-        slots = load_slots(session, quiz_id, student.id)
-        lang = quiz_row.language
-        if not slots:
-            raise not_on_quiz(quiz_id, student_id, lang)
-        student_pk, zone = student.id, quiz_row.time_zone
-        if idempotency_key is None:  # a replay is answered even after the quiz has closed
-            refuse_if_closed(student_rules(session, quiz_row, student_pk), at)
-    parsed = parse_submission(slots, answers, lang)  # before any lock: a typo costs nothing
-    digest = request_sha256(answers)
-    with store.write() as session:
-        lock_for_attempts(session, quiz_id, student_pk)
-        if stamp_when_recorded:
-            # Received when recorded, under the locks: an attempt that waited for them is
-            # stamped when it was taken, not when its request began.
-            at = now()
-        shown = show(at, zone, seconds=True)
-        if idempotency_key is not None:
-            seen = _seen(session, quiz_id, student_pk, idempotency_key, digest)
-            if seen is not None:
-                return seen
-        quiz_row = get_quiz_row(session, quiz_id)
-        rules = student_rules(session, quiz_row, student_pk)  # read again under the lock, as the quiz row
-        late = refuse_if_closed(rules, at)
-        used = attempts_used(session, quiz_id, student_pk)
-        refuse_if_spent(rules, used)
-        seen_policy = visibility(quiz_row.feedback)
-        grading = grade_on_arrival and seen_policy.score
-        if grading and rate_limit is not None:
-            _refuse_if_rate_limited(session, quiz_id, student_pk, at, rate_limit)
-        row = record_attempt(session, quiz_id, student_pk, student_id, slots, parsed, at, source, signer,
-                             idempotency_key, digest, used)
-        receipt = Receipt(quiz_id, student_id, row.attempt, len(parsed), at, zone, shown, language=lang, late=late,
-                          feedback=quiz_row.feedback, counting=quiz_row.counting)
-        results = _grade(session, slots, parsed, row) if grading else None
-        # read before the row is changed below, so that the receipt and the response reach
-        # it in one UPDATE at the commit (a query in between would flush the first half)
-        max_score = session.scalar(select(func.sum(Question.points))
-                                   .where(Question.id.in_([s.question_id for s in slots.values()]))) or 0
-        signed = json.loads(row.receipt or "null")
-        response = _response(receipt, quiz_row, max_score, results, seen_policy, late, signed, slots)
-        row.response = json.dumps(response, ensure_ascii=False)
-        return Submitted(receipt, response)
+    done = record_attempts(store, [AttemptRequest(quiz, student_id, token, answers, source, at, idempotency_key,
+                                                  grade_on_arrival, rate_limit)], signer)[0]
+    if isinstance(done, BaseException):
+        raise done
+    return done
+
+
+def record_attempts(store: Store, requests: Sequence[AttemptRequest],
+                    signer: Signer) -> list[Submitted | QuizgenError]:
+    """Record each request (see the module doc): its Submitted, or the refusal that left
+    nothing of it written. A database error (StoreError) fails them all, none committed."""
+    if not store.is_sqlite:
+        out: list[Submitted | QuizgenError] = []
+        for request in requests:
+            try:
+                with store.cursor() as cur:
+                    ready = _prepare(cur, store, request)
+                    out.append(_record(cur, store, ready, signer))
+            except StoreError:
+                raise
+            except QuizgenError as exc:
+                out.append(exc)
+        return out
+    with store.cursor(write=False) as cur:  # reads outside the write lock: another process may write meanwhile
+        prepared = [_attempt_or_refusal(_prepare, cur, store, r) for r in requests]
+    if not any(isinstance(p, _Ready) for p in prepared):
+        return [p for p in prepared if not isinstance(p, _Ready)]
+    if len(prepared) == 1:  # the transaction is the attempt's own: nothing else to keep
+        return [_attempt_or_refusal(_record_alone, store, prepared[0], signer)]
+    results: list[Submitted | QuizgenError] = []
+    with store.cursor() as cur:
+        for n, ready in enumerate(prepared):
+            if not isinstance(ready, _Ready):
+                results.append(ready)
+                continue
+            cur.sql(f"SAVEPOINT attempt_{n}")
+            try:
+                results.append(_record(cur, store, ready, signer))
+            except StoreError:
+                raise
+            except QuizgenError as exc:
+                cur.sql(f"ROLLBACK TO SAVEPOINT attempt_{n}")
+                results.append(exc)
+            cur.sql(f"RELEASE SAVEPOINT attempt_{n}")
+    return results
+
+
+def _record_alone(store: Store, ready: _Ready, signer: Signer) -> Submitted:
+    with store.cursor() as cur:
+        return _record(cur, store, ready, signer)
+
+
+def _attempt_or_refusal(step: Any, *args: Any) -> Any:
+    try:
+        return step(*args)
+    except StoreError:
+        raise
+    except QuizgenError as exc:
+        return exc
+
+
+# ---------------------------------------------------------------- the statements (store.prepared)
+
+@dataclass(frozen=True)
+class _Statements:
+    variant: Prepared  # the quiz's stamp and language, the student's questions with their keys
+    check: Prepared  # step 2 of the module doc, in one read
+    locks: Prepared  # PostgreSQL: step 1 in one statement
+    attempt: Prepared
+
+
+@cache
+def _sql() -> _Statements:
+    quiz: Any = bindparam("quiz")
+    student: Any = bindparam("student")
+    variant = (select(Quiz.created_at, Quiz.key_revision, Quiz.language, Question.id, Question.slot,
+                      cast(Question.response, Text), Question.points, Question.expected, cast(Question.slips, Text))
+               .select_from(Quiz)
+               .outerjoin(Variant, and_(Variant.quiz_id == Quiz.id, Variant.student_id == student))
+               .outerjoin(Question, Question.variant_id == Variant.id)
+               .where(Quiz.id == quiz))
+    # the student's attempts so far, and their graded ones since the rate limit's window began, in one pass
+    recent = and_(Attempt.source == "http", Attempt.received_at > bindparam("since", type_=UTCDateTime()))
+    mine = (select(func.coalesce(func.max(Attempt.attempt), 0).label("used"),
+                   func.count().filter(recent).label("recent"),
+                   func.min(Attempt.received_at).filter(recent).label("oldest"))
+            .where(Attempt.quiz_id == quiz, Attempt.student_id == student).subquery())
+    seen = aliased(Attempt)
+    check = (select(Quiz.id, Quiz.deadline, Quiz.late_until, Quiz.attempt_limit, Quiz.feedback, Quiz.counting,
+                    Quiz.archived, Quiz.language, Quiz.time_zone, Quiz.created_at, Quiz.key_revision,
+                    Extension.id, Extension.deadline, Extension.late_until, Extension.attempt_limit,
+                    mine.c.used, mine.c.recent, mine.c.oldest, exists().where(LtiLineItem.quiz_id == quiz),
+                    seen.attempt, seen.request_hash, seen.response, seen.received_at)
+             .select_from(Quiz)
+             .join(mine, true())
+             .outerjoin(Extension, and_(Extension.quiz_id == Quiz.id, Extension.student_id == student))
+             .outerjoin(seen, and_(seen.quiz_id == Quiz.id, seen.student_id == student,
+                                   seen.idempotency_key == bindparam("key", type_=String)))
+             .where(Quiz.id == quiz))
+    columns = ("quiz_id", "student_id", "attempt", "received_at", "source", "idempotency_key", "request_hash",
+               "answers_sha256", "leaf_hash", "receipt", "key_id", "response")
+    attempt = insert(Attempt).values({c: bindparam(c) for c in columns})
+    # The grading lock (shared) is computed in the target list, before the row is locked:
+    # the order of the module doc (tests/test_submission_path.py holds PostgreSQL to it).
+    locks = (text("SELECT pg_advisory_xact_lock_shared(:key, :quiz) FROM students WHERE id = :student FOR UPDATE")
+             .bindparams(key=GRADING_LOCK))
+    return _Statements(Prepared(variant), Prepared(check), Prepared(locks), Prepared(attempt))
+
+
+_SUBMISSION_COLUMNS = ("quiz_id", "student_id", "question_id", "attempt", "raw", "parsed", "submitted_at")
+
+
+@cache
+def _submissions(count: int) -> Prepared:
+    """The answers of one attempt in one statement, returning their ids by question."""
+    rows: list[dict[str, Any]] = [{c: bindparam(f"{c}_{n}") for c in _SUBMISSION_COLUMNS} for n in range(count)]
+    return Prepared(insert(Submission).values(rows).returning(Submission.id, Submission.question_id))
+
+
+# ---------------------------------------------------------------- a student's questions, kept between requests
+
+@dataclass(frozen=True)
+class _Variant:
+    """A student's questions as recording an attempt needs them, and the quiz they were read from."""
+
+    stamp: tuple[Any, int]  # the quiz's created_at and key_revision when read
+    language: str
+    slots: dict[int, Slot]
+    keys: dict[int, tuple[int, str, str]]  # question id → (points, expected text, slips as JSON text)
+    points: int  # the variant's total
+
+
+_MEMO_LIMIT = 50_000  # students × quizzes kept per store; beyond it the memo starts again
+
+
+def _variant(cur: Cursor, store: Store, quiz_id: int, student_pk: int, student_id: str,
+             stamp: tuple[Any, int] | None = None) -> _Variant:
+    """The student's questions, from memory when their stamp is ``stamp`` (None: any), else read."""
+    key = ("attempt-variant", quiz_id, student_pk)
+    held = store.memo.get(key)
+    if isinstance(held, _Variant) and (stamp is None or held.stamp == stamp):
+        return held
+    rows = cur.all(_sql().variant, quiz=quiz_id, student=student_pk)
+    if not rows:
+        raise NotFoundError(f"no quiz {quiz_id}")
+    created, revision, language = rows[0][:3]
+    if rows[0][3] is None:
+        raise not_on_quiz(quiz_id, student_id, language)
+    slots, keys = {}, {}
+    for _, _, _, qid, slot, response, points, expected, slips in rows:
+        slots[slot] = Slot(qid, slot, json.loads(response))
+        keys[qid] = (points, expected, slips)
+    found = _Variant((created, revision), language, slots, keys, sum(k[0] for k in keys.values()))
+    if len(store.memo) >= _MEMO_LIMIT:
+        store.memo.clear()
+    store.memo[key] = found
+    return found
+
+
+# ---------------------------------------------------------------- recording
+
+@dataclass(frozen=True)
+class _Ready:
+    """A request authenticated and parsed (graded, where asked, with the keys last read)."""
+
+    request: AttemptRequest
+    quiz_id: int
+    student_pk: int
+    variant: _Variant
+    parsed: dict[int, tuple[str, Any]]
+    digest: str  # of the request as sent
+    grades: dict[int, tuple[Any, ...]] | None  # slot → (question id, score, max, correct, slip, details)
+
+
+@dataclass(frozen=True)
+class _QuizRead:
+    """The quiz's settings as read in an attempt's transaction (what policies.rules_of reads)."""
+
+    id: int
+    deadline: datetime | None
+    late_until: datetime | None
+    attempt_limit: int | None
+    feedback: str
+    counting: str
+    archived: bool
+    language: str
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class _ExtensionRead:
+    deadline: datetime | None
+    late_until: datetime | None
+    attempt_limit: int | None
+
+
+def _rules(row: tuple[Any, ...]) -> Rules:
+    quiz = _QuizRead(*row[:9])
+    return rules_of(quiz, _ExtensionRead(*row[12:15]) if row[11] is not None else None)
+
+
+def _check(cur: Cursor, quiz_id: int, student_pk: int, key: str | None, since: datetime) -> tuple[Any, ...]:
+    row = cur.first(_sql().check, quiz=quiz_id, student=student_pk, key=key, since=since)
+    if row is None:
+        raise NotFoundError(f"no quiz {quiz_id}")
+    return row
+
+
+def _prepare(cur: Cursor, store: Store, request: AttemptRequest) -> _Ready:
+    """Everything that needs no lock: the quiz id, the request's size, the student, their
+    questions, the answers parsed (and graded where asked); a request without an idempotency
+    key is refused at once if the quiz is closed (a replay is answered even after)."""
+    quiz_id = parse_quiz_id(request.quiz)
+    _check_request(request.answers)
+    student_pk = authenticated_pk(cur, request.student_id, request.token, quiz_id)
+    variant = _variant(cur, store, quiz_id, student_pk, request.student_id)
+    if request.idempotency_key is None:
+        refuse_if_closed(_rules(_check(cur, quiz_id, student_pk, None, request.at or now())), request.at or now())
+    parsed = parse_submission(variant.slots, request.answers, variant.language)  # before any lock: a typo costs nothing
+    grades = _grades(variant, parsed) if request.grade_on_arrival else None
+    return _Ready(request, quiz_id, student_pk, variant, parsed, request_sha256(request.answers), grades)
+
+
+def _grades(variant: _Variant, parsed: Mapping[int, tuple[str, Any]]) -> dict[int, tuple[Any, ...]]:
+    """The answers graded from the variant's stored grading keys (grading.scoring), as text
+    exactly as they are stored, so a regrade from the rows gives the same grades."""
+    rows = []
+    for slot, (_, value) in parsed.items():
+        qid = variant.slots[slot].question_id
+        points, expected, slips = variant.keys[qid]
+        rows.append((qid, _stored_json(value), points, expected, slips))
+    return dict(zip(parsed, compute_grades(rows)))
+
+
+def _stored_json(value: Any) -> str:
+    """A parsed answer as the submissions.parsed column holds it (SQLAlchemy's JSON text)."""
+    return json.dumps(value)
+
+
+def _json(response: Mapping[str, Any]) -> str:
+    return json.dumps(response, ensure_ascii=False, separators=(",", ":"))
+
+
+def _record(cur: Cursor, store: Store, ready: _Ready, signer: Signer) -> Submitted:
+    """Steps 1-6 of the module doc in the caller's write transaction."""
+    request, quiz_id, student_pk = ready.request, ready.quiz_id, ready.student_pk
+    if cur.dialect.name != "sqlite":  # SQLite's write lock, taken at BEGIN IMMEDIATE, covers both
+        cur.first(_sql().locks, quiz=quiz_id, student=student_pk)
+    # Received when recorded, under the locks: an attempt that waited for them is stamped
+    # when it was taken, not when its request began.
+    at = request.at or now()
+    limit = request.rate_limit
+    row = _check(cur, quiz_id, student_pk, request.idempotency_key,
+                 at - timedelta(seconds=limit.seconds) if limit is not None else at)
+    if row[19] is not None:  # this request was recorded before
+        return _replay(row, ready)
+    rules = _rules(row)
+    late = refuse_if_closed(rules, at)
+    used = row[15]
+    refuse_if_spent(rules, used)
+    seen_policy = visibility(rules.feedback)
+    grading = request.grade_on_arrival and seen_policy.score
+    if grading and limit is not None and row[16] >= limit.count:
+        retry = max(1, int((as_utc(row[17]) + timedelta(seconds=limit.seconds) - as_utc(at)).total_seconds()) + 1)
+        raise RateLimited(f"{limit.count} graded submissions in {limit.seconds // 60} minutes is the limit "
+                          f"for this quiz; try again in {retry} s", retry)
+    variant, parsed, grades = ready.variant, ready.parsed, ready.grades
+    if variant.stamp != (row[9], row[10]):  # the keys changed (or the quiz is another): read them again
+        variant = _variant(cur, store, quiz_id, student_pk, request.student_id, (row[9], row[10]))
+        parsed = parse_submission(variant.slots, request.answers, variant.language)
+        grades = _grades(variant, parsed) if grading else None
+    attempt = used + 1
+    digest, leaf, signed = signed_attempt(quiz_id, request.student_id, attempt, request.source, at, parsed, signer,
+                                          request.idempotency_key)
+    zone = rules.time_zone
+    receipt = Receipt(quiz_id, request.student_id, attempt, len(parsed), at, zone, show(at, zone, seconds=True),
+                      language=rules.language, late=late, feedback=rules.feedback, counting=row[5])
+    results = (grades or _grades(variant, parsed)) if grading else None
+    response = _response(receipt, rules.language, variant.points, results, seen_policy, late, signed, variant.slots)
+    body = _json(response)
+    sql = _sql()
+    cur.run(sql.attempt, quiz_id=quiz_id, student_id=student_pk, attempt=attempt, received_at=at,
+            source=request.source, idempotency_key=request.idempotency_key, request_hash=ready.digest,
+            answers_sha256=digest, leaf_hash=leaf, receipt=json.dumps(signed, ensure_ascii=False),
+            key_id=signer.key_id, response=body)
+    answers: dict[str, Any] = {}
+    for n, (slot, (raw, value)) in enumerate(parsed.items()):
+        answers.update({f"quiz_id_{n}": quiz_id, f"student_id_{n}": student_pk, f"attempt_{n}": attempt,
+                        f"question_id_{n}": variant.slots[slot].question_id, f"raw_{n}": raw,
+                        f"parsed_{n}": _stored_json(value), f"submitted_at_{n}": at})
+    ids = {question: sid for sid, question in cur.all(_submissions(len(parsed)), **answers)}
+    if results is not None:
+        insert_attempt_grades(cur, quiz_id, [(ids[g[0]], *g[1:]) for g in results.values()], now(), bool(row[18]))
+    return Submitted(receipt, response, body=body)
+
+
+def _replay(row: tuple[Any, ...], ready: _Ready) -> Submitted:
+    """The stored answer to a request seen before (or IdempotencyConflict if its answers differ)."""
+    attempt, request_hash, stored, received = row[19:23]
+    if request_hash != ready.digest:
+        raise IdempotencyConflict("this Idempotency-Key was used for another submission with different answers; "
+                                  "use a new key for a new submission")
+    response = json.loads(stored) if stored else {}
+    zone, lang = row[8], row[7]
+    receipt = Receipt(ready.quiz_id, response.get("student", ""), attempt, response.get("answers", 0), received, zone,
+                      show(received, zone, seconds=True), True, lang, bool(response.get("late")), row[4], row[5])
+    return Submitted(receipt, {**response, "replayed": True}, replayed=True)
 
 
 def submit(store: Store, quiz: str | int, student_id: str, token: str | None, answers: Mapping[str, str],
@@ -236,49 +538,7 @@ def submit_sheet(store: Store, quiz: str | int, student_id: str, token: str | No
         return submit(store, quiz_id, student_id, token, answers, signing)
 
 
-def _seen(session: Any, quiz_id: int, student_pk: int, key: str, digest: str) -> Submitted | None:
-    row = session.scalar(select(Attempt).where(Attempt.quiz_id == quiz_id, Attempt.student_id == student_pk,
-                                               Attempt.idempotency_key == key))
-    if row is None:
-        return None
-    if row.request_hash != digest:
-        raise IdempotencyConflict("this Idempotency-Key was used for another submission with different answers; "
-                                  "use a new key for a new submission")
-    response = json.loads(row.response) if row.response else {}
-    quiz = session.get(Quiz, quiz_id)
-    receipt = Receipt(quiz_id, response.get("student", ""), row.attempt, response.get("answers", 0),
-                      row.received_at, quiz.time_zone, show(row.received_at, quiz.time_zone, seconds=True), True,
-                      quiz.language, bool(response.get("late")), quiz.feedback, quiz.counting)
-    return Submitted(receipt, {**response, "replayed": True}, replayed=True)
-
-
-def _refuse_if_rate_limited(session: Any, quiz_id: int, student_pk: int, at: datetime, limit: RateLimit) -> None:
-    since = at - timedelta(seconds=limit.seconds)
-    recent = session.execute(select(func.count(), func.min(Attempt.received_at)).where(
-        Attempt.quiz_id == quiz_id, Attempt.student_id == student_pk, Attempt.source == "http",
-        Attempt.received_at > since)).one()
-    if recent[0] >= limit.count:
-        retry = max(1, int((as_utc(recent[1]) + timedelta(seconds=limit.seconds) - as_utc(at)).total_seconds()) + 1)
-        raise RateLimited(f"{limit.count} graded submissions in {limit.seconds // 60} minutes is the limit "
-                          f"for this quiz; try again in {retry} s", retry)
-
-
-def _grade(session: Any, slots: Mapping[int, Slot], parsed: Mapping[int, tuple[str, Any]],
-           row: Attempt) -> dict[int, tuple[Any, ...]]:
-    """Grade the attempt's answers from the stored keys (read under the grading lock) and
-    store the grades; slot → (submission id, score, max, correct, slip, details text)."""
-    subs = session.execute(
-        select(Submission.id, cast(Submission.parsed, Text), Question.points, Question.expected,
-               cast(Question.slips, Text), Question.slot)
-        .join(Question, Question.id == Submission.question_id)
-        .where(Submission.quiz_id == row.quiz_id, Submission.student_id == row.student_id,
-               Submission.attempt == row.attempt)).all()
-    grades = compute_grades([tuple(s[:5]) for s in subs])
-    insert_grades(session.connection(), row.quiz_id, grades, now())
-    return {s[5]: g for s, g in zip(subs, grades)}
-
-
-def _response(receipt: Receipt, quiz: Quiz, points: int, results: dict[int, tuple[Any, ...]] | None,
+def _response(receipt: Receipt, language: str, points: int, results: dict[int, tuple[Any, ...]] | None,
               seen: Any, late: bool, signed: dict[str, Any] | None, slots: Mapping[int, Slot]) -> dict[str, Any]:
     """The API's response body for a recorded attempt, filtered by the feedback policy:
     this attempt's score out of every point of the student's variant (rounded as shown;
@@ -293,15 +553,16 @@ def _response(receipt: Receipt, quiz: Quiz, points: int, results: dict[int, tupl
             questions = []
             for slot in sorted(results):
                 _, s, top, ok, slip, details = results[slot]
-                parts = part_results(slot, slots[slot].response, json.loads(details), quiz.language)
+                parts = part_results(slot, slots[slot].response, json.loads(details), language)
                 questions.append({"slot": slot, "points": int(top), "score": shown_score(s), "correct": ok,
-                                  "misconception": slip, "feedback": question_feedback(slip, parts, quiz.language),
+                                  "misconception": slip, "feedback": question_feedback(slip, parts, language),
                                   "parts": parts_json(parts)})
-    return {"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt, "language": quiz.language,
+    return {"quiz": receipt.quiz_id, "student": receipt.student, "attempt": receipt.attempt, "language": language,
             "answers": receipt.answered, "received_at": as_utc(receipt.submitted_at).isoformat(),
             "received_local": receipt.submitted_local, "late": late, "replayed": False, "graded": results is not None,
             "score": score, "max_score": max_score, "questions": questions, "receipt": signed}
 
 
-__all__ = ["submit", "submit_attempt", "record_attempt", "lock_for_attempts", "Submitted", "RateLimit", "RateLimited",
-           "IdempotencyConflict", "SubmissionTooLarge", "GRADER_VERSION"]
+__all__ = ["submit", "submit_attempt", "record_attempts", "record_attempt", "signed_attempt", "lock_for_attempts",
+           "AttemptRequest", "Submitted", "RateLimit", "RateLimited", "IdempotencyConflict", "SubmissionTooLarge",
+           "GRADER_VERSION"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..clock import as_utc, show
 from ..errors import QuizgenError, clip
@@ -23,7 +23,6 @@ from ..grading.scoring import COUNTING_POLICIES
 from ..resources import message
 
 if TYPE_CHECKING:  # the rows' types only: the command line's option lists import this module, not SQLAlchemy
-    from ..store.tables import Extension as ExtensionRow
     from ..store.tables import Quiz
 
 FEEDBACK_POLICIES = ("none", "score", "full")
@@ -145,7 +144,39 @@ class Rules:
                 "extension": self.extension.to_json(self.time_zone) if self.extension else None}
 
 
-def rules_of(quiz: Quiz, extension: ExtensionRow | None) -> Rules:
+class QuizSettingsRow(Protocol):
+    """What rules_of reads of a quiz: its row, or the submission path's read of it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def deadline(self) -> datetime | None: ...
+    @property
+    def late_until(self) -> datetime | None: ...
+    @property
+    def attempt_limit(self) -> int | None: ...
+    @property
+    def feedback(self) -> str: ...
+    @property
+    def archived(self) -> bool: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def time_zone(self) -> str: ...
+
+
+class ExtensionSettingsRow(Protocol):
+    """What rules_of reads of a student's extension."""
+
+    @property
+    def deadline(self) -> datetime | None: ...
+    @property
+    def late_until(self) -> datetime | None: ...
+    @property
+    def attempt_limit(self) -> int | None: ...
+
+
+def rules_of(quiz: QuizSettingsRow, extension: ExtensionSettingsRow | None) -> Rules:
     """A student's rules on ``quiz`` given their extension row (None: they have none).
 
     An extension only ever gives more: the later deadline, the later end of a late

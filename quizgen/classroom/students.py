@@ -14,13 +14,15 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..clock import now
 from ..errors import NotFoundError, QuizgenError, refuse_unstorable
 from ..store.db import Store
+from ..store.prepared import Cursor, Prepared
 from ..store.tables import Student
 from .roster import RosterEntry
 
@@ -198,16 +200,42 @@ def authenticate(session, student_id: str, token: str | Vouched | None, quiz_id:
     """The student whose token this is; AuthError otherwise, with one message whether the
     id or the token was wrong (so ids cannot be probed for), after the same hashing work.
     A Vouched credential stands for this student on its own quiz (``quiz_id``) only."""
+    _check_credential(student_id, token)
+    student = session.scalar(select(Student).where(Student.external_id == student_id))
+    _check_token(student_id, token, quiz_id, student.token_hash if student is not None else None, student is not None)
+    assert student is not None
+    return student
+
+
+def authenticated_pk(cur: Cursor, student_id: str, token: str | Vouched | None, quiz_id: int | None = None) -> int:
+    """``authenticate`` on the submission path's cursor (store.prepared): the student's
+    row id. The token is read from the database every time, never remembered."""
+    _check_credential(student_id, token)
+    row = cur.first(_by_external_id(), student=student_id)
+    _check_token(student_id, token, quiz_id, row[1] if row is not None else None, row is not None)
+    assert row is not None
+    return int(row[0])
+
+
+@cache
+def _by_external_id() -> Prepared:
+    return Prepared(select(Student.id, Student.token_hash).where(Student.external_id == bindparam("student")))
+
+
+def _check_credential(student_id: str, token: str | Vouched | None) -> None:
     if isinstance(token, Vouched):
-        found = session.scalar(select(Student).where(Student.external_id == student_id))
-        if token.student != student_id or quiz_id is None or token.quiz_id != quiz_id or found is None:
-            raise AuthError(AUTH_FAILED)
-        return found
+        return
     if not token:
         raise AuthError("a token is required (--token or QUIZGEN_TOKEN)")
     refuse_unstorable(student_id, "the student id")
-    student = session.scalar(select(Student).where(Student.external_id == student_id))
-    stored = student.token_hash if student is not None else _DUMMY_HASH
-    if not token_matches(stored, token) or student is None:
+
+
+def _check_token(student_id: str, token: str | Vouched | None, quiz_id: int | None, stored: str | None,
+                 found: bool) -> None:
+    if isinstance(token, Vouched):
+        if token.student != student_id or quiz_id is None or token.quiz_id != quiz_id or not found:
+            raise AuthError(AUTH_FAILED)
+        return
+    assert token is not None
+    if not token_matches(stored if found else _DUMMY_HASH, token) or not found:
         raise AuthError(AUTH_FAILED)
-    return student

@@ -23,13 +23,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, exists, func, insert, select, update
+from sqlalchemy import Text, and_, bindparam, cast, exists, func, insert, select, update
 
 from ..clock import now
 from ..errors import QuizgenError
 from ..store.db import GRADING_LOCK, Store, lock_for_writing
+from ..store.prepared import Cursor, Prepared
 from ..store.tables import Grade, Question, Quiz, Student, Submission, Variant, get_quiz
 from .passback import queue_for_submissions
 from .scoring import Row, compute_grades, counts_over, grade_answer
@@ -171,8 +173,8 @@ def insert_grades(conn: Any, quiz_id: int, grades: list[tuple[Any, ...]], stamp:
     """Insert current grade rows (submission id, score, max score, correct, misconception,
     details as JSON text) of one quiz in one executemany, and queue the current scores of
     their students for the quiz's LMS gradebook columns (grading.passback) in the same
-    transaction: every path that grades (on arrival, ``grade``, a regrade, ``quiz
-    accept/correct --apply``) writes grades here and nowhere else.
+    transaction: every path that grades (``grade``, a regrade, ``quiz accept/correct
+    --apply``) writes grades here, and grading on arrival in insert_attempt_grades below.
 
     On SQLite the rows go straight to the driver, the time stamp converted once the
     way SQLAlchemy would have it converted: SQLAlchemy's per-row parameter handling
@@ -192,6 +194,28 @@ def insert_grades(conn: Any, quiz_id: int, grades: list[tuple[Any, ...]], stamp:
     columns = ", ".join(_GRADE_COLUMNS)
     conn.exec_driver_sql(f"INSERT INTO grades ({columns}) VALUES ({', '.join('?' * len(_GRADE_COLUMNS))})", values)
     queue_for_submissions(conn, quiz_id, [g[0] for g in grades], stamp_at)
+
+
+@cache
+def _attempt_grades(count: int) -> Prepared:
+    """The grades of one attempt's answers in one statement."""
+    rows: list[dict[str, Any]] = [{c: bindparam(f"{c}_{n}") for c in _GRADE_COLUMNS} for n in range(count)]
+    return Prepared(insert(Grade).values(rows))
+
+
+def insert_attempt_grades(cur: Cursor, quiz_id: int, grades: list[tuple[Any, ...]], stamp: Any,
+                          lms_columns: bool) -> None:
+    """insert_grades for one attempt just recorded, on the submission path's cursor
+    (store.prepared): ``grades`` as insert_grades takes them. The LMS passback is queued in
+    the same transaction when the quiz has gradebook columns (``lms_columns``, read by the
+    caller in that transaction)."""
+    values: dict[str, Any] = {}
+    for n, (sid, score, top, ok, slip, details) in enumerate(grades):
+        values.update(zip((f"{c}_{n}" for c in _GRADE_COLUMNS),
+                          (sid, score, top, ok, slip, details, GRADER_VERSION, True, stamp)))
+    cur.run(_attempt_grades(len(grades)), **values)
+    if lms_columns:
+        queue_for_submissions(cur.connection, quiz_id, [g[0] for g in grades], stamp)
 
 
 def _ungraded_count(session: Any, quiz_id: int) -> int:

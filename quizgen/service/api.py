@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import partial
 from typing import Any, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import __version__
 from ..classroom import logins
-from ..classroom.attempts import submit_attempt
+from ..classroom.attempts import AttemptRequest
 from ..classroom.students import AuthError
 from ..classroom.submissions import quiz_for_student, status
 from ..classroom.tlog import consistency, inclusion, latest_checkpoint
@@ -119,12 +118,17 @@ def as_student(ctx: Context, request: Request, student: str, call: Callable[[], 
     try:
         return call()
     except AuthError:
-        peer = request.client.host if request.client else None
-        address = client_address(peer, request.headers.getlist("x-forwarded-for"), ctx.settings.proxies())
-        refusal = logins.failed_login(ctx.store, logins.subjects(address, student), ctx.settings.login_throttle)
-        if refusal is not None:
-            raise refusal from None
+        _throttle(ctx, request, student)
         raise
+
+
+def _throttle(ctx: Context, request: Request, student: str) -> None:
+    """After a wrong token: count the failure, or raise the 429 the client is due."""
+    peer = request.client.host if request.client else None
+    address = client_address(peer, request.headers.getlist("x-forwarded-for"), ctx.settings.proxies())
+    refusal = logins.failed_login(ctx.store, logins.subjects(address, student), ctx.settings.login_throttle)
+    if refusal is not None:
+        raise refusal from None
 
 
 # ---------------------------------------------------------------- routes
@@ -170,17 +174,22 @@ def my_submissions(quiz: str, request: Request, authorization: str | None = Head
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": SubmissionRequest.model_json_schema()}}}})
 async def submit(quiz: str, request: Request, authorization: str | None = Header(None),
-                 idempotency_key: str | None = Header(None)) -> JSONResponse:
+                 idempotency_key: str | None = Header(None)) -> Response:
     """Record one attempt (graded on arrival where the policy shows scores) and sign its receipt."""
     ctx = context(request)
     student, token = credentials(authorization)
     key = _idempotency_key(idempotency_key)
     answers = _answers(request.headers.get("content-type"), await request.body())
-    done = await anyio.to_thread.run_sync(partial(as_student, ctx, request, student, lambda: submit_attempt(
-        ctx.store, quiz, student, token, answers, source="http", idempotency_key=key, signer=ctx.signer,
-        grade_on_arrival=True, rate_limit=ctx.settings.rate_limit)), limiter=ctx.submitters())
+    try:
+        done = await ctx.recorder.record(AttemptRequest(quiz, student, token, answers, "http", idempotency_key=key,
+                                                        grade_on_arrival=True, rate_limit=ctx.settings.rate_limit))
+    except AuthError:
+        await anyio.to_thread.run_sync(_throttle, ctx, request, student)
+        raise
     headers = {"Idempotent-Replayed": "true"} if done.replayed else None
-    return JSONResponse(done.response, status_code=200 if done.replayed else 201, headers=headers)
+    # the body as stored for replays: encoded once
+    return Response(done.json_text(), status_code=200 if done.replayed else 201, headers=headers,
+                    media_type="application/json")
 
 
 # ---------------------------------------------------------------- the transparency log (public: anyone may check)

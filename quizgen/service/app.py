@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 
 from .. import __version__
@@ -40,6 +41,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             tasks.start_soon(sequencer.run, ctx)
             yield
             tasks.cancel_scope.cancel()
+        await anyio.to_thread.run_sync(ctx.recorder.stop)  # what is queued is recorded (and answered) first
         await sequencer.last_round(ctx)  # what was acknowledged before the stop is integrated now
         tool.sender.stop()
         client.close()

@@ -21,6 +21,7 @@ import re
 import shutil
 import sqlite3
 import stat
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 from ..clock import local_zone_name, now, zone_name
 from ..errors import BusyError, OutdatedDatabaseError, StoreError, clip
 from ..resources import migrations_dir
+from .prepared import Cursor
 
 DEFAULT_DB = "quizgen.db"
 # How long a writer waits for another's write lock before "database is busy".
@@ -90,6 +92,12 @@ class Store:
     # SQLite: this process's writers queue here for the file's one write lock, instead of
     # each polling BEGIN IMMEDIATE (see write)
     _writers: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # the submission path's connections, one held by each thread that records attempts (see cursor)
+    _held: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    _all_held: list[Connection] = field(default_factory=list, repr=False, compare=False)
+    # what the library keeps of this database in memory between requests (each user checks
+    # its entries' validity against the rows it reads; see classroom.attempts)
+    memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -125,6 +133,62 @@ class Store:
         finally:
             self._writers.release()
 
+    def _connection(self) -> Connection:
+        conn = getattr(self._held, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            with translate_errors(self):
+                conn = self._held.conn = self.write_engine.connect()
+            self._all_held.append(conn)
+        return conn
+
+    def _drop_held(self, conn: Connection) -> None:
+        """Forget a connection that failed (PostgreSQL restarted, a network error): the next
+        transaction on this thread opens a new one."""
+        try:
+            conn.invalidate()
+        except Exception:  # noqa: BLE001 - it is being thrown away
+            pass
+        self._held.conn = None
+
+    @contextmanager
+    def cursor(self, write: bool = True) -> Iterator[Cursor]:
+        """A transaction for the submission path (store.prepared), on a connection this thread
+        keeps open between transactions (no pool checkout, no ping: a connection that fails
+        is replaced on the next call). ``write``: as ``write()``, committed whole or rolled
+        back whole (on SQLite, after this process's writers' lock and BEGIN IMMEDIATE); else
+        a read, in SQLite's autocommit (each statement sees the latest commit) or, on
+        PostgreSQL, a transaction rolled back at the end."""
+        if self.path is not None and write and not self._writers.acquire(timeout=self.busy_ms / 1000):
+            raise BusyError(f"database is busy ({self.path}); try again")
+        try:
+            conn = self._connection()
+            try:
+                with translate_errors(self):
+                    if write:
+                        with conn.begin():
+                            yield Cursor(conn)
+                    else:
+                        try:
+                            yield Cursor(conn)
+                        finally:
+                            if self.path is None:
+                                conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+            except BaseException:
+                if self._broken(conn):
+                    self._drop_held(conn)
+                raise
+        finally:
+            if self.path is not None and write:
+                self._writers.release()
+
+    def _broken(self, conn: Connection) -> bool:
+        raw = conn.connection.dbapi_connection if not conn.invalidated and not conn.closed else None
+        if raw is None:
+            return True
+        if self.path is not None:
+            return False
+        return bool(getattr(raw, "broken", False) or getattr(raw, "closed", False))
+
     def checkpoint(self) -> None:
         """Copy the WAL back into the database now (SQLite; a no-op elsewhere).
 
@@ -140,6 +204,12 @@ class Store:
             raw.close()
 
     def dispose(self) -> None:
+        for conn in self._all_held:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing what is left at shutdown
+                pass
+        self._all_held.clear()
         self.engine.dispose()
 
     def readable_by_others(self) -> list[Path]:
@@ -180,11 +250,17 @@ def translate_errors(store: Store | None) -> Iterator[None]:
         yield
     except DBAPIError as exc:  # includes OperationalError
         raise _translated(exc.orig if exc.orig is not None else exc, store) from None
-    except sqlite3.Error as exc:  # raised unwrapped from quizgen's own BEGIN IMMEDIATE hook
+    except _driver_errors() as exc:  # raised unwrapped: quizgen's BEGIN IMMEDIATE hook, store.prepared
         raise _translated(exc, store) from None
     except (UnicodeDecodeError, json.JSONDecodeError):  # a damaged file: bytes that decode to nothing
         where = store.path if store and store.path else "the database"
         raise StoreError(f"{where} is damaged: it holds data quizgen cannot read (restore a backup)") from None
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    """The database drivers' own error classes (psycopg's once it is loaded)."""
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.Error, psycopg.Error) if psycopg is not None else (sqlite3.Error,)
 
 
 # SQLite's primary result codes (the low byte of sqlite_errorcode): https://sqlite.org/rescode.html
@@ -342,10 +418,32 @@ def _begin_write(dbapi_conn: sqlite3.Connection, busy_ms: int) -> None:
         dbapi_conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
 
 
+# A server database URL's ``?pooler=transaction``: quizgen reaches PostgreSQL through a pooler
+# in transaction mode (PgBouncer's pool_mode = transaction), where each transaction may run
+# on another server connection, so a statement prepared on one (psycopg prepares those
+# run five times) is unknown on the next: psycopg is told never to prepare. Removed from
+# the URL before it reaches the driver (libpq knows no such option).
+POOLER_OPTION = "pooler"
+
+
+def server_connect_args(url: str) -> tuple[str, dict[str, object]]:
+    """The URL the driver is given and psycopg's connection arguments, from a server URL."""
+    parsed = make_url(url)
+    pooler = parsed.query.get(POOLER_OPTION)
+    if pooler is None:
+        return url, {}
+    if pooler != "transaction":
+        raise StoreError(f"?{POOLER_OPTION}= takes 'transaction' (a pooler such as PgBouncer in transaction mode), "
+                         f"not {clip(str(pooler), 30)!r}")
+    return (parsed.difference_update_query([POOLER_OPTION]).render_as_string(hide_password=False),
+            {"prepare_threshold": None})
+
+
 def _make_engines(url: str, path: Path | None, writable: bool) -> tuple[Engine, Engine]:
     busy_ms = busy_timeout_ms()
     if path is None:
-        engine = create_engine(url, pool_pre_ping=True)
+        driver_url, connect_args = server_connect_args(url)
+        engine = create_engine(driver_url, pool_pre_ping=True, connect_args=connect_args)
         return engine, engine.execution_options(quizgen_write=True)
     if writable:
         engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})

@@ -1,0 +1,114 @@
+"""How one server process hands the API's submissions to the library.
+
+SQLite: one writer at a time holds the file (whatever the process), and each commit
+waits for its fsync. One thread per process records: it takes every submission
+waiting, up to ``MAX_BATCH``, and records them together (classroom.attempts
+.record_attempts: one transaction, one commit, a savepoint each, so one refused leaves
+the others), while the next ones queue. Several threads each taking the write lock in
+turn only took the GIL from the one holding it (service.context's old figures).
+
+PostgreSQL commits in parallel (and groups its own log flushes): each submission is
+recorded in its own transaction by one of ``PG_THREADS`` threads.
+
+The event loop never waits on a thread: a submission is an asyncio future that the
+recording thread resolves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from ..classroom.attempts import AttemptRequest, Submitted, record_attempts
+from ..errors import QuizgenError
+from ..receipts import Signer
+from ..store.db import Store
+
+MAX_BATCH = 64  # submissions in one SQLite transaction: every waiting one, up to this
+# PostgreSQL: threads recording at once per process. bench/bench_service.py (64 clients, 2
+# workers, the 2-core machine): see the README's figures; more threads only wait on the GIL.
+PG_THREADS = 8
+
+_Waiting = tuple[AttemptRequest, asyncio.AbstractEventLoop, "asyncio.Future[Submitted]"]
+
+
+class Recorder:
+    """Records the API's submissions (module doc); ``record`` is awaited in the event loop."""
+
+    def __init__(self, store: Store, signer: Signer):
+        self.store, self.signer = store, signer
+        self._queue: deque[_Waiting] = deque()
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def record(self, request: AttemptRequest) -> Submitted:
+        """The attempt recorded, or its refusal (a QuizgenError) raised."""
+        if not self.store.is_sqlite:
+            if self._limiter is None:
+                self._limiter = anyio.CapacityLimiter(PG_THREADS)
+            return await anyio.to_thread.run_sync(self._one, request, limiter=self._limiter)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Submitted] = loop.create_future()
+        with self._ready:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="quizgen-recorder", daemon=True)
+                self._thread.start()
+            self._queue.append((request, loop, future))
+            self._ready.notify()
+        return await future
+
+    def _one(self, request: AttemptRequest) -> Submitted:
+        done = record_attempts(self.store, [request], self.signer)[0]
+        if isinstance(done, BaseException):
+            raise done
+        return done
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._stopping:
+                    self._ready.wait()
+                if not self._queue:
+                    return
+                batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+            outcomes: list[Any]
+            try:
+                outcomes = list(record_attempts(self.store, [r for r, _, _ in batch], self.signer))
+            except QuizgenError as exc:  # the database failed: nothing of the batch was committed
+                outcomes = [exc] * len(batch)
+            except Exception as exc:  # noqa: BLE001 - a bug: each request gets it, the thread carries on
+                outcomes = [exc] * len(batch)
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Submitted], Any]]] = {}
+            for (_, loop, future), outcome in zip(batch, outcomes):
+                by_loop.setdefault(loop, []).append((future, outcome))
+            for loop, answers in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_settle, answers)
+                except RuntimeError:  # that event loop has closed: nobody is waiting
+                    pass
+
+    def stop(self) -> None:
+        """Record what is queued, then let the thread end (the server is stopping)."""
+        with self._ready:
+            self._stopping = True
+            self._ready.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=30)
+
+
+def _settle(answers: list[tuple[asyncio.Future[Submitted], Any]]) -> None:
+    for future, outcome in answers:
+        if future.done():  # the client went away and the request was cancelled
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
