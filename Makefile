@@ -20,12 +20,14 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo-installed
 	$(BIN)/quizgen demo
 
-# The suite's PostgreSQL tests start a throwaway server from Debian's postgresql package,
-# and its browser tests drive Debian's chromium (Playwright never downloads a browser).
+# The suite's PostgreSQL tests start a throwaway server from Debian's postgresql package
+# (and, for several servers, Debian's pgbouncer in front of it), and its browser tests drive
+# Debian's chromium (Playwright never downloads a browser).
 # Installed here when missing and apt-get can; otherwise those tests are skipped, saying why.
 system-packages:
-	@for pkg in postgresql chromium; do \
+	@for pkg in postgresql pgbouncer chromium; do \
 	  case $$pkg in postgresql) present="$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)";; \
+	                pgbouncer) present="$$(command -v pgbouncer 2>/dev/null || ls /usr/sbin/pgbouncer 2>/dev/null)";; \
 	                chromium) present="$$(command -v chromium 2>/dev/null)";; esac; \
 	  if [ -z "$$present" ]; then \
 	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \

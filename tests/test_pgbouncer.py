@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture()
 def bouncer(pg_server):
     if pgbouncer_bin() is None:
-        pytest.skip("pgbouncer is not installed (Debian package 'pgbouncer'; .ci/run installs it)")
+        pytest.skip("pgbouncer is not installed (Debian package 'pgbouncer'; make test installs it where apt-get can)")
     b = PgBouncer(pg_server, pool_size=3).start()  # fewer server connections than clients: transactions move
     yield b
     b.stop()
