@@ -144,27 +144,6 @@ class Rules:
                 "extension": self.extension.to_json(self.time_zone) if self.extension else None}
 
 
-class QuizSettingsRow(Protocol):
-    """What rules_of reads of a quiz: its row, or the submission path's read of it."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def deadline(self) -> datetime | None: ...
-    @property
-    def late_until(self) -> datetime | None: ...
-    @property
-    def attempt_limit(self) -> int | None: ...
-    @property
-    def feedback(self) -> str: ...
-    @property
-    def archived(self) -> bool: ...
-    @property
-    def language(self) -> str: ...
-    @property
-    def time_zone(self) -> str: ...
-
-
 class ExtensionSettingsRow(Protocol):
     """What rules_of reads of a student's extension."""
 
@@ -174,6 +153,22 @@ class ExtensionSettingsRow(Protocol):
     def late_until(self) -> datetime | None: ...
     @property
     def attempt_limit(self) -> int | None: ...
+
+
+class QuizSettingsRow(ExtensionSettingsRow, Protocol):
+    """What rules_of reads of a quiz: its row, or the submission path's read of it (the
+    settings an extension can change, and the rest)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def feedback(self) -> str: ...
+    @property
+    def archived(self) -> bool: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def time_zone(self) -> str: ...
 
 
 def rules_of(quiz: QuizSettingsRow, extension: ExtensionSettingsRow | None) -> Rules:
