@@ -216,7 +216,8 @@ def test_a_connection_cut_after_the_commit_gets_the_original_receipt_and_one_att
         cut_once.close()
     assert result.exit_code == 0, result.output
     assert "연결이 답을 받기 전에 끊겼습니다" in result.stderr and "초 뒤에 다시 보냅니다" in result.stderr
-    assert "서버가 이미 받은 제출입니다 (처음 받은 영수증)" in result.stdout  # a Korean quiz
+    assert "서버가 이미 받은 제출입니다 (처음 받은 영수증과 그때의 채점이며" in result.stdout  # a Korean quiz
+    assert f"현재 점수는 'quizgen status {klass.quiz}' 명령으로 보세요" in result.stdout  # regraded since?
     posts = [(action, req, answer) for action, req, answer in cut_once.seen if req["method"] == "POST"]
     assert [p[0] for p in posts] == ["cut", "pass"]
     assert posts[0][1]["headers"]["idempotency-key"] == posts[1][1]["headers"]["idempotency-key"]

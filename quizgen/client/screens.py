@@ -316,5 +316,5 @@ def receipt_line(response: Mapping[str, Any], replayed: bool, zone: str | None =
     told = message(lang, "recorded_late" if response.get("late") is True else "recorded",
                    attempt=text(response.get("attempt"), 12), quiz=text(response.get("quiz"), 20),
                    answers=text(response.get("answers"), 12), time=stamp)
-    again = message(lang, "replayed") if replayed else ""
+    again = message(lang, "replayed", quiz=text(response.get("quiz"), 20)) if replayed else ""
     return told.rstrip(".") + message(lang, "receipt_verified") + again + "."

@@ -29,7 +29,8 @@ from .context import Context, context
 from .errors import ApiError, require_media_type
 
 T = TypeVar("T")
-router = APIRouter(prefix="/api/v1")
+API_PREFIX = "/api/v1"
+router = APIRouter(prefix=API_PREFIX)
 
 _KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
 
@@ -85,6 +86,9 @@ class SubmissionResponse(BaseModel):
     late: bool
     replayed: bool
     graded: bool
+    current: str | None = Field(None, description="on a replay: where the current grades are (the replay "
+                                "repeats the original answer, with the grades as first given; a regrade since "
+                                "then shows there)")
     score: float | None = None
     max_score: int | None = None
     questions: list[QuestionResult] | None = None
@@ -186,10 +190,13 @@ async def submit(quiz: str, request: Request, authorization: str | None = Header
     except AuthError:
         await anyio.to_thread.run_sync(_throttle, ctx, request, student)
         raise
-    headers = {"Idempotent-Replayed": "true"} if done.replayed else None
+    if done.replayed:  # the original answer, and where the current grades are (a regrade may have changed them)
+        current = f"{API_PREFIX}/quizzes/{done.receipt.quiz_id}/submissions"
+        body = json.dumps({**done.response, "current": current}, ensure_ascii=False, separators=(",", ":"))
+        return Response(body, status_code=200, headers={"Idempotent-Replayed": "true"},
+                        media_type="application/json")
     # the body as stored for replays: encoded once
-    return Response(done.json_text(), status_code=200 if done.replayed else 201, headers=headers,
-                    media_type="application/json")
+    return Response(done.json_text(), status_code=201, media_type="application/json")
 
 
 # ---------------------------------------------------------------- the transparency log (public: anyone may check)
