@@ -263,7 +263,8 @@ def _attempt_or_refusal(step: Any, *args: Any) -> Any:
 
 @dataclass(frozen=True)
 class _Statements:
-    variant: Prepared  # the quiz's stamp and language, the student's questions with their keys
+    variant: Prepared  # the quiz's stamp and language, the student's questions (no grading keys)
+    variant_keys: Prepared  # the same with their grading keys, read only to grade
     check: Prepared  # step 2 of the module doc, in one read
     locks: Prepared  # PostgreSQL: step 1 in one statement
     attempt: Prepared
@@ -273,12 +274,15 @@ class _Statements:
 def _sql() -> _Statements:
     quiz: Any = bindparam("quiz")
     student: Any = bindparam("student")
-    variant = (select(Quiz.created_at, Quiz.key_revision, Quiz.language, Question.id, Question.slot,
-                      cast(Question.response, Text), Question.points, Question.expected, cast(Question.slips, Text))
-               .select_from(Quiz)
-               .outerjoin(Variant, and_(Variant.quiz_id == Quiz.id, Variant.student_id == student))
-               .outerjoin(Question, Question.variant_id == Variant.id)
-               .where(Quiz.id == quiz))
+    # A submission that is not graded on arrival (the local submit) never reads the grading
+    # keys (tests/test_security.py): they are another statement's columns.
+    questions = (select(Quiz.created_at, Quiz.key_revision, Quiz.language, Question.id, Question.slot,
+                        cast(Question.response, Text), Question.points)
+                 .select_from(Quiz)
+                 .outerjoin(Variant, and_(Variant.quiz_id == Quiz.id, Variant.student_id == student))
+                 .outerjoin(Question, Question.variant_id == Variant.id)
+                 .where(Quiz.id == quiz))
+    with_keys = questions.add_columns(Question.expected, cast(Question.slips, Text))
     # the student's attempts so far, and their graded ones since the rate limit's window began, in one pass
     recent = and_(Attempt.source == "http", Attempt.received_at > bindparam("since", type_=UTCDateTime()))
     mine = (select(func.coalesce(func.max(Attempt.attempt), 0).label("used"),
@@ -304,7 +308,7 @@ def _sql() -> _Statements:
     # the order of the module doc (tests/test_submission_path.py holds PostgreSQL to it).
     locks = (text("SELECT pg_advisory_xact_lock_shared(:key, :quiz) FROM students WHERE id = :student FOR UPDATE")
              .bindparams(key=GRADING_LOCK))
-    return _Statements(Prepared(variant), Prepared(check), Prepared(locks), Prepared(attempt))
+    return _Statements(Prepared(questions), Prepared(with_keys), Prepared(check), Prepared(locks), Prepared(attempt))
 
 
 _SUBMISSION_COLUMNS = ("quiz_id", "student_id", "question_id", "attempt", "raw", "parsed", "submitted_at")
@@ -326,7 +330,7 @@ class _Variant:
     stamp: tuple[Any, int]  # the quiz's created_at and key_revision when read
     language: str
     slots: dict[int, Slot]
-    keys: dict[int, tuple[int, str, str]]  # question id → (points, expected text, slips as JSON text)
+    keys: dict[int, tuple[int, str, str]] | None  # question id → (points, expected, slips as JSON); None: not read
     points: int  # the variant's total
 
 
@@ -334,23 +338,22 @@ _MEMO_LIMIT = 50_000  # students × quizzes kept per store; beyond it the memo s
 
 
 def _variant(cur: Cursor, store: Store, quiz_id: int, student_pk: int, student_id: str,
-             stamp: tuple[Any, int] | None = None) -> _Variant:
-    """The student's questions, from memory when their stamp is ``stamp`` (None: any), else read."""
+             stamp: tuple[Any, int] | None = None, keys: bool = False) -> _Variant:
+    """The student's questions (with their grading keys if ``keys``), from memory when their
+    stamp is ``stamp`` (None: any), else read."""
     key = ("attempt-variant", quiz_id, student_pk)
     held = store.memo.get(key)
-    if isinstance(held, _Variant) and (stamp is None or held.stamp == stamp):
+    if isinstance(held, _Variant) and (stamp is None or held.stamp == stamp) and (held.keys is not None or not keys):
         return held
-    rows = cur.all(_sql().variant, quiz=quiz_id, student=student_pk)
+    rows = cur.all(_sql().variant_keys if keys else _sql().variant, quiz=quiz_id, student=student_pk)
     if not rows:
         raise NotFoundError(f"no quiz {quiz_id}")
     created, revision, language = rows[0][:3]
     if rows[0][3] is None:
         raise not_on_quiz(quiz_id, student_id, language)
-    slots, keys = {}, {}
-    for _, _, _, qid, slot, response, points, expected, slips in rows:
-        slots[slot] = Slot(qid, slot, json.loads(response))
-        keys[qid] = (points, expected, slips)
-    found = _Variant((created, revision), language, slots, keys, sum(k[0] for k in keys.values()))
+    slots = {row[4]: Slot(row[3], row[4], json.loads(row[5])) for row in rows}
+    grading_keys = {row[3]: (row[6], row[7], row[8]) for row in rows} if keys else None
+    found = _Variant((created, revision), language, slots, grading_keys, sum(row[6] for row in rows))
     if len(store.memo) >= _MEMO_LIMIT:
         store.memo.clear()
     store.memo[key] = found
@@ -413,7 +416,7 @@ def _prepare(cur: Cursor, store: Store, request: AttemptRequest) -> _Ready:
     quiz_id = parse_quiz_id(request.quiz)
     _check_request(request.answers)
     student_pk = authenticated_pk(cur, request.student_id, request.token, quiz_id)
-    variant = _variant(cur, store, quiz_id, student_pk, request.student_id)
+    variant = _variant(cur, store, quiz_id, student_pk, request.student_id, keys=request.grade_on_arrival)
     if request.idempotency_key is None:
         refuse_if_closed(_rules(_check(cur, quiz_id, student_pk, None, request.at or now())), request.at or now())
     parsed = parse_submission(variant.slots, request.answers, variant.language)  # before any lock: a typo costs nothing
@@ -427,6 +430,7 @@ def _grades(variant: _Variant, parsed: Mapping[int, tuple[str, Any]]) -> dict[in
     rows = []
     for slot, (_, value) in parsed.items():
         qid = variant.slots[slot].question_id
+        assert variant.keys is not None, "read with keys=True to grade"
         points, expected, slips = variant.keys[qid]
         rows.append((qid, _stored_json(value), points, expected, slips))
     return dict(zip(parsed, compute_grades(rows)))
@@ -465,8 +469,8 @@ def _record(cur: Cursor, store: Store, ready: _Ready, signer: Signer) -> Submitt
         raise RateLimited(f"{limit.count} graded submissions in {limit.seconds // 60} minutes is the limit "
                           f"for this quiz; try again in {retry} s", retry)
     variant, parsed, grades = ready.variant, ready.parsed, ready.grades
-    if variant.stamp != (row[9], row[10]):  # the keys changed (or the quiz is another): read them again
-        variant = _variant(cur, store, quiz_id, student_pk, request.student_id, (row[9], row[10]))
+    if variant.stamp != (row[9], row[10]) or (grading and variant.keys is None):  # the keys changed: read again
+        variant = _variant(cur, store, quiz_id, student_pk, request.student_id, (row[9], row[10]), keys=grading)
         parsed = parse_submission(variant.slots, request.answers, variant.language)
         grades = _grades(variant, parsed) if grading else None
     attempt = used + 1
