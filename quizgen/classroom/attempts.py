@@ -304,7 +304,8 @@ def _sql() -> _Statements:
     # the order of the module doc (tests/test_submission_path.py holds PostgreSQL to it).
     locks = (text("SELECT pg_advisory_xact_lock_shared(:key, :quiz) FROM students WHERE id = :student FOR UPDATE")
              .bindparams(key=GRADING_LOCK))
-    return _Statements(Prepared(variant), Prepared(check), Prepared(locks), Prepared(attempt))
+    # check reads attempts, which grow from empty: replanned as they grow (store.prepared)
+    return _Statements(Prepared(variant), Prepared(check, replanned_after=64), Prepared(locks), Prepared(attempt))
 
 
 _SUBMISSION_COLUMNS = ("quiz_id", "student_id", "question_id", "attempt", "raw", "parsed", "submitted_at")
