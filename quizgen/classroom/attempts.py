@@ -30,10 +30,12 @@ and ``key_revision``: the quiz row is read in every attempt's transaction (step 
 a stamp that differs from it (keys changed by a regrade, an accepted answer) has the
 questions read again there and the attempt graded with them. Tokens are read every time.
 
-``record_attempts`` records several requests at once: on SQLite, where one writer at a
-time holds the file, in one transaction with one commit (one fsync for them all), each
-in its own savepoint, so a refused one leaves the others; on PostgreSQL each in its own
-transaction (the server commits them in parallel and groups their log flushes itself).
+``record_attempts`` records several requests at once, in one transaction with one
+commit (one fsync for them all), each in its own savepoint, so a refused one leaves the
+others. On PostgreSQL several such transactions run at once (service.recorder's
+threads, other processes): each takes the grading locks of its quizzes first (shared,
+by quiz id), then records its attempts in the order of their students' row ids, so
+two batches lock their students in one order and never wait on each other.
 The statements run on the driver's cursor (store.prepared).
 """
 
@@ -209,38 +211,41 @@ def record_attempts(store: Store, requests: Sequence[AttemptRequest],
                     signer: Signer) -> list[Submitted | QuizgenError]:
     """Record each request (see the module doc): its Submitted, or the refusal that left
     nothing of it written. A database error (StoreError) fails them all, none committed."""
-    if not store.is_sqlite:
-        out: list[Submitted | QuizgenError] = []
-        for request in requests:
-            try:
-                with store.cursor() as cur:
-                    ready = _prepare(cur, store, request)
-                    out.append(_record(cur, store, ready, signer))
-            except StoreError:
-                raise
-            except QuizgenError as exc:
-                out.append(exc)
-        return out
+    if not store.is_sqlite and len(requests) == 1:  # its own transaction, reads and writes
+        try:
+            with store.cursor() as cur:
+                return [_record(cur, store, _prepare(cur, store, requests[0]), signer)]
+        except StoreError:
+            raise
+        except QuizgenError as exc:
+            return [exc]
     with store.cursor(write=False) as cur:  # reads outside the write lock: another process may write meanwhile
         prepared = [_attempt_or_refusal(_prepare, cur, store, r) for r in requests]
     if not any(isinstance(p, _Ready) for p in prepared):
         return [p for p in prepared if not isinstance(p, _Ready)]
     if len(prepared) == 1:  # the transaction is the attempt's own: nothing else to keep
         return [_attempt_or_refusal(_record_alone, store, prepared[0], signer)]
-    results: list[Submitted | QuizgenError] = []
+    results: list[Any] = list(prepared)  # each _Ready replaced below by what became of it
+    order = [n for n, p in enumerate(prepared) if isinstance(p, _Ready)]
     with store.cursor() as cur:
-        for n, ready in enumerate(prepared):
-            if not isinstance(ready, _Ready):
-                results.append(ready)
-                continue
+        if not store.is_sqlite:
+            # Several transactions (this process's other recording threads, other
+            # processes) each lock several students: all in one order, so none waits on
+            # another that waits on it. The grading locks (shared) first, by quiz, then
+            # the students' rows by id (the module doc's order, for the whole batch).
+            order.sort(key=lambda n: results[n].student_pk)
+            for quiz_id in sorted({results[n].quiz_id for n in order}):
+                cur.first(_sql().grading, quiz=quiz_id)
+        for n in order:
+            ready = results[n]
             cur.sql(f"SAVEPOINT attempt_{n}")
             try:
-                results.append(_record(cur, store, ready, signer))
+                results[n] = _record(cur, store, ready, signer)
             except StoreError:
                 raise
             except QuizgenError as exc:
                 cur.sql(f"ROLLBACK TO SAVEPOINT attempt_{n}")
-                results.append(exc)
+                results[n] = exc
             cur.sql(f"RELEASE SAVEPOINT attempt_{n}")
     return results
 
@@ -266,6 +271,7 @@ class _Statements:
     variant: Prepared  # the quiz's stamp and language, the student's questions with their keys
     check: Prepared  # step 2 of the module doc, in one read
     locks: Prepared  # PostgreSQL: step 1 in one statement
+    grading: Prepared  # PostgreSQL: the grading lock alone (a batch takes its quizzes' first)
     attempt: Prepared
 
 
@@ -305,7 +311,9 @@ def _sql() -> _Statements:
     locks = (text("SELECT pg_advisory_xact_lock_shared(:key, :quiz) FROM students WHERE id = :student FOR UPDATE")
              .bindparams(key=GRADING_LOCK))
     # check reads attempts, which grow from empty: replanned as they grow (store.prepared)
-    return _Statements(Prepared(variant), Prepared(check, replanned_after=64), Prepared(locks), Prepared(attempt))
+    grading = text("SELECT pg_advisory_xact_lock_shared(:key, :quiz)").bindparams(key=GRADING_LOCK)
+    return _Statements(Prepared(variant), Prepared(check, replanned_after=64), Prepared(locks), Prepared(grading),
+                       Prepared(attempt))
 
 
 _SUBMISSION_COLUMNS = ("quiz_id", "student_id", "question_id", "attempt", "raw", "parsed", "submitted_at")
