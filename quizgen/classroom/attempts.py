@@ -31,9 +31,11 @@ a stamp that differs from it (keys changed by a regrade, an accepted answer) has
 questions read again there and the attempt graded with them. Tokens are read every time.
 
 ``record_attempts`` records several requests at once, in one transaction with one
-commit (one fsync for them all), each in its own savepoint, so a refused one leaves the
-others. On PostgreSQL several such transactions run at once (service.recorder's
-threads, other processes): each takes the grading locks of its quizzes first (shared,
+commit (one fsync for them all); a refused one leaves the others: on SQLite each is in
+its own savepoint, on PostgreSQL (where a savepoint costs two statements and a
+subtransaction) a refusal comes before any write of its attempt, and anything refused
+after one fails the batch. On PostgreSQL several such transactions run at once
+(service.recorder's threads, other processes): each takes the grading locks of its quizzes first (shared,
 by quiz id), then records its attempts in the order of their students' row ids, so
 two batches lock their students in one order and never wait on each other.
 The statements run on the driver's cursor (store.prepared).
@@ -42,10 +44,10 @@ The statements run on the driver's cursor (store.prepared).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import String, Text, and_, bindparam, cast, exists, func, insert, select, text, true
@@ -238,6 +240,21 @@ def record_attempts(store: Store, requests: Sequence[AttemptRequest],
                 cur.first(_sql().grading, quiz=quiz_id)
         for n in order:
             ready = results[n]
+            if not store.is_sqlite:
+                # No savepoints: a refusal comes before the attempt's first write (steps
+                # 1-3), so it leaves nothing to undo; one after it (none is known) fails
+                # the batch, nothing of it committed. Two statements and a subtransaction
+                # less per attempt.
+                wrote: list[bool] = []
+                try:
+                    results[n] = _record(cur, store, ready, signer, partial(wrote.append, True))
+                except StoreError:
+                    raise
+                except QuizgenError as exc:
+                    if wrote:
+                        raise
+                    results[n] = exc
+                continue
             cur.sql(f"SAVEPOINT attempt_{n}")
             try:
                 results[n] = _record(cur, store, ready, signer)
@@ -450,8 +467,10 @@ def _json(response: Mapping[str, Any]) -> str:
     return json.dumps(response, ensure_ascii=False, separators=(",", ":"))
 
 
-def _record(cur: Cursor, store: Store, ready: _Ready, signer: Signer) -> Submitted:
-    """Steps 1-6 of the module doc in the caller's write transaction."""
+def _record(cur: Cursor, store: Store, ready: _Ready, signer: Signer,
+            writing: Callable[[], None] | None = None) -> Submitted:
+    """Steps 1-6 of the module doc in the caller's write transaction (``writing`` is
+    called before the first write: every refusal comes before it)."""
     request, quiz_id, student_pk = ready.request, ready.quiz_id, ready.student_pk
     if cur.dialect.name != "sqlite":  # SQLite's write lock, taken at BEGIN IMMEDIATE, covers both
         cur.first(_sql().locks, quiz=quiz_id, student=student_pk)
@@ -488,6 +507,8 @@ def _record(cur: Cursor, store: Store, ready: _Ready, signer: Signer) -> Submitt
     response = _response(receipt, rules.language, variant.points, results, seen_policy, late, signed, variant.slots)
     body = _json(response)
     sql = _sql()
+    if writing is not None:
+        writing()
     cur.run(sql.attempt, quiz_id=quiz_id, student_id=student_pk, attempt=attempt, received_at=at,
             source=request.source, idempotency_key=request.idempotency_key, request_hash=ready.digest,
             answers_sha256=digest, leaf_hash=leaf, receipt=json.dumps(signed, ensure_ascii=False),
