@@ -11,9 +11,10 @@ PostgreSQL: the same, with ``PG_THREADS`` recording threads, each taking every
 submission waiting (up to ``MAX_BATCH``) into one transaction. A transaction per
 submission (each its own thread, BEGIN, COMMIT and log flush) cost PostgreSQL and the
 threads' GIL switches more than the work (bench/bench_service.py: 270 submits/s, 3.4 ms
-of server CPU + 1.8 ms of PostgreSQL's per submit); one thread alone would leave the
-server idle while its commit is flushed. The batches lock their students in one order
-(classroom.attempts), so two never wait on each other.
+of server CPU + 1.8 ms of PostgreSQL's per submit). One thread beat two and four
+(bigger batches: 400-530 submits/s against 390-403 and 355-367, 2.2-2.9 ms of server
+CPU against 2.8-2.9 and 3.0-3.1). Batches of other processes (and of more threads)
+lock their students in one order (classroom.attempts), so two never wait on each other.
 
 The event loop never waits on a thread: a submission is an asyncio future that the
 recording thread resolves.
@@ -33,7 +34,7 @@ from ..store.db import Store
 
 MAX_BATCH = 64  # submissions in one SQLite transaction: every waiting one, up to this
 # PostgreSQL: threads recording batches at once per process (module doc)
-PG_THREADS = 2
+PG_THREADS = 1
 
 _Waiting = tuple[AttemptRequest, asyncio.AbstractEventLoop, "asyncio.Future[Submitted]"]
 
