@@ -30,20 +30,24 @@ and ``key_revision``: the quiz row is read in every attempt's transaction (step 
 a stamp that differs from it (keys changed by a regrade, an accepted answer) has the
 questions read again there and the attempt graded with them. Tokens are read every time.
 
-``record_attempts`` records several requests at once: on SQLite, where one writer at a
-time holds the file, in one transaction with one commit (one fsync for them all), each
-in its own savepoint, so a refused one leaves the others; on PostgreSQL each in its own
-transaction (the server commits them in parallel and groups their log flushes itself).
+``record_attempts`` records several requests at once, in one transaction with one
+commit (one fsync for them all); a refused one leaves the others: on SQLite each is in
+its own savepoint, on PostgreSQL (where a savepoint costs two statements and a
+subtransaction) a refusal comes before any write of its attempt, and anything refused
+after one fails the batch. On PostgreSQL several such transactions run at once
+(service.recorder's threads, other processes): each takes the grading locks of its quizzes first (shared,
+by quiz id), then records its attempts in the order of their students' row ids, so
+two batches lock their students in one order and never wait on each other.
 The statements run on the driver's cursor (store.prepared).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import String, Text, and_, bindparam, cast, exists, func, insert, select, text, true
@@ -209,38 +213,56 @@ def record_attempts(store: Store, requests: Sequence[AttemptRequest],
                     signer: Signer) -> list[Submitted | QuizgenError]:
     """Record each request (see the module doc): its Submitted, or the refusal that left
     nothing of it written. A database error (StoreError) fails them all, none committed."""
-    if not store.is_sqlite:
-        out: list[Submitted | QuizgenError] = []
-        for request in requests:
-            try:
-                with store.cursor() as cur:
-                    ready = _prepare(cur, store, request)
-                    out.append(_record(cur, store, ready, signer))
-            except StoreError:
-                raise
-            except QuizgenError as exc:
-                out.append(exc)
-        return out
+    if not store.is_sqlite and len(requests) == 1:  # its own transaction, reads and writes
+        try:
+            with store.cursor() as cur:
+                return [_record(cur, store, _prepare(cur, store, requests[0]), signer)]
+        except StoreError:
+            raise
+        except QuizgenError as exc:
+            return [exc]
     with store.cursor(write=False) as cur:  # reads outside the write lock: another process may write meanwhile
         prepared = [_attempt_or_refusal(_prepare, cur, store, r) for r in requests]
     if not any(isinstance(p, _Ready) for p in prepared):
         return [p for p in prepared if not isinstance(p, _Ready)]
     if len(prepared) == 1:  # the transaction is the attempt's own: nothing else to keep
         return [_attempt_or_refusal(_record_alone, store, prepared[0], signer)]
-    results: list[Submitted | QuizgenError] = []
+    results: list[Any] = list(prepared)  # each _Ready replaced below by what became of it
+    order = [n for n, p in enumerate(prepared) if isinstance(p, _Ready)]
     with store.cursor() as cur:
-        for n, ready in enumerate(prepared):
-            if not isinstance(ready, _Ready):
-                results.append(ready)
+        if not store.is_sqlite:
+            # Several transactions (this process's other recording threads, other
+            # processes) each lock several students: all in one order, so none waits on
+            # another that waits on it. The grading locks (shared) first, by quiz, then
+            # the students' rows by id (the module doc's order, for the whole batch).
+            order.sort(key=lambda n: results[n].student_pk)
+            for quiz_id in sorted({results[n].quiz_id for n in order}):
+                cur.first(_sql().grading, quiz=quiz_id)
+        for n in order:
+            ready = results[n]
+            if not store.is_sqlite:
+                # No savepoints: a refusal comes before the attempt's first write (steps
+                # 1-3), so it leaves nothing to undo; one after it (none is known) fails
+                # the batch, nothing of it committed. Two statements and a subtransaction
+                # less per attempt.
+                wrote: list[bool] = []
+                try:
+                    results[n] = _record(cur, store, ready, signer, partial(wrote.append, True))
+                except StoreError:
+                    raise
+                except QuizgenError as exc:
+                    if wrote:
+                        raise
+                    results[n] = exc
                 continue
             cur.sql(f"SAVEPOINT attempt_{n}")
             try:
-                results.append(_record(cur, store, ready, signer))
+                results[n] = _record(cur, store, ready, signer)
             except StoreError:
                 raise
             except QuizgenError as exc:
                 cur.sql(f"ROLLBACK TO SAVEPOINT attempt_{n}")
-                results.append(exc)
+                results[n] = exc
             cur.sql(f"RELEASE SAVEPOINT attempt_{n}")
     return results
 
@@ -267,6 +289,7 @@ class _Statements:
     variant_keys: Prepared  # the same with their grading keys, read only to grade
     check: Prepared  # step 2 of the module doc, in one read
     locks: Prepared  # PostgreSQL: step 1 in one statement
+    grading: Prepared  # PostgreSQL: the grading lock alone (a batch takes its quizzes' first)
     attempt: Prepared
 
 
@@ -308,7 +331,10 @@ def _sql() -> _Statements:
     # the order of the module doc (tests/test_submission_path.py holds PostgreSQL to it).
     locks = (text("SELECT pg_advisory_xact_lock_shared(:key, :quiz) FROM students WHERE id = :student FOR UPDATE")
              .bindparams(key=GRADING_LOCK))
-    return _Statements(Prepared(questions), Prepared(with_keys), Prepared(check), Prepared(locks), Prepared(attempt))
+    # check reads attempts, which grow from empty: replanned as they grow (store.prepared)
+    grading = text("SELECT pg_advisory_xact_lock_shared(:key, :quiz)").bindparams(key=GRADING_LOCK)
+    return _Statements(Prepared(questions), Prepared(with_keys), Prepared(check, replanned_after=64),
+                       Prepared(locks), Prepared(grading), Prepared(attempt))
 
 
 _SUBMISSION_COLUMNS = ("quiz_id", "student_id", "question_id", "attempt", "raw", "parsed", "submitted_at")
@@ -445,8 +471,10 @@ def _json(response: Mapping[str, Any]) -> str:
     return json.dumps(response, ensure_ascii=False, separators=(",", ":"))
 
 
-def _record(cur: Cursor, store: Store, ready: _Ready, signer: Signer) -> Submitted:
-    """Steps 1-6 of the module doc in the caller's write transaction."""
+def _record(cur: Cursor, store: Store, ready: _Ready, signer: Signer,
+            writing: Callable[[], None] | None = None) -> Submitted:
+    """Steps 1-6 of the module doc in the caller's write transaction (``writing`` is
+    called before the first write: every refusal comes before it)."""
     request, quiz_id, student_pk = ready.request, ready.quiz_id, ready.student_pk
     if cur.dialect.name != "sqlite":  # SQLite's write lock, taken at BEGIN IMMEDIATE, covers both
         cur.first(_sql().locks, quiz=quiz_id, student=student_pk)
@@ -483,6 +511,8 @@ def _record(cur: Cursor, store: Store, ready: _Ready, signer: Signer) -> Submitt
     response = _response(receipt, rules.language, variant.points, results, seen_policy, late, signed, variant.slots)
     body = _json(response)
     sql = _sql()
+    if writing is not None:
+        writing()
     cur.run(sql.attempt, quiz_id=quiz_id, student_id=student_pk, attempt=attempt, received_at=at,
             source=request.source, idempotency_key=request.idempotency_key, request_hash=ready.digest,
             answers_sha256=digest, leaf_hash=leaf, receipt=json.dumps(signed, ensure_ascii=False),
