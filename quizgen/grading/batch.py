@@ -26,13 +26,31 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, cast, exists, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    column,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    update,
+    values,
+)
 
 from ..clock import now
 from ..errors import QuizgenError
 from ..store.db import GRADING_LOCK, Store, lock_for_writing
 from ..store.prepared import Cursor, Prepared
-from ..store.tables import Grade, Question, Quiz, Student, Submission, Variant, get_quiz
+from ..store.tables import Grade, Question, Quiz, Student, Submission, UTCDateTime, Variant, get_quiz
 from .passback import queue_for_submissions
 from .scoring import Row, compute_grades, counts_over, grade_answer
 
@@ -215,7 +233,38 @@ def insert_attempt_grades(cur: Cursor, quiz_id: int, grades: list[tuple[Any, ...
                           (sid, score, top, ok, slip, details, GRADER_VERSION, True, stamp)))
     cur.run(_attempt_grades(len(grades)), **values)
     if lms_columns:
-        queue_for_submissions(cur.connection, quiz_id, [g[0] for g in grades], stamp)
+        queue_passback(cur, quiz_id, [g[0] for g in grades], stamp)
+
+
+def queue_passback(cur: Cursor, quiz_id: int, submission_ids: list[int], stamp: Any) -> None:
+    """The LMS passback of grades just written on the submission path's cursor, in its transaction."""
+    queue_for_submissions(cur.connection, quiz_id, submission_ids, stamp)
+
+
+_GRADED = (("question_id", Integer), ("score", Float), ("max_score", Float), ("correct", Boolean),
+           ("misconception", String), ("details", JSON))
+
+
+def grades_of_new_answers(answers: Any, count: int) -> Any:
+    """PostgreSQL: the INSERT of one attempt's grades whose ``count`` answers the CTE
+    ``answers`` (id, question_id) inserts in the same statement, the grades given by
+    question (``attempt_grade_values``); it returns the graded submissions' ids."""
+    graded = values(*(column(name, kind) for name, kind in _GRADED), name="graded").data(
+        [tuple(cast(bindparam(f"g_{name}_{n}", type_=kind), kind) for name, kind in _GRADED) for n in range(count)])
+    rows = (select(answers.c.id, graded.c.score, graded.c.max_score, graded.c.correct, graded.c.misconception,
+                   graded.c.details, bindparam("grader_version", GRADER_VERSION, type_=String), true(),
+                   bindparam("graded_at", type_=UTCDateTime()))
+            .select_from(answers.join(graded, graded.c.question_id == answers.c.question_id)))
+    return insert(Grade).from_select(list(_GRADE_COLUMNS), rows).returning(Grade.submission_id)
+
+
+def attempt_grade_values(grades: list[tuple[Any, ...]], stamp: Any) -> dict[str, Any]:
+    """The parameters of grades_of_new_answers: ``grades`` as insert_grades takes them,
+    with the question's id in place of the submission's."""
+    out: dict[str, Any] = {"graded_at": stamp}
+    for n, grade in enumerate(grades):
+        out.update(zip((f"g_{name}_{n}" for name, _ in _GRADED), grade))
+    return out
 
 
 def _ungraded_count(session: Any, quiz_id: int) -> int:
