@@ -57,6 +57,20 @@ def _spawn(db: str, quiz: int, sid: str, token: str, n: int, until: str | None =
                             env={**os.environ, **(env or {})})
 
 
+def _wait_for_attempts(db: str, quiz: int, count: int, hang: float = 300.0) -> None:
+    """Until ``quiz`` has ``count`` attempts (a hang catcher after ``hang`` s, not a timed assertion)."""
+    end = time.monotonic() + hang
+    while True:
+        con = sqlite3.connect(db, timeout=30)
+        try:
+            (have,) = con.execute("SELECT count(*) FROM attempts WHERE quiz_id = ?", (quiz,)).fetchone()
+        finally:
+            con.close()
+        if have >= count or time.monotonic() > end:
+            return
+        time.sleep(0.1)
+
+
 def _acks(proc: subprocess.Popen) -> tuple[list[tuple[int, float]], list[str], str]:
     out, err = proc.communicate(timeout=600)
     acks, errors = [], []
@@ -161,7 +175,7 @@ def test_grading_20000_while_8_processes_submit(tmp_path):
     tokens, quiz2 = _class(db, tmp_path, 8, prefix="w")
     stop = tmp_path / "stop"
     submitters = [_spawn(db, quiz2, sid, tok, 10_000, until=str(stop)) for sid, tok in tokens.items()]
-    time.sleep(1.0)
+    _wait_for_attempts(db, quiz2, len(tokens))  # every submitter running before grading starts, however busy
     started = time.perf_counter()
     grader = subprocess.run([sys.executable, "-m", "quizgen", "--db", db, "grade", str(quiz), "--json"],
                             capture_output=True, text=True)
