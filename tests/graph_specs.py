@@ -93,13 +93,7 @@ class _Builder:
         except (SpecError, Fail):
             self.failed = True
             return None
-        if is_multi(out):
-            self.multi[name] = len(out)
-            for i, shape in enumerate(out):
-                self.shapes[f"{name}:{i}"] = shape
-        else:
-            self.shapes[name] = out
-        return name
+        return self._record_output(name, out)
 
     def call_again(self, of: str, call: list[Any]) -> str | None:
         """A shared layer (#18.4): an earlier layer called on another tensor; its output is ``of@k``."""
@@ -113,6 +107,10 @@ class _Builder:
         except (SpecError, Fail, KeyError):
             self.failed = True
             return None
+        return self._record_output(name, out)
+
+    def _record_output(self, name: str, out: Any) -> str:
+        """``name``'s output shapes (each tensor of a multi-output layer as ``name:i``)."""
         if is_multi(out):
             self.multi[name] = len(out)
             for i, shape in enumerate(out):
@@ -870,3 +868,16 @@ def random_masked_graph(rng: random.Random, n_layers: int = 10) -> dict[str, Any
                                        {"type": "LSTM", "units": 3}, {"type": "BatchNormalization"},
                                        {"type": "GlobalAveragePooling1D"}, {"type": "Softmax"})), [cat])
     return b.spec(_outputs(b, rng))
+
+
+# The issue's minimal graph: Keras lists l2 before l3 (the mask operations of the Concatenate and
+# of the TimeDistributed's mask argument make l2 as deep as l0); quizgen listed it after.
+NER = {"inputs": [{"name": "in0", "shape": [6]}], "layers": [
+    {"name": "l0", "type": "Embedding", "input_dim": 50, "output_dim": 3, "call": ["in0"]},
+    {"name": "l1", "type": "SeparableConv1D", "filters": 8, "kernel_size": 1, "call": ["l0"]},
+    {"name": "l2", "type": "Embedding", "input_dim": 50, "output_dim": 10, "mask_zero": True, "call": ["in0"]},
+    {"name": "l3", "type": "MultiHeadAttention", "num_heads": 1, "key_dim": 7, "value_dim": 3, "output_shape": 3,
+     "call": ["l0", "l0"]},
+    {"name": "l4", "type": "Concatenate", "call": [["l3", "l2"]]},
+    {"name": "l5", "type": "TimeDistributed", "layer": {"type": "Dense", "units": 7}, "call": ["l4"]}],
+    "outputs": ["l5"]}

@@ -21,7 +21,7 @@ from quizgen.errors import SpecError
 from quizgen.nn.solver import solve_raw
 from quizgen.nn.summary import format_summary, readable_size
 
-from .graph_specs import random_graph, random_masked_graph
+from .graph_specs import NER, random_graph, random_masked_graph
 
 GRAPHS = os.path.join(os.path.dirname(__file__), "fixtures", "graphs")
 FIXTURES = ["seq2seq.json", "text_cnn.json", "bilstm_attention.json", "transformer_key_dim_64.json", "mnist_cnn.json"]
@@ -91,15 +91,7 @@ def test_summary_of_sequential_models_matches_keras(naive_checker, wide_terminal
 
 def test_the_issue_s_masked_model_lists_what_keras_lists(naive_checker, wide_terminal):
     """#18's BiLSTM-CNN NER case: a masked Embedding feeding a Concatenate; Keras lists l2 before l3."""
-    spec = {"inputs": [{"name": "in0", "shape": [6]}], "layers": [
-        {"name": "l0", "type": "Embedding", "input_dim": 50, "output_dim": 3, "call": ["in0"]},
-        {"name": "l1", "type": "SeparableConv1D", "filters": 8, "kernel_size": 1, "call": ["l0"]},
-        {"name": "l2", "type": "Embedding", "input_dim": 50, "output_dim": 10, "mask_zero": True, "call": ["in0"]},
-        {"name": "l3", "type": "MultiHeadAttention", "num_heads": 1, "key_dim": 7, "value_dim": 3, "output_shape": 3,
-         "call": ["l0", "l0"]},
-        {"name": "l4", "type": "Concatenate", "call": [["l3", "l2"]]},
-        {"name": "l5", "type": "TimeDistributed", "layer": {"type": "Dense", "units": 7}, "call": ["l4"]}],
-        "outputs": ["l5"]}
+    spec = NER
     solution = solve_raw(spec)
     assert [r.name for r in solution.layers] == ["l0", "l2", "l3", "l4", "l5"]
     model, _ = naive_checker.build_model(spec)

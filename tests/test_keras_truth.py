@@ -13,19 +13,7 @@ from quizgen.errors import SpecError
 from quizgen.nn.layers import KINDS
 from quizgen.nn.solver import solve_raw
 
-from .graph_specs import as_sequential, random_graph, random_masked_graph
-
-# The minimal graph: Keras lists l2 before l3 (the mask operations of the Concatenate and
-# of the TimeDistributed's mask argument make l2 as deep as l0); quizgen listed it after.
-NER = {"inputs": [{"name": "in0", "shape": [6]}], "layers": [
-    {"name": "l0", "type": "Embedding", "input_dim": 50, "output_dim": 3, "call": ["in0"]},
-    {"name": "l1", "type": "SeparableConv1D", "filters": 8, "kernel_size": 1, "call": ["l0"]},
-    {"name": "l2", "type": "Embedding", "input_dim": 50, "output_dim": 10, "mask_zero": True, "call": ["in0"]},
-    {"name": "l3", "type": "MultiHeadAttention", "num_heads": 1, "key_dim": 7, "value_dim": 3, "output_shape": 3,
-     "call": ["l0", "l0"]},
-    {"name": "l4", "type": "Concatenate", "call": [["l3", "l2"]]},
-    {"name": "l5", "type": "TimeDistributed", "layer": {"type": "Dense", "units": 7}, "call": ["l4"]}],
-    "outputs": ["l5"]}
+from .graph_specs import NER, as_sequential, random_graph, random_masked_graph
 
 
 def _agrees(naive_checker, spec: dict) -> None:
